@@ -1,0 +1,227 @@
+"""Frozen values the sync core works with.
+
+Nothing here does I/O or reads a clock. Both CRMs are reduced to flat value maps:
+
+* a Sell record's ``values`` are keyed by *Sell keys*: the standard field names of SPEC S12
+  (``first_name``, ``email``, ``address.city`` ...), ``lead_source`` (the lead source's *name*,
+  leads only) and ``custom_fields.<Display name>`` for custom fields;
+* a HubSpot contact's ``properties`` are keyed by HubSpot property names and hold strings
+  (HubSpot always returns strings) or ``None``.
+
+Emails are compared with :func:`normalize_email`; "empty" is :func:`is_empty`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+RecordKind = Literal["lead", "contact"]
+RECORD_KINDS: tuple[RecordKind, ...] = ("lead", "contact")
+
+CUSTOM_PREFIX = "custom_fields."
+
+
+def is_empty(value: object) -> bool:
+    """SPEC §2: missing, null, or a string of only whitespace (also an empty list)."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return value.strip() == ""
+    if isinstance(value, list | tuple | set | frozenset):
+        return len(value) == 0
+    return False
+
+
+def normalize_email(value: object) -> str | None:
+    """Trimmed, lower-cased email, or None when empty."""
+    if is_empty(value):
+        return None
+    return str(value).strip().lower()
+
+
+@dataclass(frozen=True)
+class SellRef:
+    """A Sell record's identity: ``lead:12`` or ``contact:7``."""
+
+    kind: RecordKind
+    id: int
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+    @classmethod
+    def parse(cls, text: str) -> SellRef:
+        kind, _, raw = text.partition(":")
+        if kind not in RECORD_KINDS or not raw.strip().isdigit():
+            raise ValueError(f"not a Sell record reference: {text!r} (use lead:ID or contact:ID)")
+        return cls(kind=kind, id=int(raw))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class SellRecord:
+    kind: RecordKind
+    id: int
+    values: Mapping[str, Any]
+    updated_at: datetime
+    is_organization: bool = False
+    tags: tuple[str, ...] = ()
+
+    @property
+    def ref(self) -> SellRef:
+        return SellRef(self.kind, self.id)
+
+    @property
+    def email(self) -> str | None:
+        return normalize_email(self.values.get("email"))
+
+
+@dataclass(frozen=True)
+class HubSpotContact:
+    id: str
+    properties: Mapping[str, str | None]
+    updated_at_ms: int = 0
+    url: str | None = None
+
+    @property
+    def email(self) -> str | None:
+        return normalize_email(self.properties.get("email"))
+
+
+@dataclass(frozen=True)
+class HubSpotList:
+    id: str
+    name: str
+    processing_type: Literal["MANUAL", "DYNAMIC", "SNAPSHOT"]
+
+    @property
+    def accepts_members(self) -> bool:
+        """Pushed contacts are added only to MANUAL and SNAPSHOT lists (S4)."""
+        return self.processing_type in ("MANUAL", "SNAPSHOT")
+
+
+@dataclass(frozen=True)
+class PropertyOption:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class PropertyInfo:
+    """A HubSpot property definition, as far as the rules care."""
+
+    name: str
+    label: str
+    type: str  # string | number | date | datetime | enumeration | bool
+    field_type: str  # text | textarea | phonenumber | select | radio | checkbox | booleancheckbox ...
+    options: tuple[PropertyOption, ...] = ()
+    read_only: bool = False
+
+    def label_for(self, value: str) -> str:
+        for option in self.options:
+            if option.value == value:
+                return option.label
+        return value
+
+    def value_for(self, label: str) -> str | None:
+        wanted = label.strip().lower()
+        for option in self.options:
+            if option.label.strip().lower() == wanted or option.value.lower() == wanted:
+                return option.value
+        return None
+
+
+@dataclass(frozen=True)
+class SellCustomField:
+    name: str
+    type: str  # address bool date datetime email list multi_select_list number phone string text url
+    choices: tuple[str, ...] = ()
+
+
+class LinkState(enum.StrEnum):
+    ACTIVE = "active"
+    TOMBSTONED = "tombstoned"  # S5: the Sell record was deleted
+    HUBSPOT_DELETED = "hubspot_deleted"  # S6: the HubSpot contact was archived or deleted
+
+
+class LinkOrigin(enum.StrEnum):
+    LIST = "list"
+    PUSH = "push"
+
+
+@dataclass(frozen=True)
+class FieldSnapshot:
+    """The last-synced canonical value of one mapped field on each side (None = empty)."""
+
+    sell: str | None
+    hubspot: str | None
+
+
+@dataclass(frozen=True)
+class Link:
+    sell: SellRef
+    hubspot_id: str
+    state: LinkState = LinkState.ACTIVE
+    origin: LinkOrigin = LinkOrigin.LIST
+    snapshot: Mapping[str, FieldSnapshot] = field(default_factory=dict)
+    email: str | None = None
+    last_synced_at: datetime | None = None
+    id: int | None = None
+
+
+class ConflictStatus(enum.StrEnum):
+    OPEN = "open"
+    KEPT_SELL = "kept_sell"
+    USED_HUBSPOT = "used_hubspot"
+    DISMISSED = "dismissed"
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Both sides hold a different filled value for one mapped field (S8/S9)."""
+
+    sell: SellRef
+    hubspot_id: str
+    field: str  # the field mapping's key (see sync.mapping.FieldMapping.key)
+    sell_value: str | None
+    hubspot_value: str | None
+    status: ConflictStatus = ConflictStatus.OPEN
+    id: int | None = None
+    opened_at: datetime | None = None
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A high-water mark: (updated_at, id) for Sell, (lastmodifieddate ms, id) for HubSpot."""
+
+    updated_at: datetime | None = None
+    last_id: str | None = None
+    position_ms: int | None = None
+
+
+class Outcome(enum.StrEnum):
+    """What happened to one record in a run; the report counts these."""
+
+    CREATED_IN_SELL = "created_in_sell"
+    CREATED_IN_HUBSPOT = "created_in_hubspot"
+    MERGED = "merged"
+    UPDATED_SELL = "updated_sell"
+    UPDATED_HUBSPOT = "updated_hubspot"
+    CONFLICT_OPENED = "conflict_opened"
+    TOMBSTONED = "tombstoned"
+    HUBSPOT_DELETED = "hubspot_deleted"
+    SKIPPED = "skipped"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A record left out of a run (or a push) with the reason a person can read."""
+
+    item: str
+    reason: str

@@ -1,0 +1,310 @@
+"""What the engine needs from the outside world, as Protocols.
+
+``sync/clients/`` (httpx) and ``tests/fakes`` implement the two CRM ports; ``storage/``
+implements :class:`Store`; ``bot/`` wires them together. Every method either returns a value or
+raises one of :mod:`sync.errors`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from sync.domain import (
+    Conflict,
+    ConflictStatus,
+    Cursor,
+    HubSpotContact,
+    HubSpotList,
+    Link,
+    PropertyInfo,
+    RecordKind,
+    SellCustomField,
+    SellRecord,
+    SellRef,
+)
+
+# --------------------------------------------------------------------------- clock
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """Timezone-aware UTC now."""
+        ...
+
+
+# --------------------------------------------------------------------------- HubSpot
+
+
+@dataclass(frozen=True)
+class ContactWrite:
+    """One contact to create (``id`` None) or update. ``key`` correlates the result."""
+
+    key: str
+    properties: Mapping[str, str]
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    key: str
+    id: str | None = None
+    error: str | None = None  # the service's reason, for S14
+    duplicate_of: str | None = None  # 409 "Contact already exists. Existing ID: ..."
+    missing: bool = False  # the contact to update is archived or deleted (S6)
+
+    @property
+    def ok(self) -> bool:
+        return self.id is not None and self.error is None and not self.missing
+
+
+@dataclass(frozen=True)
+class ChangePage:
+    contacts: Sequence[HubSpotContact]
+    high_water_ms: int  # lastmodifieddate of the newest contact in this page
+
+
+class HubSpotPort(Protocol):
+    def get_list(self, list_id: str) -> HubSpotList: ...
+
+    def list_member_pages(self, list_id: str) -> Iterator[Sequence[str]]:
+        """Member record ids, page by page (<=250 each)."""
+        ...
+
+    def read_contacts(
+        self, ids: Sequence[str], properties: Sequence[str]
+    ) -> tuple[dict[str, HubSpotContact], set[str]]:
+        """(found by id, ids that are archived or do not exist). Batches of 100."""
+        ...
+
+    def read_contacts_by_email(
+        self, emails: Sequence[str], properties: Sequence[str]
+    ) -> dict[str, HubSpotContact]:
+        """Found contacts keyed by normalised email. Batches of 100."""
+        ...
+
+    def changed_pages(self, since_ms: int, properties: Sequence[str]) -> Iterator[ChangePage]:
+        """Contacts whose lastmodifieddate >= since_ms, oldest first."""
+        ...
+
+    def create_contacts(self, writes: Sequence[ContactWrite]) -> list[WriteResult]: ...
+
+    def update_contacts(self, writes: Sequence[ContactWrite]) -> list[WriteResult]: ...
+
+    def add_list_members(self, list_id: str, ids: Sequence[str]) -> None: ...
+
+    def properties(self) -> dict[str, PropertyInfo]: ...
+
+    def contact_url(self, contact_id: str) -> str | None:
+        """The public contact URL when the API does not return one (S10)."""
+        ...
+
+
+# --------------------------------------------------------------------------- Sell
+
+
+class SellPort(Protocol):
+    def changed_pages(self, kind: RecordKind, since: datetime | None) -> Iterator[list[SellRecord]]:
+        """Records updated at or after ``since`` (all when None), newest first, page by page."""
+        ...
+
+    def get_records(self, kind: RecordKind, ids: Sequence[int]) -> dict[int, SellRecord]:
+        """Existing records among ``ids``; an id left out was deleted (S5)."""
+        ...
+
+    def create_record(self, kind: RecordKind, values: Mapping[str, Any]) -> SellRecord:
+        """Raises RecordRejected when Sell refuses the values."""
+        ...
+
+    def update_record(self, kind: RecordKind, id: int, values: Mapping[str, Any]) -> SellRecord:
+        """Partial update. Raises RecordNotFound (deleted) or RecordRejected."""
+        ...
+
+    def custom_fields(self, kind: RecordKind) -> list[SellCustomField]: ...
+
+    def check_credentials(self) -> str:
+        """The name of the user the token belongs to."""
+        ...
+
+
+# --------------------------------------------------------------------------- storage
+
+
+@dataclass(frozen=True)
+class SellIndexEntry:
+    """One row of the bulk Sell email index, built from pages (never one lookup per record)."""
+
+    ref: SellRef
+    email: str | None
+    updated_at: datetime
+    is_organization: bool = False
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CustomMapping:
+    """A manager's S13 mapping of a HubSpot custom property to a Sell custom field."""
+
+    hubspot_property: str
+    sell_field: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    threshold: int
+    list_id: str
+    custom_mappings: tuple[CustomMapping, ...] = ()
+    version: int = 0  # bumped by every change; a change re-evaluates every list member
+
+
+@dataclass(frozen=True)
+class ChangeRequest:
+    id: int
+    setting: str  # "threshold" | "list_id"
+    new_value: str
+    old_value: str
+    requested_by: str
+    reason: str
+    status: str  # pending | approved | rejected | expired | superseded
+    created_at: datetime
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    channel: str | None = None
+    message_ts: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    at: datetime
+    kind: str
+    subject: str
+    detail: Mapping[str, Any] = field(default_factory=dict)
+    actor: str | None = None
+    run_id: int | None = None
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: int
+    started_at: datetime
+    finished_at: datetime | None
+    trigger: str
+    status: str  # running | ok | errors | failed
+    counts: Mapping[str, int] = field(default_factory=dict)
+    error: str | None = None
+
+
+class Store(Protocol):
+    """Persistent state. Every method commits on its own; all are idempotent where it matters."""
+
+    # settings -------------------------------------------------------------
+    def get_settings(self, *, default_threshold: int, default_list_id: str) -> Settings: ...
+
+    def update_settings(
+        self,
+        *,
+        threshold: int | None = None,
+        list_id: str | None = None,
+        custom_mappings: tuple[CustomMapping, ...] | None = None,
+    ) -> Settings: ...
+
+    # links ----------------------------------------------------------------
+    def links_by_hubspot(self, ids: Iterable[str]) -> dict[str, Link]: ...
+
+    def links_by_sell(self, refs: Iterable[SellRef]) -> dict[SellRef, Link]: ...
+
+    def save_link(self, link: Link) -> Link:
+        """Insert or update by Sell ref (one link per Sell record)."""
+        ...
+
+    def delete_link(self, ref: SellRef) -> None: ...
+
+    def iter_links(self, *, batch_size: int = 1000) -> Iterator[list[Link]]: ...
+
+    def count_links(self) -> dict[str, int]:
+        """Counts per LinkState value."""
+        ...
+
+    # Sell email index -----------------------------------------------------
+    def index_sell_records(self, entries: Sequence[SellIndexEntry]) -> None: ...
+
+    def remove_from_index(self, refs: Iterable[SellRef]) -> None: ...
+
+    def find_by_email(self, emails: Iterable[str]) -> dict[str, list[SellIndexEntry]]: ...
+
+    def find_by_tag(self, tag: str) -> list[SellIndexEntry]: ...
+
+    # list members already evaluated ----------------------------------------
+    def known_members(self, list_id: str) -> set[str]: ...
+
+    def add_members(self, list_id: str, ids: Iterable[str]) -> None: ...
+
+    def remove_members(self, list_id: str, ids: Iterable[str]) -> None: ...
+
+    # cursors ---------------------------------------------------------------
+    def get_cursor(self, name: str) -> Cursor | None: ...
+
+    def set_cursor(self, name: str, cursor: Cursor) -> None: ...
+
+    # conflicts -------------------------------------------------------------
+    def open_conflict(self, conflict: Conflict) -> tuple[Conflict, bool]:
+        """Open, or refresh the one open conflict of (sell ref, field); True when new."""
+        ...
+
+    def get_conflict(self, conflict_id: int) -> Conflict | None: ...
+
+    def list_conflicts(
+        self, *, status: ConflictStatus | None = ConflictStatus.OPEN, offset: int = 0, limit: int = 50
+    ) -> list[Conflict]: ...
+
+    def conflicts_for(self, ref: SellRef) -> list[Conflict]: ...
+
+    def count_conflicts(self, status: ConflictStatus = ConflictStatus.OPEN) -> int: ...
+
+    def resolve_conflict(
+        self, conflict_id: int, *, status: ConflictStatus, by: str, at: datetime
+    ) -> tuple[Conflict, bool]:
+        """Close an open conflict; (conflict, False) when it was already closed."""
+        ...
+
+    # change requests (approvals) -------------------------------------------
+    def create_request(
+        self, *, setting: str, new_value: str, old_value: str, requested_by: str, reason: str,
+        at: datetime,
+    ) -> tuple[ChangeRequest, list[ChangeRequest]]:
+        """The new pending request and the older pending ones for that setting it superseded."""
+        ...
+
+    def get_request(self, request_id: int) -> ChangeRequest | None: ...
+
+    def pending_requests(self) -> list[ChangeRequest]: ...
+
+    def decide_request(
+        self, request_id: int, *, status: str, by: str, at: datetime
+    ) -> tuple[ChangeRequest, bool]:
+        """Move a pending request to approved/rejected/expired; (request, False) if not pending."""
+        ...
+
+    def set_request_message(self, request_id: int, *, channel: str, ts: str) -> None: ...
+
+    # runs, audit, lock -------------------------------------------------------
+    def start_run(self, *, trigger: str, at: datetime) -> int: ...
+
+    def finish_run(
+        self, run_id: int, *, at: datetime, status: str, counts: Mapping[str, int],
+        error: str | None = None,
+    ) -> None: ...
+
+    def recent_runs(self, limit: int = 10) -> list[RunRecord]: ...
+
+    def audit(self, event: AuditEvent) -> None: ...
+
+    def audit_since(self, since: datetime | None, *, limit: int = 10000) -> list[AuditEvent]: ...
+
+    def try_lock(self, name: str, *, owner: str, at: datetime, ttl_seconds: int) -> bool:
+        """Take a named lock that holds across processes; False when someone else holds it."""
+        ...
+
+    def unlock(self, name: str, *, owner: str) -> None: ...
