@@ -58,7 +58,7 @@ class SellRef:
         kind, _, raw = text.partition(":")
         if kind not in RECORD_KINDS or not raw.strip().isdigit():
             raise ValueError(f"not a Sell record reference: {text!r} (use lead:ID or contact:ID)")
-        return cls(kind=kind, id=int(raw))  # type: ignore[arg-type]
+        return cls(kind=kind, id=int(raw))
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,9 @@ class PropertyInfo:
     name: str
     label: str
     type: str  # string | number | date | datetime | enumeration | bool
-    field_type: str  # text | textarea | phonenumber | select | radio | checkbox | booleancheckbox ...
+    field_type: (
+        str  # text | textarea | phonenumber | select | radio | checkbox | booleancheckbox ...
+    )
     options: tuple[PropertyOption, ...] = ()
     read_only: bool = False
 
@@ -137,7 +139,9 @@ class PropertyInfo:
 @dataclass(frozen=True)
 class SellCustomField:
     name: str
-    type: str  # address bool date datetime email list multi_select_list number phone string text url
+    type: (
+        str  # address bool date datetime email list multi_select_list number phone string text url
+    )
     choices: tuple[str, ...] = ()
 
 

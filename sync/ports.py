@@ -256,7 +256,11 @@ class Store(Protocol):
     def get_conflict(self, conflict_id: int) -> Conflict | None: ...
 
     def list_conflicts(
-        self, *, status: ConflictStatus | None = ConflictStatus.OPEN, offset: int = 0, limit: int = 50
+        self,
+        *,
+        status: ConflictStatus | None = ConflictStatus.OPEN,
+        offset: int = 0,
+        limit: int = 50,
     ) -> list[Conflict]: ...
 
     def conflicts_for(self, ref: SellRef) -> list[Conflict]: ...
@@ -271,7 +275,13 @@ class Store(Protocol):
 
     # change requests (approvals) -------------------------------------------
     def create_request(
-        self, *, setting: str, new_value: str, old_value: str, requested_by: str, reason: str,
+        self,
+        *,
+        setting: str,
+        new_value: str,
+        old_value: str,
+        requested_by: str,
+        reason: str,
         at: datetime,
     ) -> tuple[ChangeRequest, list[ChangeRequest]]:
         """The new pending request and the older pending ones for that setting it superseded."""
@@ -293,7 +303,12 @@ class Store(Protocol):
     def start_run(self, *, trigger: str, at: datetime) -> int: ...
 
     def finish_run(
-        self, run_id: int, *, at: datetime, status: str, counts: Mapping[str, int],
+        self,
+        run_id: int,
+        *,
+        at: datetime,
+        status: str,
+        counts: Mapping[str, int],
         error: str | None = None,
     ) -> None: ...
 

@@ -1,0 +1,111 @@
+"""A run's decisions as a value: what ``sellsync sync --dry-run`` prints and the engine applies."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sync.domain import Link, Outcome, SellRef, Skip
+from sync.merge import RecordMerge
+
+
+@dataclass(frozen=True)
+class Action:
+    """One record-level decision.
+
+    ``outcomes`` lists what applying it achieves (a link update can both update Sell and open a
+    conflict). ``sell_writes`` / ``hubspot_writes`` are exactly the values that will be sent.
+    """
+
+    outcomes: tuple[Outcome, ...]
+    sell: SellRef | None
+    hubspot_id: str | None
+    summary: str
+    sell_writes: Mapping[str, Any] = field(default_factory=dict)
+    hubspot_writes: Mapping[str, str] = field(default_factory=dict)
+    conflicts: tuple[str, ...] = ()
+    # what the engine needs to apply it (not shown)
+    link: Link | None = field(default=None, compare=False, repr=False)
+    merge: RecordMerge | None = field(default=None, compare=False, repr=False)
+    create_kind: str | None = field(default=None, compare=False, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "outcomes": [o.value for o in self.outcomes],
+            "sell": str(self.sell) if self.sell else None,
+            "hubspot_id": self.hubspot_id,
+            "summary": self.summary,
+            "sell_writes": dict(self.sell_writes),
+            "hubspot_writes": dict(self.hubspot_writes),
+            "conflicts": list(self.conflicts),
+        }
+
+
+@dataclass
+class SyncPlan:
+    """Decisions of a whole run (or a push), in the order they are applied."""
+
+    actions: list[Action] = field(default_factory=list)
+    skipped: list[Skip] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def add(self, action: Action) -> None:
+        self.actions.append(action)
+
+    def skip(self, item: str, reason: str) -> None:
+        self.skipped.append(Skip(item, reason))
+
+    def warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+    def extend(self, other: SyncPlan) -> None:
+        self.actions.extend(other.actions)
+        self.skipped.extend(other.skipped)
+        for w in other.warnings:
+            self.warn(w)
+
+    def counts(self) -> Counter[str]:
+        c: Counter[str] = Counter()
+        for a in self.actions:
+            for o in a.outcomes:
+                c[o.value] += 1
+        if self.skipped:
+            c[Outcome.SKIPPED.value] += len(self.skipped)
+        return c
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "counts": dict(self.counts()),
+            "actions": [a.to_dict() for a in self.actions],
+            "skipped": [{"item": s.item, "reason": s.reason} for s in self.skipped],
+            "warnings": list(self.warnings),
+        }
+
+    def render(self) -> str:
+        """The plan as lines a person reads (the dry-run output)."""
+        lines: list[str] = []
+        counts = self.counts()
+        lines.append(
+            "Plan: "
+            + (
+                ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(counts.items()))
+                or "nothing to do"
+            )
+        )
+        for a in self.actions:
+            who = " ↔ ".join(x for x in (str(a.sell) if a.sell else None, a.hubspot_id) if x)
+            lines.append(f"  {', '.join(o.value for o in a.outcomes)}: {who} — {a.summary}")
+            for k, v in a.sell_writes.items():
+                lines.append(f"      Sell {k} ← {v!r}")
+            for k, v in a.hubspot_writes.items():
+                lines.append(f"      HubSpot {k} ← {v!r}")
+            for c in a.conflicts:
+                lines.append(f"      conflict: {c}")
+        for s in self.skipped:
+            lines.append(f"  skipped: {s.item} — {s.reason}")
+        for w in self.warnings:
+            lines.append(f"  warning: {w}")
+        return "\n".join(lines)

@@ -1,0 +1,712 @@
+"""The service functions behind every Slack command, the scheduler and the command line.
+
+Each returns a plain value (rendered by ``bot/blocks`` for Slack and by ``bot/cli`` for the
+terminal) or raises :class:`Refused` with a one-line reason a person can act on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sync.domain import (
+    RECORD_KINDS,
+    Conflict,
+    ConflictStatus,
+    FieldSnapshot,
+    HubSpotContact,
+    Link,
+    LinkState,
+    SellRecord,
+)
+from sync.engine import Engine, SyncReport, _Run
+from sync.errors import RecordNotFound, RecordRejected, SyncError
+from sync.mapping import (
+    STANDARD_FIELDS,
+    MappingCheck,
+    check_custom_mapping,
+    hubspot_canonical,
+    hubspot_owned_fields,
+    sell_canonical,
+    to_hubspot_value,
+    to_sell_value,
+)
+from sync.merge import hubspot_raw
+from sync.ports import AuditEvent, ChangeRequest, ContactWrite, CustomMapping, RunRecord, Settings
+from sync.push import parse_items
+from sync.qualify import parse_score, qualify
+
+REQUEST_TTL = timedelta(days=7)
+MAX_THRESHOLD = 1_000_000
+SETTINGS = ("threshold", "list_id")
+
+
+class Refused(SyncError):
+    """The request is understood but not allowed or not possible; the message says why."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: str
+    is_manager: bool = False
+    name: str | None = None
+
+
+CLI_ACTOR = Actor("cli", is_manager=True, name="command line")
+
+
+# --------------------------------------------------------------------------- values
+
+
+@dataclass(frozen=True)
+class StatusView:
+    threshold: int
+    list_id: str
+    last_run: RunRecord | None
+    next_run: datetime | None
+    open_conflicts: int
+    pending_requests: int
+    links: dict[str, int]
+    recent_runs: list[RunRecord] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "threshold": self.threshold,
+            "list_id": self.list_id,
+            "last_run": _run_dict(self.last_run),
+            "next_run": self.next_run.isoformat() if self.next_run else None,
+            "open_conflicts": self.open_conflicts,
+            "pending_requests": self.pending_requests,
+            "links": self.links,
+        }
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why a record did or did not sync."""
+
+    item: str
+    verdict: str  # one line
+    facts: list[str]
+    link: Link | None = None
+    conflicts: list[Conflict] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "item": self.item,
+            "verdict": self.verdict,
+            "facts": self.facts,
+            "link": None
+            if self.link is None
+            else {
+                "sell": str(self.link.sell),
+                "hubspot_id": self.link.hubspot_id,
+                "state": self.link.state.value,
+                "last_synced_at": self.link.last_synced_at.isoformat()
+                if self.link.last_synced_at
+                else None,
+            },
+            "open_conflicts": [c.field for c in self.conflicts],
+        }
+
+
+@dataclass(frozen=True)
+class ImpactRow:
+    threshold: int
+    qualifying: int
+    to_import: int  # qualifying, not linked, not tombstoned
+
+
+@dataclass(frozen=True)
+class ThresholdImpact:
+    current: int
+    proposed: int | None
+    members: int
+    scored: int
+    linked: int
+    tombstoned: int
+    rows: list[ImpactRow]
+
+    def row(self, threshold: int) -> ImpactRow | None:
+        return next((r for r in self.rows if r.threshold == threshold), None)
+
+
+@dataclass(frozen=True)
+class RequestResult:
+    request: ChangeRequest
+    superseded: list[ChangeRequest]
+    impact: ThresholdImpact | None
+
+
+@dataclass(frozen=True)
+class Decision:
+    request: ChangeRequest
+    changed: bool  # False: it had already been decided (a double click)
+    message: str
+
+
+@dataclass(frozen=True)
+class ConflictPage:
+    conflicts: list[Conflict]
+    total: int
+    offset: int
+    limit: int
+
+
+@dataclass(frozen=True)
+class FieldRow:
+    hubspot: str
+    sell: str
+    direction: str
+    kinds: tuple[str, ...]
+    status: str = "ok"
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Summary:
+    since: datetime | None
+    until: datetime
+    counts: dict[str, int]
+    skipped_by_reason: dict[str, int]
+    setting_changes: list[str]
+    runs: int
+    failed_runs: int
+
+    @property
+    def empty(self) -> bool:
+        return not self.counts and not self.setting_changes and not self.runs
+
+
+# --------------------------------------------------------------------------- the service
+
+
+class SyncService:
+    def __init__(self, engine: Engine, *, next_run: Callable[[], datetime | None] | None = None):
+        self.engine = engine
+        self.store = engine.store
+        self.hubspot = engine.hubspot
+        self.sell = engine.sell
+        self.clock = engine.clock
+        self._next_run = next_run or (lambda: None)
+
+    # -------------------------------------------------------------- running
+    def run(
+        self,
+        *,
+        actor: Actor,
+        trigger: str = "manual",
+        dry_run: bool = False,
+        full: bool = False,
+        progress: Callable[[str, SyncReport], None] | None = None,
+    ) -> SyncReport:
+        if not actor.is_manager and not dry_run:
+            raise Refused("only managers can start a sync")
+        return self.engine.run(trigger=trigger, dry_run=dry_run, full=full, progress=progress)
+
+    def push(self, items: Sequence[str], *, actor: Actor, dry_run: bool = False) -> SyncReport:
+        parsed = parse_items(items)
+        if parsed.empty and not parsed.invalid:
+            raise Refused(
+                "nothing to push: give emails, lead:ID, contact:ID, Sell URLs or tag:NAME"
+            )
+        return self.engine.push(items, actor=actor.id, dry_run=dry_run)
+
+    # -------------------------------------------------------------- status
+    def settings(self) -> Settings:
+        return self.engine.settings()
+
+    def status(self) -> StatusView:
+        settings = self.settings()
+        runs = self.store.recent_runs(5)
+        return StatusView(
+            threshold=settings.threshold,
+            list_id=settings.list_id,
+            last_run=runs[0] if runs else None,
+            next_run=self._next_run(),
+            open_conflicts=self.store.count_conflicts(),
+            pending_requests=len(self.pending_requests()),
+            links=self.store.count_links(),
+            recent_runs=runs,
+        )
+
+    def explain(self, item: str) -> Explanation:
+        """Why a record did or did not sync: list, score vs threshold, link, tombstone, conflicts."""
+        item = item.strip()
+        settings = self.settings()
+        link, contact, record, facts = self._locate(item)
+        if link is None and contact is None and record is None:
+            return Explanation(item, "not found in Sell, in HubSpot or among synced records", facts)
+        conflicts = self.store.conflicts_for(link.sell) if link else []
+        open_conflicts = [c for c in conflicts if c.status is ConflictStatus.OPEN]
+        if link is not None:
+            when = (
+                link.last_synced_at.strftime("%Y-%m-%d %H:%M UTC")
+                if link.last_synced_at
+                else "never"
+            )
+            facts.append(
+                f"Linked: {link.sell} ↔ HubSpot {link.hubspot_id} (from {link.origin.value}); last synced {when}"
+            )
+        if link is not None and link.state is LinkState.TOMBSTONED:
+            verdict = (
+                f"not synced: its Sell record {link.sell} was deleted, so HubSpot contact "
+                f"{link.hubspot_id} is never created in Sell again (a manager can restore it)"
+            )
+        elif link is not None and link.state is LinkState.HUBSPOT_DELETED:
+            verdict = (
+                f"not synced: HubSpot contact {link.hubspot_id} was deleted in HubSpot; the Sell "
+                "record is kept. Push it again to re-create it in HubSpot"
+            )
+        elif link is not None:
+            verdict = "synced: linked pairs keep syncing both ways whatever their list or score"
+            if open_conflicts:
+                verdict += f" ({len(open_conflicts)} open conflict{'s' if len(open_conflicts) > 1 else ''})"
+        elif contact is not None:
+            members = self.store.known_members(settings.list_id)
+            in_list = contact.id in members
+            facts.append(
+                f"In the synced list {settings.list_id}: {'yes' if in_list else 'no'} (as of the last sync)"
+            )
+            q = qualify(
+                contact.properties.get(self.engine.config.score_property),
+                in_list=in_list,
+                threshold=settings.threshold,
+            )
+            facts.append(f"Score: {q.reason}")
+            if q.qualifies:
+                verdict = "qualifies: it enters Sell at the next sync"
+            else:
+                verdict = f"not synced: {q.reason}"
+        else:
+            assert record is not None
+            if record.is_organization:
+                verdict = "not synced: company contacts can't be added to HubSpot"
+            elif record.email is None:
+                verdict = "not synced: it has no email (HubSpot requires one)"
+            else:
+                verdict = "not linked yet: push it with /sellsync push " + str(record.ref)
+        for c in open_conflicts:
+            facts.append(
+                f"Open conflict on {c.field}: Sell {c.sell_value!r} vs HubSpot {c.hubspot_value!r}"
+            )
+        return Explanation(item, verdict, facts, link, open_conflicts)
+
+    def _locate(
+        self, item: str
+    ) -> tuple[Link | None, HubSpotContact | None, SellRecord | None, list[str]]:
+        facts: list[str] = []
+        link: Link | None = None
+        contact: HubSpotContact | None = None
+        record: SellRecord | None = None
+        props = self._props_to_read()
+        hub_id = item.split(":", 1)[1] if item.lower().startswith("hubspot:") else None
+        if hub_id is not None:
+            link = self.store.links_by_hubspot([hub_id]).get(hub_id)
+            found, _ = self.hubspot.read_contacts([hub_id], props)
+            contact = found.get(hub_id)
+        else:
+            parsed = parse_items([item])
+            if parsed.invalid:
+                raise Refused(parsed.invalid[0].reason)
+            if parsed.refs:
+                ref = parsed.refs[0]
+                link = self.store.links_by_sell([ref]).get(ref)
+                record = self.sell.get_records(ref.kind, [ref.id]).get(ref.id)
+                if record is None:
+                    facts.append(f"Sell: {ref} does not exist (deleted?)")
+            elif parsed.emails:
+                email = parsed.emails[0]
+                entries = [
+                    e for entries in self.store.find_by_email([email]).values() for e in entries
+                ]
+                if entries:
+                    best = max(entries, key=lambda e: (e.ref.kind == "contact", e.updated_at))
+                    link = self.store.links_by_sell([best.ref]).get(best.ref)
+                    record = self.sell.get_records(best.ref.kind, [best.ref.id]).get(best.ref.id)
+                contact = self.hubspot.read_contacts_by_email([email], props).get(email)
+                if contact is not None and link is None:
+                    link = self.store.links_by_hubspot([contact.id]).get(contact.id)
+            else:
+                raise Refused("give an email, lead:ID, contact:ID, a Sell URL or hubspot:ID")
+            if link is not None and contact is None:
+                found, _ = self.hubspot.read_contacts([link.hubspot_id], props)
+                contact = found.get(link.hubspot_id)
+        if record is not None:
+            facts.append(f"Sell: {record.ref}, email {record.email or '(none)'}")
+        if contact is not None:
+            score = contact.properties.get(self.engine.config.score_property)
+            facts.append(
+                f"HubSpot: contact {contact.id}, email {contact.email or '(none)'}, score {score or '(blank)'}"
+            )
+        elif hub_id is not None or (link is not None):
+            facts.append("HubSpot: the contact is archived or does not exist")
+        return link, contact, record, facts
+
+    def _props_to_read(self) -> list[str]:
+        return sorted({"email", "firstname", "lastname", self.engine.config.score_property})
+
+    # -------------------------------------------------------------- threshold
+    def threshold_impact(self, proposed: int | None = None) -> ThresholdImpact:
+        """How many list members qualify now and at nearby thresholds, and how many are linked."""
+        settings = self.settings()
+        members: list[str] = []
+        for page in self.hubspot.list_member_pages(settings.list_id):
+            members.extend(page)
+        links = self.store.links_by_hubspot(members)
+        found: dict[str, HubSpotContact] = {}
+        score_prop = self.engine.config.score_property
+        for start in range(0, len(members), 100):
+            batch = members[start : start + 100]
+            got, _ = self.hubspot.read_contacts(batch, [score_prop])
+            found.update(got)
+        scores = {cid: parse_score(c.properties.get(score_prop)) for cid, c in found.items()}
+        current = settings.threshold
+        candidates = sorted(
+            {max(0, current + d) for d in (-20, -10, -5, 0, 5, 10, 20)}
+            | ({proposed} if proposed is not None else set())
+        )
+        rows = []
+        for t in candidates:
+            qual = [cid for cid, s in scores.items() if s is not None and s >= Decimal(t)]
+            rows.append(ImpactRow(t, len(qual), sum(1 for cid in qual if cid not in links)))
+        return ThresholdImpact(
+            current=current,
+            proposed=proposed,
+            members=len(members),
+            scored=sum(1 for s in scores.values() if s is not None),
+            linked=sum(1 for link in links.values() if link.state is LinkState.ACTIVE),
+            tombstoned=sum(1 for link in links.values() if link.state is LinkState.TOMBSTONED),
+            rows=rows,
+        )
+
+    # -------------------------------------------------------------- approvals
+    @staticmethod
+    def parse_threshold(text: str) -> int:
+        raw = text.strip()
+        if not re.fullmatch(r"\d{1,7}", raw):
+            raise Refused(
+                f"threshold must be a whole number from 0 to {MAX_THRESHOLD:,}, not {raw!r}"
+            )
+        value = int(raw)
+        if value > MAX_THRESHOLD:
+            raise Refused(
+                f"threshold must be a whole number from 0 to {MAX_THRESHOLD:,}, not {raw!r}"
+            )
+        return value
+
+    def request_change(
+        self, setting: str, value: str, *, actor: Actor, reason: str = ""
+    ) -> RequestResult:
+        if setting not in SETTINGS:
+            raise Refused(f"unknown setting {setting!r}: use threshold or list_id")
+        settings = self.settings()
+        impact = None
+        if setting == "threshold":
+            new_value = str(self.parse_threshold(value))
+            old_value = str(settings.threshold)
+        else:
+            new_value = value.strip()
+            if not new_value.isdigit():
+                raise Refused(f"a HubSpot list id is a number (the v3 listId), not {value!r}")
+            old_value = settings.list_id
+            self.hubspot.get_list(new_value)  # must exist
+        if new_value == old_value:
+            raise Refused(f"{setting} is already {old_value}")
+        if setting == "threshold":
+            impact = self.threshold_impact(int(new_value))
+        request, superseded = self.store.create_request(
+            setting=setting,
+            new_value=new_value,
+            old_value=old_value,
+            requested_by=actor.id,
+            reason=reason.strip()[:500],
+            at=self.clock.now(),
+        )
+        self._audit(
+            "change_requested",
+            f"{setting}={new_value}",
+            actor,
+            {"request_id": request.id, "old": old_value, "reason": request.reason},
+        )
+        return RequestResult(request, superseded, impact)
+
+    def pending_requests(self) -> list[ChangeRequest]:
+        now = self.clock.now()
+        out = []
+        for r in self.store.pending_requests():
+            if now - r.created_at >= REQUEST_TTL:
+                self.store.decide_request(r.id, status="expired", by="sellsync", at=now)
+            else:
+                out.append(r)
+        return out
+
+    def decide(self, request_id: int, *, approve: bool, actor: Actor) -> Decision:
+        request = self.store.get_request(request_id)
+        if request is None:
+            raise Refused(f"there is no change request #{request_id}")
+        if request.status != "pending":
+            who = (
+                f" by <@{request.decided_by}>"
+                if request.decided_by and request.status in ("approved", "rejected")
+                else ""
+            )
+            return Decision(
+                request, False, f"request #{request.id} was already {request.status}{who}"
+            )
+        if not actor.is_manager:
+            raise Refused("only managers can approve or reject settings changes")
+        if actor.id == request.requested_by:
+            raise Refused("you can't approve or reject your own request")
+        now = self.clock.now()
+        if now - request.created_at >= REQUEST_TTL:
+            expired, _ = self.store.decide_request(
+                request.id, status="expired", by="sellsync", at=now
+            )
+            return Decision(expired, False, f"request #{request.id} expired after 7 days")
+        status = "approved" if approve else "rejected"
+        decided, changed = self.store.decide_request(request.id, status=status, by=actor.id, at=now)
+        if not changed:
+            return Decision(decided, False, f"request #{request.id} was already {decided.status}")
+        if approve:
+            if request.setting == "threshold":
+                self.store.update_settings(threshold=int(request.new_value))
+            else:
+                self.store.update_settings(list_id=request.new_value)
+        self._audit(
+            f"change_{status}",
+            f"{request.setting}={request.new_value}",
+            actor,
+            {"request_id": request.id, "old": request.old_value},
+        )
+        return Decision(decided, True, f"{request.setting} change to {request.new_value} {status}")
+
+    # -------------------------------------------------------------- conflicts
+    def conflicts(self, *, offset: int = 0, limit: int = 10) -> ConflictPage:
+        total = self.store.count_conflicts()
+        items = self.store.list_conflicts(offset=max(0, offset), limit=max(1, limit))
+        return ConflictPage(items, total, offset, limit)
+
+    def resolve_conflict(
+        self, conflict_id: int, action: str, *, actor: Actor
+    ) -> tuple[Conflict, bool]:
+        """Keep Sell (Sell's value goes to HubSpot), Use HubSpot (HubSpot's to Sell), or Dismiss."""
+        if not actor.is_manager:
+            raise Refused("only managers can resolve conflicts")
+        statuses = {
+            "keep_sell": ConflictStatus.KEPT_SELL,
+            "use_hubspot": ConflictStatus.USED_HUBSPOT,
+            "dismiss": ConflictStatus.DISMISSED,
+        }
+        if action not in statuses:
+            raise Refused(f"unknown conflict action {action!r}")
+        conflict = self.store.get_conflict(conflict_id)
+        if conflict is None:
+            raise Refused(f"there is no conflict #{conflict_id}")
+        if conflict.status is not ConflictStatus.OPEN:
+            return conflict, False
+        if action != "dismiss":
+            self._write_resolution(conflict, action)
+        resolved, changed = self.store.resolve_conflict(
+            conflict_id, status=statuses[action], by=actor.id, at=self.clock.now()
+        )
+        if changed:
+            self._audit(
+                "conflict_resolved",
+                f"{conflict.sell}|{conflict.hubspot_id}",
+                actor,
+                {"field": conflict.field, "action": action},
+            )
+        return resolved, changed
+
+    def _write_resolution(self, conflict: Conflict, action: str) -> None:
+        link = self.store.links_by_sell([conflict.sell]).get(conflict.sell)
+        if link is None or link.state is not LinkState.ACTIVE:
+            raise Refused(f"{conflict.sell} is no longer synced; dismiss the conflict instead")
+        run = _Run(
+            self.engine,
+            SyncReport(trigger="resolve", dry_run=False, started_at=self.clock.now()),
+            dry=False,
+            full=False,
+            progress=None,
+            owner="resolve",
+        )
+        mapping = next((m for m in run.table(conflict.sell.kind) if m.key == conflict.field), None)
+        if mapping is None:
+            raise Refused(
+                f"field {conflict.field} is no longer mapped; dismiss the conflict instead"
+            )
+        record = self.sell.get_records(conflict.sell.kind, [conflict.sell.id]).get(conflict.sell.id)
+        found, _ = self.hubspot.read_contacts([link.hubspot_id], run.hubspot_props())
+        contact = found.get(link.hubspot_id)
+        if record is None or contact is None:
+            raise Refused("the record no longer exists on one side; dismiss the conflict instead")
+        prop = run.props.get(mapping.hubspot)
+        sell_value = sell_canonical(mapping, record.values.get(mapping.sell))
+        hub_value = hubspot_canonical(mapping, hubspot_raw(mapping, contact, None), prop)
+        if action == "keep_sell":
+            result = self.hubspot.update_contacts(
+                [
+                    ContactWrite(
+                        key="resolve",
+                        id=link.hubspot_id,
+                        properties={mapping.hubspot: to_hubspot_value(mapping, sell_value, prop)},
+                    )
+                ]
+            )[0]
+            if not result.ok:
+                raise Refused(f"HubSpot refused the value: {result.error or 'contact is gone'}")
+            final = sell_value
+        else:
+            try:
+                self.sell.update_record(
+                    conflict.sell.kind,
+                    conflict.sell.id,
+                    {mapping.sell: to_sell_value(mapping, hub_value)},
+                )
+            except (RecordNotFound, RecordRejected) as exc:
+                raise Refused(f"Sell refused the value: {exc}") from exc
+            final = hub_value
+        snapshot = dict(link.snapshot)
+        snapshot[mapping.key] = FieldSnapshot(sell=final, hubspot=final)
+        self.store.save_link(replace(link, snapshot=snapshot, last_synced_at=self.clock.now()))
+
+    # -------------------------------------------------------------- restore
+    def restore(self, item: str, *, actor: Actor) -> Link:
+        """S5: lift a tombstone; from the next sync the contact is treated as never linked."""
+        if not actor.is_manager:
+            raise Refused("only managers can restore deleted records")
+        link = self._tombstone_for(item.strip())
+        self.store.delete_link(link.sell)
+        self._audit("restored", f"{link.sell}|{link.hubspot_id}", actor, {})
+        return link
+
+    def _tombstone_for(self, item: str) -> Link:
+        candidates: list[Link] = []
+        if item.lower().startswith("hubspot:"):
+            hub = item.split(":", 1)[1].strip()
+            candidates = list(self.store.links_by_hubspot([hub]).values())
+        else:
+            parsed = parse_items([item])
+            if parsed.invalid or parsed.tags:
+                raise Refused(
+                    "restore takes lead:ID, contact:ID, a Sell URL, an email or hubspot:ID"
+                )
+            if parsed.refs:
+                candidates = list(self.store.links_by_sell(parsed.refs).values())
+            for email in parsed.emails:
+                candidates += [
+                    link
+                    for batch in self.store.iter_links()
+                    for link in batch
+                    if link.email == email and link.state is LinkState.TOMBSTONED
+                ]
+        tomb = [link for link in candidates if link.state is LinkState.TOMBSTONED]
+        if not tomb:
+            raise Refused(f"{item} has no tombstone to lift")
+        return tomb[0]
+
+    # -------------------------------------------------------------- fields
+    def fields(self) -> list[FieldRow]:
+        rows = [FieldRow(m.hubspot, m.sell, "both", m.kinds) for m in STANDARD_FIELDS]
+        rows += [
+            FieldRow(m.hubspot, m.sell, "HubSpot → Sell", m.kinds)
+            for m in hubspot_owned_fields(self.engine.config.score_property)
+        ]
+        settings = self.settings()
+        if settings.custom_mappings:
+            props = self.hubspot.properties()
+            sell_fields = {k: self.sell.custom_fields(k) for k in RECORD_KINDS}
+            for cm in settings.custom_mappings:
+                check = check_custom_mapping(cm.hubspot_property, cm.sell_field, props, sell_fields)
+                rows.append(
+                    FieldRow(
+                        cm.hubspot_property,
+                        f"custom_fields.{cm.sell_field}",
+                        "both",
+                        check.mapping.kinds if check.mapping else RECORD_KINDS,
+                        check.status,
+                        check.message,
+                    )
+                )
+        return rows
+
+    def map_field(self, hubspot_property: str, sell_field: str, *, actor: Actor) -> MappingCheck:
+        """S13: map a HubSpot custom property to a Sell custom field (managers)."""
+        if not actor.is_manager:
+            raise Refused("only managers can map fields")
+        prop_name, field_name = hubspot_property.strip(), sell_field.strip()
+        if not prop_name or not field_name:
+            raise Refused('usage: fields map PROPERTY "Sell field"')
+        if any(m.hubspot == prop_name for m in (*STANDARD_FIELDS, *hubspot_owned_fields())):
+            raise Refused(f"{prop_name} is a standard field and is already synced")
+        props = self.hubspot.properties()
+        sell_fields = {k: self.sell.custom_fields(k) for k in RECORD_KINDS}
+        check = check_custom_mapping(prop_name, field_name, props, sell_fields)
+        if check.status == "refused":
+            return check
+        settings = self.settings()
+        kept = tuple(m for m in settings.custom_mappings if m.hubspot_property != prop_name)
+        self.store.update_settings(custom_mappings=(*kept, CustomMapping(prop_name, field_name)))
+        self._audit(
+            "field_mapped", prop_name, actor, {"sell_field": field_name, "status": check.status}
+        )
+        return check
+
+    # -------------------------------------------------------------- summary
+    def summary_since(self, since: datetime | None) -> Summary:
+        events = self.store.audit_since(since)
+        counts: Counter[str] = Counter()
+        changes: list[str] = []
+        for e in events:
+            if e.kind in ("change_approved",):
+                changes.append(f"{e.subject} (approved by <@{e.actor}>)")
+            elif e.kind == "field_mapped":
+                changes.append(f"field {e.subject} mapped to {e.detail.get('sell_field')}")
+            elif e.kind == "restored":
+                changes.append(f"restored {e.subject.split('|')[0]}")
+            counts[e.kind] += 1
+        runs = [r for r in self.store.recent_runs(500) if since is None or r.started_at >= since]
+        skipped: Counter[str] = Counter()
+        for r in runs:
+            for k, v in r.counts.items():
+                if k.startswith("skipped:"):
+                    skipped[k.removeprefix("skipped:")] += v
+        errors = sum(r.counts.get("error", 0) for r in runs)
+        if errors:
+            counts["error"] = errors
+        return Summary(
+            since,
+            self.clock.now(),
+            dict(counts),
+            dict(skipped),
+            changes,
+            len(runs),
+            sum(1 for r in runs if r.status == "failed"),
+        )
+
+    # -------------------------------------------------------------- helpers
+    def _audit(self, kind: str, subject: str, actor: Actor, detail: dict[str, object]) -> None:
+        self.store.audit(
+            AuditEvent(
+                at=self.clock.now(), kind=kind, subject=subject, detail=detail, actor=actor.id
+            )
+        )
+
+
+def _run_dict(run: RunRecord | None) -> dict[str, object] | None:
+    if run is None:
+        return None
+    return {
+        "id": run.id,
+        "trigger": run.trigger,
+        "status": run.status,
+        "started_at": run.started_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "counts": dict(run.counts),
+        "error": run.error,
+    }
