@@ -76,7 +76,9 @@ class AppSettings(BaseSettings):
             value = getattr(self, name)
             raw = value.get_secret_value() if isinstance(value, SecretStr) else value
             if raw is None or (isinstance(raw, str) and is_placeholder(raw)):
-                problem = "is not set" if raw is None or not str(raw).strip() else "is a placeholder"
+                problem = (
+                    "is not set" if raw is None or not str(raw).strip() else "is a placeholder"
+                )
                 raise ConfigError(name.upper(), problem)
 
     def secret(self, name: str) -> str:

@@ -97,7 +97,9 @@ def standard_properties() -> dict[str, PropertyInfo]:
         read_only=True,
     )
     for n in ("lastmodifieddate", "createdate", "hs_object_id"):
-        props[n] = PropertyInfo(n, n, "datetime" if "date" in n else "number", "text", read_only=True)
+        props[n] = PropertyInfo(
+            n, n, "datetime" if "date" in n else "number", "text", read_only=True
+        )
     return props
 
 
@@ -402,7 +404,9 @@ class FakeSell:
         self.calls[f"{kind}s_by_ids"] += math.ceil(len(ids) / 100)
         return {i: self._view(self.records[(kind, i)]) for i in ids if (kind, i) in self.records}
 
-    def _check(self, kind: RecordKind, values: Mapping[str, Any], merged: Mapping[str, Any]) -> None:
+    def _check(
+        self, kind: RecordKind, values: Mapping[str, Any], merged: Mapping[str, Any]
+    ) -> None:
         item = kind
         for key, value in values.items():
             if key.startswith(CUSTOM_PREFIX):

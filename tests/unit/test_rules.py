@@ -709,7 +709,10 @@ def test_dry_run_plan_equals_what_apply_does_and_writes_nothing(world: World) ->
     assert world.store.get_cursor("hubspot:changes") is None
     real = world.engine.run(trigger="test")
     assert dry.counts() == real.counts()
-    assert [(a.outcomes, a.hubspot_id, dict(a.sell_writes), dict(a.hubspot_writes)) for a in dry.plan.actions] == [
+    assert [
+        (a.outcomes, a.hubspot_id, dict(a.sell_writes), dict(a.hubspot_writes))
+        for a in dry.plan.actions
+    ] == [
         (a.outcomes, a.hubspot_id, dict(a.sell_writes), dict(a.hubspot_writes))
         for a in real.applied.actions
     ]
