@@ -1,0 +1,280 @@
+"""The database schema, as SQLModel tables.
+
+The tables live in their own registry (:data:`metadata`), so that no other ``SQLModel`` subclass
+in the process leaks into migrations or the schema comparison test.
+
+Conventions:
+
+* every timestamp column is :class:`UTCDateTime`: timezone-aware UTC in and out, on PostgreSQL
+  (``timestamptz``) and on SQLite (which keeps no zone: values are stored as naive UTC text);
+* JSON lives in text columns (:class:`JSONText`), the same on both databases;
+* constraints and indexes carry explicit names, matching ``migrations/versions``.
+
+A change here needs a new migration; ``tests/storage/test_migrations.py`` fails until the
+migrations and these tables agree.
+"""
+
+import json
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
+# --------------------------------------------------------------------------- column types
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every database.
+
+    A naive datetime given to the database is taken as UTC (that is what SQLite hands back).
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = as_utc(value)
+        if dialect.name == "sqlite":
+            # SQLite stores text; keep one fixed format so comparisons in SQL order correctly.
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+
+def as_utc(value: datetime) -> datetime:
+    """``value`` as an aware UTC datetime (a naive one is taken as UTC)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def dump_json(value: Any) -> str:
+    """The text :class:`JSONText` stores for ``value``."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+class JSONText(sa.TypeDecorator[Any]):
+    """A JSON value kept as compact text (``json.dumps``/``json.loads``)."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else dump_json(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        return None if value is None else json.loads(value)
+
+
+# --------------------------------------------------------------------------- the tables
+
+# Shorthands for the column types, so that the tables below read as a schema.
+ID = sa.String(255)  # HubSpot ids, list ids, Slack user ids, lock owners ...
+KIND = sa.String(16)  # "lead" | "contact"
+STATUS = sa.String(32)
+EMAIL = sa.String(320)
+NAME = sa.String(255)
+
+
+class StorageModel(SQLModel, registry=registry()):
+    """Base of the sellsync tables: one private ``MetaData``."""
+
+
+metadata: sa.MetaData = StorageModel.metadata
+
+
+class LinkRow(StorageModel, table=True):
+    """A Sell record paired with a HubSpot contact; a tombstone is a link in state "tombstoned".
+
+    ``snapshot`` holds the last-synced value of each mapped field: ``{field: [sell, hubspot]}``.
+    """
+
+    __tablename__: ClassVar[str] = "links"
+    __table_args__ = (
+        sa.UniqueConstraint("sell_kind", "sell_id", name="uq_links_sell"),
+        sa.Index("ix_links_hubspot_id", "hubspot_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    sell_kind: str = Field(sa_type=KIND)
+    sell_id: int = Field(sa_type=sa.BigInteger)
+    hubspot_id: str = Field(sa_type=ID)
+    state: str = Field(sa_type=STATUS)
+    origin: str = Field(sa_type=STATUS)
+    email: str | None = Field(default=None, sa_type=EMAIL)
+    snapshot: dict[str, Any] = Field(default_factory=dict, sa_type=JSONText)
+    last_synced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    tombstoned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class SellIndexRow(StorageModel, table=True):
+    """The bulk Sell email index: one row per Sell record seen in a page."""
+
+    __tablename__: ClassVar[str] = "sell_index"
+    __table_args__ = (sa.Index("ix_sell_index_email", "email"),)
+
+    sell_kind: str = Field(primary_key=True, sa_type=KIND)
+    sell_id: int = Field(
+        primary_key=True, sa_type=sa.BigInteger, sa_column_kwargs={"autoincrement": False}
+    )
+    email: str | None = Field(default=None, sa_type=EMAIL)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    is_organization: bool = Field(default=False)
+    tags: list[str] = Field(default_factory=list, sa_type=JSONText)
+
+
+class ListMemberRow(StorageModel, table=True):
+    """A HubSpot list member already evaluated."""
+
+    __tablename__: ClassVar[str] = "list_members"
+
+    list_id: str = Field(primary_key=True, sa_type=ID)
+    hubspot_id: str = Field(primary_key=True, sa_type=ID)
+
+
+class CursorRow(StorageModel, table=True):
+    __tablename__: ClassVar[str] = "cursors"
+
+    name: str = Field(primary_key=True, sa_type=NAME)
+    updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_id: str | None = Field(default=None, sa_type=ID)
+    position_ms: int | None = Field(default=None, sa_type=sa.BigInteger)
+
+
+class ConflictRow(StorageModel, table=True):
+    """A merge conflict. At most one *open* conflict per (Sell record, field)."""
+
+    __tablename__: ClassVar[str] = "conflicts"
+    __table_args__ = (
+        sa.Index(
+            "uq_conflicts_one_open",
+            "sell_kind",
+            "sell_id",
+            "field",
+            unique=True,
+            sqlite_where=sa.text("status = 'open'"),
+            postgresql_where=sa.text("status = 'open'"),
+        ),
+        sa.Index("ix_conflicts_sell", "sell_kind", "sell_id"),
+        sa.Index("ix_conflicts_status", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    sell_kind: str = Field(sa_type=KIND)
+    sell_id: int = Field(sa_type=sa.BigInteger)
+    hubspot_id: str = Field(sa_type=ID)
+    field: str = Field(sa_type=NAME)
+    sell_value: str | None = Field(default=None, sa_type=sa.Text)
+    hubspot_value: str | None = Field(default=None, sa_type=sa.Text)
+    status: str = Field(sa_type=STATUS)
+    opened_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    resolved_by: str | None = Field(default=None, sa_type=ID)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class SettingsRow(StorageModel, table=True):
+    """The single row (id 1) of the sync settings."""
+
+    __tablename__: ClassVar[str] = "settings"
+
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    threshold: int
+    list_id: str = Field(sa_type=ID)
+    custom_mappings: list[dict[str, str]] = Field(default_factory=list, sa_type=JSONText)
+    version: int = Field(default=0)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ChangeRequestRow(StorageModel, table=True):
+    """A settings change waiting for (or past) a manager's decision.
+
+    At most one *pending* request per setting: a newer one supersedes the older.
+    """
+
+    __tablename__: ClassVar[str] = "change_requests"
+    __table_args__ = (
+        sa.Index(
+            "uq_change_requests_one_pending",
+            "setting",
+            unique=True,
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        ),
+        sa.Index("ix_change_requests_status", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    setting: str = Field(sa_type=NAME)
+    new_value: str = Field(sa_type=sa.Text)
+    old_value: str = Field(sa_type=sa.Text)
+    requested_by: str = Field(sa_type=ID)
+    reason: str = Field(sa_type=sa.Text)
+    status: str = Field(sa_type=STATUS)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    decided_by: str | None = Field(default=None, sa_type=ID)
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    channel: str | None = Field(default=None, sa_type=ID)
+    message_ts: str | None = Field(default=None, sa_type=ID)
+
+
+class SyncRunRow(StorageModel, table=True):
+    __tablename__: ClassVar[str] = "sync_runs"
+    __table_args__ = (sa.Index("ix_sync_runs_started_at", "started_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    trigger: str = Field(sa_type=NAME)
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    status: str = Field(sa_type=STATUS)
+    counts: dict[str, int] = Field(default_factory=dict, sa_type=JSONText)
+    error: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class AuditEventRow(StorageModel, table=True):
+    __tablename__: ClassVar[str] = "audit_events"
+    __table_args__ = (sa.Index("ix_audit_events_at", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_type=UTCDateTime)
+    kind: str = Field(sa_type=NAME)
+    subject: str = Field(sa_type=sa.Text)
+    actor: str | None = Field(default=None, sa_type=ID)
+    run_id: int | None = Field(default=None)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSONText)
+
+
+class LockRow(StorageModel, table=True):
+    """A named lease: held by ``owner`` until ``expires_at``."""
+
+    __tablename__: ClassVar[str] = "locks"
+
+    name: str = Field(primary_key=True, sa_type=NAME)
+    owner: str = Field(sa_type=ID)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+def _table(model: Any) -> sa.Table:
+    table: sa.Table = model.__table__
+    return table
+
+
+links = _table(LinkRow)
+sell_index = _table(SellIndexRow)
+list_members = _table(ListMemberRow)
+cursors = _table(CursorRow)
+conflicts = _table(ConflictRow)
+settings = _table(SettingsRow)
+change_requests = _table(ChangeRequestRow)
+sync_runs = _table(SyncRunRow)
+audit_events = _table(AuditEventRow)
+locks = _table(LockRow)

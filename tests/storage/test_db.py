@@ -1,0 +1,108 @@
+"""Engines and URLs: storage/db.py."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from storage.db import make_engine, normalize_url, open_store
+from storage.repositories import SqlStore
+from sync.errors import ConfigError
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgres://u:p@db:5432/app", "postgresql+psycopg://u:p@db:5432/app"),
+        (
+            "postgresql://u:p@db/app?sslmode=require",
+            "postgresql+psycopg://u:p@db/app?sslmode=require",
+        ),
+        ("postgres+psycopg://db/app", "postgresql+psycopg://db/app"),
+        ("postgresql+psycopg://db/app", "postgresql+psycopg://db/app"),
+        ("  postgres://db/app\n", "postgresql+psycopg://db/app"),
+        ("sqlite:///sellsync.db", "sqlite:///sellsync.db"),
+        ("sqlite://", "sqlite://"),
+    ],
+)
+def test_normalize_url_uses_psycopg_for_postgres_and_leaves_others(
+    given: str, expected: str
+) -> None:
+    assert normalize_url(given) == expected
+
+
+def test_sqlite_engine_uses_wal_busy_timeout_and_works_across_threads(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    try:
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar_one() >= 5000
+
+        def use_from_another_thread() -> None:
+            with engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+
+        thread = threading.Thread(target=use_from_another_thread)
+        thread.start()
+        thread.join()
+    finally:
+        engine.dispose()
+
+
+def test_in_memory_sqlite_store_is_one_database_for_every_thread() -> None:
+    with open_store("sqlite://") as store:
+        store.add_members("L", ["1"])
+        seen: list[set[str]] = []
+        thread = threading.Thread(target=lambda: seen.append(store.known_members("L")))
+        thread.start()
+        thread.join()
+        assert seen == [{"1"}]
+
+
+@pytest.mark.postgres
+def test_postgres_scheme_url_is_accepted(pg_url: str) -> None:
+    assert pg_url.startswith("postgresql+psycopg://")
+    heroku_style = "postgres://" + pg_url.removeprefix("postgresql+psycopg://")
+    with open_store(heroku_style) as store:
+        assert store.engine.dialect.name == "postgresql"
+        assert store.engine.dialect.driver == "psycopg"
+        assert store.engine.pool._pre_ping
+        store.add_members("L", ["1"])
+        assert store.known_members("L") == {"1"}
+
+
+@pytest.mark.postgres
+def test_postgresql_scheme_without_driver_is_accepted(pg_url: str) -> None:
+    plain = "postgresql://" + pg_url.removeprefix("postgresql+psycopg://")
+    with open_store(plain) as store:
+        assert store.engine.dialect.driver == "psycopg"
+
+
+def test_store_refuses_a_database_other_than_postgresql_or_sqlite() -> None:
+    engine = sa.create_engine("sqlite://")
+    engine.dialect.name = "oracle"  # no driver needed to prove the check
+    try:
+        with pytest.raises(ConfigError, match="DATABASE_URL"):
+            SqlStore(engine)
+    finally:
+        engine.dispose()
+
+
+def test_open_store_without_migrate_leaves_the_database_empty(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    with open_store(url, migrate=False) as store:
+        assert sa.inspect(store.engine).get_table_names() == []
+
+
+def test_closing_a_store_keeps_an_engine_it_was_given(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    try:
+        store = SqlStore(engine)
+        store.close()
+        with engine.connect() as connection:  # still usable
+            connection.exec_driver_sql("SELECT 1")
+    finally:
+        engine.dispose()

@@ -1,0 +1,128 @@
+"""Alembic migrations: storage/migrations."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from storage import db
+from storage.tables import metadata
+
+from . import workers
+
+TABLES = {
+    "links",
+    "sell_index",
+    "list_members",
+    "cursors",
+    "conflicts",
+    "settings",
+    "change_requests",
+    "sync_runs",
+    "audit_events",
+    "locks",
+}
+
+
+def table_names(url: str) -> set[str]:
+    engine = db.make_engine(url)
+    try:
+        return set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_takes_an_empty_database_to_head(db_url: str) -> None:
+    assert db.current_revision(db_url) is None
+    db.upgrade(db_url)
+    assert db.current_revision(db_url) == db.head_revision()
+    assert table_names(db_url) == TABLES | {"alembic_version"}
+
+
+def test_upgrade_twice_is_a_no_op(db_url: str) -> None:
+    db.upgrade(db_url)
+    with db.open_store(db_url) as store:
+        store.add_members("L", ["1", "2"])
+    db.upgrade(db_url)
+    assert db.current_revision(db_url) == db.head_revision()
+    with db.open_store(db_url, migrate=False) as store:
+        assert store.known_members("L") == {"1", "2"}
+
+
+def test_upgrade_accepts_an_engine_and_leaves_it_open(db_url: str) -> None:
+    engine = db.make_engine(db_url)
+    try:
+        db.upgrade(engine)
+        assert db.current_revision(engine) == db.head_revision()
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT count(*) FROM links"))
+    finally:
+        engine.dispose()
+
+
+def test_migrations_match_the_sqlmodel_tables(db_url: str) -> None:
+    db.upgrade(db_url)
+    engine = db.make_engine(db_url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, metadata) == []
+    finally:
+        engine.dispose()
+
+
+def test_downgrade_to_base_then_upgrade_again(db_url: str) -> None:
+    db.upgrade(db_url)
+    db.downgrade(db_url, "base")
+    assert table_names(db_url) == {"alembic_version"}
+    db.upgrade(db_url)
+    assert table_names(db_url) == TABLES | {"alembic_version"}
+
+
+def test_upgrade_does_not_depend_on_the_current_directory(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert db.MIGRATIONS_DIR.is_absolute()
+    assert (db.MIGRATIONS_DIR / "env.py").is_file()
+    db.upgrade(db_url)
+    assert db.current_revision(db_url) == db.head_revision()
+
+
+def test_processes_upgrading_an_empty_database_at_once_both_succeed(db_url: str) -> None:
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(2)
+    processes = [context.Process(target=workers.migrate, args=(db_url, barrier)) for _ in range(2)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=120)
+    assert [process.exitcode for process in processes] == [0, 0]
+    assert db.current_revision(db_url) == db.head_revision()
+    assert table_names(db_url) == TABLES | {"alembic_version"}
+
+
+def test_threads_upgrading_at_once_take_turns(db_url: str) -> None:
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def migrate() -> None:
+        try:
+            barrier.wait(timeout=30)
+            db.upgrade(db_url)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=migrate) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert db.current_revision(db_url) == db.head_revision()
