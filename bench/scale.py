@@ -25,11 +25,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from storage.db import open_store  # noqa: E402
-from sync.domain import FieldSnapshot, Link, SellRef  # noqa: E402
-from sync.engine import Engine, EngineConfig  # noqa: E402
-from sync.mapping import field_table, fields_for  # noqa: E402
-from tests.fakes import FakeHubSpot, FakeSell, TickClock  # noqa: E402
+from storage.db import open_store
+from sync.domain import FieldSnapshot, Link, SellRef
+from sync.engine import Engine, EngineConfig
+from sync.mapping import field_table, fields_for
+from tests.fakes import FakeHubSpot, FakeSell, TickClock
 
 LIST_ID = "7"
 
@@ -109,7 +109,7 @@ def main() -> None:
             setup = time.perf_counter() - t0
             idle = measure(engine)
             step = 100  # 1% of the pairs change on each side
-            for cid, rid in pairs[::step]:
+            for _cid, rid in pairs[::step]:
                 sell.edit("lead", rid, title="Changed in Sell")
             for cid, _rid in pairs[step // 2 :: step]:
                 hub.set(cid, city="Changed in HubSpot")
