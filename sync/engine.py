@@ -20,6 +20,7 @@ import logging
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -93,6 +94,7 @@ class EngineConfig:
     import_as: RecordKind = "lead"
     hubspot_overlap_ms: int = 5 * 60 * 1000
     lock_ttl_seconds: int = 30 * 60
+    sell_write_workers: int = 4  # Sell writes in flight at once (paced by the client)
 
 
 class RunInProgress(SyncError):
@@ -765,38 +767,62 @@ class _Run:
             if a.hubspot_writes and a.hubspot_id and a.create_kind is None
         ]
         results = {r.key: r for r in self.hs.update_contacts(writes)} if writes else {}
+        ready: list[Action] = []
         for i, action in enumerate(plan.actions):
             result = results.get(str(i))
-            link = action.link
-            assert link is not None
+            assert action.link is not None
             if result is not None and result.missing:
-                self._record(self._hubspot_gone(link))
-                continue
-            if result is not None and result.error:
+                self._record(self._hubspot_gone(action.link))
+            elif result is not None and result.error:
                 self.report.errors.append(Skip(_who(action), f"HubSpot refused: {result.error}"))
-                continue
-            try:
-                applied = self._apply_sell(action)
-            except RecordNotFound:
-                self._record(self._tombstone(link, "deleted in Sell"))
-                continue
-            except RecordRejected as exc:
-                self.report.errors.append(Skip(_who(action), f"Sell refused: {exc.reason}"))
-                continue
-            self._record(applied)
+            else:
+                ready.append(action)
+        # Sell has no batch endpoint: one request per record, several in flight (the client
+        # paces them to the rate limit), then recorded in plan order.
+        outcomes = self._pool_map(self._write_sell, ready)
+        written: list[SellRecord] = []
+        for action, outcome in zip(ready, outcomes, strict=True):
+            assert action.link is not None
+            if isinstance(outcome, RecordNotFound):
+                self._record(self._tombstone(action.link, "deleted in Sell"))
+            elif isinstance(outcome, RecordRejected):
+                self.report.errors.append(Skip(_who(action), f"Sell refused: {outcome.reason}"))
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
+                if outcome is not None:
+                    written.append(outcome)
+                    if action.create_kind is not None:
+                        link = replace(action.link, sell=outcome.ref)
+                        action = replace(action, sell=outcome.ref, link=link)
+                self._record(action)
+        self.index.add(written)
 
-    def _apply_sell(self, action: Action) -> Action:
+    def _pool_map(
+        self, fn: Callable[[Action], SellRecord | None], actions: Sequence[Action]
+    ) -> list[SellRecord | BaseException | None]:
+        def safe(action: Action) -> SellRecord | BaseException | None:
+            try:
+                return fn(action)
+            except (RecordNotFound, RecordRejected) as exc:
+                return exc
+
+        workers = min(self.cfg.sell_write_workers, len(actions))
+        if workers <= 1:
+            return [safe(a) for a in actions]
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sell-write") as pool:
+            futures = [pool.submit(safe, a) for a in actions]
+            return [_outcome(f) for f in futures]
+
+    def _write_sell(self, action: Action) -> SellRecord | None:
         link = action.link
         assert link is not None
         if action.create_kind is not None:
             kind: RecordKind = "contact" if action.create_kind == "contact" else "lead"
-            created = self.sell.create_record(kind, action.sell_writes)
-            self.index.add([created])
-            return replace(action, sell=created.ref, link=replace(link, sell=created.ref))
+            return self.sell.create_record(kind, action.sell_writes)
         if action.sell_writes:
-            updated = self.sell.update_record(link.sell.kind, link.sell.id, action.sell_writes)
-            self.index.add([updated])
-        return action
+            return self.sell.update_record(link.sell.kind, link.sell.id, action.sell_writes)
+        return None
 
     def _record(self, action: Action) -> None:
         """Store the link, its conflicts and the audit event of an applied action."""
@@ -1011,6 +1037,15 @@ class _Run:
             self._apply(merges)
             created.extend(cid for _, cid in duplicates if cid in contacts)
         return created
+
+
+def _outcome(
+    future: Future[SellRecord | BaseException | None],
+) -> SellRecord | BaseException | None:
+    try:
+        return future.result()
+    except BaseException as exc:  # re-raised in order by the caller
+        return exc
 
 
 def _conflict_lines(merge: RecordMerge) -> tuple[str, ...]:
