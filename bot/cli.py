@@ -10,12 +10,15 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from bot.settings import AppSettings, load_settings
 from sync.engine import RunInProgress, SyncReport
 from sync.errors import ApiError, ConfigError, SyncError
 from sync.service import CLI_ACTOR, Explanation, Refused, StatusView
+
+if TYPE_CHECKING:
+    from bot.wiring import Services
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 
@@ -140,7 +143,7 @@ def _emit(data: Any) -> None:
     print(json.dumps(data, indent=2, default=str))
 
 
-def _services():  # type: ignore[no-untyped-def]
+def _services() -> Services:
     from bot.wiring import build_services, configure_logging
 
     settings = _settings()
@@ -314,7 +317,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
-    return run_demo()
+    return int(run_demo())
 
 
 # --------------------------------------------------------------------------- rendering

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.settings import SYNC_VARIABLES, AppSettings
 from storage.db import open_store
@@ -99,4 +99,18 @@ def build_services(settings: AppSettings, *, store: SqlStore | None = None) -> S
     )
     store = store or open_store_for(settings)
     engine = Engine(hubspot, sell, store, SystemClock(), engine_config(settings))
-    return Services(SyncService(engine), store, hubspot, sell)
+    return Services(
+        SyncService(engine, next_run=lambda: estimated_next_run(store, settings)),
+        store,
+        hubspot,
+        sell,
+    )
+
+
+def estimated_next_run(store: SqlStore, settings: AppSettings) -> datetime | None:
+    """When the scheduler (in the worker process) starts the next sync: the last scheduled run
+    plus the interval; None before the first one."""
+    for run in store.recent_runs(20):
+        if run.trigger == "schedule":
+            return run.started_at + timedelta(minutes=settings.sync_interval_minutes)
+    return None
