@@ -1,0 +1,715 @@
+"""HubSpot CRM client (httpx) implementing :class:`sync.ports.HubSpotPort`.
+
+Every path is built from one date version (``API_VERSION``). Requests are paced per bucket
+(general: ``per_10s`` per rolling 10 s; search: ``search_per_s`` per second), retried per
+:class:`~sync.clients.retry.RetryPolicy`, and counted in :attr:`HubSpotClient.stats`.
+
+Batch writes never let one bad contact block the others (S14): per-item failures come back
+matched to their :class:`~sync.ports.ContactWrite` key (every create input carries the key as
+its ``objectWriteTraceId``); when HubSpot fails a whole batch because of one input, that input
+is found (from the error body, or by halving the batch) and the rest is sent again.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any, Literal, TypeVar, cast
+from urllib.parse import quote
+
+import httpx
+
+from sync.clients.errors import HUBSPOT, Action, Resolution, classify_hubspot, existing_id
+from sync.clients.http import DEFAULT_TIMEOUT, USER_AGENT, ApiSession, Reply
+from sync.clients.pacing import Clock, Pacer, RollingWindowPacer, Unpaced
+from sync.clients.retry import Random, RetryPolicy, Sleep
+from sync.domain import (
+    HubSpotContact,
+    HubSpotList,
+    PropertyInfo,
+    PropertyOption,
+    normalize_email,
+)
+from sync.errors import ApiError
+from sync.ports import ChangePage, ContactWrite, HubSpotPort, WriteResult
+
+API_VERSION = "2026-03"
+
+BATCH_SIZE = 100  # batch/read, batch/create, batch/update inputs
+MEMBERSHIP_PAGE = 250  # GET lists/{id}/memberships
+MEMBERSHIP_WRITE = 100  # ids per PUT memberships/add
+SEARCH_PAGE = 200
+SEARCH_CAP = 10_000  # results one search query can page through
+
+_PROCESSING_TYPES = ("MANUAL", "DYNAMIC", "SNAPSHOT")
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _chunks(items: Sequence[T], size: int) -> list[list[T]]:
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+def parse_timestamp_ms(value: object) -> int | None:
+    """HubSpot datetimes come as epoch-ms strings or ISO-8601; → epoch ms."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    if text.lstrip("-").isdigit():
+        return int(text)
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return None
+    return int(parsed.timestamp() * 1000)
+
+
+def _context_values(error: dict[str, Any], name: str) -> list[str]:
+    context = error.get("context")
+    if not isinstance(context, dict):
+        return []
+    raw = context.get(name)
+    if raw is None:
+        return []
+    if isinstance(raw, list | tuple):
+        return [str(v) for v in raw]
+    return [str(raw)]
+
+
+def _errors_of(body: Any) -> list[dict[str, Any]]:
+    """The per-item errors of a 207 body, or the single whole-request error body."""
+    if not isinstance(body, dict):
+        return []
+    items = body.get("errors")
+    if isinstance(items, list):
+        return [e for e in items if isinstance(e, dict)]
+    return []
+
+
+class HubSpotClient(HubSpotPort):
+    """HubSpot contacts, lists and properties over the date-versioned CRM API.
+
+    * ``http``: an ``httpx.Client`` to use (tests inject a ``MockTransport``); by default one
+      from :func:`~sync.clients.http.build_http_client`, closed by :meth:`close`.
+    * ``per_10s`` requests per rolling ``window_s`` (HubSpot: 100 or 190 per 10 s) for every
+      endpoint but search, which gets ``search_per_s`` per second. ``None`` turns pacing off.
+    * ``portal_id`` builds contact URLs when a record carries none (S10).
+    * ``max_workers`` batch requests run in parallel (reads and writes of many batches).
+    * ``score_property`` is read with every contact (with ``email`` and
+      ``lastmodifieddate``), since qualification always needs it (S1).
+    * ``retry``, ``sleep``, ``clock``, ``rand``: backoff policy and injectable time/randomness.
+    * ``search_page_size`` / ``search_result_cap``: HubSpot's 200 / 10,000 (tests shrink them).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        http: httpx.Client | None = None,
+        api_version: str = API_VERSION,
+        per_10s: int | None = 190,
+        window_s: float = 10.0,
+        search_per_s: int | None = 5,
+        portal_id: str | int | None = None,
+        max_workers: int = 4,
+        score_property: str = "hubspotscore",
+        retry: RetryPolicy | None = None,
+        user_agent: str = USER_AGENT,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        sleep: Sleep = time.sleep,
+        clock: Clock = time.monotonic,
+        rand: Random = random.random,
+        pacing_safety: float = 0.05,
+        search_page_size: int = SEARCH_PAGE,
+        search_result_cap: int = SEARCH_CAP,
+    ) -> None:
+        self.api_version = api_version
+        self.portal_id = str(portal_id) if portal_id not in (None, "") else None
+        self.max_workers = max(1, max_workers)
+        self.score_property = score_property
+        self.search_page_size = search_page_size
+        self.search_result_cap = search_result_cap
+        self._session = ApiSession(
+            service=HUBSPOT,
+            base_url=base_url,
+            token=token,
+            classifier=classify_hubspot,
+            http=http,
+            user_agent=user_agent,
+            retry=retry,
+            sleep=sleep,
+            rand=rand,
+            timeout=timeout,
+        )
+        self.general_pacer: Pacer = (
+            RollingWindowPacer(
+                per_10s, window_s, clock=clock, sleep=sleep, safety=pacing_safety, name="hubspot"
+            )
+            if per_10s
+            else Unpaced()
+        )
+        self.search_pacer: Pacer = (
+            RollingWindowPacer(
+                search_per_s,
+                1.0,
+                clock=clock,
+                sleep=sleep,
+                safety=pacing_safety,
+                name="hubspot-search",
+            )
+            if search_per_s
+            else Unpaced()
+        )
+        self._properties: dict[str, PropertyInfo] | None = None
+        self._properties_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ plumbing
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Requests sent per endpoint kind, plus ``requests`` (all), ``retries``,
+        ``rate_limited`` (429s seen) and ``paced_ms`` (time spent waiting for the pacer)."""
+        return self._session.stats
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> HubSpotClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _objects(self, suffix: str = "") -> str:
+        return f"/crm/objects/{self.api_version}/contacts{suffix}"
+
+    def _lists(self, suffix: str = "") -> str:
+        return f"/crm/lists/{self.api_version}{suffix}"
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        kind: str,
+        json_body: Any = None,
+        params: dict[str, str | int] | None = None,
+        search: bool = False,
+    ) -> Reply:
+        pacer = self.search_pacer if search else self.general_pacer
+        return self._session.send(
+            method, path, kind=kind, pacer=pacer, params=params, json=json_body
+        )
+
+    def _parallel(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        """``fn`` over ``items`` on up to ``max_workers`` threads (pacing is shared)."""
+        if len(items) <= 1 or self.max_workers == 1:
+            return [fn(item) for item in items]
+        with ThreadPoolExecutor(
+            max_workers=min(self.max_workers, len(items)), thread_name_prefix="hubspot"
+        ) as pool:
+            futures = [pool.submit(fn, item) for item in items]
+            try:
+                return [future.result() for future in futures]
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+
+    def _read_properties(self, properties: Sequence[str], *extra: str) -> list[str]:
+        wanted = list(dict.fromkeys([*properties, *extra]))
+        return [p for p in wanted if p]
+
+    def _contact(self, record: dict[str, Any]) -> HubSpotContact:
+        props_raw = record.get("properties") or {}
+        properties = {str(k): (None if v is None else str(v)) for k, v in props_raw.items()}
+        contact_id = str(record.get("id"))
+        updated = parse_timestamp_ms(properties.get("lastmodifieddate"))
+        if updated is None:
+            updated = parse_timestamp_ms(record.get("updatedAt")) or 0
+        url = record.get("url")
+        return HubSpotContact(
+            id=contact_id,
+            properties=properties,
+            updated_at_ms=updated,
+            url=str(url) if url else self.contact_url(contact_id),
+        )
+
+    # ------------------------------------------------------------------ lists
+
+    def get_list(self, list_id: str) -> HubSpotList:
+        reply = self._send(
+            "GET",
+            self._lists(f"/{quote(str(list_id), safe='')}"),
+            kind="get_list",
+            params={"includeFilters": "false"},
+        )
+        if reply.action is Action.NOT_FOUND:
+            raise ApiError(HUBSPOT, f"HubSpot list {list_id} not found", 404)
+        reply.raise_for_error()
+        body = reply.json() or {}
+        data = body.get("list", body)
+        processing = str(data.get("processingType") or "").upper()
+        return HubSpotList(
+            id=str(data.get("listId", list_id)),
+            name=str(data.get("name") or ""),
+            processing_type=cast(
+                Literal["MANUAL", "DYNAMIC", "SNAPSHOT"],
+                processing if processing in _PROCESSING_TYPES else "DYNAMIC",
+            ),
+        )
+
+    def list_member_pages(self, list_id: str) -> Iterator[Sequence[str]]:
+        path = self._lists(f"/{quote(str(list_id), safe='')}/memberships")
+        after: str | None = None
+        while True:
+            params: dict[str, str | int] = {"limit": MEMBERSHIP_PAGE}
+            if after:
+                params["after"] = after
+            reply = self._send("GET", path, kind="memberships", params=params)
+            if reply.action is Action.NOT_FOUND:
+                raise ApiError(HUBSPOT, f"HubSpot list {list_id} not found", 404)
+            reply.raise_for_error()
+            body = reply.json() or {}
+            ids = [str(r["recordId"]) for r in body.get("results") or [] if "recordId" in r]
+            if ids:
+                yield ids
+            after = ((body.get("paging") or {}).get("next") or {}).get("after")
+            if not after or not ids:
+                return
+
+    def add_list_members(self, list_id: str, ids: Sequence[str]) -> None:
+        path = self._lists(f"/{quote(str(list_id), safe='')}/memberships/add")
+        unique = list(dict.fromkeys(str(i) for i in ids if str(i)))
+        for chunk in _chunks(unique, MEMBERSHIP_WRITE):
+            reply = self._send("PUT", path, kind="list_add", json_body=chunk)
+            if reply.action is Action.NOT_FOUND:
+                raise ApiError(HUBSPOT, f"HubSpot list {list_id} not found", 404)
+            reply.raise_for_error()
+
+    # ------------------------------------------------------------------ reads
+
+    def _batch_read(
+        self, inputs: list[str], properties: list[str], id_property: str | None
+    ) -> list[HubSpotContact]:
+        body: dict[str, Any] = {
+            "properties": properties,
+            "inputs": [{"id": value} for value in inputs],
+        }
+        if id_property:
+            body["idProperty"] = id_property
+        reply = self._send("POST", self._objects("/batch/read"), kind="batch_read", json_body=body)
+        if reply.action is Action.NOT_FOUND:
+            return []  # none of them exists
+        reply.raise_for_error()
+        data = reply.json() or {}
+        return [self._contact(r) for r in data.get("results") or [] if not r.get("archived")]
+
+    def read_contacts(
+        self, ids: Sequence[str], properties: Sequence[str]
+    ) -> tuple[dict[str, HubSpotContact], set[str]]:
+        """Also reads ``email``, ``lastmodifieddate`` and the score property."""
+        unique = list(dict.fromkeys(str(i) for i in ids if str(i).strip()))
+        props = self._read_properties(properties, "email", "lastmodifieddate", self.score_property)
+        found: dict[str, HubSpotContact] = {}
+        for contacts in self._parallel(
+            lambda batch: self._batch_read(batch, props, None), _chunks(unique, BATCH_SIZE)
+        ):
+            for contact in contacts:
+                found[contact.id] = contact
+        missing = {i for i in unique if i not in found}
+        return found, missing
+
+    def read_contacts_by_email(
+        self, emails: Sequence[str], properties: Sequence[str]
+    ) -> dict[str, HubSpotContact]:
+        wanted = list(dict.fromkeys(e for e in (normalize_email(x) for x in emails) if e))
+        props = self._read_properties(properties, "email", "lastmodifieddate", self.score_property)
+        wanted_set = set(wanted)
+        found: dict[str, HubSpotContact] = {}
+        for contacts in self._parallel(
+            lambda batch: self._batch_read(batch, props, "email"), _chunks(wanted, BATCH_SIZE)
+        ):
+            for contact in contacts:
+                addresses = [contact.email]
+                extra = contact.properties.get("hs_additional_emails") or ""
+                addresses += [normalize_email(a) for a in extra.split(";")]
+                for address in addresses:
+                    if address and address in wanted_set:
+                        found.setdefault(address, contact)
+        return found
+
+    def changed_pages(self, since_ms: int, properties: Sequence[str]) -> Iterator[ChangePage]:
+        """Search ``lastmodifieddate >= since_ms`` ascending, 200 a page.
+
+        One query pages through at most ``search_result_cap`` results, so before reaching it
+        the query restarts from the newest ``lastmodifieddate`` seen; contacts already yielded
+        in the same version (id, lastmodifieddate) are dropped. If a whole query's worth of
+        contacts share one ``lastmodifieddate``, those are paged by ``hs_object_id`` instead.
+        """
+        props = self._read_properties(properties, "lastmodifieddate")
+        size = self.search_page_size
+        lower, operator = int(since_ms), "GTE"
+        tie: tuple[int, int] | None = None  # (lastmodifieddate, last hs_object_id) in tie mode
+        seen: dict[str, int] = {}
+        after = 0
+        segment_max = lower
+        while True:
+            if tie is None:
+                filters = [
+                    {"propertyName": "lastmodifieddate", "operator": operator, "value": str(lower)}
+                ]
+                sort = {"propertyName": "lastmodifieddate", "direction": "ASCENDING"}
+            else:
+                filters = [
+                    {"propertyName": "lastmodifieddate", "operator": "EQ", "value": str(tie[0])},
+                    {"propertyName": "hs_object_id", "operator": "GT", "value": str(tie[1])},
+                ]
+                sort = {"propertyName": "hs_object_id", "direction": "ASCENDING"}
+            body = {
+                "filterGroups": [{"filters": filters}],
+                "sorts": [sort],
+                "properties": props,
+                "limit": size,
+                "after": str(after),
+            }
+            reply = self._send(
+                "POST", self._objects("/search"), kind="search", json_body=body, search=True
+            )
+            reply.raise_for_error()
+            data = reply.json() or {}
+            contacts = [self._contact(r) for r in data.get("results") or []]
+            fresh = [c for c in contacts if seen.get(c.id) != c.updated_at_ms]
+            for contact in contacts:
+                seen[contact.id] = contact.updated_at_ms
+                segment_max = max(segment_max, contact.updated_at_ms)
+            if fresh:
+                yield ChangePage(fresh, max(c.updated_at_ms for c in fresh))
+            next_after = ((data.get("paging") or {}).get("next") or {}).get("after")
+            total = data.get("total")
+            reached = after + len(contacts)
+            # At the cap HubSpot may stop offering a next page although ``total`` is larger.
+            more = next_after is not None or (isinstance(total, int) and total > reached)
+            if not contacts or not more:
+                if tie is None:
+                    return
+                # every contact at the tied timestamp is done: carry on after it
+                lower, operator, tie, after = tie[0], "GT", None, 0
+                seen = {}
+                continue
+            after = int(next_after) if next_after is not None else reached
+            if after + size <= self.search_result_cap:
+                continue
+            # The next page would pass the cap: restart the query.
+            if tie is not None:
+                tie = (tie[0], max(int(c.id) for c in contacts if c.id.isdigit()))
+            elif segment_max > lower or operator == "GT":
+                lower, operator = segment_max, "GTE"
+                seen = {k: v for k, v in seen.items() if v >= lower}
+            else:
+                tie = (lower, 0)  # a whole query at one timestamp: page it by id
+            after = 0
+            segment_max = lower
+
+    # ------------------------------------------------------------------ writes
+
+    def create_contacts(self, writes: Sequence[ContactWrite]) -> list[WriteResult]:
+        out: dict[str, WriteResult] = {}
+        for part in self._parallel(self._create_batch, _chunks(list(writes), BATCH_SIZE)):
+            out.update(part)
+        return [out[w.key] for w in writes]
+
+    def update_contacts(self, writes: Sequence[ContactWrite]) -> list[WriteResult]:
+        for write in writes:
+            if not write.id:
+                raise ValueError(f"update of {write.key} without a HubSpot id")
+        out: dict[str, WriteResult] = {}
+        for part in self._parallel(self._update_batch, self._unique_id_chunks(writes)):
+            out.update(part)
+        return [out[w.key] for w in writes]
+
+    @staticmethod
+    def _unique_id_chunks(writes: Sequence[ContactWrite]) -> list[list[ContactWrite]]:
+        """Batches of <= 100 where no contact id appears twice (HubSpot refuses that)."""
+        batches: list[list[ContactWrite]] = []
+        ids_in: list[set[str]] = []
+        for write in writes:
+            for batch, ids in zip(batches, ids_in, strict=True):
+                if len(batch) < BATCH_SIZE and str(write.id) not in ids:
+                    batch.append(write)
+                    ids.add(str(write.id))
+                    break
+            else:
+                batches.append([write])
+                ids_in.append({str(write.id)})
+        return batches
+
+    @staticmethod
+    def _failure(
+        key: str, message: str, *, not_found: bool = False, creating: bool = False
+    ) -> WriteResult:
+        """A failed input: missing (update of a gone contact), a duplicate (create of an
+        e-mail that exists: "Existing ID: N"), or an error with HubSpot's reason."""
+        if not_found:
+            return WriteResult(key=key, missing=True)
+        duplicate = existing_id(message) if creating else None
+        if duplicate:
+            return WriteResult(key=key, duplicate_of=duplicate)
+        return WriteResult(key=key, error=message or "rejected by HubSpot")
+
+    @staticmethod
+    def _item_message(error: dict[str, Any]) -> str:
+        message = str(error.get("message") or "")
+        details = [
+            str(e.get("message"))
+            for e in error.get("errors") or []
+            if isinstance(e, dict) and e.get("message")
+        ]
+        if details and not message:
+            return "; ".join(details)
+        return message
+
+    def _culprits(
+        self, pending: Sequence[ContactWrite], resolution: Resolution, *, by_id: bool
+    ) -> list[ContactWrite]:
+        """The inputs a whole-batch error names: by trace id / record id in its context,
+        else by a record id or e-mail address appearing as a word in its text."""
+        body = resolution.body
+        named: set[str] = set()
+        for error in [body, *_errors_of(body)] if isinstance(body, dict) else []:
+            named.update(_context_values(error, "objectWriteTraceId"))
+            named.update(_context_values(error, "id"))
+            named.update(_context_values(error, "ids"))
+        hits = [w for w in pending if w.key in named or (by_id and str(w.id) in named)]
+        if hits:
+            return hits
+        text = json.dumps(body) if body is not None else resolution.message
+        matches: list[ContactWrite] = []
+        for write in pending:
+            if (
+                by_id
+                and write.id
+                and re.search(rf"(?<![\w.]){re.escape(str(write.id))}(?![\w])", text)
+            ):
+                matches.append(write)
+                continue
+            email = normalize_email(write.properties.get("email"))
+            if email and re.search(rf"(?<![\w.@-]){re.escape(email)}(?![\w-])", text.lower()):
+                matches.append(write)
+        return matches
+
+    def _input_for_existing(
+        self, pending: Sequence[ContactWrite], existing: str
+    ) -> list[ContactWrite]:
+        """The inputs whose e-mail is the existing contact's (whole-batch 409)."""
+        contacts = self._batch_read([existing], ["email", "hs_additional_emails"], None)
+        addresses: set[str] = set()
+        for contact in contacts:
+            if contact.email:
+                addresses.add(contact.email)
+            extra = contact.properties.get("hs_additional_emails") or ""
+            addresses.update(a for a in (normalize_email(x) for x in extra.split(";")) if a)
+        return [w for w in pending if normalize_email(w.properties.get("email")) in addresses]
+
+    def _create_batch(self, batch: list[ContactWrite]) -> dict[str, WriteResult]:
+        out: dict[str, WriteResult] = {}
+        pending = list(batch)
+        while pending:
+            body = {
+                "inputs": [
+                    {
+                        "properties": dict(w.properties),
+                        "associations": [],
+                        "objectWriteTraceId": w.key,
+                    }
+                    for w in pending
+                ]
+            }
+            reply = self._send(
+                "POST", self._objects("/batch/create"), kind="batch_create", json_body=body
+            )
+            if reply.ok:
+                out.update(self._created_results(pending, reply.json() or {}))
+                return out
+            resolution = reply.resolution
+            assert resolution is not None
+            culprits = self._culprits(pending, resolution, by_id=False)
+            duplicate = existing_id(resolution.message)
+            if not culprits and duplicate and len(pending) > 1:
+                culprits = self._input_for_existing(pending, duplicate)
+            if len(pending) == 1:
+                culprits = pending
+            if culprits:
+                for write in culprits:
+                    out[write.key] = self._failure(write.key, resolution.message, creating=True)
+                named = {w.key for w in culprits}
+                pending = [w for w in pending if w.key not in named]
+                continue
+            # Not sure which input HubSpot refused: halve and try each half.
+            mid = len(pending) // 2
+            out.update(self._create_batch(pending[:mid]))
+            out.update(self._create_batch(pending[mid:]))
+            return out
+        return out
+
+    def _created_results(
+        self, pending: Sequence[ContactWrite], data: dict[str, Any]
+    ) -> dict[str, WriteResult]:
+        out: dict[str, WriteResult] = {}
+        by_key = {w.key: w for w in pending}
+        for error in _errors_of(data):
+            message = self._item_message(error)
+            for key in _context_values(error, "objectWriteTraceId"):
+                if key in by_key and key not in out:
+                    out[key] = self._failure(key, message, creating=True)
+        open_writes = [w for w in pending if w.key not in out]
+        by_email: dict[str, list[ContactWrite]] = {}
+        for write in open_writes:
+            email = normalize_email(write.properties.get("email"))
+            if email:
+                by_email.setdefault(email, []).append(write)
+        unmatched: list[dict[str, Any]] = []
+        for record in data.get("results") or []:
+            trace = record.get("objectWriteTraceId")
+            if trace in by_key and trace not in out:
+                out[trace] = WriteResult(key=trace, id=str(record.get("id")))
+                continue
+            email = normalize_email((record.get("properties") or {}).get("email"))
+            candidates = [w for w in by_email.get(email or "", []) if w.key not in out]
+            if email and candidates:
+                out[candidates[0].key] = WriteResult(
+                    key=candidates[0].key, id=str(record.get("id"))
+                )
+                continue
+            unmatched.append(record)
+        # Whatever is left can only be matched by position (no trace id, no e-mail).
+        rest = [w for w in open_writes if w.key not in out]
+        for write, record in zip(rest, unmatched, strict=False):
+            out[write.key] = WriteResult(key=write.key, id=str(record.get("id")))
+        for write in pending:
+            if write.key not in out:
+                out[write.key] = WriteResult(
+                    key=write.key, error="HubSpot returned no result for this contact"
+                )
+        return out
+
+    def _update_batch(self, batch: list[ContactWrite]) -> dict[str, WriteResult]:
+        out: dict[str, WriteResult] = {}
+        pending = list(batch)
+        while pending:
+            body = {
+                "inputs": [{"id": str(w.id), "properties": dict(w.properties)} for w in pending]
+            }
+            reply = self._send(
+                "POST", self._objects("/batch/update"), kind="batch_update", json_body=body
+            )
+            if reply.ok:
+                out.update(self._updated_results(pending, reply.json() or {}))
+                return out
+            resolution = reply.resolution
+            assert resolution is not None
+            not_found = resolution.action is Action.NOT_FOUND or (
+                isinstance(resolution.body, dict)
+                and resolution.body.get("category") == "OBJECT_NOT_FOUND"
+            )
+            culprits = (
+                pending if len(pending) == 1 else self._culprits(pending, resolution, by_id=True)
+            )
+            if culprits:
+                for write in culprits:
+                    out[write.key] = self._failure(
+                        write.key, resolution.message, not_found=not_found
+                    )
+                named = {w.key for w in culprits}
+                pending = [w for w in pending if w.key not in named]
+                continue
+            mid = len(pending) // 2
+            out.update(self._update_batch(pending[:mid]))
+            out.update(self._update_batch(pending[mid:]))
+            return out
+        return out
+
+    def _updated_results(
+        self, pending: Sequence[ContactWrite], data: dict[str, Any]
+    ) -> dict[str, WriteResult]:
+        out: dict[str, WriteResult] = {}
+        by_id = {str(w.id): w for w in pending}
+        for error in _errors_of(data):
+            not_found = (
+                error.get("category") == "OBJECT_NOT_FOUND" or str(error.get("status")) == "404"
+            )
+            message = self._item_message(error)
+            ids = _context_values(error, "ids") + _context_values(error, "id")
+            if not ids:
+                ids = [i for i in by_id if re.search(rf"(?<![\w.]){re.escape(i)}(?!\w)", message)]
+            for contact_id in ids:
+                write = by_id.get(contact_id)
+                if write is not None and write.key not in out:
+                    out[write.key] = self._failure(write.key, message, not_found=not_found)
+        for record in data.get("results") or []:
+            write = by_id.get(str(record.get("id")))
+            if write is not None and write.key not in out:
+                out[write.key] = WriteResult(key=write.key, id=str(record.get("id")))
+        for write in pending:
+            if write.key not in out:
+                # Neither updated nor named in an error: report it (retried next run) rather
+                # than guess that the contact is gone, which would stop its link (S6).
+                out[write.key] = WriteResult(
+                    key=write.key, error="HubSpot returned no result for this contact"
+                )
+        return out
+
+    # ------------------------------------------------------------------ properties
+
+    def properties(self) -> dict[str, PropertyInfo]:
+        with self._properties_lock:
+            if self._properties is None:
+                data = (
+                    self._session.send_ok(
+                        "GET",
+                        f"/crm/properties/{self.api_version}/contacts",
+                        kind="properties",
+                        pacer=self.general_pacer,
+                        params={"archived": "false"},
+                    )
+                    or {}
+                )
+                self._properties = {
+                    info.name: info
+                    for info in (self._property(p) for p in data.get("results") or [])
+                }
+            return dict(self._properties)
+
+    @staticmethod
+    def _property(raw: dict[str, Any]) -> PropertyInfo:
+        meta = raw.get("modificationMetadata") or {}
+        options = tuple(
+            PropertyOption(value=str(o.get("value", "")), label=str(o.get("label", "")))
+            for o in raw.get("options") or []
+            if isinstance(o, dict)
+        )
+        return PropertyInfo(
+            name=str(raw.get("name")),
+            label=str(raw.get("label") or raw.get("name")),
+            type=str(raw.get("type") or "string"),
+            field_type=str(raw.get("fieldType") or "text"),
+            options=options,
+            read_only=bool(meta.get("readOnlyValue")) or bool(raw.get("calculated")),
+        )
+
+    def contact_url(self, contact_id: str) -> str | None:
+        if self.portal_id is None:
+            return None
+        return f"https://app.hubspot.com/contacts/{self.portal_id}/record/0-1/{contact_id}"

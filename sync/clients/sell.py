@@ -1,0 +1,469 @@
+"""Zendesk Sell client (httpx) implementing :class:`sync.ports.SellPort`.
+
+Wire records are converted to :class:`~sync.domain.SellRecord` values with flat *Sell keys*:
+
+* standard fields (``first_name`` ... ``organization_name`` for leads, ``name`` for contacts),
+  ``status`` (leads), ``customer_status`` / ``prospect_status`` (contacts), ``owner_id``;
+* ``address.line1`` ... ``address.country`` from the nested ``address`` object;
+* ``lead_source`` (leads): the lead source's *name*, mapped from / to ``source_id`` (sources
+  are listed once and cached; a missing one is created on write);
+* ``custom_fields.<Display name>`` from / to the name-keyed ``custom_fields`` object.
+
+On write, any other plain key is sent as a top-level field, so Sell itself judges it. A partial
+address is merged into the record's current address before it is sent (one extra read), so
+updating the city never clears the street.
+
+Changes are polled with ``sort_by=updated_at:desc`` until a page reaches ``since`` minus
+``overlap_seconds``. Requests are paced at ``per_s`` (Sell allows 36,000 an hour per token) and
+retried per :class:`~sync.clients.retry.RetryPolicy`; Sell's throttling shows up as a 429 with
+an empty body or as a 404 naming ``/429.json`` and is retried as a rate limit.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+import httpx
+
+from sync.clients.errors import SELL, Action, AmbiguousWrite, classify_sell
+from sync.clients.http import DEFAULT_TIMEOUT, USER_AGENT, ApiSession, Reply
+from sync.clients.pacing import Clock, Pacer, RollingWindowPacer, Unpaced
+from sync.clients.retry import Random, RetryPolicy, Sleep
+from sync.domain import (
+    CUSTOM_PREFIX,
+    RecordKind,
+    SellCustomField,
+    SellRecord,
+    normalize_email,
+)
+from sync.errors import RecordRejected
+from sync.ports import SellPort
+
+PAGE_SIZE = 100
+ADDRESS_PREFIX = "address."
+ADDRESS_KEYS = ("line1", "city", "state", "postal_code", "country")
+COMMON_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "mobile",
+    "fax",
+    "title",
+    "website",
+    "industry",
+    "owner_id",
+)
+KIND_FIELDS: dict[str, tuple[str, ...]] = {
+    "lead": ("organization_name", "status"),
+    "contact": ("name", "customer_status", "prospect_status"),
+}
+LEAD_SOURCE = "lead_source"
+# How far Sell's clock may differ from ours when recognising a record we just created.
+CREATE_CLOCK_SKEW = timedelta(minutes=5)
+
+Now = Callable[[], datetime]
+
+
+def _plural(kind: RecordKind) -> str:
+    return f"{kind}s"
+
+
+def parse_sell_time(value: object) -> datetime | None:
+    """Sell's ISO-8601 UTC timestamps (``2016-03-15T09:13:06Z``) → aware datetime."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _item_data(item: Any) -> dict[str, Any] | None:
+    if isinstance(item, dict):
+        data = item.get("data", item)
+        if isinstance(data, dict):
+            return data
+    return None
+
+
+def _next_page(body: Any) -> bool:
+    if not isinstance(body, dict):
+        return False
+    links = (body.get("meta") or {}).get("links") or {}
+    return bool(links.get("next_page"))
+
+
+class SellClient(SellPort):
+    """Sell leads, contacts, custom fields and lead sources over the v2 Core API.
+
+    * ``http``: an ``httpx.Client`` to use; by default one built (and closed) here.
+    * ``per_s``: requests per second (Sell: 36,000 an hour per token); ``None`` turns pacing
+      off. Several threads may share one client and its pacing.
+    * ``overlap_seconds``: how far before ``since`` :meth:`changed_pages` keeps reading, for
+      Sell's one-second timestamps and records written while we page.
+    * ``retry``, ``sleep``, ``clock``, ``rand``, ``now``: backoff policy and injectable
+      time/randomness (``now`` is the wall clock used to recognise our own creates).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        http: httpx.Client | None = None,
+        per_s: float | None = 10.0,
+        user_agent: str = USER_AGENT,
+        overlap_seconds: float = 60,
+        retry: RetryPolicy | None = None,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        sleep: Sleep = time.sleep,
+        clock: Clock = time.monotonic,
+        rand: Random = random.random,
+        now: Now = lambda: datetime.now(UTC),
+        pacing_safety: float = 0.05,
+    ) -> None:
+        self.overlap = timedelta(seconds=overlap_seconds)
+        self._session = ApiSession(
+            service=SELL,
+            base_url=base_url,
+            token=token,
+            classifier=classify_sell,
+            http=http,
+            user_agent=user_agent,
+            retry=retry,
+            sleep=sleep,
+            rand=rand,
+            timeout=timeout,
+        )
+        if per_s:
+            calls = max(1, round(per_s))
+            self.pacer: Pacer = RollingWindowPacer(
+                calls, calls / per_s, clock=clock, sleep=sleep, safety=pacing_safety, name="sell"
+            )
+        else:
+            self.pacer = Unpaced()
+        self._sleep = sleep
+        self._rand = rand
+        self._now = now
+        self._lock = threading.RLock()
+        self._custom_fields: dict[str, list[SellCustomField]] = {}
+        self._source_names: dict[int, str | None] | None = None  # id -> name (None: unknown)
+        self._source_ids: dict[str, int] = {}  # lower-cased name -> id
+
+    # ------------------------------------------------------------------ plumbing
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Requests sent per endpoint kind, plus ``requests`` (all), ``retries``,
+        ``rate_limited`` (throttled replies seen) and ``paced_ms``."""
+        return self._session.stats
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> SellClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        kind: str,
+        params: dict[str, str | int] | None = None,
+        json_body: Any = None,
+        retry_ambiguous: bool = True,
+    ) -> Reply:
+        return self._session.send(
+            method,
+            path,
+            kind=kind,
+            pacer=self.pacer,
+            params=params,
+            json=json_body,
+            retry_ambiguous=retry_ambiguous,
+        )
+
+    def _get(self, path: str, *, kind: str, params: dict[str, str | int] | None = None) -> Any:
+        reply = self._send("GET", path, kind=kind, params=params)
+        reply.raise_for_error()
+        return reply.json() or {}
+
+    def _pages(
+        self, path: str, *, kind: str, params: dict[str, str | int]
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Every page of a collection, as lists of the items' ``data``."""
+        page = 1
+        while True:
+            body = self._get(
+                path, kind=kind, params={**params, "per_page": PAGE_SIZE, "page": page}
+            )
+            items = [d for d in (_item_data(i) for i in body.get("items") or []) if d is not None]
+            if items:
+                yield items
+            if not items or not _next_page(body):
+                return
+            page += 1
+
+    # ------------------------------------------------------------------ conversion
+
+    def _record(self, kind: RecordKind, data: Mapping[str, Any]) -> SellRecord:
+        values: dict[str, Any] = {}
+        for key in (*COMMON_FIELDS, *KIND_FIELDS[kind]):
+            if key in data:
+                values[key] = data[key]
+        address = data.get("address") or {}
+        if isinstance(address, dict):
+            for sub in ADDRESS_KEYS:
+                values[ADDRESS_PREFIX + sub] = address.get(sub)
+        if kind == "lead":
+            values[LEAD_SOURCE] = self._source_name(data.get("source_id"))
+        custom = data.get("custom_fields") or {}
+        if isinstance(custom, dict):
+            for name, value in custom.items():
+                values[CUSTOM_PREFIX + str(name)] = value
+        updated = parse_sell_time(data.get("updated_at")) or datetime.fromtimestamp(0, UTC)
+        tags = data.get("tags") or []
+        return SellRecord(
+            kind=kind,
+            id=int(data["id"]),
+            values=values,
+            updated_at=updated,
+            is_organization=bool(data.get("is_organization")),
+            tags=tuple(str(t) for t in tags) if isinstance(tags, list) else (),
+        )
+
+    def _to_wire(
+        self,
+        kind: RecordKind,
+        values: Mapping[str, Any],
+        item: str,
+        current_address: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        address: dict[str, Any] = {}
+        custom: dict[str, Any] = {}
+        for key, value in values.items():
+            if key.startswith(ADDRESS_PREFIX):
+                address[key.removeprefix(ADDRESS_PREFIX)] = value
+            elif key.startswith(CUSTOM_PREFIX):
+                custom[key.removeprefix(CUSTOM_PREFIX)] = value
+            elif key == LEAD_SOURCE:
+                if kind != "lead":
+                    raise RecordRejected(item, "Sell contacts have no lead source")
+                data["source_id"] = self._source_id(value)
+            else:
+                data[key] = value
+        if address:
+            data["address"] = {**(current_address or {}), **address}
+        if custom:
+            data["custom_fields"] = custom
+        return data
+
+    # ------------------------------------------------------------------ lead sources
+
+    def _load_sources(self) -> None:
+        names: dict[int, str | None] = {}
+        for items in self._pages("/v2/lead_sources", kind="lead_sources", params={}):
+            for source in items:
+                if source.get("id") is not None and source.get("name") is not None:
+                    names[int(source["id"])] = str(source["name"])
+        self._source_names = names
+        self._source_ids = {str(n).strip().lower(): i for i, n in names.items() if n}
+
+    def _source_name(self, source_id: object) -> str | None:
+        if source_id in (None, ""):
+            return None
+        sid = int(cast(int, source_id))
+        with self._lock:
+            if self._source_names is None or sid not in self._source_names:
+                self._load_sources()
+                assert self._source_names is not None
+                self._source_names.setdefault(sid, None)  # do not reload for it again
+            return self._source_names[sid]
+
+    def _source_id(self, name: object) -> int | None:
+        if name is None or not str(name).strip():
+            return None
+        wanted = str(name).strip()
+        with self._lock:
+            if self._source_names is None or wanted.lower() not in self._source_ids:
+                self._load_sources()
+            if wanted.lower() in self._source_ids:
+                return self._source_ids[wanted.lower()]
+            reply = self._send(
+                "POST",
+                "/v2/lead_sources",
+                kind="lead_source_create",
+                json_body={"data": {"name": wanted}},
+            )
+            if reply.ok:
+                data = _item_data(reply.json()) or {}
+                sid = int(data["id"])
+            else:
+                # Someone created it meanwhile ("already_exists"): read the list again.
+                self._load_sources()
+                if wanted.lower() not in self._source_ids:
+                    raise reply.error(f"lead source {wanted!r}")
+                sid = self._source_ids[wanted.lower()]
+            assert self._source_names is not None
+            self._source_names[sid] = wanted
+            self._source_ids[wanted.lower()] = sid
+            return sid
+
+    # ------------------------------------------------------------------ reads
+
+    def changed_pages(self, kind: RecordKind, since: datetime | None) -> Iterator[list[SellRecord]]:
+        bound = None if since is None else _aware(since) - self.overlap
+        previous_ids: set[tuple[int, datetime]] = set()
+        for items in self._pages(
+            f"/v2/{_plural(kind)}", kind="list", params={"sort_by": "updated_at:desc"}
+        ):
+            records = [self._record(kind, data) for data in items]
+            keep = records if bound is None else [r for r in records if r.updated_at >= bound]
+            # Records updated while we page shift the offsets: drop repeats of the last page.
+            fresh = [r for r in keep if (r.id, r.updated_at) not in previous_ids]
+            previous_ids = {(r.id, r.updated_at) for r in records}
+            if fresh:
+                yield fresh
+            if len(keep) < len(records):
+                return  # this page reached the watermark
+
+    def get_records(self, kind: RecordKind, ids: Sequence[int]) -> dict[int, SellRecord]:
+        unique = list(dict.fromkeys(int(i) for i in ids))
+        found: dict[int, SellRecord] = {}
+        for start in range(0, len(unique), PAGE_SIZE):
+            chunk = unique[start : start + PAGE_SIZE]
+            body = self._get(
+                f"/v2/{_plural(kind)}",
+                kind="get_records",
+                params={"ids": ",".join(str(i) for i in chunk), "per_page": PAGE_SIZE},
+            )
+            wanted = set(chunk)
+            for item in body.get("items") or []:
+                data = _item_data(item)
+                if data is not None and int(data.get("id", -1)) in wanted:
+                    record = self._record(kind, data)
+                    found[record.id] = record
+        return found
+
+    def custom_fields(self, kind: RecordKind) -> list[SellCustomField]:
+        with self._lock:
+            if kind not in self._custom_fields:
+                fields: list[SellCustomField] = []
+                for items in self._pages(
+                    f"/v2/{kind}/custom_fields", kind="custom_fields", params={}
+                ):
+                    fields.extend(self._custom_field(raw) for raw in items)
+                self._custom_fields[kind] = fields
+            return list(self._custom_fields[kind])
+
+    @staticmethod
+    def _custom_field(raw: Mapping[str, Any]) -> SellCustomField:
+        choices: list[str] = []
+        for choice in raw.get("choices") or raw.get("options") or []:
+            if isinstance(choice, dict):
+                name = choice.get("name", choice.get("value"))
+                if name is not None:
+                    choices.append(str(name))
+            elif choice is not None:
+                choices.append(str(choice))
+        return SellCustomField(
+            name=str(raw.get("name")), type=str(raw.get("type") or "string"), choices=tuple(choices)
+        )
+
+    def check_credentials(self) -> str:
+        body = self._get("/v2/users/self", kind="users_self")
+        data = _item_data(body) or {}
+        return str(data.get("name") or data.get("email") or "")
+
+    # ------------------------------------------------------------------ writes
+
+    def create_record(self, kind: RecordKind, values: Mapping[str, Any]) -> SellRecord:
+        email = normalize_email(values.get("email"))
+        item = f"new {kind}" + (f" <{email}>" if email else "")
+        body = {"data": self._to_wire(kind, values, item)}
+        started = self._now()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                reply = self._send(
+                    "POST",
+                    f"/v2/{_plural(kind)}",
+                    kind="create",
+                    json_body=body,
+                    retry_ambiguous=False,
+                )
+            except AmbiguousWrite:
+                # The create may have been applied: look for it before sending it again.
+                found = self._find_created(kind, values, started) if email else None
+                if found is not None:
+                    return found
+                if attempt >= self._session.retry.max_attempts:
+                    raise
+                self._session.count("retries")
+                self._sleep(self._session.retry.backoff(attempt, self._rand))
+                continue
+            if reply.ok:
+                return self._record(kind, _item_data(reply.json()) or {})
+            assert reply.resolution is not None
+            if reply.action is Action.SKIP_RECORD:
+                raise reply.error(item)
+            raise reply.error()
+
+    def _find_created(
+        self, kind: RecordKind, values: Mapping[str, Any], started: datetime
+    ) -> SellRecord | None:
+        """The newest record with the e-mail of ``values`` created since ``started`` (less the
+        clock skew allowance): the create that seemed to fail but was applied."""
+        email = normalize_email(values.get("email"))
+        body = self._get(
+            f"/v2/{_plural(kind)}",
+            kind="find_created",
+            params={
+                "email": str(values.get("email")).strip(),
+                "per_page": PAGE_SIZE,
+                "sort_by": "created_at:desc",
+            },
+        )
+        for item in body.get("items") or []:
+            data = _item_data(item)
+            if data is None or normalize_email(data.get("email")) != email:
+                continue
+            created = parse_sell_time(data.get("created_at"))
+            if created is not None and created >= _aware(started) - CREATE_CLOCK_SKEW:
+                return self._record(kind, data)
+        return None
+
+    def update_record(self, kind: RecordKind, id: int, values: Mapping[str, Any]) -> SellRecord:
+        item = f"{kind}:{id}"
+        path = f"/v2/{_plural(kind)}/{int(id)}"
+        given = {k.removeprefix(ADDRESS_PREFIX) for k in values if k.startswith(ADDRESS_PREFIX)}
+        current_address: Mapping[str, Any] | None = None
+        if given and not given.issuperset(ADDRESS_KEYS):
+            # Sell replaces the address object as a whole: start from the current one.
+            reply = self._send("GET", path, kind="get")
+            reply.raise_for_error(item)
+            current = _item_data(reply.json()) or {}
+            address = current.get("address")
+            current_address = address if isinstance(address, dict) else None
+        body = {"data": self._to_wire(kind, values, item, current_address)}
+        reply = self._send("PUT", path, kind="update", json_body=body)
+        if reply.ok:
+            return self._record(kind, _item_data(reply.json()) or {})
+        raise reply.error(item)
