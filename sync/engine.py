@@ -275,6 +275,11 @@ class Engine:
         report.finished_at = self.clock.now()
         return report
 
+    def context(self) -> _Run:
+        """A read-only run context: settings, HubSpot properties and the field tables."""
+        report = SyncReport(trigger="context", dry_run=True, started_at=self.clock.now())
+        return _Run(self, report, dry=True, full=False, progress=None, owner="context")
+
     def _lock(self, owner: str) -> bool:
         return self.store.try_lock(
             SYNC_LOCK, owner=owner, at=self.clock.now(), ttl_seconds=self.config.lock_ttl_seconds

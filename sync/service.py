@@ -23,7 +23,7 @@ from sync.domain import (
     LinkState,
     SellRecord,
 )
-from sync.engine import Engine, SyncReport, _Run
+from sync.engine import Engine, SyncReport
 from sync.errors import RecordNotFound, RecordRejected, SyncError
 from sync.mapping import (
     STANDARD_FIELDS,
@@ -117,8 +117,8 @@ class Explanation:
 @dataclass(frozen=True)
 class ImpactRow:
     threshold: int
-    qualifying: int
-    to_import: int  # qualifying, not linked, not tombstoned
+    qualifying: int  # members not yet linked whose score meets this threshold
+    to_import: int  # of those, the ones that would enter Sell (tombstones never do, S5)
 
 
 @dataclass(frozen=True)
@@ -358,12 +358,10 @@ class SyncService:
         for page in self.hubspot.list_member_pages(settings.list_id):
             members.extend(page)
         links = self.store.links_by_hubspot(members)
-        found: dict[str, HubSpotContact] = {}
         score_prop = self.engine.config.score_property
-        for start in range(0, len(members), 100):
-            batch = members[start : start + 100]
-            got, _ = self.hubspot.read_contacts(batch, [score_prop])
-            found.update(got)
+        # Linked pairs sync whatever their score (S7): only the others are read.
+        others = [m for m in members if m not in links or links[m].state is not LinkState.ACTIVE]
+        found, _ = self.hubspot.read_contacts(others, [score_prop]) if others else ({}, set())
         scores = {cid: parse_score(c.properties.get(score_prop)) for cid, c in found.items()}
         current = settings.threshold
         candidates = sorted(
@@ -373,7 +371,8 @@ class SyncService:
         rows = []
         for t in candidates:
             qual = [cid for cid, s in scores.items() if s is not None and s >= Decimal(t)]
-            rows.append(ImpactRow(t, len(qual), sum(1 for cid in qual if cid not in links)))
+            tombs = sum(1 for cid in qual if cid in links)
+            rows.append(ImpactRow(t, len(qual), len(qual) - tombs))
         return ThresholdImpact(
             current=current,
             proposed=proposed,
@@ -527,14 +526,7 @@ class SyncService:
         link = self.store.links_by_sell([conflict.sell]).get(conflict.sell)
         if link is None or link.state is not LinkState.ACTIVE:
             raise Refused(f"{conflict.sell} is no longer synced; dismiss the conflict instead")
-        run = _Run(
-            self.engine,
-            SyncReport(trigger="resolve", dry_run=False, started_at=self.clock.now()),
-            dry=False,
-            full=False,
-            progress=None,
-            owner="resolve",
-        )
+        run = self.engine.context()
         mapping = next((m for m in run.table(conflict.sell.kind) if m.key == conflict.field), None)
         if mapping is None:
             raise Refused(
