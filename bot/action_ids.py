@@ -1,0 +1,165 @@
+"""Every id Slack sends back to sellsync, and the values and metadata it carries, in one place.
+
+Slack routes interactions by strings the app chose when it built the message or view: the slash
+command, shortcut and view ``callback_id``\\s, button ``action_id``\\s, input ``block_id``\\s. A
+button's ``value`` and a modal's ``private_metadata`` carry the state the next request needs.
+All of them are defined here, and each encoded value has its decoder beside it. Decoders never
+raise: a value that does not parse (a forged payload, a message built by an older version) decodes
+to ``None``, and the listener answers "that button is out of date".
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+# --------------------------------------------------------------------------- the command
+
+COMMAND = "/sellsync"
+
+# --------------------------------------------------------------------------- shortcuts
+
+ADD_TO_HUBSPOT = "add_to_hubspot"  # global shortcut
+ADD_MESSAGE_TO_HUBSPOT = "add_message_to_hubspot"  # message shortcut
+
+# --------------------------------------------------------------------------- views
+
+PUSH_VIEW = "push_to_hubspot"  # the push modal (global and message shortcut alike)
+ITEMS_BLOCK = "push_items"
+ITEMS_INPUT = "push_items_input"
+TAG_BLOCK = "push_tag"
+TAG_INPUT = "push_tag_input"
+
+# --------------------------------------------------------------------------- buttons
+
+APPROVE = "request_approve"
+REJECT = "request_reject"
+REQUEST_ACTIONS = (APPROVE, REJECT)
+
+KEEP_SELL = "conflict_keep_sell"
+USE_HUBSPOT = "conflict_use_hubspot"
+DISMISS = "conflict_dismiss"
+CONFLICT_ACTIONS = (KEEP_SELL, USE_HUBSPOT, DISMISS)
+
+#: What each conflict button asks :meth:`sync.service.SyncService.resolve_conflict` to do.
+CONFLICT_RESOLUTION: dict[str, str] = {
+    KEEP_SELL: "keep_sell",
+    USE_HUBSPOT: "use_hubspot",
+    DISMISS: "dismiss",
+}
+
+CONFLICTS_PREV = "conflicts_prev"
+CONFLICTS_NEXT = "conflicts_next"
+PAGE_ACTIONS = (CONFLICTS_PREV, CONFLICTS_NEXT)
+
+ALL_ACTIONS = (*REQUEST_ACTIONS, *CONFLICT_ACTIONS, *PAGE_ACTIONS)
+
+# --------------------------------------------------------------------------- block ids
+
+
+def request_block(request_id: int) -> str:
+    """The actions block of a change request's buttons (block ids are unique per message)."""
+    return f"request:{request_id}"
+
+
+def conflict_block(conflict_id: int) -> str:
+    return f"conflict:{conflict_id}"
+
+
+PAGER_BLOCK = "conflicts_pager"
+
+# --------------------------------------------------------------------------- button values
+
+_INT = re.compile(r"^\d{1,12}$")
+
+
+def _int(text: str) -> int | None:
+    return int(text) if _INT.match(text) else None
+
+
+def encode_request(request_id: int) -> str:
+    """Approve / Reject value: the change request's id."""
+    return f"req:{request_id}"
+
+
+def decode_request(value: object) -> int | None:
+    if not isinstance(value, str) or not value.startswith("req:"):
+        return None
+    return _int(value[4:])
+
+
+@dataclass(frozen=True)
+class ConflictRef:
+    """A conflict button: which conflict, and which page of the list it was shown on."""
+
+    conflict_id: int
+    offset: int = 0
+
+
+def encode_conflict(conflict_id: int, offset: int = 0) -> str:
+    return f"conflict:{conflict_id}:{max(0, offset)}"
+
+
+def decode_conflict(value: object) -> ConflictRef | None:
+    if not isinstance(value, str):
+        return None
+    parts = value.split(":")
+    if len(parts) != 3 or parts[0] != "conflict":
+        return None
+    cid, offset = _int(parts[1]), _int(parts[2])
+    if cid is None or offset is None:
+        return None
+    return ConflictRef(cid, offset)
+
+
+def encode_page(offset: int) -> str:
+    """Prev / Next value: the offset of the page to show."""
+    return f"page:{max(0, offset)}"
+
+
+def decode_page(value: object) -> int | None:
+    if not isinstance(value, str) or not value.startswith("page:"):
+        return None
+    return _int(value[5:])
+
+
+# --------------------------------------------------------------------------- private_metadata
+
+MAX_METADATA = 3000  # Slack's limit on a view's private_metadata
+
+
+@dataclass(frozen=True)
+class PushOrigin:
+    """Where a push modal came from, so the result DM can say so."""
+
+    source: Literal["global", "message"] = "global"
+    channel: str | None = None
+    message_ts: str | None = None
+
+
+def encode_push_origin(origin: PushOrigin) -> str:
+    data: dict[str, object] = {"v": 1, "s": origin.source}
+    if origin.channel:
+        data["c"] = origin.channel
+    if origin.message_ts:
+        data["t"] = origin.message_ts
+    text = json.dumps(data, separators=(",", ":"))
+    return text if len(text) <= MAX_METADATA else json.dumps({"v": 1, "s": origin.source})
+
+
+def decode_push_origin(text: object) -> PushOrigin:
+    """Never raises: anything unreadable is a global push with no channel."""
+    if not isinstance(text, str) or not text:
+        return PushOrigin()
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return PushOrigin()
+    if not isinstance(data, dict) or data.get("v") != 1:
+        return PushOrigin()
+    source: Literal["global", "message"] = "message" if data.get("s") == "message" else "global"
+    channel = data.get("c") if isinstance(data.get("c"), str) else None
+    ts = data.get("t") if isinstance(data.get("t"), str) else None
+    return PushOrigin(source, channel, ts)

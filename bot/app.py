@@ -1,0 +1,173 @@
+"""The Bolt app: built from settings, listeners registered, one error handler.
+
+:func:`create_app` is the only way the rest of sellsync gets a Slack app; ``bot.web`` serves it
+over HTTP (or Socket Mode) and the tests dispatch signed requests to it directly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_bolt.context.respond import Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.listeners import Body, Deps, register_all, report_error
+from bot.settings import AppSettings
+from sync.service import SyncService
+
+log = logging.getLogger("sellsync.bot")
+
+#: How long the members of SLACK_MANAGER_GROUP are cached (usergroups.users.list is Tier 2).
+MANAGER_GROUP_TTL = 300.0
+
+
+class ManagerDirectory:
+    """Who is a manager: ``SLACK_MANAGER_IDS`` plus the members of ``SLACK_MANAGER_GROUP``.
+
+    The group is read with ``usergroups.users.list`` and cached for ``ttl`` seconds; when Slack
+    refuses (no such group, a free plan, a missing scope) its members count as no one, and the
+    refusal is cached too, so a broken group costs one call per ``ttl``.
+    """
+
+    def __init__(
+        self,
+        ids: Iterable[str],
+        group: str | None,
+        client: WebClient,
+        *,
+        ttl: float = MANAGER_GROUP_TTL,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ids = frozenset(ids)
+        self.group = (group or "").strip() or None
+        self.client = client
+        self.ttl = ttl
+        self.monotonic = monotonic
+        self._members: frozenset[str] = frozenset()
+        self._fetched_at: float | None = None
+        self._lock = threading.Lock()
+
+    def group_members(self) -> frozenset[str]:
+        if self.group is None:
+            return frozenset()
+        with self._lock:
+            now = self.monotonic()
+            if self._fetched_at is None or now - self._fetched_at >= self.ttl:
+                self._members = self._fetch()
+                self._fetched_at = now
+            return self._members
+
+    def _fetch(self) -> frozenset[str]:
+        if self.group is None:
+            return frozenset()
+        try:
+            response = self.client.usergroups_users_list(usergroup=self.group)
+        except SlackApiError as exc:
+            log.warning(
+                "manager group %s unreadable (%s): only SLACK_MANAGER_IDS are managers",
+                self.group,
+                exc.response.get("error"),
+            )
+            return frozenset()
+        except Exception as exc:  # network trouble: nobody from the group for now
+            log.warning("manager group %s unreadable (%s)", self.group, type(exc).__name__)
+            return frozenset()
+        return frozenset(str(u) for u in response.get("users") or [])
+
+    def __call__(self, user_id: str) -> bool:
+        if not user_id:
+            return False
+        return user_id in self.ids or user_id in self.group_members()
+
+
+def _secret(settings: AppSettings, name: str) -> str | None:
+    value = getattr(settings, name)
+    raw = value.get_secret_value() if value is not None else None
+    return raw or None
+
+
+def create_app(
+    settings: AppSettings,
+    service: SyncService,
+    *,
+    client: WebClient | None = None,
+    authorize: Callable[..., Any] | None = None,
+    is_manager: Callable[[str], bool] | None = None,
+    executor: Executor | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> App:
+    """The Bolt app for ``settings``; ``client`` / ``authorize`` / ``executor`` are for tests.
+
+    No Slack API call is made here: the token is checked (auth.test) on the first request, or
+    never when ``authorize`` is given.
+    """
+    if client is None:
+        client = WebClient(
+            token=_secret(settings, "slack_bot_token"), base_url=settings.slack_api_url
+        )
+    signing_secret = _secret(settings, "slack_signing_secret")
+    socket_mode = _secret(settings, "slack_app_token") is not None
+    app = App(
+        name="sellsync",
+        client=client,
+        signing_secret=signing_secret or "",
+        authorize=authorize,
+        token_verification_enabled=False,
+        # Socket Mode requests are never signed; HTTP ones always are.
+        request_verification_enabled=not (socket_mode and signing_secret is None),
+        process_before_response=False,
+        listener_executor=executor,
+        logger=logging.getLogger("sellsync.bolt"),
+    )
+    directory = is_manager or ManagerDirectory(
+        settings.manager_ids, settings.slack_manager_group, client
+    )
+    deps = Deps(
+        settings=settings,
+        service=service,
+        is_manager=directory,
+        monotonic=monotonic,
+        secrets=tuple(settings.secrets()),
+    )
+
+    @app.error
+    def on_error(
+        error: Exception,
+        body: Body,
+        response: BoltResponse | None,
+        client: WebClient,
+        respond: Respond | None,
+    ) -> BoltResponse | None:
+        in_http_response = _still_acking(response, body) and bool(body.get("command"))
+        text = report_error(
+            error,
+            body=body,
+            client=None if in_http_response else client,
+            respond=None if in_http_response else respond,
+            secrets=deps.secrets,
+        )
+        if in_http_response:
+            # A command not acked yet: the answer goes in the HTTP response itself.
+            return BoltResponse(
+                status=200,
+                body=json.dumps({"response_type": "ephemeral", "text": text}),
+                headers={"content-type": "application/json;charset=utf-8"},
+            )
+        if _still_acking(response, body):
+            return BoltResponse(status=200, body="")
+        return None
+
+    register_all(app, deps)
+    return app
+
+
+def _still_acking(response: BoltResponse | None, body: Body) -> bool:
+    return response is not None and "event" not in body

@@ -1,0 +1,117 @@
+"""Merge conflicts (S8/S9): a page of per-field diffs with Keep Sell / Use HubSpot / Dismiss."""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import Block
+
+from bot import action_ids as ids
+from bot.blocks.common import (
+    Message,
+    actions,
+    button,
+    code,
+    context,
+    escape,
+    section,
+    when,
+    who,
+)
+from sync.domain import Conflict, ConflictStatus
+from sync.mapping import STANDARD_FIELDS, hubspot_owned_fields
+from sync.service import ConflictPage
+
+#: Conflicts per page: 2 blocks each, so a page stays far below 50 blocks.
+PAGE_SIZE = 10
+
+_LABELS = {m.key: m.label for m in (*STANDARD_FIELDS, *hubspot_owned_fields())}
+
+RESOLUTION_TEXT = {
+    ConflictStatus.KEPT_SELL: "kept Sell's value (written to HubSpot)",
+    ConflictStatus.USED_HUBSPOT: "used HubSpot's value (written to Sell)",
+    ConflictStatus.DISMISSED: "dismissed (both sides keep their values)",
+    ConflictStatus.OPEN: "still open",
+}
+
+
+def field_label(key: str) -> str:
+    if key in _LABELS:
+        return _LABELS[key]
+    return key.removeprefix("custom_fields.").removeprefix("custom:")
+
+
+def conflict_blocks(conflict: Conflict, *, offset: int, can_resolve: bool) -> list[Block]:
+    cid = conflict.id or 0
+    title = (
+        f"*{escape(field_label(conflict.field))}* on {code(conflict.sell)} ↔ HubSpot "
+        f"{code(conflict.hubspot_id)} · opened {when(conflict.opened_at)}"
+    )
+    blocks: list[Block] = [
+        section(
+            title,
+            fields=[
+                f"*Sell*\n{code(conflict.sell_value, 1500)}",
+                f"*HubSpot*\n{code(conflict.hubspot_value, 1500)}",
+            ],
+        )
+    ]
+    if can_resolve:
+        value = ids.encode_conflict(cid, offset)
+        blocks.append(
+            actions(
+                button("Keep Sell", ids.KEEP_SELL, value, style="primary"),
+                button("Use HubSpot", ids.USE_HUBSPOT, value),
+                button("Dismiss", ids.DISMISS, value),
+                block_id=ids.conflict_block(cid),
+            )
+        )
+    return blocks
+
+
+def conflicts_message(page: ConflictPage, *, can_resolve: bool, note: str | None = None) -> Message:
+    if page.total == 0:
+        text = ":tada: No open conflicts."
+        blocks: list[Block] = [section(f"{note}\n{text}" if note else text)]
+        return Message(text, blocks)
+    first = page.offset + 1
+    last = page.offset + len(page.conflicts)
+    head = f"*Open conflicts* {first:,}–{last:,} of {page.total:,}"
+    if not page.conflicts:
+        head = f"*Open conflicts*: none on this page ({page.total:,} in all)"
+    blocks = []
+    if note:
+        blocks.append(section(note))
+    blocks.append(section(head))
+    for conflict in page.conflicts:
+        blocks += conflict_blocks(conflict, offset=page.offset, can_resolve=can_resolve)
+    if not can_resolve:
+        blocks.append(context("Only managers can resolve conflicts."))
+    else:
+        blocks.append(
+            context(
+                "*Keep Sell* writes Sell's value to HubSpot · *Use HubSpot* writes HubSpot's "
+                "value to Sell · *Dismiss* leaves both as they are."
+            )
+        )
+    pager = []
+    if page.offset > 0:
+        pager.append(
+            button(
+                "← Previous", ids.CONFLICTS_PREV, ids.encode_page(max(0, page.offset - page.limit))
+            )
+        )
+    if page.offset + page.limit < page.total:
+        pager.append(
+            button("Next →", ids.CONFLICTS_NEXT, ids.encode_page(page.offset + page.limit))
+        )
+    if pager:
+        blocks.append(actions(*pager, block_id=ids.PAGER_BLOCK))
+    return Message(f"{page.total} open conflicts", blocks)
+
+
+def resolved_note(conflict: Conflict, *, changed: bool) -> str:
+    what = RESOLUTION_TEXT.get(conflict.status, escape(conflict.status))
+    subject = f"*{escape(field_label(conflict.field))}* on {code(conflict.sell)}"
+    if not changed:
+        by = f" by {who(conflict.resolved_by)}" if conflict.resolved_by else ""
+        return f":information_source: {subject} was already resolved{by}: {what}."
+    return f":white_check_mark: {subject}: {what}."

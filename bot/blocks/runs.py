@@ -1,0 +1,144 @@
+"""Sync runs as Slack sees them: the progress message, its final counts, summaries and alerts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from slack_sdk.models.blocks import Block
+
+from bot.blocks.common import (
+    OUTCOME_LABELS,
+    Message,
+    bullet_sections,
+    context,
+    counts_line,
+    escape,
+    plural,
+    section,
+    when,
+    who,
+)
+from sync.engine import SyncReport
+from sync.service import Summary
+
+STAGES = {
+    "members": "going through the synced list",
+    "sell leads": "reading Sell leads",
+    "sell contacts": "reading Sell contacts",
+    "hubspot changes": "reading HubSpot changes",
+}
+
+
+def run_progress(stage: str, report: SyncReport, *, actor: str) -> Message:
+    doing = STAGES.get(stage, escape(stage))
+    return Message(
+        f"Sync running: {doing}",
+        [
+            section(f":arrows_counterclockwise: Sync running (started by {who(actor)}): {doing}…"),
+            context(counts_line(report.counts(), empty="no changes yet")),
+        ],
+    )
+
+
+def run_finished(report: SyncReport, *, actor: str) -> Message:
+    if report.status == "failed":
+        head = (
+            f":x: Sync started by {who(actor)} failed: {escape(report.failure or 'unknown error')}"
+        )
+    elif report.status == "errors":
+        head = f":warning: Sync finished with {plural(len(report.errors), 'error')} (started by {who(actor)})"
+    else:
+        head = f":white_check_mark: Sync finished (started by {who(actor)})"
+    seconds = (
+        (report.finished_at - report.started_at).total_seconds() if report.finished_at else None
+    )
+    took = f" · took {seconds:.0f}s" if seconds is not None else ""
+    blocks: list[Block] = [
+        section(head),
+        context(counts_line(report.counts(), empty="no changes") + took),
+    ]
+    if report.errors:
+        lines = [f"• `{escape(e.item)}` — {escape(e.reason)}" for e in report.errors]
+        blocks += bullet_sections(lines, max_blocks=10)
+    if report.plan.warnings:
+        blocks.append(context(*[f":warning: {escape(w)}" for w in report.plan.warnings[:10]]))
+    return Message(f"Sync {report.status}: {counts_line(report.counts())}".replace("*", ""), blocks)
+
+
+def run_in_progress() -> Message:
+    text = ":hourglass: A sync is already running; try again when it has finished."
+    return Message("A sync is already running", [section(text)])
+
+
+# --------------------------------------------------------------------------- summaries
+
+SUMMARY_ORDER = (
+    ("created_in_sell", "Created in Sell"),
+    ("created_in_hubspot", "Created in HubSpot"),
+    ("merged", "Merged"),
+    ("updated_sell", "Updated in Sell"),
+    ("updated_hubspot", "Updated in HubSpot"),
+    ("tombstoned", "Tombstoned (deleted in Sell)"),
+    ("hubspot_deleted", "Deleted in HubSpot"),
+    ("conflict_opened", "Conflicts opened"),
+    ("conflict_resolved", "Conflicts resolved"),
+    ("error", "Errors"),
+)
+
+
+def summary_fields(counts: Mapping[str, int]) -> list[str]:
+    return [f"*{label}*\n{counts.get(key, 0):,}" for key, label in SUMMARY_ORDER]
+
+
+def summary_message(summary: Summary) -> Message:
+    since = f"since {when(summary.since)}" if summary.since else "so far"
+    if summary.empty:
+        text = f":sunny: sellsync summary {since}: nothing changed."
+        return Message("sellsync summary: nothing changed", [section(text)])
+    runs = f"{summary.runs:,} runs" + (
+        f", {summary.failed_runs:,} failed" if summary.failed_runs else ""
+    )
+    fields = summary_fields(summary.counts)
+    blocks: list[Block] = [
+        section(f":bar_chart: *sellsync summary* {since} · {runs}", fields=fields[:10]),
+    ]
+    if summary.skipped_by_reason:
+        lines = [
+            f"• {escape(reason)}: {n:,}"
+            for reason, n in sorted(summary.skipped_by_reason.items(), key=lambda kv: -kv[1])
+        ]
+        blocks.append(section("*Skipped, by reason*"))
+        blocks += bullet_sections(lines, max_blocks=5)
+    if summary.setting_changes:
+        blocks.append(section("*Setting changes*"))
+        # the service writes mentions (<@U…>) into these lines on purpose: not escaped
+        blocks += bullet_sections([f"• {c}" for c in summary.setting_changes], max_blocks=5)
+    counted = ", ".join(
+        f"{OUTCOME_LABELS.get(k, k)} {v}" for k, v in sorted(summary.counts.items()) if v
+    )
+    return Message(f"sellsync summary: {counted or 'no changes'}", blocks)
+
+
+def failure_alert(report: SyncReport | None, *, error: str | None = None) -> Message:
+    reason = error or (report.failure if report else None) or "unknown error"
+    text = f":rotating_light: *A scheduled sync failed*: {escape(reason)}"
+    return Message(
+        f"A scheduled sync failed: {reason}",
+        [
+            section(text),
+            context(
+                "I'll keep retrying on schedule and post here once it recovers; no further "
+                "alerts until then. `/sellsync status` shows the latest run."
+            ),
+        ],
+    )
+
+
+def recovered_message(report: SyncReport, *, failing_since: datetime | None) -> Message:
+    since = f" (failing since {when(failing_since)})" if failing_since else ""
+    text = f":white_check_mark: Syncing recovered{since}."
+    return Message(
+        "Syncing recovered",
+        [section(text), context(counts_line(report.counts(), empty="no changes"))],
+    )

@@ -1,0 +1,165 @@
+"""The threshold, its impact, and settings change requests with their Approve / Reject buttons."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from slack_sdk.models.blocks import Block
+
+from bot import action_ids as ids
+from bot.blocks.common import (
+    Message,
+    actions,
+    button,
+    code,
+    confirm,
+    context,
+    escape,
+    section,
+    when,
+    who,
+)
+from sync.ports import ChangeRequest
+from sync.service import REQUEST_TTL, RequestResult, ThresholdImpact
+
+SETTING_NAMES = {"threshold": "engagement-score threshold", "list_id": "synced HubSpot list"}
+
+
+def impact_table(impact: ThresholdImpact) -> str:
+    """The impact rows as a fixed-width table (a code block)."""
+    lines = [f"{'threshold':>10}  {'qualify':>8}  {'enter Sell':>11}"]
+    for row in impact.rows:
+        marks = []
+        if row.threshold == impact.current:
+            marks.append("current")
+        if impact.proposed is not None and row.threshold == impact.proposed:
+            marks.append("proposed")
+        note = f"  ← {', '.join(marks)}" if marks else ""
+        lines.append(f"{row.threshold:>10,}  {row.qualifying:>8,}  {row.to_import:>11,}{note}")
+    return "```\n" + "\n".join(lines) + "\n```"
+
+
+def impact_context(impact: ThresholdImpact) -> str:
+    return (
+        f"{impact.members:,} list members: {impact.linked:,} already linked (they sync whatever "
+        f"their score), {impact.tombstoned:,} tombstoned (never re-created); "
+        f"{impact.scored:,} of the others have a numeric score. “qualify”: not yet linked and at "
+        "or above the threshold."
+    )
+
+
+def threshold_message(impact: ThresholdImpact) -> Message:
+    return Message(
+        f"The threshold is {impact.current}",
+        [
+            section(
+                f"The engagement-score threshold is *{impact.current:,}*: a member of the synced "
+                "list enters Sell when its score is at least that."
+            ),
+            section(impact_table(impact)),
+            context(impact_context(impact), "Change it with `/sellsync threshold N [reason]`."),
+        ],
+    )
+
+
+def _request_line(request: ChangeRequest) -> str:
+    name = SETTING_NAMES.get(request.setting, escape(request.setting))
+    return (
+        f"*Request #{request.id}*: change the {name} from {code(request.old_value)} to "
+        f"{code(request.new_value)} · asked by {who(request.requested_by)}"
+    )
+
+
+def _reason_line(request: ChangeRequest) -> str:
+    return f"> {escape(request.reason)}" if request.reason else "_no reason given_"
+
+
+def request_preview(result: RequestResult, *, channel: str | None) -> Message:
+    """What the requester sees: the request, its impact, and where it waits for approval."""
+    request = result.request
+    where = f"<#{channel}>" if channel else "the App Home of a manager"
+    blocks: list[Block] = [
+        section(
+            f":inbox_tray: {_request_line(request)}\nIt waits for a manager's approval in {where}."
+        ),
+    ]
+    if result.impact is not None:
+        blocks += [section(impact_table(result.impact)), context(impact_context(result.impact))]
+    if result.superseded:
+        older = ", ".join(f"#{r.id}" for r in result.superseded)
+        blocks.append(context(f"It supersedes the older pending request {older}."))
+    return Message(f"Request #{request.id} filed: {request.setting} → {request.new_value}", blocks)
+
+
+def request_message(request: ChangeRequest, impact: ThresholdImpact | None = None) -> Message:
+    """The approvals-channel message with Approve / Reject (pending requests only)."""
+    expires = request.created_at + REQUEST_TTL
+    blocks: list[Block] = [section(f":scales: {_request_line(request)}\n{_reason_line(request)}")]
+    if impact is not None:
+        blocks += [section(impact_table(impact)), context(impact_context(impact))]
+    value = ids.encode_request(request.id)
+    blocks += [
+        actions(
+            button(
+                "Approve",
+                ids.APPROVE,
+                value,
+                style="primary",
+                confirm=confirm(
+                    "Approve this change?",
+                    f"The {SETTING_NAMES.get(request.setting, request.setting)} becomes "
+                    f"{request.new_value} for the next sync.",
+                    "Approve",
+                ),
+            ),
+            button("Reject", ids.REJECT, value, style="danger"),
+            block_id=ids.request_block(request.id),
+        ),
+        context(f"Managers only, not the requester · expires {when(expires)}"),
+    ]
+    return Message(
+        f"Approval needed: {request.setting} {request.old_value} → {request.new_value} "
+        f"(request #{request.id})",
+        blocks,
+    )
+
+
+def request_closed_message(request: ChangeRequest, *, superseded_by: int | None = None) -> Message:
+    """The approvals-channel message once the request is no longer pending: no buttons."""
+    if request.status == "approved":
+        outcome = (
+            f":white_check_mark: Approved by {who(request.decided_by)} {when(request.decided_at)}"
+        )
+    elif request.status == "rejected":
+        outcome = (
+            f":no_entry_sign: Rejected by {who(request.decided_by)} {when(request.decided_at)}"
+        )
+    elif request.status == "expired":
+        outcome = f":hourglass: Expired {when(request.decided_at)}: nobody decided within 7 days"
+    elif request.status == "superseded":
+        newer = f" by request #{superseded_by}" if superseded_by else " by a newer request"
+        outcome = f":fast_forward: Superseded{newer} for the same setting"
+    else:
+        outcome = f"Status: {escape(request.status)}"
+    return Message(
+        f"Request #{request.id} ({request.setting} → {request.new_value}): {request.status}",
+        [section(f"{_request_line(request)}\n{_reason_line(request)}"), context(outcome)],
+    )
+
+
+def requester_notice(request: ChangeRequest) -> Message:
+    """The DM telling the requester what became of their request."""
+    name = SETTING_NAMES.get(request.setting, request.setting)
+    verb = {"approved": "approved", "rejected": "rejected"}.get(request.status, request.status)
+    text = (
+        f"Your request #{request.id} to change the {name} to {code(request.new_value)} was "
+        f"*{verb}* by {who(request.decided_by)} {when(request.decided_at)}."
+    )
+    if request.status == "approved":
+        text += " It applies from the next sync."
+    return Message(f"Request #{request.id} {verb}", [section(text)])
+
+
+def pending_line(request: ChangeRequest, now: datetime | None = None) -> str:
+    del now
+    return f"{_request_line(request)}\n{_reason_line(request)}"

@@ -1,0 +1,109 @@
+"""Buttons: Approve / Reject a change request, resolve a conflict, page through conflicts."""
+
+from __future__ import annotations
+
+import re
+
+from slack_bolt import Ack, App
+from slack_bolt.context.respond import Respond
+from slack_sdk import WebClient
+
+from bot import action_ids as ids
+from bot.blocks.common import Message, notice
+from bot.blocks.conflicts import PAGE_SIZE, conflicts_message, resolved_note
+from bot.listeners import Body, Deps, first_action, guarded, tell, user_id
+from bot.listeners.approvals import notify_requester, refresh_message
+from bot.listeners.events import publish_home
+
+OUT_OF_DATE = ":warning: That button is out of date; run the command again."
+
+
+def _ack(ack: Ack) -> None:
+    ack()
+
+
+def _replace(respond: Respond, message: Message) -> None:
+    respond(response_type="ephemeral", replace_original=True, **message.kwargs())
+
+
+def _from_home(body: Body) -> bool:
+    return (body.get("container") or {}).get("type") == "view"
+
+
+def _container_message(body: Body) -> tuple[str, str] | None:
+    container = body.get("container") or {}
+    if (
+        container.get("channel_id")
+        and container.get("message_ts")
+        and not container.get("is_ephemeral")
+    ):
+        return str(container["channel_id"]), str(container["message_ts"])
+    return None
+
+
+def register(app: App, deps: Deps) -> None:
+    service = deps.service
+
+    def decide(body: Body, client: WebClient, respond: Respond) -> None:
+        action = first_action(body)
+        request_id = ids.decode_request(action.get("value"))
+        user = user_id(body)
+        if request_id is None:
+            tell(body, client, respond, notice(OUT_OF_DATE))
+            return
+        decision = service.decide(
+            request_id, approve=action.get("action_id") == ids.APPROVE, actor=deps.actor(user)
+        )
+        request = decision.request
+        if decision.changed:
+            refresh_message(client, request, fallback=_container_message(body))
+            notify_requester(client, request)
+            if _from_home(body) or not (request.channel or _container_message(body)):
+                tell(body, client, respond, notice(f":white_check_mark: {decision.message}."))
+        else:
+            tell(body, client, respond, notice(f":information_source: {decision.message}."))
+            if request.status in ("expired", "superseded"):
+                refresh_message(client, request, fallback=_container_message(body))
+        if _from_home(body):
+            publish_home(deps, client, user)
+
+    def resolve(body: Body, client: WebClient, respond: Respond) -> None:
+        action = first_action(body)
+        ref = ids.decode_conflict(action.get("value"))
+        resolution = ids.CONFLICT_RESOLUTION.get(str(action.get("action_id")))
+        if ref is None or resolution is None:
+            tell(body, client, respond, notice(OUT_OF_DATE))
+            return
+        conflict, changed = service.resolve_conflict(
+            ref.conflict_id, resolution, actor=deps.actor(user_id(body))
+        )
+        page = service.conflicts(offset=ref.offset, limit=PAGE_SIZE)
+        if not page.conflicts and page.offset > 0:  # the last one of the last page went
+            page = service.conflicts(offset=max(0, page.total - PAGE_SIZE), limit=PAGE_SIZE)
+        message = conflicts_message(
+            page, can_resolve=True, note=resolved_note(conflict, changed=changed)
+        )
+        if body.get("response_url"):
+            _replace(respond, message)
+        else:
+            tell(body, client, respond, message)
+
+    def turn_page(body: Body, client: WebClient, respond: Respond) -> None:
+        offset = ids.decode_page(first_action(body).get("value"))
+        if offset is None:
+            tell(body, client, respond, notice(OUT_OF_DATE))
+            return
+        page = service.conflicts(offset=offset, limit=PAGE_SIZE)
+        message = conflicts_message(page, can_resolve=deps.is_manager(user_id(body)))
+        if body.get("response_url"):
+            _replace(respond, message)
+        else:
+            tell(body, client, respond, message)
+
+    for action_id in ids.REQUEST_ACTIONS:
+        app.action(action_id)(ack=_ack, lazy=[guarded(deps, decide)])
+    for action_id in ids.CONFLICT_ACTIONS:
+        app.action(action_id)(ack=_ack, lazy=[guarded(deps, resolve)])
+    app.action(re.compile("^(" + "|".join(ids.PAGE_ACTIONS) + ")$"))(
+        ack=_ack, lazy=[guarded(deps, turn_page)]
+    )

@@ -1,0 +1,169 @@
+"""``/sellsync``: parse and ack at once (bad input answered right there), then do the work lazily
+and answer through ``response_url`` (or, for ``run``, a channel message updated in place)."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import Ack, App
+from slack_bolt.context.respond import Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import action_ids as ids
+from bot import parsing as p
+from bot.blocks.common import Message, invalid_input, notice
+from bot.blocks.conflicts import PAGE_SIZE, conflicts_message
+from bot.blocks.fields import fields_message, mapping_message, restored_message
+from bot.blocks.help import help_message
+from bot.blocks.push import push_result, push_started
+from bot.blocks.runs import run_finished, run_progress
+from bot.blocks.status import explanation_message, status_message
+from bot.blocks.threshold import request_preview, threshold_message
+from bot.listeners import Body, Deps, guarded, user_id
+from bot.listeners.approvals import post_request
+from sync.engine import SyncReport
+
+log = logging.getLogger("sellsync.bot.commands")
+
+
+def _answer(respond: Respond, message: Message) -> None:
+    respond(response_type="ephemeral", replace_original=False, **message.kwargs())
+
+
+def register(app: App, deps: Deps) -> None:
+    service = deps.service
+
+    def ack_command(ack: Ack, body: Body) -> None:
+        command = p.parse_command(body.get("text"))
+        if isinstance(command, p.Invalid):
+            ack(response_type="ephemeral", **invalid_input(command.reason, command.usage).kwargs())
+        elif isinstance(command, p.Help):
+            ack(response_type="ephemeral", **help_message().kwargs())
+        elif isinstance(command, p.Status) and command.item is None:
+            ack(response_type="ephemeral", **status_message(service.status()).kwargs())
+        elif isinstance(command, p.Push):
+            ack(response_type="ephemeral", **push_started(len(command.items)).kwargs())
+        elif isinstance(command, p.RequestThreshold):
+            ack(
+                response_type="ephemeral",
+                **notice(
+                    f":hourglass_flowing_sand: Filing a request to change the threshold to {command.value:,}…"
+                ).kwargs(),
+            )
+        else:
+            ack()
+
+    def do_command(body: Body, client: WebClient, respond: Respond) -> None:
+        command = p.parse_command(body.get("text"))
+        user = user_id(body)
+        if isinstance(command, p.Push):
+            report = service.push(command.items, actor=deps.actor(user))
+            _answer(respond, push_result(report))
+        elif isinstance(command, p.Status) and command.item is not None:
+            _answer(respond, explanation_message(service.explain(command.item)))
+        elif isinstance(command, p.ShowThreshold):
+            _answer(respond, threshold_message(service.threshold_impact()))
+        elif isinstance(command, p.RequestThreshold):
+            result = service.request_change(
+                "threshold", str(command.value), actor=deps.actor(user), reason=command.reason
+            )
+            channel = post_request(client, deps, result)
+            _answer(respond, request_preview(result, channel=channel))
+        elif isinstance(command, p.Conflicts):
+            page = service.conflicts(offset=(command.page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+            _answer(respond, conflicts_message(page, can_resolve=deps.is_manager(user)))
+        elif isinstance(command, p.Run):
+            run_now(deps, client, respond, channel=str(body.get("channel_id") or ""), user=user)
+        elif isinstance(command, p.Restore):
+            _answer(
+                respond, restored_message(service.restore(command.item, actor=deps.actor(user)))
+            )
+        elif isinstance(command, p.Fields):
+            _answer(respond, fields_message(service.fields()))
+        elif isinstance(command, p.MapField):
+            check = service.map_field(
+                command.hubspot_property, command.sell_field, actor=deps.actor(user)
+            )
+            _answer(respond, mapping_message(check, command.hubspot_property, command.sell_field))
+        # Help, Invalid and plain Status were answered in the ack
+
+    app.command(ids.COMMAND)(ack=ack_command, lazy=[guarded(deps, do_command)])
+
+
+# --------------------------------------------------------------------------- /sellsync run
+
+
+class RunProgress:
+    """The engine's ``progress`` callback: one channel message, updated at most once a second.
+
+    The message is posted at the first progress report, so a run that never starts (not a
+    manager, a sync already running) posts nothing. It goes to the channel the command came
+    from; where the app cannot post (a private channel it is not in) the start and the end go
+    through ``response_url`` instead, and the updates in between are skipped.
+    """
+
+    def __init__(
+        self, deps: Deps, client: WebClient, respond: Respond, *, channel: str, user: str
+    ) -> None:
+        self.deps = deps
+        self.client = client
+        self.respond = respond
+        self.channel = channel
+        self.user = user
+        self.ts: str | None = None
+        self.via_response_url = False
+        self.last_update: float | None = None
+        self.updates = 0
+
+    def _post(self, message: Message) -> None:
+        try:
+            posted = self.client.chat_postMessage(channel=self.channel, **message.kwargs())
+        except SlackApiError as exc:
+            log.info("run progress goes to response_url: %s", exc.response.get("error"))
+            self.via_response_url = True
+            _answer(self.respond, message)
+        else:
+            self.channel = str(posted["channel"])
+            self.ts = str(posted["ts"])
+
+    def __call__(self, stage: str, report: SyncReport) -> None:
+        now = self.deps.monotonic()
+        if self.ts is None and not self.via_response_url:
+            self._post(run_progress(stage, report, actor=self.user))
+            self.last_update = now
+            return
+        if self.ts is None or (
+            self.last_update is not None and now - self.last_update < self.deps.progress_interval
+        ):
+            return
+        self.last_update = now
+        try:
+            self.client.chat_update(
+                channel=self.channel,
+                ts=self.ts,
+                **run_progress(stage, report, actor=self.user).kwargs(),
+            )
+            self.updates += 1
+        except SlackApiError as exc:  # a missed progress update must not stop the sync
+            log.warning("progress update failed: %s", exc.response.get("error"))
+
+    def finish(self, report: SyncReport) -> None:
+        message = run_finished(report, actor=self.user)
+        if self.ts is not None:
+            self.client.chat_update(channel=self.channel, ts=self.ts, **message.kwargs())
+        elif self.via_response_url:
+            _answer(self.respond, message)
+        else:
+            self._post(message)
+
+
+def run_now(
+    deps: Deps, client: WebClient, respond: Respond, *, channel: str, user: str
+) -> SyncReport:
+    """``/sellsync run``: the service refuses non-managers and a second concurrent run (the
+    error handler answers both); otherwise the progress message follows the run."""
+    progress = RunProgress(deps, client, respond, channel=channel, user=user)
+    report = deps.service.run(actor=deps.actor(user), trigger="manual", progress=progress)
+    progress.finish(report)
+    return report

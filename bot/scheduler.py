@@ -1,0 +1,298 @@
+"""The schedules of SPEC §3 on APScheduler 3.x: a sync every ``SYNC_INTERVAL_MINUTES``, the
+summary on ``SUMMARY_CRON`` in ``SUMMARY_TZ``, and an hourly sweep of expired change requests.
+
+The job functions are module-level and take everything they need (the service, a notifier), so
+tests call them directly with an injected clock (the service's) and check the triggers with
+``trigger.get_next_fire_time(None, now)``. Their state lives in the store, never in the process:
+
+* ``alert`` cursor — ``last_id="failing"`` (``updated_at`` = when the streak began) once the
+  failure of a streak has been alerted, ``"ok"`` after a success: one alert per failure streak,
+  across restarts and across processes;
+* ``summary`` cursor — ``updated_at`` = just after the end of the last summary posted.
+
+Runs never overlap whoever starts them: the engine takes the database lock ``sync``; a scheduled
+run that finds it taken skips quietly. Summaries take a ``summary`` lock, so two schedulers
+(``serve`` on two dynos, say) post one summary.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.blocks.common import Message
+from bot.blocks.runs import failure_alert, recovered_message, summary_message
+from bot.blocks.threshold import request_closed_message
+from bot.settings import AppSettings
+from sync.domain import Cursor
+from sync.engine import RunInProgress, SyncReport
+from sync.errors import ConfigError
+from sync.service import Actor, SyncService
+
+log = logging.getLogger("sellsync.scheduler")
+
+SYNC_JOB = "sellsync-sync"
+SUMMARY_JOB = "sellsync-summary"
+EXPIRE_JOB = "sellsync-expire-requests"
+
+ALERT_CURSOR = "alert"
+SUMMARY_CURSOR = "summary"
+SUMMARY_LOCK = "summary"
+FAILING, OK = "failing", "ok"
+
+#: Who runs scheduled syncs (a manager, as far as the service is concerned).
+SCHEDULE_ACTOR = Actor("schedule", is_manager=True, name="schedule")
+
+#: A summary posted less than this long ago is not posted again (a second scheduler, a retry).
+SUMMARY_MIN_GAP = timedelta(minutes=5)
+
+
+class Notifier(Protocol):
+    """Where the scheduler's messages go (the summary channel)."""
+
+    def post(self, message: Message) -> None: ...
+
+    def update(self, channel: str, ts: str, message: Message) -> None: ...
+
+
+class SlackNotifier:
+    """Posts to ``SLACK_SUMMARY_CHANNEL`` (with ``chat:write.public`` the bot needs no invite)."""
+
+    def __init__(self, client: WebClient, channel: str | None) -> None:
+        self.client = client
+        self.channel = channel
+
+    def post(self, message: Message) -> None:
+        if not self.channel:
+            log.warning("SLACK_SUMMARY_CHANNEL is not set; not posted: %s", message.text)
+            return
+        self.client.chat_postMessage(channel=self.channel, **message.kwargs())
+
+    def update(self, channel: str, ts: str, message: Message) -> None:
+        self.client.chat_update(channel=channel, ts=ts, **message.kwargs())
+
+
+class LogNotifier:
+    """For a worker without Slack: the messages go to the log."""
+
+    def post(self, message: Message) -> None:
+        log.info("summary channel: %s", message.text)
+
+    def update(self, channel: str, ts: str, message: Message) -> None:
+        log.info("message %s/%s: %s", channel, ts, message.text)
+
+
+# --------------------------------------------------------------------------- jobs
+
+
+def run_scheduled_sync(service: SyncService, notifier: Notifier) -> SyncReport | None:
+    """One scheduled sync; alerts once per failure streak and says when it recovered."""
+    try:
+        report = service.run(actor=SCHEDULE_ACTOR, trigger="schedule")
+    except RunInProgress:
+        log.info("scheduled sync skipped: another sync is running")
+        return None
+    except Exception as exc:  # the run could not even record itself (database down …)
+        log.exception("scheduled sync crashed")
+        _failed(service, notifier, failure_alert(None, error=f"{type(exc).__name__}: {exc}"))
+        return None
+    if report.status == "failed":
+        _failed(service, notifier, failure_alert(report))
+    else:
+        _succeeded(service, notifier, report)
+    return report
+
+
+def _failed(service: SyncService, notifier: Notifier, alert: Message) -> None:
+    store = service.store
+    try:
+        cursor = store.get_cursor(ALERT_CURSOR)
+        if cursor is not None and cursor.last_id == FAILING:
+            log.info("sync still failing; already alerted at %s", cursor.updated_at)
+            return
+        notifier.post(alert)
+        # recorded only once the alert is out, so a failed post is retried next time
+        store.set_cursor(ALERT_CURSOR, Cursor(updated_at=service.clock.now(), last_id=FAILING))
+    except Exception:
+        log.exception("could not alert the summary channel about a failed sync")
+
+
+def _succeeded(service: SyncService, notifier: Notifier, report: SyncReport) -> None:
+    store = service.store
+    try:
+        cursor = store.get_cursor(ALERT_CURSOR)
+        if cursor is None or cursor.last_id != FAILING:
+            return
+        notifier.post(recovered_message(report, failing_since=cursor.updated_at))
+        store.set_cursor(ALERT_CURSOR, Cursor(updated_at=service.clock.now(), last_id=OK))
+    except Exception:
+        log.exception("could not post the recovery note")
+
+
+def post_summary(service: SyncService, notifier: Notifier) -> bool:
+    """Post everything since the last summary, then advance the ``summary`` cursor.
+
+    Returns False when another scheduler holds the summary lock or has just posted one.
+    """
+    store = service.store
+    owner = f"summary:{uuid.uuid4().hex[:12]}"
+    now = service.clock.now()
+    if not store.try_lock(SUMMARY_LOCK, owner=owner, at=now, ttl_seconds=600):
+        log.info("summary skipped: another scheduler is posting it")
+        return False
+    try:
+        cursor = store.get_cursor(SUMMARY_CURSOR)
+        since = cursor.updated_at if cursor else None
+        if since is not None and since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        if since is not None and now - since < SUMMARY_MIN_GAP:
+            log.info("summary skipped: one was posted at %s", since)
+            return False
+        summary = service.summary_since(since)
+        notifier.post(summary_message(summary))
+        # audit_since() includes its bound: start the next summary just after this one ended
+        store.set_cursor(
+            SUMMARY_CURSOR, Cursor(updated_at=summary.until + timedelta(microseconds=1))
+        )
+        return True
+    finally:
+        store.unlock(SUMMARY_LOCK, owner=owner)
+
+
+def expire_requests(service: SyncService, notifier: Notifier) -> list[int]:
+    """Expire change requests older than 7 days and rewrite their approval messages."""
+    store = service.store
+    before = {r.id for r in store.pending_requests()}
+    still = {r.id for r in service.pending_requests()}  # expires the stale ones
+    expired = []
+    for request_id in sorted(before - still):
+        request = store.get_request(request_id)
+        if request is None or request.status != "expired":
+            continue
+        expired.append(request_id)
+        if request.channel and request.message_ts:
+            try:
+                notifier.update(
+                    request.channel, request.message_ts, request_closed_message(request)
+                )
+            except SlackApiError as exc:
+                log.warning("could not mark request #%s expired: %s", request_id, exc)
+    return expired
+
+
+# --------------------------------------------------------------------------- the scheduler
+
+
+def zone(settings: AppSettings) -> ZoneInfo:
+    try:
+        return ZoneInfo(settings.summary_tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError("SUMMARY_TZ", f"is not a time zone: {settings.summary_tz!r}") from None
+
+
+def summary_trigger(settings: AppSettings) -> CronTrigger:
+    """``SUMMARY_CRON`` in ``SUMMARY_TZ``. Day-of-week names (``mon-fri``) mean what they say;
+    APScheduler 3 numbers days from Monday = 0, unlike cron, so numbers are best avoided."""
+    try:
+        return CronTrigger.from_crontab(settings.summary_cron, timezone=zone(settings))
+    except ValueError as exc:
+        raise ConfigError("SUMMARY_CRON", f"is not a crontab expression: {exc}") from None
+
+
+def sync_trigger(settings: AppSettings) -> IntervalTrigger:
+    return IntervalTrigger(minutes=settings.sync_interval_minutes, timezone=zone(settings))
+
+
+def build_scheduler(
+    settings: AppSettings,
+    service: SyncService,
+    notifier: Notifier,
+    *,
+    blocking: bool = False,
+) -> BaseScheduler:
+    """A scheduler (not started) with the three jobs under fixed ids."""
+    tz = zone(settings)
+    scheduler_class = BlockingScheduler if blocking else BackgroundScheduler
+    scheduler: BaseScheduler = scheduler_class(
+        timezone=tz,
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
+    )
+    add_jobs(scheduler, settings, service, notifier)
+    return scheduler
+
+
+def add_jobs(
+    scheduler: BaseScheduler, settings: AppSettings, service: SyncService, notifier: Notifier
+) -> None:
+    """The three jobs under fixed ids: adding them again replaces them (no copies on restart)."""
+    common: dict[str, Any] = {
+        "args": (service, notifier),
+        "replace_existing": True,
+        "coalesce": True,
+        "max_instances": 1,
+    }
+    scheduler.add_job(
+        run_scheduled_sync, sync_trigger(settings), id=SYNC_JOB, name="sync", **common
+    )
+    scheduler.add_job(
+        post_summary, summary_trigger(settings), id=SUMMARY_JOB, name="summary", **common
+    )
+    scheduler.add_job(
+        expire_requests,
+        IntervalTrigger(hours=1, timezone=zone(settings)),
+        id=EXPIRE_JOB,
+        name="expire requests",
+        **common,
+    )
+
+
+def next_sync_time(scheduler: BaseScheduler) -> datetime | None:
+    job = scheduler.get_job(SYNC_JOB)
+    return job.next_run_time if job is not None else None
+
+
+def notifier_for(settings: AppSettings, client: WebClient | None = None) -> Notifier:
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    if client is None and not token:
+        log.warning("no SLACK_BOT_TOKEN: summaries and alerts go to the log only")
+        return LogNotifier()
+    client = client or WebClient(token=token, base_url=settings.slack_api_url)
+    return SlackNotifier(client, settings.slack_summary_channel)
+
+
+def run_worker(settings: AppSettings, service: SyncService) -> None:
+    """``sellsync worker``: run the schedules in this process until SIGTERM or Ctrl-C."""
+    scheduler = build_scheduler(settings, service, notifier_for(settings), blocking=True)
+
+    def shutdown(signum: int, _frame: object) -> None:
+        log.info("signal %s: stopping the scheduler", signum)
+        scheduler.shutdown(wait=False)
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, shutdown)
+    log.info(
+        "scheduler: sync every %s min, summary on %r (%s)",
+        settings.sync_interval_minutes,
+        settings.summary_cron,
+        settings.summary_tz,
+    )
+    try:
+        scheduler.start()  # blocks until shutdown
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        if scheduler.running:
+            scheduler.shutdown(wait=True)

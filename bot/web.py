@@ -1,0 +1,269 @@
+"""HTTP serving: Slack's requests, ``/healthz`` and ``/metrics`` on one port; and ``serve``.
+
+* ``POST /slack/events`` — commands, interactivity and events, verified and dispatched by Bolt.
+  ``App.dispatch`` blocks until the listener acks (up to 3 s), so it runs on Starlette's thread
+  pool, never on the event loop: one slow ack does not hold up the others.
+* ``GET /healthz`` — JSON: is the database reachable, what was the last run. 200 or 503.
+* ``GET /metrics`` — Prometheus text: runs by status, open conflicts, pending requests, links by
+  state, the last run's timestamps.
+
+:func:`serve` runs the bot (HTTP, or Socket Mode when ``SLACK_APP_TOKEN`` is set) and, unless
+told not to, the scheduler in the same process.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+import threading
+import time
+from typing import Any
+
+import uvicorn
+from slack_bolt import App
+from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from bot.app import create_app
+from bot.scheduler import build_scheduler, notifier_for
+from bot.settings import AppSettings
+from sync.service import SyncService
+
+log = logging.getLogger("sellsync.web")
+
+SLACK_PATH = "/slack/events"
+RUN_STATUSES = ("ok", "errors", "failed", "running")
+LINK_STATES = ("active", "tombstoned", "hubspot_deleted")
+#: /metrics counts runs among this many most recent ones (the store keeps them all).
+RUNS_WINDOW = 1000
+
+
+def health(service: SyncService) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, body): the database answers, and the last run."""
+    try:
+        runs = service.store.recent_runs(1)
+    except Exception as exc:  # reported as "unreachable"; the details (a URL …) stay in the log
+        log.warning("health check: database unreachable (%s)", type(exc).__name__)
+        return 503, {"ok": False, "database": "unreachable", "last_run": None}
+    last = runs[0] if runs else None
+    return 200, {
+        "ok": True,
+        "database": "ok",
+        "last_run": None
+        if last is None
+        else {
+            "id": last.id,
+            "trigger": last.trigger,
+            "status": last.status,
+            "started_at": last.started_at.isoformat(),
+            "finished_at": last.finished_at.isoformat() if last.finished_at else None,
+        },
+    }
+
+
+def _metric(lines: list[str], name: str, help_text: str, samples: dict[str, float] | float) -> None:
+    lines.append(f"# HELP {name} {help_text}")
+    lines.append(f"# TYPE {name} gauge")
+    if isinstance(samples, dict):
+        for labels, value in samples.items():
+            lines.append(f"{name}{{{labels}}} {value:g}")
+    else:
+        lines.append(f"{name} {samples:g}")
+
+
+def metrics_text(service: SyncService) -> str:
+    """The Prometheus exposition of what the store knows."""
+    store = service.store
+    lines: list[str] = []
+    try:
+        runs = store.recent_runs(RUNS_WINDOW)
+        by_status = dict.fromkeys(RUN_STATUSES, 0)
+        for run in runs:
+            by_status[run.status] = by_status.get(run.status, 0) + 1
+        links = store.count_links()
+        conflicts = store.count_conflicts()
+        pending = len(store.pending_requests())
+    except Exception as exc:
+        log.warning("metrics: database unreachable (%s)", type(exc).__name__)
+        _metric(lines, "sellsync_database_up", "1 when the database answers.", 0)
+        return "\n".join(lines) + "\n"
+    _metric(lines, "sellsync_database_up", "1 when the database answers.", 1)
+    _metric(
+        lines,
+        "sellsync_runs",
+        f"Sync runs by status, among the {RUNS_WINDOW} most recent.",
+        {f'status="{s}"': float(n) for s, n in by_status.items()},
+    )
+    _metric(lines, "sellsync_open_conflicts", "Merge conflicts waiting for review.", conflicts)
+    _metric(
+        lines,
+        "sellsync_pending_requests",
+        "Settings change requests waiting for approval.",
+        pending,
+    )
+    states = dict.fromkeys(LINK_STATES, 0) | links
+    _metric(
+        lines,
+        "sellsync_links",
+        "Sell record ↔ HubSpot contact links by state.",
+        {f'state="{s}"': float(n) for s, n in states.items()},
+    )
+    last = runs[0] if runs else None
+    _metric(
+        lines,
+        "sellsync_last_run_timestamp_seconds",
+        "When the last sync run started (0: never).",
+        last.started_at.timestamp() if last else 0,
+    )
+    finished = next((r for r in runs if r.finished_at is not None), None)
+    _metric(
+        lines,
+        "sellsync_last_run_finished_timestamp_seconds",
+        "When the last finished sync run ended (0: never).",
+        finished.finished_at.timestamp() if finished and finished.finished_at else 0,
+    )
+    success = next((r for r in runs if r.status in ("ok", "errors") and r.finished_at), None)
+    _metric(
+        lines,
+        "sellsync_last_success_timestamp_seconds",
+        "When the last sync run that did not fail ended (0: never).",
+        success.finished_at.timestamp() if success and success.finished_at else 0,
+    )
+    return "\n".join(lines) + "\n"
+
+
+def build_web(app: App, service: SyncService, *, slack_events: bool = True) -> Starlette:
+    """The ASGI app: ``/slack/events`` (unless Socket Mode brings the requests), health, metrics."""
+
+    async def events(request: Request) -> Response:
+        body = await request.body()
+        bolt_response = await run_in_threadpool(app.dispatch, to_bolt_request(request, body))
+        return to_starlette_response(bolt_response)
+
+    async def healthz(request: Request) -> Response:
+        status, payload = await run_in_threadpool(health, service)
+        return JSONResponse(payload, status_code=status)
+
+    async def metrics(request: Request) -> Response:
+        text = await run_in_threadpool(metrics_text, service)
+        return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ]
+    if slack_events:
+        routes.append(Route(SLACK_PATH, events, methods=["POST"]))
+    return Starlette(routes=routes)
+
+
+def _config(
+    starlette_app: Starlette, host: str, port: int, log_level: str = "info"
+) -> uvicorn.Config:
+    return uvicorn.Config(
+        starlette_app,
+        host=host,
+        port=port,
+        log_config=None,  # the process's logging (with its secret filter) applies
+        log_level=log_level,
+        access_log=False,
+        lifespan="off",
+        ws="none",
+        server_header=False,
+        timeout_graceful_shutdown=5,
+    )
+
+
+def serve_http(app: App, starlette_app: Starlette, port: int, *, host: str = "0.0.0.0") -> None:
+    """Serve ``starlette_app`` (which mounts ``app``) with uvicorn until SIGINT/SIGTERM."""
+    del app  # mounted in starlette_app; named so the call reads as what it serves
+    log.info("listening on %s:%s (%s, /healthz, /metrics)", host, port, SLACK_PATH)
+    uvicorn.Server(_config(starlette_app, host, port)).run()
+
+
+class BackgroundServer:
+    """``starlette_app`` on a loopback port in a thread (the demo and the tests)::
+
+    with BackgroundServer(build_web(app, service)) as server:
+        httpx.post(server.url + "/slack/events", ...)
+    """
+
+    def __init__(self, starlette_app: Starlette, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, port))
+        self.url = f"http://{host}:{self.sock.getsockname()[1]}"
+        self.server = uvicorn.Server(_config(starlette_app, host, port, "warning"))
+        self.thread = threading.Thread(
+            target=self.server.run,
+            kwargs={"sockets": [self.sock]},
+            name="sellsync-http",
+            daemon=True,
+        )
+
+    def start(self) -> BackgroundServer:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("the HTTP server did not start")
+            time.sleep(0.005)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        if self.thread.is_alive():
+            self.thread.join(timeout=10)
+        self.sock.close()
+
+    def __enter__(self) -> BackgroundServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class _Stopped(Exception):
+    """SIGTERM arrived (uvicorn re-raises it once it has shut down gracefully)."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _Stopped()
+
+
+def serve(settings: AppSettings, service: SyncService, *, scheduler: bool) -> None:
+    """``sellsync serve``: the bot (HTTP, or Socket Mode with ``SLACK_APP_TOKEN``) plus, when
+    ``scheduler`` is true, the schedules, in this process, until SIGTERM or Ctrl-C; then the
+    scheduler and the socket are shut down before returning."""
+    app = create_app(settings, service)
+    schedules = None
+    socket_handler = None
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
+    try:
+        if scheduler:
+            schedules = build_scheduler(settings, service, notifier_for(settings, app.client))
+            schedules.start()
+        token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else ""
+        if token:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            socket_handler = SocketModeHandler(app, token)
+            socket_handler.connect()  # type: ignore[no-untyped-call]
+            log.info("Socket Mode connected; HTTP serves /healthz and /metrics only")
+        serve_http(app, build_web(app, service, slack_events=socket_handler is None), settings.port)
+    except (_Stopped, KeyboardInterrupt):
+        log.info("stopping")
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        if socket_handler is not None:
+            socket_handler.close()  # type: ignore[no-untyped-call]
+        if schedules is not None and schedules.running:
+            schedules.shutdown(wait=True)

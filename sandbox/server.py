@@ -1,0 +1,237 @@
+"""Run the three stand-in servers (HubSpot, Sell, Slack Web API) on loopback.
+
+::
+
+    with Sandbox(seed="demo") as sandbox:
+        sandbox.hubspot_url      # "http://127.0.0.1:54321"   (no trailing slash)
+        sandbox.sell_url         # "http://127.0.0.1:54322"
+        sandbox.slack_url        # "http://127.0.0.1:54323/api/"  (WebClient base_url)
+        sandbox.hubspot.inject("429", path_prefix="/crm/objects/2026-03/contacts/batch/read")
+        sandbox.sell.count("GET", "/v2/leads")
+
+Each server is a Starlette app under uvicorn in a daemon thread, bound before ``start`` returns
+(port 0 picks a free one). ``stop`` ends them and waits for their threads.
+
+Tokens: HubSpot accepts ``DEFAULT_HUBSPOT_TOKEN`` unless told otherwise; Sell's default token is
+64 characters long because Zendesk's ``basecrm`` client refuses any other length; Slack takes any
+``xox...`` token.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+import threading
+import time
+from types import TracebackType
+from typing import TextIO
+
+import uvicorn
+
+from sandbox.core import ConnectionRegistry, ServiceState, build_app
+from sandbox.hubspot import HubSpotState
+from sandbox.limits import SandboxLimits
+from sandbox.seed import SeedSummary, apply_seed
+from sandbox.sell import SellState
+from sandbox.slack import SlackState
+
+__all__ = [
+    "DEFAULT_HUBSPOT_TOKEN",
+    "DEFAULT_SELL_TOKEN",
+    "DEFAULT_SLACK_TOKEN",
+    "Sandbox",
+    "SandboxLimits",
+    "run_forever",
+]
+
+DEFAULT_HUBSPOT_TOKEN = "sandbox-hubspot-token"
+DEFAULT_SELL_TOKEN = "sandbox-sell-token".ljust(64, "0")  # basecrm wants exactly 64 characters
+DEFAULT_SLACK_TOKEN = "xoxb-sandbox-token"
+
+
+class _ServerThread:
+    """One uvicorn server on an already bound loopback socket, in a daemon thread."""
+
+    def __init__(self, state: ServiceState, port: int) -> None:
+        self.state = state
+        # IPPROTO_TCP explicitly: asyncio turns Nagle off (TCP_NODELAY) only for sockets whose
+        # proto says TCP, and without it every response body waits ~40 ms for a delayed ACK.
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            self.sock.bind(("127.0.0.1", port))
+        except OSError as exc:
+            self.sock.close()
+            raise OSError(
+                f"the {state.service} sandbox cannot listen on port {port}: {exc}"
+            ) from exc
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        state.base_url = self.url
+        connections = ConnectionRegistry()
+        config = uvicorn.Config(
+            build_app(state, connections),
+            log_config=None,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            http=connections.protocol_class(),
+            ws="none",
+            loop="asyncio",
+            server_header=False,
+            timeout_graceful_shutdown=2,
+        )
+        self.server = uvicorn.Server(config)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(
+            target=self._run, name=f"sandbox-{state.service}", daemon=True
+        )
+
+    def _run(self) -> None:
+        try:
+            self.server.run(sockets=[self.sock])
+        except BaseException as exc:  # reported by start()
+            self.error = exc
+
+    def start(self) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"the {self.state.service} sandbox did not start"
+                ) from self.error
+            time.sleep(0.005)
+
+    def request_stop(self) -> None:
+        self.state.stopping.set()
+        self.server.should_exit = True
+
+    def join(self) -> None:
+        if self.thread.is_alive():
+            self.thread.join(timeout=10)
+        self.sock.close()
+
+
+class Sandbox:
+    """The three stand-in servers, seeded, as a context manager."""
+
+    def __init__(
+        self,
+        *,
+        seed: str = "empty",
+        hubspot_port: int = 0,
+        sell_port: int = 0,
+        slack_port: int = 0,
+        limits: SandboxLimits | None = None,
+        hubspot_token: str = DEFAULT_HUBSPOT_TOKEN,
+        sell_token: str = DEFAULT_SELL_TOKEN,
+    ) -> None:
+        self.seed = seed
+        self.limits = limits if limits is not None else SandboxLimits()
+        self.hubspot = HubSpotState(self.limits, token=hubspot_token)
+        self.sell = SellState(self.limits, token=sell_token)
+        self.slack = SlackState(self.limits)
+        self.hubspot_token = hubspot_token
+        self.sell_token = sell_token
+        self.slack_token = DEFAULT_SLACK_TOKEN
+        self.seed_summary: SeedSummary = apply_seed(seed, self.hubspot, self.sell, self.slack)
+        self._ports = {"hubspot": hubspot_port, "sell": sell_port, "slack": slack_port}
+        self._threads: list[_ServerThread] = []
+        self.hubspot_url = ""
+        self.sell_url = ""
+        self.slack_url = ""
+
+    @property
+    def states(self) -> tuple[HubSpotState, SellState, SlackState]:
+        return self.hubspot, self.sell, self.slack
+
+    def start(self) -> Sandbox:
+        if self._threads:
+            return self
+        try:
+            for state in self.states:
+                state.stopping.clear()
+                server = _ServerThread(state, self._ports[state.service])
+                self._threads.append(server)
+                server.start()
+        except BaseException:
+            self.stop()
+            raise
+        self.hubspot_url = self.hubspot.base_url
+        self.sell_url = self.sell.base_url
+        self.slack_url = f"{self.slack.base_url}/api/"
+        return self
+
+    def stop(self) -> None:
+        for server in self._threads:
+            server.request_stop()
+        for server in self._threads:
+            server.join()
+        self._threads.clear()
+
+    def reset(self, seed: str | None = None) -> None:
+        """Back to a fresh seed (the same one by default): data, call logs, faults, counters."""
+        self.seed = seed or self.seed
+        for state in self.states:
+            state.reset()
+        self.seed_summary = apply_seed(self.seed, self.hubspot, self.sell, self.slack)
+
+    def env(self) -> dict[str, str]:
+        """The sellsync settings that point it at this sandbox."""
+        env = {
+            "HUBSPOT_BASE_URL": self.hubspot_url,
+            "HUBSPOT_ACCESS_TOKEN": self.hubspot_token,
+            "HUBSPOT_PORTAL_ID": str(self.hubspot.portal_id),
+        }
+        if self.hubspot.demo_list_id:
+            env["HUBSPOT_LIST_ID"] = self.hubspot.demo_list_id
+        env.update(
+            SELL_BASE_URL=self.sell_url,
+            SELL_ACCESS_TOKEN=self.sell_token,
+            SLACK_API_URL=self.slack_url,
+            SLACK_BOT_TOKEN=self.slack_token,
+        )
+        return env
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def run_forever(
+    *,
+    seed: str = "demo",
+    hubspot_port: int = 0,
+    sell_port: int = 0,
+    slack_port: int = 0,
+    limits: SandboxLimits | None = None,
+    out: TextIO | None = None,
+) -> None:
+    """Serve until Ctrl-C, after printing the settings that point sellsync at the servers."""
+    out = out or sys.stdout
+    with Sandbox(
+        seed=seed,
+        hubspot_port=hubspot_port,
+        sell_port=sell_port,
+        slack_port=slack_port,
+        limits=limits,
+    ) as sandbox:
+        print(f"sellsync sandbox running (seed: {seed}); Ctrl-C stops it.", file=out)
+        for name, value in sandbox.env().items():
+            print(f"{name}={value}", file=out)
+        print(f"# response_url receiver: {sandbox.slack.base_url}/webhook/<name>", file=out)
+        print("# control API on each server: <base>/_sandbox/{info,calls,faults,limits}", file=out)
+        out.flush()
+        try:
+            while True:
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            print("sandbox stopped", file=out)

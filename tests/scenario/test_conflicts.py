@@ -1,0 +1,144 @@
+"""``/sellsync conflicts``: paged per-field diffs; Keep Sell / Use HubSpot / Dismiss write the
+chosen value to the right side; anyone views, only managers resolve."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot import action_ids as ids
+from sync.domain import Conflict, SellRef
+from tests.scenario.conftest import (
+    MANAGER,
+    REP,
+    Bot,
+    action_ids_in,
+    limit_problems,
+    message_text,
+)
+
+
+def make_conflict(
+    bot: Bot, *, sell_phone: str = "+1 555 0100", hub_phone: str = "+1 555 0199"
+) -> tuple[int, str]:
+    """A Sell lead and a HubSpot list member with one email and different phones, merged by a
+    sync: one open conflict on ``phone``. Returns (lead id, HubSpot id)."""
+    lead = bot.world.sell.add("lead", email="pat@example.com", last_name="Pat", phone=sell_phone)
+    cid = bot.world.member(score=80, email="pat@example.com", lastname="Pat", phone=hub_phone)
+    bot.world.sync()
+    assert bot.world.store.count_conflicts() == 1
+    return lead, cid
+
+
+def test_conflicts_show_a_per_field_diff_with_buttons_for_managers(bot: Bot) -> None:
+    lead, cid = make_conflict(bot)
+    reply = bot.command("conflicts", user=MANAGER).reply()
+    text = message_text(reply)
+    assert "Open conflicts* 1–1 of 1" in text
+    assert f"lead:{lead}" in text and cid in text and "Phone" in text
+    assert "+1 555 0100" in text and "+1 555 0199" in text
+    assert action_ids_in(reply["blocks"]) == [ids.KEEP_SELL, ids.USE_HUBSPOT, ids.DISMISS]
+    assert reply["response_type"] == "ephemeral"
+
+
+def test_anyone_views_conflicts_but_only_managers_resolve(bot: Bot) -> None:
+    lead, _ = make_conflict(bot)
+    reply = bot.command("conflicts", user=REP).reply()
+    assert "+1 555 0100" in message_text(reply) and "Only managers" in message_text(reply)
+    assert action_ids_in(reply["blocks"]) == []
+    conflict_id = bot.world.store.list_conflicts()[0].id
+    assert conflict_id is not None
+    refused = bot.click(
+        ids.KEEP_SELL, ids.encode_conflict(conflict_id), user=REP, ephemeral=True
+    ).reply()
+    assert (
+        "only managers can resolve conflicts" in refused["text"]
+        and refused["replace_original"] is False
+    )
+    assert bot.world.store.count_conflicts() == 1
+    assert bot.world.sell.value("lead", lead, "phone") == "+1 555 0100"
+
+
+def test_keep_sell_writes_sells_value_to_hubspot(bot: Bot) -> None:
+    lead, cid = make_conflict(bot)
+    conflict_id = bot.world.store.list_conflicts()[0].id
+    assert conflict_id is not None
+    reply = bot.click(
+        ids.KEEP_SELL, ids.encode_conflict(conflict_id), user=MANAGER, ephemeral=True
+    ).reply()
+    assert reply["replace_original"] is True
+    assert "kept Sell's value" in message_text(reply) and "No open conflicts" in message_text(reply)
+    assert bot.world.hubspot.value(cid, "phone") == "+1 555 0100"
+    assert bot.world.sell.value("lead", lead, "phone") == "+1 555 0100"
+    assert bot.world.store.count_conflicts() == 0
+
+
+def test_use_hubspot_writes_hubspots_value_to_sell(bot: Bot) -> None:
+    lead, cid = make_conflict(bot)
+    conflict_id = bot.world.store.list_conflicts()[0].id
+    assert conflict_id is not None
+    reply = bot.click(
+        ids.USE_HUBSPOT, ids.encode_conflict(conflict_id), user=MANAGER, ephemeral=True
+    ).reply()
+    assert "used HubSpot's value" in message_text(reply)
+    assert bot.world.sell.value("lead", lead, "phone") == "+1 555 0199"
+    assert bot.world.hubspot.value(cid, "phone") == "+1 555 0199"
+
+
+def test_dismiss_leaves_both_values_and_a_second_click_says_it_is_done(bot: Bot) -> None:
+    lead, cid = make_conflict(bot)
+    conflict_id = bot.world.store.list_conflicts()[0].id
+    assert conflict_id is not None
+    bot.click(ids.DISMISS, ids.encode_conflict(conflict_id), user=MANAGER, ephemeral=True).reply()
+    assert bot.world.sell.value("lead", lead, "phone") == "+1 555 0100"
+    assert bot.world.hubspot.value(cid, "phone") == "+1 555 0199"
+    again = bot.click(
+        ids.USE_HUBSPOT, ids.encode_conflict(conflict_id), user=MANAGER, ephemeral=True
+    ).reply()
+    assert "already resolved" in message_text(again)
+    assert bot.world.sell.value("lead", lead, "phone") == "+1 555 0100"
+
+
+def test_a_list_of_500_conflicts_is_paged_within_slack_limits(bot: Bot) -> None:
+    store, now = bot.world.store, bot.world.clock.now()
+    for i in range(1, 501):
+        store.open_conflict(
+            Conflict(
+                SellRef("lead", i),
+                f"9{i}",
+                "phone",
+                f"s{i}",
+                f"h{i}",
+                opened_at=now + timedelta(seconds=i),
+            )
+        )
+    first = bot.command("conflicts", user=MANAGER).reply()
+    assert "1–10 of 500" in message_text(first)
+    assert limit_problems(first["blocks"], 50) == []
+    assert ids.CONFLICTS_PREV not in action_ids_in(first["blocks"])
+    sent = bot.click(ids.CONFLICTS_NEXT, ids.encode_page(10), user=MANAGER, ephemeral=True)
+    second = sent.reply()
+    assert second["replace_original"] is True and "11–20 of 500" in message_text(second)
+    assert "`s11`" in message_text(second)
+    last = bot.command("conflicts 50", user=MANAGER).reply()
+    assert "491–500 of 500" in message_text(last) and ids.CONFLICTS_NEXT not in action_ids_in(
+        last["blocks"]
+    )
+    for reply in (first, second, last):
+        assert len(reply["blocks"]) <= 50
+
+
+def test_resolving_the_last_conflict_of_a_page_shows_the_previous_page(bot: Bot) -> None:
+    store, now = bot.world.store, bot.world.clock.now()
+    for i in range(1, 12):
+        store.open_conflict(
+            Conflict(
+                SellRef("lead", i), f"9{i}", "phone", "a", "b", opened_at=now + timedelta(seconds=i)
+            )
+        )
+    eleventh = store.list_conflicts(offset=10, limit=10)[0]
+    assert eleventh.id is not None
+    # lead:11 is not linked, so only Dismiss can close it
+    reply = bot.click(
+        ids.DISMISS, ids.encode_conflict(eleventh.id, 10), user=MANAGER, ephemeral=True
+    ).reply()
+    assert "1–10 of 10" in message_text(reply)

@@ -1,0 +1,171 @@
+"""Request verification (forged, stale, tampered, unsigned → 401, no effect) and the HTTP app:
+``/slack/events`` through Starlette, ``/healthz`` and ``/metrics`` on the same port."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from bot.web import BackgroundServer, build_web
+from tests.scenario.conftest import MANAGER, SECRET, Bot, sign
+
+
+def command_body(bot: Bot, text: str, user: str = MANAGER) -> str:
+    return urlencode(
+        {
+            "command": "/sellsync",
+            "text": text,
+            "user_id": user,
+            "team_id": "T1",
+            "channel_id": "C0GENERAL",
+            "response_url": bot.slack.response_url("http"),
+            "trigger_id": "t.1",
+        }
+    )
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def assert_no_effect(bot: Bot) -> None:
+    bot.settle()
+    assert bot.sent() == []
+    assert bot.world.store.pending_requests() == []
+    assert bot.world.store.recent_runs(1) == []
+    assert bot.world.hubspot.total_calls() == 0
+
+
+@pytest.mark.parametrize(
+    "forgery",
+    ["wrong secret", "stale (301 s old)", "tampered body", "no signature", "future (301 s ahead)"],
+)
+def test_forged_or_stale_requests_get_401_and_do_nothing(bot: Bot, forgery: str) -> None:
+    body = command_body(bot, "threshold 60 sneaky")
+    now = int(time.time())
+    headers = {
+        "wrong secret": sign(body, secret="not-the-secret"),
+        "stale (301 s old)": sign(body, timestamp=now - 301),
+        "future (301 s ahead)": sign(body, timestamp=now + 301),
+        "tampered body": sign(body.replace("sneaky", "honest")),
+        "no signature": {},
+    }[forgery]
+    response = bot.dispatch(body, FORM, headers=headers)
+    assert response.status == 401
+    assert_no_effect(bot)
+    run = command_body(bot, "run")
+    assert bot.dispatch(run, FORM, headers=sign(run, timestamp=now - 600)).status == 401
+    assert_no_effect(bot)
+
+
+def test_a_request_signed_just_now_is_accepted(bot: Bot) -> None:
+    body = command_body(bot, "help")
+    assert bot.dispatch(body, FORM, headers=sign(body, secret=SECRET)).status == 200
+
+
+@pytest.fixture
+def http(bot: Bot) -> Iterator[httpx.Client]:
+    """The app served over real HTTP (uvicorn on a loopback port)."""
+    with (
+        BackgroundServer(build_web(bot.app, bot.world.service)) as server,
+        httpx.Client(base_url=server.url, timeout=10) as client,
+    ):
+        yield client
+
+
+def test_slack_events_are_served_over_http_with_verification(bot: Bot, http: httpx.Client) -> None:
+    body = command_body(bot, "status")
+    signed = {k: v[0] for k, v in sign(body).items()}
+    ok = http.post("/slack/events", content=body, headers={"content-type": FORM, **signed})
+    assert ok.status_code == 200 and ok.json()["response_type"] == "ephemeral"
+    assert "Threshold" in ok.text
+    forged = {k: v[0] for k, v in sign(body, secret="nope").items()}
+    refused = http.post("/slack/events", content=body, headers={"content-type": FORM, **forged})
+    assert refused.status_code == 401
+    assert http.get("/slack/events").status_code == 405
+
+
+def test_healthz_reports_the_database_and_the_last_run(bot: Bot, http: httpx.Client) -> None:
+    first = http.get("/healthz")
+    assert first.status_code == 200 and first.json() == {
+        "ok": True,
+        "database": "ok",
+        "last_run": None,
+    }
+    bot.world.member(score=80, email="h@example.com", lastname="H")
+    bot.world.sync()
+    last = http.get("/healthz").json()["last_run"]
+    assert last["status"] == "ok" and last["trigger"] == "test"
+
+
+def test_healthz_says_503_when_the_database_is_unreachable(
+    bot: Bot, http: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def down(*args: object, **kwargs: object) -> object:
+        raise OperationalError("SELECT 1", {}, Exception("postgresql://user:hunter2@db/x refused"))
+
+    monkeypatch.setattr(bot.world.store, "recent_runs", down)
+    response = http.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["database"] == "unreachable" and "hunter2" not in response.text
+    assert "sellsync_database_up 0" in http.get("/metrics").text
+
+
+def test_metrics_expose_runs_conflicts_requests_links_and_the_last_run(
+    bot: Bot, http: httpx.Client
+) -> None:
+    bot.world.sell.add("lead", email="m@example.com", last_name="M", phone="1")
+    bot.world.member(score=80, email="m@example.com", lastname="M", phone="2")
+    bot.world.sync()
+    bot.command("threshold 70", user="UREP1").reply()
+    response = http.get("/metrics")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    for line in (
+        'sellsync_runs{status="ok"} 1',
+        'sellsync_runs{status="failed"} 0',
+        "sellsync_open_conflicts 1",
+        "sellsync_pending_requests 1",
+        'sellsync_links{state="active"} 1',
+        'sellsync_links{state="tombstoned"} 0',
+        "sellsync_database_up 1",
+    ):
+        assert line in text.splitlines(), line
+    started = bot.world.store.recent_runs(1)[0].started_at.timestamp()
+    assert f"sellsync_last_run_timestamp_seconds {started:g}" in text
+    assert "# TYPE sellsync_open_conflicts gauge" in text
+
+
+def test_socket_mode_needs_no_signing_secret_while_http_mode_always_verifies(bot: Bot) -> None:
+    from slack_bolt import BoltRequest
+    from slack_sdk import WebClient
+
+    from bot.app import create_app
+    from bot.demo_slack import TrackingExecutor
+    from tests.scenario.conftest import TOKEN, authorize, scenario_settings
+
+    executor = TrackingExecutor()
+    settings = scenario_settings(
+        bot.sandbox.slack_url, slack_app_token="xapp-1-socket", slack_signing_secret=None
+    )
+    app = create_app(
+        settings,
+        bot.world.service,
+        client=WebClient(token=TOKEN, base_url=bot.sandbox.slack_url),
+        authorize=authorize,
+        executor=executor,
+    )
+    body = command_body(bot, "help")
+    try:
+        response = app.dispatch(
+            BoltRequest(body=body, headers={"content-type": [FORM]}, mode="socket_mode")
+        )
+        assert response.status == 200 and "sellsync usage" in response.body
+    finally:
+        executor.shutdown(wait=True)
+    # the HTTP app refuses the same unsigned request
+    assert bot.dispatch(body, FORM, headers={}).status == 401

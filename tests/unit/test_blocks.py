@@ -1,0 +1,403 @@
+"""Every message and view the app can build passes ``to_dict()`` and stays within Slack's limits,
+whatever the data: 500 conflicts, 1,000 skipped records, values full of ``<``, ``&`` and
+kilobytes of text."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from slack_sdk.models.views import View
+
+from bot import action_ids as ids
+from bot.blocks.common import (
+    MAX_MESSAGE_BLOCKS,
+    MAX_VIEW_BLOCKS,
+    Message,
+    clip,
+    code,
+    escape,
+    invalid_input,
+    notice,
+)
+from bot.blocks.conflicts import PAGE_SIZE, conflicts_message, resolved_note
+from bot.blocks.fields import fields_message, mapping_message, restored_message
+from bot.blocks.help import help_message
+from bot.blocks.home import home_view
+from bot.blocks.modals import push_modal
+from bot.blocks.push import push_result, push_started
+from bot.blocks.runs import (
+    failure_alert,
+    recovered_message,
+    run_finished,
+    run_in_progress,
+    run_progress,
+    summary_message,
+)
+from bot.blocks.status import explanation_message, status_message
+from bot.blocks.threshold import (
+    request_closed_message,
+    request_message,
+    request_preview,
+    requester_notice,
+    threshold_message,
+)
+from bot.parsing import USAGE
+from sync.domain import Conflict, ConflictStatus, Link, LinkState, Outcome, SellRef, Skip
+from sync.engine import SyncReport
+from sync.mapping import MappingCheck
+from sync.plan import Action
+from sync.ports import ChangeRequest, RunRecord
+from sync.service import (
+    ConflictPage,
+    Explanation,
+    FieldRow,
+    ImpactRow,
+    RequestResult,
+    StatusView,
+    Summary,
+    ThresholdImpact,
+)
+from tests.scenario.conftest import limit_problems
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+NASTY = "<!channel> & <@U1> *bold* `tick` " + "é" * 50 + "x" * 9000
+
+
+def report(n_skipped: int = 3, *, failure: str | None = None, nasty: bool = False) -> SyncReport:
+    r = SyncReport(
+        trigger="push:UREP1", dry_run=False, started_at=T0, finished_at=T0 + timedelta(seconds=3)
+    )
+    for i in range(1, 4):
+        r.applied.add(
+            Action(
+                (Outcome.CREATED_IN_HUBSPOT,), SellRef("lead", i), f"51{i}", "new HubSpot contact"
+            )
+        )
+    r.applied.add(
+        Action((Outcome.MERGED,), SellRef("contact", 9), "519", "merged" + (NASTY if nasty else ""))
+    )
+    for i in range(n_skipped):
+        r.applied.skipped.append(Skip(f"lead:{100 + i}" + (NASTY if nasty else ""), "no email"))
+    r.errors.append(Skip("lead:99", "HubSpot refused: " + (NASTY if nasty else "bad phone")))
+    r.failure = failure
+    return r
+
+
+def run_record(i: int = 1, status: str = "ok", error: str | None = None) -> RunRecord:
+    return RunRecord(
+        i,
+        T0,
+        T0 + timedelta(seconds=5),
+        "schedule",
+        status,
+        {"created_in_sell": 4, "skipped:no email": 2},
+        error,
+    )
+
+
+def status_view(**changes: Any) -> StatusView:
+    values: dict[str, Any] = {
+        "threshold": 50,
+        "list_id": "7",
+        "last_run": run_record(),
+        "next_run": T0 + timedelta(minutes=15),
+        "open_conflicts": 3,
+        "pending_requests": 1,
+        "links": {"active": 10, "tombstoned": 1},
+        "recent_runs": [
+            run_record(i, s) for i, s in enumerate(["ok", "errors", "failed", "running"] * 3)
+        ],
+    }
+    values.update(changes)
+    return StatusView(**values)
+
+
+def impact(proposed: int | None = 60) -> ThresholdImpact:
+    rows = [ImpactRow(t, 100 - t, 50 - t // 2) for t in (30, 40, 45, 50, 55, 60, 70)]
+    return ThresholdImpact(50, proposed, 300, 270, 120, 3, rows)
+
+
+def request(
+    i: int = 1, status: str = "pending", reason: str = "more leads", **changes: Any
+) -> ChangeRequest:
+    values: dict[str, Any] = {
+        "id": i,
+        "setting": "threshold",
+        "new_value": "60",
+        "old_value": "50",
+        "requested_by": "UREP1",
+        "reason": reason,
+        "status": status,
+        "created_at": T0,
+        "decided_by": "UMGR1" if status in ("approved", "rejected") else None,
+        "decided_at": T0 + timedelta(hours=1) if status != "pending" else None,
+        "channel": "C0APPROVALS",
+        "message_ts": "1.000001",
+    }
+    values.update(changes)
+    return ChangeRequest(**values)
+
+
+def conflict(i: int, value: str = "+1 555 0100") -> Conflict:
+    return Conflict(
+        SellRef("lead", i), f"51{i}", "phone", value, value[::-1] + "9", ConflictStatus.OPEN, i, T0
+    )
+
+
+def conflict_pages(total: int) -> Iterator[ConflictPage]:
+    everything = [conflict(i) for i in range(1, total + 1)]
+    for offset in range(0, max(total, 1), PAGE_SIZE):
+        yield ConflictPage(everything[offset : offset + PAGE_SIZE], total, offset, PAGE_SIZE)
+
+
+def summary(empty: bool = False) -> Summary:
+    if empty:
+        return Summary(T0, T0 + timedelta(days=1), {}, {}, [], 0, 0)
+    return Summary(
+        T0,
+        T0 + timedelta(days=1),
+        {
+            "created_in_sell": 12,
+            "created_in_hubspot": 3,
+            "merged": 2,
+            "conflict_opened": 4,
+            "error": 1,
+        },
+        {f"reason {i} " + "y" * 100: i for i in range(30)},
+        [f"threshold=6{i} (approved by <@UMGR1>)" for i in range(20)],
+        96,
+        2,
+    )
+
+
+def every_message() -> Iterator[tuple[str, Message]]:
+    yield "help", help_message()
+    yield "invalid", invalid_input("threshold must be a whole number, not 'abc'", USAGE)
+    yield "notice", notice(NASTY)
+    yield "push started", push_started(1000)
+    for n in (0, 3, 1000):
+        yield f"push result {n} skipped", push_result(report(n))
+    yield "push result nasty", push_result(report(1000, nasty=True))
+    yield "push failed", push_result(report(2, failure="HubSpot 503: unavailable"))
+    yield "status", status_message(status_view())
+    yield (
+        "status empty",
+        status_message(status_view(last_run=None, next_run=None, links={}, recent_runs=[])),
+    )
+    link = Link(SellRef("lead", 1), "511", LinkState.TOMBSTONED, last_synced_at=T0)
+    yield (
+        "explanation",
+        explanation_message(
+            Explanation("lead:1", "not synced: " + NASTY, [NASTY] * 30, link, [conflict(1)])
+        ),
+    )
+    yield "threshold", threshold_message(impact(None))
+    yield (
+        "preview",
+        request_preview(
+            RequestResult(request(reason=NASTY), [request(0)], impact()), channel="C0APPROVALS"
+        ),
+    )
+    yield "preview no channel", request_preview(RequestResult(request(), [], None), channel=None)
+    yield "request", request_message(request(reason=NASTY), impact())
+    for status in ("approved", "rejected", "expired", "superseded", "weird"):
+        yield f"closed {status}", request_closed_message(request(status=status), superseded_by=2)
+        yield f"notice {status}", requester_notice(request(status=status))
+    for total in (0, 1, 500):
+        for page in conflict_pages(total):
+            yield (
+                f"conflicts {total} @{page.offset}",
+                conflicts_message(page, can_resolve=True, note="note"),
+            )
+            yield (
+                f"conflicts {total} @{page.offset} viewer",
+                conflicts_message(page, can_resolve=False),
+            )
+    nasty_page = ConflictPage([conflict(i, NASTY) for i in range(1, 11)], 10, 0, 10)
+    yield "conflicts nasty", conflicts_message(nasty_page, can_resolve=True)
+    resolved = Conflict(
+        SellRef("lead", 1), "511", "phone", "a", "b", ConflictStatus.KEPT_SELL, 1, T0, "UMGR1", T0
+    )
+    yield "resolved", Message("x", [notice(resolved_note(resolved, changed=True)).blocks[0]])
+    rows = [
+        FieldRow(f"prop{i}" + NASTY[:100], f"custom_fields.F{i}", "both", ("lead", "contact"))
+        for i in range(200)
+    ]
+    rows += [FieldRow("region", "custom_fields.Region", "both", ("lead",), "missing", NASTY)]
+    yield "fields", fields_message(rows)
+    for status in ("ok", "missing", "refused"):
+        yield (
+            f"mapping {status}",
+            mapping_message(MappingCheck(status, NASTY), "region", "Sales region"),
+        )
+    yield "restored", restored_message(link)
+    yield "run started", run_progress("members", report(0), actor="UMGR1")
+    yield "run finished", run_finished(report(0), actor="UMGR1")
+    many_errors = report(0)
+    many_errors.errors = [Skip(f"lead:{i}", NASTY) for i in range(500)]
+    many_errors.plan.warnings = [NASTY] * 30
+    yield "run finished with errors", run_finished(many_errors, actor="UMGR1")
+    yield "run failed", run_finished(report(0, failure=NASTY), actor="schedule")
+    yield "run in progress", run_in_progress()
+    yield "summary", summary_message(summary())
+    yield "summary empty", summary_message(summary(empty=True))
+    yield "alert", failure_alert(report(0, failure=NASTY))
+    yield "alert crash", failure_alert(None, error="OperationalError: db down")
+    yield "recovered", recovered_message(report(0), failing_since=T0)
+
+
+def every_view() -> Iterator[tuple[str, View]]:
+    yield "modal", push_modal()
+    yield (
+        "modal from message",
+        push_modal(
+            items=[f"user{i}@example.com" for i in range(1000)],
+            origin=ids.PushOrigin("message", "C1", "1.2"),
+        ),
+    )
+    pending = [request(i, reason=NASTY) for i in range(1, 60)]
+    page = next(conflict_pages(500))
+    for manager in (True, False):
+        yield (
+            f"home manager={manager}",
+            home_view(status_view(), pending, page, viewer="UMGR1", viewer_is_manager=manager),
+        )
+    yield (
+        "home empty",
+        home_view(
+            status_view(last_run=None, recent_runs=[]),
+            [],
+            ConflictPage([], 0, 0, 10),
+            viewer="U1",
+            viewer_is_manager=False,
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "message"), list(every_message()), ids=lambda x: x if isinstance(x, str) else ""
+)
+def test_every_message_passes_to_dict_and_slack_limits(name: str, message: Message) -> None:
+    blocks = [b.to_dict() for b in message.blocks]  # raises SlackObjectFormationError if invalid
+    assert 0 < len(blocks) <= MAX_MESSAGE_BLOCKS, name
+    assert limit_problems(blocks, MAX_MESSAGE_BLOCKS) == [], name
+    assert message.text and len(message.text) <= 3000
+
+
+@pytest.mark.parametrize(
+    ("name", "view"), list(every_view()), ids=lambda x: x if isinstance(x, str) else ""
+)
+def test_every_view_passes_to_dict_and_slack_limits(name: str, view: View) -> None:
+    data = view.to_dict()
+    assert 0 < len(data["blocks"]) <= MAX_VIEW_BLOCKS, name
+    assert limit_problems(data["blocks"], MAX_VIEW_BLOCKS) == [], name
+
+
+def test_a_list_of_500_conflicts_takes_50_pages_each_with_resolution_buttons_and_a_pager() -> None:
+    pages = list(conflict_pages(500))
+    assert len(pages) == 50
+    for page in pages:
+        data = conflicts_message(page, can_resolve=True).to_dict()
+        actions = [b for b in data["blocks"] if b["type"] == "actions"]
+        assert (
+            len([a for a in actions if a.get("block_id", "").startswith("conflict:")]) == PAGE_SIZE
+        )
+        pager = [a for a in actions if a.get("block_id") == ids.PAGER_BLOCK]
+        assert pager, page.offset
+        buttons = {e["action_id"]: ids.decode_page(e["value"]) for e in pager[0]["elements"]}
+        if page.offset:
+            assert buttons[ids.CONFLICTS_PREV] == page.offset - PAGE_SIZE
+        if page.offset + PAGE_SIZE < 500:
+            assert buttons[ids.CONFLICTS_NEXT] == page.offset + PAGE_SIZE
+        else:
+            assert ids.CONFLICTS_NEXT not in buttons
+    last = conflicts_message(pages[-1], can_resolve=True).to_dict()
+    assert "491–500 of 500" in last["blocks"][0]["text"]["text"]
+
+
+def test_conflict_buttons_carry_the_conflict_and_its_page() -> None:
+    page = list(conflict_pages(30))[1]
+    data = conflicts_message(page, can_resolve=True).to_dict()
+    values = [
+        ids.decode_conflict(e["value"])
+        for b in data["blocks"]
+        if b.get("block_id", "").startswith("conflict:")
+        for e in b["elements"]
+    ]
+    assert {v.conflict_id for v in values if v} == set(range(11, 21))
+    assert {v.offset for v in values if v} == {10}
+
+
+def test_viewers_who_are_not_managers_get_no_resolution_buttons() -> None:
+    data = conflicts_message(next(conflict_pages(5)), can_resolve=False).to_dict()
+    ids_seen = [
+        e["action_id"] for b in data["blocks"] if b["type"] == "actions" for e in b["elements"]
+    ]
+    assert not set(ids_seen) & set(ids.CONFLICT_ACTIONS)
+    assert "Only managers" in str(data)
+
+
+def test_push_result_names_every_record_not_pushed_with_its_reason() -> None:
+    r = report(5)
+    text = str(push_result(r).to_dict())
+    for i in range(5):
+        assert f"lead:{100 + i}" in text
+    assert "no email" in text and "lead:99" in text and "bad phone" in text
+
+
+def test_push_result_of_1000_skips_stays_within_50_blocks_and_says_how_many_are_left_out() -> None:
+    data = push_result(report(1000, nasty=True)).to_dict()
+    assert len(data["blocks"]) <= MAX_MESSAGE_BLOCKS
+    text = str(data)
+    assert "more" in text and "Not created or linked (1,001)" in text
+
+
+def test_user_data_cannot_mention_or_link() -> None:
+    data = str(
+        conflicts_message(
+            ConflictPage([conflict(1, "<!channel> <@U1>")], 1, 0, 10), can_resolve=True
+        ).to_dict()
+    )
+    assert "<!channel>" not in data and "<@U1>" not in data
+    assert "&lt;!channel&gt;" in data
+
+
+def test_clip_never_cuts_an_entity_in_half() -> None:
+    text = escape("a" * 9 + "<b")
+    clipped = clip(text, 12)
+    assert clipped.endswith("…") and "&l…" not in clipped and len(clipped) <= 12
+
+
+def test_code_shows_empty_values_and_keeps_one_line() -> None:
+    assert code(None) == "_empty_" and code("  ") == "_empty_"
+    assert code("a\nb`c") == "`a b'c`"
+
+
+def test_approval_message_has_approve_and_reject_for_its_request_and_none_once_closed() -> None:
+    pending = request_message(request(7)).to_dict()
+    buttons = {
+        e["action_id"]: e["value"]
+        for b in pending["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+    }
+    assert buttons == {ids.APPROVE: "req:7", ids.REJECT: "req:7"}
+    closed = request_closed_message(request(7, status="approved")).to_dict()
+    assert not [b for b in closed["blocks"] if b["type"] == "actions"]
+    assert "Approved by <@UMGR1>" in str(closed) and "<!date^" in str(closed)
+
+
+def test_the_home_tab_shows_buttons_only_for_others_requests_to_managers() -> None:
+    mine, theirs = request(1, requested_by="UMGR1"), request(2, requested_by="UREP1")
+    view = home_view(
+        status_view(),
+        [mine, theirs],
+        ConflictPage([], 0, 0, 10),
+        viewer="UMGR1",
+        viewer_is_manager=True,
+    ).to_dict()
+    request_blocks = [b["block_id"] for b in view["blocks"] if b["type"] == "actions"]
+    assert request_blocks == [ids.request_block(2)]
