@@ -110,9 +110,9 @@ def create_app(
     never when ``authorize`` is given.
     """
     if client is None:
-        client = WebClient(
-            token=_secret(settings, "slack_bot_token"), base_url=settings.slack_api_url
-        )
+        # With ``authorize`` the token comes from its result on every request.
+        token = None if authorize is not None else _secret(settings, "slack_bot_token")
+        client = WebClient(token=token, base_url=settings.slack_api_url)
     signing_secret = _secret(settings, "slack_signing_secret")
     socket_mode = _secret(settings, "slack_app_token") is not None
     app = App(

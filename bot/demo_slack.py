@@ -319,7 +319,7 @@ def run_demo_slack(
         )
 
     executor = TrackingExecutor()
-    client = WebClient(token=token, base_url=slack_url)
+    client = WebClient(base_url=slack_url)  # the token comes from ``authorize``
     app: App = create_app(settings, service, client=client, authorize=authorize, executor=executor)
     transcript: list[str] = []
 
@@ -396,7 +396,9 @@ def run_demo_slack(
                 show(driver)
 
             say("=== 4. The scheduled summary ===")
-            post_summary(service, SlackNotifier(client, channel))
+            post_summary(
+                service, SlackNotifier(WebClient(token=token, base_url=slack_url), channel)
+            )
             show(driver)
     finally:
         executor.shutdown(wait=True)

@@ -174,22 +174,16 @@ def post_summary(service: SyncService, notifier: Notifier) -> bool:
 
 def expire_requests(service: SyncService, notifier: Notifier) -> list[int]:
     """Expire change requests older than 7 days and rewrite their approval messages."""
-    store = service.store
-    before = {r.id for r in store.pending_requests()}
-    still = {r.id for r in service.pending_requests()}  # expires the stale ones
     expired = []
-    for request_id in sorted(before - still):
-        request = store.get_request(request_id)
-        if request is None or request.status != "expired":
-            continue
-        expired.append(request_id)
+    for request in service.expire_requests():
+        expired.append(request.id)
         if request.channel and request.message_ts:
             try:
                 notifier.update(
                     request.channel, request.message_ts, request_closed_message(request)
                 )
             except SlackApiError as exc:
-                log.warning("could not mark request #%s expired: %s", request_id, exc)
+                log.warning("could not mark request #%s expired: %s", request.id, exc)
     return expired
 
 

@@ -383,6 +383,7 @@ class _Run:
     # --------------------------------------------------------------- the cycle
     def sync(self) -> None:
         list_id = self.settings.list_id
+        self._tick("start")
         # 1. members of the one synced list (S2)
         for page in self.hs.list_member_pages(self.hs_list.id):
             self.members.update(page)

@@ -71,7 +71,8 @@ class SyncPlan:
         c: Counter[str] = Counter()
         for a in self.actions:
             for o in a.outcomes:
-                c[o.value] += 1
+                # conflicts are counted per field, everything else per record
+                c[o.value] += len(a.conflicts) if o is Outcome.CONFLICT_OPENED else 1
         if self.skipped:
             c[Outcome.SKIPPED.value] += len(self.skipped)
         return c

@@ -434,15 +434,22 @@ class SyncService:
         )
         return RequestResult(request, superseded, impact)
 
-    def pending_requests(self) -> list[ChangeRequest]:
+    def expire_requests(self) -> list[ChangeRequest]:
+        """Mark pending requests older than 7 days expired; returns the ones it expired."""
         now = self.clock.now()
-        out = []
+        expired = []
         for r in self.store.pending_requests():
             if now - r.created_at >= REQUEST_TTL:
-                self.store.decide_request(r.id, status="expired", by="sellsync", at=now)
-            else:
-                out.append(r)
-        return out
+                request, changed = self.store.decide_request(
+                    r.id, status="expired", by="sellsync", at=now
+                )
+                if changed:
+                    expired.append(request)
+        return expired
+
+    def pending_requests(self) -> list[ChangeRequest]:
+        self.expire_requests()
+        return self.store.pending_requests()
 
     def decide(self, request_id: int, *, approve: bool, actor: Actor) -> Decision:
         request = self.store.get_request(request_id)
@@ -661,7 +668,10 @@ class SyncService:
                 changes.append(f"field {e.subject} mapped to {e.detail.get('sell_field')}")
             elif e.kind == "restored":
                 changes.append(f"restored {e.subject.split('|')[0]}")
-            counts[e.kind] += 1
+            if e.kind == "conflict_opened":
+                counts[e.kind] += len(e.detail.get("conflicts") or ()) or 1
+            else:
+                counts[e.kind] += 1
         runs = [r for r in self.store.recent_runs(500) if since is None or r.started_at >= since]
         skipped: Counter[str] = Counter()
         for r in runs:
