@@ -11,11 +11,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltResponse
 from slack_bolt.context.respond import Respond
+from slack_bolt.lazy_listener.thread_runner import ThreadLazyListenerRunner
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -94,6 +95,10 @@ def _secret(settings: AppSettings, name: str) -> str | None:
     return raw or None
 
 
+ACK_THREADS = 16  # parse, ack and answer quick questions
+WORK_THREADS = 8  # the work that continues after the ack
+
+
 def create_app(
     settings: AppSettings,
     service: SyncService,
@@ -124,9 +129,16 @@ def create_app(
         # Socket Mode requests are never signed; HTTP ones always are.
         request_verification_enabled=not (socket_mode and signing_secret is None),
         process_before_response=False,
-        listener_executor=executor,
+        listener_executor=executor or ThreadPoolExecutor(ACK_THREADS, thread_name_prefix="ack"),
         logger=logging.getLogger("sellsync.bolt"),
     )
+    if executor is None:
+        # Two lanes: acks never queue behind slow background work (pushes, impact tables,
+        # syncs), which Bolt would otherwise run on the same small pool.
+        app.listener_runner.lazy_listener_runner = ThreadLazyListenerRunner(
+            logger=logging.getLogger("sellsync.bolt"),
+            executor=ThreadPoolExecutor(WORK_THREADS, thread_name_prefix="work"),
+        )
     directory = is_manager or ManagerDirectory(
         settings.manager_ids, settings.slack_manager_group, client
     )
