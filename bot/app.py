@@ -21,6 +21,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.listeners import Body, Deps, register_all, report_error
+from bot.replay import replay_guard
 from bot.settings import AppSettings
 from sync.service import SyncService
 
@@ -177,6 +178,7 @@ def create_app(
             return BoltResponse(status=200, body="")
         return None
 
+    app.middleware(replay_guard(service.store, now=service.clock.now))
     register_all(app, deps)
     return app
 

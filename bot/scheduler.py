@@ -173,7 +173,9 @@ def post_summary(service: SyncService, notifier: Notifier) -> bool:
 
 
 def expire_requests(service: SyncService, notifier: Notifier) -> list[int]:
-    """Expire change requests older than 7 days and rewrite their approval messages."""
+    """Expire change requests older than 7 days and rewrite their approval messages; also drop
+    expired lock rows (replay markers of Slack requests, locks of crashed runs)."""
+    service.store.purge_locks(at=service.clock.now())
     expired = []
     for request in service.expire_requests():
         expired.append(request.id)

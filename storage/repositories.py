@@ -897,6 +897,12 @@ class SqlStore:
                 sa.delete(t.locks).where(t.locks.c.name == name, t.locks.c.owner == owner)
             )
 
+    def purge_locks(self, *, at: datetime) -> int:
+        """Delete the locks that expired by ``at`` (replay markers, crashed runs' locks)."""
+        with self._write() as session:
+            result = session.execute(sa.delete(t.locks).where(t.locks.c.expires_at <= at))
+        return _rowcount(result)
+
 
 # --------------------------------------------------------------------------- row → value
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from urllib.parse import urlencode
 
 import httpx
 import pytest
+from slack_bolt import BoltRequest
 from sqlalchemy.exc import OperationalError
 
+from bot.app import create_app
 from bot.web import BackgroundServer, build_web
-from tests.scenario.conftest import MANAGER, SECRET, Bot, sign
+from tests.scenario.conftest import MANAGER, SECRET, Bot, authorize, sign
 
 
 def command_body(bot: Bot, text: str, user: str = MANAGER) -> str:
@@ -169,3 +172,23 @@ def test_socket_mode_needs_no_signing_secret_while_http_mode_always_verifies(bot
         executor.shutdown(wait=True)
     # the HTTP app refuses the same unsigned request
     assert bot.dispatch(body, FORM, headers={}).status == 401
+
+
+def test_a_replayed_request_gets_401_and_does_nothing_even_on_another_web_process(
+    bot: Bot,
+) -> None:
+    body = command_body(bot, "threshold 60 once")
+    headers = sign(body)
+    assert bot.dispatch(body, FORM, headers=headers).status == 200
+    bot.settle()
+    assert [r.new_value for r in bot.world.store.pending_requests()] == ["60"]
+    sent = len(bot.sent())
+    assert bot.dispatch(body, FORM, headers=headers).status == 401  # the same signature again
+    # a second web process sharing the database refuses it too
+    other = create_app(bot.settings, bot.world.service, authorize=authorize)
+    assert other.dispatch(BoltRequest(body=body, headers=headers)).status == 401
+    bot.settle()
+    assert len(bot.world.store.pending_requests()) == 1 and len(bot.sent()) == sent
+    # housekeeping drops the markers once Slack's 5-minute window is long past
+    later = bot.world.clock.now() + timedelta(days=1)
+    assert bot.world.store.purge_locks(at=later) >= 1

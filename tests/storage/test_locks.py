@@ -125,3 +125,11 @@ def test_a_lock_held_by_this_process_blocks_another_until_it_expires(
     assert (
         store.try_lock("sync", owner="here", at=T0 + timedelta(seconds=62), ttl_seconds=60) is False
     )
+
+
+def test_purge_locks_drops_only_the_expired_ones(store: SqlStore) -> None:
+    assert store.try_lock("old", owner="a", at=T0, ttl_seconds=60)
+    assert store.try_lock("live", owner="b", at=T0, ttl_seconds=3600)
+    assert store.purge_locks(at=T0 + timedelta(seconds=60)) == 1
+    assert store.try_lock("old", owner="c", at=T0 + timedelta(seconds=61), ttl_seconds=60)
+    assert not store.try_lock("live", owner="c", at=T0 + timedelta(seconds=61), ttl_seconds=60)
