@@ -1,8 +1,9 @@
 """Scale (SPEC §6): peak memory and time of a run as links grow.
 
-For each size N, N HubSpot list members are linked to N Sell leads (links with full field
-snapshots, written in bulk), then two runs are measured in process against the in-memory CRMs
-and a SQLite store:
+For each size N, N HubSpot contacts are linked to N Sell leads (links with full field snapshots,
+written in bulk), then two runs are measured in process against the in-memory CRMs and a SQLite
+store. ``--members all`` puts every linked contact in the synced list (the list grows with the
+links); ``--members 1000`` keeps the list at 1,000 and the other links come from pushes.
 
 * an idle run (nothing changed);
 * a busy run where 1% of the pairs changed in Sell and 1% in HubSpot.
@@ -10,7 +11,8 @@ and a SQLite store:
 Peak memory is the tracemalloc peak of the run itself (the CRM fakes hold their data before the
 run starts). Prints one JSON object per size, then the ratios between sizes.
 
-    python bench/scale.py --sizes 10000 30000 100000
+    python bench/scale.py --sizes 10000 30000 100000 --members 1000
+    python bench/scale.py --sizes 10000 30000 100000 --members all
 """
 
 from __future__ import annotations
@@ -34,7 +36,9 @@ from tests.fakes import FakeHubSpot, FakeSell, TickClock
 LIST_ID = "7"
 
 
-def build(n: int, db: str) -> tuple[Engine, FakeHubSpot, FakeSell, list[tuple[str, int]]]:
+def build(
+    n: int, db: str, members: int | None
+) -> tuple[Engine, FakeHubSpot, FakeSell, list[tuple[str, int]]]:
     clock = TickClock()
     hub = FakeHubSpot(clock=clock)
     hub.make_list(LIST_ID)
@@ -48,7 +52,8 @@ def build(n: int, db: str) -> tuple[Engine, FakeHubSpot, FakeSell, list[tuple[st
         cid = hub.add_contact(
             email=email, firstname=f"F{i}", lastname=f"L{i}", hubspotscore="80", jobtitle="Eng"
         )
-        hub.members[LIST_ID].add(cid)
+        if members is None or i < members:
+            hub.members[LIST_ID].add(cid)
         rid = sell.add("lead", email=email, first_name=f"F{i}", last_name=f"L{i}", title="Eng")
         values = {
             "email": email, "first_name": f"F{i}", "last_name": f"L{i}", "title": "Eng",
@@ -71,7 +76,7 @@ def build(n: int, db: str) -> tuple[Engine, FakeHubSpot, FakeSell, list[tuple[st
         links.append(Link(sell=SellRef("lead", rid), hubspot_id=cid, snapshot=snap, email=email))
         pairs.append((cid, rid))
     store.save_links(links)
-    store.add_members(LIST_ID, [c for c, _ in pairs])
+    store.add_members(LIST_ID, list(hub.members[LIST_ID]))
     engine = Engine(
         hub, sell, store, clock, EngineConfig(default_threshold=50, default_list_id=LIST_ID)
     )
@@ -100,12 +105,14 @@ def measure(engine: Engine) -> dict[str, float]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 30_000, 100_000])
+    ap.add_argument("--members", default="1000", help="list members: a number, or 'all'")
     args = ap.parse_args()
+    members = None if args.members == "all" else int(args.members)
     results = []
     for n in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:
             t0 = time.perf_counter()
-            engine, hub, sell, pairs = build(n, f"sqlite:///{tmp}/scale.db")
+            engine, hub, sell, pairs = build(n, f"sqlite:///{tmp}/scale.db", members)
             setup = time.perf_counter() - t0
             idle = measure(engine)
             step = 100  # 1% of the pairs change on each side
@@ -114,7 +121,13 @@ def main() -> None:
             for cid, _rid in pairs[step // 2 :: step]:
                 hub.set(cid, city="Changed in HubSpot")
             busy = measure(engine)
-            row = {"links": n, "setup_s": round(setup, 1), "idle": idle, "busy_1pct": busy}
+            row = {
+                "links": n,
+                "members": len(hub.members[LIST_ID]),
+                "setup_s": round(setup, 1),
+                "idle": idle,
+                "busy_1pct": busy,
+            }
             print(json.dumps(row), flush=True)
             results.append(row)
             engine.store.close()  # type: ignore[attr-defined]

@@ -30,12 +30,12 @@ from urllib.parse import urlencode
 
 import httpx
 from pydantic import SecretStr
-from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.signature import SignatureVerifier
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.app import create_app
+from bot.app import authorize_with, create_app
+from bot.demo import sandbox_settings
 from bot.settings import AppSettings
 from bot.web import BackgroundServer, build_web
 from bot.wiring import build_services
@@ -78,17 +78,9 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             db = f"sqlite:///{tmp}/ack.db"
-            settings = AppSettings(  # type: ignore[call-arg]
-                _env_file=None,
-                database_url=db,
-                hubspot_base_url=env["HUBSPOT_BASE_URL"],
-                hubspot_access_token=SecretStr(env["HUBSPOT_ACCESS_TOKEN"]),
-                hubspot_list_id=env["HUBSPOT_LIST_ID"],
-                hubspot_portal_id=env["HUBSPOT_PORTAL_ID"],
-                sell_base_url=env["SELL_BASE_URL"],
-                sell_access_token=SecretStr(env["SELL_ACCESS_TOKEN"]),
-                sync_threshold=50,
-                slack_api_url=env["SLACK_API_URL"],
+            settings = sandbox_settings(
+                env,
+                db,
                 slack_bot_token=SecretStr(env["SLACK_BOT_TOKEN"]),
                 slack_signing_secret=SecretStr(secret),
                 slack_manager_ids="UMGR00001",
@@ -107,15 +99,7 @@ def measure(
     services = build_services(settings)
     token = env["SLACK_BOT_TOKEN"]
 
-    def authorize(
-        enterprise_id: str | None, team_id: str | None, user_id: str | None, logger: object
-    ) -> AuthorizeResult:
-        return AuthorizeResult(
-            enterprise_id=enterprise_id, team_id=team_id, bot_token=token,
-            bot_user_id="UBOT", bot_id="BBOT", user_id=user_id,
-        )  # fmt: skip
-
-    app = create_app(settings, services.service, authorize=authorize)
+    app = create_app(settings, services.service, authorize=authorize_with(token))
     verifier = SignatureVerifier(secret)
     sync_done = threading.Event()
     worker: subprocess.Popen[str] | None = None

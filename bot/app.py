@@ -15,6 +15,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltResponse
+from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.context.respond import Respond
 from slack_bolt.lazy_listener.thread_runner import ThreadLazyListenerRunner
 from slack_sdk import WebClient
@@ -94,6 +95,26 @@ def _secret(settings: AppSettings, name: str) -> str | None:
     value = getattr(settings, name)
     raw = value.get_secret_value() if value is not None else None
     return raw or None
+
+
+def authorize_with(token: str) -> Callable[..., AuthorizeResult]:
+    """An ``authorize`` for a single workspace whose bot token is known (no auth.test call):
+    the demo, the benchmarks and the tests use it."""
+
+    def authorize(
+        enterprise_id: str | None, team_id: str | None, user_id: str | None, logger: Any
+    ) -> AuthorizeResult:
+        del logger
+        return AuthorizeResult(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            bot_token=token,
+            bot_user_id="UBOT",
+            bot_id="BBOT",
+            user_id=user_id,
+        )
+
+    return authorize
 
 
 ACK_THREADS = 16  # parse, ack and answer quick questions

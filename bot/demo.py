@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from pydantic import SecretStr
 
@@ -21,8 +22,8 @@ from bot.wiring import build_services
 from sandbox.server import Sandbox
 
 
-def demo_settings(sb: Sandbox, database_url: str) -> AppSettings:
-    env = sb.env()
+def sandbox_settings(env: Mapping[str, str], database_url: str, **extra: Any) -> AppSettings:
+    """Settings pointing sellsync at sandbox servers (``env`` as printed by ``sellsync sandbox``)."""
     return AppSettings(  # type: ignore[call-arg]
         _env_file=None,
         database_url=database_url,
@@ -34,6 +35,7 @@ def demo_settings(sb: Sandbox, database_url: str) -> AppSettings:
         sell_access_token=SecretStr(env["SELL_ACCESS_TOKEN"]),
         sync_threshold=50,
         slack_api_url=env["SLACK_API_URL"],
+        **extra,
     )
 
 
@@ -50,7 +52,7 @@ def run_demo(out: TextIO | None = None) -> int:
             "a list member\n",
             file=out,
         )
-        services = build_services(demo_settings(sb, f"sqlite:///{Path(tmp) / 'demo.db'}"))
+        services = build_services(sandbox_settings(sb.env(), f"sqlite:///{Path(tmp) / 'demo.db'}"))
         try:
             run_demo_slack(services.service, sb.slack_url, token=sb.slack_token, out=out)
             calls = services.api_calls()

@@ -22,12 +22,11 @@ from urllib.parse import quote, urlencode
 import httpx
 from pydantic import SecretStr
 from slack_bolt import App
-from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
 from bot import action_ids as ids
-from bot.app import create_app
+from bot.app import authorize_with, create_app
 from bot.scheduler import SlackNotifier, post_summary
 from bot.settings import AppSettings
 from bot.web import SLACK_PATH, BackgroundServer, build_web
@@ -305,19 +304,7 @@ def run_demo_slack(
         slack_manager_group=manager_group,
     )
 
-    def authorize(
-        enterprise_id: str | None, team_id: str | None, user_id: str | None, logger: Any
-    ) -> AuthorizeResult:
-        del logger
-        return AuthorizeResult(
-            enterprise_id=enterprise_id,
-            team_id=team_id,
-            bot_token=token,
-            bot_user_id="UBOT",
-            bot_id="BBOT",
-            user_id=user_id,
-        )
-
+    authorize = authorize_with(token)
     executor = TrackingExecutor()
     client = WebClient(base_url=slack_url)  # the token comes from ``authorize``
     app: App = create_app(settings, service, client=client, authorize=authorize, executor=executor)

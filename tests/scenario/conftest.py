@@ -18,11 +18,10 @@ from urllib.parse import urlencode
 
 import pytest
 from slack_bolt import App, BoltRequest, BoltResponse
-from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
-from bot.app import create_app
+from bot.app import authorize_with, create_app
 from bot.demo_slack import TrackingExecutor
 from bot.settings import AppSettings
 from sandbox.server import Sandbox
@@ -318,18 +317,7 @@ def scenario_settings(slack_url: str, **overrides: Any) -> AppSettings:
     return AppSettings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
-def authorize(
-    enterprise_id: str | None, team_id: str | None, user_id: str | None, logger: Any
-) -> AuthorizeResult:
-    del logger
-    return AuthorizeResult(
-        enterprise_id=enterprise_id,
-        team_id=team_id,
-        bot_token=TOKEN,
-        bot_user_id="UBOT",
-        bot_id="BBOT",
-        user_id=user_id,
-    )
+authorize = authorize_with(TOKEN)
 
 
 @pytest.fixture
