@@ -110,7 +110,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # one line, never a traceback (SELLSYNC_DEBUG=1 shows it)
         if os.environ.get("SELLSYNC_DEBUG"):
             raise
-        return _fail(EXIT_ERRORS, f"unexpected error: {type(exc).__name__}: {_scrub(str(exc))}")
+        first = (str(exc).strip().splitlines() or [""])[0]
+        if type(exc).__name__ == "OperationalError":
+            return _fail(EXIT_ERRORS, f"cannot use the database (DATABASE_URL): {first}")
+        return _fail(EXIT_ERRORS, f"unexpected error: {type(exc).__name__}: {first}")
 
 
 _SETTINGS: AppSettings | None = None

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import StaticPool
 
 import storage.migrations
+from sync.errors import ConfigError
 
 if TYPE_CHECKING:
     from storage.repositories import SqlStore
@@ -62,12 +63,16 @@ def normalize_url(url: str) -> str:
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url`` (normalised first); ``kwargs`` go to ``create_engine``."""
-    sa_url = make_url(normalize_url(url))
+    try:
+        sa_url = make_url(normalize_url(url))
+    except sa.exc.ArgumentError:
+        raise ConfigError("DATABASE_URL", "is not a database URL") from None
     backend = sa_url.get_backend_name()
     if backend == "sqlite":
         return _sqlite_engine(sa_url, **kwargs)
-    if backend == "postgresql":
-        kwargs.setdefault("pool_pre_ping", True)
+    if backend != "postgresql":
+        raise ConfigError("DATABASE_URL", f"names a {backend} database: use PostgreSQL or SQLite")
+    kwargs.setdefault("pool_pre_ping", True)
     return sa.create_engine(sa_url, **kwargs)
 
 

@@ -225,7 +225,8 @@ class FakeHubSpot:
 
     def changed_pages(self, since_ms: int, properties: Sequence[str]) -> Iterator[ChangePage]:
         changed = sorted(
-            (c for c in self.live() if c.updated_ms >= since_ms), key=lambda c: (c.updated_ms, c.id)
+            (c for c in self.contacts.values() if not c.archived and c.updated_ms >= since_ms),
+            key=lambda c: (c.updated_ms, c.id),
         )
         for start in range(0, max(len(changed), 1), 200):
             self.calls["search"] += 1
@@ -395,9 +396,15 @@ class FakeSell:
         return SellRecord(r.kind, r.id, dict(r.values), r.updated_at, r.is_organization, r.tags)
 
     def changed_pages(self, kind: RecordKind, since: datetime | None) -> Iterator[list[SellRecord]]:
-        rows = sorted(self.of_kind(kind), key=lambda r: (r.updated_at, r.id), reverse=True)
-        if since is not None:
-            rows = [r for r in rows if r.updated_at >= since]
+        rows = sorted(
+            (
+                r
+                for r in self.records.values()
+                if r.kind == kind and (since is None or r.updated_at >= since)
+            ),
+            key=lambda r: (r.updated_at, r.id),
+            reverse=True,
+        )
         for start in range(0, max(len(rows), 1), 100):
             self.calls[f"{kind}s_page"] += 1
             page = rows[start : start + 100]
