@@ -236,9 +236,20 @@ class Engine:
         dry_run: bool = False,
         full: bool = False,
         progress: Progress | None = None,
+        keep_actions: bool = False,
     ) -> SyncReport:
-        """One sync cycle. Raises RunInProgress when another run holds the lock."""
-        report = SyncReport(trigger=trigger, dry_run=dry_run, started_at=self.clock.now())
+        """One sync cycle. Raises RunInProgress when another run holds the lock.
+
+        A dry run's report keeps every planned action (it is the plan to print); a real run's
+        keeps counts, skips and errors only, unless ``keep_actions``.
+        """
+        report = SyncReport(
+            trigger=trigger,
+            dry_run=dry_run,
+            started_at=self.clock.now(),
+            plan=SyncPlan(keep_actions=dry_run or keep_actions),
+            applied=SyncPlan(keep_actions=keep_actions),
+        )
         owner = f"{trigger}:{uuid.uuid4().hex[:12]}"
         if not dry_run:
             if not self._lock(owner):

@@ -45,14 +45,24 @@ class Action:
 
 @dataclass
 class SyncPlan:
-    """Decisions of a whole run (or a push), in the order they are applied."""
+    """Decisions of a whole run (or a push), in the order they are applied.
+
+    With ``keep_actions=False`` only the counts are kept (a long run's memory stays flat);
+    skips and warnings are always kept.
+    """
 
     actions: list[Action] = field(default_factory=list)
     skipped: list[Skip] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    keep_actions: bool = True
+    _counts: Counter[str] = field(default_factory=Counter, repr=False)
 
     def add(self, action: Action) -> None:
-        self.actions.append(action)
+        for o in action.outcomes:
+            # conflicts are counted per field, everything else per record
+            self._counts[o.value] += len(action.conflicts) if o is Outcome.CONFLICT_OPENED else 1
+        if self.keep_actions:
+            self.actions.append(action)
 
     def skip(self, item: str, reason: str) -> None:
         self.skipped.append(Skip(item, reason))
@@ -62,17 +72,14 @@ class SyncPlan:
             self.warnings.append(message)
 
     def extend(self, other: SyncPlan) -> None:
-        self.actions.extend(other.actions)
+        for action in other.actions:
+            self.add(action)
         self.skipped.extend(other.skipped)
         for w in other.warnings:
             self.warn(w)
 
     def counts(self) -> Counter[str]:
-        c: Counter[str] = Counter()
-        for a in self.actions:
-            for o in a.outcomes:
-                # conflicts are counted per field, everything else per record
-                c[o.value] += len(a.conflicts) if o is Outcome.CONFLICT_OPENED else 1
+        c = Counter(self._counts)
         if self.skipped:
             c[Outcome.SKIPPED.value] += len(self.skipped)
         return c

@@ -707,7 +707,7 @@ def test_dry_run_plan_equals_what_apply_does_and_writes_nothing(world: World) ->
     assert {k: r.values for k, r in world.sell.records.items()} == sell_before
     assert world.store.recent_runs() == [] and world.store.audit_since(None) == []
     assert world.store.get_cursor("hubspot:changes") is None
-    real = world.engine.run(trigger="test")
+    real = world.engine.run(trigger="test", keep_actions=True)
     assert dry.counts() == real.counts()
     assert [
         (a.outcomes, a.hubspot_id, dict(a.sell_writes), dict(a.hubspot_writes))
