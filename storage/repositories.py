@@ -839,17 +839,26 @@ class SqlStore:
     # ------------------------------------------------------------------ audit
 
     def audit(self, event: AuditEvent) -> None:
+        self.audit_many([event])
+
+    def audit_many(self, events: Sequence[AuditEvent]) -> None:
+        """Record many events in one transaction."""
+        rows = [
+            {
+                "at": e.at,
+                "kind": e.kind,
+                "subject": e.subject,
+                "actor": e.actor,
+                "run_id": e.run_id,
+                "detail": dict(e.detail),
+            }
+            for e in events
+        ]
+        if not rows:
+            return
         with self._write() as session:
-            session.execute(
-                sa.insert(t.audit_events).values(
-                    at=event.at,
-                    kind=event.kind,
-                    subject=event.subject,
-                    actor=event.actor,
-                    run_id=event.run_id,
-                    detail=dict(event.detail),
-                )
-            )
+            for chunk in chunked(rows):
+                session.execute(sa.insert(t.audit_events), list(chunk))
 
     def audit_since(self, since: datetime | None, *, limit: int = 10000) -> list[AuditEvent]:
         """Events at or after ``since`` (all when None), oldest first, at most ``limit``."""

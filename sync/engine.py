@@ -323,6 +323,9 @@ class _Run:
         self.index = _Index(engine.store, dry)
         self.settings = engine.settings()
         self.done: set[str] = set()  # HubSpot ids handled in this run
+        self._links: list[Link] = []  # applied, not yet stored (see _flush)
+        self._conflicts: list[Conflict] = []
+        self._events: list[AuditEvent] = []
         self.members: set[str] = set()
         self._props: dict[str, PropertyInfo] | None = None
         self._tables: dict[RecordKind, list[FieldMapping]] | None = None
@@ -814,6 +817,7 @@ class _Run:
                         action = replace(action, sell=outcome.ref, link=link)
                 self._record(action)
         self.index.add(written)
+        self._flush()
 
     def _pool_map(
         self, fn: Callable[[Action], SellRecord | None], actions: Sequence[Action]
@@ -842,17 +846,17 @@ class _Run:
         return None
 
     def _record(self, action: Action) -> None:
-        """Store the link, its conflicts and the audit event of an applied action."""
+        """Queue the link, conflicts and audit events of an applied action (see _flush)."""
         link = action.link
         assert link is not None
         now = self.e.clock.now()
-        saved = self.store.save_link(replace(link, last_synced_at=now))
+        self._links.append(replace(link, last_synced_at=now))
         if action.merge is not None:
             for d in action.merge.conflicts:
-                self.store.open_conflict(
+                self._conflicts.append(
                     Conflict(
-                        sell=saved.sell,
-                        hubspot_id=saved.hubspot_id,
+                        sell=link.sell,
+                        hubspot_id=link.hubspot_id,
                         field=d.mapping.key,
                         sell_value=d.sell,
                         hubspot_value=d.hubspot,
@@ -862,24 +866,36 @@ class _Run:
         if link.state is LinkState.TOMBSTONED:
             self.index.remove([link.sell])
         self.report.applied.add(action)
+        actor = (
+            None if self.report.trigger.startswith(("schedule", "manual", "cli")) else self.owner
+        )
         for outcome in action.outcomes:
-            self.store.audit(
+            self._events.append(
                 AuditEvent(
                     at=now,
                     kind=outcome.value,
-                    subject=f"{saved.sell}|{saved.hubspot_id}",
+                    subject=f"{link.sell}|{link.hubspot_id}",
                     detail={
                         "summary": action.summary,
                         "sell_writes": sorted(action.sell_writes),
                         "hubspot_writes": sorted(action.hubspot_writes),
                         "conflicts": list(action.conflicts),
                     },
-                    actor=None
-                    if self.report.trigger.startswith(("schedule", "manual", "cli"))
-                    else self.owner,
+                    actor=actor,
                     run_id=self.report.run_id,
                 )
             )
+
+    def _flush(self) -> None:
+        """Store what a page applied: links with snapshots, conflicts, audit events (one
+        transaction each, before the page's cursor moves)."""
+        if self._links:
+            self.store.save_links(self._links)
+        for conflict in self._conflicts:
+            self.store.open_conflict(conflict)
+        if self._events:
+            self.store.audit_many(self._events)
+        self._links, self._conflicts, self._events = [], [], []
 
     # ------------------------------------------------------------------ push
     def push(self, items: Sequence[str], *, actor: str) -> None:
@@ -1021,6 +1037,7 @@ class _Run:
             return []
         created: list[str] = []
         duplicates: list[tuple[SellRecord, str]] = []
+        planned = {str(a.sell): a for a in plan.actions}
         for result in self.hs.create_contacts(writes):
             record, snapshot = snapshots[result.key]
             if result.duplicate_of:
@@ -1028,7 +1045,7 @@ class _Run:
             elif result.error or result.id is None:
                 self.report.errors.append(Skip(result.key, f"HubSpot refused: {result.error}"))
             else:
-                action = next(a for a in plan.actions if str(a.sell) == result.key)
+                action = planned[result.key]
                 assert action.link is not None
                 self._record(
                     replace(
@@ -1038,6 +1055,7 @@ class _Run:
                     )
                 )
                 created.append(result.id)
+        self._flush()
         if duplicates:
             # Created meanwhile (or by an earlier, interrupted push): merge, never duplicate.
             contacts, _ = self.hs.read_contacts([d for _, d in duplicates], self.hubspot_props())

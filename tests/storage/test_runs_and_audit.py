@@ -77,3 +77,17 @@ def test_audit_keeps_events_recorded_at_the_same_instant_in_order(store: SqlStor
         store.audit(AuditEvent(at=T0, kind="k", subject=str(i)))
     assert [e.subject for e in store.audit_since(T0)] == ["0", "1", "2"]
     assert store.audit_since(T0)[0].detail == {}
+
+
+def test_audit_many_stores_a_page_of_events_in_order(store: SqlStore) -> None:
+    events = [
+        AuditEvent(at=T0 + timedelta(seconds=i % 3), kind="merged", subject=f"lead:{i}|{i}",
+                   detail={"n": i}, run_id=None)
+        for i in range(1200)
+    ]  # fmt: skip
+    store.audit_many(events)
+    store.audit_many([])
+    back = store.audit_since(None)
+    assert len(back) == 1200
+    assert [e.at for e in back] == sorted(e.at for e in events)
+    assert {e.detail["n"] for e in back} == set(range(1200))

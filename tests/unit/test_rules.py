@@ -753,15 +753,16 @@ def test_run_killed_after_a_sell_create_before_the_link_is_saved_adds_no_duplica
     world: World,
 ) -> None:
     world.member(80, email="k@x.com", lastname="K")
-    real_save = world.store.save_link
+    real_save = world.store.save_links
 
-    def crash(link):  # type: ignore[no-untyped-def]
+    def crash(links):  # type: ignore[no-untyped-def]
         raise KeyboardInterrupt("killed")
 
-    world.store.save_link = crash  # type: ignore[method-assign]
+    world.store.save_links = crash  # type: ignore[method-assign]
     with pytest.raises(KeyboardInterrupt):
         world.engine.run(trigger="test")
-    world.store.save_link = real_save  # type: ignore[method-assign]
+    assert len(sell_leads(world)) == 1  # created in Sell, link never stored
+    world.store.save_links = real_save  # type: ignore[method-assign]
     world.store.unlock("sync", owner=world.store.recent_runs()[0].trigger)  # lock left behind
     world.clock.tick(3600)  # ... or it expires
     world.sync()
