@@ -260,6 +260,9 @@ class Engine:
         except (ApiError, SyncError) as exc:
             report.failure = str(exc)
             log.warning("sync run stopped: %s", exc)
+        except BaseException as exc:  # a bug or an interrupt: recorded as failed, then raised
+            report.failure = f"{type(exc).__name__}: {exc}"
+            raise
         finally:
             report.finished_at = self.clock.now()
             if not dry_run:
