@@ -139,6 +139,7 @@ class ListMemberRow(StorageModel, table=True):
 
     list_id: str = Field(primary_key=True, sa_type=ID)
     hubspot_id: str = Field(primary_key=True, sa_type=ID)
+    score: str | None = Field(default=None, sa_type=sa.String(64))  # as HubSpot gave it
 
 
 class CursorRow(StorageModel, table=True):

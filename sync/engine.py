@@ -427,7 +427,9 @@ class _Run:
             unlinked = [i for i in chunk if i not in links]
             if unlinked:
                 found, _missing = self.hs.read_contacts(unlinked, self.hubspot_props())
-                self._apply(self._plan_imports([found[i] for i in unlinked if i in found]))
+                contacts = [found[i] for i in unlinked if i in found]
+                self._apply(self._plan_imports(contacts))
+                self._remember_scores(contacts)
             if not self.dry:
                 self.store.add_members(list_id, chunk)
             self._tick("members")
@@ -439,6 +441,14 @@ class _Run:
         # 5. a full run re-checks every link, catching deletions no feed reports
         if self.full:
             self._recheck_all_links()
+
+    def _remember_scores(self, contacts: Sequence[HubSpotContact]) -> None:
+        """Evaluated members and their scores: the threshold impact is read from these."""
+        if not self.dry:
+            score = self.cfg.score_property
+            self.store.set_member_scores(
+                self.settings.list_id, {c.id: c.properties.get(score) for c in contacts}
+            )
 
     # ------------------------------------------------------------- Sell feed
     def _sell_feed(self, kind: RecordKind) -> None:
@@ -527,8 +537,7 @@ class _Run:
             candidates = [c for c in contacts if c.id not in links and c.id in self.members]
             if candidates:
                 self._apply(self._plan_imports(candidates))
-                if not self.dry:
-                    self.store.add_members(self.settings.list_id, [c.id for c in candidates])
+                self._remember_scores(candidates)
             self.done.update(c.id for c in contacts)
             position = max(position, page.high_water_ms)
             if not self.dry:

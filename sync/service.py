@@ -130,6 +130,7 @@ class ThresholdImpact:
     linked: int
     tombstoned: int
     rows: list[ImpactRow]
+    as_of: datetime | None = None  # the sync whose member scores these are
 
     def row(self, threshold: int) -> ImpactRow | None:
         return next((r for r in self.rows if r.threshold == threshold), None)
@@ -352,17 +353,19 @@ class SyncService:
 
     # -------------------------------------------------------------- threshold
     def threshold_impact(self, proposed: int | None = None) -> ThresholdImpact:
-        """How many list members qualify now and at nearby thresholds, and how many are linked."""
+        """How many list members qualify now and at nearby thresholds, and how many are linked.
+
+        Answered from the members and scores the last sync recorded: no API call.
+        """
         settings = self.settings()
-        members: list[str] = []
-        for page in self.hubspot.list_member_pages(settings.list_id):
-            members.extend(page)
-        links = self.store.links_by_hubspot(members)
-        score_prop = self.engine.config.score_property
-        # Linked pairs sync whatever their score (S7): only the others are read.
-        others = [m for m in members if m not in links or links[m].state is not LinkState.ACTIVE]
-        found, _ = self.hubspot.read_contacts(others, [score_prop]) if others else ({}, set())
-        scores = {cid: parse_score(c.properties.get(score_prop)) for cid, c in found.items()}
+        recorded = self.store.member_scores(settings.list_id)
+        links = self.store.links_by_hubspot(recorded)
+        # Linked pairs sync whatever their score (S7): only the others can still enter Sell.
+        scores = {
+            cid: parse_score(raw)
+            for cid, raw in recorded.items()
+            if cid not in links or links[cid].state is not LinkState.ACTIVE
+        }
         current = settings.threshold
         candidates = sorted(
             {max(0, current + d) for d in (-20, -10, -5, 0, 5, 10, 20)}
@@ -373,14 +376,16 @@ class SyncService:
             qual = [cid for cid, s in scores.items() if s is not None and s >= Decimal(t)]
             tombs = sum(1 for cid in qual if cid in links)
             rows.append(ImpactRow(t, len(qual), len(qual) - tombs))
+        runs = self.store.recent_runs(1)
         return ThresholdImpact(
             current=current,
             proposed=proposed,
-            members=len(members),
+            members=len(recorded),
             scored=sum(1 for s in scores.values() if s is not None),
             linked=sum(1 for link in links.values() if link.state is LinkState.ACTIVE),
             tombstoned=sum(1 for link in links.values() if link.state is LinkState.TOMBSTONED),
             rows=rows,
+            as_of=runs[0].started_at if runs else None,
         )
 
     # -------------------------------------------------------------- approvals

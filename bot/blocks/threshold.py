@@ -40,11 +40,13 @@ def impact_table(impact: ThresholdImpact) -> str:
 
 
 def impact_context(impact: ThresholdImpact) -> str:
+    if impact.as_of is None:
+        return "No sync has run yet: the impact table fills in after the first sync."
     return (
         f"{impact.members:,} list members: {impact.linked:,} already linked (they sync whatever "
         f"their score), {impact.tombstoned:,} tombstoned (never re-created); "
         f"{impact.scored:,} of the others have a numeric score. “qualify”: not yet linked and at "
-        "or above the threshold."
+        f"or above the threshold. Scores as of the sync of {impact.as_of:%Y-%m-%d %H:%M} UTC."
     )
 
 

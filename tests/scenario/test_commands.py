@@ -125,12 +125,17 @@ def test_push_reports_created_records_and_names_every_record_not_pushed(bot: Bot
 
 
 def test_threshold_shows_the_current_value_and_its_impact(bot: Bot) -> None:
+    before = message_text(bot.command("threshold").reply())
+    assert "No sync has run yet" in before
     for score in (10, 45, 55, 90):
         bot.world.member(score=score, email=f"m{score}@example.com", lastname="M")
+    bot.world.sync()
+    calls = bot.world.hubspot.total_calls()
     reply = bot.command("threshold").reply()
     text = message_text(reply)
     assert "threshold is *50*" in text
-    assert "current" in text and "4 list members" in text
+    assert "current" in text and "4 list members" in text and "2 already linked" in text
+    assert bot.world.hubspot.total_calls() == calls  # answered from the database
 
 
 def test_run_is_refused_for_non_managers_and_posts_nothing(bot: Bot) -> None:

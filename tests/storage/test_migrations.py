@@ -126,3 +126,27 @@ def test_threads_upgrading_at_once_take_turns(db_url: str) -> None:
         thread.join()
     assert errors == []
     assert db.current_revision(db_url) == db.head_revision()
+
+
+def test_upgrade_from_the_first_schema_keeps_its_data(db_url: str) -> None:
+    """Every earlier schema upgrades: data written at 0001 survives 0002 (member scores)."""
+    from storage.repositories import SqlStore
+
+    db.upgrade(db_url, "0001")
+    engine = db.make_engine(db_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text("INSERT INTO list_members (list_id, hubspot_id) VALUES ('7', '101')")
+            )
+        db.upgrade(engine)
+        assert db.current_revision(engine) == db.head_revision()
+        store = SqlStore(engine)
+        assert store.member_scores("7") == {"101": None}
+        store.set_member_scores("7", {"101": "42", "102": None})
+        assert store.member_scores("7") == {"101": "42", "102": None}
+        assert store.known_members("7") == {"101", "102"}
+        store.add_members("7", ["101"])  # adding a known member keeps its score
+        assert store.member_scores("7")["101"] == "42"
+    finally:
+        engine.dispose()

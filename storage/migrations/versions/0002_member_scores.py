@@ -1,0 +1,27 @@
+"""List members keep the score they had when last evaluated, so the threshold impact table is
+answered from the database (no API call, instant in Slack).
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-29
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0002"
+down_revision: str | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("list_members") as batch:
+        batch.add_column(sa.Column("score", sa.String(64), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("list_members") as batch:
+        batch.drop_column("score")
