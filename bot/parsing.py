@@ -24,6 +24,7 @@ USAGE_LINES: dict[str, str] = {
     "push": "/sellsync push ITEM…  (ITEM = email, lead:ID, contact:ID, Sell URL or tag:NAME)",
     "status": "/sellsync status [ITEM]",
     "threshold": "/sellsync threshold [N [reason]]",
+    "list": "/sellsync list [LIST_ID [reason]]",
     "conflicts": "/sellsync conflicts [PAGE]",
     "run": "/sellsync run",
     "restore": "/sellsync restore ITEM",
@@ -36,7 +37,7 @@ SUBCOMMANDS = tuple(USAGE_LINES)
 USAGE = "\n".join(USAGE_LINES.values())
 
 #: The manifest's usage hint (Slack shows it while typing the command).
-USAGE_HINT = 'push ITEM… | status [ITEM] | threshold [N [reason]] | conflicts | run | restore ITEM | fields [map PROPERTY "Sell field"] | help'
+USAGE_HINT = 'push ITEM… | status [ITEM] | threshold [N [reason]] | list [LIST_ID [reason]] | conflicts | run | restore ITEM | fields [map PROPERTY "Sell field"] | help'
 
 # --------------------------------------------------------------------------- commands
 
@@ -64,6 +65,17 @@ class ShowThreshold:
 @dataclass(frozen=True)
 class RequestThreshold:
     value: int
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ShowList:
+    pass
+
+
+@dataclass(frozen=True)
+class RequestList:
+    list_id: str
     reason: str = ""
 
 
@@ -107,6 +119,8 @@ Command = (
     | Status
     | ShowThreshold
     | RequestThreshold
+    | ShowList
+    | RequestList
     | Conflicts
     | Run
     | Restore
@@ -287,6 +301,15 @@ def parse_command(text: str | None) -> Command:
         except Refused as exc:
             return Invalid(str(exc), USAGE_LINES["threshold"])
         return RequestThreshold(value, " ".join(args[1:]).strip())
+    if name == "list":
+        if not args:
+            return ShowList()
+        if not re.fullmatch(r"\d{1,18}", args[0]):
+            return Invalid(
+                f"{_shown(args[0])} is not a HubSpot list id (the number in the list's URL)",
+                USAGE_LINES["list"],
+            )
+        return RequestList(args[0], " ".join(args[1:]).strip())
     if name == "conflicts":
         if not args:
             return Conflicts()

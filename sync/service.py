@@ -19,6 +19,7 @@ from sync.domain import (
     ConflictStatus,
     FieldSnapshot,
     HubSpotContact,
+    HubSpotList,
     Link,
     LinkState,
     SellRecord,
@@ -350,6 +351,10 @@ class SyncService:
 
     def _props_to_read(self) -> list[str]:
         return sorted({"email", "firstname", "lastname", self.engine.config.score_property})
+
+    def synced_list(self) -> HubSpotList:
+        """The one HubSpot list that feeds Sell (S2)."""
+        return self.hubspot.get_list(self.settings().list_id)
 
     # -------------------------------------------------------------- threshold
     def threshold_impact(self, proposed: int | None = None) -> ThresholdImpact:

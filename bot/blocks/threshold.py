@@ -19,6 +19,7 @@ from bot.blocks.common import (
     when,
     who,
 )
+from sync.domain import HubSpotList
 from sync.ports import ChangeRequest
 from sync.service import REQUEST_TTL, RequestResult, ThresholdImpact
 
@@ -60,6 +61,21 @@ def threshold_message(impact: ThresholdImpact) -> Message:
             ),
             section(impact_table(impact)),
             context(impact_context(impact), "Change it with `/sellsync threshold N [reason]`."),
+        ],
+    )
+
+
+def list_message(lst: HubSpotList) -> Message:
+    """The one synced list (S2)."""
+    return Message(
+        f"sellsync: synced HubSpot list {lst.id}",
+        [
+            section(
+                f"Sell is fed by one HubSpot list: *{escape(lst.name)}* (id {code(lst.id)}, "
+                f"{lst.processing_type.lower()}). Contacts in it whose score meets the threshold "
+                "enter Sell; linked pairs keep syncing whatever list they are in."
+            ),
+            context("Change it with `/sellsync list LIST_ID [reason]` (a manager approves)."),
         ],
     )
 

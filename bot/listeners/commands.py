@@ -19,7 +19,7 @@ from bot.blocks.help import help_message
 from bot.blocks.push import push_result, push_started
 from bot.blocks.runs import run_finished, run_progress
 from bot.blocks.status import explanation_message, status_message
-from bot.blocks.threshold import request_preview, threshold_message
+from bot.blocks.threshold import list_message, request_preview, threshold_message
 from bot.listeners import Body, Deps, guarded, user_id
 from bot.listeners.approvals import post_request
 from sync.engine import SyncReport
@@ -51,6 +51,13 @@ def register(app: App, deps: Deps) -> None:
                     f":hourglass_flowing_sand: Filing a request to change the threshold to {command.value:,}…"
                 ).kwargs(),
             )
+        elif isinstance(command, p.RequestList):
+            ack(
+                response_type="ephemeral",
+                **notice(
+                    f":hourglass_flowing_sand: Filing a request to sync HubSpot list {command.list_id}…"
+                ).kwargs(),
+            )
         else:
             ack()
 
@@ -67,6 +74,14 @@ def register(app: App, deps: Deps) -> None:
         elif isinstance(command, p.RequestThreshold):
             result = service.request_change(
                 "threshold", str(command.value), actor=deps.actor(user), reason=command.reason
+            )
+            channel = post_request(client, deps, result)
+            _answer(respond, request_preview(result, channel=channel))
+        elif isinstance(command, p.ShowList):
+            _answer(respond, list_message(service.synced_list()))
+        elif isinstance(command, p.RequestList):
+            result = service.request_change(
+                "list_id", command.list_id, actor=deps.actor(user), reason=command.reason
             )
             channel = post_request(client, deps, result)
             _answer(respond, request_preview(result, channel=channel))

@@ -225,3 +225,22 @@ def test_the_manager_group_is_read_again_after_five_minutes(bot: Bot) -> None:
     assert directory(REP) and not directory(GROUP_MANAGER)
     assert bot.sandbox.slack.count(endpoint="usergroups.users.list") == 2
     assert not directory("")
+
+
+def test_s2_the_synced_list_changes_only_through_an_approved_request(bot: Bot) -> None:
+    shown = message_text(bot.command("list", user=REP).reply())
+    assert "id `7`" in shown and "manual" in shown
+    bad = bot.command("list abc", user=REP).body
+    assert "not a HubSpot list id" in bad["text"] and bad["response_type"] == "ephemeral"
+    missing = bot.command("list 4242", user=REP).reply()
+    assert "not found" in message_text(missing)  # no such list: nothing filed
+    assert bot.world.store.pending_requests() == []
+    bot.world.hubspot.make_list("99", "DYNAMIC")
+    bot.command("list 99 the spring campaign list", user=REP).reply()
+    message = bot.sent("chat.postMessage", channel=APPROVALS)[-1]
+    assert "synced HubSpot list" in message_text(message)
+    assert bot.world.service.settings().list_id == "7"
+    click(bot, message, ids.APPROVE, MANAGER)
+    bot.settle()
+    assert bot.world.service.settings().list_id == "99"
+    assert "Approved by" in message_text(current(bot, message))
