@@ -4,44 +4,26 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from sandbox.server import Sandbox, SandboxLimits
+from sandbox.server import Sandbox
 from sync.clients.hubspot import API_VERSION, HubSpotClient
-from sync.clients.retry import RetryPolicy
 from sync.errors import ApiError, AuthError, DailyLimitReached
 from sync.ports import ContactWrite
+from tests.contract.conftest import FAST_RETRY, SCALE, closing
 
 OBJECTS = f"/crm/objects/{API_VERSION}/contacts"
-FAST_RETRY = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05, rate_limit_wait=0.01)
-SCALE = 10  # the sandbox and the client both run at 10x HubSpot's limits in these tests
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(seed="empty", limits=SandboxLimits(scale=SCALE)) as sb:
-        yield sb
 
 
 @pytest.fixture
-def sb(sandbox: Sandbox) -> Sandbox:
+def sb(scaled: Sandbox) -> Sandbox:
+    sandbox = scaled
     sandbox.reset()
     sandbox.limits.update({"scale": SCALE, "hubspot_window_s": 10.0, "enabled": True})
     return sandbox
-
-
-_open: list[HubSpotClient] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_clients() -> Iterator[None]:
-    yield
-    while _open:
-        _open.pop().close()
 
 
 def client(sb: Sandbox, token: str | None = None, **kwargs: Any) -> HubSpotClient:
@@ -52,8 +34,7 @@ def client(sb: Sandbox, token: str | None = None, **kwargs: Any) -> HubSpotClien
     hs = HubSpotClient(
         sb.hubspot_url, token or sb.hubspot_token, portal_id=sb.hubspot.portal_id, **kwargs
     )
-    _open.append(hs)
-    return hs
+    return closing(hs)
 
 
 def add_contacts(sb: Sandbox, n: int, **extra: Any) -> list[str]:

@@ -4,43 +4,24 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from sandbox.server import Sandbox, SandboxLimits
-from sync.clients.retry import RetryPolicy
+from sandbox.server import Sandbox
 from sync.clients.sell import SellClient
 from sync.errors import ApiError, AuthError, RecordNotFound, RecordRejected
-
-FAST_RETRY = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05, rate_limit_wait=0.01)
-SCALE = 10
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(seed="empty", limits=SandboxLimits(scale=SCALE)) as sb:
-        yield sb
+from tests.contract.conftest import FAST_RETRY, SCALE, closing
 
 
 @pytest.fixture
-def sb(sandbox: Sandbox) -> Sandbox:
+def sb(scaled: Sandbox) -> Sandbox:
+    sandbox = scaled
     sandbox.reset()
     sandbox.limits.update({"scale": SCALE, "sell_per_s": 10.0, "enabled": True})
     return sandbox
-
-
-_open: list[SellClient] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_clients() -> Iterator[None]:
-    yield
-    while _open:
-        _open.pop().close()
 
 
 def client(sb: Sandbox, token: str | None = None, **kwargs: Any) -> SellClient:
@@ -48,8 +29,7 @@ def client(sb: Sandbox, token: str | None = None, **kwargs: Any) -> SellClient:
     kwargs.setdefault("timeout", httpx.Timeout(2.0, connect=1.0))
     kwargs.setdefault("per_s", 10.0 * SCALE)
     sell = SellClient(sb.sell_url, token or sb.sell_token, **kwargs)
-    _open.append(sell)
-    return sell
+    return closing(sell)
 
 
 def iso(moment: datetime) -> str:

@@ -12,14 +12,12 @@ import pytest
 
 from sandbox.server import Sandbox
 from sync.clients.hubspot import HubSpotClient
-from sync.clients.retry import RetryPolicy
 from sync.clients.sell import SellClient
 from sync.domain import SellCustomField
 from sync.errors import ApiError, RecordNotFound, RecordRejected
 from sync.ports import ContactWrite, HubSpotPort, SellPort
+from tests.contract.conftest import FAST_RETRY
 from tests.fakes import FakeHubSpot, FakeSell, TickClock
-
-FAST = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05)
 
 
 class HubSpotWorld(Protocol):
@@ -69,7 +67,7 @@ class SandboxHubSpotWorld:
     def __init__(self, sb: Sandbox) -> None:
         self.state = sb.hubspot
         self.port = HubSpotClient(
-            sb.hubspot_url, sb.hubspot_token, portal_id=sb.hubspot.portal_id, retry=FAST
+            sb.hubspot_url, sb.hubspot_token, portal_id=sb.hubspot.portal_id, retry=FAST_RETRY
         )
 
     def add(self, **props: Any) -> str:
@@ -109,7 +107,7 @@ class SandboxSellWorld:
         for kind in ("lead", "contact"):
             self.state.add_custom_field(kind, "HubSpot score", "number")
         self.state.add_custom_field("lead", "Seats", "number")
-        self.port = SellClient(sb.sell_url, sb.sell_token, retry=FAST, overlap_seconds=0)
+        self.port = SellClient(sb.sell_url, sb.sell_token, retry=FAST_RETRY, overlap_seconds=0)
 
     def add(self, kind: str, **data: Any) -> int:
         nested: dict[str, Any] = {}
@@ -122,12 +120,6 @@ class SandboxSellWorld:
 
     def delete(self, kind: str, rid: int) -> None:
         self.state.delete_record(kind, rid)
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(seed="empty") as sb:
-        yield sb
 
 
 @pytest.fixture(params=["fake", "sandbox"])

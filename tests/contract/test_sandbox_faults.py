@@ -16,12 +16,6 @@ CONTACTS = "/crm/v3/objects/contacts"
 
 
 @pytest.fixture(scope="module")
-def running() -> Iterator[Sandbox]:
-    with Sandbox(limits=SandboxLimits(enabled=False)) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture(scope="module")
 def web() -> Iterator[httpx.Client]:
     with httpx.Client(timeout=5) as client:
         yield client

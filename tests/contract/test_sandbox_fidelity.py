@@ -8,7 +8,6 @@ the paths, envelopes and status codes are the ones the real services use.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import basecrm
 import pytest
@@ -34,20 +33,7 @@ from hubspot.crm.lists import ListCreateRequest
 from hubspot.crm.lists.exceptions import ApiException as ListsApiException
 from hubspot.crm.properties import OptionInput, PropertyCreate
 
-from sandbox import DEFAULT_SELL_TOKEN, Sandbox, SandboxLimits
-
-
-@pytest.fixture(scope="module")
-def running() -> Iterator[Sandbox]:
-    with Sandbox(limits=SandboxLimits(enabled=False)) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def sandbox(running: Sandbox) -> Sandbox:
-    running.reset("empty")
-    running.limits.update(SandboxLimits(enabled=False).to_dict())
-    return running
+from sandbox import DEFAULT_SELL_TOKEN, Sandbox
 
 
 @pytest.fixture

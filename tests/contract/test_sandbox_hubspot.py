@@ -18,19 +18,6 @@ LISTS = "/crm/lists/2026-03"
 
 
 @pytest.fixture(scope="module")
-def running() -> Iterator[Sandbox]:
-    with Sandbox(limits=SandboxLimits(enabled=False)) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def sandbox(running: Sandbox) -> Sandbox:
-    running.reset("empty")
-    running.limits.update(SandboxLimits(enabled=False).to_dict())
-    return running
-
-
-@pytest.fixture(scope="module")
 def http(running: Sandbox) -> Iterator[httpx.Client]:
     headers = {"Authorization": f"Bearer {running.hubspot_token}"}
     with httpx.Client(base_url=running.hubspot_url, headers=headers, timeout=5) as client:

@@ -8,20 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox import Sandbox, SandboxLimits
-
-
-@pytest.fixture(scope="module")
-def running() -> Iterator[Sandbox]:
-    with Sandbox(limits=SandboxLimits(enabled=False)) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def sandbox(running: Sandbox) -> Sandbox:
-    running.reset("empty")
-    running.limits.update(SandboxLimits(enabled=False).to_dict())
-    return running
+from sandbox import Sandbox
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -14,19 +13,7 @@ from slack_sdk.models.blocks import ActionsBlock, ButtonElement, SectionBlock
 from slack_sdk.models.views import View
 from slack_sdk.webhook import WebhookClient
 
-from sandbox import Sandbox, SandboxLimits
-
-
-@pytest.fixture(scope="module")
-def running() -> Iterator[Sandbox]:
-    with Sandbox(limits=SandboxLimits(enabled=False)) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def sandbox(running: Sandbox) -> Sandbox:
-    running.reset("empty")
-    return running
+from sandbox import Sandbox
 
 
 @pytest.fixture
