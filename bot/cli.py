@@ -13,8 +13,9 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from bot.settings import AppSettings, load_settings
-from sync.engine import RunInProgress, SyncReport
+from sync.engine import RunInProgress
 from sync.errors import ApiError, ConfigError, SyncError
+from sync.report import SyncReport
 from sync.service import CLI_ACTOR, Explanation, Refused, StatusView
 
 if TYPE_CHECKING:

@@ -38,8 +38,9 @@ from bot.blocks.runs import failure_alert, recovered_message, summary_message
 from bot.blocks.threshold import request_closed_message
 from bot.settings import AppSettings
 from sync.domain import Cursor
-from sync.engine import RunInProgress, SyncReport
+from sync.engine import RunInProgress
 from sync.errors import ConfigError
+from sync.report import SyncReport
 from sync.service import Actor, SyncService
 
 log = logging.getLogger("sellsync.scheduler")

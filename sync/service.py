@@ -24,7 +24,7 @@ from sync.domain import (
     LinkState,
     SellRecord,
 )
-from sync.engine import Engine, SyncReport
+from sync.engine import Engine
 from sync.errors import RecordNotFound, RecordRejected, SyncError
 from sync.mapping import (
     STANDARD_FIELDS,
@@ -40,6 +40,7 @@ from sync.merge import hubspot_raw
 from sync.ports import AuditEvent, ChangeRequest, ContactWrite, CustomMapping, RunRecord, Settings
 from sync.push import parse_items
 from sync.qualify import parse_score, qualify
+from sync.report import SyncReport
 
 REQUEST_TTL = timedelta(days=7)
 MAX_THRESHOLD = 1_000_000

@@ -10,7 +10,8 @@ import pytest
 
 from storage.db import open_store
 from storage.repositories import SqlStore
-from sync.engine import Engine, EngineConfig, SyncReport
+from sync.engine import Engine, EngineConfig
+from sync.report import SyncReport
 from sync.service import CLI_ACTOR, SyncService
 from tests.fakes import FakeHubSpot, FakeSell, TickClock
 

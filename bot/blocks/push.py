@@ -15,7 +15,7 @@ from bot.blocks.common import (
     section,
 )
 from sync.domain import Outcome, Skip
-from sync.engine import SyncReport
+from sync.report import SyncReport
 
 #: How many result lines (one per record) the message may spend before "…and N more".
 MAX_RESULT_SECTIONS = 40

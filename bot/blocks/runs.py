@@ -19,7 +19,7 @@ from bot.blocks.common import (
     when,
     who,
 )
-from sync.engine import SyncReport
+from sync.report import SyncReport
 from sync.service import Summary
 
 STAGES = {

@@ -22,7 +22,7 @@ from bot.blocks.status import explanation_message, status_message
 from bot.blocks.threshold import list_message, request_preview, threshold_message
 from bot.listeners import Body, Deps, guarded, user_id
 from bot.listeners.approvals import post_request
-from sync.engine import SyncReport
+from sync.report import SyncReport
 
 log = logging.getLogger("sellsync.bot.commands")
 

@@ -46,10 +46,10 @@ from bot.blocks.threshold import (
 )
 from bot.parsing import USAGE
 from sync.domain import Conflict, ConflictStatus, Link, LinkState, Outcome, SellRef, Skip
-from sync.engine import SyncReport
 from sync.mapping import MappingCheck
 from sync.plan import Action
 from sync.ports import ChangeRequest, RunRecord
+from sync.report import SyncReport
 from sync.service import (
     ConflictPage,
     Explanation,
