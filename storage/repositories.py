@@ -933,6 +933,13 @@ class SqlStore:
                 sa.delete(t.locks).where(t.locks.c.name == name, t.locks.c.owner == owner)
             )
 
+    def lock_holder(self, name: str) -> str | None:
+        """The owner of the named lock (expired or not), or None."""
+        with self._read() as session:
+            return session.execute(
+                sa.select(t.locks.c.owner).where(t.locks.c.name == name)
+            ).scalar_one_or_none()
+
     def purge_locks(self, *, at: datetime) -> int:
         """Delete the locks that expired by ``at`` (replay markers, crashed runs' locks)."""
         with self._write() as session:

@@ -17,6 +17,8 @@ With ``dry_run`` the same pages are read and planned, and nothing is written any
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -193,7 +195,7 @@ class Engine:
             plan=SyncPlan(keep_actions=dry_run or keep_actions),
             applied=SyncPlan(keep_actions=keep_actions),
         )
-        owner = f"{trigger}:{uuid.uuid4().hex[:12]}"
+        owner = f"{HOST}:{os.getpid()}:{trigger}:{uuid.uuid4().hex[:8]}"
         if not dry_run:
             if not self._lock(owner):
                 raise RunInProgress()
@@ -238,9 +240,23 @@ class Engine:
         return _Run(self, report, dry=True, full=False, progress=None, owner="context")
 
     def _lock(self, owner: str) -> bool:
-        return self.store.try_lock(
-            SYNC_LOCK, owner=owner, at=self.clock.now(), ttl_seconds=self.config.lock_ttl_seconds
-        )
+        def take() -> bool:
+            return self.store.try_lock(
+                SYNC_LOCK,
+                owner=owner,
+                at=self.clock.now(),
+                ttl_seconds=self.config.lock_ttl_seconds,
+            )
+
+        if take():
+            return True
+        # A run killed on this machine leaves its lock until it expires: take it over at once.
+        holder = self.store.lock_holder(SYNC_LOCK)
+        if holder is not None and _dead_local_process(holder):
+            log.warning("taking over the sync lock of a process that is gone (%s)", holder)
+            self.store.unlock(SYNC_LOCK, owner=holder)
+            return take()
+        return False
 
 
 class _Run:
@@ -1027,6 +1043,24 @@ class _Run:
             self._apply(merges)
             created.extend(cid for _, cid in duplicates if cid in contacts)
         return created
+
+
+HOST = socket.gethostname()
+
+
+def _dead_local_process(owner: str) -> bool:
+    """True when a lock ``owner`` ("host:pid:...") names a process of this machine that is gone."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != HOST or not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, someone else's
+    return False
 
 
 def _outcome(

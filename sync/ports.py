@@ -338,6 +338,10 @@ class Store(Protocol):
 
     def unlock(self, name: str, *, owner: str) -> None: ...
 
+    def lock_holder(self, name: str) -> str | None:
+        """The owner of the named lock (expired or not), or None."""
+        ...
+
     def purge_locks(self, *, at: datetime) -> int:
         """Delete the locks that expired by ``at``; returns how many."""
         ...

@@ -133,3 +133,11 @@ def test_purge_locks_drops_only_the_expired_ones(store: SqlStore) -> None:
     assert store.purge_locks(at=T0 + timedelta(seconds=60)) == 1
     assert store.try_lock("old", owner="c", at=T0 + timedelta(seconds=61), ttl_seconds=60)
     assert not store.try_lock("live", owner="c", at=T0 + timedelta(seconds=61), ttl_seconds=60)
+
+
+def test_lock_holder_names_the_owner(store: SqlStore) -> None:
+    assert store.lock_holder("sync") is None
+    assert store.try_lock("sync", owner="host:1:schedule:x", at=T0, ttl_seconds=60)
+    assert store.lock_holder("sync") == "host:1:schedule:x"
+    store.unlock("sync", owner="host:1:schedule:x")
+    assert store.lock_holder("sync") is None

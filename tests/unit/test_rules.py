@@ -5,6 +5,9 @@ The CRMs are the in-memory fakes of tests/fakes.py; the store is the real SQLite
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -771,8 +774,31 @@ def test_run_killed_after_a_sell_create_before_the_link_is_saved_adds_no_duplica
 
 
 def test_runs_never_overlap(world: World) -> None:
-    from sync.engine import RunInProgress
+    from sync.engine import HOST, RunInProgress
 
     assert world.store.try_lock("sync", owner="someone", at=world.clock.now(), ttl_seconds=600)
     with pytest.raises(RunInProgress):
         world.engine.run(trigger="test")
+    world.store.unlock("sync", owner="someone")
+    for holder in (
+        f"{HOST}:{os.getppid()}:schedule:a1",
+        f"other-host:{os.getpid() + 1}:schedule:b2",
+    ):
+        # a live process here, or any process elsewhere: its run goes on, ours waits
+        assert world.store.try_lock("sync", owner=holder, at=world.clock.now(), ttl_seconds=600)
+        with pytest.raises(RunInProgress):
+            world.engine.run(trigger="test")
+        world.store.unlock("sync", owner=holder)
+
+
+def test_the_lock_of_a_killed_run_on_this_machine_is_taken_over(world: World) -> None:
+    from sync.engine import HOST
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    holder = f"{HOST}:{gone.pid}:schedule:dead"
+    assert world.store.try_lock("sync", owner=holder, at=world.clock.now(), ttl_seconds=1800)
+    world.member(80, email="after@x.com", lastname="After")
+    world.sync()  # does not wait 30 minutes for the dead run's lock to expire
+    assert [r.values["email"] for r in sell_leads(world)] == ["after@x.com"]
+    assert world.store.lock_holder("sync") is None  # released at the end of the run

@@ -1,0 +1,90 @@
+"""SPEC §7: a sync killed at any point and run again ends with the same state as an uninterrupted
+run: no duplicate record on either side, no lost update. `sellsync sync` runs as a subprocess
+against the rate-limited sandbox and is killed (SIGKILL) in the middle of the import."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sandbox.server import Sandbox
+from storage.db import open_store
+
+pytestmark = pytest.mark.slow
+
+
+def env_for(sb: Sandbox, db: str) -> dict[str, str]:
+    env = {**os.environ, **sb.env(), "DATABASE_URL": db, "SYNC_THRESHOLD": "50"}
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
+        env.pop(name, None)
+    return env
+
+
+def sync(env: dict[str, str]) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "sync", "--json"],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return dict(json.loads(proc.stdout))
+
+
+def state(sb: Sandbox, db: str) -> dict[str, Any]:
+    records = sb.sell.records("lead") + sb.sell.records("contact")
+    store = open_store(db)
+    try:
+        links = store.count_links()
+        conflicts = sorted(
+            (str(c.sell.kind), c.field, c.sell_value, c.hubspot_value)
+            for c in store.list_conflicts(limit=10_000)
+        )
+    finally:
+        store.close()
+    hubspot = [sb.hubspot.get_contact(i) for i in sb.hubspot.contact_ids()]
+    return {
+        "sell_emails": Counter((r.get("email") or "").strip().lower() for r in records),
+        "sell_records": len(records),
+        "hubspot_contacts": len(hubspot),
+        "links": links,
+        "conflicts": conflicts,
+        "sell_titles": Counter(r.get("title") for r in records),
+        "hubspot_phones": Counter(c["properties"].get("phone") for c in hubspot if c),
+    }
+
+
+def test_a_sync_killed_mid_import_then_rerun_matches_an_uninterrupted_one(tmp_path: Path) -> None:
+    with Sandbox(seed="demo") as sb:
+        baseline_db = f"sqlite:///{tmp_path}/baseline.db"
+        first = sync(env_for(sb, baseline_db))
+        assert first["status"] == "ok" and first["counts"]["created_in_sell"] > 50
+        expected = state(sb, baseline_db)
+
+        sb.reset("demo")
+        db = f"sqlite:///{tmp_path}/killed.db"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "sync"],
+            env=env_for(sb, db), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 120
+        while sb.sell.count(method="POST", path_prefix="/v2/leads") < 30:
+            assert proc.poll() is None, "the sync finished before it could be killed"
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        created_before_kill = sb.sell.count(method="POST", path_prefix="/v2/leads")
+        assert 30 <= created_before_kill < first["counts"]["created_in_sell"]
+
+        resumed = sync(env_for(sb, db))  # takes over the dead run's lock at once
+        assert resumed["status"] == "ok", resumed
+        sync(env_for(sb, db))  # settles the echoes; writes nothing
+        assert state(sb, db) == expected
