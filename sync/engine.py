@@ -837,9 +837,7 @@ class _Run:
         if link.state is LinkState.TOMBSTONED:
             self.index.remove([link.sell])
         self.report.applied.add(action)
-        actor = (
-            None if self.report.trigger.startswith(("schedule", "manual", "cli")) else self.owner
-        )
+        actor = self.owner if self.report.trigger.startswith("push:") else None  # the rep
         for outcome in action.outcomes:
             self._events.append(
                 AuditEvent(
