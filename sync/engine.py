@@ -188,17 +188,17 @@ class Engine:
         A dry run's report keeps every planned action (it is the plan to print); a real run's
         keeps counts, skips and errors only, unless ``keep_actions``.
         """
-        report = SyncReport(
+        owner = f"{HOST}:{os.getpid()}:{trigger}:{uuid.uuid4().hex[:8]}"
+        if not dry_run and not self._lock(owner):
+            raise RunInProgress()
+        report = SyncReport(  # started once the lock is ours: runs never overlap in time
             trigger=trigger,
             dry_run=dry_run,
             started_at=self.clock.now(),
             plan=SyncPlan(keep_actions=dry_run or keep_actions),
             applied=SyncPlan(keep_actions=keep_actions),
         )
-        owner = f"{HOST}:{os.getpid()}:{trigger}:{uuid.uuid4().hex[:8]}"
         if not dry_run:
-            if not self._lock(owner):
-                raise RunInProgress()
             report.run_id = self.store.start_run(trigger=trigger, at=report.started_at)
         try:
             _Run(self, report, dry=dry_run, full=full, progress=progress, owner=owner).sync()
