@@ -19,6 +19,7 @@ Tokens: HubSpot accepts ``DEFAULT_HUBSPOT_TOKEN`` unless told otherwise; Sell's 
 
 from __future__ import annotations
 
+import signal
 import socket
 import sys
 import threading
@@ -230,8 +231,17 @@ def run_forever(
         print(f"# response_url receiver: {sandbox.slack.base_url}/webhook/<name>", file=out)
         print("# control API on each server: <base>/_sandbox/{info,calls,faults,limits}", file=out)
         out.flush()
+        # Ctrl-C or SIGTERM stops it, even when started in the background (where a shell
+        # leaves SIGINT ignored).
+        stop = threading.Event()
+        previous = {
+            sig: signal.signal(sig, lambda *_: stop.set())
+            for sig in (signal.SIGINT, signal.SIGTERM)
+        }
         try:
-            while True:
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            print("sandbox stopped", file=out)
+            while not stop.wait(0.5):
+                pass
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        print("sandbox stopped", file=out)
