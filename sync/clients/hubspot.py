@@ -524,43 +524,58 @@ class HubSpotClient(HubSpotPort):
         return [w for w in pending if normalize_email(w.properties.get("email")) in addresses]
 
     def _create_batch(self, batch: list[ContactWrite]) -> dict[str, WriteResult]:
+        def send(pending: list[ContactWrite]) -> Reply:
+            inputs = [
+                {"properties": dict(w.properties), "associations": [], "objectWriteTraceId": w.key}
+                for w in pending
+            ]
+            return self._send(
+                "POST", self._objects("/batch/create"), kind="batch_create",
+                json_body={"inputs": inputs},
+            )  # fmt: skip
+
+        def culprits(pending: list[ContactWrite], resolution: Resolution) -> list[ContactWrite]:
+            named = self._culprits(pending, resolution, by_id=False)
+            duplicate = existing_id(resolution.message)
+            if not named and duplicate:
+                named = self._input_for_existing(pending, duplicate)
+            return named
+
+        def failure(key: str, resolution: Resolution) -> WriteResult:
+            return self._failure(key, resolution.message, creating=True)
+
+        return self._isolating(batch, send, self._created_results, culprits, failure)
+
+    def _isolating(
+        self,
+        batch: list[ContactWrite],
+        send: Callable[[list[ContactWrite]], Reply],
+        results: Callable[[Sequence[ContactWrite], dict[str, Any]], dict[str, WriteResult]],
+        culprits: Callable[[list[ContactWrite], Resolution], list[ContactWrite]],
+        failure: Callable[[str, Resolution], WriteResult],
+    ) -> dict[str, WriteResult]:
+        """Send a batch; when HubSpot refuses it whole, fail the inputs it names and send the
+        rest again, or halve it when it names none, so one bad record never blocks the others
+        (S14)."""
         out: dict[str, WriteResult] = {}
         pending = list(batch)
         while pending:
-            body = {
-                "inputs": [
-                    {
-                        "properties": dict(w.properties),
-                        "associations": [],
-                        "objectWriteTraceId": w.key,
-                    }
-                    for w in pending
-                ]
-            }
-            reply = self._send(
-                "POST", self._objects("/batch/create"), kind="batch_create", json_body=body
-            )
+            reply = send(pending)
             if reply.ok:
-                out.update(self._created_results(pending, reply.json() or {}))
+                out.update(results(pending, reply.json() or {}))
                 return out
             resolution = reply.resolution
             assert resolution is not None
-            culprits = self._culprits(pending, resolution, by_id=False)
-            duplicate = existing_id(resolution.message)
-            if not culprits and duplicate and len(pending) > 1:
-                culprits = self._input_for_existing(pending, duplicate)
-            if len(pending) == 1:
-                culprits = pending
-            if culprits:
-                for write in culprits:
-                    out[write.key] = self._failure(write.key, resolution.message, creating=True)
-                named = {w.key for w in culprits}
-                pending = [w for w in pending if w.key not in named]
+            named = pending if len(pending) == 1 else culprits(pending, resolution)
+            if named:
+                for write in named:
+                    out[write.key] = failure(write.key, resolution)
+                keys = {w.key for w in named}
+                pending = [w for w in pending if w.key not in keys]
                 continue
-            # Not sure which input HubSpot refused: halve and try each half.
             mid = len(pending) // 2
-            out.update(self._create_batch(pending[:mid]))
-            out.update(self._create_batch(pending[mid:]))
+            for half in (pending[:mid], pending[mid:]):
+                out.update(self._isolating(half, send, results, culprits, failure))
             return out
         return out
 
@@ -606,40 +621,24 @@ class HubSpotClient(HubSpotPort):
         return out
 
     def _update_batch(self, batch: list[ContactWrite]) -> dict[str, WriteResult]:
-        out: dict[str, WriteResult] = {}
-        pending = list(batch)
-        while pending:
-            body = {
-                "inputs": [{"id": str(w.id), "properties": dict(w.properties)} for w in pending]
-            }
-            reply = self._send(
-                "POST", self._objects("/batch/update"), kind="batch_update", json_body=body
-            )
-            if reply.ok:
-                out.update(self._updated_results(pending, reply.json() or {}))
-                return out
-            resolution = reply.resolution
-            assert resolution is not None
+        def send(pending: list[ContactWrite]) -> Reply:
+            inputs = [{"id": str(w.id), "properties": dict(w.properties)} for w in pending]
+            return self._send(
+                "POST", self._objects("/batch/update"), kind="batch_update",
+                json_body={"inputs": inputs},
+            )  # fmt: skip
+
+        def culprits(pending: list[ContactWrite], resolution: Resolution) -> list[ContactWrite]:
+            return self._culprits(pending, resolution, by_id=True)
+
+        def failure(key: str, resolution: Resolution) -> WriteResult:
             not_found = resolution.action is Action.NOT_FOUND or (
                 isinstance(resolution.body, dict)
                 and resolution.body.get("category") == "OBJECT_NOT_FOUND"
             )
-            culprits = (
-                pending if len(pending) == 1 else self._culprits(pending, resolution, by_id=True)
-            )
-            if culprits:
-                for write in culprits:
-                    out[write.key] = self._failure(
-                        write.key, resolution.message, not_found=not_found
-                    )
-                named = {w.key for w in culprits}
-                pending = [w for w in pending if w.key not in named]
-                continue
-            mid = len(pending) // 2
-            out.update(self._update_batch(pending[:mid]))
-            out.update(self._update_batch(pending[mid:]))
-            return out
-        return out
+            return self._failure(key, resolution.message, not_found=not_found)
+
+        return self._isolating(batch, send, self._updated_results, culprits, failure)
 
     def _updated_results(
         self, pending: Sequence[ContactWrite], data: dict[str, Any]
