@@ -856,14 +856,16 @@ class _Run:
             )
 
     def _flush(self) -> None:
-        """Store what a page applied: links with snapshots, conflicts, audit events (one
-        transaction each, before the page's cursor moves)."""
-        if self._links:
-            self.store.save_links(self._links)
+        """Store what a page applied, before the page's cursor moves: conflicts, audit events,
+        then the links with their snapshots. Links go last: a run killed before they are stored
+        decides the same pairs again next time (re-opening the same conflicts, idempotently),
+        while a link stored without its conflicts would hide them for good."""
         for conflict in self._conflicts:
             self.store.open_conflict(conflict)
         if self._events:
             self.store.audit_many(self._events)
+        if self._links:
+            self.store.save_links(self._links)
         self._links, self._conflicts, self._events = [], [], []
 
     # ------------------------------------------------------------------ push

@@ -802,3 +802,26 @@ def test_the_lock_of_a_killed_run_on_this_machine_is_taken_over(world: World) ->
     world.sync()  # does not wait 30 minutes for the dead run's lock to expire
     assert [r.values["email"] for r in sell_leads(world)] == ["after@x.com"]
     assert world.store.lock_holder("sync") is None  # released at the end of the run
+
+
+@pytest.mark.parametrize("dies_in", ["open_conflict", "audit_many", "save_links"])
+def test_run_killed_while_storing_a_page_loses_no_conflict(world: World, dies_in: str) -> None:
+    rid = world.sell.add("lead", email="c@x.com", last_name="C", title="Sell title")
+    cid = world.member(80, email="c@x.com", lastname="C", jobtitle="Hub title", phone="1")
+    real = getattr(world.store, dies_in)
+
+    def killed(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt("killed")
+
+    setattr(world.store, dies_in, killed)
+    with pytest.raises(KeyboardInterrupt):
+        world.engine.run(trigger="test")
+    setattr(world.store, dies_in, real)
+    world.sync()
+    world.sync()
+    (conflict,) = world.store.list_conflicts()
+    assert (conflict.field, conflict.sell_value, conflict.hubspot_value) == (
+        "title", "Sell title", "Hub title",
+    )  # fmt: skip
+    assert world.link_of_hubspot(cid).sell == SellRef("lead", rid)
+    assert world.sell.value("lead", rid, "phone") == "1" and len(sell_leads(world)) == 1
