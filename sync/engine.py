@@ -286,7 +286,6 @@ class _Run:
         self.settings = engine.settings()
         self.done: set[str] = set()  # HubSpot ids handled in this run
         self._links: list[Link] = []  # applied, not yet stored (see _flush)
-        self._conflicts: list[Conflict] = []
         self._events: list[AuditEvent] = []
         self.members: set[str] = set()
         self._props: dict[str, PropertyInfo] | None = None
@@ -752,6 +751,22 @@ class _Run:
         if self.dry:
             return
         self.report.applied.skipped.extend(plan.skipped)
+        # Conflicts first: when Sell wins a both-sides change (S9), HubSpot's value survives
+        # only in its conflict, so it is stored before HubSpot's value is overwritten.
+        now = self.e.clock.now()
+        for action in plan.actions:
+            if action.merge is not None and action.link is not None:
+                for d in action.merge.conflicts:
+                    self.store.open_conflict(
+                        Conflict(
+                            sell=action.link.sell,
+                            hubspot_id=action.link.hubspot_id,
+                            field=d.mapping.key,
+                            sell_value=d.sell,
+                            hubspot_value=d.hubspot,
+                            opened_at=now,
+                        )
+                    )
         writes = [
             ContactWrite(key=str(i), properties=a.hubspot_writes, id=a.hubspot_id)
             for i, a in enumerate(plan.actions)
@@ -822,18 +837,6 @@ class _Run:
         assert link is not None
         now = self.e.clock.now()
         self._links.append(replace(link, last_synced_at=now))
-        if action.merge is not None:
-            for d in action.merge.conflicts:
-                self._conflicts.append(
-                    Conflict(
-                        sell=link.sell,
-                        hubspot_id=link.hubspot_id,
-                        field=d.mapping.key,
-                        sell_value=d.sell,
-                        hubspot_value=d.hubspot,
-                        opened_at=now,
-                    )
-                )
         if link.state is LinkState.TOMBSTONED:
             self.index.remove([link.sell])
         self.report.applied.add(action)
@@ -856,17 +859,14 @@ class _Run:
             )
 
     def _flush(self) -> None:
-        """Store what a page applied, before the page's cursor moves: conflicts, audit events,
-        then the links with their snapshots. Links go last: a run killed before they are stored
-        decides the same pairs again next time (re-opening the same conflicts, idempotently),
-        while a link stored without its conflicts would hide them for good."""
-        for conflict in self._conflicts:
-            self.store.open_conflict(conflict)
+        """Store what a page applied, before the page's cursor moves: audit events, then the
+        links with their snapshots. Links go last: a run killed before they are stored decides
+        the same pairs again next time, while a stored snapshot would hide what it missed."""
         if self._events:
             self.store.audit_many(self._events)
         if self._links:
             self.store.save_links(self._links)
-        self._links, self._conflicts, self._events = [], [], []
+        self._links, self._events = [], []
 
     # ------------------------------------------------------------------ push
     def push(self, items: Sequence[str], *, actor: str) -> None:

@@ -825,3 +825,25 @@ def test_run_killed_while_storing_a_page_loses_no_conflict(world: World, dies_in
     )  # fmt: skip
     assert world.link_of_hubspot(cid).sell == SellRef("lead", rid)
     assert world.sell.value("lead", rid, "phone") == "1" and len(sell_leads(world)) == 1
+
+
+def test_s9_killed_after_sell_overwrote_hubspot_keeps_hubspots_value_in_a_conflict(
+    linked: tuple[World, str, int],
+) -> None:
+    world, cid, rid = linked
+    world.sell.edit("lead", rid, title="Sell says")
+    world.hubspot.set(cid, jobtitle="HubSpot says")
+    real = world.hubspot.update_contacts
+
+    def applied_then_killed(writes):  # type: ignore[no-untyped-def]
+        real(writes)
+        raise KeyboardInterrupt("killed right after HubSpot applied the batch")
+
+    world.hubspot.update_contacts = applied_then_killed  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        world.engine.run(trigger="test")
+    world.hubspot.update_contacts = real  # type: ignore[method-assign]
+    assert world.hubspot.value(cid, "jobtitle") == "Sell says"  # HubSpot's value overwritten
+    world.sync()
+    (c,) = world.store.list_conflicts()  # ... but kept in the conflict
+    assert (c.field, c.sell_value, c.hubspot_value) == ("title", "Sell says", "HubSpot says")
