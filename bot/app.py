@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -18,6 +19,7 @@ from slack_bolt import App, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.context.respond import Respond
 from slack_bolt.lazy_listener.thread_runner import ThreadLazyListenerRunner
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -117,6 +119,21 @@ def authorize_with(token: str) -> Callable[..., AuthorizeResult]:
     return authorize
 
 
+class _SameTokenNotice(logging.Filter):
+    """Bolt reads ``SLACK_BOT_TOKEN`` from the environment even when it is given a client, then
+    warns that the token "will be unused" — at every start of the normal setup, where the client
+    carries that very token. Dropped only in that case, and only while the app is created."""
+
+    def __init__(self, client_token: str | None) -> None:
+        super().__init__()
+        self.same = client_token is not None and client_token == os.environ.get("SLACK_BOT_TOKEN")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            self.same and record.getMessage() == warning_client_prioritized_and_token_skipped()
+        )
+
+
 ACK_THREADS = 16  # parse, ack and answer quick questions
 WORK_THREADS = 8  # the work that continues after the ack
 
@@ -142,18 +159,23 @@ def create_app(
         client = WebClient(token=token, base_url=settings.slack_api_url)
     signing_secret = _secret(settings, "slack_signing_secret")
     socket_mode = _secret(settings, "slack_app_token") is not None
-    app = App(
-        name="sellsync",
-        client=client,
-        signing_secret=signing_secret or "",
-        authorize=authorize,
-        token_verification_enabled=False,
-        # Socket Mode requests are never signed; HTTP ones always are.
-        request_verification_enabled=not (socket_mode and signing_secret is None),
-        process_before_response=False,
-        listener_executor=executor or ThreadPoolExecutor(ACK_THREADS, thread_name_prefix="ack"),
-        logger=logging.getLogger("sellsync.bolt"),
-    )
+    notice = _SameTokenNotice(client.token)
+    logging.getLogger("sellsync.bolt").addFilter(notice)
+    try:
+        app = App(
+            name="sellsync",
+            client=client,
+            signing_secret=signing_secret or "",
+            authorize=authorize,
+            token_verification_enabled=False,
+            # Socket Mode requests are never signed; HTTP ones always are.
+            request_verification_enabled=not (socket_mode and signing_secret is None),
+            process_before_response=False,
+            listener_executor=executor or ThreadPoolExecutor(ACK_THREADS, thread_name_prefix="ack"),
+            logger=logging.getLogger("sellsync.bolt"),
+        )
+    finally:
+        logging.getLogger("sellsync.bolt").removeFilter(notice)
     if executor is None:
         # Two lanes: acks never queue behind slow background work (pushes, impact tables,
         # syncs), which Bolt would otherwise run on the same small pool.

@@ -10,6 +10,11 @@ tests call them directly with an injected clock (the service's) and check the tr
   across restarts and across processes;
 * ``summary`` cursor — ``updated_at`` = just after the end of the last summary posted.
 
+Every scheduler also records a heartbeat row (``scheduler_heartbeats``) once a minute with the
+times its sync and summary jobs fire next, and marks it stopped when it shuts down: web
+processes, the command line and App Home read that row, so they show the real next run, and
+say plainly when no scheduler is alive.
+
 Runs never overlap whoever starts them: the engine takes the database lock ``sync``; a scheduled
 run that finds it taken skips quietly. Summaries take a ``summary`` lock, so two schedulers
 (``serve`` on two dynos, say) post one summary.
@@ -18,13 +23,17 @@ run that finds it taken skips quietly. Summaries take a ``summary`` lock, so two
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import socket
 import threading
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN, SchedulerEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -40,6 +49,7 @@ from bot.settings import AppSettings
 from sync.domain import Cursor
 from sync.engine import RunInProgress
 from sync.errors import ConfigError
+from sync.ports import SchedulerBeat
 from sync.report import SyncReport
 from sync.service import Actor, SyncService
 
@@ -48,6 +58,11 @@ log = logging.getLogger("sellsync.scheduler")
 SYNC_JOB = "sellsync-sync"
 SUMMARY_JOB = "sellsync-summary"
 EXPIRE_JOB = "sellsync-expire-requests"
+HEARTBEAT_JOB = "sellsync-heartbeat"
+
+#: How often a scheduler records its heartbeat (sync.service.HEARTBEAT_STALE is the bound after
+#: which the others take it for dead).
+HEARTBEAT_SECONDS = 60
 
 ALERT_CURSOR = "alert"
 SUMMARY_CURSOR = "summary"
@@ -69,6 +84,17 @@ class Notifier(Protocol):
     def update(self, channel: str, ts: str, message: Message) -> None: ...
 
 
+#: Slack errors that mean the configured channel cannot be posted to (a setup problem, not a
+#: hiccup): the operator is warned with the variable to fix.
+UNREACHABLE_CHANNEL_ERRORS = frozenset(
+    {"channel_not_found", "not_in_channel", "is_archived", "invalid_channel", "restricted_action"}
+)
+
+
+class ChannelUnreachable(Exception):
+    """The summary channel refused the post; the warning naming the variable is already logged."""
+
+
 class SlackNotifier:
     """Posts to ``SLACK_SUMMARY_CHANNEL`` (with ``chat:write.public`` the bot needs no invite)."""
 
@@ -80,7 +106,20 @@ class SlackNotifier:
         if not self.channel:
             log.warning("SLACK_SUMMARY_CHANNEL is not set; not posted: %s", message.text)
             return
-        self.client.chat_postMessage(channel=self.channel, **message.kwargs())
+        try:
+            self.client.chat_postMessage(channel=self.channel, **message.kwargs())
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", "")) if exc.response is not None else ""
+            if error not in UNREACHABLE_CHANNEL_ERRORS:
+                raise
+            log.warning(
+                "SLACK_SUMMARY_CHANNEL %s is unreachable (%s): invite the bot to it or fix the "
+                "id; not posted: %s",
+                self.channel,
+                error,
+                message.text,
+            )
+            raise ChannelUnreachable(error) from None
 
     def update(self, channel: str, ts: str, message: Message) -> None:
         self.client.chat_update(channel=channel, ts=ts, **message.kwargs())
@@ -127,6 +166,8 @@ def _failed(service: SyncService, notifier: Notifier, alert: Message) -> None:
         notifier.post(alert)
         # recorded only once the alert is out, so a failed post is retried next time
         store.set_cursor(ALERT_CURSOR, Cursor(updated_at=service.clock.now(), last_id=FAILING))
+    except ChannelUnreachable:
+        pass  # warned already, with the variable to fix; retried at the next failed run
     except Exception:
         log.exception("could not alert the summary channel about a failed sync")
 
@@ -139,6 +180,8 @@ def _succeeded(service: SyncService, notifier: Notifier, report: SyncReport) -> 
             return
         notifier.post(recovered_message(report, failing_since=cursor.updated_at))
         store.set_cursor(ALERT_CURSOR, Cursor(updated_at=service.clock.now(), last_id=OK))
+    except ChannelUnreachable:
+        pass
     except Exception:
         log.exception("could not post the recovery note")
 
@@ -163,7 +206,10 @@ def post_summary(service: SyncService, notifier: Notifier) -> bool:
             log.info("summary skipped: one was posted at %s", since)
             return False
         summary = service.summary_since(since)
-        notifier.post(summary_message(summary))
+        try:
+            notifier.post(summary_message(summary))
+        except ChannelUnreachable:
+            return False  # the cursor stays: the next summary covers this period too
         # audit_since() includes its bound: start the next summary just after this one ended
         store.set_cursor(
             SUMMARY_CURSOR, Cursor(updated_at=summary.until + timedelta(microseconds=1))
@@ -188,6 +234,55 @@ def expire_requests(service: SyncService, notifier: Notifier) -> list[int]:
             except SlackApiError as exc:
                 log.warning("could not mark request #%s expired: %s", request.id, exc)
     return expired
+
+
+@dataclass
+class Heartbeat:
+    """This scheduler's row in ``scheduler_heartbeats``: alive, and when its jobs fire next."""
+
+    service: SyncService
+    scheduler: BaseScheduler
+    scheduler_id: str
+    started_at: datetime
+
+    def _next(self, job_id: str) -> datetime | None:
+        job = self.scheduler.get_job(job_id)
+        when: datetime | None = getattr(job, "next_run_time", None) if job is not None else None
+        return when.astimezone(UTC) if when is not None else None
+
+    def beat(self) -> SchedulerBeat:
+        beat = SchedulerBeat(
+            scheduler_id=self.scheduler_id,
+            started_at=self.started_at,
+            seen_at=self.service.clock.now(),
+            next_sync_at=self._next(SYNC_JOB),
+            next_summary_at=self._next(SUMMARY_JOB),
+        )
+        self.service.store.record_heartbeat(beat)
+        return beat
+
+    def stopped(self) -> SchedulerBeat:
+        now = self.service.clock.now()
+        beat = SchedulerBeat(self.scheduler_id, self.started_at, seen_at=now, stopped_at=now)
+        self.service.store.record_heartbeat(beat)
+        return beat
+
+
+def record_heartbeat(heartbeat: Heartbeat) -> None:
+    """The heartbeat job: a database hiccup costs one beat, never the scheduler."""
+    try:
+        heartbeat.beat()
+    except Exception as exc:
+        log.warning("could not record the scheduler heartbeat: %s", type(exc).__name__)
+
+
+def heartbeat_of(scheduler: BaseScheduler) -> Heartbeat | None:
+    job = scheduler.get_job(HEARTBEAT_JOB)
+    return job.args[0] if job is not None else None
+
+
+def _scheduler_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 # --------------------------------------------------------------------------- the scheduler
@@ -234,7 +329,7 @@ def build_scheduler(
 def add_jobs(
     scheduler: BaseScheduler, settings: AppSettings, service: SyncService, notifier: Notifier
 ) -> None:
-    """The three jobs under fixed ids: adding them again replaces them (no copies on restart)."""
+    """The jobs under fixed ids: adding them again replaces them (no copies on restart)."""
     common: dict[str, Any] = {
         "args": (service, notifier),
         "replace_existing": True,
@@ -254,6 +349,35 @@ def add_jobs(
         name="expire requests",
         **common,
     )
+    add_heartbeat(scheduler, service)
+
+
+def add_heartbeat(scheduler: BaseScheduler, service: SyncService) -> Heartbeat:
+    """The heartbeat job (first beat as soon as the scheduler starts, then every minute), and a
+    last beat marked stopped when the scheduler shuts down."""
+    existing = heartbeat_of(scheduler)
+    heartbeat = existing or Heartbeat(service, scheduler, _scheduler_id(), service.clock.now())
+    scheduler.add_job(
+        record_heartbeat,
+        IntervalTrigger(seconds=HEARTBEAT_SECONDS, timezone=UTC),
+        args=(heartbeat,),
+        id=HEARTBEAT_JOB,
+        name="heartbeat",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        next_run_time=datetime.now(UTC),
+    )
+    if existing is None:
+
+        def on_shutdown(_event: SchedulerEvent) -> None:
+            try:
+                heartbeat.stopped()
+            except Exception as exc:
+                log.warning("could not record that the scheduler stopped: %s", type(exc).__name__)
+
+        scheduler.add_listener(on_shutdown, EVENT_SCHEDULER_SHUTDOWN)
+    return heartbeat
 
 
 def next_sync_time(scheduler: BaseScheduler) -> datetime | None:
@@ -267,6 +391,8 @@ def notifier_for(settings: AppSettings, client: WebClient | None = None) -> Noti
         log.warning("no SLACK_BOT_TOKEN: summaries and alerts go to the log only")
         return LogNotifier()
     client = client or WebClient(token=token, base_url=settings.slack_api_url)
+    if not settings.slack_summary_channel:
+        log.warning("SLACK_SUMMARY_CHANNEL is not set: summaries and failure alerts are not posted")
     return SlackNotifier(client, settings.slack_summary_channel)
 
 

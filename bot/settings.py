@@ -7,6 +7,7 @@ variables it uses with :meth:`AppSettings.require`; a missing or placeholder val
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Literal
 
@@ -64,9 +65,27 @@ class AppSettings(BaseSettings):
     summary_tz: str = "UTC"
     port: int = 3000
 
+    log_level: str | None = None  # DEBUG, INFO, WARNING, ERROR; unset: per command
+    log_format: Literal["text", "json"] = "text"
+
     @field_validator("sell_import_as", mode="before")
     @classmethod
     def _lower(cls, v: object) -> object:
+        return v.strip().lower() if isinstance(v, str) else v
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level(cls, v: object) -> object:
+        if v is None or (isinstance(v, str) and not v.strip()):
+            return None
+        name = str(v).strip().upper()
+        if name not in logging.getLevelNamesMapping():
+            raise ValueError("use DEBUG, INFO, WARNING or ERROR")
+        return name
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _format(cls, v: object) -> object:
         return v.strip().lower() if isinstance(v, str) else v
 
     # ------------------------------------------------------------------ helpers

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+
+from pythonjsonlogger.json import JsonFormatter
 
 from bot.settings import SYNC_VARIABLES, AppSettings
 from storage.db import open_store
@@ -38,14 +40,38 @@ class SecretFilter(logging.Filter):
         return True
 
 
-def configure_logging(settings: AppSettings, level: int = logging.INFO) -> None:
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+
+def log_formatter(log_format: str) -> logging.Formatter:
+    """``LOG_FORMAT``: ``text`` for people, ``json`` (one object a line) for log collectors."""
+    if log_format == "json":
+        return JsonFormatter(
+            JSON_FIELDS,
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            json_ensure_ascii=False,
+        )
+    return logging.Formatter(TEXT_FORMAT)
+
+
+def configure_logging(settings: AppSettings, default_level: str = "INFO") -> None:
+    """One handler on stderr, at ``LOG_LEVEL`` (else ``default_level``: one-shot commands pass
+    WARNING so that their output is the answer, not the log), in ``LOG_FORMAT``, with every
+    configured secret replaced by ``***``."""
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(log_formatter(settings.log_format))
     handler.addFilter(SecretFilter(settings.secrets()))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "apscheduler.executors", "uvicorn.access"):
+    root.setLevel(settings.log_level or default_level)
+    for noisy in (
+        "httpx",
+        "httpcore",
+        "apscheduler.executors",
+        "apscheduler.scheduler",
+        "uvicorn.access",
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -99,18 +125,4 @@ def build_services(settings: AppSettings, *, store: SqlStore | None = None) -> S
     )
     store = store or open_store_for(settings)
     engine = Engine(hubspot, sell, store, SystemClock(), engine_config(settings))
-    return Services(
-        SyncService(engine, next_run=lambda: estimated_next_run(store, settings)),
-        store,
-        hubspot,
-        sell,
-    )
-
-
-def estimated_next_run(store: SqlStore, settings: AppSettings) -> datetime | None:
-    """When the scheduler (in the worker process) starts the next sync: the last scheduled run
-    plus the interval; None before the first one."""
-    for run in store.recent_runs(20):
-        if run.trigger == "schedule":
-            return run.started_at + timedelta(minutes=settings.sync_interval_minutes)
-    return None
+    return Services(SyncService(engine), store, hubspot, sell)

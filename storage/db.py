@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,6 +42,9 @@ SQLITE_BEGIN = "sqlite_begin"
 
 #: Alembic's ``context`` and ``op`` are module-level proxies: one migration per process at a time.
 _ALEMBIC_LOCK = threading.Lock()
+
+#: Alembic's bookkeeping table (its default name).
+VERSION_TABLE = "alembic_version"
 
 #: How long a SQLite connection waits for another writer before giving up.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -141,12 +145,15 @@ def _connection(target: str | Engine, *, read_only: bool = False) -> Iterator[sa
 
 
 def upgrade(target: str | Engine, revision: str = "head") -> None:
-    """Run the migrations up to ``revision`` on a URL or an engine; a no-op when up to date.
+    """Run the migrations up to ``revision`` on a URL or an engine; a no-op when up to date
+    (checked first, without Alembic's log lines, which every command would otherwise print).
 
     Safe to run from several processes at once: on PostgreSQL the migration takes an advisory
     lock, on SQLite the write lock, before it reads the current revision. (Alembic keeps its
     ``context`` in module globals, so within one process migrations take turns.)
     """
+    if revision == "head" and current_revision(target) == head_revision():
+        return  # nothing to do: Alembic is not even started, so it logs nothing
     with _ALEMBIC_LOCK, _connection(target) as connection:
         config = alembic_config()
         config.attributes["connection"] = connection
@@ -164,9 +171,16 @@ def downgrade(target: str | Engine, revision: str) -> None:
 def current_revision(target: str | Engine) -> str | None:
     """The schema's Alembic revision, or None for an empty database."""
     with _connection(target, read_only=True) as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        # Read Alembic's table directly: MigrationContext would log two INFO lines every time.
+        if not sa.inspect(connection).has_table(VERSION_TABLE):
+            return None
+        rows = connection.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).all()
+        if len(rows) > 1:  # branches: let Alembic say what it makes of them
+            return MigrationContext.configure(connection).get_current_revision()
+        return str(rows[0][0]) if rows else None
 
 
+@functools.cache
 def head_revision() -> str:
     """The newest revision shipped with the package."""
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()

@@ -53,6 +53,7 @@ from sync.ports import (
     ChangeRequest,
     CustomMapping,
     RunRecord,
+    SchedulerBeat,
     SellIndexEntry,
     Settings,
     Store,
@@ -74,6 +75,9 @@ DECISIONS = frozenset({"approved", "rejected", "expired"})
 #: When several links carry one HubSpot id (a tombstone, then a push that linked the contact to
 #: another Sell record), :meth:`SqlStore.links_by_hubspot` returns the first state in this order.
 STATE_PREFERENCE = {LinkState.ACTIVE: 0, LinkState.TOMBSTONED: 1, LinkState.HUBSPOT_DELETED: 2}
+
+#: Heartbeat rows of schedulers not seen for this long are deleted (restarts leave one row each).
+HEARTBEAT_RETENTION = timedelta(days=7)
 
 T = TypeVar("T")
 
@@ -945,6 +949,48 @@ class SqlStore:
         with self._write() as session:
             result = session.execute(sa.delete(t.locks).where(t.locks.c.expires_at <= at))
         return _rowcount(result)
+
+    # ------------------------------------------------------------------ scheduler heartbeats
+
+    def record_heartbeat(self, beat: SchedulerBeat) -> None:
+        """Insert or replace the row of ``beat.scheduler_id``; drop rows unseen for a week."""
+        values = {
+            "scheduler_id": beat.scheduler_id,
+            "started_at": beat.started_at,
+            "seen_at": beat.seen_at,
+            "next_sync_at": beat.next_sync_at,
+            "next_summary_at": beat.next_summary_at,
+            "stopped_at": beat.stopped_at,
+        }
+        insert = self._insert(t.scheduler_heartbeats).values(**values)
+        statement = insert.on_conflict_do_update(
+            index_elements=[t.scheduler_heartbeats.c.scheduler_id],
+            set_={k: getattr(insert.excluded, k) for k in values if k != "scheduler_id"},
+        )
+        with self._write() as session:
+            session.execute(statement)
+            session.execute(
+                sa.delete(t.scheduler_heartbeats).where(
+                    t.scheduler_heartbeats.c.seen_at < beat.seen_at - HEARTBEAT_RETENTION
+                )
+            )
+
+    def latest_heartbeat(self) -> SchedulerBeat | None:
+        """The most recently seen scheduler (stopped or not), or None."""
+        hb = t.scheduler_heartbeats
+        query = sa.select(hb).order_by(hb.c.seen_at.desc(), hb.c.scheduler_id).limit(1)
+        with self._read() as session:
+            row = session.execute(query).mappings().first()
+        if row is None:
+            return None
+        return SchedulerBeat(
+            scheduler_id=row["scheduler_id"],
+            started_at=row["started_at"],
+            seen_at=row["seen_at"],
+            next_sync_at=row["next_sync_at"],
+            next_summary_at=row["next_summary_at"],
+            stopped_at=row["stopped_at"],
+        )
 
 
 # --------------------------------------------------------------------------- row → value

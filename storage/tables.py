@@ -264,6 +264,21 @@ class LockRow(StorageModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class SchedulerHeartbeatRow(StorageModel, table=True):
+    """What each running scheduler (``worker``, or ``serve`` with its scheduler) last said about
+    itself, so that every process shows the real next run times, and says when none is alive."""
+
+    __tablename__: ClassVar[str] = "scheduler_heartbeats"
+    __table_args__ = (sa.Index("ix_scheduler_heartbeats_seen_at", "seen_at"),)
+
+    scheduler_id: str = Field(primary_key=True, sa_type=ID)
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    seen_at: datetime = Field(sa_type=UTCDateTime)
+    next_sync_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    next_summary_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    stopped_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 def _table(model: Any) -> sa.Table:
     table: sa.Table = model.__table__
     return table
@@ -279,3 +294,4 @@ change_requests = _table(ChangeRequestRow)
 sync_runs = _table(SyncRunRow)
 audit_events = _table(AuditEventRow)
 locks = _table(LockRow)
+scheduler_heartbeats = _table(SchedulerHeartbeatRow)

@@ -196,6 +196,22 @@ class RunRecord:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class SchedulerBeat:
+    """What one running scheduler last recorded about itself (SPEC §3 schedules).
+
+    ``scheduler_id`` is unique per process; ``next_*`` are the times its jobs fire next (None
+    when the job is paused or gone); ``stopped_at`` is set when it shut down cleanly.
+    """
+
+    scheduler_id: str
+    started_at: datetime
+    seen_at: datetime
+    next_sync_at: datetime | None = None
+    next_summary_at: datetime | None = None
+    stopped_at: datetime | None = None
+
+
 class Store(Protocol):
     """Persistent state. Every method commits on its own; all are idempotent where it matters."""
 
@@ -344,4 +360,14 @@ class Store(Protocol):
 
     def purge_locks(self, *, at: datetime) -> int:
         """Delete the locks that expired by ``at``; returns how many."""
+        ...
+
+    # scheduler heartbeats -----------------------------------------------------
+    def record_heartbeat(self, beat: SchedulerBeat) -> None:
+        """Insert or replace the row of ``beat.scheduler_id``; rows of schedulers not seen for a
+        week are dropped on the way."""
+        ...
+
+    def latest_heartbeat(self) -> SchedulerBeat | None:
+        """The most recently seen scheduler, stopped or not; None when none was ever seen."""
         ...

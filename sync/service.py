@@ -6,6 +6,7 @@ terminal) or raises :class:`Refused` with a one-line reason a person can act on.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -37,14 +38,28 @@ from sync.mapping import (
     to_sell_value,
 )
 from sync.merge import hubspot_raw
-from sync.ports import AuditEvent, ChangeRequest, ContactWrite, CustomMapping, RunRecord, Settings
+from sync.ports import (
+    AuditEvent,
+    ChangeRequest,
+    ContactWrite,
+    CustomMapping,
+    RunRecord,
+    SchedulerBeat,
+    Settings,
+)
 from sync.push import parse_items
 from sync.qualify import parse_score, qualify
 from sync.report import SyncReport
 
+log = logging.getLogger("sellsync.runs")
+
 REQUEST_TTL = timedelta(days=7)
 MAX_THRESHOLD = 1_000_000
 SETTINGS = ("threshold", "list_id")
+
+#: A scheduler records a heartbeat every minute (bot/scheduler.py); one silent for this long is
+#: taken for dead (crashed, stopped without a chance to say so, or its host is gone).
+HEARTBEAT_STALE = timedelta(minutes=5)
 
 
 class Refused(SyncError):
@@ -65,22 +80,64 @@ CLI_ACTOR = Actor("cli", is_manager=True, name="command line")
 
 
 @dataclass(frozen=True)
+class ScheduleState:
+    """Whether a scheduler is alive, from the heartbeats schedulers record in the database.
+
+    ``state``: ``running`` (seen within :data:`HEARTBEAT_STALE`), ``stale`` (silent since
+    ``seen_at``), ``stopped`` (shut down cleanly at ``stopped_at``) or ``never`` (none seen).
+    Next run times are only given while it runs: nothing else would start those runs.
+    """
+
+    state: str
+    seen_at: datetime | None = None
+    stopped_at: datetime | None = None
+    next_sync: datetime | None = None
+    next_summary: datetime | None = None
+
+    @classmethod
+    def from_beat(cls, beat: SchedulerBeat | None, now: datetime) -> ScheduleState:
+        if beat is None:
+            return cls("never")
+        if beat.stopped_at is not None:
+            return cls("stopped", seen_at=beat.seen_at, stopped_at=beat.stopped_at)
+        if now - beat.seen_at > HEARTBEAT_STALE:
+            return cls("stale", seen_at=beat.seen_at)
+        return cls(
+            "running",
+            seen_at=beat.seen_at,
+            next_sync=beat.next_sync_at,
+            next_summary=beat.next_summary_at,
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "state": self.state,
+            "seen_at": _iso(self.seen_at),
+            "stopped_at": _iso(self.stopped_at),
+            "next_sync": _iso(self.next_sync),
+            "next_summary": _iso(self.next_summary),
+        }
+
+
+@dataclass(frozen=True)
 class StatusView:
     threshold: int
     list_id: str
     last_run: RunRecord | None
-    next_run: datetime | None
+    next_run: datetime | None  # the running scheduler's next sync (schedule.next_sync)
     open_conflicts: int
     pending_requests: int
     links: dict[str, int]
     recent_runs: list[RunRecord] = field(default_factory=list)
+    schedule: ScheduleState = field(default_factory=lambda: ScheduleState("never"))
 
     def to_dict(self) -> dict[str, object]:
         return {
             "threshold": self.threshold,
             "list_id": self.list_id,
             "last_run": _run_dict(self.last_run),
-            "next_run": self.next_run.isoformat() if self.next_run else None,
+            "next_run": _iso(self.next_run),
+            "scheduler": self.schedule.to_dict(),
             "open_conflicts": self.open_conflicts,
             "pending_requests": self.pending_requests,
             "links": self.links,
@@ -189,13 +246,12 @@ class Summary:
 
 
 class SyncService:
-    def __init__(self, engine: Engine, *, next_run: Callable[[], datetime | None] | None = None):
+    def __init__(self, engine: Engine):
         self.engine = engine
         self.store = engine.store
         self.hubspot = engine.hubspot
         self.sell = engine.sell
         self.clock = engine.clock
-        self._next_run = next_run or (lambda: None)
 
     # -------------------------------------------------------------- running
     def run(
@@ -209,7 +265,9 @@ class SyncService:
     ) -> SyncReport:
         if not actor.is_manager and not dry_run:
             raise Refused("only managers can start a sync")
-        return self.engine.run(trigger=trigger, dry_run=dry_run, full=full, progress=progress)
+        report = self.engine.run(trigger=trigger, dry_run=dry_run, full=full, progress=progress)
+        log.info("%s", run_log_line(report))
+        return report
 
     def push(self, items: Sequence[str], *, actor: Actor, dry_run: bool = False) -> SyncReport:
         parsed = parse_items(items)
@@ -226,16 +284,22 @@ class SyncService:
     def status(self) -> StatusView:
         settings = self.settings()
         runs = self.store.recent_runs(5)
+        schedule = self.schedule_state()
         return StatusView(
             threshold=settings.threshold,
             list_id=settings.list_id,
             last_run=runs[0] if runs else None,
-            next_run=self._next_run(),
+            next_run=schedule.next_sync,
+            schedule=schedule,
             open_conflicts=self.store.count_conflicts(),
             pending_requests=len(self.pending_requests()),
             links=self.store.count_links(),
             recent_runs=runs,
         )
+
+    def schedule_state(self) -> ScheduleState:
+        """Is a scheduler alive, and when does it run next (from its heartbeat)."""
+        return ScheduleState.from_beat(self.store.latest_heartbeat(), self.clock.now())
 
     def explain(self, item: str) -> Explanation:
         """Why a record did or did not sync: list, score vs threshold, link, tombstone, conflicts."""
@@ -723,3 +787,24 @@ def _run_dict(run: RunRecord | None) -> dict[str, object] | None:
         "counts": dict(run.counts),
         "error": run.error,
     }
+
+
+def run_log_line(report: SyncReport) -> str:
+    """One line per run for operators: which run, how it ended, how long it took, its counts."""
+    took = (
+        f" in {(report.finished_at - report.started_at).total_seconds():.1f}s"
+        if report.finished_at
+        else ""
+    )
+    counts = ", ".join(f"{k}={v}" for k, v in sorted(report.run_counts().items())) or "no changes"
+    name = f"sync run #{report.run_id}" if report.run_id is not None else "sync dry run"
+    line = f"{name} ({report.trigger}) {report.status}{took}: {counts}"
+    if report.not_qualified:
+        line += f", not_qualified={report.not_qualified}"
+    if report.failure:
+        line += f"; stopped: {report.failure}"
+    return line
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None

@@ -15,7 +15,7 @@ from bot.blocks.common import (
     when,
 )
 from sync.ports import RunRecord
-from sync.service import Explanation, StatusView
+from sync.service import Explanation, ScheduleState, StatusView
 
 RUN_STATUS = {
     "ok": ":white_check_mark: ok",
@@ -49,13 +49,28 @@ def links_line(links: dict[str, int]) -> str:
     return " · ".join(parts) or "none yet"
 
 
+def schedule_line(schedule: ScheduleState) -> str:
+    """The next scheduled sync as the running scheduler recorded it, or why there is none."""
+    if schedule.state == "running":
+        line = when(schedule.next_sync) if schedule.next_sync else "not scheduled"
+        return f"{line}\n_scheduler seen {when(schedule.seen_at)}_"
+    if schedule.state == "stale":
+        return (
+            f":warning: none: the scheduler was last seen {when(schedule.seen_at)}. "
+            "Is `sellsync worker` running?"
+        )
+    if schedule.state == "stopped":
+        return f"none: the scheduler stopped {when(schedule.stopped_at)}"
+    return "none: no scheduler has run yet (start `sellsync worker`)"
+
+
 def status_message(view: StatusView) -> Message:
     blocks = [
         section(
             f"*sellsync status*\nThreshold *{view.threshold:,}* · synced HubSpot list {code(view.list_id or '(not set)')}",
             fields=[
                 f"*Last run*\n{run_line(view.last_run)}",
-                f"*Next run*\n{when(view.next_run) if view.next_run else 'not scheduled here'}",
+                f"*Next run*\n{schedule_line(view.schedule)}",
                 f"*Open conflicts*\n{view.open_conflicts:,}",
                 f"*Pending approvals*\n{view.pending_requests:,}",
             ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import threading
 from pathlib import Path
@@ -27,6 +28,7 @@ TABLES = {
     "sync_runs",
     "audit_events",
     "locks",
+    "scheduler_heartbeats",
 }
 
 
@@ -150,3 +152,15 @@ def test_upgrade_from_the_first_schema_keeps_its_data(db_url: str) -> None:
         assert store.member_scores("7")["101"] == "42"
     finally:
         engine.dispose()
+
+
+def test_an_up_to_date_database_is_opened_without_migration_chatter(
+    db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO):
+        db.open_store(db_url).close()
+        migrated = [r.getMessage() for r in caplog.records if r.name.startswith("alembic")]
+        caplog.clear()
+        db.open_store(db_url).close()  # every command opens the store: nothing to migrate now
+    assert any("Running upgrade" in line for line in migrated)
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("alembic")] == []

@@ -3,19 +3,30 @@ the service's (injected) clock; alerts once per failure streak, kept in the stor
 
 from __future__ import annotations
 
+import http.server
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 import pytest
+from slack_sdk import WebClient
 
 from bot.blocks.common import Message
+from bot.blocks.status import status_message
 from bot.scheduler import (
     ALERT_CURSOR,
     EXPIRE_JOB,
+    HEARTBEAT_JOB,
     SUMMARY_CURSOR,
     SUMMARY_JOB,
     SYNC_JOB,
+    SlackNotifier,
     add_jobs,
     build_scheduler,
     post_summary,
@@ -25,6 +36,7 @@ from bot.scheduler import (
 )
 from bot.settings import AppSettings
 from sync.errors import ConfigError
+from sync.ports import SchedulerBeat
 from sync.service import SyncService
 from tests.conftest import LIST_ID, World, make_world
 
@@ -78,7 +90,7 @@ def test_the_scheduler_has_fixed_job_ids_one_instance_coalesced(
 ) -> None:
     scheduler = build_scheduler(settings(summary_tz="Europe/Berlin"), world.service, notifier)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {SYNC_JOB, SUMMARY_JOB, EXPIRE_JOB}
+    assert set(jobs) == {SYNC_JOB, SUMMARY_JOB, EXPIRE_JOB, HEARTBEAT_JOB}
     for job in jobs.values():
         assert job.coalesce is True and job.max_instances == 1
     assert str(scheduler.timezone) == "Europe/Berlin"
@@ -243,3 +255,121 @@ def test_the_summary_job_on_schedule_posts_on_weekdays_only(
         assert posted_on == ["Mon", "Tue", "Wed", "Thu", "Fri"] * 2
     finally:
         world.store.close()
+
+
+# --------------------------------------------------------------------------- schedule state
+
+
+def wait_for_heartbeat(world: World) -> None:
+    deadline = time.monotonic() + 10
+    while world.store.latest_heartbeat() is None:
+        assert time.monotonic() < deadline, "the scheduler recorded no heartbeat"
+        time.sleep(0.02)
+
+
+def test_a_running_scheduler_records_its_next_runs_and_marks_itself_stopped(
+    world: World, notifier: RecordingNotifier
+) -> None:
+    scheduler = build_scheduler(settings(summary_tz="Europe/Berlin"), world.service, notifier)
+    scheduler.start()
+    try:
+        wait_for_heartbeat(world)
+        status = world.service.status()
+        next_sync = scheduler.get_job(SYNC_JOB).next_run_time
+        next_summary = scheduler.get_job(SUMMARY_JOB).next_run_time
+    finally:
+        scheduler.shutdown(wait=True)
+    assert status.schedule.state == "running"
+    assert status.next_run == next_sync and status.schedule.next_summary == next_summary
+    assert status.to_dict()["next_run"] == next_sync.astimezone(UTC).isoformat()
+    stopped = world.service.status()
+    assert stopped.schedule.state == "stopped" and stopped.next_run is None
+    assert (
+        "the scheduler stopped" in status_message(stopped).blocks[0].to_dict()["fields"][1]["text"]
+    )
+
+
+def test_a_silent_scheduler_is_called_stale_and_gives_no_next_run(world: World) -> None:
+    now = world.clock.now()
+    beat = SchedulerBeat("host:1:abc", now, now, next_sync_at=now + timedelta(minutes=15))
+    world.store.record_heartbeat(beat)
+    assert world.service.status().next_run == now + timedelta(minutes=15)
+    world.clock.tick(6 * 60)
+    status = world.service.status()
+    assert status.schedule.state == "stale" and status.next_run is None
+    text = status_message(status).blocks[0].to_dict()["fields"][1]["text"]
+    assert "last seen" in text and "sellsync worker" in text
+
+
+def test_without_a_scheduler_no_next_run_is_made_up(
+    world: World, notifier: RecordingNotifier
+) -> None:
+    run_scheduled_sync(world.service, notifier)  # a worker ran once, long gone
+    status = world.service.status()
+    assert status.schedule.state == "never" and status.next_run is None
+    text = status_message(status).blocks[0].to_dict()["fields"][1]["text"]
+    assert "no scheduler has run yet" in text
+
+
+# --------------------------------------------------------------------------- operators' logs
+
+
+class _FakeSlack(http.server.BaseHTTPRequestHandler):
+    """chat.postMessage answers as Slack does for a channel the bot cannot post to."""
+
+    calls: ClassVar[list[str]] = []
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        _FakeSlack.calls.append(self.path)
+        body = json.dumps({"ok": False, "error": "not_in_channel"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def unreachable_slack() -> Iterator[WebClient]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _FakeSlack)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield WebClient(token="xoxb-test-0000", base_url=f"http://127.0.0.1:{server.server_port}/")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_unreachable_summary_channel_is_a_warning_naming_the_variable(
+    world: World, unreachable_slack: WebClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    notifier = SlackNotifier(unreachable_slack, "C0SUMMARY")
+    world.member(score=80, email="s@example.com", lastname="S")
+    world.sync()
+    with caplog.at_level(logging.INFO):
+        assert post_summary(world.service, notifier) is False
+        break_hubspot(world)
+        run_scheduled_sync(world.service, notifier)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    unreachable = [w for w in warnings if "SLACK_SUMMARY_CHANNEL C0SUMMARY is unreachable" in w]
+    assert len(unreachable) == 2 and "not_in_channel" in unreachable[0]
+    assert not [r for r in caplog.records if r.exc_info], "no traceback for a setup problem"
+    assert world.store.get_cursor(SUMMARY_CURSOR) is None  # the next summary covers it all
+    assert world.store.get_cursor(ALERT_CURSOR) is None  # the alert is tried again next time
+
+
+def test_each_scheduled_run_logs_one_info_line_with_its_counts(
+    world: World, notifier: RecordingNotifier, caplog: pytest.LogCaptureFixture
+) -> None:
+    world.member(score=80, email="s@example.com", lastname="S")
+    with caplog.at_level(logging.INFO):
+        report = run_scheduled_sync(world.service, notifier)
+    assert report is not None
+    lines = [r.getMessage() for r in caplog.records if r.name == "sellsync.runs"]
+    assert lines == [lines[0]] and lines[0].startswith(f"sync run #{report.run_id} (schedule) ok")
+    assert "created_in_sell=1" in lines[0]
