@@ -1,6 +1,8 @@
 """``sellsync``: the command line (SPEC §4).
 
-Exit codes: 0 success, 1 the work had errors, 2 bad usage or configuration.
+Exit codes: 0 success, 1 the work had errors (or nothing could be done: the reasons are
+printed), 2 bad usage or configuration. Answers go to stdout, progress and errors to stderr; the
+text of the answers is built in ``bot/terminal.py``.
 """
 
 from __future__ import annotations
@@ -10,13 +12,15 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from bot import terminal
 from bot.settings import AppSettings, load_settings
 from sync.engine import RunInProgress
 from sync.errors import ApiError, ConfigError, SyncError
-from sync.report import SyncReport
-from sync.service import CLI_ACTOR, Explanation, Refused, StatusView
+from sync.push import parse_items
+from sync.service import CLI_ACTOR, Refused
 
 if TYPE_CHECKING:
     from bot.wiring import Services
@@ -30,54 +34,169 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"sellsync: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="sellsync", description="Keep Zendesk Sell and HubSpot in step, from Slack.")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+def _version() -> str:
+    try:
+        return version("sellsync")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
 
-    s = sub.add_parser("sync", help="run one sync cycle now")
+
+def _command(
+    sub: Any, name: str, summary: str, examples: Sequence[str], details: str = ""
+) -> argparse.ArgumentParser:
+    """A subcommand whose ``--help`` has a description and examples."""
+    epilog = "examples:\n" + "\n".join(f"  {e}" for e in examples)
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name,
+        help=summary,
+        description=summary[0].upper() + summary[1:] + "." + (f"\n\n{details}" if details else ""),
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="sellsync",
+        description="Keep Zendesk Sell and HubSpot in step, from Slack.",
+        epilog="Run `sellsync COMMAND --help` for a command's options and examples.",
+    )
+    p.add_argument("--version", action="version", version=f"sellsync {_version()}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
+
+    s = _command(
+        sub,
+        "sync",
+        "run one sync cycle now",
+        ["sellsync sync", "sellsync sync --dry-run", "sellsync sync --dry-run --verbose"],
+        "Shows progress while it runs: a bar on a terminal, a line every few seconds otherwise.",
+    )
     s.add_argument("--dry-run", action="store_true", help="print the plan; write nothing anywhere")
     s.add_argument("--full", action="store_true", help="also re-check every link on both sides")
-    s.add_argument("--json", action="store_true")
+    s.add_argument(
+        "-v", "--verbose", action="store_true", help="the full plan, every skipped record"
+    )
+    s.add_argument("--json", action="store_true", help="the report (and plan) as JSON")
 
-    s = sub.add_parser("push", help='push Sell records to HubSpot ("Add to HubSpot", S4)')
+    s = _command(
+        sub,
+        "push",
+        'push Sell records to HubSpot ("Add to HubSpot", S4)',
+        [
+            "sellsync push ann@example.com lead:123",
+            "sellsync push https://app.futuresimple.com/leads/123",
+            "sellsync push tag:webinar --dry-run",
+        ],
+        "Names each HubSpot contact created or merged into, with its URL. Exits 1 when no item\n"
+        "could be pushed (the reasons are listed), 2 when an argument is not an item at all.",
+    )
     s.add_argument(
         "items", nargs="+", metavar="ITEM", help="email, lead:ID, contact:ID, Sell URL, tag:NAME"
     )
-    s.add_argument("--dry-run", action="store_true")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--dry-run", action="store_true", help="show what would happen; write nothing")
+    s.add_argument("--json", action="store_true", help="the report as JSON")
 
-    s = sub.add_parser(
-        "status", help="last and next run, counts; with ITEM: why it did or didn't sync"
+    s = _command(
+        sub,
+        "status",
+        "last and next run, counts; with ITEM: why it did or didn't sync",
+        ["sellsync status", "sellsync status ann@example.com", "sellsync status --json"],
+        "Without ITEM it reads the database only (no API token needed).",
     )
     s.add_argument("item", nargs="?", metavar="ITEM")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--json", action="store_true", help="one JSON object")
 
-    s = sub.add_parser("conflicts", help="open merge conflicts")
-    s.add_argument("--json", action="store_true")
+    s = _command(
+        sub,
+        "conflicts",
+        "open merge conflicts",
+        ["sellsync conflicts", "sellsync conflicts --json"],
+        "Reads the database only (no API token needed). Resolve them in Slack.",
+    )
+    s.add_argument("--json", action="store_true", help="as JSON")
 
-    s = sub.add_parser(
-        "fields", help="field mappings; \"fields map PROPERTY 'Sell field'\" adds one"
+    s = _command(
+        sub,
+        "runs",
+        "run history: when, who or what started it, how it ended, its counts",
+        ["sellsync runs", "sellsync runs --limit 100 --json"],
+        "Reads the database only (no API token needed).",
+    )
+    s.add_argument("--limit", type=int, default=20, metavar="N", help="newest N runs (20)")
+    s.add_argument("--json", action="store_true", help="as JSON")
+
+    s = _command(
+        sub,
+        "audit",
+        "the audit trail: what changed, where, why and by whom",
+        [
+            "sellsync audit",
+            "sellsync audit lead:123",
+            "sellsync audit ann@example.com --csv > ann.csv",
+            "sellsync audit --limit 5000 --json",
+        ],
+        "ITEM is lead:ID, contact:ID, a Sell URL, an email or a HubSpot contact id; it shows\n"
+        "the events of that record and of the record it is linked to. Reads the database only.",
+    )
+    s.add_argument("item", nargs="?", metavar="ITEM")
+    s.add_argument("--limit", type=int, default=100, metavar="N", help="newest N events (100)")
+    fmt = s.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="as JSON")
+    fmt.add_argument("--csv", action="store_true", help="as CSV (for a spreadsheet)")
+
+    s = _command(
+        sub,
+        "fields",
+        "field mappings; \"fields map PROPERTY 'Sell field'\" adds one",
+        ["sellsync fields", "sellsync fields map favorite_color 'Favorite color'"],
     )
     s.add_argument("args", nargs="*", metavar="map PROPERTY FIELD")
 
-    s = sub.add_parser("restore", help="lift a tombstone (S5)")
+    s = _command(
+        sub,
+        "restore",
+        "lift a tombstone (S5)",
+        ["sellsync restore lead:123", "sellsync restore ann@example.com"],
+        "The HubSpot contact is treated as never linked from the next sync.",
+    )
     s.add_argument("item", metavar="ITEM")
 
-    s = sub.add_parser("db", help="database maintenance")
+    s = _command(sub, "db", "database maintenance", ["sellsync db upgrade"])
     s.add_argument("action", choices=["upgrade"])
 
-    s = sub.add_parser("serve", help="the Slack bot (HTTP or Socket Mode) plus the scheduler")
-    s.add_argument("--no-scheduler", action="store_true")
+    s = _command(
+        sub,
+        "serve",
+        "the Slack bot (HTTP or Socket Mode) plus the scheduler",
+        ["sellsync serve", "sellsync serve --no-scheduler   # web only; run `sellsync worker`"],
+    )
+    s.add_argument("--no-scheduler", action="store_true", help="web only (run a worker too)")
 
-    sub.add_parser("worker", help="the scheduler alone (one per deployment)")
+    _command(
+        sub,
+        "worker",
+        "the scheduler alone (one per deployment)",
+        ["sellsync worker", "LOG_FORMAT=json sellsync worker"],
+    )
 
-    s = sub.add_parser("sandbox", help="run the stand-in HubSpot, Sell and Slack servers")
+    s = _command(
+        sub,
+        "sandbox",
+        "run the stand-in HubSpot, Sell and Slack servers",
+        ["sellsync sandbox", "sellsync sandbox --seed empty --hubspot-port 9101"],
+    )
     s.add_argument("--hubspot-port", type=int, default=8101)
     s.add_argument("--sell-port", type=int, default=8102)
     s.add_argument("--slack-port", type=int, default=8103)
     s.add_argument("--seed", choices=["demo", "empty"], default="demo")
 
-    sub.add_parser("demo", help="the whole app on embedded defaults against the sandbox")
+    _command(
+        sub,
+        "demo",
+        "the whole app on embedded defaults against the sandbox",
+        ["sellsync demo"],
+    )
     return p
 
 
@@ -88,6 +207,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "push": cmd_push,
         "status": cmd_status,
         "conflicts": cmd_conflicts,
+        "runs": cmd_runs,
+        "audit": cmd_audit,
         "fields": cmd_fields,
         "restore": cmd_restore,
         "db": cmd_db,
@@ -147,12 +268,23 @@ def _emit(data: Any) -> None:
     print(json.dumps(data, indent=2, default=str))
 
 
-def _services() -> Services:
+def _services(log_level: str = "WARNING") -> Services:
+    """Clients, store and service; one-shot commands log warnings only unless LOG_LEVEL says
+    otherwise (their output is the answer), long-running ones pass INFO."""
     from bot.wiring import build_services, configure_logging
 
     settings = _settings()
-    configure_logging(settings)
+    configure_logging(settings, log_level)
     return build_services(settings)
+
+
+def _database_services() -> Services:
+    """For commands that only read stored state: no API token needed."""
+    from bot.wiring import build_database_services, configure_logging
+
+    settings = _settings()
+    configure_logging(settings, "WARNING")
+    return build_database_services(settings)
 
 
 # --------------------------------------------------------------------------- commands
@@ -161,49 +293,73 @@ def _services() -> Services:
 def cmd_sync(args: argparse.Namespace) -> int:
     svc = _services()
     try:
-        report = svc.service.run(
-            actor=CLI_ACTOR, trigger="cli", dry_run=args.dry_run, full=args.full
-        )
+        with terminal.SyncProgress("Dry run" if args.dry_run else "Sync") as progress:
+            report = svc.service.run(
+                actor=CLI_ACTOR,
+                trigger="cli",
+                dry_run=args.dry_run,
+                full=args.full,
+                progress=progress,
+            )
         if args.json:
             _emit({**report.to_dict(), "api_calls": svc.api_calls()})
+        elif args.dry_run:
+            print(terminal.render_dry_run(report, verbose=args.verbose))
         else:
-            print(render_report(report))
-            if args.dry_run:
-                print(report.plan.render())
+            print(terminal.render_report(report, verbose=args.verbose))
     finally:
         svc.close()
     return EXIT_OK if report.status == "ok" else EXIT_ERRORS
 
 
 def cmd_push(args: argparse.Namespace) -> int:
+    # An argument that is no item at all is a typing mistake: refused before anything runs
+    # (exit 2, like an unknown option). Items the rules refuse are the work's result (exit 1).
+    invalid = parse_items(args.items).invalid
+    if invalid:
+        bad = ", ".join(repr(i.item) for i in invalid)
+        return _fail(
+            EXIT_USAGE,
+            f"not an item: {bad} (use an email, lead:ID, contact:ID, a Sell URL or tag:NAME); "
+            "nothing was pushed",
+        )
     svc = _services()
     try:
         report = svc.service.push(args.items, actor=CLI_ACTOR, dry_run=args.dry_run)
         if args.json:
             _emit({**report.to_dict(), "api_calls": svc.api_calls()})
         else:
-            print(render_report(report, title="Push"))
+            print(terminal.render_report(report, title="Push", verbose=True))
+            for line in terminal.push_lines(report, svc.service.hubspot.contact_url):
+                print(line)
     finally:
         svc.close()
-    return EXIT_OK if report.status == "ok" else EXIT_ERRORS
+    if report.status != "ok":
+        return EXIT_ERRORS
+    if not terminal.pushed_anything(report):
+        return _fail(EXIT_ERRORS, "nothing was pushed: no item could be (the reasons are above)")
+    return EXIT_OK
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    svc = _services()
+    svc = _services() if args.item else _database_services()
     try:
         if args.item:
             explanation = svc.service.explain(args.item)
-            _emit(explanation.to_dict()) if args.json else print(render_explanation(explanation))
+            if args.json:
+                _emit(explanation.to_dict())
+            else:
+                print(terminal.render_explanation(explanation))
         else:
             status = svc.service.status()
-            _emit(status.to_dict()) if args.json else print(render_status(status))
+            _emit(status.to_dict()) if args.json else print(terminal.render_status(status))
     finally:
         svc.close()
     return EXIT_OK
 
 
 def cmd_conflicts(args: argparse.Namespace) -> int:
-    svc = _services()
+    svc = _database_services()
     try:
         page = svc.service.conflicts(limit=1000)
         if args.json:
@@ -225,12 +381,45 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
                 }
             )
         else:
-            print(f"{page.total} open conflict(s)")
-            for c in page.conflicts:
-                print(
-                    f"  #{c.id} {c.sell} ↔ HubSpot {c.hubspot_id} {c.field}: "
-                    f"Sell {c.sell_value!r} vs HubSpot {c.hubspot_value!r}"
-                )
+            print(terminal.render_conflicts(page))
+    finally:
+        svc.close()
+    return EXIT_OK
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    if args.limit < 1:
+        return _fail(EXIT_USAGE, "--limit must be at least 1")
+    svc = _database_services()
+    try:
+        runs = svc.service.runs(args.limit)
+        if args.json:
+            _emit({"runs": [terminal.run_dict(r) for r in runs]})
+        else:
+            terminal.print_runs(runs, sys.stdout)
+    finally:
+        svc.close()
+    return EXIT_OK
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    if args.limit < 1:
+        return _fail(EXIT_USAGE, "--limit must be at least 1")
+    svc = _database_services()
+    try:
+        trail = svc.service.audit_trail(args.item, limit=args.limit)
+        if args.json:
+            _emit(
+                {
+                    "item": trail.item,
+                    "subjects": list(trail.subjects),
+                    "events": [terminal.audit_dict(e) for e in trail.events],
+                }
+            )
+        elif args.csv:
+            sys.stdout.write(terminal.audit_csv(trail))
+        else:
+            terminal.print_audit(trail, sys.stdout)
     finally:
         svc.close()
     return EXIT_OK
@@ -284,7 +473,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings.require(*SLACK_VARIABLES)
     if not settings.slack_app_token:
         settings.require("slack_signing_secret")
-    svc = _services()
+    svc = _services("INFO")
     try:
         serve(settings, svc.service, scheduler=not args.no_scheduler)
     finally:
@@ -298,7 +487,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     settings = _settings()
     settings.require(*SLACK_VARIABLES)
-    svc = _services()
+    svc = _services("INFO")
     try:
         run_worker(settings, svc.service)
     finally:
@@ -322,53 +511,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
     return int(run_demo())
-
-
-# --------------------------------------------------------------------------- rendering
-
-
-def render_report(report: SyncReport, *, title: str = "Sync") -> str:
-    counts = report.counts()
-    lines = [f"{title} {'(dry run) ' if report.dry_run else ''}{report.status}"]
-    shown = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in sorted(counts.items()))
-    lines.append(f"  {shown or 'nothing to do'}")
-    if report.not_qualified:
-        lines.append(
-            f"  list members below the threshold or without a score: {report.not_qualified}"
-        )
-    skipped = report.plan.skipped if report.dry_run else report.applied.skipped
-    for s in skipped:
-        lines.append(f"  skipped {s.item}: {s.reason}")
-    for e in report.errors:
-        lines.append(f"  error {e.item}: {e.reason}")
-    for w in report.plan.warnings:
-        lines.append(f"  warning: {w}")
-    if report.failure:
-        lines.append(f"  stopped: {report.failure} (the next run resumes where this one stopped)")
-    return "\n".join(lines)
-
-
-def render_status(status: StatusView) -> str:
-    last = status.last_run
-    lines = [
-        f"threshold: {status.threshold}   list: {status.list_id}",
-        "last run: "
-        + (
-            f"{last.started_at:%Y-%m-%d %H:%M} UTC, {last.status}, {dict(last.counts)}"
-            if last
-            else "never"
-        ),
-        f"next run: {status.next_run:%Y-%m-%d %H:%M} UTC"
-        if status.next_run
-        else "next run: not scheduled here",
-        f"open conflicts: {status.open_conflicts}   pending approvals: {status.pending_requests}",
-        "links: " + (", ".join(f"{k} {v}" for k, v in sorted(status.links.items())) or "none"),
-    ]
-    return "\n".join(lines)
-
-
-def render_explanation(e: Explanation) -> str:
-    return "\n".join([f"{e.item}: {e.verdict}", *(f"  {f}" for f in e.facts)])
 
 
 if __name__ == "__main__":  # pragma: no cover

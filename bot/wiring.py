@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any, NoReturn
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -14,6 +15,7 @@ from storage.repositories import SqlStore
 from sync.clients.hubspot import HubSpotClient
 from sync.clients.sell import SellClient
 from sync.engine import Engine, EngineConfig
+from sync.errors import ConfigError
 from sync.service import SyncService
 
 
@@ -84,14 +86,38 @@ def engine_config(settings: AppSettings) -> EngineConfig:
     )
 
 
+class NotConfigured:
+    """Stands in for a CRM client in commands that need only the database (``status``,
+    ``conflicts``, ``runs``, ``audit``): the first call names the missing variable, and no
+    request is ever sent."""
+
+    def __init__(self, variable: str) -> None:
+        self.variable = variable
+        self.stats: dict[str, int] = {}
+
+    def close(self) -> None:
+        pass
+
+    def contact_url(self, contact_id: str) -> None:
+        return None
+
+    def __getattr__(self, name: str) -> Any:
+        def unavailable(*args: object, **kwargs: object) -> NoReturn:
+            raise ConfigError(
+                self.variable, "is not set (this needs the API, not just the database)"
+            )
+
+        return unavailable
+
+
 @dataclass
 class Services:
     """Everything a command needs, closed together."""
 
     service: SyncService
     store: SqlStore
-    hubspot: HubSpotClient
-    sell: SellClient
+    hubspot: HubSpotClient | NotConfigured
+    sell: SellClient | NotConfigured
     extra: list[object] = field(default_factory=list)
 
     def api_calls(self) -> dict[str, dict[str, int]]:
@@ -124,5 +150,15 @@ def build_services(settings: AppSettings, *, store: SqlStore | None = None) -> S
         per_s=settings.sell_requests_per_s,
     )
     store = store or open_store_for(settings)
+    engine = Engine(hubspot, sell, store, SystemClock(), engine_config(settings))
+    return Services(SyncService(engine), store, hubspot, sell)
+
+
+def build_database_services(settings: AppSettings) -> Services:
+    """The service on the database alone, for commands that read only stored state: no API
+    token is needed (a CRM call would fail naming the variable that is missing)."""
+    hubspot = NotConfigured("HUBSPOT_ACCESS_TOKEN")
+    sell = NotConfigured("SELL_ACCESS_TOKEN")
+    store = open_store_for(settings)
     engine = Engine(hubspot, sell, store, SystemClock(), engine_config(settings))
     return Services(SyncService(engine), store, hubspot, sell)

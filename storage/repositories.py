@@ -992,6 +992,42 @@ class SqlStore:
             stopped_at=row["stopped_at"],
         )
 
+    # ------------------------------------------------------------------ audit trail
+
+    def audit_trail(self, *, subjects: Sequence[str] = (), limit: int = 100) -> list[AuditEvent]:
+        """The newest ``limit`` events, oldest first; with ``subjects``, only events about them
+        (a subject is ``lead:12``, a HubSpot id, or the pair ``lead:12|511`` it is stored as)."""
+        ae = t.audit_events
+        query = sa.select(ae)
+        if subjects:
+            query = query.where(
+                sa.or_(
+                    *(
+                        cond
+                        for s in subjects
+                        for cond in (
+                            ae.c.subject == s,
+                            ae.c.subject.like(f"{_like_escape(s)}|%", escape="\\"),
+                            ae.c.subject.like(f"%|{_like_escape(s)}", escape="\\"),
+                        )
+                    )
+                )
+            )
+        query = query.order_by(ae.c.at.desc(), ae.c.id.desc()).limit(limit)
+        with self._read() as session:
+            rows = list(session.execute(query).mappings())
+        return [
+            AuditEvent(
+                at=row["at"],
+                kind=row["kind"],
+                subject=row["subject"],
+                detail=dict(row["detail"] or {}),
+                actor=row["actor"],
+                run_id=row["run_id"],
+            )
+            for row in reversed(rows)
+        ]
+
 
 # --------------------------------------------------------------------------- row → value
 

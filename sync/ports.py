@@ -348,6 +348,10 @@ class Store(Protocol):
 
     def audit_since(self, since: datetime | None, *, limit: int = 10000) -> list[AuditEvent]: ...
 
+    def audit_trail(self, *, subjects: Sequence[str] = (), limit: int = 100) -> list[AuditEvent]:
+        """The newest ``limit`` events (about ``subjects`` when given), oldest first."""
+        ...
+
     def try_lock(self, name: str, *, owner: str, at: datetime, ttl_seconds: int) -> bool:
         """Take a named lock that holds across processes; False when someone else holds it."""
         ...

@@ -24,6 +24,7 @@ from sync.domain import (
     Link,
     LinkState,
     SellRecord,
+    SellRef,
 )
 from sync.engine import Engine
 from sync.errors import RecordNotFound, RecordRejected, SyncError
@@ -228,6 +229,15 @@ class FieldRow:
 
 
 @dataclass(frozen=True)
+class AuditTrail:
+    """Audit events, oldest first; ``subjects`` are what ITEM was resolved to."""
+
+    item: str | None
+    subjects: tuple[str, ...]
+    events: list[AuditEvent]
+
+
+@dataclass(frozen=True)
 class Summary:
     since: datetime | None
     until: datetime
@@ -301,6 +311,41 @@ class SyncService:
         """Is a scheduler alive, and when does it run next (from its heartbeat)."""
         return ScheduleState.from_beat(self.store.latest_heartbeat(), self.clock.now())
 
+    def runs(self, limit: int = 20) -> list[RunRecord]:
+        """Run history, newest first (``sellsync runs``)."""
+        return self.store.recent_runs(limit)
+
+    def audit_trail(self, item: str | None = None, *, limit: int = 100) -> AuditTrail:
+        """What changed, where, why and by whom (``sellsync audit [ITEM]``), oldest first.
+
+        ITEM is ``lead:ID``/``contact:ID``, a Sell URL, an email or a HubSpot contact id; it
+        matches the events of that record and of the record it is linked to. Answered from the
+        database alone.
+        """
+        if item is None or not item.strip():
+            return AuditTrail(None, (), self.store.audit_trail(limit=limit))
+        item = item.strip()
+        refs: list[SellRef] = []
+        hubspot_ids: list[str] = []
+        parsed = parse_items([item])
+        if parsed.invalid:
+            if not item.isdigit():
+                raise Refused(
+                    f"not an item: {item!r} (use lead:ID, contact:ID, a Sell URL, an email "
+                    "or a HubSpot contact id)"
+                )
+            hubspot_ids.append(item)
+        refs.extend(parsed.refs)
+        for entries in self.store.find_by_email(parsed.emails).values():
+            refs.extend(e.ref for e in entries)
+        for link in self.store.links_by_sell(refs).values():
+            hubspot_ids.append(link.hubspot_id)
+        for link in self.store.links_by_hubspot(hubspot_ids).values():
+            refs.append(link.sell)
+        subjects = tuple(dict.fromkeys([*(str(r) for r in refs), *hubspot_ids]))
+        events = self.store.audit_trail(subjects=subjects, limit=limit) if subjects else []
+        return AuditTrail(item, subjects, events)
+
     def explain(self, item: str) -> Explanation:
         """Why a record did or did not sync: list, score vs threshold, link, tombstone, conflicts."""
         item = item.strip()
@@ -359,7 +404,7 @@ class SyncService:
                 verdict = "not linked yet: push it with /sellsync push " + str(record.ref)
         for c in open_conflicts:
             facts.append(
-                f"Open conflict on {c.field}: Sell {c.sell_value!r} vs HubSpot {c.hubspot_value!r}"
+                f"Open conflict on {field_label(c.field)}: Sell {c.sell_value!r} vs HubSpot {c.hubspot_value!r}"
             )
         return Explanation(item, verdict, facts, link, open_conflicts)
 
@@ -787,6 +832,14 @@ def _run_dict(run: RunRecord | None) -> dict[str, object] | None:
         "counts": dict(run.counts),
         "error": run.error,
     }
+
+
+def field_label(key: str) -> str:
+    """A field as people name it (``City``, not ``address.city``; a custom field by its name)."""
+    for m in (*STANDARD_FIELDS, *hubspot_owned_fields()):
+        if m.key == key and m.label:
+            return m.label
+    return key.removeprefix("custom_fields.").removeprefix("custom:")
 
 
 def run_log_line(report: SyncReport) -> str:
