@@ -18,6 +18,7 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.blocks.common import Message
+from bot.blocks.home import home_view
 from bot.blocks.status import status_message
 from bot.scheduler import (
     ALERT_CURSOR,
@@ -299,6 +300,10 @@ def test_a_silent_scheduler_is_called_stale_and_gives_no_next_run(world: World) 
     assert status.schedule.state == "stale" and status.next_run is None
     text = status_message(status).blocks[0].to_dict()["fields"][1]["text"]
     assert "last seen" in text and "sellsync worker" in text
+    home = home_view(
+        status, [], world.service.conflicts(), viewer="U1", viewer_is_manager=False
+    ).to_dict()
+    assert "sellsync worker" in json.dumps(home)  # App Home says the same
 
 
 def test_without_a_scheduler_no_next_run_is_made_up(
