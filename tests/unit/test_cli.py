@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -323,3 +324,21 @@ def test_push_of_something_that_is_not_an_item_is_bad_usage_and_calls_nothing(
         "or tag:NAME); nothing was pushed"
     )
     assert len(crm.hubspot.calls) + len(crm.sell.calls) == before
+
+
+def test_status_of_a_record_names_fields_as_people_do(
+    crm: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lead = crm.sell.add_record(
+        "lead", {"email": "city@y.com", "last_name": "City", "address": {"city": "Paris"}}
+    )
+    contact = crm.hubspot.add_contact(
+        {"hubspotscore": 80, "email": "city@y.com", "lastname": "City", "city": "Lyon"}
+    )
+    crm.hubspot.add_to_list(os.environ["HUBSPOT_LIST_ID"], [contact])
+    assert cli.main(["sync"]) == 0
+    capsys.readouterr()
+    assert cli.main(["status", f"lead:{lead}"]) == 0
+    out = capsys.readouterr().out
+    assert "Open conflict on City: Sell 'Paris' vs HubSpot 'Lyon'" in out
+    assert "address.city" not in out
