@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import Block
 
-from bot.blocks.common import Message, bullet_sections, code, context, escape, section
+from bot.blocks.common import Message, bullet_sections, code, context, escape, plural, section
 from sync.domain import Link
 from sync.mapping import MappingCheck
 from sync.service import FieldRow
@@ -35,7 +35,7 @@ def fields_message(rows: list[FieldRow]) -> Message:
             "Never sent to HubSpot: Sell lead, prospect and customer status, owner, lead and contact ids."
         )
     )
-    return Message(f"{len(rows)} synced fields", blocks)
+    return Message(plural(len(rows), "synced field"), blocks)
 
 
 def mapping_message(check: MappingCheck, hubspot_property: str, sell_field: str) -> Message:

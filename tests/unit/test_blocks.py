@@ -506,6 +506,14 @@ def test_counts_are_said_with_the_right_plural() -> None:
     )
     one = status_message(status_view(open_conflicts=1, pending_requests=1)).text
     assert "1 open conflict," in one and "1 pending approval" in one and "approvals" not in one
+    assert fields_message([FieldRow("phone", "phone", "both", ("lead",))]).text == "1 synced field"
+    modal = str(
+        push_modal(items=["a@b.co"], origin=ids.PushOrigin("message", "C1", "1.2")).to_dict()
+    )
+    assert "I found 1 item in the message" in modal
+    lone = ThresholdImpact(50, None, 1, 1, 0, 0, [ImpactRow(50, 1, 1)], as_of=T0)
+    lone_text = str(threshold_message(lone).to_dict())
+    assert "1 list member:" in lone_text and "1 of the others has a numeric score" in lone_text
 
 
 def pager(page: ConflictPage) -> dict[str, int | None]:
