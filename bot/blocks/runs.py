@@ -24,10 +24,12 @@ from sync.report import SyncReport
 from sync.service import Summary
 
 STAGES = {
+    "start": "starting",
     "members": "going through the synced list",
     "sell leads": "reading Sell leads",
     "sell contacts": "reading Sell contacts",
     "hubspot changes": "reading HubSpot changes",
+    "full check": "checking every link",
 }
 
 

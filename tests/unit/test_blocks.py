@@ -573,3 +573,8 @@ def test_the_home_tab_says_how_many_conflicts_it_does_not_list() -> None:
         status_view(), [], next(conflict_pages(2)), viewer="U1", viewer_is_manager=False
     )
     assert "more" not in str(few.to_dict()).split("Open conflicts")[1].split("Run history")[0]
+
+
+def test_every_stage_of_a_run_is_said_in_words() -> None:
+    for stage, words in (("start", "starting"), ("full check", "checking every link")):
+        assert f"{words}…" in str(run_progress(stage, report(0), actor="UMGR1").to_dict())
