@@ -72,7 +72,7 @@ def status_message(view: StatusView) -> Message:
 
 
 def explanation_message(exp: Explanation, *, urls: RecordUrls = NO_HUBSPOT_URLS) -> Message:
-    blocks: list[Block] = [section(f"*{code(exp.item)}*: {escape(exp.verdict)}")]
+    blocks: list[Block] = [section(f"*{urls.item_link(exp.item)}*: {escape(exp.verdict)}")]
     if exp.link is not None:
         blocks.append(
             context(

@@ -94,9 +94,8 @@ def register(app: App, deps: Deps) -> None:
         elif isinstance(command, p.Run):
             run_now(deps, client, respond, channel=str(body.get("channel_id") or ""), user=user)
         elif isinstance(command, p.Restore):
-            _answer(
-                respond, restored_message(service.restore(command.item, actor=deps.actor(user)))
-            )
+            link = service.restore(command.item, actor=deps.actor(user))
+            _answer(respond, restored_message(link, urls=deps.urls))
         elif isinstance(command, p.Fields):
             _answer(respond, fields_message(service.fields()))
         elif isinstance(command, p.MapField):

@@ -578,3 +578,13 @@ def test_the_home_tab_says_how_many_conflicts_it_does_not_list() -> None:
 def test_every_stage_of_a_run_is_said_in_words() -> None:
     for stage, words in (("start", "starting"), ("full check", "checking every link")):
         assert f"{words}…" in str(run_progress(stage, report(0), actor="UMGR1").to_dict())
+
+
+def test_a_restore_and_the_status_of_a_sell_item_link_their_records() -> None:
+    restored = Link(SellRef("lead", 3), "53", LinkState.ACTIVE)
+    text = str(restored_message(restored, urls=HUBSPOT_URLS).to_dict())
+    assert f"<{SellRef('lead', 3).web_url}|lead:3> ↔ HubSpot <{hubspot_url('53')}|53>" in text
+    title = explanation_message(Explanation("lead:3", "not linked yet", [])).to_dict()
+    assert title["blocks"][0]["text"]["text"].startswith(f"*<{SellRef('lead', 3).web_url}|lead:3>*")
+    by_email = explanation_message(Explanation("a@b.co", "not found", [])).to_dict()
+    assert by_email["blocks"][0]["text"]["text"].startswith("*`a@b.co`*")
