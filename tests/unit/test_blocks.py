@@ -18,10 +18,12 @@ from bot.blocks.common import (
     Message,
     clip,
     code,
+    context,
     escape,
     invalid_input,
     notice,
     plural,
+    section,
     when,
 )
 from bot.blocks.conflicts import PAGE_SIZE, conflicts_message, resolved_note
@@ -588,3 +590,12 @@ def test_a_restore_and_the_status_of_a_sell_item_link_their_records() -> None:
     assert title["blocks"][0]["text"]["text"].startswith(f"*<{SellRef('lead', 3).web_url}|lead:3>*")
     by_email = explanation_message(Explanation("a@b.co", "not found", [])).to_dict()
     assert by_email["blocks"][0]["text"]["text"].startswith("*`a@b.co`*")
+
+
+def test_a_context_or_a_section_with_too_many_parts_says_how_many_it_leaves_out() -> None:
+    elements = context(*[f"part {i}" for i in range(12)]).to_dict()["elements"]
+    assert len(elements) == 10 and elements[-1]["text"] == "…and 3 more"
+    assert elements[-2]["text"] == "part 8"
+    fields = section("x", fields=[f"f{i}" for i in range(11)]).to_dict()["fields"]
+    assert len(fields) == 10 and fields[-1]["text"] == "…and 2 more"
+    assert len(context(*[f"p{i}" for i in range(10)]).to_dict()["elements"]) == 10  # all fit
