@@ -2,8 +2,9 @@
 
 Starts the sandbox HubSpot, Sell and Slack servers on loopback (seeded with realistic data),
 points the real clients at them with a temporary SQLite database, and drives the real Slack app
-through a push, a threshold approval, a sync with a conflict review and the scheduled summary,
-printing the channels as their readers would see them.
+through a push, a sync, a threshold approval, a conflict review, the scheduled summary, App Home
+and the message shortcut, printing the channels as their readers would see them; it ends with the
+steps from here to a real workspace.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, TextIO
 
 from pydantic import SecretStr
 
-from bot.demo_slack import run_demo_slack
+from bot.demo_slack import NEXT_STEPS, run_demo_slack
 from bot.settings import AppSettings
 from bot.wiring import build_services
 from sandbox.server import Sandbox
@@ -63,4 +64,5 @@ def run_demo(out: TextIO | None = None) -> int:
             )
         finally:
             services.close()
+    print("", *NEXT_STEPS, sep="\n", file=out)
     return 0

@@ -1,9 +1,13 @@
 """The Slack half of ``sellsync demo``: drive the real app as Slack would, and show the channel.
 
 :func:`run_demo_slack` serves the real Bolt app over HTTP on a loopback port, sends it signed
-requests (a rep's push, a threshold request and a manager's approval, a sync, a conflict review),
-posts the scheduled summary, and renders every message the sandbox Slack server recorded the way
-a reader of the channels would see them: posts, in-place edits, private replies, direct messages.
+requests (a rep's push, a sync, a threshold request and a manager's approval, a conflict review),
+posts the scheduled summary, opens a manager's App Home and uses the message shortcut, and renders
+every message and view the sandbox Slack server recorded the way a reader would see them: posts,
+in-place edits, private replies, direct messages, modals and the Home tab.
+
+The sync comes before the threshold request on purpose: the impact table of a request counts the
+list members a sync has seen, so only after one does it show what the change would do.
 """
 
 from __future__ import annotations
@@ -26,10 +30,11 @@ from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
 from bot import action_ids as ids
-from bot.app import authorize_with, create_app
+from bot.app import ManagerDirectory, authorize_with, create_app
 from bot.scheduler import SlackNotifier, post_summary
 from bot.settings import AppSettings
 from bot.web import SLACK_PATH, BackgroundServer, build_web
+from sync.domain import SellRecord
 from sync.service import SyncService
 
 STEP_TIMEOUT = 180.0  # a sync of the demo data against the rate-limited sandbox takes a while
@@ -117,7 +122,12 @@ def render_blocks(
         elif kind == "divider":
             lines.append("  ----")
         elif kind == "input":
-            lines.append(f"  {block['label']['text']}: ____")
+            initial = str((block.get("element") or {}).get("initial_value") or "")
+            if initial:
+                lines.append(f"  {block['label']['text']}:")
+                lines += [f"    | {line}" for line in initial.splitlines()]
+            else:
+                lines.append(f"  {block['label']['text']}: ____")
     return lines
 
 
@@ -139,7 +149,8 @@ def render_call(record: dict[str, Any], names: dict[str, str] | None = None) -> 
             " — replacing the previous reply:" if args.get("replace_original") else ":"
         )
     elif method == "views.publish":
-        head = f"App Home of @{record.get('user')}:"
+        user = str(record.get("user") or "")
+        head = f"App Home of @{(names or {}).get(user, user)}:"
     elif method == "views.open":
         head = "A modal opens:"
     else:
@@ -231,7 +242,69 @@ class _Driver:
                 {"type": "button", "action_id": action_id, "value": value, "block_id": "b"}
             ],
         }
-        self._post("payload=" + quote(json.dumps(payload)), "application/x-www-form-urlencoded")
+        self.interact(payload)
+
+    def interact(self, payload: dict[str, Any]) -> httpx.Response:
+        """An interaction (a click, a shortcut, a modal submission) as Slack posts it."""
+        return self._post(
+            "payload=" + quote(json.dumps(payload)), "application/x-www-form-urlencoded"
+        )
+
+    def event(self, event: dict[str, Any]) -> httpx.Response:
+        body = {
+            "type": "event_callback",
+            "team_id": "T1",
+            "api_app_id": "ADEMO",
+            "event": event,
+            "event_id": f"Ev{next(self.counter)}",
+            "event_time": int(time.time()),
+        }
+        return self._post(json.dumps(body), "application/json")
+
+    def message_shortcut(self, text: str, *, user: str, channel: str) -> httpx.Response:
+        ts = f"{int(time.time())}.000100"
+        return self.interact(
+            {
+                "type": "message_action",
+                "callback_id": ids.ADD_MESSAGE_TO_HUBSPOT,
+                "trigger_id": f"demo.{next(self.counter)}",
+                "user": {"id": user},
+                "team": {"id": "T1"},
+                "channel": {"id": channel},
+                "message_ts": ts,
+                "message": {"type": "message", "user": "UCUSTOMER", "ts": ts, "text": text},
+                "response_url": self.response_url(),
+            }
+        )
+
+    def submit(self, view: dict[str, Any], *, user: str) -> httpx.Response:
+        """Submit a modal as it was opened (its prefilled values unchanged)."""
+        values: dict[str, Any] = {}
+        for block in view.get("blocks") or []:
+            element = block.get("element") or {}
+            if block.get("type") == "input" and element.get("action_id"):
+                values[str(block.get("block_id"))] = {
+                    element["action_id"]: {
+                        "type": element.get("type", "plain_text_input"),
+                        "value": element.get("initial_value"),
+                    }
+                }
+        return self.interact(
+            {
+                "type": "view_submission",
+                "user": {"id": user},
+                "team": {"id": "T1"},
+                "trigger_id": f"demo.{next(self.counter)}",
+                "view": {
+                    "id": f"VDEMO{next(self.counter)}",
+                    "type": "modal",
+                    "callback_id": view.get("callback_id"),
+                    "private_metadata": view.get("private_metadata", ""),
+                    "hash": "demo",
+                    "state": {"values": values},
+                },
+            }
+        )
 
     def recorded(self) -> list[dict[str, Any]]:
         messages = self.http.get(self.control + "/_sandbox/messages").json()["messages"]
@@ -252,16 +325,69 @@ def _button(records: list[dict[str, Any]], action_id: str) -> tuple[dict[str, An
     return None
 
 
-def _pick_push_items(service: SyncService, limit: int = 3) -> list[str]:
-    """A few Sell leads with an email and one without, so the result shows a skip reason."""
-    with_email: list[str] = []
-    without: list[str] = []
+def _view(records: list[dict[str, Any]], method: str = "views.open") -> dict[str, Any] | None:
+    for record in reversed(records):
+        if record.get("method") == method and isinstance(record.get("view"), dict):
+            return dict(record["view"])
+    return None
+
+
+def _sell_leads(service: SyncService, with_email: int) -> tuple[list[SellRecord], list[SellRecord]]:
+    """``with_email`` Sell leads that have an email, and one that has none."""
+    found: list[SellRecord] = []
+    without: list[SellRecord] = []
     for page in service.sell.changed_pages("lead", None):
         for record in page:
-            (with_email if record.email else without).append(str(record.ref))
-        if len(with_email) >= limit and without:
+            (found if record.email else without).append(record)
+        if len(found) >= with_email and without:
             break
-    return with_email[:limit] + without[:1]
+    return found[:with_email], without[:1]
+
+
+def _pick_push_items(service: SyncService, limit: int = 3) -> list[str]:
+    """A few Sell leads with an email and one without, so the result shows a skip reason."""
+    with_email, without = _sell_leads(service, limit)
+    return [str(r.ref) for r in (*with_email, *without)]
+
+
+def _unlinked_leads(service: SyncService, count: int) -> list[SellRecord]:
+    """``count`` Sell leads with an email that no sync or push has linked yet."""
+    found: list[SellRecord] = []
+    emails: set[str] = set()
+    for page in service.sell.changed_pages("lead", None):
+        candidates = [r for r in page if r.email and r.email not in emails]
+        linked = service.store.links_by_sell([r.ref for r in candidates])
+        for record in candidates:
+            if record.ref not in linked and record.email not in emails:
+                found.append(record)
+                emails.add(str(record.email))
+        if len(found) >= count:
+            break
+    return found[:count]
+
+
+def _shortcut_message(service: SyncService) -> str:
+    """A message a rep might get: one Sell lead by its web address, another by its email."""
+    leads = _unlinked_leads(service, 2)
+    mentions = [leads[0].ref.web_url] if leads else []
+    mentions += [f"<mailto:{r.email}|{r.email}>" for r in leads[1:]]
+    return (
+        f"Met two people at the expo who want a demo: {' and '.join(mentions) or 'no one yet'}"
+        " — can someone follow up?"
+    )
+
+
+#: How to go from the demo to a real workspace (printed at the end of ``sellsync demo``).
+NEXT_STEPS = (
+    "=== What next: your own workspace ===",
+    "1. Follow docs/setup.md: create the Slack app from manifest.yml (HTTP or Socket Mode), a "
+    "HubSpot private app and a Sell token, and the Sell custom fields sellsync needs.",
+    "2. Put the values in .env (.env.example names every setting), then run `sellsync check`: it "
+    "lists each token, list, property, custom field and Slack channel with ✓ or ✗ and the fix.",
+    "3. When it passes: `sellsync db upgrade`, then `sellsync serve --no-scheduler` (Slack) and "
+    "one `sellsync worker` (the schedule), as in the Procfile. To rehearse, `sellsync sandbox` "
+    "serves these stand-in APIs and prints a complete environment for them.",
+)
 
 
 def run_demo_slack(
@@ -276,12 +402,14 @@ def run_demo_slack(
     approvals_channel: str = "C0APPROVALS",
     push_items: Sequence[str] | None = None,
     new_threshold: int | None = None,
+    shortcut_message: str | None = None,
     run_sync: bool = True,
     names: dict[str, str] | None = None,
     out: TextIO | None = None,
 ) -> list[str]:
-    """Drive the app through a push, a threshold approval, a sync with a conflict review and the
-    summary; return (and print to ``out``) the transcript as readers of the channels see it.
+    """Drive the app through a push, a sync, a threshold approval, a conflict review, the
+    summary, App Home and the message shortcut; return (and print to ``out``) the transcript as
+    readers of the channels see it.
 
     ``slack_url`` is the sandbox Slack Web API base (``…/api/``); its control API supplies the
     recorded messages. ``service`` must already point at the sandbox HubSpot and Sell.
@@ -307,7 +435,19 @@ def run_demo_slack(
     authorize = authorize_with(token)
     executor = TrackingExecutor()
     client = WebClient(base_url=slack_url)  # the token comes from ``authorize``
-    app: App = create_app(settings, service, client=client, authorize=authorize, executor=executor)
+    # the app's client takes its token from ``authorize`` per request; the manager directory
+    # reads the user group outside any request, so it gets a client with the token
+    managers = ManagerDirectory(
+        settings.manager_ids, manager_group, WebClient(token=token, base_url=slack_url)
+    )
+    app: App = create_app(
+        settings,
+        service,
+        client=client,
+        authorize=authorize,
+        is_manager=managers,
+        executor=executor,
+    )
     transcript: list[str] = []
 
     def say(line: str) -> None:
@@ -339,9 +479,17 @@ def run_demo_slack(
             driver.command("push " + " ".join(items), user=rep, channel=channel)
             show(driver)
 
-            say("=== 2. A threshold change, approved by a manager ===")
+            if run_sync:
+                say("=== 2. A sync now: the synced HubSpot list flows into Sell ===")
+                say(f"{who(manager)} in #{channel}: /sellsync run")
+                driver.command("run", user=manager, channel=channel)
+                show(driver)
+
+            say("=== 3. A threshold change, with its impact, approved by a manager ===")
             threshold = (
-                new_threshold if new_threshold is not None else service.settings().threshold + 10
+                new_threshold
+                if new_threshold is not None
+                else max(0, service.settings().threshold - 10)
             )
             say(
                 f"{who(rep)} in #{channel}: /sellsync threshold {threshold} more leads for the spring campaign"
@@ -365,11 +513,7 @@ def run_demo_slack(
                 )
                 show(driver)
 
-            if run_sync:
-                say("=== 3. A sync now, then the conflicts it found ===")
-                say(f"{who(manager)} in #{channel}: /sellsync run")
-                driver.command("run", user=manager, channel=channel)
-                show(driver)
+            say("=== 4. The conflicts the sync found, reviewed by a manager ===")
             say(f"{who(manager)} in #{channel}: /sellsync conflicts")
             driver.command("conflicts", user=manager, channel=channel)
             fresh = show(driver)
@@ -382,11 +526,36 @@ def run_demo_slack(
                 )
                 show(driver)
 
-            say("=== 4. The scheduled summary ===")
+            say("=== 5. The scheduled summary ===")
             post_summary(
                 service, SlackNotifier(WebClient(token=token, base_url=slack_url), channel)
             )
             show(driver)
+
+            say("=== 6. App Home: status, approvals, conflicts and the run history ===")
+            say(f"{who(manager)} opens the sellsync app's Home tab")
+            driver.event(
+                {
+                    "type": "app_home_opened",
+                    "user": manager,
+                    "channel": f"D{manager}",
+                    "tab": "home",
+                    "event_ts": f"{time.time():.6f}",
+                }
+            )
+            show(driver)
+
+            say("=== 7. The message shortcut: Add to HubSpot from a message ===")
+            text = shortcut_message or _shortcut_message(service)
+            say(f"A message in #{channel}: {plain_text(text, names)}")
+            say(f"{who(rep)} picks ⋮ → Add to HubSpot on that message")
+            driver.message_shortcut(text, user=rep, channel=channel)
+            fresh = show(driver)
+            view = _view(fresh)
+            if view is not None:
+                say(f"{who(rep)} clicks [Push]")
+                driver.submit(view, user=rep)
+                show(driver)
     finally:
         executor.shutdown(wait=True)
     return transcript

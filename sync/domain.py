@@ -24,6 +24,10 @@ RECORD_KINDS: tuple[RecordKind, ...] = ("lead", "contact")
 
 CUSTOM_PREFIX = "custom_fields."
 
+#: Where a person opens a Sell record in the browser (the API's ids are the web app's ids).
+SELL_APP_URL = "https://app.futuresimple.com"
+_SELL_WEB_PATHS: dict[str, str] = {"lead": "leads", "contact": "crm/contacts"}
+
 
 def is_empty(value: object) -> bool:
     """SPEC §2: missing, null, or a string of only whitespace (also an empty list)."""
@@ -59,6 +63,11 @@ class SellRef:
         if kind not in RECORD_KINDS or not raw.strip().isdigit():
             raise ValueError(f"not a Sell record reference: {text!r} (use lead:ID or contact:ID)")
         return cls(kind=kind, id=int(raw))
+
+    @property
+    def web_url(self) -> str:
+        """The record's page in Sell's web app (what a rep pastes into ``/sellsync push``)."""
+        return f"{SELL_APP_URL}/{_SELL_WEB_PATHS[self.kind]}/{self.id}"
 
 
 @dataclass(frozen=True)

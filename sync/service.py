@@ -346,6 +346,10 @@ class SyncService:
         events = self.store.audit_trail(subjects=subjects, limit=limit) if subjects else []
         return AuditTrail(item, subjects, events)
 
+    def hubspot_url(self, contact_id: str) -> str | None:
+        """The contact's page in HubSpot, for links in messages (None: portal id unknown)."""
+        return self.hubspot.contact_url(contact_id)
+
     def explain(self, item: str) -> Explanation:
         """Why a record did or did not sync: list, score vs threshold, link, tombstone, conflicts."""
         item = item.strip()
@@ -613,8 +617,11 @@ class SyncService:
 
     # -------------------------------------------------------------- conflicts
     def conflicts(self, *, offset: int = 0, limit: int = 10) -> ConflictPage:
+        """One page of open conflicts; a page past the end (``conflicts 999``) is the last one."""
+        limit = max(1, limit)
         total = self.store.count_conflicts()
-        items = self.store.list_conflicts(offset=max(0, offset), limit=max(1, limit))
+        offset = min(max(0, offset), (max(0, total - 1) // limit) * limit)
+        items = self.store.list_conflicts(offset=offset, limit=limit)
         return ConflictPage(items, total, offset, limit)
 
     def resolve_conflict(

@@ -128,11 +128,18 @@ def plain(text: str, limit: int = BUTTON_TEXT) -> PlainTextObject:
     return PlainTextObject(text=clip(text, limit), emoji=True)
 
 
+def _at_most(items: Sequence[str], limit: int) -> list[str]:
+    """``items`` when they fit; else the first ``limit - 1`` and "…and N more" (never cut silently)."""
+    if len(items) <= limit:
+        return list(items)
+    return [*items[: limit - 1], f"…and {len(items) - limit + 1:,} more"]
+
+
 def section(text: str, *, block_id: str | None = None, fields: Sequence[str] = ()) -> SectionBlock:
     return SectionBlock(
         block_id=block_id,
         text=mrkdwn(text),
-        fields=[mrkdwn(f, FIELD_TEXT) for f in fields[:MAX_FIELDS]] or None,
+        fields=[mrkdwn(f, FIELD_TEXT) for f in _at_most(fields, MAX_FIELDS)] or None,
     )
 
 
@@ -143,7 +150,7 @@ def header(text: str) -> HeaderBlock:
 def context(*texts: str, block_id: str | None = None) -> ContextBlock:
     return ContextBlock(
         block_id=block_id,
-        elements=[mrkdwn(t) for t in texts[:CONTEXT_ELEMENTS] if t],
+        elements=[mrkdwn(t) for t in _at_most([t for t in texts if t], CONTEXT_ELEMENTS)],
     )
 
 
@@ -214,7 +221,7 @@ class Message:
         object.__setattr__(self, "blocks", list(self.blocks))
         if len(self.blocks) > MAX_MESSAGE_BLOCKS:
             kept = list(self.blocks[: MAX_MESSAGE_BLOCKS - 1])
-            kept.append(context(f"…{len(self.blocks) - len(kept)} more blocks not shown"))
+            kept.append(context(f"…{plural(len(self.blocks) - len(kept), 'more block')} not shown"))
             object.__setattr__(self, "blocks", kept)
 
     def kwargs(self) -> dict[str, Any]:
@@ -230,7 +237,7 @@ def fit_view_blocks(blocks: list[Block]) -> list[Block]:
     if len(blocks) <= MAX_VIEW_BLOCKS:
         return blocks
     kept = blocks[: MAX_VIEW_BLOCKS - 1]
-    kept.append(context(f"…{len(blocks) - len(kept)} more blocks not shown"))
+    kept.append(context(f"…{plural(len(blocks) - len(kept), 'more block')} not shown"))
     return kept
 
 

@@ -12,10 +12,12 @@ from bot.blocks.common import (
     code,
     context,
     escape,
+    plural,
     section,
     when,
     who,
 )
+from bot.blocks.links import NO_HUBSPOT_URLS, RecordUrls
 from sync.domain import Conflict, ConflictStatus
 from sync.mapping import STANDARD_FIELDS, hubspot_owned_fields
 from sync.service import ConflictPage
@@ -39,11 +41,13 @@ def field_label(key: str) -> str:
     return key.removeprefix("custom_fields.").removeprefix("custom:")
 
 
-def conflict_blocks(conflict: Conflict, *, offset: int, can_resolve: bool) -> list[Block]:
+def conflict_blocks(
+    conflict: Conflict, *, offset: int, can_resolve: bool, urls: RecordUrls = NO_HUBSPOT_URLS
+) -> list[Block]:
     cid = conflict.id or 0
     title = (
-        f"*{escape(field_label(conflict.field))}* on {code(conflict.sell)} ↔ HubSpot "
-        f"{code(conflict.hubspot_id)} · opened {when(conflict.opened_at)}"
+        f"*{escape(field_label(conflict.field))}* on {urls.sell_link(conflict.sell)} ↔ HubSpot "
+        f"{urls.hubspot_link(conflict.hubspot_id)} · opened {when(conflict.opened_at)}"
     )
     blocks: list[Block] = [
         section(
@@ -67,14 +71,24 @@ def conflict_blocks(conflict: Conflict, *, offset: int, can_resolve: bool) -> li
     return blocks
 
 
-def conflicts_message(page: ConflictPage, *, can_resolve: bool, note: str | None = None) -> Message:
+def conflicts_message(
+    page: ConflictPage,
+    *,
+    can_resolve: bool,
+    note: str | None = None,
+    urls: RecordUrls = NO_HUBSPOT_URLS,
+) -> Message:
     if page.total == 0:
         text = ":tada: No open conflicts."
         blocks: list[Block] = [section(f"{note}\n{text}" if note else text)]
         return Message(text, blocks)
+    size = max(1, page.limit)
+    last_page_start = (page.total - 1) // size * size
     first = page.offset + 1
     last = page.offset + len(page.conflicts)
     head = f"*Open conflicts* {first:,}–{last:,} of {page.total:,}"
+    if page.total > size:
+        head += f" · page {page.offset // size + 1:,} of {last_page_start // size + 1:,}"
     if not page.conflicts:
         head = f"*Open conflicts*: none on this page ({page.total:,} in all)"
     blocks = []
@@ -82,7 +96,7 @@ def conflicts_message(page: ConflictPage, *, can_resolve: bool, note: str | None
         blocks.append(section(note))
     blocks.append(section(head))
     for conflict in page.conflicts:
-        blocks += conflict_blocks(conflict, offset=page.offset, can_resolve=can_resolve)
+        blocks += conflict_blocks(conflict, offset=page.offset, can_resolve=can_resolve, urls=urls)
     if not can_resolve:
         blocks.append(context("Only managers can resolve conflicts."))
     else:
@@ -94,23 +108,19 @@ def conflicts_message(page: ConflictPage, *, can_resolve: bool, note: str | None
         )
     pager = []
     if page.offset > 0:
-        pager.append(
-            button(
-                "← Previous", ids.CONFLICTS_PREV, ids.encode_page(max(0, page.offset - page.limit))
-            )
-        )
-    if page.offset + page.limit < page.total:
-        pager.append(
-            button("Next →", ids.CONFLICTS_NEXT, ids.encode_page(page.offset + page.limit))
-        )
+        # from past the end, "previous" is the last page that has conflicts, not another empty one
+        previous = min(max(0, page.offset - size), last_page_start)
+        pager.append(button("← Previous", ids.CONFLICTS_PREV, ids.encode_page(previous)))
+    if page.offset + size < page.total:
+        pager.append(button("Next →", ids.CONFLICTS_NEXT, ids.encode_page(page.offset + size)))
     if pager:
         blocks.append(actions(*pager, block_id=ids.PAGER_BLOCK))
-    return Message(f"{page.total} open conflicts", blocks)
+    return Message(plural(page.total, "open conflict"), blocks)
 
 
-def resolved_note(conflict: Conflict, *, changed: bool) -> str:
+def resolved_note(conflict: Conflict, *, changed: bool, urls: RecordUrls = NO_HUBSPOT_URLS) -> str:
     what = RESOLUTION_TEXT.get(conflict.status, escape(conflict.status))
-    subject = f"*{escape(field_label(conflict.field))}* on {code(conflict.sell)}"
+    subject = f"*{escape(field_label(conflict.field))}* on {urls.sell_link(conflict.sell)}"
     if not changed:
         by = f" by {who(conflict.resolved_by)}" if conflict.resolved_by else ""
         return f":information_source: {subject} was already resolved{by}: {what}."

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import Block
 
-from bot.blocks.common import Message, bullet_sections, code, context, escape, section
+from bot.blocks.common import Message, bullet_sections, code, context, escape, plural, section
+from bot.blocks.links import NO_HUBSPOT_URLS, RecordUrls
 from sync.domain import Link
 from sync.mapping import MappingCheck
 from sync.service import FieldRow
@@ -35,7 +36,7 @@ def fields_message(rows: list[FieldRow]) -> Message:
             "Never sent to HubSpot: Sell lead, prospect and customer status, owner, lead and contact ids."
         )
     )
-    return Message(f"{len(rows)} synced fields", blocks)
+    return Message(plural(len(rows), "synced field"), blocks)
 
 
 def mapping_message(check: MappingCheck, hubspot_property: str, sell_field: str) -> Message:
@@ -53,9 +54,10 @@ def mapping_message(check: MappingCheck, hubspot_property: str, sell_field: str)
     )
 
 
-def restored_message(link: Link) -> Message:
+def restored_message(link: Link, *, urls: RecordUrls = NO_HUBSPOT_URLS) -> Message:
     text = (
-        f":recycle: Restored {code(link.sell)} ↔ HubSpot {code(link.hubspot_id)}: the tombstone "
+        f":recycle: Restored {urls.sell_link(link.sell)} ↔ HubSpot "
+        f"{urls.hubspot_link(link.hubspot_id)}: the tombstone "
         "is lifted, and from the next sync the contact is treated as never linked "
         "(created again in Sell if it qualifies)."
     )

@@ -1,4 +1,8 @@
-"""The App Home tab: status, threshold, pending approvals, open conflicts, recent runs."""
+"""The App Home tab: status, threshold, pending approvals, open conflicts, run history.
+
+The run history answers "did it run, and what did it do?" the way a Zap's run history does: one
+line per run with what started it, how it ended, its counts, when, and how long it took.
+"""
 
 from __future__ import annotations
 
@@ -12,20 +16,56 @@ from bot.blocks.common import (
     button,
     code,
     context,
+    counts_line,
     divider,
     escape,
     fit_view_blocks,
     header,
+    plural,
     section,
+    when,
+    who,
 )
 from bot.blocks.conflicts import field_label
-from bot.blocks.status import links_line, run_line, status_message
+from bot.blocks.links import NO_HUBSPOT_URLS, RecordUrls
+from bot.blocks.status import RUN_STATUS, links_line, status_message
 from bot.blocks.threshold import pending_line
-from sync.ports import ChangeRequest
+from sync.ports import ChangeRequest, RunRecord
 from sync.service import ConflictPage, StatusView
 
 MAX_PENDING = 10
 MAX_CONFLICTS = 5
+MAX_RUNS = 10
+
+TRIGGERS = {
+    "schedule": "on schedule",
+    "manual": "from Slack",
+    "cli": "from the command line",
+}
+
+
+def trigger_text(trigger: str) -> str:
+    """What started a run, in words: ``on schedule``, ``from Slack``, ``push by @Riley``…"""
+    if trigger in TRIGGERS:
+        return TRIGGERS[trigger]
+    kind, _, actor = trigger.partition(":")
+    if kind == "push" and actor:
+        return f"push by {who(actor)}"
+    return escape(trigger)
+
+
+def history_line(run: RunRecord) -> str:
+    """One run of the history: status · when · trigger · counts · duration (· its error)."""
+    status = RUN_STATUS.get(run.status, escape(run.status))
+    parts = [status, when(run.started_at), trigger_text(run.trigger)]
+    parts.append(counts_line(run.counts, empty="no changes"))
+    if run.finished_at is not None:
+        seconds = max(0, round((run.finished_at - run.started_at).total_seconds()))
+        parts.append(f"took {seconds:,}s")
+    line = "• " + " · ".join(parts)
+    if run.error:
+        line += f" — _{escape(' '.join(run.error.split()))}_"
+    return line
 
 
 def home_view(
@@ -35,6 +75,7 @@ def home_view(
     *,
     viewer: str,
     viewer_is_manager: bool,
+    urls: RecordUrls = NO_HUBSPOT_URLS,
 ) -> View:
     blocks: list[Block] = [header("sellsync: Sell ↔ HubSpot")]
     blocks += status_message(status).blocks
@@ -57,19 +98,26 @@ def home_view(
     blocks += [divider(), section(f"*Open conflicts* ({conflicts.total:,})")]
     if conflicts.conflicts:
         lines = [
-            f"• *{escape(field_label(c.field))}* on {code(c.sell)}: Sell {code(c.sell_value, 100)} "
-            f"vs HubSpot {code(c.hubspot_value, 100)}"
+            f"• *{escape(field_label(c.field))}* on {urls.sell_link(c.sell)}: Sell "
+            f"{code(c.sell_value, 100)} vs HubSpot {code(c.hubspot_value, 100)}"
             for c in conflicts.conflicts[:MAX_CONFLICTS]
         ]
         blocks += bullet_sections(lines, max_blocks=2)
-        blocks.append(context("Review and resolve them with `/sellsync conflicts`."))
+        more = conflicts.total - min(len(conflicts.conflicts), MAX_CONFLICTS)
+        blocks.append(
+            context(
+                (f"…and {more:,} more. " if more > 0 else "")
+                + "Review and resolve them with `/sellsync conflicts`."
+            )
+        )
     else:
         blocks.append(context("No open conflicts."))
-    blocks += [divider(), section("*Recent runs*")]
-    if status.recent_runs:
-        blocks += bullet_sections(
-            [f"• {run_line(r)}".replace("\n", " — ") for r in status.recent_runs[:10]], max_blocks=3
-        )
+    runs = status.recent_runs
+    blocks += [divider(), section(f"*Run history* ({plural(len(runs), 'recent run')})")]
+    if runs:
+        blocks += bullet_sections([history_line(r) for r in runs[:MAX_RUNS]], max_blocks=3)
+        if len(runs) > MAX_RUNS:
+            blocks.append(context(f"…and {plural(len(runs) - MAX_RUNS, 'older run')}"))
     else:
         blocks.append(context("No sync has run yet."))
     blocks.append(context(f"Links: {links_line(status.links)} · `/sellsync help` for commands"))

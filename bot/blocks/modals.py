@@ -8,7 +8,7 @@ from slack_sdk.models.blocks import Block, InputBlock, PlainTextInputElement
 from slack_sdk.models.views import View
 
 from bot import action_ids as ids
-from bot.blocks.common import context, fit_view_blocks, plain, section
+from bot.blocks.common import context, fit_view_blocks, plain, plural, section
 
 MAX_INITIAL_VALUE = 3000  # plain_text_input initial_value / max_length
 
@@ -34,14 +34,16 @@ def push_modal(
     value, left_out = initial_items(items)
     if origin.source == "message":
         intro = (
-            f"I found {len(items)} item{'s' if len(items) != 1 else ''} in the message. "
+            f"I found {plural(len(items), 'item')} in the message. "
             "Check them, then *Push* to add them to HubSpot."
         )
     else:
         intro = "Sell records to add to HubSpot: emails, `lead:ID`, `contact:ID` or Sell record URLs, one per line — or a Sell tag."
     blocks: list[Block] = [section(intro)]
     if left_out:
-        blocks.append(context(f":warning: {left_out} more items did not fit and are left out."))
+        blocks.append(
+            context(f":warning: …and {plural(left_out, 'more item')} that did not fit (left out).")
+        )
     blocks += [
         InputBlock(
             block_id=ids.ITEMS_BLOCK,

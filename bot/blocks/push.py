@@ -7,13 +7,13 @@ from slack_sdk.models.blocks import Block
 from bot.blocks.common import (
     Message,
     bullet_sections,
-    code,
     context,
     counts_line,
     escape,
     plural,
     section,
 )
+from bot.blocks.links import NO_HUBSPOT_URLS, RecordUrls
 from sync.domain import Outcome, Skip
 from sync.report import SyncReport
 
@@ -32,7 +32,9 @@ def not_pushed(report: SyncReport) -> list[Skip]:
     return [*skipped, *report.errors]
 
 
-def push_result(report: SyncReport, *, source: str | None = None) -> Message:
+def push_result(
+    report: SyncReport, *, source: str | None = None, urls: RecordUrls = NO_HUBSPOT_URLS
+) -> Message:
     counts = report.counts()
     done = sum(
         counts.get(o.value, 0)
@@ -60,13 +62,15 @@ def push_result(report: SyncReport, *, source: str | None = None) -> Message:
     ]
     if linked:
         lines = [
-            f"• {code(a.sell)} → HubSpot {code(a.hubspot_id)}: {escape(a.summary)}" for a in linked
+            f"• {urls.sell_link(a.sell)} → HubSpot {urls.hubspot_link(a.hubspot_id)}: "
+            f"{escape(a.summary)}"
+            for a in linked
         ]
         blocks.append(section("*Linked:*"))
         blocks += bullet_sections(lines, max_blocks=8)
     if left_out:
         blocks.append(section(f"*Not created or linked ({len(left_out):,}):*"))
-        lines = [f"• {code(s.item, 200)} — {escape(s.reason)}" for s in left_out]
+        lines = [f"• {urls.item_link(s.item)} — {escape(s.reason)}" for s in left_out]
         blocks += bullet_sections(lines, max_blocks=MAX_RESULT_SECTIONS - len(blocks))
     summary = f"Push: {done} added or linked, {len(left_out)} not"
     return Message(summary, blocks)

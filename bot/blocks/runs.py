@@ -19,14 +19,17 @@ from bot.blocks.common import (
     when,
     who,
 )
+from bot.blocks.links import NO_HUBSPOT_URLS, RecordUrls
 from sync.report import SyncReport
 from sync.service import Summary
 
 STAGES = {
+    "start": "starting",
     "members": "going through the synced list",
     "sell leads": "reading Sell leads",
     "sell contacts": "reading Sell contacts",
     "hubspot changes": "reading HubSpot changes",
+    "full check": "checking every link",
 }
 
 
@@ -41,7 +44,11 @@ def run_progress(stage: str, report: SyncReport, *, actor: str) -> Message:
     )
 
 
-def run_finished(report: SyncReport, *, actor: str) -> Message:
+#: Warnings shown under a finished run (a context block holds at most 10 elements).
+MAX_WARNINGS = 9
+
+
+def run_finished(report: SyncReport, *, actor: str, urls: RecordUrls = NO_HUBSPOT_URLS) -> Message:
     if report.status == "failed":
         head = (
             f":x: Sync started by {who(actor)} failed: {escape(report.failure or 'unknown error')}"
@@ -59,10 +66,14 @@ def run_finished(report: SyncReport, *, actor: str) -> Message:
         context(counts_line(report.counts(), empty="no changes") + took),
     ]
     if report.errors:
-        lines = [f"• `{escape(e.item)}` — {escape(e.reason)}" for e in report.errors]
+        lines = [f"• {urls.item_link(e.item)} — {escape(e.reason)}" for e in report.errors]
         blocks += bullet_sections(lines, max_blocks=10)
-    if report.plan.warnings:
-        blocks.append(context(*[f":warning: {escape(w)}" for w in report.plan.warnings[:10]]))
+    warnings = report.plan.warnings
+    if warnings:
+        shown = [f":warning: {escape(w)}" for w in warnings[:MAX_WARNINGS]]
+        if len(warnings) > MAX_WARNINGS:
+            shown.append(f"…and {plural(len(warnings) - MAX_WARNINGS, 'more warning')}")
+        blocks.append(context(*shown))
     return Message(f"Sync {report.status}: {counts_line(report.counts())}".replace("*", ""), blocks)
 
 
@@ -96,7 +107,7 @@ def summary_message(summary: Summary) -> Message:
     if summary.empty:
         text = f":sunny: sellsync summary {since}: nothing changed."
         return Message("sellsync summary: nothing changed", [section(text)])
-    runs = f"{summary.runs:,} runs" + (
+    runs = plural(summary.runs, "run") + (
         f", {summary.failed_runs:,} failed" if summary.failed_runs else ""
     )
     fields = summary_fields(summary.counts)

@@ -11,9 +11,11 @@ from bot.blocks.common import (
     context,
     counts_line,
     escape,
+    plural,
     section,
     when,
 )
+from bot.blocks.links import NO_HUBSPOT_URLS, RecordUrls
 from sync.ports import RunRecord
 from sync.service import Explanation, ScheduleState, StatusView
 
@@ -78,14 +80,21 @@ def status_message(view: StatusView) -> Message:
         context(f"Links: {links_line(view.links)}"),
     ]
     return Message(
-        f"sellsync: threshold {view.threshold}, {view.open_conflicts} open conflicts, "
-        f"{view.pending_requests} pending approvals",
+        f"sellsync: threshold {view.threshold}, {plural(view.open_conflicts, 'open conflict')}, "
+        f"{plural(view.pending_requests, 'pending approval')}",
         blocks,
     )
 
 
-def explanation_message(exp: Explanation) -> Message:
-    blocks: list[Block] = [section(f"*{code(exp.item)}*: {escape(exp.verdict)}")]
+def explanation_message(exp: Explanation, *, urls: RecordUrls = NO_HUBSPOT_URLS) -> Message:
+    blocks: list[Block] = [section(f"*{urls.item_link(exp.item)}*: {escape(exp.verdict)}")]
+    if exp.link is not None:
+        blocks.append(
+            context(
+                f"Records: Sell {urls.sell_link(exp.link.sell)} ↔ HubSpot "
+                f"{urls.hubspot_link(exp.link.hubspot_id)}"
+            )
+        )
     if exp.facts:
         blocks += bullet_sections([f"• {escape(f)}" for f in exp.facts], max_blocks=10)
     if exp.conflicts:

@@ -15,6 +15,7 @@ from bot.blocks.common import (
     confirm,
     context,
     escape,
+    plural,
     section,
     when,
     who,
@@ -44,9 +45,9 @@ def impact_context(impact: ThresholdImpact) -> str:
     if impact.as_of is None:
         return "No sync has run yet: the impact table fills in after the first sync."
     return (
-        f"{impact.members:,} list members: {impact.linked:,} already linked (they sync whatever "
-        f"their score), {impact.tombstoned:,} tombstoned (never re-created); "
-        f"{impact.scored:,} of the others have a numeric score. “qualify”: not yet linked and at "
+        f"{plural(impact.members, 'list member')}: {impact.linked:,} already linked (they sync "
+        f"whatever their score), {impact.tombstoned:,} tombstoned (never re-created); "
+        f"{impact.scored:,} of the others {'has' if impact.scored == 1 else 'have'} a numeric score. “qualify”: not yet linked and at "
         f"or above the threshold. Scores as of the sync of {impact.as_of:%Y-%m-%d %H:%M} UTC."
     )
 

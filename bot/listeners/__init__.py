@@ -23,6 +23,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.common import Message, clip, notice
+from bot.blocks.links import RecordUrls
 from bot.settings import AppSettings
 from sync.errors import SyncError
 from sync.service import Actor, Refused, SyncService
@@ -42,6 +43,11 @@ class Deps:
     monotonic: Callable[[], float] = time.monotonic  # throttles progress updates
     progress_interval: float = 1.0
     secrets: Sequence[str] = field(default_factory=tuple)
+
+    @property
+    def urls(self) -> RecordUrls:
+        """Where the records named in a message open (HubSpot's needs the portal id)."""
+        return RecordUrls(hubspot=self.service.hubspot_url)
 
     def actor(self, user_id: str) -> Actor:
         return Actor(id=user_id, is_manager=self.is_manager(user_id))

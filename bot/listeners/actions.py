@@ -77,11 +77,13 @@ def register(app: App, deps: Deps) -> None:
         conflict, changed = service.resolve_conflict(
             ref.conflict_id, resolution, actor=deps.actor(user_id(body))
         )
+        # when the last one of the last page went, the service answers with the page before
         page = service.conflicts(offset=ref.offset, limit=PAGE_SIZE)
-        if not page.conflicts and page.offset > 0:  # the last one of the last page went
-            page = service.conflicts(offset=max(0, page.total - PAGE_SIZE), limit=PAGE_SIZE)
         message = conflicts_message(
-            page, can_resolve=True, note=resolved_note(conflict, changed=changed)
+            page,
+            can_resolve=True,
+            note=resolved_note(conflict, changed=changed, urls=deps.urls),
+            urls=deps.urls,
         )
         if body.get("response_url"):
             _replace(respond, message)
@@ -94,7 +96,9 @@ def register(app: App, deps: Deps) -> None:
             tell(body, client, respond, notice(OUT_OF_DATE))
             return
         page = service.conflicts(offset=offset, limit=PAGE_SIZE)
-        message = conflicts_message(page, can_resolve=deps.is_manager(user_id(body)))
+        message = conflicts_message(
+            page, can_resolve=deps.is_manager(user_id(body)), urls=deps.urls
+        )
         if body.get("response_url"):
             _replace(respond, message)
         else:

@@ -66,9 +66,9 @@ def register(app: App, deps: Deps) -> None:
         user = user_id(body)
         if isinstance(command, p.Push):
             report = service.push(command.items, actor=deps.actor(user))
-            _answer(respond, push_result(report))
+            _answer(respond, push_result(report, urls=deps.urls))
         elif isinstance(command, p.Status) and command.item is not None:
-            _answer(respond, explanation_message(service.explain(command.item)))
+            _answer(respond, explanation_message(service.explain(command.item), urls=deps.urls))
         elif isinstance(command, p.ShowThreshold):
             _answer(respond, threshold_message(service.threshold_impact()))
         elif isinstance(command, p.RequestThreshold):
@@ -87,13 +87,15 @@ def register(app: App, deps: Deps) -> None:
             _answer(respond, request_preview(result, channel=channel))
         elif isinstance(command, p.Conflicts):
             page = service.conflicts(offset=(command.page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-            _answer(respond, conflicts_message(page, can_resolve=deps.is_manager(user)))
+            _answer(
+                respond,
+                conflicts_message(page, can_resolve=deps.is_manager(user), urls=deps.urls),
+            )
         elif isinstance(command, p.Run):
             run_now(deps, client, respond, channel=str(body.get("channel_id") or ""), user=user)
         elif isinstance(command, p.Restore):
-            _answer(
-                respond, restored_message(service.restore(command.item, actor=deps.actor(user)))
-            )
+            link = service.restore(command.item, actor=deps.actor(user))
+            _answer(respond, restored_message(link, urls=deps.urls))
         elif isinstance(command, p.Fields):
             _answer(respond, fields_message(service.fields()))
         elif isinstance(command, p.MapField):
@@ -164,7 +166,7 @@ class RunProgress:
             log.warning("progress update failed: %s", exc.response.get("error"))
 
     def finish(self, report: SyncReport) -> None:
-        message = run_finished(report, actor=self.user)
+        message = run_finished(report, actor=self.user, urls=self.deps.urls)
         if self.ts is not None:
             self.client.chat_update(channel=self.channel, ts=self.ts, **message.kwargs())
         elif self.via_response_url:

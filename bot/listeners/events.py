@@ -20,6 +20,7 @@ def publish_home(deps: Deps, client: WebClient, user: str) -> None:
         service.conflicts(offset=0, limit=PAGE_SIZE),
         viewer=user,
         viewer_is_manager=deps.is_manager(user),
+        urls=deps.urls,
     )
     client.views_publish(user_id=user, view=view)
 

@@ -50,6 +50,6 @@ def register(app: App, deps: Deps) -> None:
             if origin.source == "message" and origin.channel
             else None
         )
-        dm(client, user, push_result(report, source=source))
+        dm(client, user, push_result(report, source=source, urls=deps.urls))
 
     app.view_submission(ids.PUSH_VIEW)(ack=check_submission, lazy=[guarded(deps, push_submission)])

@@ -1,4 +1,5 @@
-"""``sellsync demo`` runs on its embedded defaults and shows the four scenes of SPEC §4."""
+"""``sellsync demo`` runs on its embedded defaults, shows the scenes of SPEC §4 plus App Home and
+the message shortcut, and ends with the way to a real workspace."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from bot.cli import main
 pytestmark = pytest.mark.slow
 
 
-def test_demo_shows_a_push_an_approval_a_conflict_review_and_a_summary(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+def test_demo_shows_a_push_a_sync_a_real_impact_an_approval_home_a_shortcut_and_next_steps(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     for name in ("HUBSPOT_ACCESS_TOKEN", "SELL_ACCESS_TOKEN", "SLACK_BOT_TOKEN", "DATABASE_URL"):
         monkeypatch.delenv(name, raising=False)
@@ -20,4 +23,19 @@ def test_demo_shows_a_push_an_approval_a_conflict_review_and_a_summary(
     assert "[Approve] [Reject]" in out and "Approved by @Morgan Manager" in out
     assert "[Keep Sell] [Use HubSpot] [Dismiss]" in out and "used HubSpot's value" in out
     assert "sellsync summary" in out
+    # the sync comes first, so the threshold request's impact table is not all zeros
+    assert out.index("Sync finished") < out.index("/sellsync threshold")
+    assert "No sync has run yet" not in out
+    table = out[out.index("threshold   qualify") :].split("```")[0]
+    qualify = [
+        int(line.split()[1].replace(",", "")) for line in table.splitlines()[1:] if line.strip()
+    ]
+    assert qualify and any(qualify)
+    assert "App Home of @Morgan Manager:" in out and "*Run history*" in out
+    assert "A modal opens:" in out and "from a message in #C0SALESOPS" in out
+    # it ends with what to do next, toward a real workspace
+    tail = out[out.index("=== What next") :]
+    assert "docs/setup.md" in tail and "sellsync check" in tail
     assert "Traceback" not in out
+    # the manager group is read with the bot token: no "unreadable (not_authed)" warning
+    assert not [r for r in caplog.records if "unreadable" in r.getMessage()]

@@ -1,19 +1,38 @@
-"""``run_demo_slack`` drives the real app over HTTP through the four demo stories and shows the
-channels as a reader sees them."""
+"""``run_demo_slack`` drives the real app over HTTP through the demo's stories and shows the
+channels, App Home and the modal as a reader sees them."""
 
 from __future__ import annotations
 
 import io
+import re
+
+import pytest
 
 from bot.demo_slack import plain_text, render_blocks, run_demo_slack
 from sandbox.server import Sandbox
+from sync.domain import SellRef
 from tests.conftest import World
 
 
-def test_the_demo_shows_a_push_an_approval_a_conflict_review_and_a_summary(
-    sandbox: Sandbox, world: World
+def impact_rows(text: str) -> dict[int, tuple[int, int]]:
+    """The first impact table of the transcript: threshold → (qualify, enter Sell)."""
+    rows: dict[int, tuple[int, int]] = {}
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if "threshold   qualify" in line)
+    for line in lines[start + 1 :]:
+        numbers = re.match(r"^\s*([\d,]+)\s+([\d,]+)\s+([\d,]+)", line)
+        if not numbers:
+            break
+        threshold, qualify, enter = (int(n.replace(",", "")) for n in numbers.groups())
+        rows[threshold] = (qualify, enter)
+    return rows
+
+
+def test_the_demo_walks_from_a_push_through_a_sync_and_approval_to_home_and_the_shortcut(
+    sandbox: Sandbox, world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
     sandbox.slack.reset()
+    sandbox.slack.set_usergroup("S0MANAGERS", ["UMGR00002"])
     sell = world.sell
     pushed = [
         f"lead:{sell.add('lead', email=f'p{i}@example.com', last_name=f'P{i}')}" for i in range(2)
@@ -21,17 +40,46 @@ def test_the_demo_shows_a_push_an_approval_a_conflict_review_and_a_summary(
     pushed.append(f"lead:{sell.add('lead', last_name='Nomail')}")
     pat = sell.add("lead", email="pat@example.com", last_name="Pat", phone="+1 555 0100")
     world.member(score=80, email="pat@example.com", lastname="Pat", phone="+1 555 0199")
+    world.member(score=45, email="almost@example.com", lastname="Almost")  # qualifies at 40
+    by_url = sell.add("lead", email="expo1@example.com", last_name="Expo")
+    sell.add("lead", email="expo2@example.com", last_name="Expo")
+    shortcut = (
+        f"Met them at the expo: {SellRef('lead', by_url).web_url} and "
+        "<mailto:expo2@example.com|expo2@example.com>"
+    )
     out = io.StringIO()
-    lines = run_demo_slack(world.service, sandbox.slack_url, push_items=pushed, out=out)
+    lines = run_demo_slack(
+        world.service, sandbox.slack_url, push_items=pushed, shortcut_message=shortcut, out=out
+    )
     text = "\n".join(lines)
     assert out.getvalue().strip() == text.strip()
     assert "Pushed to HubSpot, except 1 record" in text and "no email" in text
+    # the sync runs before the threshold request, so the request shows a real impact
+    assert text.index("Sync finished (started by @Morgan Manager)") < text.index(
+        "/sellsync threshold 40"
+    )
+    assert "No sync has run yet" not in text
+    rows = impact_rows(text)
+    assert rows[40] == (1, 1) and rows[50] == (0, 0)
     assert "#C0APPROVALS — sellsync:" in text and "[Approve] [Reject]" in text
     assert "Approved by @Morgan Manager" in text and "DM to @Riley Rep" in text
-    assert "Sync finished (started by @Morgan Manager)" in text
     assert "used HubSpot's value (written to Sell)" in text
-    assert "sellsync summary" in text and "threshold=60 (approved by @Morgan Manager)" in text
+    assert "sellsync summary" in text and "threshold=40 (approved by @Morgan Manager)" in text
     assert world.sell.value("lead", pat, "phone") == "+1 555 0199"  # the conflict was resolved
+    # App Home, with its run history
+    home = text[text.index("App Home of @Morgan Manager:") :]
+    assert "*Run history* (1 recent run)" in home and "· from Slack ·" in home
+    # the message shortcut: the modal opens filled from the message, and the push is sent by DM
+    shortcut_part = text[text.index("=== 7.") :]
+    assert "A modal opens:" in shortcut_part and "I found 2 items in the message" in shortcut_part
+    assert f"| lead:{by_url}" in shortcut_part and "| expo2@example.com" in shortcut_part
+    assert (
+        "Pushed to HubSpot." in shortcut_part and "from a message in #C0SALESOPS" in shortcut_part
+    )
+    assert world.hubspot.by_email("expo1@example.com") is not None
+    assert world.hubspot.by_email("expo2@example.com") is not None
+    # the manager group is read with the bot token (no "not_authed" warning)
+    assert not [r for r in caplog.records if "unreadable" in r.getMessage()]
     assert "<@" not in text and "<!date" not in text  # rendered for people, not raw mrkdwn
 
 

@@ -175,7 +175,13 @@ def test_app_home_shows_status_threshold_approvals_conflicts_and_runs(bot: Bot) 
     assert "Threshold *50*" in text
     assert "Pending approvals* (1)" in text and "change the engagement-score threshold" in text
     assert "Open conflicts* (1)" in text and "Phone" in text
-    assert "Recent runs" in text and "ok" in text
+    # the run history: status, when, what started it, its counts and how long it took
+    assert "*Run history* (1 recent run)" in text
+    history = [line for line in text.splitlines() if line.startswith("• :white_check_mark: ok")]
+    assert len(history) == 1, text
+    assert "<!date^" in history[0] and "· test ·" in history[0]
+    assert "merged *1*" in history[0] and "conflicts opened *1*" in history[0]
+    assert "took " in history[0]
     buttons = [
         e["action_id"] for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]
     ]

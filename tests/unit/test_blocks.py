@@ -18,14 +18,19 @@ from bot.blocks.common import (
     Message,
     clip,
     code,
+    context,
     escape,
     invalid_input,
     notice,
+    plural,
+    section,
+    when,
 )
 from bot.blocks.conflicts import PAGE_SIZE, conflicts_message, resolved_note
 from bot.blocks.fields import fields_message, mapping_message, restored_message
 from bot.blocks.help import help_message
 from bot.blocks.home import home_view
+from bot.blocks.links import RecordUrls, link
 from bot.blocks.modals import push_modal
 from bot.blocks.push import push_result, push_started
 from bot.blocks.runs import (
@@ -49,6 +54,7 @@ from sync.domain import Conflict, ConflictStatus, Link, LinkState, Outcome, Sell
 from sync.mapping import MappingCheck
 from sync.plan import Action
 from sync.ports import ChangeRequest, RunRecord
+from sync.push import parse_items
 from sync.report import SyncReport
 from sync.service import (
     ConflictPage,
@@ -401,3 +407,195 @@ def test_the_home_tab_shows_buttons_only_for_others_requests_to_managers() -> No
     ).to_dict()
     request_blocks = [b["block_id"] for b in view["blocks"] if b["type"] == "actions"]
     assert request_blocks == [ids.request_block(2)]
+
+
+# --------------------------------------------------------------------------- links, "and N more",
+# plurals, paging and the run history (issue 10 item 8)
+
+
+def hubspot_url(cid: str) -> str:
+    return f"https://app.hubspot.com/contacts/4242/record/0-1/{cid}"
+
+
+HUBSPOT_URLS = RecordUrls(hubspot=hubspot_url)
+
+
+def test_link_escapes_its_label_and_refuses_a_url_that_would_break_out_of_the_link() -> None:
+    assert link("https://example.com/1", "<!channel> & *x*") == (
+        "<https://example.com/1|&lt;!channel&gt; &amp; *x*>"
+    )
+    assert link("https://example.com/a|<!channel>", "x") == "`x`"
+    assert link("https://example.com/a b", "x") == "`x`"
+    assert link("javascript:alert(1)", "x") == "`x`"
+    assert link(None, "lead:1") == "`lead:1`"
+
+
+def test_sell_links_open_the_record_and_paste_back_into_a_push() -> None:
+    for ref in (SellRef("lead", 12), SellRef("contact", 7)):
+        text = RecordUrls().sell_link(ref)
+        url = text[1 : text.index("|")]
+        assert text == f"<{url}|{ref}>" and url == ref.web_url
+        assert parse_items([url]).refs == (ref,)  # a reader can paste it into /sellsync push
+    assert RecordUrls().sell_link("not a ref <!here>") == "`not a ref &lt;!here&gt;`"
+
+
+def test_hubspot_links_need_the_portal_and_run_items_are_linked_when_they_name_a_record() -> None:
+    assert RecordUrls().hubspot_link("901") == "`901`"
+    assert HUBSPOT_URLS.hubspot_link("901") == f"<{hubspot_url('901')}|901>"
+    assert HUBSPOT_URLS.item_link("HubSpot 901") == f"HubSpot <{hubspot_url('901')}|901>"
+    assert HUBSPOT_URLS.item_link("lead:3") == f"<{SellRef('lead', 3).web_url}|lead:3>"
+    assert HUBSPOT_URLS.item_link("jane@example.com") == "`jane@example.com`"
+
+
+def test_push_result_links_each_record_to_sell_and_hubspot() -> None:
+    text = str(push_result(report(1), urls=HUBSPOT_URLS).to_dict())
+    for i in range(1, 4):
+        assert (
+            f"<{SellRef('lead', i).web_url}|lead:{i}> → HubSpot <{hubspot_url(f'51{i}')}|51{i}>"
+            in text
+        )
+    assert f"<{SellRef('contact', 9).web_url}|contact:9>" in text
+    assert f"<{SellRef('lead', 100).web_url}|lead:100> — no email" in text  # not pushed, linked too
+
+
+def test_conflicts_link_both_records_and_the_resolution_note_links_the_sell_record() -> None:
+    page = ConflictPage([conflict(1)], 1, 0, 10)
+    text = str(conflicts_message(page, can_resolve=True, urls=HUBSPOT_URLS).to_dict())
+    assert f"<{SellRef('lead', 1).web_url}|lead:1> ↔ HubSpot <{hubspot_url('511')}|511>" in text
+    resolved = Conflict(SellRef("lead", 1), "511", "phone", "a", "b", ConflictStatus.DISMISSED, 1)
+    assert f"<{SellRef('lead', 1).web_url}|lead:1>" in resolved_note(
+        resolved, changed=True, urls=HUBSPOT_URLS
+    )
+
+
+def test_status_of_a_linked_record_links_both_records() -> None:
+    link_ = Link(SellRef("contact", 4), "77", last_synced_at=T0)
+    text = str(
+        explanation_message(
+            Explanation("contact:4", "synced", [], link_), urls=HUBSPOT_URLS
+        ).to_dict()
+    )
+    assert (
+        f"Sell <{SellRef('contact', 4).web_url}|contact:4> ↔ HubSpot <{hubspot_url('77')}|77>"
+        in text
+    )
+
+
+def test_a_finished_run_links_its_errors_and_counts_the_warnings_it_leaves_out() -> None:
+    r = report(0)
+    r.errors = [Skip("lead:5", "Sell refused: bad phone"), Skip("HubSpot 88", "invalid email")]
+    r.plan.warnings = [f"warning {i}" for i in range(30)]
+    data = run_finished(r, actor="UMGR1", urls=HUBSPOT_URLS).to_dict()
+    text = str(data)
+    assert f"<{SellRef('lead', 5).web_url}|lead:5> — Sell refused" in text
+    assert f"HubSpot <{hubspot_url('88')}|88> — invalid email" in text
+    warnings = data["blocks"][-1]["elements"]
+    assert len(warnings) == 10
+    assert [w["text"] for w in warnings[:9]] == [f":warning: warning {i}" for i in range(9)]
+    assert warnings[-1]["text"] == "…and 21 more warnings"
+    r.plan.warnings = ["only one"]
+    assert "more" not in str(run_finished(r, actor="UMGR1").to_dict()["blocks"][-1])
+
+
+def test_counts_are_said_with_the_right_plural() -> None:
+    assert plural(1, "run") == "1 run" and plural(2, "run") == "2 runs"
+    assert plural(1_000, "entry", "entries") == "1,000 entries"
+    one_run = Summary(T0, T0 + timedelta(days=1), {"merged": 1}, {}, [], 1, 0)
+    text = str(summary_message(one_run).to_dict())
+    assert "· 1 run" in text and "1 runs" not in text
+    assert conflicts_message(ConflictPage([conflict(1)], 1, 0, 10), can_resolve=True).text == (
+        "1 open conflict"
+    )
+    one = status_message(status_view(open_conflicts=1, pending_requests=1)).text
+    assert "1 open conflict," in one and "1 pending approval" in one and "approvals" not in one
+    assert fields_message([FieldRow("phone", "phone", "both", ("lead",))]).text == "1 synced field"
+    modal = str(
+        push_modal(items=["a@b.co"], origin=ids.PushOrigin("message", "C1", "1.2")).to_dict()
+    )
+    assert "I found 1 item in the message" in modal
+    lone = ThresholdImpact(50, None, 1, 1, 0, 0, [ImpactRow(50, 1, 1)], as_of=T0)
+    lone_text = str(threshold_message(lone).to_dict())
+    assert "1 list member:" in lone_text and "1 of the others has a numeric score" in lone_text
+
+
+def pager(page: ConflictPage) -> dict[str, int | None]:
+    data = conflicts_message(page, can_resolve=True).to_dict()
+    blocks = [b for b in data["blocks"] if b.get("block_id") == ids.PAGER_BLOCK]
+    return {e["action_id"]: ids.decode_page(e["value"]) for b in blocks for e in b["elements"]}
+
+
+def test_the_pager_never_leads_to_an_empty_page() -> None:
+    # a page past the end (an old button, a hand-typed page): Previous goes to the last page
+    assert pager(ConflictPage([], 25, 9_980, 10)) == {ids.CONFLICTS_PREV: 20}
+    # the last page offers no Next; a full last page neither
+    assert pager(ConflictPage([conflict(i) for i in range(5)], 25, 20, 10)) == {
+        ids.CONFLICTS_PREV: 10
+    }
+    assert pager(ConflictPage([conflict(i) for i in range(10)], 20, 10, 10)) == {
+        ids.CONFLICTS_PREV: 0
+    }
+    head = conflicts_message(ConflictPage([conflict(1)], 25, 20, 10), can_resolve=True)
+    assert "21–21 of 25 · page 3 of 3" in str(head.to_dict())
+
+
+def test_the_home_tab_has_a_run_history_with_trigger_status_counts_and_when() -> None:
+    runs = [
+        RunRecord(3, T0, T0 + timedelta(seconds=42), "manual", "ok", {"created_in_sell": 2}),
+        RunRecord(2, T0, None, "schedule", "running", {}),
+        RunRecord(1, T0, T0 + timedelta(seconds=1), "cli", "failed", {}, "HubSpot 401:\nbad token"),
+    ]
+    view = home_view(
+        status_view(recent_runs=runs),
+        [],
+        ConflictPage([], 0, 0, 10),
+        viewer="U1",
+        viewer_is_manager=False,
+    ).to_dict()
+    text = str(view)
+    assert "*Run history* (3 recent runs)" in text
+    assert (
+        f"• :white_check_mark: ok · {when(T0)} · from Slack · created in Sell *2* · took 42s"
+    ) in text
+    assert f"• :arrows_counterclockwise: running · {when(T0)} · on schedule · no changes\\n" in text
+    assert (
+        f"• :x: failed · {when(T0)} · from the command line · no changes · took 1s — "
+        "_HubSpot 401: bad token_"
+    ) in text
+
+
+def test_the_home_tab_says_how_many_conflicts_it_does_not_list() -> None:
+    page = next(conflict_pages(23))
+    view = home_view(
+        status_view(), [], page, viewer="U1", viewer_is_manager=False, urls=HUBSPOT_URLS
+    )
+    text = str(view.to_dict())
+    assert "…and 18 more. Review and resolve them" in text
+    assert f"<{SellRef('lead', 1).web_url}|lead:1>" in text
+    few = home_view(
+        status_view(), [], next(conflict_pages(2)), viewer="U1", viewer_is_manager=False
+    )
+    assert "more" not in str(few.to_dict()).split("Open conflicts")[1].split("Run history")[0]
+
+
+def test_every_stage_of_a_run_is_said_in_words() -> None:
+    for stage, words in (("start", "starting"), ("full check", "checking every link")):
+        assert f"{words}…" in str(run_progress(stage, report(0), actor="UMGR1").to_dict())
+
+
+def test_a_restore_and_the_status_of_a_sell_item_link_their_records() -> None:
+    restored = Link(SellRef("lead", 3), "53", LinkState.ACTIVE)
+    text = str(restored_message(restored, urls=HUBSPOT_URLS).to_dict())
+    assert f"<{SellRef('lead', 3).web_url}|lead:3> ↔ HubSpot <{hubspot_url('53')}|53>" in text
+    title = explanation_message(Explanation("lead:3", "not linked yet", [])).to_dict()
+    assert title["blocks"][0]["text"]["text"].startswith(f"*<{SellRef('lead', 3).web_url}|lead:3>*")
+    by_email = explanation_message(Explanation("a@b.co", "not found", [])).to_dict()
+    assert by_email["blocks"][0]["text"]["text"].startswith("*`a@b.co`*")
+
+
+def test_a_context_or_a_section_with_too_many_parts_says_how_many_it_leaves_out() -> None:
+    elements = context(*[f"part {i}" for i in range(12)]).to_dict()["elements"]
+    assert len(elements) == 10 and elements[-1]["text"] == "…and 3 more"
+    assert elements[-2]["text"] == "part 8"
+    fields = section("x", fields=[f"f{i}" for i in range(11)]).to_dict()["fields"]
+    assert len(fields) == 10 and fields[-1]["text"] == "…and 2 more"
+    assert len(context(*[f"p{i}" for i in range(10)]).to_dict()["elements"]) == 10  # all fit
