@@ -309,7 +309,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings()
     settings.require(*SLACK_VARIABLES)
-    if not settings.slack_app_token:
+    if settings.slack_app_token:
+        settings.require("slack_app_token")  # set, so Socket Mode: it must be a real token
+    else:
         settings.require("slack_signing_secret")
     svc = _services()
     try:
