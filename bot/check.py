@@ -45,8 +45,21 @@ CHECK_TIMEOUT = 10.0
 class SlackWebProbe:
     """:class:`sync.preflight.SlackProbe` over a ``slack_sdk`` WebClient."""
 
-    def __init__(self, client: WebClient) -> None:
+    def __init__(self, client: WebClient, app_client: WebClient | None = None) -> None:
         self.client = client
+        self.app_client = app_client
+
+    def app_token(self) -> str | None:
+        """apps.connections.open with the app-level token: a URL is issued, nothing connects."""
+        if self.app_client is None:
+            return None
+        try:
+            self.app_client.apps_connections_open(app_token=self.app_client.token or "")
+        except SlackApiError as exc:
+            return str(exc.response.get("error") or "invalid_auth")
+        except OSError:
+            return "unreachable"
+        return None
 
     def auth(self) -> SlackAuth:
         try:
@@ -186,8 +199,15 @@ def run_check(settings: AppSettings) -> list[Finding]:
     findings.append(mode)
     if bot_token is not None and mode.variable != "SLACK_BOT_TOKEN":
         client = WebClient(token=bot_token, base_url=settings.slack_api_url, timeout=10)
+        app_token = _secret(settings, "slack_app_token")
+        app_client = (
+            WebClient(token=app_token, base_url=settings.slack_api_url, timeout=10)
+            if app_token and mode.ok
+            else None
+        )
         findings += check_slack(
-            SlackWebProbe(client),
+            SlackWebProbe(client, app_client),
+            socket_mode=app_client is not None,
             summary_channel=settings.slack_summary_channel,
             approval_channel=settings.slack_approval_channel,
             manager_group=settings.slack_manager_group,
@@ -320,6 +340,18 @@ def _slack_token(f: Finding, d: dict[str, Any]) -> tuple[str, str]:
     return what, ""
 
 
+def _slack_app_token(f: Finding, d: dict[str, Any]) -> tuple[str, str]:
+    what = "Slack app-level token (Socket Mode)"
+    if f.problem == "refused":
+        return what, (
+            f"Slack refused it ({d.get('detail')}): set SLACK_APP_TOKEN to an app-level token "
+            "with connections:write (Basic Information → App-Level Tokens)"
+        )
+    if f.problem == "unreachable":
+        return what, "Slack did not answer: check SLACK_API_URL and the network"
+    return what, ""
+
+
 def _slack_channel(f: Finding, d: dict[str, Any]) -> tuple[str, str]:
     name = f" #{d['name']}" if d.get("name") else ""
     what = f"{d['role']} channel {d.get('id') or ''}{name}".rstrip()
@@ -377,6 +409,7 @@ _WORDS = {
     "sell.mapping": _sell_mapping,
     "slack.mode": _slack_mode,
     "slack.token": _slack_token,
+    "slack.app_token": _slack_app_token,
     "slack.channel": _slack_channel,
     "slack.managers": _slack_managers,
 }

@@ -73,6 +73,7 @@ class SlackState(ServiceState):
             "usergroups.users.list": self._usergroup_users,
             "users.info": self._users_info,
             "conversations.info": self._conversations_info,
+            "apps.connections.open": self._connections_open,
         }
         self._reset_data()
 
@@ -182,8 +183,11 @@ class SlackState(ServiceState):
         token = req.bearer_token() or args.get("token")
         if not token:
             return json_response(200, {"ok": False, "error": "not_authed"})
-        if not str(token).startswith("xox"):
+        if not str(token).startswith(("xox", "xapp-")):
             return json_response(200, {"ok": False, "error": "invalid_auth"})
+        if str(token).startswith("xapp-") != (method == "apps.connections.open"):
+            # app-level tokens open sockets and nothing else; bot tokens cannot open them
+            return json_response(200, {"ok": False, "error": "not_allowed_token_type"})
         handler = self._methods.get(method)
         if handler is None:
             return json_response(
@@ -436,6 +440,10 @@ class SlackState(ServiceState):
                 "id": "G" + hashlib.sha1(",".join(sorted(users)).encode()).hexdigest()[:10].upper()
             }
         }
+
+    def _connections_open(self, args: Args) -> Args:
+        """A Socket Mode URL (nothing listens there: the sandbox serves HTTP mode only)."""
+        return {"url": f"wss://{self.base_url.split('://', 1)[-1]}/link/?ticket=sandbox"}
 
     def _need_scope(self, *alternatives: str) -> None:
         if not any(scope in self.scopes for scope in alternatives):

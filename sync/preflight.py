@@ -121,6 +121,7 @@ class SlackGroup:
 
 class SlackProbe(Protocol):
     def auth(self) -> SlackAuth: ...
+    def app_token(self) -> str | None: ...  # Slack's error for the app-level token, or None
     def channel(self, channel_id: str) -> SlackChannel: ...
     def usergroup(self, group_id: str) -> SlackGroup: ...
 
@@ -268,18 +269,29 @@ def check_slack(
     approval_channel: str | None,
     manager_group: str | None,
     manager_ids: Sequence[str] = (),
+    socket_mode: bool = False,
 ) -> list[Finding]:
-    """auth.test and the bot's scopes, the bot in the summary and approval channels, and the
+    """auth.test and the bot's scopes, in Socket Mode the app-level token, the bot in the summary and approval channels, and the
     manager group readable (or at least one manager named)."""
     auth = slack.auth()
     if auth.error == "unreachable":
         return [Finding("slack.token", "unreachable", "SLACK_API_URL")]
     if auth.error is not None:
         return [Finding("slack.token", "refused", "SLACK_BOT_TOKEN", {"detail": auth.error}, True)]
+    findings = []
+    if socket_mode:
+        error = slack.app_token()
+        if error == "unreachable":
+            return [Finding("slack.app_token", "unreachable", "SLACK_API_URL")]
+        if error is not None:
+            facts = {"detail": error}
+            findings.append(Finding("slack.app_token", "refused", "SLACK_APP_TOKEN", facts, True))
+        else:
+            findings.append(Finding("slack.app_token"))
     required = SLACK_SCOPES + (("usergroups:read",) if manager_group else ())
     token = _scopes("slack.token", "SLACK_BOT_TOKEN", required, auth.scopes)
     facts = {**token.facts, "bot": auth.bot, "team": auth.team}
-    findings = [Finding(token.key, token.problem, token.variable, facts)]
+    findings.insert(0, Finding(token.key, token.problem, token.variable, facts))
     findings.append(_channel(slack, "SLACK_SUMMARY_CHANNEL", summary_channel, "summary"))
     if approval_channel and approval_channel != summary_channel:
         findings.append(_channel(slack, "SLACK_APPROVAL_CHANNEL", approval_channel, "approval"))

@@ -150,3 +150,18 @@ def test_startup_check_logs_and_starts_unless_a_setting_is_certainly_wrong(
         startup_check(settings_for(sb, tmp_path, SELL_ACCESS_TOKEN=WRONG_SELL_TOKEN))
     assert refused.value.variable == "SELL_ACCESS_TOKEN"
     assert WRONG_SELL_TOKEN not in str(refused.value)
+
+
+def test_socket_mode_checks_the_app_level_token(sb: Sandbox, tmp_path: Path) -> None:
+    settings = settings_for(sb, tmp_path, SLACK_APP_TOKEN="xapp-1-A1-123")
+    assert passed(run_check(settings))
+    assert sb.slack.count("POST", "/api/apps.connections.open") == 1
+    sb.slack.inject("401", path_prefix="/api/apps.connections.open")
+    findings = run_check(settings)
+    refused = [f for f in findings if not f.ok]
+    assert [(f.key, f.variable, f.fatal) for f in refused] == [
+        ("slack.app_token", "SLACK_APP_TOKEN", True)
+    ]
+    # a bot token where the app-level token goes is refused before any call
+    lines = failed(run_check(settings_for(sb, tmp_path, SLACK_APP_TOKEN="xoxb-123-456")))
+    assert lines == ["✗ Slack tokens: SLACK_APP_TOKEN must start with xapp-"]
