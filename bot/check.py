@@ -248,7 +248,7 @@ def _common(f: Finding, d: dict[str, Any], service: str, base: str) -> str | Non
 def _hubspot_token(f: Finding, d: dict[str, Any]) -> tuple[str, str]:
     what = "HubSpot token"
     if f.ok and d.get("scopes_known") is False:
-        what += " (accepted; its scopes cannot be read for this kind of token)"
+        what += " (HubSpot does not show this kind of token's scopes)"
     elif f.ok:
         what += " and its scopes"
     if f.problem == "missing_scopes":

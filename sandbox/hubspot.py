@@ -114,7 +114,8 @@ class HubSpotState(ServiceState, HubSpotStore):
         self._windows: dict[str, RollingWindow] = {}
         self._search_windows: dict[str, RollingWindow] = {}
         self._daily = DailyCounter()
-        self.token_scopes: list[str] = list(DEFAULT_TOKEN_SCOPES)
+        # None: the token is not a private app's (a service key), so token-info does not know it
+        self.token_scopes: list[str] | None = list(DEFAULT_TOKEN_SCOPES)
 
     def canonical_path(self, path: str) -> str:
         for pattern, replacement in _CANONICAL:
@@ -273,6 +274,8 @@ class HubSpotState(ServiceState, HubSpotStore):
         body = req.json if isinstance(req.json, dict) else {}
         if body.get("tokenKey") != self.token:
             return self._error(401, AUTH_MESSAGE, "INVALID_AUTHENTICATION")
+        if self.token_scopes is None:  # undocumented for service keys too: a 404 stands in
+            return self._error(404, "No private app has this token", "OBJECT_NOT_FOUND")
         return json_response(
             200,
             {

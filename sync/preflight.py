@@ -151,7 +151,7 @@ def _hubspot_list(hubspot: HubSpotProbe, list_id: str | None) -> Finding:
     try:
         found = hubspot.get_list(list_id)
     except AuthError as exc:
-        return Finding("hubspot.list", "refused", "HUBSPOT_ACCESS_TOKEN", _detail(exc, id=list_id))
+        return _refused("hubspot.list", "HUBSPOT_ACCESS_TOKEN", exc, id=list_id)
     except ApiError as exc:
         if exc.status == 404:
             return Finding("hubspot.list", "not_found", "HUBSPOT_LIST_ID", {"id": list_id}, True)
@@ -171,7 +171,7 @@ def _score_property(hubspot: HubSpotProbe, name: str) -> Finding:
     try:
         props = hubspot.properties()
     except AuthError as exc:
-        return Finding("hubspot.score", "refused", "HUBSPOT_ACCESS_TOKEN", _detail(exc, name=name))
+        return _refused("hubspot.score", "HUBSPOT_ACCESS_TOKEN", exc, name=name)
     except ApiError as exc:
         return _unreachable("hubspot.score", "HUBSPOT_BASE_URL", exc)
     prop = props.get(name)
@@ -349,9 +349,9 @@ def _detail(exc: ApiError, **facts: Any) -> dict[str, Any]:
     return {**facts, "detail": exc.detail, "status": exc.status}
 
 
-def _refused(key: str, variable: str, exc: ApiError) -> Finding:
-    # 401: the token is wrong. 403 on the first call: it lacks a scope — fixable, not fatal.
-    return Finding(key, "refused", variable, _detail(exc), fatal=exc.status != 403)
+def _refused(key: str, variable: str, exc: ApiError, **facts: Any) -> Finding:
+    # 401: the token is wrong. 403: it lacks a scope — fixable while the bot runs, not fatal.
+    return Finding(key, "refused", variable, _detail(exc, **facts), fatal=exc.status != 403)
 
 
 def _unreachable(key: str, variable: str, exc: ApiError) -> Finding:

@@ -54,6 +54,7 @@ def test_the_sandbox_environment_passes_every_check(sb: Sandbox, tmp_path: Path)
 
 
 def test_missing_hubspot_scopes_are_named(sb: Sandbox, tmp_path: Path) -> None:
+    assert sb.hubspot.token_scopes is not None
     sb.hubspot.token_scopes.remove("crm.lists.write")
     sb.hubspot.token_scopes.remove("crm.schemas.contacts.read")
     lines = failed(run_check(settings_for(sb, tmp_path)))
@@ -165,3 +166,21 @@ def test_socket_mode_checks_the_app_level_token(sb: Sandbox, tmp_path: Path) -> 
     # a bot token where the app-level token goes is refused before any call
     lines = failed(run_check(settings_for(sb, tmp_path, SLACK_APP_TOKEN="xoxb-123-456")))
     assert lines == ["✗ Slack tokens: SLACK_APP_TOKEN must start with xapp-"]
+
+
+def test_a_token_without_readable_scopes_is_still_checked_by_the_next_calls(
+    sb: Sandbox, tmp_path: Path
+) -> None:
+    # a service key: HubSpot's token-info does not describe it (404 here), so the scopes are
+    # unknown; a refused key is then caught by the list and property reads
+    sb.hubspot.token_scopes = None
+    findings = run_check(settings_for(sb, tmp_path))
+    assert passed(findings)
+    assert "✓ HubSpot token (HubSpot does not show this kind of token's scopes)" in render(findings)
+    sb.hubspot.inject("401", path_prefix="/crm/lists", times=None)
+    sb.hubspot.inject("401", path_prefix="/crm/properties", times=None)
+    refused = [f for f in run_check(settings_for(sb, tmp_path)) if not f.ok]
+    assert [(f.key, f.variable, f.fatal) for f in refused] == [
+        ("hubspot.list", "HUBSPOT_ACCESS_TOKEN", True),
+        ("hubspot.score", "HUBSPOT_ACCESS_TOKEN", True),
+    ]
