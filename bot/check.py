@@ -117,6 +117,11 @@ def _secret(settings: AppSettings, name: str) -> str | None:
     return None if raw is None or is_placeholder(raw) else raw
 
 
+def _value(raw: str | None) -> str | None:
+    """A setting's value, or None when it is empty or still a placeholder (.env.example)."""
+    return None if raw is None or is_placeholder(raw) else raw.strip()
+
+
 def _database(settings: AppSettings) -> tuple[Finding, list[tuple[str, str]], str | None]:
     """The database answers and is migrated; with it, the stored list id and custom mappings
     (an approved change wins over the environment, S2/S13). Reads only."""
@@ -166,7 +171,7 @@ def run_check(settings: AppSettings) -> list[Finding]:
             timeout=CHECK_TIMEOUT,
             score_property=settings.hubspot_score_property,
         ) as hubspot:
-            list_id = stored_list or settings.hubspot_list_id
+            list_id = stored_list or _value(settings.hubspot_list_id)
             found = check_hubspot(
                 hubspot, list_id=list_id, score_property=settings.hubspot_score_property
             )
@@ -208,9 +213,9 @@ def run_check(settings: AppSettings) -> list[Finding]:
         findings += check_slack(
             SlackWebProbe(client, app_client),
             socket_mode=app_client is not None,
-            summary_channel=settings.slack_summary_channel,
-            approval_channel=settings.slack_approval_channel,
-            manager_group=settings.slack_manager_group,
+            summary_channel=_value(settings.slack_summary_channel),
+            approval_channel=_value(settings.slack_approval_channel),
+            manager_group=_value(settings.slack_manager_group),
             manager_ids=sorted(settings.manager_ids),
         )
     return findings

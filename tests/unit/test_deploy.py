@@ -106,3 +106,22 @@ def test_an_unedited_env_example_stops_with_exit_2_naming_a_placeholder(
     assert cli.main(["sync"]) == 2
     err = capsys.readouterr().err
     assert "HUBSPOT_ACCESS_TOKEN is a placeholder" in err
+
+
+def test_check_on_an_unedited_env_example_names_what_to_fill_in_without_calling_out(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in AppSettings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    (tmp_path / ".env").write_text((ROOT / ".env.example").read_text())
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli, "_SETTINGS", None)
+    assert cli.main(["check"]) == 2
+    out = capsys.readouterr().out
+    assert "✓ database" in out
+    for line in (
+        "✗ HubSpot token: set HUBSPOT_ACCESS_TOKEN",
+        "✗ Sell token: set SELL_ACCESS_TOKEN",
+        "✗ Slack tokens: set SLACK_BOT_TOKEN",
+    ):
+        assert line in out
