@@ -117,6 +117,9 @@ def _secret(settings: AppSettings, name: str) -> str | None:
     return None if raw is None or is_placeholder(raw) else raw
 
 
+_READ = (None, "not_found", "wrong_type")  # the score check read the property definitions
+
+
 def _value(raw: str | None) -> str | None:
     """A setting's value, or None when it is empty or still a placeholder (.env.example)."""
     return None if raw is None or is_placeholder(raw) else raw.strip()
@@ -176,8 +179,8 @@ def run_check(settings: AppSettings) -> list[Finding]:
                 hubspot, list_id=list_id, score_property=settings.hubspot_score_property
             )
             findings += found
-            if any(f.key == "hubspot.score" and f.problem != "refused" for f in found):
-                props = hubspot.properties()  # cached by the client: no second call
+            if any(f.key == "hubspot.score" and f.problem in _READ for f in found):
+                props = hubspot.properties()  # read above and cached: no second call
     sell_token = _secret(settings, "sell_access_token")
     if sell_token is None:
         findings.append(Finding("sell.token", "not_set", "SELL_ACCESS_TOKEN"))

@@ -184,3 +184,15 @@ def test_a_token_without_readable_scopes_is_still_checked_by_the_next_calls(
         ("hubspot.list", "HUBSPOT_ACCESS_TOKEN", True),
         ("hubspot.score", "HUBSPOT_ACCESS_TOKEN", True),
     ]
+
+
+def test_a_service_failing_during_the_check_is_a_fixable_cross_not_a_crash(
+    sb: Sandbox, tmp_path: Path
+) -> None:
+    sb.hubspot.inject("503", path_prefix="/crm/properties", times=None)
+    findings = run_check(settings_for(sb, tmp_path))
+    bad = [f for f in findings if not f.ok]
+    assert [(f.key, f.problem, f.variable, f.fatal) for f in bad] == [
+        ("hubspot.score", "unreachable", "HUBSPOT_BASE_URL", False)
+    ]
+    assert "HubSpot did not answer" in render(findings)
