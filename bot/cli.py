@@ -19,7 +19,9 @@ from bot import terminal
 from bot.settings import AppSettings, load_settings
 from sync.engine import RunInProgress
 from sync.errors import ApiError, ConfigError, SyncError
+from sync.preflight import setup_variable
 from sync.push import parse_items
+from sync.report import SyncReport
 from sync.service import CLI_ACTOR, Refused
 
 if TYPE_CHECKING:
@@ -180,6 +182,15 @@ def build_parser() -> argparse.ArgumentParser:
         ["sellsync worker", "LOG_FORMAT=json sellsync worker"],
     )
 
+    _command(
+        sub,
+        "check",
+        "preflight: tokens and scopes, the list, the score property, Sell fields, Slack",
+        ["sellsync check", "HUBSPOT_ACCESS_TOKEN=pat-... sellsync check"],
+        "Check every setting against HubSpot, Sell and Slack before going live; each item is "
+        "shown with ✓ or ✗ and the fix. Exit 0 when all hold, 2 otherwise.",
+    )
+
     s = _command(
         sub,
         "sandbox",
@@ -214,6 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "db": cmd_db,
         "serve": cmd_serve,
         "worker": cmd_worker,
+        "check": cmd_check,
         "sandbox": cmd_sandbox,
         "demo": cmd_demo,
     }
@@ -226,6 +238,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RunInProgress as exc:
         return _fail(EXIT_ERRORS, str(exc))
     except (ApiError, SyncError) as exc:
+        variable = setup_variable(exc)
+        if variable is not None:  # a setting is wrong, not the work: exit 2 and name it
+            return _fail(EXIT_USAGE, f"configuration error: {variable} is wrong: {exc}")
         return _fail(EXIT_ERRORS, str(exc))
     except KeyboardInterrupt:
         return _fail(130, "interrupted")
@@ -301,6 +316,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 full=args.full,
                 progress=progress,
             )
+        _raise_setup_failure(report, json_output=args.json, svc=svc)
         if args.json:
             _emit({**report.to_dict(), "api_calls": svc.api_calls()})
         elif args.dry_run:
@@ -326,6 +342,7 @@ def cmd_push(args: argparse.Namespace) -> int:
     svc = _services()
     try:
         report = svc.service.push(args.items, actor=CLI_ACTOR, dry_run=args.dry_run)
+        _raise_setup_failure(report, json_output=args.json, svc=svc)
         if args.json:
             _emit({**report.to_dict(), "api_calls": svc.api_calls()})
         else:
@@ -339,6 +356,18 @@ def cmd_push(args: argparse.Namespace) -> int:
     if not terminal.pushed_anything(report):
         return _fail(EXIT_ERRORS, "nothing was pushed: no item could be (the reasons are above)")
     return EXIT_OK
+
+
+def _raise_setup_failure(report: SyncReport, *, json_output: bool, svc: Services) -> None:
+    """A run stopped by a wrong setting (a refused token, an unknown list) is a configuration
+    error: exit 2 naming the variable, not "the next run resumes" (it would fail the same way)."""
+    cause = report.failure_cause
+    variable = setup_variable(cause)
+    if variable is None:
+        return
+    if json_output:
+        _emit({**report.to_dict(), "api_calls": svc.api_calls()})
+    raise ConfigError(variable, f"is wrong: {cause}")
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -471,11 +500,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings()
     settings.require(*SLACK_VARIABLES)
-    if not settings.slack_app_token:
+    if settings.slack_app_token:
+        settings.require("slack_app_token")  # set, so Socket Mode: it must be a real token
+    else:
         settings.require("slack_signing_secret")
     svc = _services("INFO")
     try:
-        serve(settings, svc.service, scheduler=not args.no_scheduler)
+        serve(
+            settings,
+            svc.service,
+            scheduler=not args.no_scheduler,
+            preflight=lambda: _startup_check(settings),
+        )
     finally:
         svc.close()
     return EXIT_OK
@@ -489,10 +525,27 @@ def cmd_worker(args: argparse.Namespace) -> int:
     settings.require(*SLACK_VARIABLES)
     svc = _services("INFO")
     try:
+        _startup_check(settings)
         run_worker(settings, svc.service)
     finally:
         svc.close()
     return EXIT_OK
+
+
+def _startup_check(settings: AppSettings) -> None:
+    from bot.check import startup_check
+
+    startup_check(settings)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from bot.check import render, run_check
+    from sync.preflight import passed
+
+    settings = _settings()
+    findings = run_check(settings)
+    print(_scrub(render(findings)))
+    return EXIT_OK if passed(findings) else EXIT_USAGE
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:

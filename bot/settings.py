@@ -17,6 +17,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sync.errors import ConfigError
 
 _PLACEHOLDER = re.compile(r"^(changeme|xxx+|your[-_].*|<.*>|todo|replace[-_ ]?me)$", re.I)
+# Tokens are often pasted as the service's prefix plus a placeholder ("xoxb-your-token",
+# "xapp-xxx", "pat-na1-changeme"): the prefix alone does not make the value real.
+_TOKEN_PREFIX = re.compile(r"^(xox[a-z]|xapp(-\d+)?|pat(-[a-z]{2,3}\d+)?)-", re.I)
 
 SECRET_FIELDS = (
     "hubspot_access_token",
@@ -28,7 +31,25 @@ SECRET_FIELDS = (
 
 
 def is_placeholder(value: str | None) -> bool:
-    return value is None or value.strip() == "" or bool(_PLACEHOLDER.match(value.strip()))
+    if value is None or value.strip() == "":
+        return True
+    text = value.strip()
+    return bool(_PLACEHOLDER.match(text) or _PLACEHOLDER.match(_TOKEN_PREFIX.sub("", text, 1)))
+
+
+def _http_url(value: str) -> str:
+    """An http(s) URL with a host, or ValueError saying what is wrong (named by the caller)."""
+    text = value.strip()
+    scheme, sep, rest = text.partition("://")
+    if not sep or scheme.lower() not in ("http", "https"):
+        raise ValueError(f"{text!r} is not an http:// or https:// URL")
+    host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+    if not host or host.startswith(":"):
+        raise ValueError(f"{text!r} has no host")
+    port = host.rsplit(":", 1)[1] if ":" in host and not host.endswith("]") else None
+    if port is not None and not (port.isdigit() and 0 < int(port) < 65536):
+        raise ValueError(f"{text!r} has an invalid port")
+    return text
 
 
 class AppSettings(BaseSettings):
@@ -49,7 +70,7 @@ class AppSettings(BaseSettings):
     sell_import_as: Literal["lead", "contact"] = "lead"
     sell_requests_per_s: float = 10.0
 
-    sync_threshold: int = 0
+    sync_threshold: int = Field(default=0, ge=0)
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
@@ -63,7 +84,7 @@ class AppSettings(BaseSettings):
     sync_interval_minutes: int = Field(default=15, ge=1)
     summary_cron: str = "0 9 * * mon-fri"
     summary_tz: str = "UTC"
-    port: int = 3000
+    port: int = Field(default=3000, ge=1, le=65535)
 
     log_level: str | None = None  # DEBUG, INFO, WARNING, ERROR; unset: per command
     log_format: Literal["text", "json"] = "text"
@@ -87,6 +108,26 @@ class AppSettings(BaseSettings):
     @classmethod
     def _format(cls, v: object) -> object:
         return v.strip().lower() if isinstance(v, str) else v
+
+    @field_validator("hubspot_base_url", "sell_base_url", "slack_api_url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        return _http_url(v)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, v: str) -> str:
+        """Parsed now, so a bad port or a typo is a setting error, not a crash later on."""
+        from sqlalchemy.engine import make_url
+
+        try:
+            url = make_url(v.strip())
+            url.port  # noqa: B018 - SQLAlchemy parses the port lazily and raises here
+        except ValueError as exc:
+            raise ValueError(f"cannot be parsed as a database URL ({exc})") from None
+        except Exception:
+            raise ValueError("cannot be parsed as a database URL") from None
+        return v
 
     # ------------------------------------------------------------------ helpers
     def require(self, *names: str) -> None:
@@ -135,5 +176,6 @@ def load_settings() -> AppSettings:
         if callable(errors):
             first = errors()[0]
             loc = str(first.get("loc", ["?"])[0]).upper()
-            raise ConfigError(loc, f"is invalid: {first.get('msg', 'bad value')}") from None
+            message = str(first.get("msg", "bad value")).removeprefix("Value error, ")
+            raise ConfigError(loc, f"is invalid: {message}") from None
         raise

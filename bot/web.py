@@ -13,11 +13,13 @@ told not to, the scheduler in the same process.
 
 from __future__ import annotations
 
+import errno
 import logging
 import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import uvicorn
@@ -32,6 +34,7 @@ from starlette.routing import Route
 from bot.app import create_app
 from bot.scheduler import build_scheduler, notifier_for
 from bot.settings import AppSettings
+from sync.errors import ConfigError, ServiceUnavailable
 from sync.service import SyncService
 
 log = logging.getLogger("sellsync.web")
@@ -238,16 +241,47 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise _Stopped()
 
 
-def serve(settings: AppSettings, service: SyncService, *, scheduler: bool) -> None:
+def _listen(port: int, host: str = "0.0.0.0") -> socket.socket:
+    """The HTTP socket, bound before anything else starts: a busy port is a setting to change
+    (exit 2 naming PORT), not a log line saying "listening" followed by exit 3."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        reason = (
+            "is already in use"
+            if exc.errno == errno.EADDRINUSE
+            else f"cannot be used ({exc.strerror})"
+        )
+        raise ConfigError("PORT", f"{port} {reason}: stop the other process or set PORT") from None
+    return sock
+
+
+def serve(
+    settings: AppSettings,
+    service: SyncService,
+    *,
+    scheduler: bool,
+    preflight: Callable[[], None] | None = None,
+) -> None:
     """``sellsync serve``: the bot (HTTP, or Socket Mode with ``SLACK_APP_TOKEN``) plus, when
     ``scheduler`` is true, the schedules, in this process, until SIGTERM or Ctrl-C; then the
-    scheduler and the socket are shut down before returning."""
-    app = create_app(settings, service)
+    scheduler and the socket are shut down before returning. The port is taken first, then
+    ``preflight`` runs (``sellsync check`` at start), then Slack is contacted."""
+    sock = _listen(settings.port)
     schedules = None
     socket_handler = None
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
     try:
+        if preflight is not None:
+            preflight()
+        try:
+            app = create_app(settings, service)
+        except OSError as exc:
+            raise ServiceUnavailable("Slack", f"{_unreachable} ({type(exc).__name__})") from None
         if scheduler:
             schedules = build_scheduler(settings, service, notifier_for(settings, app.client))
             schedules.start()
@@ -256,15 +290,26 @@ def serve(settings: AppSettings, service: SyncService, *, scheduler: bool) -> No
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
             socket_handler = SocketModeHandler(app, token)
-            socket_handler.connect()  # type: ignore[no-untyped-call]
+            try:
+                socket_handler.connect()  # type: ignore[no-untyped-call]
+            except OSError as exc:
+                raise ServiceUnavailable(
+                    "Slack", f"{_unreachable} for Socket Mode ({type(exc).__name__})"
+                ) from None
             log.info("Socket Mode connected; HTTP serves /healthz and /metrics only")
-        serve_http(app, build_web(app, service, slack_events=socket_handler is None), settings.port)
+        web = build_web(app, service, slack_events=socket_handler is None)
+        log.info("listening on 0.0.0.0:%s (%s, /healthz, /metrics)", settings.port, SLACK_PATH)
+        uvicorn.Server(_config(web, "0.0.0.0", settings.port)).run(sockets=[sock])
     except (_Stopped, KeyboardInterrupt):
         log.info("stopping")
     finally:
+        sock.close()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
         if socket_handler is not None:
             socket_handler.close()  # type: ignore[no-untyped-call]
         if schedules is not None and schedules.running:
             schedules.shutdown(wait=True)
+
+
+_unreachable = "cannot reach Slack: check SLACK_API_URL and the network"

@@ -86,6 +86,18 @@ AUTH_MESSAGE = (
 )
 
 
+TOKEN_INFO_PATH = "/oauth/v2/private-apps/get/access-token-info"
+#: What a private app made by docs/setup.md is granted; tests narrow ``token_scopes``.
+DEFAULT_TOKEN_SCOPES = (
+    "crm.lists.read",
+    "crm.lists.write",
+    "crm.objects.contacts.read",
+    "crm.objects.contacts.write",
+    "crm.schemas.contacts.read",
+    "oauth",
+)
+
+
 class HubSpotState(ServiceState, HubSpotStore):
     service = "hubspot"
     fault_kinds = ServiceState.fault_kinds | {"daily"}
@@ -102,6 +114,8 @@ class HubSpotState(ServiceState, HubSpotStore):
         self._windows: dict[str, RollingWindow] = {}
         self._search_windows: dict[str, RollingWindow] = {}
         self._daily = DailyCounter()
+        # None: the token is not a private app's (a service key), so token-info does not know it
+        self.token_scopes: list[str] | None = list(DEFAULT_TOKEN_SCOPES)
 
     def canonical_path(self, path: str) -> str:
         for pattern, replacement in _CANONICAL:
@@ -223,6 +237,9 @@ class HubSpotState(ServiceState, HubSpotStore):
     # ================================================================== dispatch
 
     def dispatch(self, req: ApiRequest) -> Response:
+        if (req.method, req.path) == ("POST", TOKEN_INFO_PATH):  # takes the token in its body
+            req.endpoint = "oauth.token_info"
+            return self._h_token_info(req)
         if req.bearer_token() != self.token:
             return self._error(401, AUTH_MESSAGE, "INVALID_AUTHENTICATION")
         match = self._router.match(req.method, req.path)
@@ -250,6 +267,24 @@ class HubSpotState(ServiceState, HubSpotStore):
             response = self._validation_error(exc)
         response.headers.update(headers)
         return response
+
+    def _h_token_info(self, req: ApiRequest) -> Response:
+        """Private-app token info: who the token belongs to and its scopes. What HubSpot answers
+        for an unknown token is not documented; a 401 like every other refusal stands in."""
+        body = req.json if isinstance(req.json, dict) else {}
+        if body.get("tokenKey") != self.token:
+            return self._error(401, AUTH_MESSAGE, "INVALID_AUTHENTICATION")
+        if self.token_scopes is None:  # undocumented for service keys too: a 404 stands in
+            return self._error(404, "No private app has this token", "OBJECT_NOT_FOUND")
+        return json_response(
+            200,
+            {
+                "userId": 4242,
+                "hubId": self.portal_id,
+                "appId": 777,
+                "scopes": list(self.token_scopes),
+            },
+        )
 
     def _rate_limit(self, token: str, search: bool, headers: dict[str, str]) -> Response | None:
         limits = self.limits

@@ -249,6 +249,8 @@ SLACK_USERS: dict[str, dict[str, Any]] = {
     "UMGR00002": {"real_name": "Avery Admin", "name": "avery", "is_admin": True},
 }
 SLACK_MANAGER_GROUP = "S0MANAGERS"
+SLACK_SUMMARY_CHANNEL = "C0SALESOPS"
+SLACK_APPROVAL_CHANNEL = "C0APPROVALS"
 
 
 @dataclass
@@ -621,6 +623,8 @@ class _Demo:
         for user_id, fields in SLACK_USERS.items():
             self.slack.set_user(user_id, **fields)
         self.slack.set_usergroup(SLACK_MANAGER_GROUP, ["UMGR00001", "UMGR00002"])
+        self.slack.set_channel(SLACK_SUMMARY_CHANNEL, "sales-ops")
+        self.slack.set_channel(SLACK_APPROVAL_CHANNEL, "sellsync-approvals", private=True)
 
 
 def _blank(data: dict[str, Any], key: str) -> None:

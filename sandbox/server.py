@@ -32,7 +32,14 @@ import uvicorn
 from sandbox.core import ConnectionRegistry, ServiceState, build_app
 from sandbox.hubspot import HubSpotState
 from sandbox.limits import SandboxLimits
-from sandbox.seed import SeedSummary, apply_seed
+from sandbox.seed import (
+    SLACK_APPROVAL_CHANNEL,
+    SLACK_MANAGER_GROUP,
+    SLACK_SUMMARY_CHANNEL,
+    SLACK_USERS,
+    SeedSummary,
+    apply_seed,
+)
 from sandbox.sell import SellState
 from sandbox.slack import SlackState
 
@@ -48,6 +55,7 @@ __all__ = [
 DEFAULT_HUBSPOT_TOKEN = "sandbox-hubspot-token"
 DEFAULT_SELL_TOKEN = "sandbox-sell-token".ljust(64, "0")  # basecrm wants exactly 64 characters
 DEFAULT_SLACK_TOKEN = "xoxb-sandbox-token"
+DEFAULT_SIGNING_SECRET = "sandbox-signing-secret"  # nothing checks it against the sandbox
 
 
 class _ServerThread:
@@ -195,6 +203,21 @@ class Sandbox:
         )
         return env
 
+    def settings_env(self, database_url: str = "sqlite:///sellsync.db") -> dict[str, str]:
+        """A complete sellsync environment for this sandbox: :meth:`env` plus every other setting
+        ``sellsync check`` looks at (database, signing secret, and with the demo seed the summary
+        and approval channels and the managers), so ``check`` passes exactly as printed."""
+        env = {"DATABASE_URL": database_url, **self.env()}
+        env["SLACK_SIGNING_SECRET"] = DEFAULT_SIGNING_SECRET
+        if self.seed == "demo":
+            env["SLACK_SUMMARY_CHANNEL"] = SLACK_SUMMARY_CHANNEL
+            env["SLACK_APPROVAL_CHANNEL"] = SLACK_APPROVAL_CHANNEL
+            env["SLACK_MANAGER_GROUP"] = SLACK_MANAGER_GROUP
+            env["SLACK_MANAGER_IDS"] = ",".join(
+                user for user in SLACK_USERS if user.startswith("UMGR")
+            )
+        return env
+
     def __enter__(self) -> Sandbox:
         return self.start()
 
@@ -225,8 +248,9 @@ def run_forever(
         slack_port=slack_port,
         limits=limits,
     ) as sandbox:
-        print(f"sellsync sandbox running (seed: {seed}); Ctrl-C stops it.", file=out)
-        for name, value in sandbox.env().items():
+        print(f"# sellsync sandbox running (seed: {seed}); Ctrl-C stops it.", file=out)
+        print("# Paste these lines into .env (or export them); `sellsync check` passes.", file=out)
+        for name, value in sandbox.settings_env().items():
             print(f"{name}={value}", file=out)
         print(f"# response_url receiver: {sandbox.slack.base_url}/webhook/<name>", file=out)
         print("# control API on each server: <base>/_sandbox/{info,calls,faults,limits}", file=out)

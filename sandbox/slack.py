@@ -33,6 +33,16 @@ MESSAGE_METHODS = frozenset(
     {"chat.postMessage", "chat.update", "chat.postEphemeral", "chat.delete"}
 )
 VIEW_METHODS = frozenset({"views.open", "views.update", "views.push", "views.publish"})
+#: The bot scopes of manifest.yml; every answer lists them in ``x-oauth-scopes`` like Slack's.
+DEFAULT_SCOPES = (
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "im:write",
+    "usergroups:read",
+    "channels:read",
+    "groups:read",
+)
 
 Args = dict[str, Any]
 
@@ -62,6 +72,8 @@ class SlackState(ServiceState):
             "conversations.open": self._conversations_open,
             "usergroups.users.list": self._usergroup_users,
             "users.info": self._users_info,
+            "conversations.info": self._conversations_info,
+            "apps.connections.open": self._connections_open,
         }
         self._reset_data()
 
@@ -76,6 +88,8 @@ class SlackState(ServiceState):
         self._ts_count = 0
         self._view_count = 0
         self._webhook_uses: dict[str, int] = {}
+        self.channels: dict[str, dict[str, Any]] = {}
+        self.scopes: list[str] = list(DEFAULT_SCOPES)
 
     @property
     def api_url(self) -> str:
@@ -94,6 +108,21 @@ class SlackState(ServiceState):
     def set_usergroup(self, group_id: str, user_ids: list[str]) -> None:
         with self.lock:
             self.usergroups[group_id] = list(user_ids)
+
+    def set_channel(
+        self, channel_id: str, name: str, *, private: bool = False, bot_member: bool = True
+    ) -> None:
+        """Define a channel for ``conversations.info`` (unknown ids answer channel_not_found)."""
+        with self.lock:
+            self.channels[channel_id] = {
+                "id": channel_id,
+                "name": name,
+                "is_channel": not private,
+                "is_group": private,
+                "is_private": private,
+                "is_archived": False,
+                "is_member": bot_member,
+            }
 
     def set_user(self, user_id: str, **fields: Any) -> dict[str, Any]:
         """Define (or change) what ``users.info`` answers for ``user_id``."""
@@ -154,8 +183,11 @@ class SlackState(ServiceState):
         token = req.bearer_token() or args.get("token")
         if not token:
             return json_response(200, {"ok": False, "error": "not_authed"})
-        if not str(token).startswith("xox"):
+        if not str(token).startswith(("xox", "xapp-")):
             return json_response(200, {"ok": False, "error": "invalid_auth"})
+        if str(token).startswith("xapp-") != (method == "apps.connections.open"):
+            # app-level tokens open sockets and nothing else; bot tokens cannot open them
+            return json_response(200, {"ok": False, "error": "not_allowed_token_type"})
         handler = self._methods.get(method)
         if handler is None:
             return json_response(
@@ -172,7 +204,7 @@ class SlackState(ServiceState):
                 body["response_metadata"] = {"messages": exc.messages}
             if method in MESSAGE_METHODS or method in VIEW_METHODS:
                 self._remember(method, args, body)
-        return json_response(200, body)
+        return json_response(200, body, {"x-oauth-scopes": ",".join(self.scopes)})
 
     def _remember(self, method: str, args: Args, body: Args) -> None:
         entry: dict[str, Any] = {
@@ -409,7 +441,24 @@ class SlackState(ServiceState):
             }
         }
 
+    def _connections_open(self, args: Args) -> Args:
+        """A Socket Mode URL (nothing listens there: the sandbox serves HTTP mode only)."""
+        return {"url": f"wss://{self.base_url.split('://', 1)[-1]}/link/?ticket=sandbox"}
+
+    def _need_scope(self, *alternatives: str) -> None:
+        if not any(scope in self.scopes for scope in alternatives):
+            raise SlackError("missing_scope")
+
+    def _conversations_info(self, args: Args) -> Args:
+        channel = self.channels.get(str(args.get("channel") or ""))
+        if channel is None:
+            self._need_scope("channels:read", "groups:read")
+            raise SlackError("channel_not_found")
+        self._need_scope("groups:read" if channel["is_private"] else "channels:read")
+        return {"channel": copy.deepcopy(channel)}
+
     def _usergroup_users(self, args: Args) -> Args:
+        self._need_scope("usergroups:read")
         group = args.get("usergroup")
         if group not in self.usergroups:
             raise SlackError("no_such_subteam")
@@ -436,6 +485,14 @@ class SlackState(ServiceState):
         if (req.method, req.path) == ("POST", "/_sandbox/usergroups"):
             self.set_usergroup(str(body["group_id"]), [str(u) for u in body.get("users") or []])
             return json_response(200, {"ok": True, "usergroups": self.usergroups})
+        if (req.method, req.path) == ("POST", "/_sandbox/channels"):
+            self.set_channel(
+                str(body["id"]),
+                str(body.get("name") or body["id"]),
+                private=bool(body.get("private")),
+                bot_member=bool(body.get("bot_member", True)),
+            )
+            return json_response(200, {"ok": True, "channels": self.channels})
         if (req.method, req.path) == ("POST", "/_sandbox/users"):
             user = self.set_user(str(body.pop("id")), **body)
             return json_response(200, {"ok": True, "user": user})

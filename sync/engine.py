@@ -203,7 +203,7 @@ class Engine:
         try:
             _Run(self, report, dry=dry_run, full=full, progress=progress, owner=owner).sync()
         except (ApiError, SyncError) as exc:
-            report.failure = str(exc)
+            report.failure, report.failure_cause = str(exc), exc
             log.warning("sync run stopped: %s", exc)
         except BaseException as exc:  # a bug or an interrupt: recorded as failed, then raised
             report.failure = f"{type(exc).__name__}: {exc}"
@@ -230,7 +230,7 @@ class Engine:
                 items, actor=actor
             )
         except (ApiError, SyncError) as exc:
-            report.failure = str(exc)
+            report.failure, report.failure_cause = str(exc), exc
         report.finished_at = self.clock.now()
         return report
 

@@ -24,6 +24,7 @@ class SyncReport:
     applied: SyncPlan = field(default_factory=SyncPlan)  # what took effect
     errors: list[Skip] = field(default_factory=list)  # records that failed (S14)
     failure: str | None = None  # the run stopped early
+    failure_cause: Exception | None = field(default=None, repr=False, compare=False)  # its error
     not_qualified: int = 0
 
     @property

@@ -36,7 +36,7 @@ from sync.domain import (
     PropertyOption,
     normalize_email,
 )
-from sync.errors import ApiError
+from sync.errors import ApiError, AuthError
 from sync.ports import ChangePage, ContactWrite, HubSpotPort, WriteResult
 
 API_VERSION = "2026-03"
@@ -141,6 +141,7 @@ class HubSpotClient(HubSpotPort):
         self.score_property = score_property
         self.search_page_size = search_page_size
         self.search_result_cap = search_result_cap
+        self._token = token  # token-info takes it in its body (``token_scopes``)
         self._session = ApiSession(
             service=HUBSPOT,
             base_url=base_url,
@@ -707,6 +708,32 @@ class HubSpotClient(HubSpotPort):
             options=options,
             read_only=bool(meta.get("readOnlyValue")) or bool(raw.get("calculated")),
         )
+
+    # ------------------------------------------------------------------ preflight
+
+    def token_scopes(self) -> frozenset[str] | None:
+        """The scopes granted to a private-app token (``sellsync check``); None when HubSpot
+        keeps them to itself (a service key or an OAuth token answers 400/404 here). A refused
+        token raises AuthError like every other call."""
+        try:
+            reply = self._send(
+                "POST",
+                "/oauth/v2/private-apps/get/access-token-info",
+                kind="token_info",
+                json_body={"tokenKey": self._token},
+            )
+        except AuthError:
+            raise
+        except ApiError as exc:
+            if exc.status in (400, 404, 405):
+                return None
+            raise
+        if not reply.ok:
+            if reply.response.status_code in (400, 404, 405):
+                return None
+            reply.raise_for_error()
+        body = reply.json() or {}
+        return frozenset(str(s) for s in body.get("scopes") or ())
 
     def contact_url(self, contact_id: str) -> str | None:
         if self.portal_id is None:

@@ -205,5 +205,7 @@ def test_e2e_configuration_errors_exit_2_with_one_line(cli: Cli) -> None:
         [sys.executable, "-m", "bot.cli", "sync"], env=wrong, capture_output=True, text=True,
         timeout=60,
     )  # fmt: skip
-    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    # a refused token is a setting to change, not a failed run (issue 10): exit 2, named
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "configuration error: HUBSPOT_ACCESS_TOKEN is wrong: HubSpot 401" in proc.stderr
     assert "wrong-token-1234567" not in proc.stderr + proc.stdout

@@ -56,6 +56,14 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
         ({**SYNC_ENV, "SELL_ACCESS_TOKEN": "<sell token>"}, "SELL_ACCESS_TOKEN is a placeholder"),
         ({**SYNC_ENV, "SELL_IMPORT_AS": "deal"}, "SELL_IMPORT_AS is invalid"),
         ({**SYNC_ENV, "DATABASE_URL": "mysql://u@h/db"}, "DATABASE_URL names a mysql database"),
+        ({**SYNC_ENV, "DATABASE_URL": "postgresql://u@h:54x2/db"}, "DATABASE_URL is invalid"),
+        ({**SYNC_ENV, "HUBSPOT_BASE_URL": "api.hubapi.com"}, "HUBSPOT_BASE_URL is invalid"),
+        ({**SYNC_ENV, "SELL_BASE_URL": "http://:8102"}, "SELL_BASE_URL is invalid"),
+        ({**SYNC_ENV, "SYNC_THRESHOLD": "-5"}, "SYNC_THRESHOLD is invalid"),
+        (
+            {**SYNC_ENV, "HUBSPOT_ACCESS_TOKEN": "pat-na1-your-token"},
+            "HUBSPOT_ACCESS_TOKEN is a placeholder",
+        ),
     ],
 )
 def test_configuration_errors_exit_2_with_one_line_naming_the_variable(
@@ -79,6 +87,10 @@ def test_serve_needs_slack_settings_but_sync_does_not(
         monkeypatch.setenv(key, value)
     code, err = run(capsys, "serve")
     assert code == 2 and "SLACK_BOT_TOKEN is not set" in err
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-your-token")
+    monkeypatch.setattr(cli, "_SETTINGS", None)
+    code, err = run(capsys, "serve")
+    assert code == 2 and "SLACK_BOT_TOKEN is a placeholder" in err
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-123456789")
     monkeypatch.setattr(cli, "_SETTINGS", None)  # a new process reads the environment again
     code, err = run(capsys, "serve")

@@ -34,14 +34,15 @@ from tests.scenario.conftest import (
 ROOT = Path(__file__).resolve().parents[2]
 RESPONSE_URL = ["http://127.0.0.1:9/unset"]
 
-#: The bot scope each Web API method the app calls needs (views.* need none).
-METHOD_SCOPES = {
-    "chat_postMessage": "chat:write",
-    "chat_update": "chat:write",
-    "conversations_open": "im:write",
-    "usergroups_users_list": "usergroups:read",
-    "views_open": None,
-    "views_publish": None,
+#: The bot scopes each Web API method the app calls needs (views.* need none).
+METHOD_SCOPES: dict[str, tuple[str, ...]] = {
+    "chat_postMessage": ("chat:write",),
+    "chat_update": ("chat:write",),
+    "conversations_open": ("im:write",),
+    "conversations_info": ("channels:read", "groups:read"),  # public / private channels
+    "usergroups_users_list": ("usergroups:read",),
+    "views_open": (),
+    "views_publish": (),
 }
 
 
@@ -160,9 +161,28 @@ def test_manifest_asks_only_for_the_scopes_the_code_uses(manifest: dict[str, Any
             )
         )
     assert called <= set(METHOD_SCOPES), f"add {called - set(METHOD_SCOPES)} to METHOD_SCOPES"
-    needed = {METHOD_SCOPES[m] for m in called} - {None}
+    needed = {scope for m in called for scope in METHOD_SCOPES[m]}
     needed |= {"commands", "chat:write.public"}  # the command and shortcuts; posting uninvited
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == needed
+
+
+def test_socket_mode_manifest_is_the_same_app_without_urls(manifest: dict[str, Any]) -> None:
+    socket = yaml.safe_load((ROOT / "manifest.socket.yml").read_text())
+    assert socket["settings"]["socket_mode_enabled"] is True
+    assert "example.com" not in (ROOT / "manifest.socket.yml").read_text()
+
+    def strip(data: Any) -> Any:
+        if isinstance(data, dict):
+            return {
+                k: strip(v)
+                for k, v in data.items()
+                if k not in ("url", "request_url", "socket_mode_enabled")
+            }
+        if isinstance(data, list):
+            return [strip(v) for v in data]
+        return data
+
+    assert strip(socket) == strip(manifest)
 
 
 def test_procfile_runs_web_worker_and_release() -> None:

@@ -1,0 +1,104 @@
+"""Honest exit codes (SPEC §4): a wrong setting exits 2 and names the variable, a failure of the
+work exits 1, success exits 0 — each row runs ``sellsync`` as a subprocess against the sandbox,
+started with the environment that ``sellsync sandbox`` prints."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sandbox.server import Sandbox
+
+pytestmark = pytest.mark.slow
+
+WRONG_SELL_TOKEN = "wrong-sell-token".ljust(64, "0")
+CLOSED = "http://127.0.0.1:9/"  # the discard port: nothing listens there
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox(seed="demo") as sb:
+        yield sb
+
+
+@pytest.fixture(scope="module")
+def busy_port() -> Iterator[int]:
+    with socket.socket() as sock:
+        sock.bind(("0.0.0.0", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+# (command, environment changes, expected exit code, words the output must contain)
+TABLE: list[tuple[list[str], dict[str, str], int, list[str]]] = [
+    (["check"], {}, 0, ["✓ HubSpot token", "✓ summary channel", "all checks passed"]),
+    (["status"], {}, 0, ["threshold"]),
+    (["check"], {"HUBSPOT_ACCESS_TOKEN": "wrong-token-123"}, 2, ["✗ HubSpot token", "HUBSPOT_ACCESS_TOKEN"]),
+    (["check"], {"SELL_ACCESS_TOKEN": WRONG_SELL_TOKEN}, 2, ["✗ Sell token", "SELL_ACCESS_TOKEN"]),
+    (["check"], {"SLACK_BOT_TOKEN": "xoxp-not-a-bot-token"}, 2, ["SLACK_BOT_TOKEN must start with xoxb-"]),
+    (["check"], {"HUBSPOT_LIST_ID": "999999"}, 2, ["✗ HubSpot list 999999", "HUBSPOT_LIST_ID"]),
+    (["check"], {"HUBSPOT_SCORE_PROPERTY": "firstname"}, 2, ["type string", "HUBSPOT_SCORE_PROPERTY"]),
+    (["check"], {"SLACK_SUMMARY_CHANNEL": "C0NOWHERE"}, 2, ["✗ summary channel C0NOWHERE", "SLACK_SUMMARY_CHANNEL"]),
+    (["check"], {"SLACK_MANAGER_GROUP": "S0NOBODY"}, 2, ["✗ manager group S0NOBODY", "SLACK_MANAGER_GROUP"]),
+    (["check"], {"HUBSPOT_BASE_URL": CLOSED}, 2, ["HubSpot did not answer", "HUBSPOT_BASE_URL"]),
+    (["sync"], {"HUBSPOT_BASE_URL": "localhost:8101"}, 2, ["HUBSPOT_BASE_URL is invalid", "http://"]),
+    (["sync"], {"HUBSPOT_ACCESS_TOKEN": "wrong-token-123"}, 2, ["configuration error: HUBSPOT_ACCESS_TOKEN", "401"]),
+    (["sync"], {"SELL_ACCESS_TOKEN": WRONG_SELL_TOKEN}, 2, ["configuration error: SELL_ACCESS_TOKEN", "401"]),
+    (["sync"], {"HUBSPOT_LIST_ID": "999999"}, 2, ["configuration error: HUBSPOT_LIST_ID", "not found"]),
+    (["push", "lead:1"], {"HUBSPOT_ACCESS_TOKEN": "wrong-token-123"}, 2, ["HUBSPOT_ACCESS_TOKEN"]),
+    (["sync"], {"DATABASE_URL": "postgresql://u@localhost:notaport/db"}, 2, ["DATABASE_URL is invalid", "notaport"]),
+    (["status"], {"DATABASE_URL": "postgresql://u@localhost:notaport/db"}, 2, ["DATABASE_URL is invalid"]),
+    (["sync"], {"SYNC_THRESHOLD": "-5"}, 2, ["SYNC_THRESHOLD is invalid", "greater than or equal to 0"]),
+    (["serve"], {"SLACK_BOT_TOKEN": "xoxb-your-token"}, 2, ["SLACK_BOT_TOKEN is a placeholder"]),
+    (["serve"], {"SLACK_APP_TOKEN": "xapp-your-app-token"}, 2, ["SLACK_APP_TOKEN is a placeholder"]),
+    (["serve", "--no-scheduler"], {"PORT": "{busy_port}"}, 2, ["PORT", "is already in use"]),
+    (["worker"], {"HUBSPOT_ACCESS_TOKEN": "wrong-token-123"}, 2, ["HUBSPOT_ACCESS_TOKEN", "refused"]),
+    (["serve"], {"SLACK_APP_TOKEN": "xapp-1-A1-123", "SLACK_API_URL": CLOSED + "api/"}, 1, ["cannot reach Slack", "SLACK_API_URL"]),
+    (["sync"], {"@fault": "daily"}, 1, ["daily API limit reached"]),
+]  # fmt: skip
+
+
+def _id(row: tuple[list[str], dict[str, str], int, list[str]]) -> str:
+    argv, env, code, _ = row
+    return f"{' '.join(argv)}[{','.join(env) or 'as printed'}]->{code}"
+
+
+@pytest.mark.parametrize(("argv", "changes", "code", "words"), TABLE, ids=[_id(r) for r in TABLE])
+def test_exit_code_table(
+    sandbox: Sandbox,
+    busy_port: int,
+    tmp_path: Path,
+    argv: list[str],
+    changes: dict[str, str],
+    code: int,
+    words: list[str],
+) -> None:
+    sandbox.reset("demo")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "HUBSPOT_", "SELL_"))}
+    env |= sandbox.settings_env(f"sqlite:///{tmp_path}/exit.db")
+    changes = dict(changes)
+    fault = changes.pop("@fault", None)
+    env |= {k: v.format(busy_port=busy_port) for k, v in changes.items()}
+    if fault:
+        sandbox.hubspot.inject(fault, times=None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot.cli", *argv],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == code, output
+    for word in words:
+        assert word in output, output
+    assert "Traceback" not in output
+    for secret in (sandbox.hubspot_token, sandbox.sell_token):
+        assert secret not in output
