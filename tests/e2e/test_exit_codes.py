@@ -38,7 +38,7 @@ def busy_port() -> Iterator[int]:
 # (command, environment changes, expected exit code, words the output must contain)
 TABLE: list[tuple[list[str], dict[str, str], int, list[str]]] = [
     (["check"], {}, 0, ["✓ HubSpot token", "✓ summary channel", "all checks passed"]),
-    (["status"], {}, 0, ["threshold"]),
+    (["status"], {}, 0, ["Threshold:"]),
     (["check"], {"HUBSPOT_ACCESS_TOKEN": "wrong-token-123"}, 2, ["✗ HubSpot token", "HUBSPOT_ACCESS_TOKEN"]),
     (["check"], {"SELL_ACCESS_TOKEN": WRONG_SELL_TOKEN}, 2, ["✗ Sell token", "SELL_ACCESS_TOKEN"]),
     (["check"], {"SLACK_BOT_TOKEN": "xoxp-not-a-bot-token"}, 2, ["SLACK_BOT_TOKEN must start with xoxb-"]),
