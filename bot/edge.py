@@ -93,7 +93,7 @@ class Refusal:
         return BoltResponse(
             status=self.status,
             body=self.body(),
-            headers={"content-type": "application/json;charset=utf-8"},
+            headers={"content-type": "application/json"},
         )
 
 
