@@ -168,7 +168,7 @@ class SellsyncApp(App):
     def _admit(self, req: BoltRequest) -> Marker | BoltResponse:
         if any(name.startswith(INTERNAL_HEADER_PREFIX) for name in req.headers):
             refusal = Refusal(400, "internal Bolt headers from outside")
-            log_refusal(refusal, len(req.raw_body), req.raw_body)
+            log_refusal(refusal, req.raw_body)
             return refusal.bolt()
         verified = req.context.get(VERIFIED_KEY)
         if not isinstance(verified, Verified):  # not checked by the HTTP route: check it now
@@ -176,10 +176,16 @@ class SellsyncApp(App):
                 _header(req, TIMESTAMP_HEADER), _header(req, SIGNATURE_HEADER), req.raw_body
             )
             if isinstance(verified, Refusal):
-                log_refusal(verified, len(req.raw_body), req.raw_body)
+                log_refusal(verified, req.raw_body)
                 return verified.bolt()
             req.context[VERIFIED_KEY] = verified
-        return self.replays.admit(verified, req.body, retry=_header(req, RETRY_HEADER) is not None)
+        try:
+            return self.replays.admit(
+                verified, req.body, retry=_header(req, RETRY_HEADER) is not None
+            )
+        except Exception as exc:  # the database: refuse for now (Slack retries events)
+            log.warning("could not record a Slack request's marker (%s)", type(exc).__name__)
+            return Refusal(503, "try again").bolt()
 
 
 def is_verified(request: BoltRequest | None, context: BoltContext | None) -> bool:

@@ -81,7 +81,7 @@ _FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
 
 @dataclass(frozen=True)
 class Refusal:
-    """Why a request is refused, and with which status (400, 401 or 413)."""
+    """Why a request is refused, and with which status (400, 401, 413; 503 when the store is down)."""
 
     status: int
     reason: str
@@ -111,14 +111,16 @@ def fingerprint(body: bytes | str) -> str:
     return hashlib.sha256(raw).hexdigest()[:12]
 
 
-def log_refusal(refusal: Refusal, size: int, body: bytes | str = b"") -> None:
-    print_ = fingerprint(body) if body else "-"
+def log_refusal(refusal: Refusal, body: bytes | str = b"", *, size: int | None = None) -> None:
+    """One line: the reason, the status, the size (of ``body`` unless given) and a fingerprint."""
+    if size is None:
+        size = len(body.encode("utf-8", "surrogateescape") if isinstance(body, str) else body)
     log.warning(
         "refused a Slack request: %s (HTTP %s, %d bytes, body %s)",
         refusal.reason,
         refusal.status,
         size,
-        print_,
+        fingerprint(body) if body else "-",
     )
 
 
@@ -255,33 +257,35 @@ def slack_endpoint(
 
     async def events(request: Request) -> Response:
         declared = request.headers.get("content-length")
+        size = 0
         if declared is not None:
             if not (declared.isascii() and declared.isdigit()):
-                return _refuse(Refusal(400, "malformed Content-Length"), 0)
-            if int(declared) > MAX_BODY_BYTES:
-                return _refuse(Refusal(413, f"body over {MAX_BODY_BYTES} bytes"), int(declared))
+                return _refuse(Refusal(400, "malformed Content-Length"), size=0)
+            size = int(declared) if len(declared) <= 18 else MAX_BODY_BYTES + 1
+            if size > MAX_BODY_BYTES:
+                return _refuse(Refusal(413, f"body over {MAX_BODY_BYTES} bytes"), size=size)
         timestamp = request.headers.get(TIMESTAMP_HEADER)
         signature = request.headers.get(SIGNATURE_HEADER)
         early = verifier.check_headers(timestamp, signature)
         if isinstance(early, Refusal):
-            return _refuse(early, int(declared) if declared else 0)
+            return _refuse(early, size=size)
         body = await read_capped(request)
         if isinstance(body, Refusal):
-            return _refuse(body, MAX_BODY_BYTES)
+            return _refuse(body, size=MAX_BODY_BYTES + 1)
         verified = verifier.verify(timestamp, signature, body)
         if isinstance(verified, Refusal):
-            return _refuse(verified, len(body), body)
+            return _refuse(verified, body)
         headers: dict[str, list[str]] = {}
         for name, value in request.headers.items():
             headers.setdefault(name.lower(), []).append(value)
         bolt = bolt_request(headers, body.decode("utf-8"), verified)
         if isinstance(bolt, Refusal):
-            return _refuse(bolt, len(body), body)
+            return _refuse(bolt, body)
         return to_starlette_response(await run_in_threadpool(dispatch, bolt))
 
     return events
 
 
-def _refuse(refusal: Refusal, size: int, body: bytes = b"") -> Response:
-    log_refusal(refusal, size, body)
+def _refuse(refusal: Refusal, body: bytes = b"", *, size: int | None = None) -> Response:
+    log_refusal(refusal, body, size=size)
     return _json_response(refusal)

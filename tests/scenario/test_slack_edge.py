@@ -24,6 +24,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import httpx
 import pytest
 from freezegun import freeze_time
+from slack_bolt import BoltRequest
 
 from bot.edge import MAX_BODY_BYTES
 from bot.web import BackgroundServer, build_web
@@ -161,7 +162,7 @@ def test_an_unverified_request_over_http_gets_401_and_no_post_to_its_response_ur
 def test_the_error_handler_acts_on_nothing_when_a_request_skipped_verification(
     bot: Bot, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from slack_bolt import App, BoltRequest
+    from slack_bolt import App
 
     def boom() -> object:
         raise RuntimeError("status broke")
@@ -442,3 +443,61 @@ def test_a_command_costs_one_small_database_write(bot: Bot) -> None:
         event.remove(engine, "before_cursor_execute", count)
     assert sent.status == 200
     assert len(writes) == 1 and writes[0].startswith("INSERT INTO locks"), writes  # the marker
+
+
+def test_a_retry_of_an_event_whose_dispatch_failed_is_processed(bot: Bot) -> None:
+    from slack_sdk import WebClient
+
+    from bot.app import create_app
+    from tests.scenario.conftest import TOKEN, authorize
+
+    calls = []
+
+    def flaky_authorize(enterprise_id: Any, team_id: Any, user_id: Any, logger: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("auth.test timed out")
+        return authorize(enterprise_id, team_id, user_id, logger)
+
+    app = create_app(
+        bot.settings,
+        bot.world.service,
+        client=WebClient(token=TOKEN, base_url=bot.sandbox.slack_url),
+        authorize=flaky_authorize,
+        executor=bot.executor,
+    )
+    body = event_body("Ev0FAILED")
+
+    def deliver_to_app(retry: int | None) -> int:
+        headers = {k: [v] for k, v in signed(body).items()}
+        if retry is not None:
+            headers["x-slack-retry-num"] = [str(retry)]
+        status = app.dispatch(
+            BoltRequest(body=body, headers={"content-type": ["application/json"], **headers})
+        ).status
+        bot.settle()
+        return status
+
+    assert deliver_to_app(None) == 500  # the listener never ran
+    assert bot.sent("views.publish") == []
+    assert deliver_to_app(1) == 200
+    assert len(bot.sent("views.publish")) == 1
+    assert deliver_to_app(2) == 200
+    assert len(bot.sent("views.publish")) == 1
+
+
+def test_a_request_is_refused_with_503_and_no_effect_while_the_database_is_down(
+    bot: Bot, recorder: Recorder, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    def down(*args: object, **kwargs: object) -> bool:
+        raise OperationalError("INSERT", {}, Exception("postgresql://u:hunter2@db/x refused"))
+
+    monkeypatch.setattr(bot.world.store, "try_lock", down)
+    body = command("threshold 10", recorder.url + "/r")
+    headers = {k: [v] for k, v in signed(body).items()}
+    response = bot.dispatch(body, FORM, headers=headers)
+    assert response.status == 503 and "hunter2" not in response.body
+    assert "hunter2" not in caplog.text and "Traceback" not in caplog.text
+    nothing_happened(bot, recorder)
