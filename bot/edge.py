@@ -181,7 +181,12 @@ class Verifier:
         else:
             text = body
         assert self._signatures is not None  # check_headers refused otherwise
-        if not self._signatures.is_valid(text, str(checked.timestamp), checked.signature):
+        try:
+            # over the timestamp exactly as sent (check_headers allowed only ASCII digits)
+            valid = self._signatures.is_valid(text, timestamp, checked.signature)
+        except UnicodeEncodeError:  # a str body with lone surrogates (never from the network)
+            return Refusal(400, "body is not UTF-8")
+        if not valid:
             return Refusal(401, "invalid signature")
         return checked
 
