@@ -14,7 +14,9 @@ database (SPEC §4):
 * closing a conflict or deciding a request is a conditional ``UPDATE ... WHERE status = ...``:
   the rowcount says whether this call made the change, so double clicks are harmless;
 * :meth:`SqlStore.try_lock` is an ``INSERT ... ON CONFLICT DO UPDATE ... WHERE expired OR mine
-  RETURNING owner``: one atomic statement, correct across processes.
+  RETURNING owner``: one atomic statement, correct across processes; :meth:`SqlStore.renew_lock`
+  is an ``UPDATE ... WHERE owner = mine``, so a holder learns from its rowcount that it lost the
+  lock (the run lease of :mod:`sync.lease` is built on these two).
 
 Large ``IN`` lists are sent in chunks of :data:`CHUNK` and :meth:`SqlStore.iter_links` pages by
 primary key, so that 100k links cost flat memory on both databases.
@@ -925,6 +927,21 @@ class SqlStore:
         with self._write() as session:
             holder = session.execute(statement).scalar_one_or_none()
         return holder == owner
+
+    def renew_lock(self, name: str, *, owner: str, at: datetime, ttl_seconds: int) -> bool:
+        """Extend a lock ``owner`` still holds to ``at + ttl_seconds``; False when it does not.
+
+        Unlike :meth:`try_lock` this never takes a lock: a holder that finds the row gone, or
+        someone else's, has lost it (taken over after it expired) and must stop. An expired row
+        that is still ``owner``'s is extended: nobody took it, so nobody ran meanwhile.
+        """
+        with self._write() as session:
+            result = session.execute(
+                sa.update(t.locks)
+                .where(t.locks.c.name == name, t.locks.c.owner == owner)
+                .values(expires_at=at + timedelta(seconds=ttl_seconds))
+            )
+            return _rowcount(result) == 1
 
     def unlock(self, name: str, *, owner: str) -> None:
         """Release the lock if ``owner`` holds it; otherwise do nothing."""

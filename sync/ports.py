@@ -336,6 +336,10 @@ class Store(Protocol):
         """Take a named lock that holds across processes; False when someone else holds it."""
         ...
 
+    def renew_lock(self, name: str, *, owner: str, at: datetime, ttl_seconds: int) -> bool:
+        """Extend a lock ``owner`` still holds; False when it is gone or someone else's."""
+        ...
+
     def unlock(self, name: str, *, owner: str) -> None: ...
 
     def lock_holder(self, name: str) -> str | None:
