@@ -285,7 +285,7 @@ class _Run:
         self.e = engine
         self.hs = engine.hubspot
         self.sell = engine.sell
-        self.store = engine.store
+        self.store = engine.store if lease is None else lease.guard(engine.store)
         self.cfg = engine.config
         self.report = report
         self.dry = dry
@@ -293,7 +293,7 @@ class _Run:
         self.progress = progress
         self.owner = owner
         self.lease = lease  # a real sync's lease (sync/lease.py), checked at every page
-        self.index = _Index(engine.store, dry)
+        self.index = _Index(self.store, dry)
         self.settings = engine.settings()
         self.done: set[str] = set()  # HubSpot ids handled in this run
         self._links: list[Link] = []  # applied, not yet stored (see _flush)
@@ -757,7 +757,7 @@ class _Run:
         if self.dry:
             return
         if self.lease is not None:
-            self.lease.check()  # no write on the strength of a lease that may have expired
+            self.lease.renew()  # before the page's writes; raises LeaseLost once it was taken
         self.report.applied.skipped.extend(plan.skipped)
         # Conflicts first: when Sell wins a both-sides change (S9), HubSpot's value survives
         # only in its conflict, so it is stored before HubSpot's value is overwritten.
@@ -832,6 +832,8 @@ class _Run:
     def _write_sell(self, action: Action) -> SellRecord | None:
         link = action.link
         assert link is not None
+        if self.lease is not None:
+            self.lease.check()  # lost meanwhile (seen by the heartbeat): not one more write
         if action.create_kind is not None:
             kind: RecordKind = "contact" if action.create_kind == "contact" else "lead"
             return self.sell.create_record(kind, action.sell_writes)

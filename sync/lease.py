@@ -13,13 +13,15 @@ one row of the ``locks`` table, and:
   daemon thread and at every page of the run. Another run takes it over only once it has expired,
   that is after the holder missed its renewals for a whole TTL;
 * **a holder that loses the lease stops**: a renewal that no longer finds the row its own (taken
-  over after a pause, or released and taken again) marks the lease lost, and the run checks the
-  lease at every page and before each batch of writes, failing with "lost the lock" and writing
-  nothing more;
+  over after a pause, or released and taken again) marks the lease lost. The run renews before
+  each page's writes and at the end of each page, and checks the lease before every store call
+  (:meth:`RunLease.guard`) and every Sell write: once it is lost the run fails with "lost the
+  lock" and writes nothing more;
 * **a holder stops trusting a stale lease**: when its last confirmed renewal is older than half
-  the TTL (the heartbeat could not run: the process was paused, or the database was away), it
-  renews before its next write instead of writing on the strength of a lease that may have
-  expired. The monotonic clock it measures this with keeps running while a process is stopped.
+  the TTL (the heartbeat could not run: the process was paused, or the database was away), the
+  next check renews before anything is written, instead of writing on the strength of a lease
+  that may have expired. The monotonic clock it measures this with keeps running while a process
+  is stopped, so a process resumed behind a new holder's back stops before its first write.
 
 Expiry times come from the engine's clock (UTC wall time, kept by NTP on every host): the TTL
 must stay well above the clock skew between hosts, which 120 s does by orders of magnitude.
@@ -34,7 +36,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol
+from typing import Any, Protocol, TypeVar, cast
 
 from sync.errors import SyncError
 from sync.ports import Clock
@@ -42,6 +44,11 @@ from sync.ports import Clock
 log = logging.getLogger("sellsync.lease")
 
 DEFAULT_TTL_SECONDS = 120
+
+#: Store methods a guarded store passes through unchecked: the lease's own.
+LOCK_METHODS = frozenset({"try_lock", "renew_lock", "unlock", "lock_holder", "purge_locks"})
+
+S = TypeVar("S")
 
 
 class LeaseStore(Protocol):
@@ -145,6 +152,10 @@ class RunLease:
         if confirmed is None or self._monotonic() - confirmed >= self.ttl_seconds / 2:
             self.renew()
 
+    def guard(self, store: S) -> S:
+        """``store`` with a :meth:`check` before every call (but the lock methods)."""
+        return cast(S, _GuardedStore(store, self))
+
     # ------------------------------------------------------------------ heartbeat
     def __enter__(self) -> RunLease:
         self.start_heartbeat()
@@ -181,3 +192,23 @@ class RunLease:
             except Exception as exc:  # the database is away: try again at the next beat
                 first = (str(exc).strip().splitlines() or [""])[0][:200]
                 log.warning("could not renew the sync lease: %s: %s", type(exc).__name__, first)
+
+
+class _GuardedStore:
+    """A store whose every method first checks the lease: a run holding it cannot forget to."""
+
+    def __init__(self, store: object, lease: RunLease) -> None:
+        self._store = store
+        self._lease = lease
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._store, name)
+        if name in LOCK_METHODS or name.startswith("_") or not callable(attr):
+            return attr
+        lease = self._lease
+
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            lease.check()
+            return attr(*args, **kwargs)
+
+        return checked
