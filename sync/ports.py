@@ -283,6 +283,10 @@ class Store(Protocol):
         """Close an open conflict; (conflict, False) when it was already closed."""
         ...
 
+    def reopen_conflict(self, conflict_id: int, *, status: ConflictStatus, by: str) -> bool:
+        """Undo ``by``'s resolution (its write failed); False when it cannot be reopened."""
+        ...
+
     # change requests (approvals) -------------------------------------------
     def create_request(
         self,
