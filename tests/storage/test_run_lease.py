@@ -16,12 +16,14 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from bot.wiring import SystemClock
+from bot.settings import load_settings
+from bot.wiring import SystemClock, engine_config
 from storage import tables as t
 from storage.db import open_store
 from storage.repositories import SqlStore
 from sync.domain import Cursor
 from sync.engine import SYNC_LOCK, Engine, EngineConfig, RunInProgress
+from sync.errors import ConfigError
 from sync.lease import LeaseLost, RunLease
 from sync.report import SyncReport
 from tests.fakes import FakeHubSpot, FakeSell, TickClock
@@ -61,6 +63,20 @@ def wait_until(probe: Any, *, timeout: float = 20.0) -> None:
     while not probe():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+def test_the_lease_ttl_comes_from_sync_lock_ttl_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(os.path.dirname(__file__))  # no .env here
+    monkeypatch.delenv("SYNC_LOCK_TTL_SECONDS", raising=False)
+    assert engine_config(load_settings()).lock_ttl_seconds == 120
+    monkeypatch.setenv("SYNC_LOCK_TTL_SECONDS", "45")
+    assert engine_config(load_settings()).lock_ttl_seconds == 45
+    monkeypatch.setenv("SYNC_LOCK_TTL_SECONDS", "0")
+    with pytest.raises(ConfigError, match="SYNC_LOCK_TTL_SECONDS"):
+        load_settings()
 
 
 # --------------------------------------------------------------------------- the store
@@ -109,13 +125,13 @@ def test_every_run_lease_has_its_own_random_owner(store: SqlStore) -> None:
 def test_a_lease_kept_by_its_heartbeat_holds_and_one_that_stops_renewing_expires(
     store: SqlStore, db_url: str
 ) -> None:
-    ttl = 2
+    ttl = 3
     with open_store(db_url, migrate=False) as other_store:
         holder = RunLease(store, SystemClock(), name="sync", ttl_seconds=ttl)
         contender = RunLease(other_store, SystemClock(), name="sync", ttl_seconds=ttl)
         assert holder.acquire()
         with holder:  # renews every ttl/3 s
-            deadline = time.monotonic() + ttl * 1.5
+            deadline = time.monotonic() + ttl + 0.5  # longer than one TTL
             while time.monotonic() < deadline:
                 assert contender.acquire() is False
                 time.sleep(0.1)
@@ -261,7 +277,7 @@ def test_two_processes_on_one_host_with_unseen_pids_never_run_at_once(
 def paused_worker(db_url: str) -> Iterator[tuple[Any, Any, Any]]:
     context = multiprocessing.get_context("spawn")
     events, resumed = context.Queue(), context.Event()
-    process = context.Process(target=workers.paused_sync, args=(db_url, 2, 150, events, resumed))
+    process = context.Process(target=workers.paused_sync, args=(db_url, 3, 150, events, resumed))
     process.start()
     try:
         yield process, events, resumed
