@@ -8,8 +8,9 @@ import multiprocessing
 import os
 import signal
 import socket
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -224,6 +225,44 @@ def test_a_run_whose_lease_was_taken_over_stops_at_its_next_page_and_writes_noth
     assert store.count_links()["active"] == 100
     assert len(store.known_members(LIST_ID)) == 100
     assert store.lock_holder(SYNC_LOCK) == "another run"  # the new holder keeps its lease
+
+
+def test_a_stage_longer_than_the_ttl_keeps_its_lease_through_the_heartbeat(
+    store: SqlStore, db_url: str
+) -> None:
+    ttl = 2
+    started = threading.Event()
+
+    class SlowHubSpot(FakeHubSpot):
+        def list_member_pages(self, list_id: str) -> Iterator[Sequence[str]]:
+            started.set()
+            time.sleep(ttl * 1.75)  # one stage, no page in between: only the heartbeat renews
+            yield from super().list_member_pages(list_id)
+
+    hubspot = SlowHubSpot()
+    hubspot.make_list(LIST_ID)
+    config = EngineConfig(default_threshold=50, default_list_id=LIST_ID, lock_ttl_seconds=ttl)
+    slow = Engine(hubspot, FakeSell(), store, SystemClock(), config)
+    outcome: list[SyncReport] = []
+    runner = threading.Thread(target=lambda: outcome.append(slow.run(trigger="slow")))
+    runner.start()
+    refused, ran = 0, []
+    with open_store(db_url, migrate=False) as other_store:
+        other_hubspot = FakeHubSpot()
+        other_hubspot.make_list(LIST_ID)
+        other = Engine(other_hubspot, FakeSell(), other_store, SystemClock(), config)
+        assert started.wait(timeout=30)
+        while runner.is_alive():
+            try:
+                ran.append(other.run(trigger="other"))
+            except RunInProgress:
+                refused += 1
+            time.sleep(0.1)
+    runner.join()
+    (report,) = outcome
+    assert report.status == "ok", report.failure
+    assert report.finished_at is not None and refused >= 5
+    assert all(r.started_at >= report.finished_at for r in ran)  # only once it had finished
 
 
 # --------------------------------------------------------------------------- two processes
