@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 
 from sync.domain import (
@@ -206,11 +207,8 @@ class Engine:
             run = _Run(
                 self, report, dry=dry_run, full=full, progress=progress, owner=owner, lease=lease
             )
-            if lease is None:
+            with lease or nullcontext():  # the lease is renewed by a heartbeat while it runs
                 run.sync()
-            else:
-                with lease:  # renewed by a heartbeat while the run works
-                    run.sync()
         except (ApiError, SyncError) as exc:
             report.failure = str(exc)
             log.warning("sync run stopped: %s", exc)
