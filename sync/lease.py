@@ -30,6 +30,8 @@ must stay well above the clock skew between hosts, which 120 s does by orders of
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
 import uuid
@@ -66,8 +68,8 @@ class LeaseLost(SyncError):
 
     def __init__(self, name: str) -> None:
         super().__init__(
-            f"lost the lock on {name!r} (it expired and another run took it over); "
-            "this run stopped and wrote nothing more"
+            f"lost the lock on {name!r} (it expired and is no longer this run's): "
+            "stopped before writing anything more"
         )
 
 
@@ -114,7 +116,14 @@ class RunLease:
         )
         if taken:
             self._confirmed = started
-            log.info("sync lease %s taken for %d s", self.owner, self.ttl_seconds)
+            log.info(  # where it runs, for whoever reads the log; never used to decide anything
+                "lease %r taken by %s (pid %d on %s) for %d s",
+                self.name,
+                self.owner,
+                os.getpid(),
+                socket.gethostname(),
+                self.ttl_seconds,
+            )
         return taken
 
     def release(self) -> None:
@@ -139,7 +148,7 @@ class RunLease:
                     self._confirmed = started
                 else:
                     self._lost = True
-                    log.warning("sync lease %s was taken over: stopping this run", self.owner)
+                    log.warning("lease %r of %s was lost: stopping", self.name, self.owner)
         if self._lost:
             raise LeaseLost(self.name)
 
@@ -191,7 +200,9 @@ class RunLease:
                 return  # the run sees it at its next check
             except Exception as exc:  # the database is away: try again at the next beat
                 first = (str(exc).strip().splitlines() or [""])[0][:200]
-                log.warning("could not renew the sync lease: %s: %s", type(exc).__name__, first)
+                log.warning(
+                    "could not renew lease %r: %s: %s", self.name, type(exc).__name__, first
+                )
 
 
 class _GuardedStore:
