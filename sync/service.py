@@ -563,21 +563,23 @@ class SyncService:
         if write is not None:
             try:
                 self._write_resolution(write)
-            except BaseException as exc:
+            except BaseException as exc:  # the decision is undone, whatever stopped the write
                 reopened = self.store.reopen_conflict(conflict_id, status=status, by=actor.id)
-                reason = str(exc) if isinstance(exc, SyncError) else type(exc).__name__
                 self._audit(
                     "conflict_resolution_failed",
                     subject,
                     actor,
-                    {"field": conflict.field, "action": action, "reopened": reopened},
+                    {
+                        "field": conflict.field,
+                        "action": action,
+                        "error": type(exc).__name__,
+                        "reopened": reopened,
+                    },
                 )
                 if not isinstance(exc, SyncError):
                     raise
                 again = "it is open again" if reopened else "a newer conflict replaces it"
-                raise Refused(
-                    f"{reason}; conflict #{conflict_id} was not resolved, {again}"
-                ) from exc
+                raise Refused(f"{exc}; conflict #{conflict_id} was not resolved, {again}") from exc
             self.store.save_link(write.settled(self.clock.now()))
         self._audit(
             "conflict_resolved", subject, actor, {"field": conflict.field, "action": action}
