@@ -83,6 +83,7 @@ def engine_config(settings: AppSettings) -> EngineConfig:
         default_list_id=settings.hubspot_list_id or "",
         score_property=settings.hubspot_score_property,
         import_as=settings.sell_import_as,
+        lock_ttl_seconds=settings.sync_lock_ttl_seconds,
     )
 
 

@@ -12,9 +12,12 @@ database (SPEC §4):
   setting" are partial unique indexes; a writer that loses the race catches the
   ``IntegrityError`` and retries, finding the winner's row;
 * closing a conflict or deciding a request is a conditional ``UPDATE ... WHERE status = ...``:
-  the rowcount says whether this call made the change, so double clicks are harmless;
+  the rowcount says whether this call made the change, so double clicks are harmless, and the
+  service decides with it before any CRM write (one decision per conflict, whoever clicks);
 * :meth:`SqlStore.try_lock` is an ``INSERT ... ON CONFLICT DO UPDATE ... WHERE expired OR mine
-  RETURNING owner``: one atomic statement, correct across processes.
+  RETURNING owner``: one atomic statement, correct across processes; :meth:`SqlStore.renew_lock`
+  is an ``UPDATE ... WHERE owner = mine``, so a holder learns from its rowcount that it lost the
+  lock (the run lease of :mod:`sync.lease` is built on these two).
 
 Large ``IN`` lists are sent in chunks of :data:`CHUNK` and :meth:`SqlStore.iter_links` pages by
 primary key, so that 100k links cost flat memory on both databases.
@@ -694,6 +697,39 @@ class SqlStore:
             raise RecordNotFound(f"conflict {conflict_id}")
         return _conflict(row), changed
 
+    def reopen_conflict(self, conflict_id: int, *, status: ConflictStatus, by: str) -> bool:
+        """Undo ``by``'s resolution to ``status`` (its write failed): the conflict is open again.
+
+        Only that very decision is undone (the row still has ``status`` and ``by``). Returns
+        False when it is not reopened: the decision is no longer the row's, or a sync opened a
+        newer conflict on the same record and field meanwhile; that one holds the current values,
+        and this one is marked dismissed, since no value was written for it.
+        """
+        status = ConflictStatus(status)
+        decided = (
+            (t.conflicts.c.id == conflict_id)
+            & (t.conflicts.c.status == status.value)
+            & (t.conflicts.c.resolved_by == by)
+        )
+        try:
+            with self._write() as session:
+                result = session.execute(
+                    sa.update(t.conflicts)
+                    .where(decided)
+                    .values(
+                        status=OPEN, resolved_by=None, resolved_at=None, updated_at=self._clock()
+                    )
+                )
+                return _rowcount(result) == 1
+        except IntegrityError:  # the partial unique index: a newer conflict is open
+            with self._write() as session:
+                session.execute(
+                    sa.update(t.conflicts)
+                    .where(decided)
+                    .values(status=ConflictStatus.DISMISSED.value, updated_at=self._clock())
+                )
+            return False
+
     # ------------------------------------------------------------------ change requests
 
     def create_request(
@@ -929,6 +965,21 @@ class SqlStore:
         with self._write() as session:
             holder = session.execute(statement).scalar_one_or_none()
         return holder == owner
+
+    def renew_lock(self, name: str, *, owner: str, at: datetime, ttl_seconds: int) -> bool:
+        """Extend a lock ``owner`` still holds to ``at + ttl_seconds``; False when it does not.
+
+        Unlike :meth:`try_lock` this never takes a lock: a holder that finds the row gone, or
+        someone else's, has lost it (taken over after it expired) and must stop. An expired row
+        that is still ``owner``'s is extended: nobody took it, so nobody ran meanwhile.
+        """
+        with self._write() as session:
+            result = session.execute(
+                sa.update(t.locks)
+                .where(t.locks.c.name == name, t.locks.c.owner == owner)
+                .values(expires_at=at + timedelta(seconds=ttl_seconds))
+            )
+            return _rowcount(result) == 1
 
     def unlock(self, name: str, *, owner: str) -> None:
         """Release the lock if ``owner`` holds it; otherwise do nothing."""

@@ -17,11 +17,9 @@ With ``dry_run`` the same pages are read and planned, and nothing is written any
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 
 from sync.domain import (
@@ -43,6 +41,7 @@ from sync.domain import (
     Skip,
 )
 from sync.errors import ApiError, RecordNotFound, RecordRejected, SyncError
+from sync.lease import DEFAULT_TTL_SECONDS, RunLease
 from sync.mapping import (
     FieldMapping,
     check_custom_mapping,
@@ -93,7 +92,8 @@ class EngineConfig:
     score_property: str = "hubspotscore"
     import_as: RecordKind = "lead"
     hubspot_overlap_ms: int = 5 * 60 * 1000
-    lock_ttl_seconds: int = 30 * 60
+    lock_ttl_seconds: int = DEFAULT_TTL_SECONDS  # the run lease (sync/lease.py)
+    lock_heartbeat_seconds: float | None = None  # None: a third of the TTL
     sell_write_workers: int = 4  # Sell writes in flight at once (paced by the client)
 
 
@@ -188,9 +188,7 @@ class Engine:
         A dry run's report keeps every planned action (it is the plan to print); a real run's
         keeps counts, skips and errors only, unless ``keep_actions``.
         """
-        owner = f"{HOST}:{os.getpid()}:{trigger}:{uuid.uuid4().hex[:8]}"
-        if not dry_run and not self._lock(owner):
-            raise RunInProgress()
+        lease = None if dry_run else self._take_lease()
         report = SyncReport(  # started once the lock is ours: runs never overlap in time
             trigger=trigger,
             dry_run=dry_run,
@@ -198,10 +196,19 @@ class Engine:
             plan=SyncPlan(keep_actions=dry_run or keep_actions),
             applied=SyncPlan(keep_actions=keep_actions),
         )
-        if not dry_run:
-            report.run_id = self.store.start_run(trigger=trigger, at=report.started_at)
+        if lease is not None:
+            try:
+                report.run_id = self.store.start_run(trigger=trigger, at=report.started_at)
+            except BaseException:
+                lease.release()
+                raise
         try:
-            _Run(self, report, dry=dry_run, full=full, progress=progress, owner=owner).sync()
+            owner = trigger if lease is None else lease.owner
+            run = _Run(
+                self, report, dry=dry_run, full=full, progress=progress, owner=owner, lease=lease
+            )
+            with lease or nullcontext():  # the lease is renewed by a heartbeat while it runs
+                run.sync()
         except (ApiError, SyncError) as exc:
             report.failure, report.failure_cause = str(exc), exc
             log.warning("sync run stopped: %s", exc)
@@ -210,16 +217,18 @@ class Engine:
             raise
         finally:
             report.finished_at = self.clock.now()
-            if not dry_run:
+            if lease is not None:
                 assert report.run_id is not None
-                self.store.finish_run(
-                    report.run_id,
-                    at=report.finished_at,
-                    status=report.status,
-                    counts=report.run_counts(),
-                    error=report.failure,
-                )
-                self.store.unlock(SYNC_LOCK, owner=owner)
+                try:
+                    self.store.finish_run(
+                        report.run_id,
+                        at=report.finished_at,
+                        status=report.status,
+                        counts=report.run_counts(),
+                        error=report.failure,
+                    )
+                finally:
+                    lease.release()
         return report
 
     def push(self, items: Sequence[str], *, actor: str, dry_run: bool = False) -> SyncReport:
@@ -239,24 +248,22 @@ class Engine:
         report = SyncReport(trigger="context", dry_run=True, started_at=self.clock.now())
         return _Run(self, report, dry=True, full=False, progress=None, owner="context")
 
-    def _lock(self, owner: str) -> bool:
-        def take() -> bool:
-            return self.store.try_lock(
-                SYNC_LOCK,
-                owner=owner,
-                at=self.clock.now(),
-                ttl_seconds=self.config.lock_ttl_seconds,
-            )
+    def _take_lease(self) -> RunLease:
+        """The run lease (see sync/lease.py), or RunInProgress while another run holds it.
 
-        if take():
-            return True
-        # A run killed on this machine leaves its lock until it expires: take it over at once.
-        holder = self.store.lock_holder(SYNC_LOCK)
-        if holder is not None and _dead_local_process(holder):
-            log.warning("taking over the sync lock of a process that is gone (%s)", holder)
-            self.store.unlock(SYNC_LOCK, owner=holder)
-            return take()
-        return False
+        A run killed anywhere leaves the lease until it expires (one TTL): whether its process
+        is gone cannot be told from here (another host, another PID namespace), only that it
+        stopped renewing."""
+        lease = RunLease(
+            self.store,
+            self.clock,
+            name=SYNC_LOCK,
+            ttl_seconds=self.config.lock_ttl_seconds,
+            heartbeat_seconds=self.config.lock_heartbeat_seconds,
+        )
+        if not lease.acquire():
+            raise RunInProgress()
+        return lease
 
 
 class _Run:
@@ -271,18 +278,20 @@ class _Run:
         full: bool,
         progress: Progress | None,
         owner: str,
+        lease: RunLease | None = None,
     ) -> None:
         self.e = engine
         self.hs = engine.hubspot
         self.sell = engine.sell
-        self.store = engine.store
+        self.store = engine.store if lease is None else lease.guard(engine.store)
         self.cfg = engine.config
         self.report = report
         self.dry = dry
         self.full = full
         self.progress = progress
         self.owner = owner
-        self.index = _Index(engine.store, dry)
+        self.lease = lease  # a real sync's lease (sync/lease.py), checked at every page
+        self.index = _Index(self.store, dry)
         self.settings = engine.settings()
         self.done: set[str] = set()  # HubSpot ids handled in this run
         self._links: list[Link] = []  # applied, not yet stored (see _flush)
@@ -345,13 +354,8 @@ class _Run:
         return sorted({*hubspot_properties_to_read(table), self.cfg.score_property})
 
     def _tick(self, stage: str) -> None:
-        if not self.dry:
-            self.store.try_lock(
-                SYNC_LOCK,
-                owner=self.owner,
-                at=self.e.clock.now(),
-                ttl_seconds=self.cfg.lock_ttl_seconds,
-            )
+        if self.lease is not None:
+            self.lease.renew()  # at every page; raises LeaseLost once another run holds it
         if self.progress is not None:
             self.progress(stage, self.report)
 
@@ -750,6 +754,8 @@ class _Run:
         self.report.plan.extend(plan)
         if self.dry:
             return
+        if self.lease is not None:
+            self.lease.renew()  # before the page's writes; raises LeaseLost once it was taken
         self.report.applied.skipped.extend(plan.skipped)
         # Conflicts first: when Sell wins a both-sides change (S9), HubSpot's value survives
         # only in its conflict, so it is stored before HubSpot's value is overwritten.
@@ -824,6 +830,8 @@ class _Run:
     def _write_sell(self, action: Action) -> SellRecord | None:
         link = action.link
         assert link is not None
+        if self.lease is not None:
+            self.lease.check()  # lost meanwhile (seen by the heartbeat): not one more write
         if action.create_kind is not None:
             kind: RecordKind = "contact" if action.create_kind == "contact" else "lead"
             return self.sell.create_record(kind, action.sell_writes)
@@ -1043,24 +1051,6 @@ class _Run:
             self._apply(merges)
             created.extend(cid for _, cid in duplicates if cid in contacts)
         return created
-
-
-HOST = socket.gethostname()
-
-
-def _dead_local_process(owner: str) -> bool:
-    """True when a lock ``owner`` ("host:pid:...") names a process of this machine that is gone."""
-    host, _, rest = owner.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != HOST or not pid_text.isdigit() or int(pid_text) == os.getpid():
-        return False
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False  # alive, someone else's
-    return False
 
 
 def _outcome(

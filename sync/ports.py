@@ -299,6 +299,10 @@ class Store(Protocol):
         """Close an open conflict; (conflict, False) when it was already closed."""
         ...
 
+    def reopen_conflict(self, conflict_id: int, *, status: ConflictStatus, by: str) -> bool:
+        """Undo ``by``'s resolution (its write failed); False when it cannot be reopened."""
+        ...
+
     # change requests (approvals) -------------------------------------------
     def create_request(
         self,
@@ -354,6 +358,10 @@ class Store(Protocol):
 
     def try_lock(self, name: str, *, owner: str, at: datetime, ttl_seconds: int) -> bool:
         """Take a named lock that holds across processes; False when someone else holds it."""
+        ...
+
+    def renew_lock(self, name: str, *, owner: str, at: datetime, ttl_seconds: int) -> bool:
+        """Extend a lock ``owner`` still holds; False when it is gone or someone else's."""
         ...
 
     def unlock(self, name: str, *, owner: str) -> None: ...

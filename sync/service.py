@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sync.domain import (
     RECORD_KINDS,
@@ -30,6 +31,7 @@ from sync.engine import Engine
 from sync.errors import RecordNotFound, RecordRejected, SyncError
 from sync.mapping import (
     STANDARD_FIELDS,
+    FieldMapping,
     MappingCheck,
     check_custom_mapping,
     hubspot_canonical,
@@ -253,6 +255,23 @@ class Summary:
 
 
 # --------------------------------------------------------------------------- the service
+
+
+@dataclass(frozen=True)
+class _Resolution:
+    """A conflict's resolution, read from both sides and not yet written."""
+
+    link: Link
+    mapping: FieldMapping
+    to_hubspot: bool  # Keep Sell: Sell's value to HubSpot; Use HubSpot: HubSpot's value to Sell
+    value: str | None  # canonical: what both sides hold once it is written
+    raw: Any  # the value as the receiving side takes it
+
+    def settled(self, at: datetime) -> Link:
+        """The link with both sides of the field at ``value``."""
+        snapshot = dict(self.link.snapshot)
+        snapshot[self.mapping.key] = FieldSnapshot(sell=self.value, hubspot=self.value)
+        return replace(self.link, snapshot=snapshot, last_synced_at=at)
 
 
 class SyncService:
@@ -627,7 +646,14 @@ class SyncService:
     def resolve_conflict(
         self, conflict_id: int, action: str, *, actor: Actor
     ) -> tuple[Conflict, bool]:
-        """Keep Sell (Sell's value goes to HubSpot), Use HubSpot (HubSpot's to Sell), or Dismiss."""
+        """Keep Sell (Sell's value goes to HubSpot), Use HubSpot (HubSpot's to Sell), or Dismiss.
+
+        One decision per conflict: the conflict is closed (a compare-and-set on its row) before
+        any CRM write, so of two managers clicking at once only the first one's value is
+        written; the other gets ``(conflict, False)``, which says who decided and how. When the
+        write then fails, the decision is undone, the conflict is open again, and Refused says
+        why.
+        """
         if not actor.is_manager:
             raise Refused("only managers can resolve conflicts")
         statuses = {
@@ -642,21 +668,42 @@ class SyncService:
             raise Refused(f"there is no conflict #{conflict_id}")
         if conflict.status is not ConflictStatus.OPEN:
             return conflict, False
-        if action != "dismiss":
-            self._write_resolution(conflict, action)
+        write = None if action == "dismiss" else self._plan_resolution(conflict, action)
+        status = statuses[action]
         resolved, changed = self.store.resolve_conflict(
-            conflict_id, status=statuses[action], by=actor.id, at=self.clock.now()
+            conflict_id, status=status, by=actor.id, at=self.clock.now()
         )
-        if changed:
-            self._audit(
-                "conflict_resolved",
-                f"{conflict.sell}|{conflict.hubspot_id}",
-                actor,
-                {"field": conflict.field, "action": action},
-            )
-        return resolved, changed
+        if not changed:
+            return resolved, False  # decided by someone else meanwhile: nothing written
+        subject = f"{conflict.sell}|{conflict.hubspot_id}"
+        if write is not None:
+            try:
+                self._write_resolution(write)
+            except BaseException as exc:  # the decision is undone, whatever stopped the write
+                reopened = self.store.reopen_conflict(conflict_id, status=status, by=actor.id)
+                self._audit(
+                    "conflict_resolution_failed",
+                    subject,
+                    actor,
+                    {
+                        "field": conflict.field,
+                        "action": action,
+                        "error": type(exc).__name__,
+                        "reopened": reopened,
+                    },
+                )
+                if not isinstance(exc, SyncError):
+                    raise
+                again = "it is open again" if reopened else "a newer conflict replaces it"
+                raise Refused(f"{exc}; conflict #{conflict_id} was not resolved, {again}") from exc
+            self.store.save_link(write.settled(self.clock.now()))
+        self._audit(
+            "conflict_resolved", subject, actor, {"field": conflict.field, "action": action}
+        )
+        return resolved, True
 
-    def _write_resolution(self, conflict: Conflict, action: str) -> None:
+    def _plan_resolution(self, conflict: Conflict, action: str) -> _Resolution:
+        """What resolving ``conflict`` writes, read from both sides now (no write yet)."""
         link = self.store.links_by_sell([conflict.sell]).get(conflict.sell)
         if link is None or link.state is not LinkState.ACTIVE:
             raise Refused(f"{conflict.sell} is no longer synced; dismiss the conflict instead")
@@ -672,34 +719,33 @@ class SyncService:
         if record is None or contact is None:
             raise Refused("the record no longer exists on one side; dismiss the conflict instead")
         prop = run.props.get(mapping.hubspot)
-        sell_value = sell_canonical(mapping, record.values.get(mapping.sell))
-        hub_value = hubspot_canonical(mapping, hubspot_raw(mapping, contact, None), prop)
         if action == "keep_sell":
+            value = sell_canonical(mapping, record.values.get(mapping.sell))
+            raw: object = to_hubspot_value(mapping, value, prop)
+        else:
+            value = hubspot_canonical(mapping, hubspot_raw(mapping, contact, None), prop)
+            raw = to_sell_value(mapping, value)
+        return _Resolution(link, mapping, action == "keep_sell", value, raw)
+
+    def _write_resolution(self, write: _Resolution) -> None:
+        link, mapping = write.link, write.mapping
+        if write.to_hubspot:
             result = self.hubspot.update_contacts(
                 [
                     ContactWrite(
                         key="resolve",
                         id=link.hubspot_id,
-                        properties={mapping.hubspot: to_hubspot_value(mapping, sell_value, prop)},
+                        properties={mapping.hubspot: write.raw},
                     )
                 ]
             )[0]
             if not result.ok:
                 raise Refused(f"HubSpot refused the value: {result.error or 'contact is gone'}")
-            final = sell_value
         else:
             try:
-                self.sell.update_record(
-                    conflict.sell.kind,
-                    conflict.sell.id,
-                    {mapping.sell: to_sell_value(mapping, hub_value)},
-                )
+                self.sell.update_record(link.sell.kind, link.sell.id, {mapping.sell: write.raw})
             except (RecordNotFound, RecordRejected) as exc:
                 raise Refused(f"Sell refused the value: {exc}") from exc
-            final = hub_value
-        snapshot = dict(link.snapshot)
-        snapshot[mapping.key] = FieldSnapshot(sell=final, hubspot=final)
-        self.store.save_link(replace(link, snapshot=snapshot, last_synced_at=self.clock.now()))
 
     # -------------------------------------------------------------- restore
     def restore(self, item: str, *, actor: Actor) -> Link:

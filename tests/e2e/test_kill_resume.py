@@ -1,6 +1,9 @@
 """SPEC §7: a sync killed at any point and run again ends with the same state as an uninterrupted
 run: no duplicate record on either side, no lost update. `sellsync sync` runs as a subprocess
-against the rate-limited sandbox and is killed (SIGKILL) in the middle of the import."""
+against the rate-limited sandbox and is killed (SIGKILL) in the middle of the import.
+
+The killed run's lease stays until it expires (nothing here can prove its process gone sooner),
+so the runs use a short lease, SYNC_LOCK_TTL_SECONDS, and the rerun waits it out."""
 
 from __future__ import annotations
 
@@ -11,19 +14,30 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from sandbox.server import Sandbox
 from storage.db import open_store
+from storage.tables import locks
 
 pytestmark = pytest.mark.slow
 
+LEASE_TTL_SECONDS = 4
+
 
 def env_for(sb: Sandbox, db: str) -> dict[str, str]:
-    env = {**os.environ, **sb.env(), "DATABASE_URL": db, "SYNC_THRESHOLD": "50"}
+    env = {
+        **os.environ,
+        **sb.env(),
+        "DATABASE_URL": db,
+        "SYNC_THRESHOLD": "50",
+        "SYNC_LOCK_TTL_SECONDS": str(LEASE_TTL_SECONDS),
+    }
     for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
         env.pop(name, None)
     return env
@@ -84,7 +98,21 @@ def test_a_sync_killed_mid_import_then_rerun_matches_an_uninterrupted_one(tmp_pa
         created_before_kill = sb.sell.count(method="POST", path_prefix="/v2/leads")
         assert 30 <= created_before_kill < first["counts"]["created_in_sell"]
 
-        resumed = sync(env_for(sb, db))  # takes over the dead run's lock at once
+        # The killed run's lease still holds (renewed at most a third of its TTL ago) ...
+        store = open_store(db, migrate=False)
+        try:
+            with store.engine.connect() as connection:
+                expires_at = connection.execute(
+                    sa.select(locks.c.expires_at).where(locks.c.name == "sync")
+                ).scalar_one()
+            assert not store.try_lock(
+                "sync", owner="rerun", at=datetime.now(UTC), ttl_seconds=LEASE_TTL_SECONDS
+            )
+        finally:
+            store.close()
+        # ... until it expires: then a rerun takes it over and resumes.
+        time.sleep(max(0.0, (expires_at - datetime.now(UTC)).total_seconds()) + 0.1)
+        resumed = sync(env_for(sb, db))
         assert resumed["status"] == "ok", resumed
         sync(env_for(sb, db))  # settles the echoes; writes nothing
         assert state(sb, db) == expected

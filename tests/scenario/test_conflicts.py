@@ -3,12 +3,20 @@ chosen value to the right side; anyone views, only managers resolve."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
+
+import pytest
 
 from bot import action_ids as ids
-from sync.domain import Conflict, SellRef
+from sync.domain import Conflict, ConflictStatus, SellRef
+from sync.errors import ServiceUnavailable
+from sync.ports import ContactWrite, WriteResult
 from tests.scenario.conftest import (
     MANAGER,
+    MANAGER2,
     REP,
     Bot,
     action_ids_in,
@@ -142,3 +150,90 @@ def test_resolving_the_last_conflict_of_a_page_shows_the_previous_page(bot: Bot)
         ids.DISMISS, ids.encode_conflict(eleventh.id, 10), user=MANAGER, ephemeral=True
     ).reply()
     assert "1–10 of 10" in message_text(reply)
+
+
+def test_two_managers_clicking_keep_sell_and_use_hubspot_at_once_write_one_value(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both clicks read the conflict while it is open and meet (a barrier) right after reading
+    both sides: only one decision may write, the other is told who decided."""
+    lead, cid = make_conflict(bot)
+    conflict_id = bot.world.store.list_conflicts()[0].id
+    assert conflict_id is not None
+    world = bot.world
+    together = threading.Barrier(2, timeout=10)
+    real_read = world.hubspot.read_contacts
+
+    def read_contacts(ids_: Sequence[str], properties: Sequence[str]) -> Any:
+        if threading.current_thread().name.startswith("bolt"):
+            together.wait()
+        return real_read(ids_, properties)
+
+    monkeypatch.setattr(world.hubspot, "read_contacts", read_contacts)
+    writes_before = world.hubspot.calls["batch_update"] + world.sell.calls["lead_update"]
+    value = ids.encode_conflict(conflict_id)
+    keep = bot.click(ids.KEEP_SELL, value, user=MANAGER, ephemeral=True, settle=False)
+    use = bot.click(ids.USE_HUBSPOT, value, user=MANAGER2, ephemeral=True, settle=False)
+    bot.settle()
+
+    writes = world.hubspot.calls["batch_update"] + world.sell.calls["lead_update"] - writes_before
+    assert writes == 1  # one CRM write, for the winner only
+    resolved = world.store.get_conflict(conflict_id)
+    assert resolved is not None and resolved.status is not ConflictStatus.OPEN
+    winner, loser = (keep, use) if resolved.status is ConflictStatus.KEPT_SELL else (use, keep)
+    expected = "+1 555 0100" if resolved.status is ConflictStatus.KEPT_SELL else "+1 555 0199"
+    assert world.sell.value("lead", lead, "phone") == expected
+    assert world.hubspot.value(cid, "phone") == expected  # the same value on both sides
+    assert "already resolved" not in message_text(winner.reply())
+    told = message_text(loser.reply())
+    assert f"already resolved by <@{resolved.resolved_by}>" in told
+    audit = [e.kind for e in world.store.audit_since(None)]
+    assert audit.count("conflict_resolved") == 1
+
+
+def test_a_refused_write_leaves_the_conflict_open_and_says_why(bot: Bot) -> None:
+    lead, cid = make_conflict(bot)
+    conflict_id = bot.world.store.list_conflicts()[0].id
+    assert conflict_id is not None
+    bot.world.sell.fail_updates[("lead", lead)] = "phone is locked by a workflow"
+    reply = bot.click(
+        ids.USE_HUBSPOT, ids.encode_conflict(conflict_id), user=MANAGER, ephemeral=True
+    ).reply()
+    text = message_text(reply)
+    assert "Sell refused the value" in text and "phone is locked by a workflow" in text
+    assert f"conflict #{conflict_id} was not resolved, it is open again" in text
+    still = bot.world.store.get_conflict(conflict_id)
+    assert still is not None and still.status is ConflictStatus.OPEN and still.resolved_by is None
+    assert bot.world.sell.value("lead", lead, "phone") == "+1 555 0100"
+    assert bot.world.hubspot.value(cid, "phone") == "+1 555 0199"
+    audit = [e.kind for e in bot.world.store.audit_since(None)]
+    assert "conflict_resolution_failed" in audit and "conflict_resolved" not in audit
+    # once the cause is gone, the same button resolves it
+    del bot.world.sell.fail_updates[("lead", lead)]
+    again = bot.click(
+        ids.USE_HUBSPOT, ids.encode_conflict(conflict_id), user=MANAGER, ephemeral=True
+    ).reply()
+    assert "used HubSpot's value" in message_text(again)
+    assert bot.world.sell.value("lead", lead, "phone") == "+1 555 0199"
+
+
+def test_a_crm_outage_during_the_write_reopens_the_conflict(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lead, cid = make_conflict(bot)
+    conflict_id = bot.world.store.list_conflicts()[0].id
+    assert conflict_id is not None
+
+    def down(writes: Sequence[ContactWrite]) -> list[WriteResult]:
+        raise ServiceUnavailable("HubSpot", "503 after 5 attempts")
+
+    monkeypatch.setattr(bot.world.hubspot, "update_contacts", down)
+    reply = bot.click(
+        ids.KEEP_SELL, ids.encode_conflict(conflict_id), user=MANAGER, ephemeral=True
+    ).reply()
+    assert "503 after 5 attempts" in message_text(reply) and "open again" in message_text(reply)
+    assert bot.world.store.count_conflicts() == 1
+    assert bot.world.hubspot.value(cid, "phone") == "+1 555 0199"
+    assert bot.world.sell.value("lead", lead, "phone") == "+1 555 0100"
+    listed = bot.command("conflicts", user=MANAGER).reply()
+    assert "+1 555 0100" in message_text(listed) and "+1 555 0199" in message_text(listed)

@@ -180,3 +180,31 @@ def test_list_conflicts_filters_by_status_and_pages_oldest_first(store: SqlStore
 def test_empty_values_are_kept_as_none(store: SqlStore) -> None:
     opened, _ = store.open_conflict(conflict(sell=None, hubspot=""))
     assert (opened.sell_value, opened.hubspot_value) == (None, "")
+
+
+def test_reopen_conflict_undoes_only_that_decision(store: SqlStore) -> None:
+    opened, _ = store.open_conflict(conflict())
+    assert opened.id is not None
+    store.resolve_conflict(opened.id, status=ConflictStatus.KEPT_SELL, by="U1", at=T0)
+    # not that decision: another user's, or another status
+    assert store.reopen_conflict(opened.id, status=ConflictStatus.KEPT_SELL, by="U2") is False
+    assert store.reopen_conflict(opened.id, status=ConflictStatus.DISMISSED, by="U1") is False
+    assert store.count_conflicts() == 0
+    assert store.reopen_conflict(opened.id, status=ConflictStatus.KEPT_SELL, by="U1") is True
+    again = store.get_conflict(opened.id)
+    assert again is not None
+    assert (again.status, again.resolved_by, again.resolved_at) == (ConflictStatus.OPEN, None, None)
+    assert (again.sell_value, again.hubspot_value) == ("111", "222")
+    assert store.reopen_conflict(opened.id, status=ConflictStatus.KEPT_SELL, by="U1") is False
+
+
+def test_a_conflict_replaced_meanwhile_is_not_reopened_but_dismissed(store: SqlStore) -> None:
+    old, _ = store.open_conflict(conflict())
+    assert old.id is not None
+    store.resolve_conflict(old.id, status=ConflictStatus.USED_HUBSPOT, by="U1", at=T0)
+    newer, created = store.open_conflict(conflict(sell="333", hubspot="444"))  # a sync saw it
+    assert created and newer.id != old.id
+    assert store.reopen_conflict(old.id, status=ConflictStatus.USED_HUBSPOT, by="U1") is False
+    replaced = store.get_conflict(old.id)
+    assert replaced is not None and replaced.status is ConflictStatus.DISMISSED
+    assert [c.id for c in store.list_conflicts()] == [newer.id]

@@ -6,6 +6,7 @@ The CRMs are the in-memory fakes of tests/fakes.py; the store is the real SQLite
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -774,14 +775,16 @@ def test_run_killed_after_a_sell_create_before_the_link_is_saved_adds_no_duplica
 
 
 def test_runs_never_overlap(world: World) -> None:
-    from sync.engine import HOST, RunInProgress
+    from sync.engine import RunInProgress
+
+    host = socket.gethostname()
 
     assert world.store.try_lock("sync", owner="someone", at=world.clock.now(), ttl_seconds=600)
     with pytest.raises(RunInProgress):
         world.engine.run(trigger="test")
     world.store.unlock("sync", owner="someone")
     for holder in (
-        f"{HOST}:{os.getppid()}:schedule:a1",
+        f"{host}:{os.getppid()}:schedule:a1",
         f"other-host:{os.getpid() + 1}:schedule:b2",
     ):
         # a live process here, or any process elsewhere: its run goes on, ours waits
@@ -791,15 +794,21 @@ def test_runs_never_overlap(world: World) -> None:
         world.store.unlock("sync", owner=holder)
 
 
-def test_the_lock_of_a_killed_run_on_this_machine_is_taken_over(world: World) -> None:
-    from sync.engine import HOST
+def test_a_lock_naming_a_gone_local_pid_is_held_until_it_expires(world: World) -> None:
+    """Two containers can share a host name, and a pid that is gone here may be a live run in
+    another PID namespace: only the lease's expiry proves its holder gone."""
+    from sync.engine import RunInProgress
 
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
-    holder = f"{HOST}:{gone.pid}:schedule:dead"
-    assert world.store.try_lock("sync", owner=holder, at=world.clock.now(), ttl_seconds=1800)
+    holder = f"{socket.gethostname()}:{gone.pid}:schedule:other-container"
+    assert world.store.try_lock("sync", owner=holder, at=world.clock.now(), ttl_seconds=120)
     world.member(80, email="after@x.com", lastname="After")
-    world.sync()  # does not wait 30 minutes for the dead run's lock to expire
+    with pytest.raises(RunInProgress):
+        world.engine.run(trigger="test")
+    assert sell_leads(world) == [] and world.store.recent_runs() == []
+    world.clock.tick(120)  # the holder missed every renewal for a whole TTL: gone
+    world.sync()
     assert [r.values["email"] for r in sell_leads(world)] == ["after@x.com"]
     assert world.store.lock_holder("sync") is None  # released at the end of the run
 
