@@ -14,6 +14,7 @@ from bot.blocks.common import (
     plural,
     section,
 )
+from bot.blocks.runs import failure_reason, where_to_look
 from sync.domain import Outcome, Skip
 from sync.report import SyncReport
 
@@ -40,7 +41,7 @@ def push_result(report: SyncReport, *, source: str | None = None) -> Message:
     )
     left_out = not_pushed(report)
     if report.failure:
-        head = f":x: The push stopped: {escape(report.failure)}"
+        head = f":x: The push stopped: {failure_reason(report.failure_kind)}. {where_to_look()}"
     elif left_out and not done:
         head = ":warning: Nothing was added to HubSpot."
     elif left_out:
