@@ -30,6 +30,13 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"sellsync: {message}\n")
 
 
+def _port(text: str) -> int:
+    """A TCP port: ASCII digits, 1 to 65535 (``int()`` alone takes "-5" and "٣")."""
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= 65535):
+        raise argparse.ArgumentTypeError(f"not a port number (1 to 65535): {text!r}")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="sellsync", description="Keep Zendesk Sell and HubSpot in step, from Slack.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -72,9 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("worker", help="the scheduler alone (one per deployment)")
 
     s = sub.add_parser("sandbox", help="run the stand-in HubSpot, Sell and Slack servers")
-    s.add_argument("--hubspot-port", type=int, default=8101)
-    s.add_argument("--sell-port", type=int, default=8102)
-    s.add_argument("--slack-port", type=int, default=8103)
+    s.add_argument("--hubspot-port", type=_port, default=8101)
+    s.add_argument("--sell-port", type=_port, default=8102)
+    s.add_argument("--slack-port", type=_port, default=8103)
     s.add_argument("--seed", choices=["demo", "empty"], default="demo")
 
     sub.add_parser("demo", help="the whole app on embedded defaults against the sandbox")

@@ -252,3 +252,21 @@ def test_s4_select_records() -> None:
     assert reasons["contact:4"] == "company contacts can't be added"
     assert reasons["lead:1"].startswith("duplicate email a@x.com")
     assert "invalid email" in reasons["lead:5"]
+
+
+def test_s4_parse_items_refuses_other_hosts_huge_ids_and_unicode_digits_with_a_reason() -> None:
+    items = [
+        "https://app.hubspot.com/contacts/4242/record/0-1/77",
+        "https://example.com/crm/contacts/5",
+        f"lead:{2**63}",
+        "contact:²",
+        f"https://app.futuresimple.com/leads/{2**63}",
+    ]
+    parsed = parse_items(items)
+    assert parsed.refs == () and parsed.emails == ()
+    reasons = {s.item: s.reason for s in parsed.invalid}
+    assert list(reasons) == items
+    assert reasons[items[0]] == "a HubSpot link, not a Sell record URL"
+    assert reasons[items[1]] == "not a Sell record URL"
+    assert "1 to 2^63-1" in reasons[items[2]] and "1 to 2^63-1" in reasons[items[3]]
+    assert parse_items([f"lead:{2**63 - 1}"]).refs == (SellRef("lead", 2**63 - 1),)
