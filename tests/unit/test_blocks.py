@@ -47,8 +47,10 @@ from bot.blocks.threshold import (
     requester_notice,
     threshold_message,
 )
+from bot.listeners import user_message
 from bot.parsing import USAGE
 from sync.domain import Conflict, ConflictStatus, Link, LinkState, Outcome, SellRef, Skip
+from sync.errors import SyncError
 from sync.mapping import MappingCheck
 from sync.plan import Action
 from sync.ports import ChangeRequest, RunRecord
@@ -59,6 +61,7 @@ from sync.service import (
     Explanation,
     FieldRow,
     ImpactRow,
+    Refused,
     RequestResult,
     SettingChange,
     StatusView,
@@ -504,3 +507,15 @@ def test_every_failure_kind_has_its_own_words(kind: FailureKind) -> None:
     text = failure_alert(None, kind=kind).text
     others = [failure_alert(None, kind=k).text for k in FailureKind if k != kind]
     assert text not in others
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        Refused("no Sell record <!channel> <https://evil|Click>"),
+        SyncError("HubSpot 400: <!channel> is not a valid value"),
+    ],
+)
+def test_an_error_told_to_the_user_is_escaped(error: Exception) -> None:
+    text = user_message(error, "ref")
+    assert "<!channel>" not in text and "<https://evil" not in text and "&lt;!channel&gt;" in text
