@@ -74,7 +74,7 @@ def failure_reason(kind: FailureKind | None) -> str:
 
 
 def where_to_look(log: str = "sellsync's log") -> str:
-    return f"The details are in `sellsync status` (on the server) and {log}."
+    return f"The details are in `sellsync status --json` (on the server) and {log}."
 
 
 def run_finished(report: SyncReport, *, actor: str) -> Message:

@@ -40,7 +40,7 @@ def run_line(run: RunRecord | None) -> str:
     if counts:
         line += f"\n{counts}"
     if run.error:  # its text can hold SQL or a contact's data: it stays on the server
-        line += "\n_the error is in `sellsync status` on the server and in sellsync's log_"
+        line += "\n_the error is in `sellsync status --json` on the server and in sellsync's log_"
     return line
 
 

@@ -519,3 +519,20 @@ def test_every_failure_kind_has_its_own_words(kind: FailureKind) -> None:
 def test_an_error_told_to_the_user_is_escaped(error: Exception) -> None:
     text = user_message(error, "ref")
     assert "<!channel>" not in text and "<https://evil" not in text and "&lt;!channel&gt;" in text
+
+
+def test_the_status_and_home_tab_keep_a_failed_runs_error_on_the_server() -> None:
+    leaked = "(sqlite3.IntegrityError) INSERT INTO links VALUES ('jane@example.com', 'Jane Doe')"
+    failed = run_record(status="failed", error=leaked)
+    view = status_view(last_run=failed, recent_runs=[failed])
+    shown = [
+        str(status_message(view).to_dict()),
+        str(
+            home_view(
+                view, [], ConflictPage([], 0, 0, 10), viewer="U1", viewer_is_manager=False
+            ).to_dict()
+        ),
+    ]
+    for data in shown:
+        assert "jane@example.com" not in data and "INSERT" not in data
+        assert "sellsync status --json" in data
