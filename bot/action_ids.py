@@ -72,11 +72,11 @@ PAGER_BLOCK = "conflicts_pager"
 
 # --------------------------------------------------------------------------- button values
 
-_INT = re.compile(r"^\d{1,12}$")
+_INT = re.compile(r"[0-9]{1,12}")  # ASCII digits only: int() also reads "٣"
 
 
 def _int(text: str) -> int | None:
-    return int(text) if _INT.match(text) else None
+    return int(text) if _INT.fullmatch(text) else None
 
 
 def encode_request(request_id: int) -> str:
@@ -129,6 +129,9 @@ def decode_page(value: object) -> int | None:
 
 MAX_METADATA = 3000  # Slack's limit on a view's private_metadata
 
+_CHANNEL = re.compile(r"[CDG][A-Z0-9]{1,30}")  # a channel id goes into a <#…> mention
+_TS = re.compile(r"[0-9]{1,12}\.[0-9]{1,8}")
+
 
 @dataclass(frozen=True)
 class PushOrigin:
@@ -162,4 +165,8 @@ def decode_push_origin(text: object) -> PushOrigin:
     source: Literal["global", "message"] = "message" if data.get("s") == "message" else "global"
     channel = data.get("c") if isinstance(data.get("c"), str) else None
     ts = data.get("t") if isinstance(data.get("t"), str) else None
-    return PushOrigin(source, channel, ts)
+    return PushOrigin(
+        source,
+        channel if channel and _CHANNEL.fullmatch(channel) else None,
+        ts if ts and _TS.fullmatch(ts) else None,
+    )

@@ -43,6 +43,13 @@ def _version() -> str:
         return "unknown"
 
 
+def _port(text: str) -> int:
+    """A TCP port: ASCII digits, 1 to 65535 (``int()`` alone takes "-5" and "٣")."""
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= 65535):
+        raise argparse.ArgumentTypeError(f"not a port number (1 to 65535): {text!r}")
+    return int(text)
+
+
 def _command(
     sub: Any, name: str, summary: str, examples: Sequence[str], details: str = ""
 ) -> argparse.ArgumentParser:
@@ -197,9 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
         "run the stand-in HubSpot, Sell and Slack servers",
         ["sellsync sandbox", "sellsync sandbox --seed empty --hubspot-port 9101"],
     )
-    s.add_argument("--hubspot-port", type=int, default=8101)
-    s.add_argument("--sell-port", type=int, default=8102)
-    s.add_argument("--slack-port", type=int, default=8103)
+    s.add_argument("--hubspot-port", type=_port, default=8101)
+    s.add_argument("--sell-port", type=_port, default=8102)
+    s.add_argument("--slack-port", type=_port, default=8103)
     s.add_argument("--seed", choices=["demo", "empty"], default="demo")
 
     _command(

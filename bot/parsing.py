@@ -15,7 +15,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sync.push import MAX_ITEMS, parse_items
+from sync.domain import SellRef
+from sync.push import (
+    MAX_ITEMS,
+    looks_like_email,
+    mentions_sell_host,
+    parse_id,
+    parse_items,
+    parse_sell_url,
+)
 from sync.service import Refused, SyncService
 
 # --------------------------------------------------------------------------- usage
@@ -150,6 +158,17 @@ def unescape(text: str) -> str:
     return text
 
 
+# Runs of characters the splitter treats alike, matched at C speed: a 100,000-character command
+# costs a few milliseconds, not a Python step per character.
+_PLAIN_RUN = re.compile(r"[^\s<\"'“”„‘’]+")
+_SPACE_RUN = re.compile(r"\s+")
+_CLOSING = {
+    '"': re.compile('"'),
+    "'": re.compile("'"),
+    **{q: re.compile("[”“\"’']") for q in _QUOTES if q not in "\"'"},
+}
+
+
 def split_args(text: str | None) -> list[str]:
     """Words of ``text``, honouring quotes and Slack links; never raises."""
     if not text:
@@ -164,12 +183,11 @@ def split_args(text: str | None) -> list[str]:
             if in_word:
                 words.append(unescape("".join(current)))
                 current, in_word = [], False
-            i += 1
+            space = _SPACE_RUN.match(text, i)
+            i = space.end() if space else i + 1
         elif not in_word and ch in _QUOTES:
-            closing = {_QUOTES[ch], ch} if ch in "\"'" else {"”", "“", '"', "’", "'"}
-            j = i + 1
-            while j < n and text[j] not in closing:
-                j += 1
+            closing = _CLOSING[ch].search(text, i + 1)
+            j = closing.start() if closing else n
             current.append(text[i + 1 : j])
             in_word = True
             i = j + 1
@@ -179,10 +197,12 @@ def split_args(text: str | None) -> list[str]:
             current.append(text[i : j + 1])
             in_word = True
             i = j + 1
-        else:
-            current.append(ch)
+        else:  # a plain run; a quote inside a word (O’Brien) is a letter, one at a time
+            plain = _PLAIN_RUN.match(text, i)
+            j = plain.end() if plain else i + 1
+            current.append(text[i:j])
             in_word = True
-            i += 1
+            i = j
     if in_word:
         words.append(unescape("".join(current)))
     return words
@@ -237,29 +257,43 @@ def parse_item_text(text: str | None, tag: str | None = None) -> ItemsCheck:
     return check_items(words)
 
 
+# Linear time on any message: every run stops at the next "<" (so a failed link attempt never
+# rescans the rest of the message), and an email is only tried from the start of a run of
+# local-part characters (the lookbehind), so a long word without "@" is scanned once, not once
+# per position.
 _FINDABLE = re.compile(
-    r"<mailto:(?P<mailto>[^|>]+)(?:\|[^>]*)?>"  # Slack's email link
-    r"|<(?P<link>https?://[^|>]+)(?:\|[^>]*)?>"  # Slack's URL link
+    r"<mailto:(?P<mailto>[^|<>\s]+)(?:\|[^<>]*)?>"  # Slack's email link
+    r"|<(?P<link>https?://[^|<>\s]+)(?:\|[^<>]*)?>"  # Slack's URL link
     r"|(?P<url>https?://[^\s<>|]+)"
-    r"|(?P<email>[\w.+'-]+@[\w-]+(?:\.[\w-]+)+)",
+    r"|(?<![\w.+'-])(?P<email>[\w.+'-]+@[\w-]+(?:\.[\w-]+)+)",
     re.I,
 )
 
 
 def extract_items(message_text: str | None) -> list[str]:
-    """The emails and Sell record URLs in a message, in the order they appear, each once."""
+    """The emails and Sell record URLs in a message, in the order they appear, each once (at
+    most ``MAX_ITEMS``, as many as one push takes); other links are left out."""
     out: dict[str, None] = {}
+    seen: set[str] = set()
     for m in _FINDABLE.finditer(message_text or ""):
         candidate = unescape(m.group(m.lastgroup or 0)).strip().rstrip(".,;:)")
-        parsed = parse_items([candidate])
-        if parsed.refs or parsed.emails:
-            out.setdefault(str(parsed.refs[0]) if parsed.refs else parsed.emails[0], None)
+        if candidate in seen:
+            continue
+        seen.add(candidate)
+        if m.lastgroup in ("link", "url"):
+            ref = parse_sell_url(candidate) if mentions_sell_host(candidate) else None
+            if isinstance(ref, SellRef):
+                out.setdefault(str(ref), None)
+        elif looks_like_email(candidate):
+            out.setdefault(candidate.lower(), None)
+        if len(out) >= MAX_ITEMS:
+            break
     return list(out)
 
 
 def _check_item(word: str, subcommand: str) -> Invalid | None:
     if word.lower().startswith("hubspot:"):
-        if word[8:].strip().isdigit():
+        if parse_id(word[8:]) is not None:
             return None
         return Invalid(
             f"{_shown(word)} is not a HubSpot contact id (hubspot:ID)", USAGE_LINES[subcommand]
@@ -304,7 +338,7 @@ def parse_command(text: str | None) -> Command:
     if name == "list":
         if not args:
             return ShowList()
-        if not re.fullmatch(r"\d{1,18}", args[0]):
+        if not re.fullmatch(r"[0-9]{1,18}", args[0]):
             return Invalid(
                 f"{_shown(args[0])} is not a HubSpot list id (the number in the list's URL)",
                 USAGE_LINES["list"],
@@ -313,8 +347,9 @@ def parse_command(text: str | None) -> Command:
     if name == "conflicts":
         if not args:
             return Conflicts()
-        if len(args) == 1 and args[0].isdigit() and 0 < int(args[0]) <= 100_000:
-            return Conflicts(int(args[0]))
+        page = parse_id(args[0]) if len(args) == 1 else None
+        if page is not None and page <= 100_000:
+            return Conflicts(page)
         return Invalid(f"{_shown(' '.join(args))} is not a page number", USAGE_LINES["conflicts"])
     if name == "run":
         if args:

@@ -50,7 +50,7 @@ from sync.domain import Cursor
 from sync.engine import RunInProgress
 from sync.errors import ConfigError
 from sync.ports import SchedulerBeat
-from sync.report import SyncReport
+from sync.report import SyncReport, classify_failure
 from sync.service import Actor, SyncService
 
 log = logging.getLogger("sellsync.scheduler")
@@ -147,7 +147,7 @@ def run_scheduled_sync(service: SyncService, notifier: Notifier) -> SyncReport |
         return None
     except Exception as exc:  # the run could not even record itself (database down …)
         log.exception("scheduled sync crashed")
-        _failed(service, notifier, failure_alert(None, error=f"{type(exc).__name__}: {exc}"))
+        _failed(service, notifier, failure_alert(None, kind=classify_failure(exc)))
         return None
     if report.status == "failed":
         _failed(service, notifier, failure_alert(report))

@@ -72,7 +72,7 @@ from sync.ports import (
 )
 from sync.push import parse_items, select_records
 from sync.qualify import qualify
-from sync.report import SyncReport
+from sync.report import SyncReport, classify_failure
 
 log = logging.getLogger("sellsync.engine")
 
@@ -211,9 +211,11 @@ class Engine:
                 run.sync()
         except (ApiError, SyncError) as exc:
             report.failure, report.failure_cause = str(exc), exc
+            report.failure_kind = classify_failure(exc)
             log.warning("sync run stopped: %s", exc)
         except BaseException as exc:  # a bug or an interrupt: recorded as failed, then raised
             report.failure = f"{type(exc).__name__}: {exc}"
+            report.failure_kind = classify_failure(exc)
             raise
         finally:
             report.finished_at = self.clock.now()
@@ -240,6 +242,7 @@ class Engine:
             )
         except (ApiError, SyncError) as exc:
             report.failure, report.failure_cause = str(exc), exc
+            report.failure_kind = classify_failure(exc)
         report.finished_at = self.clock.now()
         return report
 

@@ -8,17 +8,106 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-from sync.domain import SellRecord, SellRef, Skip
+from sync.domain import RecordKind, SellRecord, SellRef, Skip
 from sync.mapping import valid_email
 
 MAX_ITEMS = 1000
 
-# Sell record URLs: app.futuresimple.com/leads/12, app.getbase.com/crm/contacts/12,
-# {sub}.zendesk.com/sales/leads/12 ...
-_URL_RE = re.compile(r"^https?://[^\s/]+/(?:[\w-]+/)*?(leads|contacts)/(\d+)(?:[/?#].*)?$", re.I)
-_EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
-_SLACK_LINK_RE = re.compile(r"^<(?:mailto:)?([^|>]+)(?:\|[^>]*)?>$")
+#: Sell ids are positive 64-bit integers; anything bigger cannot be a record (nor fit a column).
+MAX_SELL_ID = 2**63 - 1
+
+# Sell's own record URLs, and nothing else: a HubSpot contact link also ends in /contacts/<id>.
+#   https://app.futuresimple.com/leads/12       https://app.getbase.com/crm/contacts/12
+#   https://app.futuresimple.com/sales/leads/12 https://{subdomain}.zendesk.com/sales/leads/12
+_SELL_APP_HOSTS = ("app.futuresimple.com", "app.getbase.com")
+_SELL_APP_PREFIXES: tuple[tuple[str, ...], ...] = ((), ("crm",), ("sales",))
+_ZENDESK_SUFFIX = ".zendesk.com"
+_URL_KINDS: dict[str, RecordKind] = {"leads": "lead", "contacts": "contact"}
+_REF_KINDS: dict[str, RecordKind] = {"lead": "lead", "contact": "contact"}
+_SLACK_LINK_RE = re.compile(r"<(?:mailto:)?([^|<>]+)(?:\|[^<>]*)?>")
+_NOT_AN_ITEM = "not an email, lead:ID, contact:ID, Sell record URL or tag:NAME"
+
+
+def parse_id(text: str) -> int | None:
+    """A record id typed by a person: ASCII digits only, 1 to 2^63-1; else None.
+
+    ``str.isdigit()`` accepts "²" and "٣" (which ``int()`` refuses or reads), and an id of
+    2^63 or more overflows the database: both are refused here, where the text comes in.
+    """
+    raw = text.strip()
+    if not raw or len(raw) > 19 or not raw.isascii() or not raw.isdigit():
+        return None
+    value = int(raw)
+    return value if 0 < value <= MAX_SELL_ID else None
+
+
+def parse_ref(text: str) -> SellRef | str:
+    """``lead:ID`` / ``contact:ID`` as a reference, or the reason it is not one."""
+    kind, _, raw = text.strip().partition(":")
+    record_kind = _REF_KINDS.get(kind.strip().lower())
+    if record_kind is None:
+        return _NOT_AN_ITEM
+    rid = parse_id(raw)
+    if rid is None:
+        return (
+            f"not a Sell record reference: {record_kind}:ID takes a whole number from 1 to 2^63-1"
+        )
+    return SellRef(record_kind, rid)
+
+
+def mentions_sell_host(text: str) -> bool:
+    """A cheap first look (no URL parsing) for scanning many links: could this be Sell's?"""
+    lowered = text[:300].lower()
+    return any(host in lowered for host in (*_SELL_APP_HOSTS, _ZENDESK_SUFFIX))
+
+
+def parse_sell_url(text: str) -> SellRef | str:
+    """A Sell record URL as a reference, or the reason it is not one (only Sell's own forms)."""
+    try:
+        url = urlsplit(text.strip())
+        host = (url.hostname or "").rstrip(".").lower()
+        port = url.port
+    except ValueError:
+        return "not a valid URL"
+    if url.scheme.lower() not in ("http", "https") or not host:
+        return "not a valid URL"
+    if port is not None or url.username or url.password:
+        return "not a Sell record URL"
+    segments = tuple(seg for seg in url.path.split("/") if seg)
+    prefixes: tuple[tuple[str, ...], ...]
+    if host in _SELL_APP_HOSTS:
+        prefixes = _SELL_APP_PREFIXES
+    elif host.endswith(_ZENDESK_SUFFIX) and "." not in host[: -len(_ZENDESK_SUFFIX)]:
+        prefixes = (("sales",),)
+    else:
+        hubspot = host == "hubspot.com" or host.endswith(".hubspot.com")
+        return "a HubSpot link, not a Sell record URL" if hubspot else "not a Sell record URL"
+    for prefix in prefixes:
+        n = len(prefix)
+        if (
+            len(segments) >= n + 2  # …/leads/12/notes is the same record
+            and tuple(seg.lower() for seg in segments[:n]) == prefix
+            and segments[n].lower() in _URL_KINDS
+        ):
+            rid = parse_id(segments[n + 1])
+            if rid is None:
+                break
+            return SellRef(_URL_KINDS[segments[n].lower()], rid)
+    return "not a Sell record URL (…/leads/ID or …/contacts/ID)"
+
+
+def looks_like_email(text: str) -> bool:
+    """One ``@``, something before it, a dot inside the part after it, no spaces or ``<>``.
+
+    Plain string checks, not a regex: a regex with two greedy runs around the dot backtracks
+    quadratically on long hostile input.
+    """
+    if text.count("@") != 1 or "<" in text or ">" in text or any(c.isspace() for c in text):
+        return False
+    local, _, domain = text.partition("@")
+    return bool(local) and "." in domain[1:-1]
 
 
 @dataclass(frozen=True)
@@ -46,31 +135,31 @@ def parse_items(items: Iterable[str]) -> PushItems:
         text = raw.strip().strip(",;")
         if not text:
             continue
-        slack = _SLACK_LINK_RE.match(text)
+        slack = _SLACK_LINK_RE.fullmatch(text)
         if slack:
             text = slack.group(1)
         lowered = text.lower()
+        ref: SellRef | str
         if lowered.startswith("tag:"):
             name = text[4:].strip()
             if name:
                 tags.append(name)
             else:
                 invalid.append(Skip(raw, "empty tag name"))
-        elif lowered.startswith(("lead:", "contact:")):
-            try:
-                refs.append(SellRef.parse(lowered))
-            except ValueError as exc:
-                invalid.append(Skip(raw, str(exc)))
-        elif (m := _URL_RE.match(text)) is not None:
-            refs.append(
-                SellRef("lead" if m.group(1).lower() == "leads" else "contact", int(m.group(2)))
-            )
-        elif _EMAIL_RE.match(text):
+            continue
+        if lowered.startswith(("lead:", "contact:")):
+            ref = parse_ref(text)
+        elif lowered.startswith(("http://", "https://")):
+            ref = parse_sell_url(text)
+        elif looks_like_email(text):
             emails.append(lowered)
+            continue
         else:
-            invalid.append(
-                Skip(raw, "not an email, lead:ID, contact:ID, Sell record URL or tag:NAME")
-            )
+            ref = _NOT_AN_ITEM
+        if isinstance(ref, SellRef):
+            refs.append(ref)
+        else:
+            invalid.append(Skip(raw, ref))
     return PushItems(
         tuple(dict.fromkeys(refs)),
         tuple(dict.fromkeys(emails)),

@@ -1,14 +1,77 @@
-"""What a run (or a push) did: counts per outcome, skips, errors, warnings."""
+"""What a run (or a push) did: counts per outcome, skips, errors, warnings.
+
+A run that stops early keeps two things: ``failure``, the error's own text (for the operator:
+``sellsync status`` and the log), and ``failure_kind``, what sort of failure it was. Only the
+kind reaches Slack: an error's text can hold SQL, a CRM's answer or a contact's data, and a
+channel alert must say what went wrong and where to look, never repeat it.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sync.domain import Outcome, Skip
+from sync.errors import ApiError, AuthError, ConfigError, RateLimited, ServiceUnavailable
+from sync.lease import LeaseLost
 from sync.plan import SyncPlan
+
+
+class FailureKind(StrEnum):
+    """Why a run stopped, as a closed set (the wording lives with the messages)."""
+
+    HUBSPOT_UNREACHABLE = "hubspot_unreachable"
+    SELL_UNREACHABLE = "sell_unreachable"
+    HUBSPOT_AUTH = "hubspot_auth"  # 401 / 403: the token is missing a scope, revoked or wrong
+    SELL_AUTH = "sell_auth"
+    HUBSPOT_RATE_LIMIT = "hubspot_rate_limit"
+    SELL_RATE_LIMIT = "sell_rate_limit"
+    HUBSPOT_LIST_MISSING = "hubspot_list_missing"  # 404 for the synced list
+    HUBSPOT_REFUSED = "hubspot_refused"  # any other refusal of a whole request
+    SELL_REFUSED = "sell_refused"
+    DATABASE = "database"
+    CONFIG = "config"
+    LOST_LOCK = "lost_lock"
+    UNEXPECTED = "unexpected"
+
+
+_BY_SERVICE: dict[tuple[type[ApiError], str], FailureKind] = {
+    (ServiceUnavailable, "hubspot"): FailureKind.HUBSPOT_UNREACHABLE,
+    (ServiceUnavailable, "sell"): FailureKind.SELL_UNREACHABLE,
+    (AuthError, "hubspot"): FailureKind.HUBSPOT_AUTH,
+    (AuthError, "sell"): FailureKind.SELL_AUTH,
+    (RateLimited, "hubspot"): FailureKind.HUBSPOT_RATE_LIMIT,
+    (RateLimited, "sell"): FailureKind.SELL_RATE_LIMIT,
+    (ApiError, "hubspot"): FailureKind.HUBSPOT_REFUSED,
+    (ApiError, "sell"): FailureKind.SELL_REFUSED,
+}
+
+#: Modules whose exceptions mean the database failed (matched by name: sync/ imports no driver).
+_DATABASE_MODULES = ("sqlalchemy", "sqlite3", "psycopg", "psycopg2", "alembic")
+
+
+def classify_failure(exc: BaseException) -> FailureKind:
+    """The kind of a run's failure, from the exception that stopped it; never raises."""
+    if isinstance(exc, ConfigError):
+        return FailureKind.CONFIG
+    if isinstance(exc, LeaseLost):
+        return FailureKind.LOST_LOCK
+    if isinstance(exc, ApiError):
+        service = str(exc.service).strip().lower()
+        if service == "hubspot" and exc.status == 404 and type(exc) is ApiError:
+            return FailureKind.HUBSPOT_LIST_MISSING  # the one whole-run read that can 404
+        kinds: tuple[type[ApiError], ...] = (ServiceUnavailable, AuthError, RateLimited, ApiError)
+        for cls in kinds:
+            if isinstance(exc, cls) and (cls, service) in _BY_SERVICE:
+                return _BY_SERVICE[(cls, service)]
+        return FailureKind.UNEXPECTED
+    for cls in type(exc).__mro__:
+        if cls.__module__.split(".")[0] in _DATABASE_MODULES:
+            return FailureKind.DATABASE
+    return FailureKind.UNEXPECTED
 
 
 @dataclass
@@ -23,8 +86,9 @@ class SyncReport:
     plan: SyncPlan = field(default_factory=SyncPlan)  # everything decided
     applied: SyncPlan = field(default_factory=SyncPlan)  # what took effect
     errors: list[Skip] = field(default_factory=list)  # records that failed (S14)
-    failure: str | None = None  # the run stopped early
+    failure: str | None = None  # the run stopped early: the error's text, for the operator
     failure_cause: Exception | None = field(default=None, repr=False, compare=False)  # its error
+    failure_kind: FailureKind | None = None  # …and what kind of failure it was, for Slack
     not_qualified: int = 0
 
     @property
@@ -63,6 +127,7 @@ class SyncReport:
             "errors": [{"item": s.item, "reason": s.reason} for s in self.errors],
             "warnings": list(self.plan.warnings),
             "failure": self.failure,
+            "failure_kind": self.failure_kind.value if self.failure_kind else None,
             "plan": self.plan.to_dict() if self.dry_run else None,
         }
 

@@ -240,12 +240,20 @@ class AuditTrail:
 
 
 @dataclass(frozen=True)
+class SettingChange:
+    """A line of the summary's setting changes: plain text, and who approved it (a user id)."""
+
+    text: str
+    approved_by: str | None = None
+
+
+@dataclass(frozen=True)
 class Summary:
     since: datetime | None
     until: datetime
     counts: dict[str, int]
     skipped_by_reason: dict[str, int]
-    setting_changes: list[str]
+    setting_changes: list[SettingChange]
     runs: int
     failed_runs: int
 
@@ -833,14 +841,16 @@ class SyncService:
     def summary_since(self, since: datetime | None) -> Summary:
         events = self.store.audit_since(since)
         counts: Counter[str] = Counter()
-        changes: list[str] = []
+        changes: list[SettingChange] = []
         for e in events:
             if e.kind in ("change_approved",):
-                changes.append(f"{e.subject} (approved by <@{e.actor}>)")
+                changes.append(SettingChange(e.subject, approved_by=e.actor))
             elif e.kind == "field_mapped":
-                changes.append(f"field {e.subject} mapped to {e.detail.get('sell_field')}")
+                changes.append(
+                    SettingChange(f"field {e.subject} mapped to {e.detail.get('sell_field')}")
+                )
             elif e.kind == "restored":
-                changes.append(f"restored {e.subject.split('|')[0]}")
+                changes.append(SettingChange(f"restored {e.subject.split('|')[0]}"))
             if e.kind == "conflict_opened":
                 counts[e.kind] += len(e.detail.get("conflicts") or ()) or 1
             else:

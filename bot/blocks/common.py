@@ -41,6 +41,16 @@ def escape(text: object) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def quote(text: object) -> str:
+    """``text`` as a block quote, line by line: every line escaped and behind its own ``>``.
+
+    Slack ends a quote at a line break, so quoting only the first line would let the next ones
+    pass for the app's own words (a forged "*Approved by …*" under a request's reason).
+    """
+    lines = str(text).splitlines() or [""]
+    return "\n".join(f"> {escape(line)}" for line in lines)
+
+
 def clip(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters with an ellipsis; never cuts an ``&…;`` entity."""
     if len(text) <= limit:
@@ -253,4 +263,4 @@ def invalid_input(reason: str, usage: str) -> Message:
     """Bad input: the one-line reason, then the usage."""
     line = f":warning: {clip(escape(reason), 500)}"
     usage_text = "\n".join(f"`{u}`" for u in usage.splitlines())
-    return Message(f"{reason}", [section(line), context(f"Usage:\n{usage_text}")])
+    return Message(escape(reason), [section(line), context(f"Usage:\n{usage_text}")])

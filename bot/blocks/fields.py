@@ -49,7 +49,7 @@ def mapping_message(check: MappingCheck, hubspot_property: str, sell_field: str)
     else:
         head = f"{icon} Not mapped: {subject}."
     return Message(
-        f"{hubspot_property} → {sell_field}: {check.status}",
+        escape(f"{hubspot_property} → {sell_field}: {check.status}"),
         [section(head), section(escape(check.message))],
     )
 

@@ -14,6 +14,7 @@ from bot.blocks.common import (
     section,
 )
 from bot.blocks.links import NO_HUBSPOT_URLS, RecordUrls
+from bot.blocks.runs import failure_reason, where_to_look
 from sync.domain import Outcome, Skip
 from sync.report import SyncReport
 
@@ -42,7 +43,7 @@ def push_result(
     )
     left_out = not_pushed(report)
     if report.failure:
-        head = f":x: The push stopped: {escape(report.failure)}"
+        head = f":x: The push stopped: {failure_reason(report.failure_kind)}. {where_to_look()}"
     elif left_out and not done:
         head = ":warning: Nothing was added to HubSpot."
     elif left_out:

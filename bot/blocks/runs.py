@@ -20,8 +20,8 @@ from bot.blocks.common import (
     who,
 )
 from bot.blocks.links import NO_HUBSPOT_URLS, RecordUrls
-from sync.report import SyncReport
-from sync.service import Summary
+from sync.report import FailureKind, SyncReport
+from sync.service import SettingChange, Summary
 
 STAGES = {
     "start": "starting",
@@ -44,6 +44,42 @@ def run_progress(stage: str, report: SyncReport, *, actor: str) -> Message:
     )
 
 
+# --------------------------------------------------------------------------- failures
+
+#: What each kind of failure means for the reader; the error's own text never reaches Slack.
+FAILURE_TEXT: dict[FailureKind, str] = {
+    FailureKind.HUBSPOT_UNREACHABLE: "HubSpot could not be reached (timeouts, dropped "
+    "connections or server errors, after retries)",
+    FailureKind.SELL_UNREACHABLE: "Zendesk Sell could not be reached (timeouts, dropped "
+    "connections or server errors, after retries)",
+    FailureKind.HUBSPOT_AUTH: "HubSpot refused the access token (revoked, expired or missing a "
+    "scope): check `HUBSPOT_ACCESS_TOKEN`",
+    FailureKind.SELL_AUTH: "Zendesk Sell refused the access token (revoked or wrong): check "
+    "`SELL_ACCESS_TOKEN`",
+    FailureKind.HUBSPOT_RATE_LIMIT: "HubSpot's rate limit ran out; the next run picks up where "
+    "this one stopped",
+    FailureKind.SELL_RATE_LIMIT: "Zendesk Sell's rate limit ran out; the next run picks up where "
+    "this one stopped",
+    FailureKind.HUBSPOT_LIST_MISSING: "HubSpot has no synced list by that id (deleted, or "
+    "the token cannot see it): check it with `/sellsync list`",
+    FailureKind.HUBSPOT_REFUSED: "HubSpot refused a request the run depends on",
+    FailureKind.SELL_REFUSED: "Zendesk Sell refused a request the run depends on",
+    FailureKind.DATABASE: "sellsync's database failed (unreachable, locked or refusing writes)",
+    FailureKind.CONFIG: "a setting is missing or unusable",
+    FailureKind.LOST_LOCK: "the run lost the lock (another run took over) and stopped",
+    FailureKind.UNEXPECTED: "an unexpected error",
+}
+
+
+def failure_reason(kind: FailureKind | None) -> str:
+    """The kind of a failure in words (an unclassified failure counts as unexpected)."""
+    return FAILURE_TEXT.get(kind or FailureKind.UNEXPECTED, FAILURE_TEXT[FailureKind.UNEXPECTED])
+
+
+def where_to_look(log: str = "sellsync's log") -> str:
+    return f"The details are in `sellsync status --json` (on the server) and {log}."
+
+
 #: Warnings shown under a finished run (a context block holds at most 10 elements).
 MAX_WARNINGS = 9
 
@@ -51,7 +87,8 @@ MAX_WARNINGS = 9
 def run_finished(report: SyncReport, *, actor: str, urls: RecordUrls = NO_HUBSPOT_URLS) -> Message:
     if report.status == "failed":
         head = (
-            f":x: Sync started by {who(actor)} failed: {escape(report.failure or 'unknown error')}"
+            f":x: Sync started by {who(actor)} failed: {failure_reason(report.failure_kind)}. "
+            + where_to_look()
         )
     elif report.status == "errors":
         head = f":warning: Sync finished with {plural(len(report.errors), 'error')} (started by {who(actor)})"
@@ -123,24 +160,34 @@ def summary_message(summary: Summary) -> Message:
         blocks += bullet_sections(lines, max_blocks=5)
     if summary.setting_changes:
         blocks.append(section("*Setting changes*"))
-        # the service writes mentions (<@U…>) into these lines on purpose: not escaped
-        blocks += bullet_sections([f"• {c}" for c in summary.setting_changes], max_blocks=5)
+        blocks += bullet_sections(
+            [f"• {setting_change_line(c)}" for c in summary.setting_changes], max_blocks=5
+        )
     counted = ", ".join(
-        f"{OUTCOME_LABELS.get(k, k)} {v}" for k, v in sorted(summary.counts.items()) if v
+        f"{OUTCOME_LABELS.get(k, escape(k))} {v}" for k, v in sorted(summary.counts.items()) if v
     )
     return Message(f"sellsync summary: {counted or 'no changes'}", blocks)
 
 
-def failure_alert(report: SyncReport | None, *, error: str | None = None) -> Message:
-    reason = error or (report.failure if report else None) or "unknown error"
-    text = f":rotating_light: *A scheduled sync failed*: {escape(reason)}"
+def setting_change_line(change: SettingChange) -> str:
+    """A setting change in the summary: its text escaped, its approver as a mention."""
+    line = escape(change.text)
+    if change.approved_by:
+        line += f" (approved by {who(change.approved_by)})"
+    return line
+
+
+def failure_alert(report: SyncReport | None, *, kind: FailureKind | None = None) -> Message:
+    """The channel alert of a failed scheduled run: the kind of failure and where to look."""
+    reason = failure_reason(kind or (report.failure_kind if report else None))
     return Message(
         f"A scheduled sync failed: {reason}",
         [
-            section(text),
+            section(f":rotating_light: *A scheduled sync failed*: {reason}."),
             context(
-                "I'll keep retrying on schedule and post here once it recovers; no further "
-                "alerts until then. `/sellsync status` shows the latest run."
+                where_to_look("the worker's log")
+                + " I'll keep retrying on schedule and post here once it recovers; no further "
+                "alerts until then."
             ),
         ],
     )

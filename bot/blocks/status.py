@@ -41,8 +41,8 @@ def run_line(run: RunRecord | None) -> str:
     counts = counts_line(run.counts, empty="")
     if counts:
         line += f"\n{counts}"
-    if run.error:
-        line += f"\n_{escape(run.error)}_"
+    if run.error:  # its text can hold SQL or a contact's data: it stays on the server
+        line += "\n_the error is in `sellsync status --json` on the server and in sellsync's log_"
     return line
 
 
@@ -99,4 +99,4 @@ def explanation_message(exp: Explanation, *, urls: RecordUrls = NO_HUBSPOT_URLS)
         blocks += bullet_sections([f"• {escape(f)}" for f in exp.facts], max_blocks=10)
     if exp.conflicts:
         blocks.append(context("Review conflicts with `/sellsync conflicts`."))
-    return Message(f"{exp.item}: {exp.verdict}", blocks)
+    return Message(escape(f"{exp.item}: {exp.verdict}"), blocks)

@@ -16,6 +16,7 @@ from bot.blocks.common import (
     context,
     escape,
     plural,
+    quote,
     section,
     when,
     who,
@@ -69,11 +70,11 @@ def threshold_message(impact: ThresholdImpact) -> Message:
 def list_message(lst: HubSpotList) -> Message:
     """The one synced list (S2)."""
     return Message(
-        f"sellsync: synced HubSpot list {lst.id}",
+        escape(f"sellsync: synced HubSpot list {lst.id}"),
         [
             section(
                 f"Sell is fed by one HubSpot list: *{escape(lst.name)}* (id {code(lst.id)}, "
-                f"{lst.processing_type.lower()}). Contacts in it whose score meets the threshold "
+                f"{escape(lst.processing_type.lower())}). Contacts in it whose score meets the threshold "
                 "enter Sell; linked pairs keep syncing whatever list they are in."
             ),
             context("Change it with `/sellsync list LIST_ID [reason]` (a manager approves)."),
@@ -81,8 +82,12 @@ def list_message(lst: HubSpotList) -> Message:
     )
 
 
+def _setting_name(request: ChangeRequest) -> str:
+    return SETTING_NAMES.get(request.setting) or escape(request.setting)
+
+
 def _request_line(request: ChangeRequest) -> str:
-    name = SETTING_NAMES.get(request.setting, escape(request.setting))
+    name = _setting_name(request)
     return (
         f"*Request #{request.id}*: change the {name} from {code(request.old_value)} to "
         f"{code(request.new_value)} · asked by {who(request.requested_by)}"
@@ -90,7 +95,7 @@ def _request_line(request: ChangeRequest) -> str:
 
 
 def _reason_line(request: ChangeRequest) -> str:
-    return f"> {escape(request.reason)}" if request.reason else "_no reason given_"
+    return quote(request.reason) if request.reason.strip() else "_no reason given_"
 
 
 def request_preview(result: RequestResult, *, channel: str | None) -> Message:
@@ -107,7 +112,9 @@ def request_preview(result: RequestResult, *, channel: str | None) -> Message:
     if result.superseded:
         older = ", ".join(f"#{r.id}" for r in result.superseded)
         blocks.append(context(f"It supersedes the older pending request {older}."))
-    return Message(f"Request #{request.id} filed: {request.setting} → {request.new_value}", blocks)
+    return Message(
+        escape(f"Request #{request.id} filed: {request.setting} → {request.new_value}"), blocks
+    )
 
 
 def request_message(request: ChangeRequest, impact: ThresholdImpact | None = None) -> Message:
@@ -126,8 +133,8 @@ def request_message(request: ChangeRequest, impact: ThresholdImpact | None = Non
                 style="primary",
                 confirm=confirm(
                     "Approve this change?",
-                    f"The {SETTING_NAMES.get(request.setting, request.setting)} becomes "
-                    f"{request.new_value} for the next sync.",
+                    f"The {_setting_name(request)} becomes {escape(request.new_value)} for the "
+                    "next sync.",
                     "Approve",
                 ),
             ),
@@ -137,8 +144,10 @@ def request_message(request: ChangeRequest, impact: ThresholdImpact | None = Non
         context(f"Managers only, not the requester · expires {when(expires)}"),
     ]
     return Message(
-        f"Approval needed: {request.setting} {request.old_value} → {request.new_value} "
-        f"(request #{request.id})",
+        escape(
+            f"Approval needed: {request.setting} {request.old_value} → {request.new_value} "
+            f"(request #{request.id})"
+        ),
         blocks,
     )
 
@@ -161,15 +170,19 @@ def request_closed_message(request: ChangeRequest, *, superseded_by: int | None 
     else:
         outcome = f"Status: {escape(request.status)}"
     return Message(
-        f"Request #{request.id} ({request.setting} → {request.new_value}): {request.status}",
+        escape(
+            f"Request #{request.id} ({request.setting} → {request.new_value}): {request.status}"
+        ),
         [section(f"{_request_line(request)}\n{_reason_line(request)}"), context(outcome)],
     )
 
 
 def requester_notice(request: ChangeRequest) -> Message:
     """The DM telling the requester what became of their request."""
-    name = SETTING_NAMES.get(request.setting, request.setting)
-    verb = {"approved": "approved", "rejected": "rejected"}.get(request.status, request.status)
+    name = _setting_name(request)
+    verb = {"approved": "approved", "rejected": "rejected"}.get(
+        request.status, escape(request.status)
+    )
     text = (
         f"Your request #{request.id} to change the {name} to {code(request.new_value)} was "
         f"*{verb}* by {who(request.decided_by)} {when(request.decided_at)}."

@@ -22,7 +22,7 @@ from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks.common import Message, clip, notice
+from bot.blocks.common import Message, clip, escape, notice
 from bot.blocks.links import RecordUrls
 from bot.settings import AppSettings
 from sync.errors import SyncError
@@ -109,9 +109,9 @@ def scrub(text: str, secrets: Sequence[str] = ()) -> str:
 def user_message(error: BaseException, ref: str) -> str:
     """The one line a person sees for ``error``: a reason they can act on, never a traceback."""
     if isinstance(error, Refused):
-        return f":no_entry: {error}"
+        return f":no_entry: {escape(error)}"
     if isinstance(error, SyncError):  # RunInProgress, ApiError …: messages built without secrets
-        return f":warning: {error}"
+        return f":warning: {escape(error)}"
     if isinstance(error, SlackApiError):
         code = error.response.get("error") if error.response is not None else None
         return f":warning: Slack refused the request ({code or 'unknown error'})."

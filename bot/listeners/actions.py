@@ -9,7 +9,7 @@ from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 
 from bot import action_ids as ids
-from bot.blocks.common import Message, notice
+from bot.blocks.common import Message, escape, notice
 from bot.blocks.conflicts import PAGE_SIZE, conflicts_message, resolved_note
 from bot.listeners import Body, Deps, first_action, guarded, tell, user_id
 from bot.listeners.approvals import notify_requester, refresh_message
@@ -59,9 +59,11 @@ def register(app: App, deps: Deps) -> None:
             refresh_message(client, request, fallback=_container_message(body))
             notify_requester(client, request)
             if _from_home(body) or not (request.channel or _container_message(body)):
-                tell(body, client, respond, notice(f":white_check_mark: {decision.message}."))
+                tell(
+                    body, client, respond, notice(f":white_check_mark: {escape(decision.message)}.")
+                )
         else:
-            tell(body, client, respond, notice(f":information_source: {decision.message}."))
+            tell(body, client, respond, notice(f":information_source: {escape(decision.message)}."))
             if request.status in ("expired", "superseded"):
                 refresh_message(client, request, fallback=_container_message(body))
         if _from_home(body):

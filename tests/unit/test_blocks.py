@@ -23,6 +23,7 @@ from bot.blocks.common import (
     invalid_input,
     notice,
     plural,
+    quote,
     section,
     when,
 )
@@ -43,33 +44,42 @@ from bot.blocks.runs import (
 )
 from bot.blocks.status import explanation_message, status_message
 from bot.blocks.threshold import (
+    pending_line,
     request_closed_message,
     request_message,
     request_preview,
     requester_notice,
     threshold_message,
 )
+from bot.listeners import user_message
 from bot.parsing import USAGE
 from sync.domain import Conflict, ConflictStatus, Link, LinkState, Outcome, SellRef, Skip
+from sync.errors import SyncError
 from sync.mapping import MappingCheck
 from sync.plan import Action
 from sync.ports import ChangeRequest, RunRecord
 from sync.push import parse_items
-from sync.report import SyncReport
+from sync.report import FailureKind, SyncReport
 from sync.service import (
+    Actor,
     ConflictPage,
     Explanation,
     FieldRow,
     ImpactRow,
+    Refused,
     RequestResult,
+    SettingChange,
     StatusView,
     Summary,
     ThresholdImpact,
 )
+from tests.conftest import World
 from tests.scenario.conftest import limit_problems
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-NASTY = "<!channel> & <@U1> *bold* `tick` " + "é" * 50 + "x" * 9000
+NASTY = "<!channel> <https://evil|Click> & <@U1> *bold* `tick` " + "é" * 50 + "x" * 9000
+#: What hostile text must never become in a message: live markup (a mention or a link).
+LIVE_MARKUP = ("<!channel>", "<https://evil", "<@U1>")
 
 
 def report(n_skipped: int = 3, *, failure: str | None = None, nasty: bool = False) -> SyncReport:
@@ -173,7 +183,8 @@ def summary(empty: bool = False) -> Summary:
             "error": 1,
         },
         {f"reason {i} " + "y" * 100: i for i in range(30)},
-        [f"threshold=6{i} (approved by <@UMGR1>)" for i in range(20)],
+        [SettingChange(f"threshold=6{i}", approved_by="UMGR1") for i in range(20)]
+        + [SettingChange(f"field region mapped to {NASTY}")],
         96,
         2,
     )
@@ -251,7 +262,8 @@ def every_message() -> Iterator[tuple[str, Message]]:
     yield "summary", summary_message(summary())
     yield "summary empty", summary_message(summary(empty=True))
     yield "alert", failure_alert(report(0, failure=NASTY))
-    yield "alert crash", failure_alert(None, error="OperationalError: db down")
+    for kind in FailureKind:
+        yield f"alert {kind}", failure_alert(None, kind=kind)
     yield "recovered", recovered_message(report(0), failing_since=T0)
 
 
@@ -599,3 +611,125 @@ def test_a_context_or_a_section_with_too_many_parts_says_how_many_it_leaves_out(
     fields = section("x", fields=[f"f{i}" for i in range(11)]).to_dict()["fields"]
     assert len(fields) == 10 and fields[-1]["text"] == "…and 2 more"
     assert len(context(*[f"p{i}" for i in range(10)]).to_dict()["elements"]) == 10  # all fit
+
+
+# --------------------------------------------------------------------------- hostile text
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    # notice() takes the app's own mrkdwn (callers escape what they put in it)
+    [(n, m) for n, m in every_message() if n != "notice"],
+    ids=lambda x: x if isinstance(x, str) else "",
+)
+def test_hostile_text_is_inert_in_every_message_and_its_notification_text(
+    name: str, message: Message
+) -> None:
+    data = str(message.to_dict())  # the blocks and the notification text alike
+    for markup in LIVE_MARKUP:
+        assert markup not in data, (name, markup)
+
+
+@pytest.mark.parametrize(
+    ("name", "view"), list(every_view()), ids=lambda x: x if isinstance(x, str) else ""
+)
+def test_hostile_text_is_inert_in_every_view(name: str, view: View) -> None:
+    data = str(view.to_dict())
+    for markup in LIVE_MARKUP:
+        assert markup not in data, (name, markup)
+
+
+def test_a_sell_field_name_from_a_mapping_is_escaped_in_the_summary(world: World) -> None:
+    from sync.domain import PropertyInfo
+
+    world.hubspot.props["tier"] = PropertyInfo("tier", "Tier", "string", "text")
+    hostile = "<!channel> <https://evil|Click>"
+    world.service.map_field("tier", hostile, actor=Actor("U0BOSS", is_manager=True))
+    world.service.request_change("threshold", "60", actor=Actor("U0REP"), reason="more")
+    pending = world.store.pending_requests()
+    world.service.decide(pending[0].id, approve=True, actor=Actor("U0BOSS", is_manager=True))
+    data = str(summary_message(world.service.summary_since(None)).to_dict())
+    assert "<!channel>" not in data and "<https://evil" not in data
+    assert "&lt;!channel&gt; &lt;https://evil|Click&gt;" in data
+    assert "(approved by <@U0BOSS>)" in data  # the approver stays a real mention
+
+
+FORGED = "more leads\n*Approved by Head of Sales* :white_check_mark:\n\n<!here> too\r\nend"
+
+
+def quoted_lines(text: str, marker: str) -> list[str]:
+    """The lines of ``text`` that hold ``marker``."""
+    return [line for line in text.splitlines() if marker in line]
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda r: request_message(r),
+        lambda r: request_closed_message(r),
+        lambda r: Message("x", [section(pending_line(r))]),
+    ],
+    ids=["approval", "closed", "home"],
+)
+def test_a_multi_line_reason_stays_inside_its_quote(build: Any) -> None:
+    data = build(request(reason=FORGED)).to_dict()
+    texts = [b["text"]["text"] for b in data["blocks"] if b["type"] == "section"]
+    (text,) = [t for t in texts if "Head of Sales" in t]
+    for marker in ("more leads", "Approved by Head of Sales", "too", "end"):
+        (line,) = quoted_lines(text, marker)
+        assert line.startswith("> "), line
+    assert "<!here>" not in text and "&lt;!here&gt;" in text
+    # the lines after the quote are the app's own again
+    assert not any(line.startswith(">") for line in text.split("end", 1)[1].splitlines())
+
+
+def test_quote_puts_every_line_behind_its_own_marker() -> None:
+    assert quote("a\nb") == "> a\n> b"
+    assert quote("x\u2028*forged*") == "> x\n> *forged*"
+    assert quote("") == "> "
+
+
+def test_a_failed_run_posts_its_kind_and_where_to_look_not_its_text() -> None:
+    leaked = "(psycopg.errors.UniqueViolation) INSERT INTO links VALUES ('jane@example.com')"
+    r = report(0, failure=leaked)
+    r.failure_kind = FailureKind.DATABASE
+    for message in (run_finished(r, actor="UMGR1"), push_result(r), failure_alert(r)):
+        data = str(message.to_dict())
+        assert "jane@example.com" not in data and "INSERT" not in data
+        assert "database" in data and "sellsync status" in data
+
+
+@pytest.mark.parametrize("kind", list(FailureKind))
+def test_every_failure_kind_has_its_own_words(kind: FailureKind) -> None:
+    text = failure_alert(None, kind=kind).text
+    others = [failure_alert(None, kind=k).text for k in FailureKind if k != kind]
+    assert text not in others
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        Refused("no Sell record <!channel> <https://evil|Click>"),
+        SyncError("HubSpot 400: <!channel> is not a valid value"),
+    ],
+)
+def test_an_error_told_to_the_user_is_escaped(error: Exception) -> None:
+    text = user_message(error, "ref")
+    assert "<!channel>" not in text and "<https://evil" not in text and "&lt;!channel&gt;" in text
+
+
+def test_the_status_and_home_tab_keep_a_failed_runs_error_on_the_server() -> None:
+    leaked = "(sqlite3.IntegrityError) INSERT INTO links VALUES ('jane@example.com', 'Jane Doe')"
+    failed = run_record(status="failed", error=leaked)
+    view = status_view(last_run=failed, recent_runs=[failed])
+    shown = [
+        str(status_message(view).to_dict()),
+        str(
+            home_view(
+                view, [], ConflictPage([], 0, 0, 10), viewer="U1", viewer_is_manager=False
+            ).to_dict()
+        ),
+    ]
+    for data in shown:
+        assert "jane@example.com" not in data and "INSERT" not in data
+        assert "sellsync status --json" in data

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import pytest
 
 from bot import parsing as p
@@ -159,3 +162,114 @@ def test_extract_items_finds_emails_and_sell_urls_in_a_message() -> None:
 def test_extract_items_finds_nothing_in_plain_chat() -> None:
     assert p.extract_items("lunch at noon? <@U123> <#C1|general>") == []
     assert p.extract_items(None) == []
+
+
+# --------------------------------------------------------------------------- hostile text
+
+#: Message shapes that made the old patterns backtrack: each run is scanned once now.
+HOSTILE_SHAPES = {
+    "one long word": lambda n: "a" * n,
+    "unclosed email links": lambda n: ("<mailto:x" * n)[:n],
+    "unclosed links": lambda n: ("<https://a" * n)[:n],
+    "at signs": lambda n: ("a@" * n)[:n],
+    "a dotted domain": lambda n: ("a@" + "b." * n)[:n],
+    "dots between at signs": lambda n: "a@" + "." * (n - 3) + "@",
+    "open quotes": lambda n: ('"a ' * n)[:n],
+}
+
+
+def _best_time(fn: Callable[[], object], runs: int = 5) -> float:
+    """The fastest of a few runs: the machine's noise only ever adds time."""
+    best = float("inf")
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+@pytest.mark.parametrize("shape", list(HOSTILE_SHAPES))
+def test_the_message_shortcut_reads_100k_characters_in_well_under_50_ms(shape: str) -> None:
+    text = HOSTILE_SHAPES[shape](100_000)
+    assert len(text) == 100_000
+    assert _best_time(lambda: p.extract_items(text)) < 0.050
+
+
+@pytest.mark.parametrize("shape", list(HOSTILE_SHAPES))
+def test_the_modal_and_the_command_read_hostile_text_in_linear_time(shape: str) -> None:
+    small, big = HOSTILE_SHAPES[shape](25_000), HOSTILE_SHAPES[shape](100_000)
+    for read in (p.parse_item_text, lambda t: p.parse_command("push " + t)):
+        t_small = _best_time(lambda r=read: r(small))
+        t_big = _best_time(lambda r=read: r(big))
+        # four times the text: about four times the time (a quadratic reader takes ~16×);
+        # a reader too fast to time well passes on its absolute time
+        assert t_big < 0.010 or t_big < 8 * t_small, (t_small, t_big)
+
+
+def test_a_hubspot_contact_link_is_not_read_as_a_sell_record() -> None:
+    hubspot = "https://app.hubspot.com/contacts/4242/record/0-1/77"
+    assert p.extract_items(f"see {hubspot} and <{hubspot}|Jane>") == []
+    command = p.parse_command(f"push {hubspot}")
+    assert isinstance(command, p.Invalid)
+    assert "HubSpot link, not a Sell record URL" in command.reason
+    assert command.usage == p.USAGE_LINES["push"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.com/leads/12",
+        "https://app.futuresimple.com.evil.example/leads/12",
+        "https://app.futuresimple.com@evil.example/leads/12",
+        "https://acme.zendesk.com/agent/contacts/12",
+        "https://app.futuresimple.com/deals/12",
+        "https://app.futuresimple.com/leads/twelve",
+    ],
+)
+def test_only_sells_own_url_forms_name_a_record(url: str) -> None:
+    command = p.parse_command(f"push {url}")
+    assert isinstance(command, p.Invalid) and "not a Sell record URL" in command.reason
+    assert p.extract_items(url) == []
+
+
+@pytest.mark.parametrize(
+    ("url", "ref"),
+    [
+        ("https://app.futuresimple.com/leads/12", "lead:12"),
+        ("https://app.futuresimple.com/crm/contacts/12", "contact:12"),
+        ("https://app.futuresimple.com/sales/leads/12", "lead:12"),
+        ("https://app.getbase.com/crm/leads/12/notes", "lead:12"),
+        ("https://acme.zendesk.com/sales/contacts/12?tab=info", "contact:12"),
+        ("<https://acme.zendesk.com/sales/leads/12|Jane's lead>", "lead:12"),
+    ],
+)
+def test_sells_own_url_forms_are_kept(url: str, ref: str) -> None:
+    assert p.extract_items(f"please add {url}.") == [ref]
+    assert p.parse_command(f"push {url}") == p.Push((url,))
+
+
+@pytest.mark.parametrize(
+    ("text", "usage"),
+    [
+        ("conflicts ²", "conflicts"),
+        ("conflicts ٣", "conflicts"),
+        (f"conflicts {2**63}", "conflicts"),
+        (f"status lead:{2**63}", "status"),
+        ("status lead:²", "status"),
+        ("status hubspot:²", "status"),
+        (f"status hubspot:{2**64}", "status"),
+        (f"restore contact:{2**63}", "restore"),
+        (f"push lead:{2**63}", "push"),
+        ("push contact:²", "push"),
+        ("list ٣٤", "list"),
+    ],
+)
+def test_huge_ids_and_unicode_digits_get_the_usage_line(text: str, usage: str) -> None:
+    command = p.parse_command(text)
+    assert isinstance(command, p.Invalid), command
+    assert command.usage == p.USAGE_LINES[usage] and command.reason
+
+
+def test_the_largest_sell_id_is_still_an_id() -> None:
+    assert p.parse_command(f"status lead:{2**63 - 1}") == p.Status(f"lead:{2**63 - 1}")
+    assert p.parse_command("conflicts 100000") == p.Conflicts(100_000)

@@ -3,9 +3,11 @@ push item parsing and selection. No I/O, no clock."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from sync.domain import (
     FieldSnapshot,
@@ -16,6 +18,15 @@ from sync.domain import (
     SellRef,
     is_empty,
     normalize_email,
+)
+from sync.errors import (
+    ApiError,
+    AuthError,
+    ConfigError,
+    DailyLimitReached,
+    RateLimited,
+    ServiceUnavailable,
+    SyncError,
 )
 from sync.mapping import (
     STANDARD_FIELDS,
@@ -33,6 +44,7 @@ from sync.mapping import (
 from sync.merge import Action, decide_field
 from sync.push import parse_items, select_records
 from sync.qualify import qualify
+from sync.report import FailureKind, classify_failure
 
 TEXT = FieldMapping("title", "jobtitle", "title")
 MIRROR = hubspot_owned_fields()[2]  # score
@@ -252,3 +264,61 @@ def test_s4_select_records() -> None:
     assert reasons["contact:4"] == "company contacts can't be added"
     assert reasons["lead:1"].startswith("duplicate email a@x.com")
     assert "invalid email" in reasons["lead:5"]
+
+
+def test_s4_parse_items_refuses_other_hosts_huge_ids_and_unicode_digits_with_a_reason() -> None:
+    items = [
+        "https://app.hubspot.com/contacts/4242/record/0-1/77",
+        "https://example.com/crm/contacts/5",
+        f"lead:{2**63}",
+        "contact:²",
+        f"https://app.futuresimple.com/leads/{2**63}",
+    ]
+    parsed = parse_items(items)
+    assert parsed.refs == () and parsed.emails == ()
+    reasons = {s.item: s.reason for s in parsed.invalid}
+    assert list(reasons) == items
+    assert reasons[items[0]] == "a HubSpot link, not a Sell record URL"
+    assert reasons[items[1]] == "not a Sell record URL"
+    assert "1 to 2^63-1" in reasons[items[2]] and "1 to 2^63-1" in reasons[items[3]]
+    assert parse_items([f"lead:{2**63 - 1}"]).refs == (SellRef("lead", 2**63 - 1),)
+
+
+# --------------------------------------------------------------------------- failure kinds
+
+
+class _Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no text")
+
+
+class LostLock(Exception):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [
+        (AuthError("HubSpot", "expired", 401), FailureKind.HUBSPOT_AUTH),
+        (AuthError("Sell", "invalid", 403), FailureKind.SELL_AUTH),
+        (ServiceUnavailable("HubSpot", "timeout"), FailureKind.HUBSPOT_UNREACHABLE),
+        (ServiceUnavailable("Sell", "502", 502), FailureKind.SELL_UNREACHABLE),
+        (RateLimited("Sell", 3.0), FailureKind.SELL_RATE_LIMIT),
+        (DailyLimitReached(), FailureKind.HUBSPOT_RATE_LIMIT),
+        (ApiError("HubSpot", "HubSpot list 7 not found", 404), FailureKind.HUBSPOT_LIST_MISSING),
+        (ApiError("HubSpot", "bad request", 400), FailureKind.HUBSPOT_REFUSED),
+        (ApiError("Sell", "not found", 404), FailureKind.SELL_REFUSED),
+        (ApiError("Mailchimp", "?", 500), FailureKind.UNEXPECTED),
+        (ConfigError("HUBSPOT_ACCESS_TOKEN"), FailureKind.CONFIG),
+        (sqlite3.OperationalError("database is locked"), FailureKind.DATABASE),
+        (OperationalError("SELECT 1", {}, Exception("gone")), FailureKind.DATABASE),
+        (LostLock("another run took over"), FailureKind.LOST_LOCK),
+        (SyncError("the run lost the lock at page 3"), FailureKind.LOST_LOCK),
+        (KeyError("email"), FailureKind.UNEXPECTED),
+        (_Unprintable(), FailureKind.UNEXPECTED),
+        (KeyboardInterrupt(), FailureKind.UNEXPECTED),
+    ],
+    ids=lambda v: type(v).__name__ if isinstance(v, BaseException) else str(v),
+)
+def test_every_run_failure_has_a_kind(error: BaseException, kind: FailureKind) -> None:
+    assert classify_failure(error) is kind

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from slack_sdk import WebClient
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bot.blocks.common import Message
 from bot.blocks.home import home_view
@@ -36,7 +37,7 @@ from bot.scheduler import (
     sync_trigger,
 )
 from bot.settings import AppSettings
-from sync.errors import ConfigError
+from sync.errors import AuthError, ConfigError, RateLimited, ServiceUnavailable
 from sync.ports import SchedulerBeat
 from sync.service import SyncService
 from tests.conftest import LIST_ID, World, make_world
@@ -155,7 +156,7 @@ def test_a_failure_streak_alerts_once_and_recovery_is_announced_once(
         report = run_scheduled_sync(world.service, notifier)
         assert report is not None and report.status == "failed"
     assert len(notifier.posted) == 1 and "A scheduled sync failed" in notifier.texts[0]
-    assert "list 7 not found" in notifier.texts[0]
+    assert "no synced list" in notifier.texts[0] and "list 7 not found" not in notifier.texts[0]
     fix_hubspot(world)
     world.clock.tick(15 * 60)
     run_scheduled_sync(world.service, notifier)
@@ -197,15 +198,78 @@ def test_a_scheduled_sync_skips_quietly_while_another_runs(
     assert world.store.get_cursor(ALERT_CURSOR) is None
 
 
-def test_a_crash_outside_the_engine_alerts_too(
+#: What a database error carries: SQL with a contact's data in it.
+LEAKY_SQL = (
+    "INSERT INTO links (email, name, phone) VALUES ('jane.doe@example.com', 'Jane Doe', "
+    "'+1 555 0100')"
+)
+RECORD_DATA = ("jane.doe@example.com", "Jane Doe", "555 0100", "INSERT", "IntegrityError")
+
+
+def alert_text(notifier: RecordingNotifier) -> str:
+    (message,) = notifier.posted
+    return str(message.to_dict())
+
+
+def test_a_crash_outside_the_engine_alerts_with_its_kind_and_not_its_text(
     world: World, notifier: RecordingNotifier, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def crash(**kwargs: object) -> object:
-        raise RuntimeError("database is locked")
+        raise OperationalError(LEAKY_SQL, {}, Exception("database is locked"))
 
     monkeypatch.setattr(world.service, "run", crash)
     assert run_scheduled_sync(world.service, notifier) is None
-    assert len(notifier.posted) == 1 and "database is locked" in notifier.texts[0]
+    text = alert_text(notifier)
+    assert "database failed" in text and "sellsync status" in text and "worker's log" in text
+    for leaked in (*RECORD_DATA, "database is locked", "OperationalError"):
+        assert leaked not in text, leaked
+
+
+def test_a_database_error_in_the_middle_of_a_run_alerts_without_record_data(
+    world: World, notifier: RecordingNotifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.member(score=80, email="jane.doe@example.com", lastname="Doe")
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise IntegrityError(LEAKY_SQL, {}, Exception("duplicate key"))
+
+    monkeypatch.setattr(world.store, "save_links", broken)
+    assert run_scheduled_sync(world.service, notifier) is None
+    text = alert_text(notifier)
+    assert "database failed" in text
+    for leaked in RECORD_DATA:
+        assert leaked not in text, leaked
+    # the operator still finds the error itself with the run (``sellsync status``)
+    (run,) = world.store.recent_runs(1)
+    assert run.status == "failed" and run.error and "IntegrityError" in run.error
+
+
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [
+        (AuthError("HubSpot", "token for jane.doe@example.com revoked", 401), "HubSpot refused"),
+        (AuthError("Sell", "invalid token jane.doe@example.com", 401), "Sell refused"),
+        (ServiceUnavailable("HubSpot", "502 from jane.doe@example.com", 502), "could not be"),
+        (RateLimited("HubSpot", 10.0, "jane.doe@example.com"), "rate limit"),
+        (ConfigError("SELL_ACCESS_TOKEN", "jane.doe@example.com"), "setting"),
+    ],
+    ids=["hubspot-auth", "sell-auth", "unreachable", "rate-limit", "config"],
+)
+def test_a_failed_run_alert_names_the_kind_of_failure(
+    world: World,
+    notifier: RecordingNotifier,
+    monkeypatch: pytest.MonkeyPatch,
+    error: Exception,
+    words: str,
+) -> None:
+    def fail(list_id: str) -> object:
+        raise error
+
+    monkeypatch.setattr(world.hubspot, "get_list", fail)
+    report = run_scheduled_sync(world.service, notifier)
+    assert report is not None and report.status == "failed"
+    text = alert_text(notifier)
+    assert words in text and "jane.doe@example.com" not in text
 
 
 # --------------------------------------------------------------------------- the summary job

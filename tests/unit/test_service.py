@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from sync.domain import LinkState
-from sync.service import Actor, Refused, SyncService
+from sync.service import Actor, Refused, SettingChange, SyncService
 from tests.conftest import World
 
 REP = Actor("U_REP")
@@ -129,7 +129,7 @@ def test_summary_counts_everything_since_a_time(world: World) -> None:
     world.service.decide(request.id, approve=True, actor=BOSS)
     summary = world.service.summary_since(start)
     assert summary.counts["created_in_sell"] == 1 and summary.runs == 1
-    assert summary.setting_changes == ["threshold=55 (approved by <@U_BOSS>)"]
+    assert summary.setting_changes == [SettingChange("threshold=55", approved_by="U_BOSS")]
     later = world.service.summary_since(world.clock.tick(1))
     assert later.empty
 
