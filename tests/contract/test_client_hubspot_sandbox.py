@@ -140,7 +140,9 @@ def test_properties(sb: Sandbox) -> None:
     assert "email" in props and not props["email"].read_only
     assert props["hs_object_id"].read_only
     source = props["hs_analytics_source"]
-    assert source.label_for("ORGANIC_SEARCH") == "Organic search" or source.options
+    assert source.type == "enumeration"
+    assert source.label_for("ORGANIC_SEARCH") == "Organic Search"
+    assert source.value_for("organic search") == "ORGANIC_SEARCH"
 
 
 # --------------------------------------------------------------------------- writes
