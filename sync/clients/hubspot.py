@@ -1,13 +1,18 @@
 """HubSpot CRM client (httpx) implementing :class:`sync.ports.HubSpotPort`.
 
-Every path is built from one date version (``API_VERSION``). Requests are paced per bucket
-(general: ``per_10s`` per rolling 10 s; search: ``search_per_s`` per second), retried per
-:class:`~sync.clients.retry.RetryPolicy`, and counted in :attr:`HubSpotClient.stats`.
+The client is built from two small values: a :class:`HubSpotSession` (which portal, how to
+reach it, the injectable time and randomness) and :class:`HubSpotLimits` (pacing, parallelism,
+retries, search window). Every path is built from one date version (``API_VERSION``). Requests
+are paced per bucket (general: ``per_10s`` per rolling 10 s; search: ``search_per_s`` per
+second), retried per :class:`~sync.clients.retry.RetryPolicy`, and counted in
+:attr:`HubSpotClient.stats`.
 
-Batch writes never let one bad contact block the others (S14): per-item failures come back
-matched to their :class:`~sync.ports.ContactWrite` key (every create input carries the key as
-its ``objectWriteTraceId``); when HubSpot fails a whole batch because of one input, that input
-is found (from the error body, or by halving the batch) and the rest is sent again.
+This module holds HubSpot's wire format; the two algorithms it drives live apart, free of HTTP:
+:func:`~sync.clients.isolate.isolate` finds the input that made HubSpot refuse a whole batch
+(S14: one bad contact never blocks the others), and
+:class:`~sync.clients.hubspot_search.SearchCursor` pages a change search past the 10,000-result
+window. Per-item failures come back matched to their :class:`~sync.ports.ContactWrite` key
+(every create input carries the key as its ``objectWriteTraceId``).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, TypeVar, cast
 from urllib.parse import quote
@@ -27,6 +33,8 @@ import httpx
 
 from sync.clients.errors import HUBSPOT, Action, Resolution, classify_hubspot, existing_id
 from sync.clients.http import DEFAULT_TIMEOUT, USER_AGENT, ApiSession, Reply
+from sync.clients.hubspot_search import SEARCH_CAP, SEARCH_PAGE, SearchCursor
+from sync.clients.isolate import Refused, isolate
 from sync.clients.pacing import Clock, Pacer, RollingWindowPacer, Unpaced
 from sync.clients.retry import Random, RetryPolicy, Sleep
 from sync.domain import (
@@ -44,8 +52,6 @@ API_VERSION = "2026-03"
 BATCH_SIZE = 100  # batch/read, batch/create, batch/update inputs
 MEMBERSHIP_PAGE = 250  # GET lists/{id}/memberships
 MEMBERSHIP_WRITE = 100  # ids per PUT memberships/add
-SEARCH_PAGE = 200
-SEARCH_CAP = 10_000  # results one search query can page through
 
 _PROCESSING_TYPES = ("MANUAL", "DYNAMIC", "SNAPSHOT")
 
@@ -97,79 +103,104 @@ def _errors_of(body: Any) -> list[dict[str, Any]]:
     return []
 
 
-class HubSpotClient(HubSpotPort):
-    """HubSpot contacts, lists and properties over the date-versioned CRM API.
+@dataclass(frozen=True)
+class HubSpotSession:
+    """Which HubSpot portal to talk to and how.
 
     * ``http``: an ``httpx.Client`` to use (tests inject a ``MockTransport``); by default one
-      from :func:`~sync.clients.http.build_http_client`, closed by :meth:`close`.
-    * ``per_10s`` requests per rolling ``window_s`` (HubSpot: 100 or 190 per 10 s) for every
-      endpoint but search, which gets ``search_per_s`` per second. ``None`` turns pacing off.
+      from :func:`~sync.clients.http.build_http_client`, closed by :meth:`HubSpotClient.close`.
     * ``portal_id`` builds contact URLs when a record carries none (S10).
-    * ``max_workers`` batch requests run in parallel (reads and writes of many batches).
     * ``score_property`` is read with every contact (with ``email`` and
       ``lastmodifieddate``), since qualification always needs it (S1).
-    * ``retry``, ``sleep``, ``clock``, ``rand``: backoff policy and injectable time/randomness.
+    * ``sleep``, ``clock``, ``rand``: injectable time and randomness (backoff and pacing).
+    """
+
+    base_url: str
+    token: str = field(repr=False)
+    http: httpx.Client | None = None
+    api_version: str = API_VERSION
+    portal_id: str | int | None = None
+    score_property: str = "hubspotscore"
+    user_agent: str = USER_AGENT
+    timeout: httpx.Timeout | float = field(default_factory=lambda: DEFAULT_TIMEOUT)
+    sleep: Sleep = time.sleep
+    clock: Clock = time.monotonic
+    rand: Random = random.random
+
+
+@dataclass(frozen=True)
+class HubSpotLimits:
+    """How hard to use the portal.
+
+    * ``per_10s`` requests per rolling ``window_s`` (HubSpot: 100 or 190 per 10 s) for every
+      endpoint but search, which gets ``search_per_s`` per second. ``None`` turns pacing off;
+      ``pacing_safety`` is the margin the pacer keeps.
+    * ``max_workers`` batch requests run in parallel (reads and writes of many batches).
+    * ``retry``: the backoff policy (by default :class:`~sync.clients.retry.RetryPolicy()`).
     * ``search_page_size`` / ``search_result_cap``: HubSpot's 200 / 10,000 (tests shrink them).
     """
 
-    def __init__(
-        self,
-        base_url: str,
-        token: str,
-        *,
-        http: httpx.Client | None = None,
-        api_version: str = API_VERSION,
-        per_10s: int | None = 190,
-        window_s: float = 10.0,
-        search_per_s: int | None = 5,
-        portal_id: str | int | None = None,
-        max_workers: int = 4,
-        score_property: str = "hubspotscore",
-        retry: RetryPolicy | None = None,
-        user_agent: str = USER_AGENT,
-        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
-        sleep: Sleep = time.sleep,
-        clock: Clock = time.monotonic,
-        rand: Random = random.random,
-        pacing_safety: float = 0.05,
-        search_page_size: int = SEARCH_PAGE,
-        search_result_cap: int = SEARCH_CAP,
-    ) -> None:
-        self.api_version = api_version
-        self.portal_id = str(portal_id) if portal_id not in (None, "") else None
-        self.max_workers = max(1, max_workers)
-        self.score_property = score_property
-        self.search_page_size = search_page_size
-        self.search_result_cap = search_result_cap
+    per_10s: int | None = 190
+    window_s: float = 10.0
+    search_per_s: int | None = 5
+    pacing_safety: float = 0.05
+    max_workers: int = 4
+    retry: RetryPolicy | None = None
+    search_page_size: int = SEARCH_PAGE
+    search_result_cap: int = SEARCH_CAP
+
+    @classmethod
+    def unpaced(cls, **changes: Any) -> HubSpotLimits:
+        """No pacing in either bucket (tests and the sandbox)."""
+        return cls(**{"per_10s": None, "search_per_s": None, **changes})
+
+
+class HubSpotClient(HubSpotPort):
+    """HubSpot contacts, lists and properties over the date-versioned CRM API, for the portal
+    of ``session`` within ``limits``."""
+
+    def __init__(self, session: HubSpotSession, limits: HubSpotLimits | None = None) -> None:
+        limits = limits if limits is not None else HubSpotLimits()
+        self.session = session
+        self.limits = limits
+        self.api_version = session.api_version
+        self.portal_id = str(session.portal_id) if session.portal_id not in (None, "") else None
+        self.max_workers = max(1, limits.max_workers)
+        self.score_property = session.score_property
         self._session = ApiSession(
             service=HUBSPOT,
-            base_url=base_url,
-            token=token,
+            base_url=session.base_url,
+            token=session.token,
             classifier=classify_hubspot,
-            http=http,
-            user_agent=user_agent,
-            retry=retry,
-            sleep=sleep,
-            rand=rand,
-            timeout=timeout,
+            http=session.http,
+            user_agent=session.user_agent,
+            retry=limits.retry,
+            sleep=session.sleep,
+            rand=session.rand,
+            timeout=session.timeout,
         )
         self.general_pacer: Pacer = (
             RollingWindowPacer(
-                per_10s, window_s, clock=clock, sleep=sleep, safety=pacing_safety, name="hubspot"
+                limits.per_10s,
+                limits.window_s,
+                clock=session.clock,
+                sleep=session.sleep,
+                safety=limits.pacing_safety,
+                name="hubspot",
             )
-            if per_10s
+            if limits.per_10s
             else Unpaced()
         )
         self.search_pacer: Pacer = (
             RollingWindowPacer(
-                search_per_s,
+                limits.search_per_s,
                 1.0,
-                clock=clock,
-                sleep=sleep,
-                safety=pacing_safety,
+                clock=session.clock,
+                sleep=session.sleep,
+                safety=limits.pacing_safety,
                 name="hubspot-search",
             )
-            if search_per_s
+            if limits.search_per_s
             else Unpaced()
         )
         self._properties: dict[str, PropertyInfo] | None = None
@@ -360,68 +391,23 @@ class HubSpotClient(HubSpotPort):
         contacts share one ``lastmodifieddate``, those are paged by ``hs_object_id`` instead.
         """
         props = self._read_properties(properties, "lastmodifieddate")
-        size = self.search_page_size
-        lower, operator = int(since_ms), "GTE"
-        tie: tuple[int, int] | None = None  # (lastmodifieddate, last hs_object_id) in tie mode
-        seen: dict[str, int] = {}
-        after = 0
-        segment_max = lower
-        while True:
-            if tie is None:
-                filters = [
-                    {"propertyName": "lastmodifieddate", "operator": operator, "value": str(lower)}
-                ]
-                sort = {"propertyName": "lastmodifieddate", "direction": "ASCENDING"}
-            else:
-                filters = [
-                    {"propertyName": "lastmodifieddate", "operator": "EQ", "value": str(tie[0])},
-                    {"propertyName": "hs_object_id", "operator": "GT", "value": str(tie[1])},
-                ]
-                sort = {"propertyName": "hs_object_id", "direction": "ASCENDING"}
-            body = {
-                "filterGroups": [{"filters": filters}],
-                "sorts": [sort],
-                "properties": props,
-                "limit": size,
-                "after": str(after),
-            }
+        cursor = SearchCursor.since(
+            since_ms,
+            page_size=self.limits.search_page_size,
+            result_cap=self.limits.search_result_cap,
+        )
+        while not cursor.done:
             reply = self._send(
-                "POST", self._objects("/search"), kind="search", json_body=body, search=True
-            )
+                "POST", self._objects("/search"), kind="search",
+                json_body=cursor.request(props), search=True,
+            )  # fmt: skip
             reply.raise_for_error()
             data = reply.json() or {}
             contacts = [self._contact(r) for r in data.get("results") or []]
-            fresh = [c for c in contacts if seen.get(c.id) != c.updated_at_ms]
-            for contact in contacts:
-                seen[contact.id] = contact.updated_at_ms
-                segment_max = max(segment_max, contact.updated_at_ms)
+            next_after = ((data.get("paging") or {}).get("next") or {}).get("after")
+            fresh = cursor.observe(contacts, next_after=next_after, total=data.get("total"))
             if fresh:
                 yield ChangePage(fresh, max(c.updated_at_ms for c in fresh))
-            next_after = ((data.get("paging") or {}).get("next") or {}).get("after")
-            total = data.get("total")
-            reached = after + len(contacts)
-            # At the cap HubSpot may stop offering a next page although ``total`` is larger.
-            more = next_after is not None or (isinstance(total, int) and total > reached)
-            if not contacts or not more:
-                if tie is None:
-                    return
-                # every contact at the tied timestamp is done: carry on after it
-                lower, operator, tie, after = tie[0], "GT", None, 0
-                seen = {}
-                continue
-            after = int(next_after) if next_after is not None else reached
-            if after + size <= self.search_result_cap:
-                continue
-            # The next page would pass the cap: restart the query.
-            if tie is not None:
-                tie = (tie[0], max(int(c.id) for c in contacts if c.id.isdigit()))
-            elif segment_max > lower or operator == "GT":
-                lower, operator = segment_max, "GTE"
-                seen = {k: v for k, v in seen.items() if v >= lower}
-            else:
-                tie = (lower, 0)  # a whole query at one timestamp: page it by id
-            after = 0
-            segment_max = lower
 
     # ------------------------------------------------------------------ writes
 
@@ -554,30 +540,23 @@ class HubSpotClient(HubSpotPort):
         culprits: Callable[[list[ContactWrite], Resolution], list[ContactWrite]],
         failure: Callable[[str, Resolution], WriteResult],
     ) -> dict[str, WriteResult]:
-        """Send a batch; when HubSpot refuses it whole, fail the inputs it names and send the
-        rest again, or halve it when it names none, so one bad record never blocks the others
-        (S14)."""
-        out: dict[str, WriteResult] = {}
-        pending = list(batch)
-        while pending:
+        """:func:`~sync.clients.isolate.isolate` over HubSpot replies: a refused batch is one
+        whose reply is not OK, and its reason is the reply's :class:`Resolution`."""
+
+        def attempt(pending: list[ContactWrite]) -> dict[str, WriteResult] | Refused[Resolution]:
             reply = send(pending)
             if reply.ok:
-                out.update(results(pending, reply.json() or {}))
-                return out
-            resolution = reply.resolution
-            assert resolution is not None
-            named = pending if len(pending) == 1 else culprits(pending, resolution)
-            if named:
-                for write in named:
-                    out[write.key] = failure(write.key, resolution)
-                keys = {w.key for w in named}
-                pending = [w for w in pending if w.key not in keys]
-                continue
-            mid = len(pending) // 2
-            for half in (pending[:mid], pending[mid:]):
-                out.update(self._isolating(half, send, results, culprits, failure))
-            return out
-        return out
+                return results(pending, reply.json() or {})
+            assert reply.resolution is not None
+            return Refused(reply.resolution)
+
+        return isolate(
+            batch,
+            attempt,
+            key=lambda write: write.key,
+            culprits=culprits,
+            failure=lambda write, resolution: failure(write.key, resolution),
+        )
 
     def _created_results(
         self, pending: Sequence[ContactWrite], data: dict[str, Any]
