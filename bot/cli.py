@@ -20,6 +20,7 @@ from bot.settings import AppSettings, load_settings
 from sync.engine import RunInProgress
 from sync.errors import ApiError, ConfigError, SyncError
 from sync.push import parse_items
+from sync.scrub import scrub
 from sync.service import CLI_ACTOR, Refused
 
 if TYPE_CHECKING:
@@ -252,11 +253,8 @@ def _scrub(text: str) -> str:
     try:
         secrets = _settings().secrets()
     except ConfigError:
-        return text
-    for s in secrets:
-        if len(s) >= 6:
-            text = text.replace(s, "***")
-    return text
+        secrets = []  # token-shaped text is still hidden
+    return scrub(text, secrets)
 
 
 def _fail(code: int, message: str) -> int:
