@@ -7,19 +7,17 @@ are paced per bucket (general: ``per_10s`` per rolling 10 s; search: ``search_pe
 second), retried per :class:`~sync.clients.retry.RetryPolicy`, and counted in
 :attr:`HubSpotClient.stats`.
 
-This module holds HubSpot's wire format; the two algorithms it drives live apart, free of HTTP:
-:func:`~sync.clients.isolate.isolate` finds the input that made HubSpot refuse a whole batch
-(S14: one bad contact never blocks the others), and
-:class:`~sync.clients.hubspot_search.SearchCursor` pages a change search past the 10,000-result
-window. Per-item failures come back matched to their :class:`~sync.ports.ContactWrite` key
-(every create input carries the key as its ``objectWriteTraceId``).
+This module sends the requests and parses contacts, lists and properties; the rest lives apart,
+free of HTTP: :func:`~sync.clients.isolate.isolate` finds the input that made HubSpot refuse a
+whole batch (S14: one bad contact never blocks the others),
+:mod:`~sync.clients.hubspot_writes` matches batch-write answers to their
+:class:`~sync.ports.ContactWrite` keys, and :class:`~sync.clients.hubspot_search.SearchCursor`
+pages a change search past the 10,000-result window.
 """
 
 from __future__ import annotations
 
-import json
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -34,6 +32,14 @@ import httpx
 from sync.clients.errors import HUBSPOT, Action, Resolution, classify_hubspot, existing_id
 from sync.clients.http import DEFAULT_TIMEOUT, USER_AGENT, ApiSession, Reply
 from sync.clients.hubspot_search import SEARCH_CAP, SEARCH_PAGE, SearchCursor
+from sync.clients.hubspot_writes import (
+    BATCH_SIZE,
+    created_results,
+    culprits,
+    unique_id_chunks,
+    updated_results,
+    write_failure,
+)
 from sync.clients.isolate import Refused, isolate
 from sync.clients.pacing import Clock, Pacer, RollingWindowPacer, Unpaced
 from sync.clients.retry import Random, RetryPolicy, Sleep
@@ -49,7 +55,6 @@ from sync.ports import ChangePage, ContactWrite, HubSpotPort, WriteResult
 
 API_VERSION = "2026-03"
 
-BATCH_SIZE = 100  # batch/read, batch/create, batch/update inputs
 MEMBERSHIP_PAGE = 250  # GET lists/{id}/memberships
 MEMBERSHIP_WRITE = 100  # ids per PUT memberships/add
 
@@ -79,28 +84,6 @@ def parse_timestamp_ms(value: object) -> int | None:
     if parsed.tzinfo is None:
         return None
     return int(parsed.timestamp() * 1000)
-
-
-def _context_values(error: dict[str, Any], name: str) -> list[str]:
-    context = error.get("context")
-    if not isinstance(context, dict):
-        return []
-    raw = context.get(name)
-    if raw is None:
-        return []
-    if isinstance(raw, list | tuple):
-        return [str(v) for v in raw]
-    return [str(raw)]
-
-
-def _errors_of(body: Any) -> list[dict[str, Any]]:
-    """The per-item errors of a 207 body, or the single whole-request error body."""
-    if not isinstance(body, dict):
-        return []
-    items = body.get("errors")
-    if isinstance(items, list):
-        return [e for e in items if isinstance(e, dict)]
-    return []
 
 
 @dataclass(frozen=True)
@@ -422,79 +405,9 @@ class HubSpotClient(HubSpotPort):
             if not write.id:
                 raise ValueError(f"update of {write.key} without a HubSpot id")
         out: dict[str, WriteResult] = {}
-        for part in self._parallel(self._update_batch, self._unique_id_chunks(writes)):
+        for part in self._parallel(self._update_batch, unique_id_chunks(writes)):
             out.update(part)
         return [out[w.key] for w in writes]
-
-    @staticmethod
-    def _unique_id_chunks(writes: Sequence[ContactWrite]) -> list[list[ContactWrite]]:
-        """Batches of <= 100 where no contact id appears twice (HubSpot refuses that)."""
-        batches: list[list[ContactWrite]] = []
-        ids_in: list[set[str]] = []
-        for write in writes:
-            for batch, ids in zip(batches, ids_in, strict=True):
-                if len(batch) < BATCH_SIZE and str(write.id) not in ids:
-                    batch.append(write)
-                    ids.add(str(write.id))
-                    break
-            else:
-                batches.append([write])
-                ids_in.append({str(write.id)})
-        return batches
-
-    @staticmethod
-    def _failure(
-        key: str, message: str, *, not_found: bool = False, creating: bool = False
-    ) -> WriteResult:
-        """A failed input: missing (update of a gone contact), a duplicate (create of an
-        e-mail that exists: "Existing ID: N"), or an error with HubSpot's reason."""
-        if not_found:
-            return WriteResult(key=key, missing=True)
-        duplicate = existing_id(message) if creating else None
-        if duplicate:
-            return WriteResult(key=key, duplicate_of=duplicate)
-        return WriteResult(key=key, error=message or "rejected by HubSpot")
-
-    @staticmethod
-    def _item_message(error: dict[str, Any]) -> str:
-        message = str(error.get("message") or "")
-        details = [
-            str(e.get("message"))
-            for e in error.get("errors") or []
-            if isinstance(e, dict) and e.get("message")
-        ]
-        if details and not message:
-            return "; ".join(details)
-        return message
-
-    def _culprits(
-        self, pending: Sequence[ContactWrite], resolution: Resolution, *, by_id: bool
-    ) -> list[ContactWrite]:
-        """The inputs a whole-batch error names: by trace id / record id in its context,
-        else by a record id or e-mail address appearing as a word in its text."""
-        body = resolution.body
-        named: set[str] = set()
-        for error in [body, *_errors_of(body)] if isinstance(body, dict) else []:
-            named.update(_context_values(error, "objectWriteTraceId"))
-            named.update(_context_values(error, "id"))
-            named.update(_context_values(error, "ids"))
-        hits = [w for w in pending if w.key in named or (by_id and str(w.id) in named)]
-        if hits:
-            return hits
-        text = json.dumps(body) if body is not None else resolution.message
-        matches: list[ContactWrite] = []
-        for write in pending:
-            if (
-                by_id
-                and write.id
-                and re.search(rf"(?<![\w.]){re.escape(str(write.id))}(?![\w])", text)
-            ):
-                matches.append(write)
-                continue
-            email = normalize_email(write.properties.get("email"))
-            if email and re.search(rf"(?<![\w.@-]){re.escape(email)}(?![\w-])", text.lower()):
-                matches.append(write)
-        return matches
 
     def _input_for_existing(
         self, pending: Sequence[ContactWrite], existing: str
@@ -520,17 +433,17 @@ class HubSpotClient(HubSpotPort):
                 json_body={"inputs": inputs},
             )  # fmt: skip
 
-        def culprits(pending: list[ContactWrite], resolution: Resolution) -> list[ContactWrite]:
-            named = self._culprits(pending, resolution, by_id=False)
+        def blamed(pending: list[ContactWrite], resolution: Resolution) -> list[ContactWrite]:
+            named = culprits(pending, resolution, by_id=False)
             duplicate = existing_id(resolution.message)
             if not named and duplicate:
                 named = self._input_for_existing(pending, duplicate)
             return named
 
         def failure(key: str, resolution: Resolution) -> WriteResult:
-            return self._failure(key, resolution.message, creating=True)
+            return write_failure(key, resolution.message, creating=True)
 
-        return self._isolating(batch, send, self._created_results, culprits, failure)
+        return self._isolating(batch, send, created_results, blamed, failure)
 
     def _isolating(
         self,
@@ -558,47 +471,6 @@ class HubSpotClient(HubSpotPort):
             failure=lambda write, resolution: failure(write.key, resolution),
         )
 
-    def _created_results(
-        self, pending: Sequence[ContactWrite], data: dict[str, Any]
-    ) -> dict[str, WriteResult]:
-        out: dict[str, WriteResult] = {}
-        by_key = {w.key: w for w in pending}
-        for error in _errors_of(data):
-            message = self._item_message(error)
-            for key in _context_values(error, "objectWriteTraceId"):
-                if key in by_key and key not in out:
-                    out[key] = self._failure(key, message, creating=True)
-        open_writes = [w for w in pending if w.key not in out]
-        by_email: dict[str, list[ContactWrite]] = {}
-        for write in open_writes:
-            email = normalize_email(write.properties.get("email"))
-            if email:
-                by_email.setdefault(email, []).append(write)
-        unmatched: list[dict[str, Any]] = []
-        for record in data.get("results") or []:
-            trace = record.get("objectWriteTraceId")
-            if trace in by_key and trace not in out:
-                out[trace] = WriteResult(key=trace, id=str(record.get("id")))
-                continue
-            email = normalize_email((record.get("properties") or {}).get("email"))
-            candidates = [w for w in by_email.get(email or "", []) if w.key not in out]
-            if email and candidates:
-                out[candidates[0].key] = WriteResult(
-                    key=candidates[0].key, id=str(record.get("id"))
-                )
-                continue
-            unmatched.append(record)
-        # Whatever is left can only be matched by position (no trace id, no e-mail).
-        rest = [w for w in open_writes if w.key not in out]
-        for write, record in zip(rest, unmatched, strict=False):
-            out[write.key] = WriteResult(key=write.key, id=str(record.get("id")))
-        for write in pending:
-            if write.key not in out:
-                out[write.key] = WriteResult(
-                    key=write.key, error="HubSpot returned no result for this contact"
-                )
-        return out
-
     def _update_batch(self, batch: list[ContactWrite]) -> dict[str, WriteResult]:
         def send(pending: list[ContactWrite]) -> Reply:
             inputs = [{"id": str(w.id), "properties": dict(w.properties)} for w in pending]
@@ -607,47 +479,17 @@ class HubSpotClient(HubSpotPort):
                 json_body={"inputs": inputs},
             )  # fmt: skip
 
-        def culprits(pending: list[ContactWrite], resolution: Resolution) -> list[ContactWrite]:
-            return self._culprits(pending, resolution, by_id=True)
+        def blamed(pending: list[ContactWrite], resolution: Resolution) -> list[ContactWrite]:
+            return culprits(pending, resolution, by_id=True)
 
         def failure(key: str, resolution: Resolution) -> WriteResult:
             not_found = resolution.action is Action.NOT_FOUND or (
                 isinstance(resolution.body, dict)
                 and resolution.body.get("category") == "OBJECT_NOT_FOUND"
             )
-            return self._failure(key, resolution.message, not_found=not_found)
+            return write_failure(key, resolution.message, not_found=not_found)
 
-        return self._isolating(batch, send, self._updated_results, culprits, failure)
-
-    def _updated_results(
-        self, pending: Sequence[ContactWrite], data: dict[str, Any]
-    ) -> dict[str, WriteResult]:
-        out: dict[str, WriteResult] = {}
-        by_id = {str(w.id): w for w in pending}
-        for error in _errors_of(data):
-            not_found = (
-                error.get("category") == "OBJECT_NOT_FOUND" or str(error.get("status")) == "404"
-            )
-            message = self._item_message(error)
-            ids = _context_values(error, "ids") + _context_values(error, "id")
-            if not ids:
-                ids = [i for i in by_id if re.search(rf"(?<![\w.]){re.escape(i)}(?!\w)", message)]
-            for contact_id in ids:
-                write = by_id.get(contact_id)
-                if write is not None and write.key not in out:
-                    out[write.key] = self._failure(write.key, message, not_found=not_found)
-        for record in data.get("results") or []:
-            write = by_id.get(str(record.get("id")))
-            if write is not None and write.key not in out:
-                out[write.key] = WriteResult(key=write.key, id=str(record.get("id")))
-        for write in pending:
-            if write.key not in out:
-                # Neither updated nor named in an error: report it (retried next run) rather
-                # than guess that the contact is gone, which would stop its link (S6).
-                out[write.key] = WriteResult(
-                    key=write.key, error="HubSpot returned no result for this contact"
-                )
-        return out
+        return self._isolating(batch, send, updated_results, blamed, failure)
 
     # ------------------------------------------------------------------ properties
 
