@@ -27,7 +27,7 @@ from bot.wiring import SystemClock
 from sandbox.limits import SandboxLimits
 from sandbox.server import Sandbox
 from storage.db import open_store
-from sync.clients.hubspot import HubSpotClient
+from sync.clients.hubspot import HubSpotClient, HubSpotLimits, HubSpotSession
 from sync.clients.sell import SellClient
 from sync.engine import Engine, EngineConfig
 
@@ -99,9 +99,9 @@ def main() -> None:
         # is not inflated by the seconds-old import.
         for label, first in (("import", True), ("echo", False), ("idle", False)):
             hub = HubSpotClient(
-                sb.hubspot_url, sb.hubspot_token, portal_id=sb.hubspot.portal_id,
-                per_10s=int(190 * args.scale), search_per_s=int(5 * args.scale),
-            )  # fmt: skip
+                HubSpotSession(sb.hubspot_url, sb.hubspot_token, portal_id=sb.hubspot.portal_id),
+                HubSpotLimits(per_10s=int(190 * args.scale), search_per_s=int(5 * args.scale)),
+            )
             sell = SellClient(sb.sell_url, sb.sell_token, per_s=10 * args.scale, overlap_seconds=2)
             config = EngineConfig(
                 default_threshold=50, default_list_id=list_id, hubspot_overlap_ms=2000

@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.settings import AppSettings, is_placeholder
-from sync.clients.hubspot import HubSpotClient
+from sync.clients.hubspot import HubSpotClient, HubSpotLimits, HubSpotSession
 from sync.clients.retry import RetryPolicy
 from sync.clients.sell import SellClient
 from sync.errors import ConfigError
@@ -166,13 +166,13 @@ def run_check(settings: AppSettings) -> list[Finding]:
         findings.append(Finding("hubspot.token", "not_set", "HUBSPOT_ACCESS_TOKEN"))
     else:
         with HubSpotClient(
-            settings.hubspot_base_url,
-            hubspot_token,
-            per_10s=None,
-            search_per_s=None,
-            retry=CHECK_RETRY,
-            timeout=CHECK_TIMEOUT,
-            score_property=settings.hubspot_score_property,
+            HubSpotSession(
+                settings.hubspot_base_url,
+                hubspot_token,
+                timeout=CHECK_TIMEOUT,
+                score_property=settings.hubspot_score_property,
+            ),
+            HubSpotLimits.unpaced(retry=CHECK_RETRY),
         ) as hubspot:
             list_id = stored_list or _value(settings.hubspot_list_id)
             found = check_hubspot(

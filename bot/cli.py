@@ -22,6 +22,7 @@ from sync.errors import ApiError, ConfigError, SyncError
 from sync.preflight import setup_variable
 from sync.push import parse_items
 from sync.report import SyncReport
+from sync.scrub import scrub
 from sync.service import CLI_ACTOR, Refused
 
 if TYPE_CHECKING:
@@ -274,11 +275,8 @@ def _scrub(text: str) -> str:
     try:
         secrets = _settings().secrets()
     except ConfigError:
-        return text
-    for s in secrets:
-        if len(s) >= 6:
-            text = text.replace(s, "***")
-    return text
+        secrets = []  # token-shaped text is still hidden
+    return scrub(text, secrets)
 
 
 def _fail(code: int, message: str) -> int:

@@ -12,10 +12,11 @@ from pythonjsonlogger.json import JsonFormatter
 from bot.settings import SYNC_VARIABLES, AppSettings
 from storage.db import open_store
 from storage.repositories import SqlStore
-from sync.clients.hubspot import HubSpotClient
+from sync.clients.hubspot import HubSpotClient, HubSpotLimits, HubSpotSession
 from sync.clients.sell import SellClient
 from sync.engine import Engine, EngineConfig
 from sync.errors import ConfigError
+from sync.scrub import scrub
 from sync.service import SyncService
 
 
@@ -29,16 +30,13 @@ class SecretFilter(logging.Filter):
 
     def __init__(self, secrets: list[str]) -> None:
         super().__init__()
-        self.secrets = [s for s in secrets if len(s) >= 6]
+        self.secrets = list(secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
-            return True
         message = record.getMessage()
-        if any(s in message for s in self.secrets):
-            for s in self.secrets:
-                message = message.replace(s, "***")
-            record.msg, record.args = message, None
+        scrubbed = scrub(message, self.secrets)
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, None
         return True
 
 
@@ -138,12 +136,16 @@ def build_services(settings: AppSettings, *, store: SqlStore | None = None) -> S
     """Clients and engine from configuration; checks the variables a sync needs first."""
     settings.require(*SYNC_VARIABLES)
     hubspot = HubSpotClient(
-        settings.hubspot_base_url,
-        settings.secret("hubspot_access_token"),
-        per_10s=settings.hubspot_requests_per_10s,
-        search_per_s=int(settings.hubspot_search_per_s),
-        portal_id=settings.hubspot_portal_id,
-        score_property=settings.hubspot_score_property,
+        HubSpotSession(
+            settings.hubspot_base_url,
+            settings.secret("hubspot_access_token"),
+            portal_id=settings.hubspot_portal_id,
+            score_property=settings.hubspot_score_property,
+        ),
+        HubSpotLimits(
+            per_10s=settings.hubspot_requests_per_10s,
+            search_per_s=int(settings.hubspot_search_per_s),
+        ),
     )
     sell = SellClient(
         settings.sell_base_url,

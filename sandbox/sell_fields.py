@@ -1,8 +1,8 @@
 """Sell's record fields, value rules and list filters, as data and small pure functions.
 
-Used by :mod:`sandbox.sell`: which attributes a lead or contact has and of what kind, how custom
-field values are checked by the field's type (and stored: numbers read back as strings), and how
-the documented query filters match records. Errors are :class:`SellErrors` holding Sell's error
+Used by :mod:`sandbox.sell_store` and :mod:`sandbox.sell`: which attributes a lead or contact
+has and of what kind, how custom field values are checked by the field's type (and stored:
+numbers read back as strings), and how the documented query filters match records. Errors are :class:`SellErrors` holding Sell's error
 objects (``code``, ``message``, ``details`` and, for resource errors, ``resource``/``field``).
 """
 

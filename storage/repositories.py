@@ -38,7 +38,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage import tables as t
-from storage.db import reader
+from storage.engine import reader
 from sync.domain import (
     Conflict,
     ConflictStatus,

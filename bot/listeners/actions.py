@@ -11,8 +11,8 @@ from slack_sdk import WebClient
 from bot import action_ids as ids
 from bot.blocks.common import Message, escape, notice
 from bot.blocks.conflicts import PAGE_SIZE, conflicts_message, resolved_note
-from bot.listeners import Body, Deps, first_action, guarded, tell, user_id
 from bot.listeners.approvals import notify_requester, refresh_message
+from bot.listeners.common import Body, Deps, first_action, guarded, tell, user_id
 from bot.listeners.events import publish_home
 
 OUT_OF_DATE = ":warning: That button is out of date; run the command again."

@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.threshold import request_closed_message, request_message, requester_notice
-from bot.listeners import Deps, dm
+from bot.listeners.common import Deps, dm
 from sync.ports import ChangeRequest
 from sync.service import RequestResult
 

@@ -20,8 +20,8 @@ from bot.blocks.push import push_result, push_started
 from bot.blocks.runs import run_finished, run_progress
 from bot.blocks.status import explanation_message, status_message
 from bot.blocks.threshold import list_message, request_preview, threshold_message
-from bot.listeners import Body, Deps, guarded, user_id
 from bot.listeners.approvals import post_request
+from bot.listeners.common import Body, Deps, guarded, user_id
 from sync.report import SyncReport
 
 log = logging.getLogger("sellsync.bot.commands")

@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 
 from bot.blocks.conflicts import PAGE_SIZE
 from bot.blocks.home import home_view
-from bot.listeners import Deps
+from bot.listeners.common import Deps
 
 
 def publish_home(deps: Deps, client: WebClient, user: str) -> None:

@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from bot import action_ids as ids
 from bot.blocks.common import notice
 from bot.blocks.modals import push_modal
-from bot.listeners import Body, Deps, tell
+from bot.listeners.common import Body, Deps, tell
 from bot.parsing import extract_items
 
 NOTHING_FOUND = (

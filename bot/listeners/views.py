@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from bot import action_ids as ids
 from bot.blocks.common import clip
 from bot.blocks.push import push_result
-from bot.listeners import Body, Deps, dm, guarded, user_id
+from bot.listeners.common import Body, Deps, dm, guarded, user_id
 from bot.parsing import ItemsCheck, parse_item_text
 
 MAX_ERROR = 300

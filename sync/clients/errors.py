@@ -29,8 +29,9 @@ results. The tables below are the whole policy::
 a connection dropped mid-exchange, 500/502/504): a non-idempotent create is not blindly
 retried after those (see ``SellClient.create_record``).
 
-Messages are built from the service's error bodies, never from request headers, and every
-message is scrubbed of the configured secrets before it leaves this module.
+Messages are built from the service's error bodies, never from request headers, and
+:class:`~sync.clients.http.ApiSession` passes every one through :func:`sync.scrub.scrub` before
+it leaves the client.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from __future__ import annotations
 import enum
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,14 +104,6 @@ class Resolution:
 Classifier = Callable[[httpx.Response], Resolution]
 
 # --------------------------------------------------------------------------- helpers
-
-
-def scrub(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every secret replaced by ``***``."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
 
 
 def retry_after(response: httpx.Response) -> float | None:

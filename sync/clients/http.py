@@ -29,11 +29,11 @@ from sync.clients.errors import (
     Classifier,
     Resolution,
     classify_exception,
-    scrub,
 )
 from sync.clients.pacing import Pacer
 from sync.clients.retry import Random, RetryPolicy, Sleep
 from sync.errors import ApiError, SyncError
+from sync.scrub import scrub
 
 logger = logging.getLogger("sync.clients.http")
 

@@ -1,24 +1,28 @@
 """HubSpot CRM client (httpx) implementing :class:`sync.ports.HubSpotPort`.
 
-Every path is built from one date version (``API_VERSION``). Requests are paced per bucket
-(general: ``per_10s`` per rolling 10 s; search: ``search_per_s`` per second), retried per
-:class:`~sync.clients.retry.RetryPolicy`, and counted in :attr:`HubSpotClient.stats`.
+The client is built from two small values: a :class:`HubSpotSession` (which portal, how to
+reach it, the injectable time and randomness) and :class:`HubSpotLimits` (pacing, parallelism,
+retries, search window). Every path is built from one date version (``API_VERSION``). Requests
+are paced per bucket (general: ``per_10s`` per rolling 10 s; search: ``search_per_s`` per
+second), retried per :class:`~sync.clients.retry.RetryPolicy`, and counted in
+:attr:`HubSpotClient.stats`.
 
-Batch writes never let one bad contact block the others (S14): per-item failures come back
-matched to their :class:`~sync.ports.ContactWrite` key (every create input carries the key as
-its ``objectWriteTraceId``); when HubSpot fails a whole batch because of one input, that input
-is found (from the error body, or by halving the batch) and the rest is sent again.
+This module sends the requests and parses contacts, lists and properties; the rest lives apart,
+free of HTTP: :func:`~sync.clients.isolate.isolate` finds the input that made HubSpot refuse a
+whole batch (S14: one bad contact never blocks the others),
+:mod:`~sync.clients.hubspot_writes` matches batch-write answers to their
+:class:`~sync.ports.ContactWrite` keys, and :class:`~sync.clients.hubspot_search.SearchCursor`
+pages a change search past the 10,000-result window.
 """
 
 from __future__ import annotations
 
-import json
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, TypeVar, cast
 from urllib.parse import quote
@@ -27,6 +31,16 @@ import httpx
 
 from sync.clients.errors import HUBSPOT, Action, Resolution, classify_hubspot, existing_id
 from sync.clients.http import DEFAULT_TIMEOUT, USER_AGENT, ApiSession, Reply
+from sync.clients.hubspot_search import SEARCH_CAP, SEARCH_PAGE, SearchCursor
+from sync.clients.hubspot_writes import (
+    BATCH_SIZE,
+    created_results,
+    culprits,
+    unique_id_chunks,
+    updated_results,
+    write_failure,
+)
+from sync.clients.isolate import Refused, isolate
 from sync.clients.pacing import Clock, Pacer, RollingWindowPacer, Unpaced
 from sync.clients.retry import Random, RetryPolicy, Sleep
 from sync.domain import (
@@ -41,11 +55,8 @@ from sync.ports import ChangePage, ContactWrite, HubSpotPort, WriteResult
 
 API_VERSION = "2026-03"
 
-BATCH_SIZE = 100  # batch/read, batch/create, batch/update inputs
 MEMBERSHIP_PAGE = 250  # GET lists/{id}/memberships
 MEMBERSHIP_WRITE = 100  # ids per PUT memberships/add
-SEARCH_PAGE = 200
-SEARCH_CAP = 10_000  # results one search query can page through
 
 _PROCESSING_TYPES = ("MANUAL", "DYNAMIC", "SNAPSHOT")
 
@@ -75,102 +86,105 @@ def parse_timestamp_ms(value: object) -> int | None:
     return int(parsed.timestamp() * 1000)
 
 
-def _context_values(error: dict[str, Any], name: str) -> list[str]:
-    context = error.get("context")
-    if not isinstance(context, dict):
-        return []
-    raw = context.get(name)
-    if raw is None:
-        return []
-    if isinstance(raw, list | tuple):
-        return [str(v) for v in raw]
-    return [str(raw)]
-
-
-def _errors_of(body: Any) -> list[dict[str, Any]]:
-    """The per-item errors of a 207 body, or the single whole-request error body."""
-    if not isinstance(body, dict):
-        return []
-    items = body.get("errors")
-    if isinstance(items, list):
-        return [e for e in items if isinstance(e, dict)]
-    return []
-
-
-class HubSpotClient(HubSpotPort):
-    """HubSpot contacts, lists and properties over the date-versioned CRM API.
+@dataclass(frozen=True)
+class HubSpotSession:
+    """Which HubSpot portal to talk to and how.
 
     * ``http``: an ``httpx.Client`` to use (tests inject a ``MockTransport``); by default one
-      from :func:`~sync.clients.http.build_http_client`, closed by :meth:`close`.
-    * ``per_10s`` requests per rolling ``window_s`` (HubSpot: 100 or 190 per 10 s) for every
-      endpoint but search, which gets ``search_per_s`` per second. ``None`` turns pacing off.
+      from :func:`~sync.clients.http.build_http_client`, closed by :meth:`HubSpotClient.close`.
     * ``portal_id`` builds contact URLs when a record carries none (S10).
-    * ``max_workers`` batch requests run in parallel (reads and writes of many batches).
     * ``score_property`` is read with every contact (with ``email`` and
       ``lastmodifieddate``), since qualification always needs it (S1).
-    * ``retry``, ``sleep``, ``clock``, ``rand``: backoff policy and injectable time/randomness.
+    * ``sleep``, ``clock``, ``rand``: injectable time and randomness (backoff and pacing).
+    """
+
+    base_url: str
+    token: str = field(repr=False)
+    http: httpx.Client | None = None
+    api_version: str = API_VERSION
+    portal_id: str | int | None = None
+    score_property: str = "hubspotscore"
+    user_agent: str = USER_AGENT
+    timeout: httpx.Timeout | float = field(default_factory=lambda: DEFAULT_TIMEOUT)
+    sleep: Sleep = time.sleep
+    clock: Clock = time.monotonic
+    rand: Random = random.random
+
+
+@dataclass(frozen=True)
+class HubSpotLimits:
+    """How hard to use the portal.
+
+    * ``per_10s`` requests per rolling ``window_s`` (HubSpot: 100 or 190 per 10 s) for every
+      endpoint but search, which gets ``search_per_s`` per second. ``None`` turns pacing off;
+      ``pacing_safety`` is the margin the pacer keeps.
+    * ``max_workers`` batch requests run in parallel (reads and writes of many batches).
+    * ``retry``: the backoff policy (by default :class:`~sync.clients.retry.RetryPolicy()`).
     * ``search_page_size`` / ``search_result_cap``: HubSpot's 200 / 10,000 (tests shrink them).
     """
 
-    def __init__(
-        self,
-        base_url: str,
-        token: str,
-        *,
-        http: httpx.Client | None = None,
-        api_version: str = API_VERSION,
-        per_10s: int | None = 190,
-        window_s: float = 10.0,
-        search_per_s: int | None = 5,
-        portal_id: str | int | None = None,
-        max_workers: int = 4,
-        score_property: str = "hubspotscore",
-        retry: RetryPolicy | None = None,
-        user_agent: str = USER_AGENT,
-        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
-        sleep: Sleep = time.sleep,
-        clock: Clock = time.monotonic,
-        rand: Random = random.random,
-        pacing_safety: float = 0.05,
-        search_page_size: int = SEARCH_PAGE,
-        search_result_cap: int = SEARCH_CAP,
-    ) -> None:
-        self.api_version = api_version
-        self.portal_id = str(portal_id) if portal_id not in (None, "") else None
-        self.max_workers = max(1, max_workers)
-        self.score_property = score_property
-        self.search_page_size = search_page_size
-        self.search_result_cap = search_result_cap
-        self._token = token  # token-info takes it in its body (``token_scopes``)
+    per_10s: int | None = 190
+    window_s: float = 10.0
+    search_per_s: int | None = 5
+    pacing_safety: float = 0.05
+    max_workers: int = 4
+    retry: RetryPolicy | None = None
+    search_page_size: int = SEARCH_PAGE
+    search_result_cap: int = SEARCH_CAP
+
+    @classmethod
+    def unpaced(cls, **changes: Any) -> HubSpotLimits:
+        """No pacing in either bucket (tests and the sandbox)."""
+        return cls(**{"per_10s": None, "search_per_s": None, **changes})
+
+
+class HubSpotClient(HubSpotPort):
+    """HubSpot contacts, lists and properties over the date-versioned CRM API, for the portal
+    of ``session`` within ``limits``."""
+
+    def __init__(self, session: HubSpotSession, limits: HubSpotLimits | None = None) -> None:
+        limits = limits if limits is not None else HubSpotLimits()
+        self.session = session
+        self.limits = limits
+        self.api_version = session.api_version
+        self.portal_id = str(session.portal_id) if session.portal_id not in (None, "") else None
+        self.max_workers = max(1, limits.max_workers)
+        self.score_property = session.score_property
+        self._token = session.token  # token-info takes it in its body (``token_scopes``)
         self._session = ApiSession(
             service=HUBSPOT,
-            base_url=base_url,
-            token=token,
+            base_url=session.base_url,
+            token=session.token,
             classifier=classify_hubspot,
-            http=http,
-            user_agent=user_agent,
-            retry=retry,
-            sleep=sleep,
-            rand=rand,
-            timeout=timeout,
+            http=session.http,
+            user_agent=session.user_agent,
+            retry=limits.retry,
+            sleep=session.sleep,
+            rand=session.rand,
+            timeout=session.timeout,
         )
         self.general_pacer: Pacer = (
             RollingWindowPacer(
-                per_10s, window_s, clock=clock, sleep=sleep, safety=pacing_safety, name="hubspot"
+                limits.per_10s,
+                limits.window_s,
+                clock=session.clock,
+                sleep=session.sleep,
+                safety=limits.pacing_safety,
+                name="hubspot",
             )
-            if per_10s
+            if limits.per_10s
             else Unpaced()
         )
         self.search_pacer: Pacer = (
             RollingWindowPacer(
-                search_per_s,
+                limits.search_per_s,
                 1.0,
-                clock=clock,
-                sleep=sleep,
-                safety=pacing_safety,
+                clock=session.clock,
+                sleep=session.sleep,
+                safety=limits.pacing_safety,
                 name="hubspot-search",
             )
-            if search_per_s
+            if limits.search_per_s
             else Unpaced()
         )
         self._properties: dict[str, PropertyInfo] | None = None
@@ -361,68 +375,23 @@ class HubSpotClient(HubSpotPort):
         contacts share one ``lastmodifieddate``, those are paged by ``hs_object_id`` instead.
         """
         props = self._read_properties(properties, "lastmodifieddate")
-        size = self.search_page_size
-        lower, operator = int(since_ms), "GTE"
-        tie: tuple[int, int] | None = None  # (lastmodifieddate, last hs_object_id) in tie mode
-        seen: dict[str, int] = {}
-        after = 0
-        segment_max = lower
-        while True:
-            if tie is None:
-                filters = [
-                    {"propertyName": "lastmodifieddate", "operator": operator, "value": str(lower)}
-                ]
-                sort = {"propertyName": "lastmodifieddate", "direction": "ASCENDING"}
-            else:
-                filters = [
-                    {"propertyName": "lastmodifieddate", "operator": "EQ", "value": str(tie[0])},
-                    {"propertyName": "hs_object_id", "operator": "GT", "value": str(tie[1])},
-                ]
-                sort = {"propertyName": "hs_object_id", "direction": "ASCENDING"}
-            body = {
-                "filterGroups": [{"filters": filters}],
-                "sorts": [sort],
-                "properties": props,
-                "limit": size,
-                "after": str(after),
-            }
+        cursor = SearchCursor.since(
+            since_ms,
+            page_size=self.limits.search_page_size,
+            result_cap=self.limits.search_result_cap,
+        )
+        while not cursor.done:
             reply = self._send(
-                "POST", self._objects("/search"), kind="search", json_body=body, search=True
-            )
+                "POST", self._objects("/search"), kind="search",
+                json_body=cursor.request(props), search=True,
+            )  # fmt: skip
             reply.raise_for_error()
             data = reply.json() or {}
             contacts = [self._contact(r) for r in data.get("results") or []]
-            fresh = [c for c in contacts if seen.get(c.id) != c.updated_at_ms]
-            for contact in contacts:
-                seen[contact.id] = contact.updated_at_ms
-                segment_max = max(segment_max, contact.updated_at_ms)
+            next_after = ((data.get("paging") or {}).get("next") or {}).get("after")
+            fresh = cursor.observe(contacts, next_after=next_after, total=data.get("total"))
             if fresh:
                 yield ChangePage(fresh, max(c.updated_at_ms for c in fresh))
-            next_after = ((data.get("paging") or {}).get("next") or {}).get("after")
-            total = data.get("total")
-            reached = after + len(contacts)
-            # At the cap HubSpot may stop offering a next page although ``total`` is larger.
-            more = next_after is not None or (isinstance(total, int) and total > reached)
-            if not contacts or not more:
-                if tie is None:
-                    return
-                # every contact at the tied timestamp is done: carry on after it
-                lower, operator, tie, after = tie[0], "GT", None, 0
-                seen = {}
-                continue
-            after = int(next_after) if next_after is not None else reached
-            if after + size <= self.search_result_cap:
-                continue
-            # The next page would pass the cap: restart the query.
-            if tie is not None:
-                tie = (tie[0], max(int(c.id) for c in contacts if c.id.isdigit()))
-            elif segment_max > lower or operator == "GT":
-                lower, operator = segment_max, "GTE"
-                seen = {k: v for k, v in seen.items() if v >= lower}
-            else:
-                tie = (lower, 0)  # a whole query at one timestamp: page it by id
-            after = 0
-            segment_max = lower
 
     # ------------------------------------------------------------------ writes
 
@@ -437,79 +406,9 @@ class HubSpotClient(HubSpotPort):
             if not write.id:
                 raise ValueError(f"update of {write.key} without a HubSpot id")
         out: dict[str, WriteResult] = {}
-        for part in self._parallel(self._update_batch, self._unique_id_chunks(writes)):
+        for part in self._parallel(self._update_batch, unique_id_chunks(writes)):
             out.update(part)
         return [out[w.key] for w in writes]
-
-    @staticmethod
-    def _unique_id_chunks(writes: Sequence[ContactWrite]) -> list[list[ContactWrite]]:
-        """Batches of <= 100 where no contact id appears twice (HubSpot refuses that)."""
-        batches: list[list[ContactWrite]] = []
-        ids_in: list[set[str]] = []
-        for write in writes:
-            for batch, ids in zip(batches, ids_in, strict=True):
-                if len(batch) < BATCH_SIZE and str(write.id) not in ids:
-                    batch.append(write)
-                    ids.add(str(write.id))
-                    break
-            else:
-                batches.append([write])
-                ids_in.append({str(write.id)})
-        return batches
-
-    @staticmethod
-    def _failure(
-        key: str, message: str, *, not_found: bool = False, creating: bool = False
-    ) -> WriteResult:
-        """A failed input: missing (update of a gone contact), a duplicate (create of an
-        e-mail that exists: "Existing ID: N"), or an error with HubSpot's reason."""
-        if not_found:
-            return WriteResult(key=key, missing=True)
-        duplicate = existing_id(message) if creating else None
-        if duplicate:
-            return WriteResult(key=key, duplicate_of=duplicate)
-        return WriteResult(key=key, error=message or "rejected by HubSpot")
-
-    @staticmethod
-    def _item_message(error: dict[str, Any]) -> str:
-        message = str(error.get("message") or "")
-        details = [
-            str(e.get("message"))
-            for e in error.get("errors") or []
-            if isinstance(e, dict) and e.get("message")
-        ]
-        if details and not message:
-            return "; ".join(details)
-        return message
-
-    def _culprits(
-        self, pending: Sequence[ContactWrite], resolution: Resolution, *, by_id: bool
-    ) -> list[ContactWrite]:
-        """The inputs a whole-batch error names: by trace id / record id in its context,
-        else by a record id or e-mail address appearing as a word in its text."""
-        body = resolution.body
-        named: set[str] = set()
-        for error in [body, *_errors_of(body)] if isinstance(body, dict) else []:
-            named.update(_context_values(error, "objectWriteTraceId"))
-            named.update(_context_values(error, "id"))
-            named.update(_context_values(error, "ids"))
-        hits = [w for w in pending if w.key in named or (by_id and str(w.id) in named)]
-        if hits:
-            return hits
-        text = json.dumps(body) if body is not None else resolution.message
-        matches: list[ContactWrite] = []
-        for write in pending:
-            if (
-                by_id
-                and write.id
-                and re.search(rf"(?<![\w.]){re.escape(str(write.id))}(?![\w])", text)
-            ):
-                matches.append(write)
-                continue
-            email = normalize_email(write.properties.get("email"))
-            if email and re.search(rf"(?<![\w.@-]){re.escape(email)}(?![\w-])", text.lower()):
-                matches.append(write)
-        return matches
 
     def _input_for_existing(
         self, pending: Sequence[ContactWrite], existing: str
@@ -535,17 +434,17 @@ class HubSpotClient(HubSpotPort):
                 json_body={"inputs": inputs},
             )  # fmt: skip
 
-        def culprits(pending: list[ContactWrite], resolution: Resolution) -> list[ContactWrite]:
-            named = self._culprits(pending, resolution, by_id=False)
+        def blamed(pending: list[ContactWrite], resolution: Resolution) -> list[ContactWrite]:
+            named = culprits(pending, resolution, by_id=False)
             duplicate = existing_id(resolution.message)
             if not named and duplicate:
                 named = self._input_for_existing(pending, duplicate)
             return named
 
         def failure(key: str, resolution: Resolution) -> WriteResult:
-            return self._failure(key, resolution.message, creating=True)
+            return write_failure(key, resolution.message, creating=True)
 
-        return self._isolating(batch, send, self._created_results, culprits, failure)
+        return self._isolating(batch, send, created_results, blamed, failure)
 
     def _isolating(
         self,
@@ -555,71 +454,23 @@ class HubSpotClient(HubSpotPort):
         culprits: Callable[[list[ContactWrite], Resolution], list[ContactWrite]],
         failure: Callable[[str, Resolution], WriteResult],
     ) -> dict[str, WriteResult]:
-        """Send a batch; when HubSpot refuses it whole, fail the inputs it names and send the
-        rest again, or halve it when it names none, so one bad record never blocks the others
-        (S14)."""
-        out: dict[str, WriteResult] = {}
-        pending = list(batch)
-        while pending:
+        """:func:`~sync.clients.isolate.isolate` over HubSpot replies: a refused batch is one
+        whose reply is not OK, and its reason is the reply's :class:`Resolution`."""
+
+        def attempt(pending: list[ContactWrite]) -> dict[str, WriteResult] | Refused[Resolution]:
             reply = send(pending)
             if reply.ok:
-                out.update(results(pending, reply.json() or {}))
-                return out
-            resolution = reply.resolution
-            assert resolution is not None
-            named = pending if len(pending) == 1 else culprits(pending, resolution)
-            if named:
-                for write in named:
-                    out[write.key] = failure(write.key, resolution)
-                keys = {w.key for w in named}
-                pending = [w for w in pending if w.key not in keys]
-                continue
-            mid = len(pending) // 2
-            for half in (pending[:mid], pending[mid:]):
-                out.update(self._isolating(half, send, results, culprits, failure))
-            return out
-        return out
+                return results(pending, reply.json() or {})
+            assert reply.resolution is not None
+            return Refused(reply.resolution)
 
-    def _created_results(
-        self, pending: Sequence[ContactWrite], data: dict[str, Any]
-    ) -> dict[str, WriteResult]:
-        out: dict[str, WriteResult] = {}
-        by_key = {w.key: w for w in pending}
-        for error in _errors_of(data):
-            message = self._item_message(error)
-            for key in _context_values(error, "objectWriteTraceId"):
-                if key in by_key and key not in out:
-                    out[key] = self._failure(key, message, creating=True)
-        open_writes = [w for w in pending if w.key not in out]
-        by_email: dict[str, list[ContactWrite]] = {}
-        for write in open_writes:
-            email = normalize_email(write.properties.get("email"))
-            if email:
-                by_email.setdefault(email, []).append(write)
-        unmatched: list[dict[str, Any]] = []
-        for record in data.get("results") or []:
-            trace = record.get("objectWriteTraceId")
-            if trace in by_key and trace not in out:
-                out[trace] = WriteResult(key=trace, id=str(record.get("id")))
-                continue
-            email = normalize_email((record.get("properties") or {}).get("email"))
-            candidates = [w for w in by_email.get(email or "", []) if w.key not in out]
-            if email and candidates:
-                out[candidates[0].key] = WriteResult(
-                    key=candidates[0].key, id=str(record.get("id"))
-                )
-                continue
-            unmatched.append(record)
-        # Whatever is left can only be matched by position (no trace id, no e-mail).
-        rest = [w for w in open_writes if w.key not in out]
-        for write, record in zip(rest, unmatched, strict=False):
-            out[write.key] = WriteResult(key=write.key, id=str(record.get("id")))
-        for write in pending:
-            if write.key not in out:
-                out[write.key] = WriteResult(
-                    key=write.key, error="HubSpot returned no result for this contact"
-                )
-        return out
+        return isolate(
+            batch,
+            attempt,
+            key=lambda write: write.key,
+            culprits=culprits,
+            failure=lambda write, resolution: failure(write.key, resolution),
+        )
 
     def _update_batch(self, batch: list[ContactWrite]) -> dict[str, WriteResult]:
         def send(pending: list[ContactWrite]) -> Reply:
@@ -629,47 +480,17 @@ class HubSpotClient(HubSpotPort):
                 json_body={"inputs": inputs},
             )  # fmt: skip
 
-        def culprits(pending: list[ContactWrite], resolution: Resolution) -> list[ContactWrite]:
-            return self._culprits(pending, resolution, by_id=True)
+        def blamed(pending: list[ContactWrite], resolution: Resolution) -> list[ContactWrite]:
+            return culprits(pending, resolution, by_id=True)
 
         def failure(key: str, resolution: Resolution) -> WriteResult:
             not_found = resolution.action is Action.NOT_FOUND or (
                 isinstance(resolution.body, dict)
                 and resolution.body.get("category") == "OBJECT_NOT_FOUND"
             )
-            return self._failure(key, resolution.message, not_found=not_found)
+            return write_failure(key, resolution.message, not_found=not_found)
 
-        return self._isolating(batch, send, self._updated_results, culprits, failure)
-
-    def _updated_results(
-        self, pending: Sequence[ContactWrite], data: dict[str, Any]
-    ) -> dict[str, WriteResult]:
-        out: dict[str, WriteResult] = {}
-        by_id = {str(w.id): w for w in pending}
-        for error in _errors_of(data):
-            not_found = (
-                error.get("category") == "OBJECT_NOT_FOUND" or str(error.get("status")) == "404"
-            )
-            message = self._item_message(error)
-            ids = _context_values(error, "ids") + _context_values(error, "id")
-            if not ids:
-                ids = [i for i in by_id if re.search(rf"(?<![\w.]){re.escape(i)}(?!\w)", message)]
-            for contact_id in ids:
-                write = by_id.get(contact_id)
-                if write is not None and write.key not in out:
-                    out[write.key] = self._failure(write.key, message, not_found=not_found)
-        for record in data.get("results") or []:
-            write = by_id.get(str(record.get("id")))
-            if write is not None and write.key not in out:
-                out[write.key] = WriteResult(key=write.key, id=str(record.get("id")))
-        for write in pending:
-            if write.key not in out:
-                # Neither updated nor named in an error: report it (retried next run) rather
-                # than guess that the contact is gone, which would stop its link (S6).
-                out[write.key] = WriteResult(
-                    key=write.key, error="HubSpot returned no result for this contact"
-                )
-        return out
+        return self._isolating(batch, send, updated_results, blamed, failure)
 
     # ------------------------------------------------------------------ properties
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from typing import Any
@@ -10,7 +11,7 @@ import httpx
 import pytest
 
 from sandbox.server import Sandbox
-from sync.clients.hubspot import API_VERSION, HubSpotClient
+from sync.clients.hubspot import API_VERSION, HubSpotClient, HubSpotLimits, HubSpotSession
 from sync.errors import ApiError, AuthError, DailyLimitReached
 from sync.ports import ContactWrite
 from tests.contract.conftest import FAST_RETRY, SCALE, closing
@@ -26,13 +27,20 @@ def sb(scaled: Sandbox) -> Sandbox:
     return sandbox
 
 
+SESSION_FIELDS = {f.name for f in dataclasses.fields(HubSpotSession)}
+
+
 def client(sb: Sandbox, token: str | None = None, **kwargs: Any) -> HubSpotClient:
     kwargs.setdefault("retry", FAST_RETRY)
     kwargs.setdefault("timeout", httpx.Timeout(2.0, connect=1.0))
     kwargs.setdefault("per_10s", 190 * SCALE)
     kwargs.setdefault("search_per_s", 5 * SCALE)
+    session = {k: kwargs.pop(k) for k in list(kwargs) if k in SESSION_FIELDS}
     hs = HubSpotClient(
-        sb.hubspot_url, token or sb.hubspot_token, portal_id=sb.hubspot.portal_id, **kwargs
+        HubSpotSession(
+            sb.hubspot_url, token or sb.hubspot_token, portal_id=sb.hubspot.portal_id, **session
+        ),
+        HubSpotLimits(**kwargs),
     )
     return closing(hs)
 
@@ -140,7 +148,9 @@ def test_properties(sb: Sandbox) -> None:
     assert "email" in props and not props["email"].read_only
     assert props["hs_object_id"].read_only
     source = props["hs_analytics_source"]
-    assert source.label_for("ORGANIC_SEARCH") == "Organic search" or source.options
+    assert source.type == "enumeration"
+    assert source.label_for("ORGANIC_SEARCH") == "Organic Search"
+    assert source.value_for("organic search") == "ORGANIC_SEARCH"
 
 
 # --------------------------------------------------------------------------- writes

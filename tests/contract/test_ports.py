@@ -11,7 +11,7 @@ from typing import Any, Protocol
 import pytest
 
 from sandbox.server import Sandbox
-from sync.clients.hubspot import HubSpotClient
+from sync.clients.hubspot import HubSpotClient, HubSpotLimits, HubSpotSession
 from sync.clients.sell import SellClient
 from sync.domain import SellCustomField
 from sync.errors import ApiError, RecordNotFound, RecordRejected
@@ -67,7 +67,8 @@ class SandboxHubSpotWorld:
     def __init__(self, sb: Sandbox) -> None:
         self.state = sb.hubspot
         self.port = HubSpotClient(
-            sb.hubspot_url, sb.hubspot_token, portal_id=sb.hubspot.portal_id, retry=FAST_RETRY
+            HubSpotSession(sb.hubspot_url, sb.hubspot_token, portal_id=sb.hubspot.portal_id),
+            HubSpotLimits(retry=FAST_RETRY),
         )
 
     def add(self, **props: Any) -> str:

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from freezegun import freeze_time
 from slack_bolt import BoltRequest
 from sqlalchemy.exc import OperationalError
 
@@ -63,6 +64,17 @@ def test_forged_or_stale_requests_get_401_and_do_nothing(bot: Bot, forgery: str)
     run = command_body(bot, "run")
     assert bot.dispatch(run, FORM, headers=sign(run, timestamp=now - 600)).status == 401
     assert_no_effect(bot)
+
+
+def test_the_signature_window_is_five_minutes_either_way(bot: Bot) -> None:
+    # Bolt's verifier reads the wall clock itself: hold it still to test the exact edges.
+    now = 1_780_000_000
+    with freeze_time(datetime.fromtimestamp(now, UTC)):
+        for offset, status in ((-300, 200), (300, 200), (-301, 401), (301, 401)):
+            body = command_body(bot, "help")
+            assert bot.dispatch(body, FORM, headers=sign(body, timestamp=now + offset)).status == (
+                status
+            ), offset
 
 
 def test_a_request_signed_just_now_is_accepted(bot: Bot) -> None:

@@ -100,8 +100,14 @@ def test_open_store_without_migrate_leaves_the_database_empty(tmp_path: Path) ->
 def test_closing_a_store_keeps_an_engine_it_was_given(sqlite_url: str) -> None:
     engine = make_engine(sqlite_url)
     try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+        pool = engine.pool
+        assert pool.checkedin() == 1  # one pooled connection, idle
         store = SqlStore(engine)
         store.close()
+        # dispose() would have swapped the pool for a new, empty one
+        assert engine.pool is pool and pool.checkedin() == 1
         with engine.connect() as connection:  # still usable
             connection.exec_driver_sql("SELECT 1")
     finally:

@@ -14,7 +14,6 @@ from sync.clients.errors import (
     classify_hubspot,
     classify_sell,
     existing_id,
-    scrub,
     sell_message,
 )
 from sync.errors import (
@@ -272,8 +271,3 @@ def test_non_json_bodies_are_tolerated() -> None:
     assert resolution.action is Action.RETRY
     assert resolution.body is None
     assert sell_message(json.loads('{"errors": "weird"}')) == ""
-
-
-def test_scrub() -> None:
-    assert scrub("Bearer abc123 in text", ["abc123"]) == "Bearer *** in text"
-    assert scrub("nothing", ["", "zzz"]) == "nothing"

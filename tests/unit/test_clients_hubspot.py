@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Callable
@@ -10,7 +11,13 @@ from typing import Any
 import httpx
 import pytest
 
-from sync.clients.hubspot import API_VERSION, HubSpotClient, parse_timestamp_ms
+from sync.clients.hubspot import (
+    API_VERSION,
+    HubSpotClient,
+    HubSpotLimits,
+    HubSpotSession,
+    parse_timestamp_ms,
+)
 from sync.clients.retry import RetryPolicy
 from sync.errors import ApiError, AuthError, DailyLimitReached
 from sync.ports import ContactWrite
@@ -18,6 +25,7 @@ from sync.ports import ContactWrite
 TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555"
 BASE = "https://hubspot.test"
 V = API_VERSION
+SESSION_FIELDS = {f.name for f in dataclasses.fields(HubSpotSession)}
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -25,13 +33,12 @@ Handler = Callable[[httpx.Request], httpx.Response]
 def make(handler: Handler, **kwargs: Any) -> HubSpotClient:
     kwargs.setdefault("retry", RetryPolicy(max_attempts=3, base_delay=0.0, rate_limit_wait=0.0))
     kwargs.setdefault("sleep", lambda s: None)
+    session = {k: kwargs.pop(k) for k in list(kwargs) if k in SESSION_FIELDS}
     return HubSpotClient(
-        BASE,
-        TOKEN,
-        http=httpx.Client(transport=httpx.MockTransport(handler)),
-        per_10s=None,
-        search_per_s=None,
-        **kwargs,
+        HubSpotSession(
+            BASE, TOKEN, http=httpx.Client(transport=httpx.MockTransport(handler)), **session
+        ),
+        HubSpotLimits.unpaced(**kwargs),
     )
 
 
@@ -294,16 +301,28 @@ def test_search_with_a_whole_query_on_one_timestamp_pages_by_id() -> None:
 
 def test_search_uses_its_own_pacer() -> None:
     fake = FakeSearch([contact("1", 10)], cap=10_000)
+    now = [0.0]
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:  # a clock that moves only when someone waits
+        waits.append(seconds)
+        now[0] += seconds
+
     client = HubSpotClient(
-        BASE,
-        TOKEN,
-        http=httpx.Client(transport=httpx.MockTransport(fake)),
-        per_10s=1,
-        search_per_s=5,
-        sleep=lambda s: None,
+        HubSpotSession(
+            BASE,
+            TOKEN,
+            http=httpx.Client(transport=httpx.MockTransport(fake)),
+            sleep=sleep,
+            clock=lambda: now[0],
+        ),
+        HubSpotLimits(per_10s=1, search_per_s=5),
     )
-    client.general_pacer.acquire()  # the general bucket is now full
-    assert len(list(client.changed_pages(0, []))) == 1  # search did not wait for it
+    client.general_pacer.acquire()  # the general bucket is now full for 10 s
+    assert waits == []
+    assert len(list(client.changed_pages(0, []))) == 1
+    assert waits == []  # search did not wait for the general bucket
+    assert client.stats.get("paced_ms", 0) == 0
 
 
 # --------------------------------------------------------------------------- create
@@ -609,7 +628,7 @@ def test_rate_limited_then_success() -> None:
 def test_auth_error_without_token(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     client = HubSpotClient(
-        BASE, TOKEN, per_10s=None, search_per_s=None, http=None, retry=RetryPolicy(max_attempts=1)
+        HubSpotSession(BASE, TOKEN), HubSpotLimits.unpaced(retry=RetryPolicy(max_attempts=1))
     )
     client._session.http = httpx.Client(  # keep the logging hooks, swap the transport
         transport=httpx.MockTransport(

@@ -8,7 +8,7 @@ import json
 import httpx
 import pytest
 
-from sync.clients.hubspot import HubSpotClient
+from sync.clients.hubspot import HubSpotClient, HubSpotLimits, HubSpotSession
 from sync.clients.retry import RetryPolicy
 from sync.errors import ApiError, AuthError, RateLimited, ServiceUnavailable
 from sync.preflight import setup_variable
@@ -23,9 +23,9 @@ def client_answering(status: int, body: object) -> tuple[HubSpotClient, list[htt
 
     http = httpx.Client(transport=httpx.MockTransport(handler), base_url="https://api.test")
     client = HubSpotClient(
-        "https://api.test", "pat-na1-real", http=http, per_10s=None, search_per_s=None,
-        retry=RetryPolicy(max_attempts=1),
-    )  # fmt: skip
+        HubSpotSession("https://api.test", "pat-na1-real", http=http),
+        HubSpotLimits.unpaced(retry=RetryPolicy(max_attempts=1)),
+    )
     return client, seen
 
 

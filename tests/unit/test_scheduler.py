@@ -15,6 +15,7 @@ from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 import pytest
+from freezegun import freeze_time
 from slack_sdk import WebClient
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -77,11 +78,11 @@ def notifier() -> RecordingNotifier:
 
 
 def test_the_sync_job_fires_every_sync_interval_minutes() -> None:
-    before = datetime.now(UTC)
-    trigger = sync_trigger(settings(sync_interval_minutes=15))
+    before = datetime(2026, 3, 2, 9, 0, 7, tzinfo=UTC)
+    with freeze_time(before):  # APScheduler starts the interval from its own reading of now
+        trigger = sync_trigger(settings(sync_interval_minutes=15))
     first = trigger.get_next_fire_time(None, before)
-    assert first is not None
-    assert timedelta(minutes=15) <= first - before < timedelta(minutes=15, seconds=5)
+    assert first == before + timedelta(minutes=15)
     assert trigger.get_next_fire_time(first, first) == first + timedelta(minutes=15)
     later = first + timedelta(hours=5, minutes=1)  # after a pause: the next slot on the grid
     assert trigger.get_next_fire_time(None, later) == first + timedelta(hours=5, minutes=15)
