@@ -28,6 +28,7 @@ from sync.errors import (
     ServiceUnavailable,
     SyncError,
 )
+from sync.lease import LeaseLost
 from sync.mapping import (
     STANDARD_FIELDS,
     Direction,
@@ -292,10 +293,6 @@ class _Unprintable(Exception):
         raise RuntimeError("no text")
 
 
-class LostLock(Exception):
-    pass
-
-
 @pytest.mark.parametrize(
     ("error", "kind"),
     [
@@ -312,8 +309,8 @@ class LostLock(Exception):
         (ConfigError("HUBSPOT_ACCESS_TOKEN"), FailureKind.CONFIG),
         (sqlite3.OperationalError("database is locked"), FailureKind.DATABASE),
         (OperationalError("SELECT 1", {}, Exception("gone")), FailureKind.DATABASE),
-        (LostLock("another run took over"), FailureKind.LOST_LOCK),
-        (SyncError("the run lost the lock at page 3"), FailureKind.LOST_LOCK),
+        (LeaseLost("sync"), FailureKind.LOST_LOCK),
+        (SyncError("a message that says it lost the lock"), FailureKind.UNEXPECTED),
         (KeyError("email"), FailureKind.UNEXPECTED),
         (_Unprintable(), FailureKind.UNEXPECTED),
         (KeyboardInterrupt(), FailureKind.UNEXPECTED),
