@@ -42,6 +42,9 @@ SQLITE_BEGIN = "sqlite_begin"
 #: Alembic's ``context`` and ``op`` are module-level proxies: one migration per process at a time.
 _ALEMBIC_LOCK = threading.Lock()
 
+#: How long a PostgreSQL connection attempt may take (libpq's ``connect_timeout``).
+PG_CONNECT_TIMEOUT_S = 10
+
 #: How long a SQLite connection waits for another writer before giving up.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -73,7 +76,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if backend != "postgresql":
         raise ConfigError("DATABASE_URL", f"names a {backend} database: use PostgreSQL or SQLite")
     kwargs.setdefault("pool_pre_ping", True)
-    return sa.create_engine(sa_url, **kwargs)
+    # A database host that drops packets fails a connect in seconds, not after the OS's minutes.
+    connect_args = dict(kwargs.pop("connect_args", {}))
+    connect_args.setdefault("connect_timeout", PG_CONNECT_TIMEOUT_S)
+    return sa.create_engine(sa_url, connect_args=connect_args, **kwargs)
 
 
 def _sqlite_engine(url: sa.URL, **kwargs: Any) -> Engine:

@@ -49,10 +49,13 @@ from sync.domain import (
 )
 from sync.errors import ConfigError, RecordNotFound
 from sync.ports import (
+    RUN_STATUSES,
+    SUCCESS_STATUSES,
     AuditEvent,
     ChangeRequest,
     CustomMapping,
     RunRecord,
+    RunStats,
     SellIndexEntry,
     Settings,
     Store,
@@ -945,6 +948,33 @@ class SqlStore:
         with self._write() as session:
             result = session.execute(sa.delete(t.locks).where(t.locks.c.expires_at <= at))
         return _rowcount(result)
+
+    # ------------------------------------------------------------------ run statistics
+
+    def run_stats(self) -> RunStats:
+        """All runs counted by status with one GROUP BY, and the last start, finish and success
+        as MAX aggregates: exact whatever the number of runs, in one read transaction."""
+        runs = t.sync_runs.c
+        success = sa.case((runs.status.in_(SUCCESS_STATUSES), runs.finished_at))
+        counts = dict.fromkeys(RUN_STATUSES, 0)
+        with self._read() as session:
+            for status, count in session.execute(
+                sa.select(runs.status, sa.func.count()).group_by(runs.status)
+            ).all():
+                counts[status] = int(count)
+            started, finished, succeeded = session.execute(
+                sa.select(
+                    sa.func.max(runs.started_at),
+                    sa.func.max(runs.finished_at),
+                    sa.func.max(sa.type_coerce(success, t.UTCDateTime())),
+                )
+            ).one()
+        return RunStats(
+            by_status=counts,
+            last_started=started,
+            last_finished=finished,
+            last_success=succeeded,
+        )
 
 
 # --------------------------------------------------------------------------- row → value

@@ -185,6 +185,12 @@ class AuditEvent:
     run_id: int | None = None
 
 
+#: The statuses a run row takes: ``running`` until it finishes with one of the others.
+RUN_STATUSES = ("running", "ok", "errors", "failed")
+#: Finished runs that count as a success (``errors``: some records failed, the run went through).
+SUCCESS_STATUSES = ("ok", "errors")
+
+
 @dataclass(frozen=True)
 class RunRecord:
     id: int
@@ -194,6 +200,17 @@ class RunRecord:
     status: str  # running | ok | errors | failed
     counts: Mapping[str, int] = field(default_factory=dict)
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class RunStats:
+    """Every recorded run counted by status, and when the newest run started, when the last
+    finished run ended and when the last run that did not fail ended (None: never)."""
+
+    by_status: Mapping[str, int]
+    last_started: datetime | None
+    last_finished: datetime | None
+    last_success: datetime | None
 
 
 class Store(Protocol):
@@ -344,4 +361,9 @@ class Store(Protocol):
 
     def purge_locks(self, *, at: datetime) -> int:
         """Delete the locks that expired by ``at``; returns how many."""
+        ...
+
+    def run_stats(self) -> RunStats:
+        """All runs counted by status (every status of ``RUN_STATUSES`` present) and the last
+        start, finish and success, computed in the database whatever the number of runs."""
         ...
