@@ -9,7 +9,6 @@ outlives the 5-minute window, and a second request with the same signature gets 
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -33,11 +32,8 @@ def replay_guard(
         signature = (req.headers.get("x-slack-signature") or [""])[0]
         if not signature:
             return next()  # nothing to replay (and verification already ran)
-        first = store.try_lock(
-            f"slack-signature:{signature}",
-            owner=uuid.uuid4().hex,
-            at=now(),
-            ttl_seconds=MARKER_TTL_SECONDS,
+        first = store.mark_once(
+            f"slack-signature:{signature}", at=now(), ttl_seconds=MARKER_TTL_SECONDS
         )
         if not first:
             log.warning("refused a replayed Slack request")

@@ -36,7 +36,8 @@ MIGRATIONS_DIR = Path(storage.migrations.__file__).resolve().parent
 
 #: Execution option read by the SQLite ``begin`` hook: ``"IMMEDIATE"`` (the default) takes the
 #: write lock when a transaction starts, so that read-then-write transactions never fail with
-#: "database is locked" half-way; ``"DEFERRED"`` is for read-only work, which never waits in WAL.
+#: "database is locked" half-way; ``"DEFERRED"`` is for read-only work, which never waits in WAL;
+#: ``"AUTOCOMMIT"`` sends no BEGIN, for single statements that commit on their own.
 SQLITE_BEGIN = "sqlite_begin"
 
 #: Alembic's ``context`` and ``op`` are module-level proxies: one migration per process at a time.
@@ -110,9 +111,11 @@ def _sqlite_engine(url: sa.URL, **kwargs: Any) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
         mode = connection.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
+        if mode == "AUTOCOMMIT":
+            return  # no BEGIN: each statement is a transaction of its own
         if mode not in ("IMMEDIATE", "DEFERRED", "EXCLUSIVE"):
             raise ValueError(
-                f"{SQLITE_BEGIN} must be IMMEDIATE, DEFERRED or EXCLUSIVE, not {mode!r}"
+                f"{SQLITE_BEGIN} must be IMMEDIATE, DEFERRED, EXCLUSIVE or AUTOCOMMIT, not {mode!r}"
             )
         connection.exec_driver_sql(f"BEGIN {mode}")
 
@@ -122,6 +125,13 @@ def _sqlite_engine(url: sa.URL, **kwargs: Any) -> Engine:
 def reader(engine: Engine) -> Engine:
     """``engine`` for read-only transactions (on SQLite: no write lock taken)."""
     return engine.execution_options(**{SQLITE_BEGIN: "DEFERRED"})
+
+
+def autocommitter(engine: Engine) -> Engine:
+    """``engine`` running each statement as a transaction of its own."""
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(**{SQLITE_BEGIN: "AUTOCOMMIT"})
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def alembic_config(url: str | None = None) -> Config:

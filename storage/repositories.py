@@ -22,6 +22,7 @@ primary key, so that 100k links cost flat memory on both databases.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -35,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage import tables as t
-from storage.db import reader
+from storage.db import autocommitter, reader
 from sync.domain import (
     Conflict,
     ConflictStatus,
@@ -948,6 +949,35 @@ class SqlStore:
         with self._write() as session:
             result = session.execute(sa.delete(t.locks).where(t.locks.c.expires_at <= at))
         return _rowcount(result)
+
+    # ------------------------------------------------------------------ once-only marks
+
+    def mark_once(self, key: str, *, at: datetime, ttl_seconds: int) -> bool:
+        """Record ``key`` until ``at + ttl_seconds``: True the first time, False while an
+        unexpired mark of ``key`` exists, in any process sharing the database.
+
+        Called once per Slack request, concurrently with a sync's writes, so it is one
+        statement committed on its own: on SQLite it holds the single write lock only while
+        SQLite runs that statement (no BEGIN, no COMMIT round trip, no Python code in between
+        that needs the GIL), so marks rarely queue behind each other in SQLite's busy back-off,
+        which sleeps up to 100 ms at a time. An expired mark is taken over in place.
+        """
+        insert = self._insert(t.locks).values(
+            name=key, owner=uuid.uuid4().hex, expires_at=at + timedelta(seconds=ttl_seconds)
+        )
+        statement = insert.on_conflict_do_update(
+            index_elements=[t.locks.c.name],
+            set_={"owner": insert.excluded.owner, "expires_at": insert.excluded.expires_at},
+            where=t.locks.c.expires_at <= at,
+        )
+        if self._dialect == "sqlite":
+            # No RETURNING: the statement finishes, and commits, inside one call into SQLite
+            # (which releases the GIL) instead of holding the write lock until Python has
+            # fetched a row.
+            with autocommitter(self._engine).connect() as connection:
+                return _rowcount(connection.execute(statement)) == 1
+        with autocommitter(self._engine).connect() as connection:
+            return connection.execute(statement.returning(t.locks.c.name)).first() is not None
 
     # ------------------------------------------------------------------ run statistics
 

@@ -363,6 +363,11 @@ class Store(Protocol):
         """Delete the locks that expired by ``at``; returns how many."""
         ...
 
+    def mark_once(self, key: str, *, at: datetime, ttl_seconds: int) -> bool:
+        """Record ``key`` until ``at + ttl_seconds``: True the first time, False while an
+        unexpired mark of ``key`` exists (in any process sharing the store)."""
+        ...
+
     def run_stats(self) -> RunStats:
         """All runs counted by status (every status of ``RUN_STATUSES`` present) and the last
         start, finish and success, computed in the database whatever the number of runs."""
