@@ -50,3 +50,12 @@ def test_a_mark_leaves_no_transaction_open(store: SqlStore) -> None:
     # a writer that needs the whole database gets it at once (SQLite) / nothing is pending (PG)
     store.start_run(trigger="test", at=T0)
     assert [r.trigger for r in store.recent_runs()] == ["test"]
+
+
+def test_a_mark_leaves_the_connection_settings_as_they_were(store: SqlStore) -> None:
+    """On PostgreSQL the mark's commit skips the WAL flush; the setting ends with the mark."""
+    assert store.mark_once("sig", at=T0, ttl_seconds=60) is True
+    with store.engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+        assert store.lock_holder("sig") is not None
