@@ -2,6 +2,13 @@
 
 :func:`create_app` is the only way the rest of sellsync gets a Slack app; ``bot.web`` serves it
 over HTTP (or Socket Mode) and the tests dispatch signed requests to it directly.
+
+:class:`SellsyncApp` checks every HTTP-mode request in ``dispatch`` itself, before any of Bolt's
+middleware, authorization or listeners run: the signature (``bot.edge``, the same checks the
+HTTP route makes before it parses a body), then the replay marker (``bot.replay``). Bolt's own
+RequestVerification is off: it raises inside the middleware chain on a malformed timestamp,
+which hands the unverified body to the error handler, and it logs refused bodies in full. The
+error handler acts only on requests marked verified (or arriving over Socket Mode's socket).
 """
 
 from __future__ import annotations
@@ -14,15 +21,27 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.context.respond import Respond
 from slack_bolt.lazy_listener.thread_runner import ThreadLazyListenerRunner
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.edge import (
+    INTERNAL_HEADER_PREFIX,
+    RETRY_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    VERIFIED_KEY,
+    Refusal,
+    Verified,
+    Verifier,
+    log_refusal,
+    wall_clock,
+)
 from bot.listeners import Body, Deps, register_all, report_error
-from bot.replay import replay_guard
+from bot.replay import Marker, ReplayGuard
 from bot.settings import AppSettings
 from sync.service import SyncService
 
@@ -117,6 +136,65 @@ def authorize_with(token: str) -> Callable[..., AuthorizeResult]:
     return authorize
 
 
+def _header(req: BoltRequest, name: str) -> str | None:
+    values = req.headers.get(name)
+    return str(values[0]) if values else None
+
+
+class SellsyncApp(App):
+    """A Bolt app that runs nothing for an HTTP request until it is verified and not a replay.
+
+    ``verifier`` and ``replays`` are public: ``bot.web`` checks requests with the same verifier
+    before they are parsed.
+    """
+
+    def __init__(self, *, verifier: Verifier, replays: ReplayGuard, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.verifier = verifier
+        self.replays = replays
+
+    def dispatch(self, req: BoltRequest) -> BoltResponse:
+        if req.mode == "socket_mode":
+            return super().dispatch(req)
+        admitted = self._admit(req)
+        if isinstance(admitted, BoltResponse):
+            return admitted
+        response = super().dispatch(req)
+        if response.status >= 500 and admitted.name.startswith("slack-event:"):
+            # the event's listener never ran: Slack's retry of it must not be taken as a duplicate
+            self.replays.release(admitted)
+        return response
+
+    def _admit(self, req: BoltRequest) -> Marker | BoltResponse:
+        if any(name.startswith(INTERNAL_HEADER_PREFIX) for name in req.headers):
+            refusal = Refusal(400, "internal Bolt headers from outside")
+            log_refusal(refusal, req.raw_body)
+            return refusal.bolt()
+        verified = req.context.get(VERIFIED_KEY)
+        if not isinstance(verified, Verified):  # not checked by the HTTP route: check it now
+            verified = self.verifier.verify(
+                _header(req, TIMESTAMP_HEADER), _header(req, SIGNATURE_HEADER), req.raw_body
+            )
+            if isinstance(verified, Refusal):
+                log_refusal(verified, req.raw_body)
+                return verified.bolt()
+            req.context[VERIFIED_KEY] = verified
+        try:
+            return self.replays.admit(
+                verified, req.body, retry=_header(req, RETRY_HEADER) is not None
+            )
+        except Exception as exc:  # the database: refuse for now (Slack retries events)
+            log.warning("could not record a Slack request's marker (%s)", type(exc).__name__)
+            return Refusal(503, "try again").bolt()
+
+
+def is_verified(request: BoltRequest | None, context: BoltContext | None) -> bool:
+    """Did this request pass :class:`SellsyncApp`'s checks (or come over Socket Mode)?"""
+    if request is not None and request.mode == "socket_mode":
+        return True
+    return context is not None and isinstance(context.get(VERIFIED_KEY), Verified)
+
+
 ACK_THREADS = 16  # parse, ack and answer quick questions
 WORK_THREADS = 8  # the work that continues after the ack
 
@@ -130,8 +208,10 @@ def create_app(
     is_manager: Callable[[str], bool] | None = None,
     executor: Executor | None = None,
     monotonic: Callable[[], float] = time.monotonic,
-) -> App:
-    """The Bolt app for ``settings``; ``client`` / ``authorize`` / ``executor`` are for tests.
+    wall_clock: Callable[[], float] = wall_clock,
+) -> SellsyncApp:
+    """The Bolt app for ``settings``; ``client`` / ``authorize`` / ``executor`` / ``wall_clock``
+    (what signatures and replay markers are timed by) are for tests.
 
     No Slack API call is made here: the token is checked (auth.test) on the first request, or
     never when ``authorize`` is given.
@@ -141,15 +221,16 @@ def create_app(
         token = None if authorize is not None else _secret(settings, "slack_bot_token")
         client = WebClient(token=token, base_url=settings.slack_api_url)
     signing_secret = _secret(settings, "slack_signing_secret")
-    socket_mode = _secret(settings, "slack_app_token") is not None
-    app = App(
+    app = SellsyncApp(
+        verifier=Verifier(signing_secret, now=wall_clock),
+        replays=ReplayGuard(service.store, now=wall_clock),
         name="sellsync",
         client=client,
         signing_secret=signing_secret or "",
         authorize=authorize,
         token_verification_enabled=False,
-        # Socket Mode requests are never signed; HTTP ones always are.
-        request_verification_enabled=not (socket_mode and signing_secret is None),
+        # SellsyncApp.dispatch verifies HTTP requests; Socket Mode ones are never signed.
+        request_verification_enabled=False,
         process_before_response=False,
         listener_executor=executor or ThreadPoolExecutor(ACK_THREADS, thread_name_prefix="ack"),
         logger=logging.getLogger("sellsync.bolt"),
@@ -176,10 +257,16 @@ def create_app(
     def on_error(
         error: Exception,
         body: Body,
+        request: BoltRequest | None,
+        context: BoltContext | None,
         response: BoltResponse | None,
         client: WebClient,
         respond: Respond | None,
     ) -> BoltResponse | None:
+        if not is_verified(request, context):
+            # never reached through SellsyncApp.dispatch; act on nothing in the body
+            log.warning("error on an unverified Slack request (%s); refused", type(error).__name__)
+            return Refusal(401, "invalid request").bolt()
         in_http_response = _still_acking(response, body) and bool(body.get("command"))
         text = report_error(
             error,
@@ -199,7 +286,6 @@ def create_app(
             return BoltResponse(status=200, body="")
         return None
 
-    app.middleware(replay_guard(service.store, now=service.clock.now))
     register_all(app, deps)
     return app
 

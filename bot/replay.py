@@ -1,43 +1,100 @@
-"""Replayed Slack requests are refused (SPEC §7).
+"""Replayed Slack requests are refused; Slack's own retries are acknowledged once (SPEC §7).
 
-Bolt already refuses unsigned, forged and stale (> 5 min) requests. A captured request replayed
-within those 5 minutes carries a valid signature, so each signature is accepted once: it is
-recorded as a marker in the database (the lock table, so that every web process sees it) that
-outlives the 5-minute window, and a second request with the same signature gets 401.
+A captured request replayed while its signature is still valid passes verification, so each
+request is accepted once: a marker in the database (the lock table, so every web process sees
+it) records it. The marker must live as long as *any* reading of this server's clock could still
+accept the signature, which is until 5 minutes past the request's own timestamp *or* 5 minutes
+past now, whichever is later, plus a margin: a marker timed from the local clock alone expires
+too early when this clock lags Slack's (3 minutes behind, a replay at +380 s still verified).
+
+Events API deliveries are marked by their ``event_id`` rather than the signature. Slack retries
+an event it thinks was not acknowledged (``X-Slack-Retry-Num``, each retry freshly signed, the
+last about 5 minutes later); a retry of an event already taken is acknowledged (200) and not run
+again, while a retry whose original never arrived, or was refused, finds no marker and is
+processed. A request whose dispatch failed before its listener ran (a 5xx) gives its marker back.
+
+That is one small write per request, and the only one on the request path.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import math
+import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from slack_bolt import BoltRequest, BoltResponse
+from slack_bolt import BoltResponse
 
+from bot.edge import SIGNATURE_WINDOW_SECONDS, Refusal, Verified, wall_clock
 from sync.ports import Store
 
 log = logging.getLogger("sellsync.bot.replay")
 
-MARKER_TTL_SECONDS = 6 * 60  # longer than Slack's 5-minute signature window
+#: Added to the signature window, for the time between verification and the marker's write.
+MARGIN_SECONDS = 60
+#: How long an event stays marked: Slack's retries come within about 5 minutes.
+EVENT_MARKER_SECONDS = 60 * 60
+#: Longer event ids (Slack's are about a dozen characters) are hashed into the marker's name.
+_MAX_ID = 128
 
 
-def replay_guard(
-    store: Store, *, now: Callable[[], datetime] = lambda: datetime.now(UTC)
-) -> Callable[[BoltRequest, BoltResponse, Callable[[], BoltResponse]], BoltResponse | None]:
-    def middleware(
-        req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
-    ) -> BoltResponse | None:
-        if req.mode == "socket_mode":
-            return next()
-        signature = (req.headers.get("x-slack-signature") or [""])[0]
-        if not signature:
-            return next()  # nothing to replay (and verification already ran)
-        first = store.mark_once(
-            f"slack-signature:{signature}", at=now(), ttl_seconds=MARKER_TTL_SECONDS
+@dataclass(frozen=True)
+class Marker:
+    """The lock row that records one accepted request."""
+
+    name: str
+    owner: str
+
+
+def marker_ttl(timestamp: int, now: float, *, event: bool = False) -> int:
+    """Seconds from ``now`` that a marker for a request signed at ``timestamp`` must live."""
+    valid_until = max(now, float(timestamp)) + SIGNATURE_WINDOW_SECONDS + MARGIN_SECONDS
+    ttl = math.ceil(valid_until - now)
+    return max(ttl, EVENT_MARKER_SECONDS) if event else ttl
+
+
+def _event_id(body: dict[str, Any]) -> str | None:
+    event_id = body.get("event_id")
+    if body.get("type") != "event_callback" or not isinstance(event_id, str) or not event_id:
+        return None
+    if len(event_id) > _MAX_ID:
+        return hashlib.sha256(event_id.encode("utf-8", "replace")).hexdigest()
+    return event_id
+
+
+class ReplayGuard:
+    """Takes one marker per verified request; refuses replays, acks duplicate event deliveries."""
+
+    def __init__(self, store: Store, *, now: Callable[[], float] = wall_clock) -> None:
+        self.store = store
+        self.now = now
+
+    def admit(
+        self, verified: Verified, body: dict[str, Any], *, retry: bool
+    ) -> Marker | BoltResponse:
+        """The marker taken for this request, or the answer when it was seen before."""
+        event_id = _event_id(body)
+        name = f"slack-event:{event_id}" if event_id else f"slack-signature:{verified.signature}"
+        now = self.now()
+        marker = Marker(name, uuid.uuid4().hex)
+        first = self.store.mark_once(
+            name,
+            owner=marker.owner,
+            at=datetime.fromtimestamp(now, UTC),
+            ttl_seconds=marker_ttl(verified.timestamp, now, event=event_id is not None),
         )
-        if not first:
-            log.warning("refused a replayed Slack request")
-            return BoltResponse(status=401, body='{"error":"replayed request"}')
-        return next()
+        if first:
+            return marker
+        if event_id is not None and retry:
+            log.info("acknowledged Slack's retry of event %s without running it again", event_id)
+            return BoltResponse(status=200, body="")
+        log.warning("refused a replayed Slack request")
+        return Refusal(401, "replayed request").bolt()
 
-    return middleware
+    def release(self, marker: Marker) -> None:
+        """Give the marker back (the request was not processed), so a retry can be."""
+        self.store.unlock(marker.name, owner=marker.owner)

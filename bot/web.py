@@ -1,8 +1,9 @@
 """HTTP serving: Slack's requests, ``/healthz`` and ``/metrics`` on one port; and ``serve``.
 
-* ``POST /slack/events`` — commands, interactivity and events, verified and dispatched by Bolt.
-  ``App.dispatch`` blocks until the listener acks (up to 3 s), so it runs on Starlette's thread
-  pool, never on the event loop: one slow ack does not hold up the others.
+* ``POST /slack/events`` — commands, interactivity and events: size-capped, verified and parsed
+  by ``bot.edge`` before Bolt sees them, then dispatched. ``App.dispatch`` blocks until the
+  listener acks (up to 3 s), so it runs on Starlette's thread pool, never on the event loop: one
+  slow ack does not hold up the others.
 * ``GET /healthz`` — JSON: is the database reachable, what was the last run. 200 or 503.
 * ``GET /metrics`` — Prometheus text: runs by status, open conflicts, pending requests, links by
   state, the last run's timestamps.
@@ -21,14 +22,14 @@ import time
 
 import uvicorn
 from slack_bolt import App
-from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.app import create_app
+from bot.app import SellsyncApp, create_app
+from bot.edge import slack_endpoint
 from bot.metrics import check_health, exposition, metrics_registry
 from bot.scheduler import build_scheduler, notifier_for
 from bot.settings import AppSettings
@@ -41,11 +42,6 @@ SLACK_PATH = "/slack/events"
 
 def build_web(app: App, service: SyncService, *, slack_events: bool = True) -> Starlette:
     """The ASGI app: ``/slack/events`` (unless Socket Mode brings the requests), health, metrics."""
-
-    async def events(request: Request) -> Response:
-        body = await request.body()
-        bolt_response = await run_in_threadpool(app.dispatch, to_bolt_request(request, body))
-        return to_starlette_response(bolt_response)
 
     registry = metrics_registry(service.store)
 
@@ -64,7 +60,11 @@ def build_web(app: App, service: SyncService, *, slack_events: bool = True) -> S
         Route("/metrics", metrics, methods=["GET"]),
     ]
     if slack_events:
-        routes.append(Route(SLACK_PATH, events, methods=["POST"]))
+        if not isinstance(app, SellsyncApp):
+            raise TypeError("/slack/events serves only an app built by bot.app.create_app")
+        routes.append(
+            Route(SLACK_PATH, slack_endpoint(app.dispatch, app.verifier), methods=["POST"])
+        )
     return Starlette(routes=routes)
 
 

@@ -22,7 +22,6 @@ primary key, so that 100k links cost flat memory on both databases.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -952,9 +951,10 @@ class SqlStore:
 
     # ------------------------------------------------------------------ once-only marks
 
-    def mark_once(self, key: str, *, at: datetime, ttl_seconds: int) -> bool:
-        """Record ``key`` until ``at + ttl_seconds``: True the first time, False while an
-        unexpired mark of ``key`` exists, in any process sharing the database.
+    def mark_once(self, key: str, *, owner: str, at: datetime, ttl_seconds: int) -> bool:
+        """Record ``key`` for ``owner`` until ``at + ttl_seconds``: True the first time, False
+        while an unexpired mark of ``key`` exists, in any process sharing the database. The
+        mark is a row of the lock table (``unlock(key, owner=owner)`` gives it back).
 
         Called once per Slack request, concurrently with a sync's writes, so it is one
         statement committed on its own: on SQLite it holds the single write lock only while
@@ -964,7 +964,7 @@ class SqlStore:
         """
         values = {
             "name": key,
-            "owner": uuid.uuid4().hex,
+            "owner": owner,
             "expires_at": at + timedelta(seconds=ttl_seconds),
         }
         if self._dialect == "sqlite":

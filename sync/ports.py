@@ -363,9 +363,10 @@ class Store(Protocol):
         """Delete the locks that expired by ``at``; returns how many."""
         ...
 
-    def mark_once(self, key: str, *, at: datetime, ttl_seconds: int) -> bool:
-        """Record ``key`` until ``at + ttl_seconds``: True the first time, False while an
-        unexpired mark of ``key`` exists (in any process sharing the store)."""
+    def mark_once(self, key: str, *, owner: str, at: datetime, ttl_seconds: int) -> bool:
+        """Record ``key`` for ``owner`` until ``at + ttl_seconds``: True the first time, False
+        while an unexpired mark of ``key`` exists (in any process sharing the store); a lock
+        row, so ``unlock(key, owner=owner)`` gives it back. One cheap statement per call."""
         ...
 
     def run_stats(self) -> RunStats:
