@@ -11,8 +11,8 @@ This process only sends: ``--clients`` threads post signed ``/sellsync`` command
 HTTP response — the ack Slack waits for (it gives up after 3 s). The two apps take turns in
 ``--rounds`` rounds, so that both are measured across the same phases of the import.
 
-    python bench/slack_ack.py --requests 600 --clients 10 --baseline
-    python bench/slack_ack.py --requests 600 --clients 10 --baseline \\
+    python bench/slack_ack.py --requests 1200 --clients 10 --baseline --commands status
+    python bench/slack_ack.py --requests 1200 --clients 10 --baseline --commands status \\
         --database-url postgresql://postgres@127.0.0.1:5432/bench
 """
 
@@ -198,7 +198,7 @@ Result = tuple[str, float, int, bool, str]  # app, seconds, HTTP status, sync ru
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--requests", type=int, default=600, help="per app")
+    ap.add_argument("--requests", type=int, default=1200, help="per app")
     ap.add_argument("--clients", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=6, help="the apps take turns this many times")
     ap.add_argument(
