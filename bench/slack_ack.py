@@ -1,13 +1,19 @@
-"""Slack responsiveness (SPEC §6): ack latency of signed requests under concurrency, while a
-sync runs.
+"""Slack responsiveness (SPEC §6): ack latency of signed requests under concurrency while a sync
+runs, beside a bare Bolt app measured in the same run under the same load.
 
-The real app is served over HTTP (uvicorn, the same Starlette app as ``sellsync serve``) against
-the sandbox HubSpot, Sell and Slack servers seeded with demo data. A sync of the demo list runs
-in the background (rate-limited like the real APIs); meanwhile ``--clients`` threads send signed
-``/sellsync`` commands (status, help, threshold, push, conflicts) and time each HTTP response —
-the ack Slack waits for (it gives up after 3 s). Prints the percentiles and the share under 3 s.
+Every part runs in its own process, as in a deployment: the sandbox HubSpot, Sell and Slack
+servers (seeded with the demo data: a 300-member list), the sellsync web app (uvicorn, the same
+Starlette app as ``sellsync serve``), with ``--baseline`` a bare Bolt app (Bolt's own Starlette
+adapter, ``slack_bolt.adapter.starlette.SlackRequestHandler``, under uvicorn, a ``/sellsync``
+listener that acks at once), and the import of the list (``sellsync sync`` in a worker process
+sharing the web app's database, or with ``--sync-in process`` a thread of the web process).
+This process only sends: ``--clients`` threads post signed ``/sellsync`` commands and time each
+HTTP response — the ack Slack waits for (it gives up after 3 s). The two apps take turns in
+``--rounds`` rounds, so that both are measured across the same phases of the import.
 
-    python bench/slack_ack.py --requests 400 --clients 8
+    python bench/slack_ack.py --requests 1200 --clients 10 --baseline --commands status
+    python bench/slack_ack.py --requests 1200 --clients 10 --baseline --commands status \\
+        --database-url postgresql://postgres@127.0.0.1:5432/bench
 """
 
 from __future__ import annotations
@@ -23,30 +29,125 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
-from pydantic import SecretStr
 from slack_sdk.signature import SignatureVerifier
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bot.app import authorize_with, create_app
-from bot.demo import sandbox_settings
-from bot.settings import AppSettings
-from bot.web import BackgroundServer, build_web
-from bot.wiring import build_services
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 COMMANDS = ["status", "help", "threshold", "push lead:3000001", "conflicts", "status lead:3000002"]
+SELLSYNC, BASELINE = "sellsync", "bare Bolt"
+
+# --------------------------------------------------------------------------- the servers
+
+
+def serve_sellsync(port: int) -> None:
+    """The sellsync web process: the app as ``sellsync serve --no-scheduler`` builds it."""
+    from pydantic import SecretStr
+
+    from bot.app import authorize_with, create_app
+    from bot.demo import sandbox_settings
+    from bot.web import BackgroundServer, build_web
+    from bot.wiring import build_services
+
+    env = os.environ
+    settings = sandbox_settings(
+        env,
+        env["DATABASE_URL"],
+        slack_bot_token=SecretStr(env["SLACK_BOT_TOKEN"]),
+        slack_signing_secret=SecretStr(env["SLACK_SIGNING_SECRET"]),
+        slack_manager_ids="UMGR00001",
+        slack_summary_channel="C0SALESOPS",
+    )
+    services = build_services(settings)
+    app = create_app(settings, services.service, authorize=authorize_with(env["SLACK_BOT_TOKEN"]))
+    with BackgroundServer(build_web(app, services.service), port=port) as server:
+        if env.get("BENCH_SYNC_DONE"):  # --sync-in process: the import runs in this process
+
+            def background_sync() -> None:
+                try:
+                    services.service.engine.run(trigger="bench")
+                finally:
+                    Path(env["BENCH_SYNC_DONE"]).touch()
+
+            threading.Thread(target=background_sync, daemon=True).start()
+        _serve_until_stdin_closes(server.url)
+    services.close()
+
+
+def serve_baseline(port: int) -> None:
+    """A bare Bolt app: Bolt's Starlette adapter under uvicorn, acking at once."""
+    from slack_bolt import Ack, App
+    from slack_bolt.adapter.starlette import SlackRequestHandler
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from bot.app import authorize_with
+    from bot.web import BackgroundServer
+
+    env = os.environ
+    app = App(
+        signing_secret=env["SLACK_SIGNING_SECRET"],
+        authorize=authorize_with(env["SLACK_BOT_TOKEN"]),
+        token_verification_enabled=False,
+    )
+
+    @app.command("/sellsync")
+    def sellsync(ack: Ack) -> None:
+        ack()
+
+    handler = SlackRequestHandler(app)
+
+    async def events(request: Request) -> Response:
+        return await handler.handle(request)
+
+    starlette_app = Starlette(routes=[Route("/slack/events", events, methods=["POST"])])
+    with BackgroundServer(starlette_app, port=port) as server:
+        _serve_until_stdin_closes(server.url)
+
+
+def _serve_until_stdin_closes(url: str) -> None:
+    print(f"URL {url}", flush=True)
+    sys.stdin.read()  # the bench closes our stdin to stop us
+
+
+@contextmanager
+def server_process(kind: str, env: dict[str, str]) -> Iterator[str]:
+    """One of the two apps in a process of its own; yields its base URL."""
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--serve", kind], env=env, cwd=ROOT,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None and proc.stdin is not None
+        line = proc.stdout.readline()
+        if not line.startswith("URL "):
+            raise RuntimeError(f"the {kind} server did not start")
+        yield line.split()[1]
+    finally:
+        if proc.stdin is not None:
+            proc.stdin.close()
+        try:
+            proc.wait(timeout=300)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def start_sandbox() -> tuple[subprocess.Popen[str], dict[str, str]]:
     """The sandbox in its own process, as in a deployment (the app does not share its GIL)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "--seed", "demo"],
+        [sys.executable, "-m", "sandbox", "--seed", "demo"], cwd=ROOT,
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )  # fmt: skip
     env: dict[str, str] = {}
@@ -63,73 +164,98 @@ def start_sandbox() -> tuple[subprocess.Popen[str], dict[str, str]]:
     return proc, env
 
 
+@contextmanager
+def database(url: str | None, tmp: str) -> Iterator[str]:
+    """A fresh database: a SQLite file, or a schema of its own in the PostgreSQL ``url``."""
+    if url is None:
+        yield f"sqlite:///{tmp}/ack.db"
+        return
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
+    from storage.db import normalize_url
+
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(normalize_url(url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        scoped = make_url(normalize_url(url)).update_query_dict(
+            {"options": f"-csearch_path={schema}"}
+        )
+        yield scoped.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+# --------------------------------------------------------------------------- the load
+
+
+Result = tuple[str, float, int, bool, str]  # app, seconds, HTTP status, sync running, command
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--requests", type=int, default=400)
-    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--requests", type=int, default=1200, help="per app")
+    ap.add_argument("--clients", type=int, default=10)
+    ap.add_argument("--rounds", type=int, default=6, help="the apps take turns this many times")
+    ap.add_argument(
+        "--baseline", action="store_true", help="measure a bare Bolt app too, in the same run"
+    )
+    ap.add_argument(
+        "--commands", choices=["mix", "status"], default="mix",
+        help="mix: status, help, threshold, push, conflicts; status: /sellsync status only",
+    )  # fmt: skip
     ap.add_argument(
         "--sync-in", choices=["worker", "process"], default="worker",
         help="worker: the sync runs in a separate process (Procfile web + worker); "
         "process: in the web process (sellsync serve with its scheduler)",
     )  # fmt: skip
+    ap.add_argument("--database-url", help="PostgreSQL to use (default: a SQLite file)")
+    ap.add_argument("--serve", choices=["sellsync", "baseline"], help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.serve:
+        {"sellsync": serve_sellsync, "baseline": serve_baseline}[args.serve](0)
+        return
     secret = secrets.token_hex(16)
-    sandbox, env = start_sandbox()
+    sandbox, sandbox_env = start_sandbox()
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            db = f"sqlite:///{tmp}/ack.db"
-            settings = sandbox_settings(
-                env,
-                db,
-                slack_bot_token=SecretStr(env["SLACK_BOT_TOKEN"]),
-                slack_signing_secret=SecretStr(secret),
-                slack_manager_ids="UMGR00001",
-                slack_summary_channel="C0SALESOPS",
-            )
-            results = measure(args, settings, env, secret, db)
+        with tempfile.TemporaryDirectory() as tmp, database(args.database_url, tmp) as db:
+            from storage.db import upgrade
+
+            upgrade(db)
+            env = {
+                **os.environ,
+                **sandbox_env,
+                "PYTHONPATH": str(ROOT),
+                "DATABASE_URL": db,
+                "SLACK_SIGNING_SECRET": secret,
+                "SYNC_THRESHOLD": "50",
+            }
+            results, sync_counts = measure(args, env, secret, tmp)
     finally:
         sandbox.send_signal(signal.SIGINT)
         sandbox.wait(timeout=30)
-    report(args, results)
+    report(args, results, sync_counts)
 
 
 def measure(
-    args: argparse.Namespace, settings: AppSettings, env: dict[str, str], secret: str, db: str
-) -> list[tuple[float, int, bool, str]]:
-    services = build_services(settings)
-    token = env["SLACK_BOT_TOKEN"]
-
-    app = create_app(settings, services.service, authorize=authorize_with(token))
+    args: argparse.Namespace, env: dict[str, str], secret: str, tmp: str
+) -> tuple[list[Result], dict[str, int] | None]:
     verifier = SignatureVerifier(secret)
-    sync_done = threading.Event()
-    worker: subprocess.Popen[str] | None = None
-    sync_thread: threading.Thread | None = None
-    if args.sync_in == "worker":
-        worker_env = {**os.environ, **env, "DATABASE_URL": db, "SYNC_THRESHOLD": "50"}
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "sync", "--json"], env=worker_env,
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        )  # fmt: skip
-    else:
+    commands = COMMANDS if args.commands == "mix" else ["status"]
+    done_flag = Path(tmp) / "sync-done"
+    web_env = dict(env, BENCH_SYNC_DONE=str(done_flag)) if args.sync_in == "process" else env
+    with server_process("sellsync", web_env) as sellsync_url, (
+        server_process("baseline", env) if args.baseline else _none()
+    ) as baseline_url:  # fmt: skip
+        targets = {SELLSYNC: sellsync_url} | ({BASELINE: baseline_url} if baseline_url else {})
+        client = httpx.Client(timeout=10, limits=httpx.Limits(max_connections=args.clients * 2))
 
-        def background_sync() -> None:
-            try:
-                services.service.engine.run(trigger="bench")
-            finally:
-                sync_done.set()
-
-        sync_thread = threading.Thread(target=background_sync)
-        sync_thread.start()
-
-    def running() -> bool:
-        return worker.poll() is None if worker is not None else not sync_done.is_set()
-
-    with BackgroundServer(build_web(app, services.service)) as server:
-        client = httpx.Client(timeout=10)
-        time.sleep(1.0)  # the sync is under way
-
-        def one(i: int) -> tuple[float, int, bool, str]:
-            text = COMMANDS[i % len(COMMANDS)]
+        def one(app: str, i: int) -> Result:
+            text = commands[i % len(commands)]
             body = urlencode(
                 {
                     "command": "/sellsync", "text": text, "user_id": "UREP00001",
@@ -141,51 +267,100 @@ def measure(
             headers = {
                 "content-type": "application/x-www-form-urlencoded",
                 "x-slack-request-timestamp": ts,
-                "x-slack-signature": verifier.generate_signature(timestamp=ts, body=body),
+                "x-slack-signature": verifier.generate_signature(timestamp=ts, body=body) or "",
             }
             t0 = time.perf_counter()
-            response = client.post(server.url + "/slack/events", content=body, headers=headers)
-            return time.perf_counter() - t0, response.status_code, running(), text
+            response = client.post(targets[app] + "/slack/events", content=body, headers=headers)
+            return app, time.perf_counter() - t0, response.status_code, running(), text
+
+        worker: subprocess.Popen[str] | None = None
+        if args.sync_in == "worker":
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "bot.cli", "sync", "--json"], env=env, cwd=ROOT,
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            )  # fmt: skip
+
+        def running() -> bool:
+            return worker.poll() is None if worker is not None else not done_flag.exists()
 
         with ThreadPoolExecutor(max_workers=args.clients) as pool:
-            results = list(pool.map(one, range(args.requests)))
+            for app in targets:  # warm up (connections, first-request imports), not measured
+                list(pool.map(lambda i, app=app: one(app, i), range(args.clients * 2)))
+            time.sleep(1.0)  # the import is under way
+            results: list[Result] = []
+            per_round = max(1, args.requests // args.rounds)
+            n = 0
+            for _ in range(args.rounds):
+                for app in targets:
+                    batch = range(n, n + per_round)
+                    results += pool.map(lambda i, app=app: one(app, i), batch)
+                n += per_round
+        sync_counts = None
         if worker is not None:
             out, _ = worker.communicate(timeout=600)
-            print(json.dumps({"background_sync": json.loads(out)["counts"]}))
-        if sync_thread is not None:
-            sync_thread.join()
+            sync_counts = json.loads(out)["counts"]
+        else:
+            while not done_flag.exists():
+                time.sleep(0.2)
         time.sleep(2.0)  # let the lazy listeners finish before the server stops
         client.close()
-    services.close()
-    return results
+    return results, sync_counts
 
 
-def report(args: argparse.Namespace, results: list[tuple[float, int, bool, str]]) -> None:
-    latencies = sorted(r[0] * 1000 for r in results)
+@contextmanager
+def _none() -> Iterator[None]:
+    yield None
+
+
+def percentiles(latencies_s: list[float]) -> dict[str, float]:
+    ms = sorted(x * 1000 for x in latencies_s)
 
     def pct(p: float) -> float:
-        return round(latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))], 1)
+        return round(ms[min(len(ms) - 1, int(p / 100 * len(ms)))], 1)
 
-    print(
-        json.dumps(
-            {
-                "requests": len(results),
-                "clients": args.clients,
-                "sync_in": args.sync_in,
-                "sent_while_sync_ran": sum(1 for r in results if r[2]),
-                "status_codes": dict(Counter(r[1] for r in results)),
-                "non_200": sorted({r[3] for r in results if r[1] != 200}),
-                "ack_ms": {
-                    "p50": pct(50),
-                    "p90": pct(90),
-                    "p99": pct(99),
-                    "max": round(latencies[-1], 1),
-                    "mean": round(statistics.fmean(latencies), 1),
-                },
-                "under_3s": sum(1 for x in latencies if x < 3000) / len(latencies),
+    return {
+        "p50": pct(50),
+        "p95": pct(95),
+        "p99": pct(99),
+        "max": round(ms[-1], 1),
+        "mean": round(statistics.fmean(ms), 1),
+    }
+
+
+def report(
+    args: argparse.Namespace, results: list[Result], sync_counts: dict[str, int] | None
+) -> None:
+    figures: dict[str, object] = {
+        "requests_per_app": len(results) // (2 if args.baseline else 1),
+        "clients": args.clients,
+        "commands": args.commands,
+        "sync_in": args.sync_in,
+        "database": "postgresql" if args.database_url else "sqlite",
+        "background_sync": sync_counts,
+    }
+    by_app: dict[str, dict[str, float]] = {}
+    for app in (SELLSYNC, BASELINE):
+        mine = [r for r in results if r[0] == app]
+        if not mine:
+            continue
+        by_app[app] = percentiles([r[1] for r in mine])
+        figures[app] = {
+            "ack_ms": by_app[app],
+            "sent_while_sync_ran": sum(1 for r in mine if r[3]),
+            "status_codes": dict(Counter(r[2] for r in mine)),
+            "non_200": sorted({r[4] for r in mine if r[2] != 200}),
+            "under_3s": sum(1 for r in mine if r[1] < 3) / len(mine),
+        }
+        if args.commands == "mix" and app == SELLSYNC:
+            figures[app]["p99_ms_by_command"] = {  # type: ignore[index]
+                text: percentiles([r[1] for r in mine if r[4] == text])["p99"] for text in COMMANDS
             }
-        )
-    )
+    if BASELINE in by_app:
+        figures["sellsync_over_bare_bolt"] = {
+            key: round(by_app[SELLSYNC][key] / by_app[BASELINE][key], 2)
+            for key in ("p50", "p95", "p99", "max")
+        }
+    print(json.dumps(figures, indent=1))
 
 
 if __name__ == "__main__":

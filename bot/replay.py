@@ -81,7 +81,7 @@ class ReplayGuard:
         name = f"slack-event:{event_id}" if event_id else f"slack-signature:{verified.signature}"
         now = self.now()
         marker = Marker(name, uuid.uuid4().hex)
-        first = self.store.try_lock(
+        first = self.store.mark_once(
             name,
             owner=marker.owner,
             at=datetime.fromtimestamp(now, UTC),

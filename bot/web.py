@@ -21,18 +21,18 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 import uvicorn
 from slack_bolt import App
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.app import SellsyncApp, create_app
 from bot.edge import slack_endpoint
+from bot.metrics import check_health, exposition, metrics_registry
 from bot.scheduler import build_scheduler, notifier_for
 from bot.settings import AppSettings
 from sync.errors import ConfigError, ServiceUnavailable
@@ -41,116 +41,22 @@ from sync.service import SyncService
 log = logging.getLogger("sellsync.web")
 
 SLACK_PATH = "/slack/events"
-RUN_STATUSES = ("ok", "errors", "failed", "running")
-LINK_STATES = ("active", "tombstoned", "hubspot_deleted")
-#: /metrics counts runs among this many most recent ones (the store keeps them all).
-RUNS_WINDOW = 1000
-
-
-def health(service: SyncService) -> tuple[int, dict[str, Any]]:
-    """(HTTP status, body): the database answers, and the last run."""
-    try:
-        runs = service.store.recent_runs(1)
-    except Exception as exc:  # reported as "unreachable"; the details (a URL …) stay in the log
-        log.warning("health check: database unreachable (%s)", type(exc).__name__)
-        return 503, {"ok": False, "database": "unreachable", "last_run": None}
-    last = runs[0] if runs else None
-    return 200, {
-        "ok": True,
-        "database": "ok",
-        "last_run": None
-        if last is None
-        else {
-            "id": last.id,
-            "trigger": last.trigger,
-            "status": last.status,
-            "started_at": last.started_at.isoformat(),
-            "finished_at": last.finished_at.isoformat() if last.finished_at else None,
-        },
-    }
-
-
-def _metric(lines: list[str], name: str, help_text: str, samples: dict[str, float] | float) -> None:
-    lines.append(f"# HELP {name} {help_text}")
-    lines.append(f"# TYPE {name} gauge")
-    if isinstance(samples, dict):
-        for labels, value in samples.items():
-            lines.append(f"{name}{{{labels}}} {value:g}")
-    else:
-        lines.append(f"{name} {samples:g}")
-
-
-def metrics_text(service: SyncService) -> str:
-    """The Prometheus exposition of what the store knows."""
-    store = service.store
-    lines: list[str] = []
-    try:
-        runs = store.recent_runs(RUNS_WINDOW)
-        by_status = dict.fromkeys(RUN_STATUSES, 0)
-        for run in runs:
-            by_status[run.status] = by_status.get(run.status, 0) + 1
-        links = store.count_links()
-        conflicts = store.count_conflicts()
-        pending = len(store.pending_requests())
-    except Exception as exc:
-        log.warning("metrics: database unreachable (%s)", type(exc).__name__)
-        _metric(lines, "sellsync_database_up", "1 when the database answers.", 0)
-        return "\n".join(lines) + "\n"
-    _metric(lines, "sellsync_database_up", "1 when the database answers.", 1)
-    _metric(
-        lines,
-        "sellsync_runs",
-        f"Sync runs by status, among the {RUNS_WINDOW} most recent.",
-        {f'status="{s}"': float(n) for s, n in by_status.items()},
-    )
-    _metric(lines, "sellsync_open_conflicts", "Merge conflicts waiting for review.", conflicts)
-    _metric(
-        lines,
-        "sellsync_pending_requests",
-        "Settings change requests waiting for approval.",
-        pending,
-    )
-    states = dict.fromkeys(LINK_STATES, 0) | links
-    _metric(
-        lines,
-        "sellsync_links",
-        "Sell record ↔ HubSpot contact links by state.",
-        {f'state="{s}"': float(n) for s, n in states.items()},
-    )
-    last = runs[0] if runs else None
-    _metric(
-        lines,
-        "sellsync_last_run_timestamp_seconds",
-        "When the last sync run started (0: never).",
-        last.started_at.timestamp() if last else 0,
-    )
-    finished = next((r for r in runs if r.finished_at is not None), None)
-    _metric(
-        lines,
-        "sellsync_last_run_finished_timestamp_seconds",
-        "When the last finished sync run ended (0: never).",
-        finished.finished_at.timestamp() if finished and finished.finished_at else 0,
-    )
-    success = next((r for r in runs if r.status in ("ok", "errors") and r.finished_at), None)
-    _metric(
-        lines,
-        "sellsync_last_success_timestamp_seconds",
-        "When the last sync run that did not fail ended (0: never).",
-        success.finished_at.timestamp() if success and success.finished_at else 0,
-    )
-    return "\n".join(lines) + "\n"
 
 
 def build_web(app: App, service: SyncService, *, slack_events: bool = True) -> Starlette:
     """The ASGI app: ``/slack/events`` (unless Socket Mode brings the requests), health, metrics."""
 
+    registry = metrics_registry(service.store)
+
     async def healthz(request: Request) -> Response:
-        status, payload = await run_in_threadpool(health, service)
+        status, payload = await check_health(service.store)
         return JSONResponse(payload, status_code=status)
 
     async def metrics(request: Request) -> Response:
-        text = await run_in_threadpool(metrics_text, service)
-        return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
+        body, content_type = await run_in_threadpool(
+            exposition, registry, request.headers.get("accept")
+        )
+        return Response(body, media_type=content_type)
 
     routes = [
         Route("/healthz", healthz, methods=["GET"]),

@@ -185,6 +185,12 @@ class AuditEvent:
     run_id: int | None = None
 
 
+#: The statuses a run row takes: ``running`` until it finishes with one of the others.
+RUN_STATUSES = ("running", "ok", "errors", "failed")
+#: Finished runs that count as a success (``errors``: some records failed, the run went through).
+SUCCESS_STATUSES = ("ok", "errors")
+
+
 @dataclass(frozen=True)
 class RunRecord:
     id: int
@@ -210,6 +216,17 @@ class SchedulerBeat:
     next_sync_at: datetime | None = None
     next_summary_at: datetime | None = None
     stopped_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RunStats:
+    """Every recorded run counted by status, and when the newest run started, when the last
+    finished run ended and when the last run that did not fail ended (None: never)."""
+
+    by_status: Mapping[str, int]
+    last_started: datetime | None
+    last_finished: datetime | None
+    last_success: datetime | None
 
 
 class Store(Protocol):
@@ -382,4 +399,15 @@ class Store(Protocol):
 
     def latest_heartbeat(self) -> SchedulerBeat | None:
         """The most recently seen scheduler, stopped or not; None when none was ever seen."""
+        ...
+
+    def mark_once(self, key: str, *, owner: str, at: datetime, ttl_seconds: int) -> bool:
+        """Record ``key`` for ``owner`` until ``at + ttl_seconds``: True the first time, False
+        while an unexpired mark of ``key`` exists (in any process sharing the store); a lock
+        row, so ``unlock(key, owner=owner)`` gives it back. One cheap statement per call."""
+        ...
+
+    def run_stats(self) -> RunStats:
+        """All runs counted by status (every status of ``RUN_STATUSES`` present) and the last
+        start, finish and success, computed in the database whatever the number of runs."""
         ...

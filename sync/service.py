@@ -599,6 +599,12 @@ class SyncService:
         return expired
 
     def pending_requests(self) -> list[ChangeRequest]:
+        """The pending requests, once those past ``REQUEST_TTL`` are expired (one read when
+        none is: this runs on every ``/sellsync status``)."""
+        pending = self.store.pending_requests()
+        now = self.clock.now()
+        if not any(now - r.created_at >= REQUEST_TTL for r in pending):
+            return pending
         self.expire_requests()
         return self.store.pending_requests()
 

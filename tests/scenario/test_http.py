@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+import socket
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -11,11 +13,14 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 from freezegun import freeze_time
+from prometheus_client.parser import text_string_to_metric_families
 from slack_bolt import BoltRequest
-from sqlalchemy.exc import OperationalError
 
+from bot import metrics as bot_metrics
 from bot.app import create_app
 from bot.web import BackgroundServer, build_web
+from storage.db import open_store
+from tests.bulk import insert_runs
 from tests.scenario.conftest import MANAGER, SECRET, Bot, authorize, sign
 
 
@@ -117,17 +122,57 @@ def test_healthz_reports_the_database_and_the_last_run(bot: Bot, http: httpx.Cli
     assert last["status"] == "ok" and last["trigger"] == "test"
 
 
-def test_healthz_says_503_when_the_database_is_unreachable(
-    bot: Bot, http: httpx.Client, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def down(*args: object, **kwargs: object) -> object:
-        raise OperationalError("SELECT 1", {}, Exception("postgresql://user:hunter2@db/x refused"))
+@pytest.fixture
+def silent_database() -> Iterator[str]:
+    """A PostgreSQL URL whose server accepts the connection and never says a word."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        yield f"postgresql://sellsync@127.0.0.1:{server.getsockname()[1]}/sellsync"
 
-    monkeypatch.setattr(bot.world.store, "recent_runs", down)
-    response = http.get("/healthz")
-    assert response.status_code == 503
-    assert response.json()["database"] == "unreachable" and "hunter2" not in response.text
-    assert "sellsync_database_up 0" in http.get("/metrics").text
+
+def closed_port() -> int:
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        return int(probe.getsockname()[1])
+
+
+def scrape(http: httpx.Client) -> dict[str, float]:
+    """``name{labels}`` → value, as Prometheus's own parser reads ``/metrics``."""
+    response = http.get("/metrics")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    return {
+        sample.name + json.dumps(sample.labels, sort_keys=True): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+@pytest.mark.parametrize("database", ["refuses connections", "does not answer"])
+def test_healthz_says_503_in_time_when_the_database_is_unreachable(
+    bot: Bot, database: str, silent_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = {
+        "refuses connections": f"postgresql://sellsync:hunter2@127.0.0.1:{closed_port()}/x",
+        "does not answer": silent_database.replace("sellsync@", "sellsync:hunter2@"),
+    }[database]
+    monkeypatch.setattr(bot_metrics, "HEALTH_TIMEOUT_SECONDS", 1.0)
+    with (
+        open_store(url, migrate=False) as unreachable,
+        BackgroundServer(build_web(bot.app, bot.world.service)) as server,
+        httpx.Client(base_url=server.url, timeout=4) as http,
+    ):
+        monkeypatch.setattr(bot.world.service, "store", unreachable)
+        started = time.monotonic()
+        response = http.get("/healthz")
+        assert response.status_code == 503 and time.monotonic() - started < 3
+        assert response.json() == {"ok": False, "database": "unreachable", "last_run": None}
+        assert "hunter2" not in response.text
+
+
+def test_metrics_say_the_database_is_down_when_it_is(bot: Bot, http: httpx.Client) -> None:
+    bot.world.store.engine.dispose()
+    with bot.world.store.engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE sync_runs")
+    assert scrape(http) == {"sellsync_database_up{}": 0}
+    assert http.get("/healthz").status_code == 503
 
 
 def test_metrics_expose_runs_conflicts_requests_links_and_the_last_run(
@@ -137,22 +182,43 @@ def test_metrics_expose_runs_conflicts_requests_links_and_the_last_run(
     bot.world.member(score=80, email="m@example.com", lastname="M", phone="2")
     bot.world.sync()
     bot.command("threshold 70", user="UREP1").reply()
-    response = http.get("/metrics")
-    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
-    text = response.text
-    for line in (
-        'sellsync_runs{status="ok"} 1',
-        'sellsync_runs{status="failed"} 0',
-        "sellsync_open_conflicts 1",
-        "sellsync_pending_requests 1",
-        'sellsync_links{state="active"} 1',
-        'sellsync_links{state="tombstoned"} 0',
-        "sellsync_database_up 1",
-    ):
-        assert line in text.splitlines(), line
-    started = bot.world.store.recent_runs(1)[0].started_at.timestamp()
-    assert f"sellsync_last_run_timestamp_seconds {started:g}" in text
-    assert "# TYPE sellsync_open_conflicts gauge" in text
+    samples = scrape(http)
+    run = bot.world.store.recent_runs(1)[0]
+    assert run.finished_at is not None
+    assert samples == {
+        "sellsync_database_up{}": 1,
+        'sellsync_runs_total{"status": "ok"}': 1,
+        'sellsync_runs_total{"status": "errors"}': 0,
+        'sellsync_runs_total{"status": "failed"}': 0,
+        "sellsync_runs_running{}": 0,
+        "sellsync_open_conflicts{}": 1,
+        "sellsync_pending_requests{}": 1,
+        'sellsync_links{"state": "active"}': 1,
+        'sellsync_links{"state": "tombstoned"}': 0,
+        'sellsync_links{"state": "hubspot_deleted"}': 0,
+        "sellsync_last_run_timestamp_seconds{}": run.started_at.timestamp(),
+        "sellsync_last_run_finished_timestamp_seconds{}": run.finished_at.timestamp(),
+        "sellsync_last_success_timestamp_seconds{}": run.finished_at.timestamp(),
+    }
+    assert "# TYPE sellsync_open_conflicts gauge" in http.get("/metrics").text
+
+
+def test_metrics_are_exact_for_a_millisecond_start_and_past_a_thousand_runs(
+    bot: Bot, http: httpx.Client
+) -> None:
+    started = datetime.fromtimestamp(1_764_400_000.123, UTC)
+    insert_runs(bot.world.store.engine, 1_500, status="ok", started_at=started, finished_at=started)
+    insert_runs(bot.world.store.engine, 1_234_567, status="failed", started_at=started)
+    samples = scrape(http)
+    assert samples['sellsync_runs_total{"status": "ok"}'] == 1_500
+    assert samples['sellsync_runs_total{"status": "failed"}'] == 1_234_567
+    assert samples["sellsync_last_run_timestamp_seconds{}"] == 1_764_400_000.123
+
+
+def test_metrics_speak_openmetrics_to_a_scraper_that_asks(bot: Bot, http: httpx.Client) -> None:
+    response = http.get("/metrics", headers={"accept": "application/openmetrics-text"})
+    assert response.headers["content-type"].startswith("application/openmetrics-text")
+    assert response.text.endswith("# EOF\n")
 
 
 def test_socket_mode_needs_no_signing_secret_while_http_mode_always_verifies(bot: Bot) -> None:

@@ -494,7 +494,7 @@ def test_a_request_is_refused_with_503_and_no_effect_while_the_database_is_down(
     def down(*args: object, **kwargs: object) -> bool:
         raise OperationalError("INSERT", {}, Exception("postgresql://u:hunter2@db/x refused"))
 
-    monkeypatch.setattr(bot.world.store, "try_lock", down)
+    monkeypatch.setattr(bot.world.store, "mark_once", down)
     body = command("threshold 10", recorder.url + "/r")
     headers = {k: [v] for k, v in signed(body).items()}
     response = bot.dispatch(body, FORM, headers=headers)

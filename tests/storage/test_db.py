@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
 
 from storage.db import make_engine, normalize_url, open_store
 from storage.repositories import SqlStore
@@ -69,8 +70,28 @@ def test_postgres_scheme_url_is_accepted(pg_url: str) -> None:
     with open_store(heroku_style) as store:
         assert store.engine.dialect.name == "postgresql"
         assert store.engine.dialect.driver == "psycopg"
-        assert store.engine.pool._pre_ping
         store.add_members("L", ["1"])
+        assert store.known_members("L") == {"1"}
+
+
+@pytest.mark.postgres
+def test_a_pooled_connection_the_server_dropped_is_replaced_after_an_idle_spell(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import storage.engine
+
+    with open_store(pg_url) as store:
+        with store.engine.connect() as connection:
+            pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        admin = sa.create_engine(normalize_url(pg_url), poolclass=NullPool)
+        try:
+            with admin.begin() as connection:
+                kill = sa.text("SELECT pg_terminate_backend(:pid)")
+                assert connection.execute(kill, {"pid": pid}).scalar()
+        finally:
+            admin.dispose()
+        monkeypatch.setattr(storage.engine, "PG_PING_AFTER_IDLE_S", 0.0)
+        store.add_members("L", ["1"])  # the dead connection is pinged, dropped and replaced
         assert store.known_members("L") == {"1"}
 
 
