@@ -538,7 +538,7 @@ class SyncService:
     @staticmethod
     def parse_threshold(text: str) -> int:
         raw = text.strip()
-        if not re.fullmatch(r"\d{1,7}", raw):
+        if not re.fullmatch(r"[0-9]{1,7}", raw):  # ASCII only: int() also reads "٥٠"
             raise Refused(
                 f"threshold must be a whole number from 0 to {MAX_THRESHOLD:,}, not {raw!r}"
             )

@@ -319,3 +319,18 @@ class _Unprintable(Exception):
 )
 def test_every_run_failure_has_a_kind(error: BaseException, kind: FailureKind) -> None:
     assert classify_failure(error) is kind
+
+
+def test_s14_an_email_check_is_cheap_on_any_crm_value() -> None:
+    """A CRM value is checked as an email in time linear in nothing but the 254-character cap:
+    a long dotted value (quadratic for the pattern) is refused at once by its length."""
+    import time
+
+    from sync.mapping import MAX_EMAIL_LENGTH, valid_email
+
+    hostile = "a@" + "b." * 50_000 + " "
+    started = time.perf_counter()
+    assert not valid_email(hostile)
+    assert time.perf_counter() - started < 0.05
+    assert valid_email("ann@example.com")
+    assert not valid_email("a@" + "b" * MAX_EMAIL_LENGTH + ".com")
