@@ -59,7 +59,7 @@ from sync.merge import (
     initial_sell_values,
     merge_record,
 )
-from sync.plan import Action, SyncPlan
+from sync.plan import RecordDecision, SyncPlan
 from sync.ports import (
     AuditEvent,
     Clock,
@@ -584,7 +584,7 @@ class _Run:
         if merge.conflicts:
             outcomes.append(Outcome.CONFLICT_OPENED)
         plan.add(
-            Action(
+            RecordDecision(
                 tuple(outcomes),
                 record.ref,
                 contact.id,
@@ -629,7 +629,7 @@ class _Run:
             email=record.email or contact.email,
         )
         plan.add(
-            Action(
+            RecordDecision(
                 tuple(outcomes),
                 record.ref,
                 contact.id,
@@ -723,7 +723,7 @@ class _Run:
             sell=SellRef(kind, 0), hubspot_id=contact.id, snapshot=snapshot, email=contact.email
         )
         plan.add(
-            Action(
+            RecordDecision(
                 (Outcome.CREATED_IN_SELL,),
                 None,
                 contact.id,
@@ -734,8 +734,8 @@ class _Run:
             )
         )
 
-    def _tombstone(self, link: Link, reason: str) -> Action:
-        return Action(
+    def _tombstone(self, link: Link, reason: str) -> RecordDecision:
+        return RecordDecision(
             (Outcome.TOMBSTONED,),
             link.sell,
             link.hubspot_id,
@@ -743,8 +743,8 @@ class _Run:
             link=replace(link, state=LinkState.TOMBSTONED),
         )
 
-    def _hubspot_gone(self, link: Link) -> Action:
-        return Action(
+    def _hubspot_gone(self, link: Link) -> RecordDecision:
+        return RecordDecision(
             (Outcome.HUBSPOT_DELETED,),
             link.sell,
             link.hubspot_id,
@@ -782,7 +782,7 @@ class _Run:
             if a.hubspot_writes and a.hubspot_id and a.create_kind is None
         ]
         results = {r.key: r for r in self.hs.update_contacts(writes)} if writes else {}
-        ready: list[Action] = []
+        ready: list[RecordDecision] = []
         for i, action in enumerate(plan.actions):
             result = results.get(str(i))
             assert action.link is not None
@@ -815,9 +815,9 @@ class _Run:
         self._flush()
 
     def _pool_map(
-        self, fn: Callable[[Action], SellRecord | None], actions: Sequence[Action]
+        self, fn: Callable[[RecordDecision], SellRecord | None], actions: Sequence[RecordDecision]
     ) -> list[SellRecord | BaseException | None]:
-        def safe(action: Action) -> SellRecord | BaseException | None:
+        def safe(action: RecordDecision) -> SellRecord | BaseException | None:
             try:
                 return fn(action)
             except (RecordNotFound, RecordRejected) as exc:
@@ -830,7 +830,7 @@ class _Run:
             futures = [pool.submit(safe, a) for a in actions]
             return [_outcome(f) for f in futures]
 
-    def _write_sell(self, action: Action) -> SellRecord | None:
+    def _write_sell(self, action: RecordDecision) -> SellRecord | None:
         link = action.link
         assert link is not None
         if self.lease is not None:
@@ -842,7 +842,7 @@ class _Run:
             return self.sell.update_record(link.sell.kind, link.sell.id, action.sell_writes)
         return None
 
-    def _record(self, action: Action) -> None:
+    def _record(self, action: RecordDecision) -> None:
         """Queue the link, conflicts and audit events of an applied action (see _flush)."""
         link = action.link
         assert link is not None
@@ -999,7 +999,7 @@ class _Run:
             writes.append(ContactWrite(key=str(r.ref), properties=properties))
             snapshots[str(r.ref)] = (r, snapshot)
             plan.add(
-                Action(
+                RecordDecision(
                     (Outcome.CREATED_IN_HUBSPOT,),
                     r.ref,
                     None,
@@ -1072,7 +1072,7 @@ def _conflict_lines(merge: RecordMerge) -> tuple[str, ...]:
     )
 
 
-def _who(action: Action) -> str:
+def _who(action: RecordDecision) -> str:
     if action.sell is not None:
         return str(action.sell)
     return f"HubSpot {action.hubspot_id}"
