@@ -12,6 +12,8 @@ kill anywhere and re-run:
    it missed;
 4. then the run stores the page's feed mark, members and scores (also through here).
 
+A resolved conflict writes one field to one side through :func:`write_field`, here too.
+
 A dry run gets a :class:`PlanOnly` instead: it takes the same plans, keeps them for printing,
 and writes nothing. Nothing else in a run asks whether it is dry.
 """
@@ -21,11 +23,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from sync.domain import Conflict, FeedMark, Link, LinkState, RecordKind, SellRecord, SellRef, Skip
 from sync.email_index import EmailIndex
-from sync.errors import RecordNotFound, RecordRejected
+from sync.errors import RecordNotFound, RecordRejected, SyncError
 from sync.lease import RunLease
+from sync.mapping import FieldMapping
 from sync.plan import RecordDecision
 from sync.planner import PagePlan, hubspot_gone, tombstone
 from sync.ports import AuditEvent, Clock, ContactWrite, HubSpotPort, SellPort, Store
@@ -267,6 +271,34 @@ class Applier(PlanOnly):
 
     def audit(self, event: AuditEvent) -> None:
         self.store.audit(event)
+
+
+class FieldWriteRefused(SyncError):
+    """A CRM refused one field's value (or the record is gone): nothing was written."""
+
+
+def write_field(
+    hubspot: HubSpotPort,
+    sell: SellPort,
+    link: Link,
+    mapping: FieldMapping,
+    raw: Any,
+    *,
+    to_hubspot: bool,
+) -> None:
+    """Write one mapped field's value to one side of a link (a conflict's resolution)."""
+    if to_hubspot:
+        write = ContactWrite(key="resolve", id=link.hubspot_id, properties={mapping.hubspot: raw})
+        result = hubspot.update_contacts([write])[0]
+        if not result.ok:
+            raise FieldWriteRefused(
+                f"HubSpot refused the value: {result.error or 'contact is gone'}"
+            )
+        return
+    try:
+        sell.update_record(link.sell.kind, link.sell.id, {mapping.sell: raw})
+    except (RecordNotFound, RecordRejected) as exc:
+        raise FieldWriteRefused(f"Sell refused the value: {exc}") from exc
 
 
 def _outcome(

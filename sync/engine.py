@@ -16,12 +16,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from contextlib import nullcontext
+from typing import Any
 
-from sync.applier import Applier, PlanOnly
+from sync.applier import Applier, PlanOnly, write_field
 from sync.config import EngineConfig
+from sync.domain import Link
 from sync.email_index import EmailIndex, OverlaidEmailIndex, StoredEmailIndex
 from sync.errors import ApiError, SyncError
 from sync.lease import RunLease
+from sync.mapping import FieldMapping
 from sync.pipeline.push_run import PushRun
 from sync.pipeline.sync_run import Progress, RunParts, SyncRun
 from sync.plan import SyncPlan
@@ -130,6 +133,11 @@ class Engine:
             report.failure_kind = classify_failure(exc)
         report.finished_at = self.clock.now()
         return report
+
+    def write_field(self, link: Link, mapping: FieldMapping, raw: Any, *, to_hubspot: bool) -> None:
+        """Write one field's value to one side of ``link`` (resolving a conflict) through the
+        applier. Raises :class:`~sync.applier.FieldWriteRefused` when the side refuses it."""
+        write_field(self.hubspot, self.sell, link, mapping, raw, to_hubspot=to_hubspot)
 
     def context(self) -> RunContext:
         """A read-only run context: settings, HubSpot properties and the field tables."""
