@@ -28,6 +28,7 @@ from sync.mapping import FieldMapping
 from sync.pipeline.push_run import PushRun
 from sync.pipeline.sync_run import Progress, RunParts, SyncRun
 from sync.plan import SyncPlan
+from sync.planner import Planner
 from sync.ports import Clock, HubSpotPort, SellPort, Settings, Store
 from sync.report import SyncReport, classify_failure
 from sync.run_context import RunContext
@@ -144,6 +145,10 @@ class Engine:
         return RunContext(
             self.hubspot, self.sell, self.settings(), score_property=self.config.score_property
         )
+
+    def planner(self) -> Planner:
+        """The planner a run decides with, over a fresh read-only context (``status ITEM``)."""
+        return self.context().planner(import_as=self.config.import_as)
 
     def _parts(
         self,

@@ -18,6 +18,7 @@ from sync.mapping import (
     fields_for,
     hubspot_properties_to_read,
 )
+from sync.planner import Planner
 from sync.ports import HubSpotPort, SellPort, Settings
 
 
@@ -73,6 +74,20 @@ class RunContext:
     def contact_url(self, contact_id: str) -> str | None:
         return self.hubspot.contact_url(contact_id)
 
+    def planner(self, *, import_as: RecordKind) -> Planner:
+        """The planner over this context's tables and properties (read when first needed).
+
+        A run, a push and an explanation of one record all decide with this, so what
+        ``--dry-run`` prints and what ``status ITEM`` says are what a run does."""
+        return Planner(
+            tables=_LazyTables(self),
+            props=self.lazy_props,
+            threshold=self.settings.threshold,
+            score_property=self.score_property,
+            import_as=import_as,
+            contact_url=self.contact_url,
+        )
+
     def _build_tables(self) -> dict[RecordKind, list[FieldMapping]]:
         sell_fields: dict[RecordKind, list[SellCustomField]] = {
             k: self.sell.custom_fields(k) for k in RECORD_KINDS
@@ -116,3 +131,17 @@ class _LazyProperties(Mapping[str, PropertyInfo]):
 
     def __len__(self) -> int:
         return len(self.context.props)
+
+
+class _LazyTables(Mapping[RecordKind, list[FieldMapping]]):
+    def __init__(self, context: RunContext) -> None:
+        self.context = context
+
+    def __getitem__(self, kind: RecordKind) -> list[FieldMapping]:
+        return self.context.table(kind)
+
+    def __iter__(self) -> Iterator[RecordKind]:
+        return iter(self.context.tables)
+
+    def __len__(self) -> int:
+        return len(self.context.tables)

@@ -84,17 +84,8 @@ class RunParts:
 
     @property
     def planner(self) -> Planner:
-        """Built on first use: the field tables and properties cost calls (see RunContext)."""
         if self._planner is None:
-            ctx = self.context
-            self._planner = Planner(
-                tables=ctx.tables,
-                props=ctx.lazy_props,
-                threshold=ctx.settings.threshold,
-                score_property=self.config.score_property,
-                import_as=self.config.import_as,
-                contact_url=ctx.contact_url,
-            )
+            self._planner = self.context.planner(import_as=self.config.import_as)
         return self._planner
 
     def tick(self, stage: str) -> None:

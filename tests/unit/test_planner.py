@@ -1,4 +1,4 @@
-"""The planner decides from values alone: no store, no CRM, no clock in these tests."""
+"""The planner decides from values alone: no store, no CRM, no clock (but the last test)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from sync.mapping import FieldMapping, field_table, fields_for
 from sync.plan import RecordDecision
 from sync.planner import LinkedPair, Planner
 from sync.ports import SellIndexEntry
+from tests.conftest import World
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 T1 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -149,3 +150,13 @@ def test_a_push_plans_a_new_hubspot_contact_from_the_sell_values() -> None:
     assert decided.outcomes == (Outcome.CREATED_IN_HUBSPOT,)
     assert decided.hubspot_writes["firstname"] == "Cy"
     assert decided.link is not None and decided.link.origin is LinkOrigin.PUSH
+
+
+def test_the_engine_hands_out_the_planner_a_run_decides_with(world: World) -> None:
+    members = {"1", "2"}
+    low = contact("1", score="10", email="low@example.com")
+    high = contact("2", score="80", email="high@example.com")
+    page, todo = world.engine.planner().screen_imports([low, high], {}, members)
+    assert [c.id for c in todo] == ["2"]  # the stored threshold (50) applies
+    assert page.not_qualified == 1
+    assert world.hubspot.calls["properties"] == 0  # nothing read before a decision needs it
