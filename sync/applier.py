@@ -80,6 +80,8 @@ class PlanOnly:
 
 
 class Applier(PlanOnly):
+    """A real run's applier: keeps the plan as :class:`PlanOnly` does, then writes it."""
+
     def __init__(
         self,
         report: SyncReport,
@@ -113,7 +115,7 @@ class Applier(PlanOnly):
             self.lease.renew()  # before the page's writes; raises LeaseLost once it was taken
         self.report.applied.skipped.extend(plan.skipped)
         now = self.clock.now()
-        for decision in plan.actions:
+        for decision in plan.actions:  # 1. conflicts, before any value is overwritten
             if decision.merge is not None and decision.link is not None:
                 for d in decision.merge.conflicts:
                     self.store.open_conflict(
@@ -142,7 +144,7 @@ class Applier(PlanOnly):
                 self.report.errors.append(Skip(_who(decision), f"HubSpot refused: {result.error}"))
             else:
                 ready.append(decision)
-        outcomes = self._pool_map(self._write_sell, ready)
+        outcomes = self._pool_map(self._write_sell, ready)  # 2. Sell, recorded in plan order
         written: list[SellRecord] = []
         for decision, outcome in zip(ready, outcomes, strict=True):
             assert decision.link is not None
