@@ -11,8 +11,9 @@ A run reads, in this order:
 5. with ``full``, every link, catching deletions no feed reports.
 
 For each page it reads what the store knows of it (links, index entries), asks the planner for a
-plan, hands the plan to the applier, and only then stores the feed's mark. The run itself writes
-nothing: a dry run is the same run with an applier that only keeps the plan.
+plan, hands the plan to the applier, and only then stores the feed's mark through it. Besides
+the applier, only the email index is written (a cache of the Sell pages read). A dry run is the
+same run with an applier that only keeps the plan and an index overlaid in memory.
 """
 
 from __future__ import annotations
