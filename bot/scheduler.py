@@ -46,7 +46,7 @@ from bot.blocks.common import Message
 from bot.blocks.runs import failure_alert, recovered_message, summary_message
 from bot.blocks.threshold import request_closed_message
 from bot.settings import AppSettings
-from sync.domain import Cursor
+from sync.domain import FeedMark
 from sync.engine import RunInProgress
 from sync.errors import ConfigError
 from sync.ports import SchedulerBeat
@@ -165,7 +165,7 @@ def _failed(service: SyncService, notifier: Notifier, alert: Message) -> None:
             return
         notifier.post(alert)
         # recorded only once the alert is out, so a failed post is retried next time
-        store.set_cursor(ALERT_CURSOR, Cursor(updated_at=service.clock.now(), last_id=FAILING))
+        store.set_cursor(ALERT_CURSOR, FeedMark(updated_at=service.clock.now(), last_id=FAILING))
     except ChannelUnreachable:
         pass  # warned already, with the variable to fix; retried at the next failed run
     except Exception:
@@ -179,7 +179,7 @@ def _succeeded(service: SyncService, notifier: Notifier, report: SyncReport) -> 
         if cursor is None or cursor.last_id != FAILING:
             return
         notifier.post(recovered_message(report, failing_since=cursor.updated_at))
-        store.set_cursor(ALERT_CURSOR, Cursor(updated_at=service.clock.now(), last_id=OK))
+        store.set_cursor(ALERT_CURSOR, FeedMark(updated_at=service.clock.now(), last_id=OK))
     except ChannelUnreachable:
         pass
     except Exception:
@@ -212,7 +212,7 @@ def post_summary(service: SyncService, notifier: Notifier) -> bool:
             return False  # the cursor stays: the next summary covers this period too
         # audit_since() includes its bound: start the next summary just after this one ended
         store.set_cursor(
-            SUMMARY_CURSOR, Cursor(updated_at=summary.until + timedelta(microseconds=1))
+            SUMMARY_CURSOR, FeedMark(updated_at=summary.until + timedelta(microseconds=1))
         )
         return True
     finally:
