@@ -67,8 +67,8 @@ from sync.ports import (
     HubSpotPort,
     SellIndexEntry,
     SellPort,
-    Settings,
     Store,
+    SyncSettings,
 )
 from sync.push import parse_items, select_records
 from sync.qualify import qualify
@@ -168,7 +168,7 @@ class Engine:
         self.config = config
 
     # ------------------------------------------------------------------ public
-    def settings(self) -> Settings:
+    def settings(self) -> SyncSettings:
         return self.store.get_settings(
             default_threshold=self.config.default_threshold,
             default_list_id=self.config.default_list_id,
