@@ -10,14 +10,8 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from storage import tables as t
-from storage.repositories.base import (
-    Repository,
-    chunked,
-    like_escape,
-)
-from sync.ports import (
-    AuditEvent,
-)
+from storage.repositories.base import Repository, chunked, like_escape
+from sync.ports import AuditEvent
 
 
 class AuditRepository(Repository):

@@ -12,15 +12,9 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from storage import tables as t
-from storage.repositories.base import (
-    RACE_RETRIES,
-    Repository,
-    rowcount,
-)
+from storage.repositories.base import RACE_RETRIES, Repository, rowcount
 from sync.errors import RecordNotFound
-from sync.ports import (
-    ChangeRequest,
-)
+from sync.ports import ChangeRequest
 
 PENDING = "pending"
 SUPERSEDED = "superseded"

@@ -13,16 +13,8 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from storage import tables as t
-from storage.repositories.base import (
-    RACE_RETRIES,
-    Repository,
-    rowcount,
-)
-from sync.domain import (
-    Conflict,
-    ConflictStatus,
-    SellRef,
-)
+from storage.repositories.base import RACE_RETRIES, Repository, rowcount
+from sync.domain import Conflict, ConflictStatus, SellRef
 from sync.errors import RecordNotFound
 
 OPEN = ConflictStatus.OPEN.value

@@ -5,12 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from storage import tables as t
-from storage.repositories.base import (
-    Repository,
-)
-from sync.domain import (
-    Cursor,
-)
+from storage.repositories.base import Repository
+from sync.domain import Cursor
 
 
 class CursorRepository(Repository):

@@ -14,10 +14,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from storage import tables as t
-from storage.repositories.base import (
-    Repository,
-    rowcount,
-)
+from storage.repositories.base import Repository, rowcount
 
 
 class LeaseRepository(Repository):

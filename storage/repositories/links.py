@@ -15,19 +15,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 
 from storage import tables as t
-from storage.repositories.base import (
-    Repository,
-    chunked,
-    unique,
-)
-from sync.domain import (
-    FieldSnapshot,
-    Link,
-    LinkOrigin,
-    LinkState,
-    SellRef,
-    normalize_email,
-)
+from storage.repositories.base import Repository, chunked, unique
+from sync.domain import FieldSnapshot, Link, LinkOrigin, LinkState, SellRef, normalize_email
 
 #: When several links carry one HubSpot id (a tombstone, then a push that linked the contact to
 #: another Sell record), :meth:`LinkRepository.links_by_hubspot` returns the first state in this

@@ -9,11 +9,7 @@ from collections.abc import Iterable, Mapping
 import sqlalchemy as sa
 
 from storage import tables as t
-from storage.repositories.base import (
-    Repository,
-    chunked,
-    unique,
-)
+from storage.repositories.base import Repository, chunked, unique
 
 
 class MemberRepository(Repository):

@@ -10,17 +10,9 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from storage import tables as t
-from storage.repositories.base import (
-    Repository,
-    rowcount,
-)
+from storage.repositories.base import Repository, rowcount
 from sync.errors import RecordNotFound
-from sync.ports import (
-    RUN_STATUSES,
-    SUCCESS_STATUSES,
-    RunRecord,
-    RunStats,
-)
+from sync.ports import RUN_STATUSES, SUCCESS_STATUSES, RunRecord, RunStats
 
 
 class RunRepository(Repository):

@@ -10,19 +10,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 
 from storage import tables as t
-from storage.repositories.base import (
-    Repository,
-    chunked,
-    like_escape,
-    unique,
-)
-from sync.domain import (
-    SellRef,
-    normalize_email,
-)
-from sync.ports import (
-    SellIndexEntry,
-)
+from storage.repositories.base import Repository, chunked, like_escape, unique
+from sync.domain import SellRef, normalize_email
+from sync.ports import SellIndexEntry
 
 
 class SellIndexRepository(Repository):

@@ -9,13 +9,8 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session
 
 from storage import tables as t
-from storage.repositories.base import (
-    Repository,
-)
-from sync.ports import (
-    CustomMapping,
-    SyncSettings,
-)
+from storage.repositories.base import Repository
+from sync.ports import CustomMapping, SyncSettings
 
 SETTINGS_ROW_ID = 1
 
