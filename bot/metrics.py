@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 import anyio.to_thread
@@ -24,7 +24,7 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from sync.domain import LinkState
-from sync.ports import RUN_STATUSES, Store
+from sync.ports import RUN_STATUSES, ChangeRequestStore, ConflictStore, LinkStore, RunLog
 
 log = logging.getLogger("sellsync.metrics")
 
@@ -33,6 +33,10 @@ HEALTH_TIMEOUT_SECONDS = 5.0
 
 #: Finished runs are counted (they only grow: run rows are never deleted); running ones gauged.
 FINISHED_STATUSES = tuple(s for s in RUN_STATUSES if s != "running")
+
+
+class MetricsStore(RunLog, LinkStore, ConflictStore, ChangeRequestStore, Protocol):
+    """The storage roles a scrape reads."""
 
 
 def _seconds(at: datetime | None) -> float:
@@ -44,7 +48,7 @@ class StoreCollector(Collector):
     """Reads the store on every scrape; a database that does not answer gives
     ``sellsync_database_up 0`` and nothing else (no stale figures)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: MetricsStore) -> None:
         self.store = store
 
     def describe(self) -> Iterator[Metric]:
@@ -110,7 +114,7 @@ class StoreCollector(Collector):
             yield GaugeMetricFamily(name, help_text, value=_seconds(at))
 
 
-def metrics_registry(store: Store) -> CollectorRegistry:
+def metrics_registry(store: MetricsStore) -> CollectorRegistry:
     """A registry of its own holding one :class:`StoreCollector` on ``store``."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(StoreCollector(store))
@@ -123,7 +127,7 @@ def exposition(registry: CollectorRegistry, accept: str | None) -> tuple[bytes, 
     return encode(registry), content_type
 
 
-async def check_health(store: Store) -> tuple[int, dict[str, Any]]:
+async def check_health(store: RunLog) -> tuple[int, dict[str, Any]]:
     """:func:`health` on a worker thread, bounded by :data:`HEALTH_TIMEOUT_SECONDS`: a database
     that hangs (a dead host, a full connection queue) makes ``/healthz`` say 503 in time for the
     orchestrator's probe instead of never answering. The abandoned thread ends when the
@@ -135,7 +139,7 @@ async def check_health(store: Store) -> tuple[int, dict[str, Any]]:
     return 503, unreachable()
 
 
-def health(store: Store) -> tuple[int, dict[str, Any]]:
+def health(store: RunLog) -> tuple[int, dict[str, Any]]:
     """(HTTP status, body): the database answers a query, and the last run."""
     try:
         runs = store.recent_runs(1)

@@ -3,12 +3,12 @@ summary on ``SUMMARY_CRON`` in ``SUMMARY_TZ``, and an hourly sweep of expired ch
 
 The job functions are module-level and take everything they need (the service, a notifier), so
 tests call them directly with an injected clock (the service's) and check the triggers with
-``trigger.get_next_fire_time(None, now)``. Their state lives in the store, never in the process:
+``trigger.get_next_fire_time(None, now)``. Their state lives in the store's scheduler state
+(:class:`sync.ports.SchedulerStateStore`), never in the process:
 
-* ``alert`` cursor — ``last_id="failing"`` (``updated_at`` = when the streak began) once the
-  failure of a streak has been alerted, ``"ok"`` after a success: one alert per failure streak,
-  across restarts and across processes;
-* ``summary`` cursor — ``updated_at`` = just after the end of the last summary posted.
+* the alerted failure streak — when the streak whose failure was alerted began, cleared after a
+  success: one alert per failure streak, across restarts and across processes;
+* the summary watermark — just after the end of the last summary posted.
 
 Every scheduler also records a heartbeat row (``scheduler_heartbeats``) once a minute with the
 times its sync and summary jobs fire next, and marks it stopped when it shuts down: web
@@ -46,10 +46,9 @@ from bot.blocks.common import Message
 from bot.blocks.runs import failure_alert, recovered_message, summary_message
 from bot.blocks.threshold import request_closed_message
 from bot.settings import AppSettings
-from sync.domain import FeedMark
 from sync.engine import RunInProgress
 from sync.errors import ConfigError
-from sync.ports import SchedulerBeat
+from sync.ports import LeaseStore, RequestMarkerStore, SchedulerBeat, SchedulerStateStore
 from sync.report import SyncReport, classify_failure
 from sync.service import Actor, SyncService
 
@@ -64,10 +63,7 @@ HEARTBEAT_JOB = "sellsync-heartbeat"
 #: which the others take it for dead).
 HEARTBEAT_SECONDS = 60
 
-ALERT_CURSOR = "alert"
-SUMMARY_CURSOR = "summary"
 SUMMARY_LOCK = "summary"
-FAILING, OK = "failing", "ok"
 
 #: Who runs scheduled syncs (a manager, as far as the service is concerned).
 SCHEDULE_ACTOR = Actor("schedule", is_manager=True, name="schedule")
@@ -157,15 +153,15 @@ def run_scheduled_sync(service: SyncService, notifier: Notifier) -> SyncReport |
 
 
 def _failed(service: SyncService, notifier: Notifier, alert: Message) -> None:
-    store = service.store
+    state: SchedulerStateStore = service.store
     try:
-        cursor = store.get_cursor(ALERT_CURSOR)
-        if cursor is not None and cursor.last_id == FAILING:
-            log.info("sync still failing; already alerted at %s", cursor.updated_at)
+        alerted = state.alerted_failure_since()
+        if alerted is not None:
+            log.info("sync still failing; already alerted at %s", alerted)
             return
         notifier.post(alert)
         # recorded only once the alert is out, so a failed post is retried next time
-        store.set_cursor(ALERT_CURSOR, FeedMark(updated_at=service.clock.now(), last_id=FAILING))
+        state.set_alerted_failure_since(service.clock.now())
     except ChannelUnreachable:
         pass  # warned already, with the variable to fix; retried at the next failed run
     except Exception:
@@ -173,13 +169,13 @@ def _failed(service: SyncService, notifier: Notifier, alert: Message) -> None:
 
 
 def _succeeded(service: SyncService, notifier: Notifier, report: SyncReport) -> None:
-    store = service.store
+    state: SchedulerStateStore = service.store
     try:
-        cursor = store.get_cursor(ALERT_CURSOR)
-        if cursor is None or cursor.last_id != FAILING:
+        alerted = state.alerted_failure_since()
+        if alerted is None:
             return
-        notifier.post(recovered_message(report, failing_since=cursor.updated_at))
-        store.set_cursor(ALERT_CURSOR, FeedMark(updated_at=service.clock.now(), last_id=OK))
+        notifier.post(recovered_message(report, failing_since=alerted))
+        state.set_alerted_failure_since(None)
     except ChannelUnreachable:
         pass
     except Exception:
@@ -187,19 +183,19 @@ def _succeeded(service: SyncService, notifier: Notifier, report: SyncReport) -> 
 
 
 def post_summary(service: SyncService, notifier: Notifier) -> bool:
-    """Post everything since the last summary, then advance the ``summary`` cursor.
+    """Post everything since the last summary, then advance the summary watermark.
 
     Returns False when another scheduler holds the summary lock or has just posted one.
     """
-    store = service.store
+    leases: LeaseStore = service.store
+    state: SchedulerStateStore = service.store
     owner = f"summary:{uuid.uuid4().hex[:12]}"
     now = service.clock.now()
-    if not store.try_lock(SUMMARY_LOCK, owner=owner, at=now, ttl_seconds=600):
+    if not leases.try_lock(SUMMARY_LOCK, owner=owner, at=now, ttl_seconds=600):
         log.info("summary skipped: another scheduler is posting it")
         return False
     try:
-        cursor = store.get_cursor(SUMMARY_CURSOR)
-        since = cursor.updated_at if cursor else None
+        since = state.summary_watermark()
         if since is not None and since.tzinfo is None:
             since = since.replace(tzinfo=UTC)
         if since is not None and now - since < SUMMARY_MIN_GAP:
@@ -209,20 +205,22 @@ def post_summary(service: SyncService, notifier: Notifier) -> bool:
         try:
             notifier.post(summary_message(summary))
         except ChannelUnreachable:
-            return False  # the cursor stays: the next summary covers this period too
+            return False  # the watermark stays: the next summary covers this period too
         # audit_since() includes its bound: start the next summary just after this one ended
-        store.set_cursor(
-            SUMMARY_CURSOR, FeedMark(updated_at=summary.until + timedelta(microseconds=1))
-        )
+        state.set_summary_watermark(summary.until + timedelta(microseconds=1))
         return True
     finally:
-        store.unlock(SUMMARY_LOCK, owner=owner)
+        leases.unlock(SUMMARY_LOCK, owner=owner)
 
 
 def expire_requests(service: SyncService, notifier: Notifier) -> list[int]:
     """Expire change requests older than 7 days and rewrite their approval messages; also drop
-    expired lock rows (replay markers of Slack requests, locks of crashed runs)."""
-    service.store.purge_locks(at=service.clock.now())
+    expired replay markers of Slack requests and locks left by crashed runs."""
+    now = service.clock.now()
+    markers: RequestMarkerStore = service.store
+    leases: LeaseStore = service.store
+    markers.purge_marks(at=now)
+    leases.purge_locks(at=now)
     expired = []
     for request in service.expire_requests():
         expired.append(request.id)

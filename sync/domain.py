@@ -223,10 +223,6 @@ class FeedMark:
     position_ms: int | None = None
 
 
-#: The former name, still used by the Store port and storage/ (whose split is under way).
-Cursor = FeedMark
-
-
 class Outcome(enum.StrEnum):
     """What happened to one record in a run; the report counts these."""
 

@@ -29,7 +29,7 @@ from sync.pipeline.push_run import PushRun
 from sync.pipeline.sync_run import Progress, RunParts, SyncRun
 from sync.plan import SyncPlan
 from sync.planner import Planner
-from sync.ports import Clock, HubSpotPort, SellPort, Settings, Store
+from sync.ports import Clock, HubSpotPort, SellPort, Store, SyncSettings
 from sync.report import SyncReport, classify_failure
 from sync.run_context import RunContext
 
@@ -61,7 +61,7 @@ class Engine:
         self.config = config
 
     # ------------------------------------------------------------------ public
-    def settings(self) -> Settings:
+    def settings(self) -> SyncSettings:
         return self.store.get_settings(
             default_threshold=self.config.default_threshold,
             default_list_id=self.config.default_list_id,

@@ -19,7 +19,7 @@ from sync.mapping import (
     hubspot_properties_to_read,
 )
 from sync.planner import Planner
-from sync.ports import HubSpotPort, SellPort, Settings
+from sync.ports import HubSpotPort, SellPort, SyncSettings
 
 
 class RunContext:
@@ -27,7 +27,7 @@ class RunContext:
         self,
         hubspot: HubSpotPort,
         sell: SellPort,
-        settings: Settings,
+        settings: SyncSettings,
         *,
         score_property: str,
         warn: Callable[[str], None] = lambda message: None,

@@ -48,7 +48,7 @@ from sync.ports import (
     CustomMapping,
     RunRecord,
     SchedulerBeat,
-    Settings,
+    SyncSettings,
 )
 from sync.push import parse_items
 from sync.qualify import parse_score, qualify
@@ -315,7 +315,7 @@ class SyncService:
         return self.engine.push(items, actor=actor.id, dry_run=dry_run)
 
     # -------------------------------------------------------------- status
-    def settings(self) -> Settings:
+    def settings(self) -> SyncSettings:
         return self.engine.settings()
 
     def status(self) -> StatusView:
