@@ -217,9 +217,10 @@ def int_filter(name: str) -> Filter:
 
 def bool_filter(name: str) -> Filter:
     def compile_(wanted: str) -> Callable[[dict[str, Any]], bool]:
-        if wanted not in ("true", "false"):
+        folded = wanted.lower()  # basecrm sends a Python bool as "True"/"False"
+        if folded not in ("true", "false"):
             raise bad_param(name, "true or false")
-        return lambda item: bool(item.get(name)) == (wanted == "true")
+        return lambda item: bool(item.get(name)) == (folded == "true")
 
     return compile_
 

@@ -341,6 +341,20 @@ def test_contacts_people_and_organizations(sell: basecrm.Client) -> None:
     assert sell.contacts.destroy(org.id) is True
 
 
+def test_boolean_filters_take_python_bools_from_basecrm(sell: basecrm.Client) -> None:
+    """basecrm puts ``is_organization=True`` in the query string as ``True``; Sell reads it as
+    a boolean, so the sandbox must too (any casing of true/false), and refuse anything else."""
+    person = sell.contacts.create(first_name="Ada", last_name="Lovelace")
+    org = sell.contacts.create(is_organization=True, name="Analytical Engines")
+
+    assert [c.id for c in sell.contacts.list(is_organization=True)] == [org.id]
+    assert [c.id for c in sell.contacts.list(is_organization=False)] == [person.id]
+    assert [c.id for c in sell.contacts.list(is_organization="FALSE")] == [person.id]
+    with pytest.raises(basecrm.errors.RequestError) as bad:
+        sell.contacts.list(is_organization="yes")
+    assert bad.value.http_status == 400
+
+
 def test_lead_sources_and_users(sell: basecrm.Client) -> None:
     source = sell.lead_sources.create(name="Organic Search")
     assert source.resource_type == "lead"
