@@ -321,6 +321,7 @@ class HubSpotClient(HubSpotPort):
     ) -> list[HubSpotContact]:
         body: dict[str, Any] = {
             "properties": properties,
+            "propertiesWithHistory": [],  # required by the spec, even when no history is wanted
             "inputs": [{"id": value} for value in inputs],
         }
         if id_property:

@@ -193,9 +193,10 @@ def test_faults_match_method_path_and_count(api: Api, sandbox: Sandbox) -> None:
     sandbox.hubspot.inject("503", method="POST", path_prefix="/crm/objects/2026-03/contacts/batch")
     assert api.hubspot().status_code == 200  # GET does not match
     assert api.hubspot("POST", CONTACTS + "/search", json={}).status_code == 200
-    batch = api.hubspot("POST", CONTACTS + "/batch/read", json={"inputs": []})
+    read = {"inputs": [], "properties": [], "propertiesWithHistory": []}
+    batch = api.hubspot("POST", CONTACTS + "/batch/read", json=read)
     assert batch.status_code == 503  # the v3 spelling matches the dated prefix
-    assert api.hubspot("POST", CONTACTS + "/batch/read", json={"inputs": []}).status_code == 200
+    assert api.hubspot("POST", CONTACTS + "/batch/read", json=read).status_code == 200
 
     sandbox.sell.inject("500", times=2)
     assert [api.sell().status_code for _ in range(3)] == [500, 500, 200]

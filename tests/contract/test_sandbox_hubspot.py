@@ -222,6 +222,7 @@ def test_batch_read_by_email(http: httpx.Client, sandbox: Sandbox) -> None:
         json={
             "idProperty": "email",
             "properties": ["firstname"],
+            "propertiesWithHistory": [],
             "inputs": [{"id": "mixed@example.com"}, {"id": "none@example.com"}],
         },
     )
