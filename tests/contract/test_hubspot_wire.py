@@ -15,6 +15,7 @@ import pytest
 
 from sandbox.server import Sandbox
 from sync.clients.hubspot import HubSpotClient, HubSpotLimits, HubSpotSession
+from sync.clients.hubspot_search import SearchCursor
 from sync.ports import ContactWrite
 from tests.contract.conftest import FAST_RETRY, closing
 from tests.contract.hubspot_wire import (
@@ -82,6 +83,17 @@ def test_every_request_the_client_sends_fits_hubspots_specs(sandbox: Sandbox) ->
         if op is not None:
             seen.add(op.name)
     assert seen == SENT_BY_THE_CLIENT
+
+
+def test_every_search_the_cursor_builds_fits_the_spec() -> None:
+    """The tie and after-tie queries past the 10,000-result window, which a small sandbox run
+    may not reach, are valid searches too."""
+    by_date = SearchCursor.since(5)
+    tie = SearchCursor(lower=5, tie=(5, 51000000007), after=200)
+    after_tie = SearchCursor(lower=5, operator="GT")
+    for cursor in (by_date, tie, after_tie):
+        body = cursor.request(["email", "lastmodifieddate"])
+        assert violations("POST", f"{OBJECTS}/search", {}, body) == [], body
 
 
 @pytest.mark.parametrize(
