@@ -2,7 +2,7 @@
 
 :class:`HubSpotStore` holds the portal and the helpers tests use to arrange it
 (``add_contact``, ``create_list``, ``add_property`` ...), plus the writes, lookups and rendering
-the API handlers in :mod:`sandbox.hubspot` build on. Emails are unique case-insensitively across
+the route modules (``sandbox.hubspot_*_api``) build on. Emails are unique case-insensitively across
 ``email`` and ``hs_additional_emails`` of live contacts, like properties with ``hasUniqueValue``;
 archived contacts free their keys and leave every list.
 """
