@@ -3,7 +3,7 @@ lead sources.
 
 :class:`SellStore` holds the account and the helpers tests use to arrange it (``add_record``,
 ``add_custom_field``, ``add_lead_source`` ...), plus the validation and PUT-semantics merge the
-API handlers in :mod:`sandbox.sell` build on. Timestamps have one-second precision like Sell's.
+route modules (``sandbox.sell_*_api``) build on. Timestamps have one-second precision like Sell's.
 Nothing here knows about HTTP: validation failures are :class:`~sandbox.sell_fields.SellErrors`
 carrying the status and error items, which the HTTP layer renders.
 """
