@@ -94,8 +94,8 @@ class HubSpotState(ServiceState, HubSpotStore):
             "token": self.token,
             "portal_id": self.portal_id,
             "demo_list_id": self.demo_list_id,
-            "contacts": sum(1 for c in self._contacts.values() if not c.archived),
-            "lists": {hs_list.list_id: hs_list.name for hs_list in self._lists.values()},
+            "contacts": sum(1 for c in self.contacts_by_id.values() if not c.archived),
+            "lists": {hs_list.list_id: hs_list.name for hs_list in self.lists_by_id.values()},
         }
 
     def _rate_body(self, policy: str, message: str) -> dict[str, Any]:
@@ -247,7 +247,7 @@ class HubSpotState(ServiceState, HubSpotStore):
         found = re.fullmatch(r"/_sandbox/contacts/(\d+)", req.path)
         if found:
             cid = found.group(1)
-            if cid not in self._contacts:
+            if cid not in self.contacts_by_id:
                 return json_response(404, {"ok": False, "error": f"no contact {cid}"})
             if req.method == "PATCH":
                 self.update_contact(cid, body.get("properties") or {})
@@ -255,7 +255,7 @@ class HubSpotState(ServiceState, HubSpotStore):
                 self.archive_contact(cid)
             return json_response(200, self.get_contact(cid))
         found = re.fullmatch(r"/_sandbox/lists/(\d+)/members", req.path)
-        if found and found.group(1) in self._lists:
+        if found and found.group(1) in self.lists_by_id:
             if req.method == "PUT":
                 self.add_to_list(found.group(1), [str(i) for i in body.get("ids") or []])
             elif req.method == "DELETE":

@@ -81,12 +81,12 @@ class ContactRoutes:
             return bad_request(f"after must be a number, got {after_raw!r}")
         archived = req.query.get("archived", "false").lower() == "true"
         wanted = wanted_properties(req)
-        roster = self.store._roster(archived)
+        roster = self.store.roster(archived)
         start = bisect.bisect_left(roster, after)
         ids = roster[start : start + limit + 1]
         page = ids[:limit]
         body: dict[str, Any] = {
-            "results": [self.store._render(self.store._contacts[str(i)], wanted) for i in page]
+            "results": [self.store.render(self.store.contacts_by_id[str(i)], wanted) for i in page]
         }
         if len(ids) > limit:
             next_after = str(ids[limit])
@@ -100,31 +100,31 @@ class ContactRoutes:
 
     def _h_get(self, req: ApiRequest, cid: str) -> Response:
         archived = req.query.get("archived", "false").lower() == "true"
-        contact = self.store._lookup(cid, req.query.get("idProperty"), archived=archived)
+        contact = self.store.lookup(cid, req.query.get("idProperty"), archived=archived)
         if contact is None:
             return not_found(cid)
-        return json_response(200, self.store._render(contact, wanted_properties(req)))
+        return json_response(200, self.store.render(contact, wanted_properties(req)))
 
     def _h_create(self, req: ApiRequest) -> Response:
         body = object_body(req)
-        changes = self.store._validated(body.get("properties"), None)
-        conflict = self.store._find_conflict(self.store._merged(None, changes), None)
+        changes = self.store.validated(body.get("properties"), None)
+        conflict = self.store.find_conflict(self.store.merged(None, changes), None)
         if conflict:
             return error(409, conflict.message, "CONFLICT")
-        contact = self.store._create(changes)
-        return json_response(201, self.store._render(contact, None, all_values=True))
+        contact = self.store.create(changes)
+        return json_response(201, self.store.render(contact, None, all_values=True))
 
     def _h_update(self, req: ApiRequest, cid: str) -> Response:
         body = object_body(req)
-        contact = self.store._lookup(cid, req.query.get("idProperty"))
+        contact = self.store.lookup(cid, req.query.get("idProperty"))
         if contact is None:
             return not_found(cid)
-        changes = self.store._validated(body.get("properties"), contact)
-        conflict = self.store._find_conflict(self.store._merged(contact, changes), contact.id)
+        changes = self.store.validated(body.get("properties"), contact)
+        conflict = self.store.find_conflict(self.store.merged(contact, changes), contact.id)
         if conflict:
             return error(409, conflict.message, "CONFLICT")
-        self.store._apply(contact, changes)
-        return json_response(200, self.store._render(contact, None, all_values=True))
+        self.store.apply(contact, changes)
+        return json_response(200, self.store.render(contact, None, all_values=True))
 
     def _h_archive(self, req: ApiRequest, cid: str) -> Response:
         self.store.archive_contact(cid)
@@ -153,12 +153,12 @@ class ContactRoutes:
         results, missing, seen = [], [], set()
         for item in inputs:
             raw_id = str(item.get("id", ""))
-            contact = self.store._lookup(raw_id, id_property, archived=archived)
+            contact = self.store.lookup(raw_id, id_property, archived=archived)
             if contact is None:
                 missing.append(raw_id)
             elif contact.id not in seen:
                 seen.add(contact.id)
-                results.append(self.store._render(contact, wanted))
+                results.append(self.store.render(contact, wanted))
         errors = (
             [item_error("OBJECT_NOT_FOUND", NOT_FOUND_MESSAGE, {"ids": missing})] if missing else []
         )
@@ -175,21 +175,23 @@ class ContactRoutes:
         for index, item in enumerate(inputs):
             context = {"objectWriteTraceId": [str(traces[index])]} if per_item else {}
             try:
-                changes = self.store._validated(item.get("properties"), None)
+                changes = self.store.validated(item.get("properties"), None)
             except InvalidValues as exc:
                 if not per_item:
                     return validation_error(exc, self.store.portal_id)
                 message, details = invalid_body(exc, self.store.portal_id)
                 errors.append(item_error("VALIDATION_ERROR", message, context, details))
                 continue
-            values = self.store._merged(None, changes)
-            conflict = self.store._find_conflict(values, None)
+            values = self.store.merged(None, changes)
+            conflict = self.store.find_conflict(values, None)
             if conflict:
                 if not per_item:
                     return error(409, conflict.message, "CONFLICT")
                 errors.append(item_error("CONFLICT", conflict.message, context))
                 continue
-            clash = next((k for k in sorted(self.store._keys(values)) if k in batch_keys), None)
+            clash = next(
+                (k for k in sorted(self.store.unique_keys(values)) if k in batch_keys), None
+            )
             if clash:
                 message = (
                     f"Duplicate values for property {clash[0]} found in batch input: {clash[1]}"
@@ -198,12 +200,12 @@ class ContactRoutes:
                     return bad_request(message)
                 errors.append(item_error("VALIDATION_ERROR", message, context))
                 continue
-            for key in self.store._keys(values):
+            for key in self.store.unique_keys(values):
                 batch_keys[key] = index
             planned.append((index, changes))
         results = []
         for index, changes in planned:
-            rendered = self.store._render(self.store._create(changes), None, all_values=True)
+            rendered = self.store.render(self.store.create(changes), None, all_values=True)
             if per_item:
                 rendered["objectWriteTraceId"] = traces[index]
             results.append(rendered)
@@ -227,7 +229,7 @@ class ContactRoutes:
         results, errors, missing = [], [], []
         for item, raw_id in zip(inputs, ids, strict=True):
             prop = item.get("idProperty") or id_property
-            contact = self.store._lookup(raw_id, prop)
+            contact = self.store.lookup(raw_id, prop)
             context: dict[str, list[str]] = {"ids": [raw_id]}
             if item.get("objectWriteTraceId"):
                 context["objectWriteTraceId"] = [str(item["objectWriteTraceId"])]
@@ -235,17 +237,17 @@ class ContactRoutes:
                 missing.append(raw_id)
                 continue
             try:
-                changes = self.store._validated(item.get("properties"), contact)
+                changes = self.store.validated(item.get("properties"), contact)
             except InvalidValues as exc:
                 message, details = invalid_body(exc, self.store.portal_id)
                 errors.append(item_error("VALIDATION_ERROR", message, context, details))
                 continue
-            conflict = self.store._find_conflict(self.store._merged(contact, changes), contact.id)
+            conflict = self.store.find_conflict(self.store.merged(contact, changes), contact.id)
             if conflict:
                 errors.append(item_error("CONFLICT", conflict.message, context))
                 continue
-            self.store._apply(contact, changes)
-            rendered = self.store._render(contact, None, all_values=True)
+            self.store.apply(contact, changes)
+            rendered = self.store.render(contact, None, all_values=True)
             if item.get("objectWriteTraceId"):
                 rendered["objectWriteTraceId"] = item["objectWriteTraceId"]
             results.append(rendered)
@@ -279,7 +281,7 @@ class ContactRoutes:
             context: dict[str, list[str]] = {"ids": [raw_id]}
             if item.get("objectWriteTraceId"):
                 context["objectWriteTraceId"] = [str(item["objectWriteTraceId"])]
-            contact = self.store._lookup(raw_id, prop)
+            contact = self.store.lookup(raw_id, prop)
             if contact is None and prop == "hs_object_id":
                 errors.append(item_error("OBJECT_NOT_FOUND", NOT_FOUND_MESSAGE, context))
                 continue
@@ -292,23 +294,23 @@ class ContactRoutes:
                 )
                 continue
             try:
-                changes = self.store._validated(properties, contact)
+                changes = self.store.validated(properties, contact)
             except InvalidValues as exc:
                 message, details = invalid_body(exc, self.store.portal_id)
                 errors.append(item_error("VALIDATION_ERROR", message, context, details))
                 continue
-            conflict = self.store._find_conflict(
-                self.store._merged(contact, changes), contact.id if contact else None
+            conflict = self.store.find_conflict(
+                self.store.merged(contact, changes), contact.id if contact else None
             )
             if conflict:
                 errors.append(item_error("CONFLICT", conflict.message, context))
                 continue
             created = contact is None
             if contact is None:
-                contact = self.store._create(changes)
+                contact = self.store.create(changes)
             else:
-                self.store._apply(contact, changes)
-            rendered = self.store._render(contact, None, all_values=True)
+                self.store.apply(contact, changes)
+            rendered = self.store.render(contact, None, all_values=True)
             rendered["new"] = created
             if item.get("objectWriteTraceId"):
                 rendered["objectWriteTraceId"] = item["objectWriteTraceId"]
@@ -342,7 +344,7 @@ class ContactRoutes:
             return bad_request("properties must be a list")
         rows = [
             (c.id, c.values)
-            for c in self.store._contacts.values()
+            for c in self.store.contacts_by_id.values()
             if not c.archived and predicate(c.values) and text(c.values)
         ]
         ordered = sort_ids(rows, sort, self.store.properties)
@@ -350,7 +352,7 @@ class ContactRoutes:
         page = ordered[after : min(after + limit, reachable)]
         out: dict[str, Any] = {
             "total": len(ordered),
-            "results": [self.store._render(self.store._contacts[cid], wanted) for cid in page],
+            "results": [self.store.render(self.store.contacts_by_id[cid], wanted) for cid in page],
         }
         if after + limit < reachable:
             out["paging"] = {"next": {"after": str(after + limit)}}

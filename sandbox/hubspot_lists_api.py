@@ -76,24 +76,28 @@ class ListRoutes:
         )
 
     def _get_list(self, lid: str) -> StoredList:
-        hs_list = self.store._lists.get(lid)
+        hs_list = self.store.lists_by_id.get(lid)
         if hs_list is None:
             raise Reject(error(404, f"List {lid} does not exist.", "OBJECT_NOT_FOUND"))
         return hs_list
 
     def _h_list_get(self, req: ApiRequest, lid: str) -> Response:
-        return json_response(200, {"list": self.store._list_body(self._get_list(lid))})
+        return json_response(200, {"list": self.store.list_body(self._get_list(lid))})
 
     def _h_lists_many(self, req: ApiRequest) -> Response:
         ids = [i for value in req.query.getlist("listIds") for i in value.split(",") if i]
-        found = [self.store._list_body(self.store._lists[i]) for i in ids if i in self.store._lists]
+        found = [
+            self.store.list_body(self.store.lists_by_id[i])
+            for i in ids
+            if i in self.store.lists_by_id
+        ]
         return json_response(200, {"lists": found})
 
     def _h_list_by_name(self, req: ApiRequest, name: str) -> Response:
         wanted = unquote(name).casefold()
-        for hs_list in self.store._lists.values():
+        for hs_list in self.store.lists_by_id.values():
             if hs_list.name.casefold() == wanted:
-                return json_response(200, {"list": self.store._list_body(hs_list)})
+                return json_response(200, {"list": self.store.list_body(hs_list)})
         return error(404, f"List with name {unquote(name)} does not exist.", "OBJECT_NOT_FOUND")
 
     def _h_list_create(self, req: ApiRequest) -> Response:
@@ -107,11 +111,12 @@ class ListRoutes:
         if processing not in PROCESSING_TYPES:
             return bad_request(f"processingType must be one of {', '.join(PROCESSING_TYPES)}")
         if any(
-            hs_list.name.casefold() == name.casefold() for hs_list in self.store._lists.values()
+            hs_list.name.casefold() == name.casefold()
+            for hs_list in self.store.lists_by_id.values()
         ):
             return bad_request(f"A list named {name} already exists.")
         list_id = self.store.create_list(name, processing)
-        return json_response(200, {"list": self.store._list_body(self.store._lists[list_id])})
+        return json_response(200, {"list": self.store.list_body(self.store.lists_by_id[list_id])})
 
     def _h_lists_search(self, req: ApiRequest) -> Response:
         body = object_body(req)
@@ -122,9 +127,9 @@ class ListRoutes:
         if count > 500:
             return bad_request("count must be at most 500")
         found = [
-            self.store._list_body(hs_list)
+            self.store.list_body(hs_list)
             for hs_list in sorted(
-                self.store._lists.values(), key=lambda hs_list: int(hs_list.list_id)
+                self.store.lists_by_id.values(), key=lambda hs_list: int(hs_list.list_id)
             )
             if query in hs_list.name.casefold()
             and hs_list.processing_type in types
@@ -197,7 +202,7 @@ class ListRoutes:
     ) -> dict[str, list[str]]:
         added, removed, missing = [], [], []
         for cid in add:
-            if self.store._live(cid) is None:
+            if self.store.live(cid) is None:
                 missing.append(cid)
             elif cid not in hs_list.members:
                 hs_list.members[cid] = self.store.now_ms()
@@ -205,7 +210,7 @@ class ListRoutes:
         for cid in remove:
             if hs_list.members.pop(cid, None) is not None:
                 removed.append(cid)
-            elif self.store._live(cid) is None:
+            elif self.store.live(cid) is None:
                 missing.append(cid)
         if added or removed:
             hs_list.version += 1
@@ -236,7 +241,7 @@ class ListRoutes:
                 "lastAddedTimestamp": iso_ms(hs_list.members[cid]),
             }
             for hs_list in sorted(
-                self.store._lists.values(), key=lambda hs_list: int(hs_list.list_id)
+                self.store.lists_by_id.values(), key=lambda hs_list: int(hs_list.list_id)
             )
             if cid in hs_list.members
         ]

@@ -55,8 +55,8 @@ class SellState(ServiceState, SellStore):
             **super().info(),
             "token": self.token,
             "user": self.user["name"],
-            "leads": len(self._records["lead"]),
-            "contacts": len(self._records["contact"]),
+            "leads": len(self.records_by_id["lead"]),
+            "contacts": len(self.records_by_id["contact"]),
         }
 
     def fault_response(self, fault: Fault, req: ApiRequest) -> Response:
@@ -182,7 +182,7 @@ class SellState(ServiceState, SellStore):
             return json_response(201, {"id": self.add_record(kind, body.get("data") or {})})
         if rid is None and req.method == "GET":
             return json_response(200, {"items": self.records(kind)})
-        if rid is None or int(rid) not in self._records[kind]:
+        if rid is None or int(rid) not in self.records_by_id[kind]:
             return json_response(404, {"ok": False, "error": f"no {kind} {rid}"})
         if req.method == "PUT":
             self.update_record(kind, int(rid), body.get("data") or {})

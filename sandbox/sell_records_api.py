@@ -63,7 +63,7 @@ class RecordRoutes:
         def handler(req: ApiRequest) -> Response:
             return self.pages.answer(
                 req,
-                list(self.store._records[kind].values()),
+                list(self.store.records_by_id[kind].values()),
                 kind,
                 sortable=SORTABLE[kind],
                 default_sort=DEFAULT_SORT[kind],
@@ -74,7 +74,7 @@ class RecordRoutes:
         return handler
 
     def _record_or_404(self, req: ApiRequest, kind: str, rid: str) -> dict[str, Any]:
-        record = self.store._records[kind].get(int(rid)) if rid.isdigit() else None
+        record = self.store.records_by_id[kind].get(int(rid)) if rid.isdigit() else None
         if record is None:
             raise Reject(not_found(req))
         return record
@@ -87,14 +87,14 @@ class RecordRoutes:
 
     def _creator(self, kind: str) -> Callable[..., Response]:
         def handler(req: ApiRequest) -> Response:
-            clean = self.store._validate(kind, payload(req), None)
+            clean = self.store.validate(kind, payload(req), None)
             record = record_template(kind)
-            record["id"] = self.store._next_id[kind]
-            self.store._next_id[kind] += 1
+            record["id"] = self.store.next_id[kind]
+            self.store.next_id[kind] += 1
             record["created_at"] = record["updated_at"] = self.store.now_iso()
-            self.store._merge(kind, record, clean, lenient=False)
-            self.store._records[kind][record["id"]] = record
-            self.store._version += 1
+            self.store.merge(kind, record, clean, lenient=False)
+            self.store.records_by_id[kind][record["id"]] = record
+            self.store.version += 1
             return one(record, kind)
 
         return handler
@@ -102,9 +102,9 @@ class RecordRoutes:
     def _updater(self, kind: str) -> Callable[..., Response]:
         def handler(req: ApiRequest, rid: str) -> Response:
             record = self._record_or_404(req, kind, rid)
-            clean = self.store._validate(kind, payload(req), record)
-            self.store._version += 1
-            self.store._merge(kind, record, clean, lenient=False)
+            clean = self.store.validate(kind, payload(req), record)
+            self.store.version += 1
+            self.store.merge(kind, record, clean, lenient=False)
             record["updated_at"] = self.store.now_iso()
             return one(record, kind)
 
@@ -113,8 +113,8 @@ class RecordRoutes:
     def _deleter(self, kind: str) -> Callable[..., Response]:
         def handler(req: ApiRequest, rid: str) -> Response:
             self._record_or_404(req, kind, rid)
-            del self.store._records[kind][int(rid)]
-            self.store._version += 1
+            del self.store.records_by_id[kind][int(rid)]
+            self.store.version += 1
             return empty_response(204)
 
         return handler

@@ -55,7 +55,7 @@ class ReferenceRoutes:
     def _h_custom_fields(self, req: ApiRequest, kind: str) -> Response:
         return self.pages.answer(
             req,
-            list(self.store._custom_fields[kind]),
+            list(self.store.custom_field_defs[kind]),
             "custom_field",
             sortable=("id", "name"),
             default_sort="id:asc",
@@ -65,7 +65,7 @@ class ReferenceRoutes:
     def _h_sources(self, req: ApiRequest) -> Response:
         return self.pages.answer(
             req,
-            list(self.store._lead_sources.values()),
+            list(self.store.lead_sources_by_id.values()),
             "lead_source",
             sortable=("id", "name", "created_at", "updated_at"),
             default_sort="id:asc",
@@ -96,7 +96,7 @@ class ReferenceRoutes:
                     )
                 ],
             )
-        clash = self.store._source_named(name)
+        clash = self.store.source_named(name)
         if clash is not None and clash["id"] != own_id:
             raise SellErrors(
                 422,
@@ -113,10 +113,10 @@ class ReferenceRoutes:
 
     def _h_source_create(self, req: ApiRequest) -> Response:
         source_id = self.store.add_lead_source(self._source_payload(req, None))
-        return one(self.store._lead_sources[source_id], "lead_source")
+        return one(self.store.lead_sources_by_id[source_id], "lead_source")
 
     def _source_or_404(self, req: ApiRequest, sid: str) -> dict[str, Any]:
-        source = self.store._lead_sources.get(int(sid))
+        source = self.store.lead_sources_by_id.get(int(sid))
         if source is None:
             raise Reject(not_found(req))
         return source
@@ -127,14 +127,14 @@ class ReferenceRoutes:
     def _h_source_update(self, req: ApiRequest, sid: str) -> Response:
         source = self._source_or_404(req, sid)
         source["name"] = self._source_payload(req, source["id"])
-        self.store._version += 1
+        self.store.version += 1
         source["updated_at"] = self.store.now_iso()
         return one(source, "lead_source")
 
     def _h_source_delete(self, req: ApiRequest, sid: str) -> Response:
         self._source_or_404(req, sid)
-        del self.store._lead_sources[int(sid)]
-        self.store._version += 1
+        del self.store.lead_sources_by_id[int(sid)]
+        self.store.version += 1
         return empty_response(204)
 
     def _h_user_self(self, req: ApiRequest) -> Response:

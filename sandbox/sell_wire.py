@@ -169,7 +169,7 @@ class Pages:
         selection = tuple(
             sorted((k, v) for k, v in req.query.multi_items() if k not in ("page", "per_page"))
         )
-        cache_key = (req.path, self.store._version, field_name, direction, selection)
+        cache_key = (req.path, self.store.version, field_name, direction, selection)
         cached = self._cache.get(cache_key)
         if cached is None:
             cached = self._select(items, filters, req, field_name, direction == "desc")

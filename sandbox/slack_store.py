@@ -98,6 +98,10 @@ class SlackStore:
         self._ts_count += 1
         return f"{self._ts_base + self._ts_count // 1_000_000}.{self._ts_count % 1_000_000:06d}"
 
+    def next_view_id(self) -> str:
+        self._view_count += 1
+        return f"V{self._view_count:08d}"
+
     def need_scope(self, *alternatives: str) -> None:
         if not any(scope in self.scopes for scope in alternatives):
             raise SlackError("missing_scope")

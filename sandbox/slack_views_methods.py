@@ -73,8 +73,7 @@ class ViewMethods:
 
     def _store_view(self, view: dict[str, Any], view_id: str | None = None) -> Args:
         if view_id is None:
-            self.store._view_count += 1
-            view_id = f"V{self.store._view_count:08d}"
+            view_id = self.store.next_view_id()
         digest = hashlib.sha1(f"{view_id}:{self.store.next_ts()}".encode()).hexdigest()[:20]
         stored = {
             "id": view_id,
