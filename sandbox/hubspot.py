@@ -1,9 +1,9 @@
 """The HubSpot stand-in service: auth, HubSpot's rate limits, faults and routing to the routes.
 
-The routes are split by resource family, each acting on :class:`~sandbox.hubspot_store.HubSpotStore`
-(the portal's data): contacts and search in :mod:`sandbox.hubspot_contacts_api`, lists in
+This module decides whether a request reaches the routes at all. The routes are split by
+resource family, each acting on :class:`~sandbox.hubspot_store.HubSpotStore` (the portal's
+data): contacts and search in :mod:`sandbox.hubspot_contacts_api`, lists in
 :mod:`sandbox.hubspot_lists_api`, property definitions in :mod:`sandbox.hubspot_properties_api`.
-This module decides whether a request reaches them at all.
 
 Paths are served under both the date-versioned prefixes (``/crm/objects/2026-03/contacts``,
 ``/crm/lists/2026-03``, ``/crm/properties/2026-03/contacts``; any ``YYYY-MM`` version) and the
@@ -227,7 +227,7 @@ class HubSpotState(ServiceState, HubSpotStore):
 
     def _build_router(self) -> Router:
         r = Router()
-        # the search window is read per request, so a test can shrink ``sandbox.hubspot.MAX_RESULTS``
+        # search reads its window per request: a test may shrink ``sandbox.hubspot.MAX_RESULTS``
         ContactRoutes(self, result_cap=lambda: MAX_RESULTS).register(r)
         ListRoutes(self).register(r)
         PropertyRoutes(self).register(r)

@@ -213,7 +213,7 @@ class SellStore:
             }
             return source_id
 
-    # ================================================================== validation and writes (routes)
+    # ============================================================ validation and writes (routes)
 
     @staticmethod
     def _check_kind(kind: str) -> None:

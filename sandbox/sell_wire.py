@@ -119,7 +119,7 @@ def not_found(req: ApiRequest) -> Response:
 
 
 class Pages:
-    """Answers list requests over ``store``'s collections, caching each selection per data version."""
+    """Answers list requests over ``store``'s data, caching each selection per data version."""
 
     def __init__(self, store: SellStore) -> None:
         self.store = store
