@@ -2,7 +2,7 @@
 
 :class:`HubSpotStore` holds the portal and the helpers tests use to arrange it
 (``add_contact``, ``create_list``, ``add_property`` ...), plus the writes, lookups and rendering
-the API handlers in :mod:`sandbox.hubspot` build on. Emails are unique case-insensitively across
+the route modules (``sandbox.hubspot_*_api``) build on. Emails are unique case-insensitively across
 ``email`` and ``hs_additional_emails`` of live contacts, like properties with ``hasUniqueValue``;
 archived contacts free their keys and leave every list.
 """
@@ -91,11 +91,11 @@ class HubSpotStore:
 
     def _reset_store(self) -> None:
         self.properties: dict[str, dict[str, Any]] = {p["name"]: p for p in standard_properties()}
-        self._contacts: dict[str, StoredContact] = {}
+        self.contacts_by_id: dict[str, StoredContact] = {}
         self._email_owner: dict[str, str] = {}
         self._unique_owner: dict[tuple[str, str], str] = {}
         self._keys_by_id: dict[str, set[tuple[str, str]]] = {}
-        self._lists: dict[str, StoredList] = {}
+        self.lists_by_id: dict[str, StoredList] = {}
         self._roster_version = 0  # bumped when a contact is created or archived
         self._roster_cache: tuple[tuple[int, bool], list[int]] = ((-1, False), [])
         self._next_contact = FIRST_CONTACT_ID
@@ -130,18 +130,18 @@ class HubSpotStore:
                 k: stored_text(v) for k, v in properties.items() if v is not None and v != ""
             }
             contact_id = str(id) if id is not None else str(self._next_contact)
-            if contact_id in self._contacts:
+            if contact_id in self.contacts_by_id:
                 raise ValueError(f"contact {contact_id} exists")
             self._next_contact = max(self._next_contact, int(contact_id)) + 1
             created = created_ms if created_ms is not None else self.now_ms()
             updated = updated_ms if updated_ms is not None else created
             contact = StoredContact(contact_id, {}, created, updated)
-            self._apply(contact, dict(values), touch=False)
+            self.apply(contact, dict(values), touch=False)
             if not archived:
-                conflict = self._find_conflict(contact.values, contact_id)
+                conflict = self.find_conflict(contact.values, contact_id)
                 if conflict:
                     raise ValueError(conflict.message)
-            self._contacts[contact_id] = contact
+            self.contacts_by_id[contact_id] = contact
             self._roster_version += 1
             if archived:
                 contact.archived, contact.archived_ms = True, updated
@@ -152,8 +152,8 @@ class HubSpotStore:
         """Change values without validation (e.g. a score HubSpot recalculated); bumps
         lastmodifieddate. None or "" clears."""
         with self.lock:
-            contact = self._contacts[str(contact_id)]
-            self._apply(
+            contact = self.contacts_by_id[str(contact_id)]
+            self.apply(
                 contact,
                 {k: None if v in (None, "") else stored_text(v) for k, v in properties.items()},
             )
@@ -161,8 +161,8 @@ class HubSpotStore:
     def get_contact(self, contact_id: str) -> dict[str, Any] | None:
         """The contact with every stored property (archived ones too), or None."""
         with self.lock:
-            contact = self._contacts.get(str(contact_id))
-            return self._render(contact, None, all_values=True) if contact else None
+            contact = self.contacts_by_id.get(str(contact_id))
+            return self.render(contact, None, all_values=True) if contact else None
 
     def find_contact(self, email: str) -> str | None:
         with self.lock:
@@ -171,18 +171,18 @@ class HubSpotStore:
     def contact_ids(self, *, archived: bool = False) -> list[str]:
         with self.lock:
             return sorted(
-                (c.id for c in self._contacts.values() if c.archived == archived), key=int
+                (c.id for c in self.contacts_by_id.values() if c.archived == archived), key=int
             )
 
     def archive_contact(self, contact_id: str) -> None:
         with self.lock:
-            contact = self._contacts.get(str(contact_id))
+            contact = self.contacts_by_id.get(str(contact_id))
             if contact is None or contact.archived:
                 return
             contact.archived, contact.archived_ms = True, self.now_ms()
             self._roster_version += 1
             self._reindex(contact)
-            for hs_list in self._lists.values():
+            for hs_list in self.lists_by_id.values():
                 if hs_list.members.pop(contact.id, None) is not None:
                     hs_list.version += 1
                     hs_list.updated_ms = contact.archived_ms
@@ -194,16 +194,16 @@ class HubSpotStore:
             list_id = str(self._next_list)
             self._next_list += 1
             now = self.now_ms()
-            self._lists[list_id] = StoredList(list_id, name, processing_type, now, now)
+            self.lists_by_id[list_id] = StoredList(list_id, name, processing_type, now, now)
             return list_id
 
     def add_to_list(self, list_id: str, ids: Iterable[str]) -> None:
         """Add members whatever the list's type (a DYNAMIC list's filters are not evaluated)."""
         with self.lock:
-            hs_list = self._lists[str(list_id)]
+            hs_list = self.lists_by_id[str(list_id)]
             changed = False
             for cid in map(str, ids):
-                contact = self._contacts.get(cid)
+                contact = self.contacts_by_id.get(cid)
                 if contact is None or contact.archived:
                     raise ValueError(f"contact {cid} does not exist or is archived")
                 if cid not in hs_list.members:
@@ -215,7 +215,7 @@ class HubSpotStore:
 
     def remove_from_list(self, list_id: str, ids: Iterable[str]) -> None:
         with self.lock:
-            hs_list = self._lists[str(list_id)]
+            hs_list = self.lists_by_id[str(list_id)]
             removed = [cid for cid in map(str, ids) if hs_list.members.pop(cid, None) is not None]
             if removed:
                 hs_list.version += 1
@@ -223,7 +223,7 @@ class HubSpotStore:
 
     def list_members(self, list_id: str) -> list[str]:
         with self.lock:
-            return sorted(self._lists[str(list_id)].members, key=int)
+            return sorted(self.lists_by_id[str(list_id)].members, key=int)
 
     def add_property(
         self,
@@ -257,9 +257,9 @@ class HubSpotStore:
             self.properties[name] = prop
             return prop
 
-    # ================================================================== storage internals
+    # ================================================================== writes and lookups (routes)
 
-    def _apply(
+    def apply(
         self, contact: StoredContact, changes: dict[str, str | None], *, touch: bool = True
     ) -> None:
         for name, value in changes.items():
@@ -272,10 +272,10 @@ class HubSpotStore:
         contact.values["hs_object_id"] = contact.id
         contact.values["createdate"] = iso_ms(contact.created_ms)
         contact.values["lastmodifieddate"] = iso_ms(contact.updated_ms)
-        if contact.id in self._contacts:
+        if contact.id in self.contacts_by_id:
             self._reindex(contact)
 
-    def _keys(self, values: dict[str, str]) -> set[tuple[str, str]]:
+    def unique_keys(self, values: dict[str, str]) -> set[tuple[str, str]]:
         keys: set[tuple[str, str]] = set()
         emails = [values.get("email", ""), *values.get("hs_additional_emails", "").split(";")]
         for email in emails:
@@ -295,7 +295,7 @@ class HubSpotStore:
                 del self._unique_owner[key]
         if contact.archived:
             return
-        keys = self._keys(contact.values)
+        keys = self.unique_keys(contact.values)
         self._keys_by_id[contact.id] = keys
         for key in keys:
             if key[0] == "email":
@@ -303,8 +303,8 @@ class HubSpotStore:
             else:
                 self._unique_owner.setdefault(key, contact.id)
 
-    def _find_conflict(self, values: dict[str, str], own_id: str | None) -> UniqueConflict | None:
-        for key in sorted(self._keys(values)):
+    def find_conflict(self, values: dict[str, str], own_id: str | None) -> UniqueConflict | None:
+        for key in sorted(self.unique_keys(values)):
             owner = (
                 self._email_owner.get(key[1]) if key[0] == "email" else self._unique_owner.get(key)
             )
@@ -318,34 +318,34 @@ class HubSpotStore:
                 )
         return None
 
-    def _roster(self, archived: bool) -> list[int]:
+    def roster(self, archived: bool) -> list[int]:
         """Sorted ids of live (or archived) contacts, rebuilt only after a create or archive."""
         key = (self._roster_version, archived)
         if self._roster_cache[0] != key:
-            ids = sorted(int(c.id) for c in self._contacts.values() if c.archived == archived)
+            ids = sorted(int(c.id) for c in self.contacts_by_id.values() if c.archived == archived)
             self._roster_cache = (key, ids)
         return self._roster_cache[1]
 
-    def _live(self, contact_id: str) -> StoredContact | None:
-        contact = self._contacts.get(contact_id)
+    def live(self, contact_id: str) -> StoredContact | None:
+        contact = self.contacts_by_id.get(contact_id)
         return contact if contact is not None and not contact.archived else None
 
-    def _lookup(
+    def lookup(
         self, id_value: str, id_property: str | None, *, archived: bool = False
     ) -> StoredContact | None:
         if id_property in (None, "", "hs_object_id"):
-            contact = self._contacts.get(str(id_value).strip())
+            contact = self.contacts_by_id.get(str(id_value).strip())
         elif id_property == "email":
             owner = self._email_owner.get(normalize_email(str(id_value)))
-            contact = self._contacts.get(owner) if owner else None
+            contact = self.contacts_by_id.get(owner) if owner else None
         else:
             owner = self._unique_owner.get((id_property, str(id_value)))
-            contact = self._contacts.get(owner) if owner else None
+            contact = self.contacts_by_id.get(owner) if owner else None
         if contact is None or contact.archived != archived:
             return None
         return contact
 
-    def _validated(self, raw: Any, current: StoredContact | None) -> dict[str, str | None]:
+    def validated(self, raw: Any, current: StoredContact | None) -> dict[str, str | None]:
         if raw is None:
             raw = {}
         if not isinstance(raw, dict):
@@ -364,7 +364,7 @@ class HubSpotStore:
             raise InvalidValues(errors)
         return out
 
-    def _merged(
+    def merged(
         self, contact: StoredContact | None, changes: dict[str, str | None]
     ) -> dict[str, str]:
         values = dict(contact.values) if contact else {}
@@ -375,19 +375,19 @@ class HubSpotStore:
                 values[name] = value
         return values
 
-    def _create(self, changes: dict[str, str | None]) -> StoredContact:
+    def create(self, changes: dict[str, str | None]) -> StoredContact:
         now = self.now_ms()
         contact = StoredContact(str(self._next_contact), {}, now, now)
         self._next_contact += 1
-        self._apply(contact, {k: v for k, v in changes.items() if v is not None}, touch=False)
-        self._contacts[contact.id] = contact
+        self.apply(contact, {k: v for k, v in changes.items() if v is not None}, touch=False)
+        self.contacts_by_id[contact.id] = contact
         self._roster_version += 1
         self._reindex(contact)
         return contact
 
     # ================================================================== rendering
 
-    def _render(
+    def render(
         self, contact: StoredContact, wanted: Sequence[str] | None, *, all_values: bool = False
     ) -> dict[str, Any]:
         if all_values:
@@ -409,7 +409,7 @@ class HubSpotStore:
             body["archivedAt"] = iso_ms(contact.archived_ms)
         return body
 
-    def _list_body(self, hs_list: StoredList) -> dict[str, Any]:
+    def list_body(self, hs_list: StoredList) -> dict[str, Any]:
         return {
             "listId": hs_list.list_id,
             "listVersion": hs_list.version,

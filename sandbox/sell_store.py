@@ -3,7 +3,7 @@ lead sources.
 
 :class:`SellStore` holds the account and the helpers tests use to arrange it (``add_record``,
 ``add_custom_field``, ``add_lead_source`` ...), plus the validation and PUT-semantics merge the
-API handlers in :mod:`sandbox.sell` build on. Timestamps have one-second precision like Sell's.
+route modules (``sandbox.sell_*_api``) build on. Timestamps have one-second precision like Sell's.
 Nothing here knows about HTTP: validation failures are :class:`~sandbox.sell_fields.SellErrors`
 carrying the status and error items, which the HTTP layer renders.
 """
@@ -68,19 +68,19 @@ class SellStore:
             "detached": False,
             "sell_login_disabled": False,
         }
-        self._records: dict[str, dict[int, dict[str, Any]]] = {"lead": {}, "contact": {}}
-        self._next_id = dict(FIRST_IDS)
-        self._custom_fields: dict[str, list[dict[str, Any]]] = {
+        self.records_by_id: dict[str, dict[int, dict[str, Any]]] = {"lead": {}, "contact": {}}
+        self.next_id = dict(FIRST_IDS)
+        self.custom_field_defs: dict[str, list[dict[str, Any]]] = {
             "lead": [],
             "contact": [],
             "deal": [],
             "prospect_and_customer": [],
         }
         self._next_field_id = 70_001
-        self._lead_sources: dict[int, dict[str, Any]] = {}
+        self.lead_sources_by_id: dict[int, dict[str, Any]] = {}
         self._next_source_id = 8_001
         self._last_s = 0
-        self._version = 0  # bumped by every change, so cached list pages go stale
+        self.version = 0  # bumped by every change, so cached list pages go stale
 
     # ================================================================== data helpers (tests)
 
@@ -104,44 +104,44 @@ class SellStore:
         self._check_kind(kind)
         with self.lock:
             record = record_template(kind)
-            record_id = int(data.get("id") or self._next_id[kind])
-            self._next_id[kind] = max(self._next_id[kind], record_id) + 1
+            record_id = int(data.get("id") or self.next_id[kind])
+            self.next_id[kind] = max(self.next_id[kind], record_id) + 1
             record["id"] = record_id
             record["created_at"] = created_at or self.now_iso()
             record["updated_at"] = updated_at or record["created_at"]
-            self._merge(
+            self.merge(
                 kind, record, {k: v for k, v in data.items() if k not in READ_ONLY}, lenient=True
             )
-            self._records[kind][record_id] = record
-            self._version += 1
+            self.records_by_id[kind][record_id] = record
+            self.version += 1
             return record_id
 
     def update_record(self, kind: str, record_id: int, data: dict[str, Any]) -> None:
         """Change a record without validation (``updated_at`` moves on)."""
         self._check_kind(kind)
         with self.lock:
-            record = self._records[kind][int(record_id)]
-            self._merge(kind, record, data, lenient=True)
-            self._version += 1
+            record = self.records_by_id[kind][int(record_id)]
+            self.merge(kind, record, data, lenient=True)
+            self.version += 1
             record["updated_at"] = self.now_iso()
 
     def get_record(self, kind: str, record_id: int) -> dict[str, Any] | None:
         self._check_kind(kind)
         with self.lock:
-            record = self._records[kind].get(int(record_id))
+            record = self.records_by_id[kind].get(int(record_id))
             return copy.deepcopy(record) if record else None
 
     def records(self, kind: str) -> list[dict[str, Any]]:
         """Every record of ``kind``, by id."""
         self._check_kind(kind)
         with self.lock:
-            return [copy.deepcopy(r) for _, r in sorted(self._records[kind].items())]
+            return [copy.deepcopy(r) for _, r in sorted(self.records_by_id[kind].items())]
 
     def delete_record(self, kind: str, record_id: int) -> None:
         self._check_kind(kind)
         with self.lock:
-            self._records[kind].pop(int(record_id), None)
-            self._version += 1
+            self.records_by_id[kind].pop(int(record_id), None)
+            self.version += 1
 
     def add_custom_field(
         self,
@@ -154,12 +154,12 @@ class SellStore:
         for_contact: bool = True,
     ) -> int:
         """Define a custom field (Sell's API cannot; its admins do it in the UI)."""
-        if kind not in self._custom_fields:
-            raise ValueError(f"kind must be one of {sorted(self._custom_fields)}")
+        if kind not in self.custom_field_defs:
+            raise ValueError(f"kind must be one of {sorted(self.custom_field_defs)}")
         if type not in CUSTOM_FIELD_TYPES:
             raise ValueError(f"type must be one of {sorted(CUSTOM_FIELD_TYPES)}")
         with self.lock:
-            if any(f["name"] == name for f in self._custom_fields[kind]):
+            if any(f["name"] == name for f in self.custom_field_defs[kind]):
                 raise ValueError(f"{kind} custom field {name!r} exists")
             field_id = self._next_field_id
             self._next_field_id += 1
@@ -182,28 +182,28 @@ class SellStore:
             if kind == "contact":
                 definition["for_company"] = for_company
                 definition["for_contact"] = for_contact
-            self._custom_fields[kind].append(definition)
-            self._version += 1
+            self.custom_field_defs[kind].append(definition)
+            self.version += 1
             return field_id
 
     def custom_fields(self, kind: str) -> list[dict[str, Any]]:
         with self.lock:
-            return copy.deepcopy(self._custom_fields[kind])
+            return copy.deepcopy(self.custom_field_defs[kind])
 
     @property
     def lead_sources(self) -> list[dict[str, Any]]:
         with self.lock:
-            return [copy.deepcopy(s) for _, s in sorted(self._lead_sources.items())]
+            return [copy.deepcopy(s) for _, s in sorted(self.lead_sources_by_id.items())]
 
     def add_lead_source(self, name: str) -> int:
         with self.lock:
-            if self._source_named(name) is not None:
+            if self.source_named(name) is not None:
                 raise ValueError(f"lead source {name!r} exists")
             source_id = self._next_source_id
             self._next_source_id += 1
-            self._version += 1
+            self.version += 1
             now = self.now_iso()
-            self._lead_sources[source_id] = {
+            self.lead_sources_by_id[source_id] = {
                 "id": source_id,
                 "name": name,
                 "resource_type": "lead",
@@ -213,23 +213,23 @@ class SellStore:
             }
             return source_id
 
-    # ================================================================== internals
+    # ============================================================ validation and writes (routes)
 
     @staticmethod
     def _check_kind(kind: str) -> None:
         if kind not in KINDS:
             raise ValueError(f"kind must be 'lead' or 'contact', not {kind!r}")
 
-    def _source_named(self, name: str) -> dict[str, Any] | None:
+    def source_named(self, name: str) -> dict[str, Any] | None:
         wanted = name.strip().casefold()
         return next(
-            (s for s in self._lead_sources.values() if s["name"].casefold() == wanted), None
+            (s for s in self.lead_sources_by_id.values() if s["name"].casefold() == wanted), None
         )
 
     def _field_def(self, kind: str, name: str) -> dict[str, Any] | None:
-        return next((f for f in self._custom_fields[kind] if f["name"] == name), None)
+        return next((f for f in self.custom_field_defs[kind] if f["name"] == name), None)
 
-    def _merge(
+    def merge(
         self, kind: str, record: dict[str, Any], data: dict[str, Any], *, lenient: bool
     ) -> None:
         """Apply ``data`` (already validated unless lenient): PUT semantics."""
@@ -258,7 +258,7 @@ class SellStore:
             full = " ".join(p for p in (record.get("first_name"), record.get("last_name")) if p)
             record["name"] = full or None
 
-    def _validate(self, kind: str, data: Any, existing: dict[str, Any] | None) -> dict[str, Any]:
+    def validate(self, kind: str, data: Any, existing: dict[str, Any] | None) -> dict[str, Any]:
         if not isinstance(data, dict):
             raise SellErrors(
                 400,
@@ -284,7 +284,7 @@ class SellStore:
                 continue
             clean[key] = value
         merged = copy.deepcopy(existing) if existing else record_template(kind)
-        self._merge(kind, merged, clean, lenient=False)
+        self.merge(kind, merged, clean, lenient=False)
         errors.extend(self._record_problems(kind, merged, clean))
         if errors:
             raise SellErrors(422, errors)
@@ -310,7 +310,7 @@ class SellStore:
                 return "invalid_type", f"{key} must be an integer"
             if key == "owner_id" and value != USER_ID:
                 return "incorrect_value", f"there is no user with id {value}"
-            if key == "source_id" and value not in self._lead_sources:
+            if key == "source_id" and value not in self.lead_sources_by_id:
                 return "incorrect_value", f"there is no lead source with id {value}"
             return None
         if value_kind == "bool":

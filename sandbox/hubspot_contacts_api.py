@@ -1,0 +1,369 @@
+"""HubSpot's contacts routes: read, list, create, update, archive, the batch calls and search.
+
+Each handler parses the request, asks :class:`~sandbox.hubspot_store.HubSpotStore` (the data)
+to look up, validate and write, and answers in HubSpot's shapes from :mod:`sandbox.hubspot_wire`.
+Batch calls check every input before writing any: batch/create fails whole unless each input has
+its own ``objectWriteTraceId``; batch/update and batch/upsert report bad items in a 207.
+Search validates the body here and filters and sorts with :mod:`sandbox.hubspot_search`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import time
+from collections.abc import Callable
+from typing import Any
+
+from starlette.responses import Response
+
+from sandbox.core import ApiRequest, Router, empty_response, json_response
+from sandbox.hubspot_properties import EMAIL_RE
+from sandbox.hubspot_search import (
+    MAX_BODY_CHARS,
+    MAX_LIMIT,
+    MAX_RESULTS,
+    SearchError,
+    compile_filters,
+    parse_sort,
+    query_predicate,
+    sort_ids,
+)
+from sandbox.hubspot_store import HubSpotStore, InvalidValues, normalize_email
+from sandbox.hubspot_wire import (
+    NON_UNIQUE_MESSAGE,
+    NOT_FOUND_MESSAGE,
+    OBJECTS_PATH,
+    bad_request,
+    batch_inputs,
+    batch_response,
+    error,
+    int_param,
+    invalid_body,
+    item_error,
+    not_found,
+    object_body,
+    require_fields,
+    validation_error,
+    wanted_properties,
+)
+
+LIST_PAGE_MAX = 100
+
+
+class ContactRoutes:
+    """The ``/crm/objects/.../contacts`` handlers, acting on ``store``."""
+
+    def __init__(
+        self, store: HubSpotStore, *, result_cap: Callable[[], int] = lambda: MAX_RESULTS
+    ) -> None:
+        self.store = store
+        self.result_cap = result_cap  # how far search pages reach (HubSpot: 10,000 results)
+
+    def register(self, r: Router) -> None:
+        base = OBJECTS_PATH
+        r.add("GET", base, "contacts.list", self._h_list)
+        r.add("POST", base, "contacts.create", self._h_create)
+        r.add("POST", base + "/search", "contacts.search", self._h_search)
+        r.add("POST", base + "/batch/read", "contacts.batch.read", self._h_batch_read)
+        r.add("POST", base + "/batch/create", "contacts.batch.create", self._h_batch_create)
+        r.add("POST", base + "/batch/update", "contacts.batch.update", self._h_batch_update)
+        r.add("POST", base + "/batch/upsert", "contacts.batch.upsert", self._h_batch_upsert)
+        r.add("POST", base + "/batch/archive", "contacts.batch.archive", self._h_batch_archive)
+        r.add("GET", base + r"/(?P<cid>[^/]+)", "contacts.get", self._h_get)
+        r.add("PATCH", base + r"/(?P<cid>[^/]+)", "contacts.update", self._h_update)
+        r.add("DELETE", base + r"/(?P<cid>[^/]+)", "contacts.archive", self._h_archive)
+
+    def _h_list(self, req: ApiRequest) -> Response:
+        limit = int_param(req, "limit", 10, LIST_PAGE_MAX)
+        after_raw = req.query.get("after")
+        try:
+            after = int(after_raw) if after_raw else 0
+        except ValueError:
+            return bad_request(f"after must be a number, got {after_raw!r}")
+        archived = req.query.get("archived", "false").lower() == "true"
+        wanted = wanted_properties(req)
+        roster = self.store.roster(archived)
+        start = bisect.bisect_left(roster, after)
+        ids = roster[start : start + limit + 1]
+        page = ids[:limit]
+        body: dict[str, Any] = {
+            "results": [self.store.render(self.store.contacts_by_id[str(i)], wanted) for i in page]
+        }
+        if len(ids) > limit:
+            next_after = str(ids[limit])
+            body["paging"] = {
+                "next": {
+                    "after": next_after,
+                    "link": f"{req.base_url}{req.path}?after={next_after}",
+                }
+            }
+        return json_response(200, body)
+
+    def _h_get(self, req: ApiRequest, cid: str) -> Response:
+        archived = req.query.get("archived", "false").lower() == "true"
+        contact = self.store.lookup(cid, req.query.get("idProperty"), archived=archived)
+        if contact is None:
+            return not_found(cid)
+        return json_response(200, self.store.render(contact, wanted_properties(req)))
+
+    def _h_create(self, req: ApiRequest) -> Response:
+        body = object_body(req)
+        changes = self.store.validated(body.get("properties"), None)
+        conflict = self.store.find_conflict(self.store.merged(None, changes), None)
+        if conflict:
+            return error(409, conflict.message, "CONFLICT")
+        contact = self.store.create(changes)
+        return json_response(201, self.store.render(contact, None, all_values=True))
+
+    def _h_update(self, req: ApiRequest, cid: str) -> Response:
+        body = object_body(req)
+        contact = self.store.lookup(cid, req.query.get("idProperty"))
+        if contact is None:
+            return not_found(cid)
+        changes = self.store.validated(body.get("properties"), contact)
+        conflict = self.store.find_conflict(self.store.merged(contact, changes), contact.id)
+        if conflict:
+            return error(409, conflict.message, "CONFLICT")
+        self.store.apply(contact, changes)
+        return json_response(200, self.store.render(contact, None, all_values=True))
+
+    def _h_archive(self, req: ApiRequest, cid: str) -> Response:
+        self.store.archive_contact(cid)
+        return empty_response(204)
+
+    def _h_batch_archive(self, req: ApiRequest) -> Response:
+        for item in batch_inputs(object_body(req)):
+            self.store.archive_contact(str(item.get("id", "")))
+        return empty_response(204)
+
+    def _h_batch_read(self, req: ApiRequest) -> Response:
+        started = int(time.time() * 1000)
+        body = object_body(req)
+        inputs = batch_inputs(body)
+        require_fields(
+            body, ("properties", "propertiesWithHistory"), "BatchReadInputSimplePublicObjectId"
+        )
+        for item in inputs:
+            require_fields(item, ("id",), "SimplePublicObjectId")
+        id_property = body.get("idProperty")
+        if id_property not in (None, "", "hs_object_id", "email") and not (
+            self.store.properties.get(id_property, {}).get("hasUniqueValue")
+        ):
+            return bad_request(f"{id_property} is not a unique property of contacts")
+        wanted = body.get("properties")
+        if wanted is not None and not isinstance(wanted, list):
+            return bad_request("properties must be a list")
+        if id_property and wanted is not None and id_property not in wanted:
+            wanted = [*wanted, id_property]
+        archived = req.query.get("archived", "false").lower() == "true"
+        results, missing, seen = [], [], set()
+        for item in inputs:
+            raw_id = str(item.get("id", ""))
+            contact = self.store.lookup(raw_id, id_property, archived=archived)
+            if contact is None:
+                missing.append(raw_id)
+            elif contact.id not in seen:
+                seen.add(contact.id)
+                results.append(self.store.render(contact, wanted))
+        errors = (
+            [item_error("OBJECT_NOT_FOUND", NOT_FOUND_MESSAGE, {"ids": missing})] if missing else []
+        )
+        return batch_response(200, results, errors, started)
+
+    def _h_batch_create(self, req: ApiRequest) -> Response:
+        started = int(time.time() * 1000)
+        inputs = batch_inputs(object_body(req))
+        for item in inputs:
+            require_fields(item, ("properties",), "SimplePublicObjectBatchInputForCreate")
+        traces = [item.get("objectWriteTraceId") for item in inputs]
+        per_item = all(isinstance(t, str) and t for t in traces) and len(set(traces)) == len(traces)
+        planned: list[tuple[int, dict[str, str | None]]] = []
+        errors: list[dict[str, Any]] = []
+        batch_keys: dict[tuple[str, str], int] = {}
+        for index, item in enumerate(inputs):
+            context = {"objectWriteTraceId": [str(traces[index])]} if per_item else {}
+            try:
+                changes = self.store.validated(item.get("properties"), None)
+            except InvalidValues as exc:
+                if not per_item:
+                    return validation_error(exc, self.store.portal_id)
+                message, details = invalid_body(exc, self.store.portal_id)
+                errors.append(item_error("VALIDATION_ERROR", message, context, details))
+                continue
+            values = self.store.merged(None, changes)
+            conflict = self.store.find_conflict(values, None)
+            if conflict:
+                if not per_item:
+                    return error(409, conflict.message, "CONFLICT")
+                errors.append(item_error("CONFLICT", conflict.message, context))
+                continue
+            clash = next(
+                (k for k in sorted(self.store.unique_keys(values)) if k in batch_keys), None
+            )
+            if clash:
+                message = (
+                    f"Duplicate values for property {clash[0]} found in batch input: {clash[1]}"
+                )
+                if not per_item:
+                    return bad_request(message)
+                errors.append(item_error("VALIDATION_ERROR", message, context))
+                continue
+            for key in self.store.unique_keys(values):
+                batch_keys[key] = index
+            planned.append((index, changes))
+        results = []
+        for index, changes in planned:
+            rendered = self.store.render(self.store.create(changes), None, all_values=True)
+            if per_item:
+                rendered["objectWriteTraceId"] = traces[index]
+            results.append(rendered)
+        return batch_response(201, results, errors, started)
+
+    def _h_batch_update(self, req: ApiRequest) -> Response:
+        started = int(time.time() * 1000)
+        body = object_body(req)
+        inputs = batch_inputs(body)
+        for item in inputs:
+            require_fields(item, ("id", "properties"), "SimplePublicObjectBatchInput")
+        id_property = body.get("idProperty")
+        ids = [str(item.get("id", "")) for item in inputs]
+        for item in inputs:
+            prop = item.get("idProperty") or id_property
+            if prop not in (None, "", "hs_object_id") and (
+                prop == "email" or not self.store.properties.get(prop, {}).get("hasUniqueValue")
+            ):
+                return bad_request(NON_UNIQUE_MESSAGE)
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            return bad_request(f"Duplicate IDs found in batch input: {duplicates}")
+        results, errors, missing = [], [], []
+        for item, raw_id in zip(inputs, ids, strict=True):
+            prop = item.get("idProperty") or id_property
+            contact = self.store.lookup(raw_id, prop)
+            context: dict[str, list[str]] = {"ids": [raw_id]}
+            if item.get("objectWriteTraceId"):
+                context["objectWriteTraceId"] = [str(item["objectWriteTraceId"])]
+            if contact is None:
+                missing.append(raw_id)
+                continue
+            try:
+                changes = self.store.validated(item.get("properties"), contact)
+            except InvalidValues as exc:
+                message, details = invalid_body(exc, self.store.portal_id)
+                errors.append(item_error("VALIDATION_ERROR", message, context, details))
+                continue
+            conflict = self.store.find_conflict(self.store.merged(contact, changes), contact.id)
+            if conflict:
+                errors.append(item_error("CONFLICT", conflict.message, context))
+                continue
+            self.store.apply(contact, changes)
+            rendered = self.store.render(contact, None, all_values=True)
+            if item.get("objectWriteTraceId"):
+                rendered["objectWriteTraceId"] = item["objectWriteTraceId"]
+            results.append(rendered)
+        if missing:
+            errors.insert(0, item_error("OBJECT_NOT_FOUND", NOT_FOUND_MESSAGE, {"ids": missing}))
+        return batch_response(200, results, errors, started)
+
+    def _h_batch_upsert(self, req: ApiRequest) -> Response:
+        started = int(time.time() * 1000)
+        body = object_body(req)
+        inputs = batch_inputs(body)
+        keys: list[str] = []
+        for item in inputs:
+            prop = item.get("idProperty") or body.get("idProperty")
+            if not prop:
+                return bad_request("idProperty is required for upsert")
+            unique = prop in ("email", "hs_object_id") or self.store.properties.get(prop, {}).get(
+                "hasUniqueValue"
+            )
+            if not unique:
+                return bad_request(NON_UNIQUE_MESSAGE)
+            raw_id = str(item.get("id", ""))
+            keys.append(f"{prop}:{normalize_email(raw_id) if prop == 'email' else raw_id}")
+        duplicates = sorted({k for k in keys if keys.count(k) > 1})
+        if duplicates:
+            return bad_request(f"Duplicate IDs found in batch input: {duplicates}")
+        results, errors = [], []
+        for item in inputs:
+            prop = item.get("idProperty") or body.get("idProperty")
+            raw_id = str(item.get("id", ""))
+            context: dict[str, list[str]] = {"ids": [raw_id]}
+            if item.get("objectWriteTraceId"):
+                context["objectWriteTraceId"] = [str(item["objectWriteTraceId"])]
+            contact = self.store.lookup(raw_id, prop)
+            if contact is None and prop == "hs_object_id":
+                errors.append(item_error("OBJECT_NOT_FOUND", NOT_FOUND_MESSAGE, context))
+                continue
+            properties = dict(item.get("properties") or {})
+            if contact is None:
+                properties.setdefault(prop, raw_id)
+            if prop == "email" and contact is None and not EMAIL_RE.match(raw_id.strip()):
+                errors.append(
+                    item_error("VALIDATION_ERROR", f"Email address {raw_id} is invalid", context)
+                )
+                continue
+            try:
+                changes = self.store.validated(properties, contact)
+            except InvalidValues as exc:
+                message, details = invalid_body(exc, self.store.portal_id)
+                errors.append(item_error("VALIDATION_ERROR", message, context, details))
+                continue
+            conflict = self.store.find_conflict(
+                self.store.merged(contact, changes), contact.id if contact else None
+            )
+            if conflict:
+                errors.append(item_error("CONFLICT", conflict.message, context))
+                continue
+            created = contact is None
+            if contact is None:
+                contact = self.store.create(changes)
+            else:
+                self.store.apply(contact, changes)
+            rendered = self.store.render(contact, None, all_values=True)
+            rendered["new"] = created
+            if item.get("objectWriteTraceId"):
+                rendered["objectWriteTraceId"] = item["objectWriteTraceId"]
+            results.append(rendered)
+        return batch_response(200, results, errors, started)
+
+    def _h_search(self, req: ApiRequest) -> Response:
+        if len(req.body.decode("utf-8", "replace")) > MAX_BODY_CHARS:
+            return bad_request(
+                f"The request body is larger than the maximum of {MAX_BODY_CHARS} characters"
+            )
+        body = object_body(req)
+        try:
+            limit = int(body.get("limit", 10))
+            after = int(body.get("after") or 0)
+        except (TypeError, ValueError):
+            return bad_request("limit and after must be numbers")
+        if limit < 0 or limit > MAX_LIMIT:
+            return bad_request(f"limit must be between 0 and {MAX_LIMIT}, got {limit}")
+        cap = self.result_cap()
+        if after < 0 or after >= cap:
+            return bad_request(f"Cannot page beyond {cap} results (after={after})")
+        try:
+            predicate = compile_filters(body.get("filterGroups"), self.store.properties)
+            text = query_predicate(body.get("query"))
+            sort = parse_sort(body.get("sorts"), self.store.properties)
+        except SearchError as exc:
+            return bad_request(str(exc))
+        wanted = body.get("properties") or None
+        if wanted is not None and not isinstance(wanted, list):
+            return bad_request("properties must be a list")
+        rows = [
+            (c.id, c.values)
+            for c in self.store.contacts_by_id.values()
+            if not c.archived and predicate(c.values) and text(c.values)
+        ]
+        ordered = sort_ids(rows, sort, self.store.properties)
+        reachable = min(len(ordered), cap)
+        page = ordered[after : min(after + limit, reachable)]
+        out: dict[str, Any] = {
+            "total": len(ordered),
+            "results": [self.store.render(self.store.contacts_by_id[cid], wanted) for cid in page],
+        }
+        if after + limit < reachable:
+            out["paging"] = {"next": {"after": str(after + limit)}}
+        return json_response(200, out)

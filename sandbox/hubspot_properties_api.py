@@ -1,0 +1,81 @@
+"""HubSpot's contact properties routes: list the definitions, read one, create one.
+
+A new property is checked as the Properties API does (name spelling, a field type that fits
+the type, options for enumerations) before :meth:`HubSpotStore.add_property` stores it; the
+definitions and the value rules live in :mod:`sandbox.hubspot_properties`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from starlette.responses import Response
+
+from sandbox.core import ApiRequest, Router, json_response
+from sandbox.hubspot_properties import FIELD_TYPES
+from sandbox.hubspot_store import HubSpotStore
+from sandbox.hubspot_wire import PROPERTIES_PATH, bad_request, error, object_body
+
+
+class PropertyRoutes:
+    """The ``/crm/properties/.../contacts`` handlers, acting on ``store``."""
+
+    def __init__(self, store: HubSpotStore) -> None:
+        self.store = store
+
+    def register(self, r: Router) -> None:
+        base = PROPERTIES_PATH
+        r.add("GET", base, "properties.list", self._h_props_list)
+        r.add("POST", base, "properties.create", self._h_prop_create)
+        r.add("GET", base + r"/(?P<name>[^/]+)", "properties.get", self._h_prop_get)
+
+    def _h_props_list(self, req: ApiRequest) -> Response:
+        archived = req.query.get("archived", "false").lower() == "true"
+        results = [p for p in self.store.properties.values() if bool(p.get("archived")) == archived]
+        return json_response(200, {"results": results})
+
+    def _h_prop_get(self, req: ApiRequest, name: str) -> Response:
+        prop = self.store.properties.get(name)
+        if prop is None:
+            return error(404, f"Unable to find property {name}", "OBJECT_NOT_FOUND")
+        return json_response(200, prop)
+
+    def _h_prop_create(self, req: ApiRequest) -> Response:
+        body = object_body(req)
+        missing = [
+            k for k in ("name", "label", "type", "fieldType", "groupName") if not body.get(k)
+        ]
+        if missing:
+            return bad_request(f"Missing required fields: {', '.join(missing)}")
+        name, kind, field_type = str(body["name"]), str(body["type"]), str(body["fieldType"])
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+            return bad_request(
+                f"Property name {name!r} must start with a letter and hold only lower-case letters,"
+                " digits and underscores"
+            )
+        if name in self.store.properties:
+            return error(409, f"Property named '{name}' already exists.", "OBJECT_ALREADY_EXISTS")
+        if field_type not in FIELD_TYPES.get(kind, frozenset()):
+            return bad_request(f"fieldType {field_type} is not valid for type {kind}")
+        raw_options = body.get("options") or []
+        if not isinstance(raw_options, list) or not all(
+            isinstance(o, dict) and o.get("value") is not None and o.get("label")
+            for o in raw_options
+        ):
+            return bad_request("options must be a list of {label, value} objects")
+        options = [(str(o["value"]), str(o["label"])) for o in raw_options]
+        if kind == "enumeration" and not options:
+            return bad_request("Enumeration properties need at least one option")
+        if kind == "bool" and not options:
+            options = [("true", "Yes"), ("false", "No")]
+        prop = self.store.add_property(
+            name,
+            str(body["label"]),
+            kind,
+            field_type,
+            options,
+            group=str(body["groupName"]),
+            unique=bool(body.get("hasUniqueValue")),
+            description=str(body.get("description") or ""),
+        )
+        return json_response(201, prop, {"Location": f"{req.base_url}{req.path}/{name}"})

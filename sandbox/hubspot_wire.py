@@ -1,0 +1,199 @@
+"""What every HubSpot answer shares: error bodies, the batch envelope and request parsing.
+
+The route modules (:mod:`sandbox.hubspot_contacts_api`, :mod:`sandbox.hubspot_lists_api`,
+:mod:`sandbox.hubspot_properties_api`) and the service itself (:mod:`sandbox.hubspot`) build
+their answers from these, so an error body or a 207 looks the same whichever route made it.
+A helper that refuses a request raises :class:`~sandbox.core.Reject` with the answer.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import uuid
+from typing import Any
+
+from starlette.responses import Response
+
+from sandbox.core import BAD_JSON, NO_JSON, ApiRequest, Reject, json_response
+from sandbox.hubspot_properties import iso_ms
+from sandbox.hubspot_store import InvalidValues
+
+BATCH_MAX = 100
+
+#: The paths of each resource family, under both the dated and the legacy ``v3`` prefixes.
+OBJECTS_PATH = r"/crm/(?:v3/objects|objects/\d{4}-\d{2})/(?:contacts|0-1)"
+LISTS_PATH = r"/crm/(?:v3/lists|lists/\d{4}-\d{2})"
+PROPERTIES_PATH = r"/crm/(?:v3/properties|properties/\d{4}-\d{2})/(?:contacts|0-1)"
+
+NOT_FOUND_MESSAGE = "Could not get some CONTACT objects, they may be deleted or not exist. Check that ids are valid."
+NON_UNIQUE_MESSAGE = "Unable to perform update/upsert by non-unique 0-1 property"
+AUTH_MESSAGE = (
+    "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can"
+    " find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview"
+)
+
+# ---------------------------------------------------------------------- error bodies
+
+
+def error(
+    status: int,
+    message: str,
+    category: str | None,
+    *,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
+    body: dict[str, Any] = {
+        "status": "error",
+        "message": message,
+        "correlationId": str(uuid.uuid4()),
+    }
+    if category:
+        body["category"] = category
+    if errors is not None:
+        body["errors"] = errors
+    body.update(extra)
+    return json_response(status, body, headers)
+
+
+def invalid_body(exc: InvalidValues, portal_id: int) -> tuple[str, list[dict[str, Any]]]:
+    details = [
+        {
+            "isValid": False,
+            "message": e.message,
+            "error": e.code,
+            "name": e.name,
+            "localizedErrorMessage": e.message,
+            "portalId": portal_id,
+        }
+        for e in exc.errors
+    ]
+    message = "Property values were not valid: " + json.dumps(details)
+    errors = [
+        {"message": e.message, "code": e.code, "context": {"propertyName": [e.name]}}
+        for e in exc.errors
+    ]
+    return message, errors
+
+
+def validation_error(exc: InvalidValues, portal_id: int) -> Response:
+    message, errors = invalid_body(exc, portal_id)
+    return error(400, message, "VALIDATION_ERROR", errors=errors)
+
+
+def bad_request(message: str) -> Response:
+    return error(400, message, "VALIDATION_ERROR")
+
+
+def not_found(contact_id: str) -> Response:
+    return error(
+        404,
+        f"Object not found. objectId are usually numeric. ({contact_id})",
+        "OBJECT_NOT_FOUND",
+    )
+
+
+def item_error(
+    category: str,
+    message: str,
+    context: dict[str, list[str]],
+    errors: list[Any] | None = None,
+) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "status": "error",
+        "category": category,
+        "message": message,
+        "context": context,
+    }
+    if errors:
+        item["errors"] = errors
+    return item
+
+
+def batch_response(
+    ok_status: int,
+    results: list[dict[str, Any]],
+    errors: list[dict[str, Any]],
+    started: int,
+) -> Response:
+    body: dict[str, Any] = {
+        "status": "COMPLETE",
+        "results": results,
+        "startedAt": iso_ms(started),
+        "completedAt": iso_ms(int(time.time() * 1000)),
+    }
+    if errors:
+        body["numErrors"] = len(errors)
+        body["errors"] = errors
+        return json_response(207, body)
+    return json_response(ok_status, body)
+
+
+def seconds(value: float) -> str:
+    return str(max(1, math.ceil(value)))
+
+
+def html_error(status: int) -> Response:
+    phrase = {502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}.get(
+        status, "Error"
+    )
+    page = (
+        f"<html><head><title>{status} {phrase}</title></head>"
+        f"<body><center><h1>{status} {phrase}</h1></center><hr><center>cloudflare</center></body></html>"
+    )
+    return Response(page, status, media_type="text/html")
+
+
+# ---------------------------------------------------------------------- request parsing
+
+
+def object_body(req: ApiRequest) -> dict[str, Any]:
+    if req.json is NO_JSON or req.json is BAD_JSON or not isinstance(req.json, dict):
+        raise Reject(bad_request("Invalid input JSON: expected a JSON object body"))
+    return req.json
+
+
+def wanted_properties(req: ApiRequest) -> list[str] | None:
+    values = req.query.getlist("properties")
+    if not values:
+        return None
+    return [name.strip() for value in values for name in value.split(",") if name.strip()]
+
+
+def int_param(req: ApiRequest, name: str, default: int, maximum: int) -> int:
+    raw = req.query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise Reject(bad_request(f"{name} must be an integer, got {raw!r}")) from None
+    if value < 1 or value > maximum:
+        raise Reject(bad_request(f"{name} must be between 1 and {maximum}, got {value}"))
+    return value
+
+
+def batch_inputs(body: dict[str, Any]) -> list[dict[str, Any]]:
+    inputs = body.get("inputs")
+    if not isinstance(inputs, list) or not all(isinstance(i, dict) for i in inputs):
+        raise Reject(bad_request("inputs must be a list of objects"))
+    if len(inputs) > BATCH_MAX:
+        raise Reject(
+            bad_request(f"Batch input size {len(inputs)} exceeds the limit of {BATCH_MAX} inputs")
+        )
+    return inputs
+
+
+def require_fields(value: dict[str, Any], names: tuple[str, ...], schema: str) -> None:
+    """HubSpot refuses a body without a field its spec marks required (whole request)."""
+    missing = [name for name in names if name not in value]
+    if missing:
+        raise Reject(
+            bad_request(
+                f"Invalid input JSON: Cannot build {schema}, some of required attributes"
+                f" are not set [{', '.join(missing)}]"
+            )
+        )
