@@ -352,7 +352,7 @@ def cmd_push(args: argparse.Namespace) -> int:
             _emit({**report.to_dict(), "api_calls": svc.api_calls()})
         else:
             print(terminal.render_report(report, title="Push", verbose=True))
-            for line in terminal.push_lines(report, svc.service.hubspot.contact_url):
+            for line in terminal.push_lines(report, svc.service.hubspot_url):
                 print(line)
     finally:
         svc.close()
@@ -381,7 +381,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         if args.item:
             explanation = svc.service.explain(args.item)
             if args.json:
-                _emit(explanation.to_dict())
+                _emit(terminal.explanation_dict(explanation))
             else:
                 print(terminal.render_explanation(explanation))
         else:
@@ -471,7 +471,7 @@ def cmd_fields(args: argparse.Namespace) -> int:
         for row in svc.service.fields():
             note = f"  [{row.status}] {row.note}" if row.status != "ok" else ""
             print(
-                f"  {row.hubspot:<24} {row.direction:<15} {row.sell}  ({'/'.join(row.kinds)}){note}"
+                f"  {row.hubspot:<24} {terminal.DIRECTIONS[row.direction]:<15} {row.sell}  ({'/'.join(row.kinds)}){note}"
             )
     finally:
         svc.close()
@@ -500,8 +500,8 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from bot.serve import serve
     from bot.settings import SLACK_VARIABLES
-    from bot.web import serve
 
     settings = _settings()
     settings.require(*SLACK_VARIABLES)
@@ -566,7 +566,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from bot.demo import run_demo
+    from demo.walkthrough import run_demo
 
     return int(run_demo())
 

@@ -30,7 +30,7 @@ from typing import Any
 from slack_bolt import BoltResponse
 
 from bot.edge import SIGNATURE_WINDOW_SECONDS, Refusal, Verified, wall_clock
-from sync.ports import Store
+from sync.usecases.markers import Markers
 
 log = logging.getLogger("sellsync.bot.replay")
 
@@ -69,8 +69,8 @@ def _event_id(body: dict[str, Any]) -> str | None:
 class ReplayGuard:
     """Takes one marker per verified request; refuses replays, acks duplicate event deliveries."""
 
-    def __init__(self, store: Store, *, now: Callable[[], float] = wall_clock) -> None:
-        self.store = store
+    def __init__(self, markers: Markers, *, now: Callable[[], float] = wall_clock) -> None:
+        self.markers = markers
         self.now = now
 
     def admit(
@@ -81,7 +81,7 @@ class ReplayGuard:
         name = f"slack-event:{event_id}" if event_id else f"slack-signature:{verified.signature}"
         now = self.now()
         marker = Marker(name, uuid.uuid4().hex)
-        first = self.store.mark_once(
+        first = self.markers.take(
             name,
             owner=marker.owner,
             at=datetime.fromtimestamp(now, UTC),
@@ -97,4 +97,4 @@ class ReplayGuard:
 
     def release(self, marker: Marker) -> None:
         """Give the marker back (the request was not processed), so a retry can be."""
-        self.store.unlock(marker.name, owner=marker.owner)
+        self.markers.give_back(marker.name, owner=marker.owner)

@@ -17,7 +17,7 @@ from bot.blocks.common import (
 )
 from bot.blocks.links import NO_HUBSPOT_URLS, RecordUrls
 from sync.ports import RunRecord
-from sync.service import Explanation, ScheduleState, StatusView
+from sync.service import Explanation, ScheduleState, StatusView, Verdict
 
 RUN_STATUS = {
     "ok": ":white_check_mark: ok",
@@ -86,8 +86,17 @@ def status_message(view: StatusView) -> Message:
     )
 
 
+def verdict_text(exp: Explanation, *, push: str = "/sellsync push") -> str:
+    """The one-line verdict, plain text; ``push`` is how the reader pushes a record from where
+    they read it (the slash command in Slack, ``sellsync push`` in a terminal)."""
+    if exp.kind is Verdict.NOT_LINKED and exp.ref is not None:
+        return f"{exp.verdict}: push it with {push} {exp.ref}"
+    return exp.verdict
+
+
 def explanation_message(exp: Explanation, *, urls: RecordUrls = NO_HUBSPOT_URLS) -> Message:
-    blocks: list[Block] = [section(f"*{urls.item_link(exp.item)}*: {escape(exp.verdict)}")]
+    verdict = verdict_text(exp)
+    blocks: list[Block] = [section(f"*{urls.item_link(exp.item)}*: {escape(verdict)}")]
     if exp.link is not None:
         blocks.append(
             context(
@@ -99,4 +108,4 @@ def explanation_message(exp: Explanation, *, urls: RecordUrls = NO_HUBSPOT_URLS)
         blocks += bullet_sections([f"• {escape(f)}" for f in exp.facts], max_blocks=10)
     if exp.conflicts:
         blocks.append(context("Review conflicts with `/sellsync conflicts`."))
-    return Message(escape(f"{exp.item}: {exp.verdict}"), blocks)
+    return Message(escape(f"{exp.item}: {verdict}"), blocks)

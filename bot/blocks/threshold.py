@@ -23,7 +23,14 @@ from bot.blocks.common import (
 )
 from sync.domain import HubSpotList
 from sync.ports import ChangeRequest
-from sync.service import REQUEST_TTL, RequestResult, ThresholdImpact
+from sync.service import (
+    REQUEST_TTL,
+    Decision,
+    DecisionOutcome,
+    RequestResult,
+    RequestStatus,
+    ThresholdImpact,
+)
 
 SETTING_NAMES = {"threshold": "engagement-score threshold", "list_id": "synced HubSpot list"}
 
@@ -195,3 +202,20 @@ def requester_notice(request: ChangeRequest) -> Message:
 def pending_line(request: ChangeRequest, now: datetime | None = None) -> str:
     del now
     return f"{_request_line(request)}\n{_reason_line(request)}"
+
+
+def decision_text(decision: Decision) -> str:
+    """What a click on Approve or Reject did, in one line of mrkdwn (no final period)."""
+    request = decision.request
+    status = escape(request.status)
+    if decision.outcome is DecisionOutcome.DECIDED:
+        return f"{escape(request.setting)} change to {escape(request.new_value)} {status}"
+    if decision.outcome is DecisionOutcome.EXPIRED:
+        return f"request #{request.id} expired after {REQUEST_TTL.days} days"
+    by = ""
+    if decision.outcome is DecisionOutcome.ALREADY_CLOSED and request.status in (
+        RequestStatus.APPROVED,
+        RequestStatus.REJECTED,
+    ):
+        by = f" by {who(request.decided_by)}" if request.decided_by else ""
+    return f"request #{request.id} was already {status}{by}"

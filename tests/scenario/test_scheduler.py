@@ -23,10 +23,8 @@ from bot.blocks.common import Message
 from bot.blocks.home import home_view
 from bot.blocks.status import status_message
 from bot.scheduler import (
-    ALERT_CURSOR,
     EXPIRE_JOB,
     HEARTBEAT_JOB,
-    SUMMARY_CURSOR,
     SUMMARY_JOB,
     SYNC_JOB,
     SlackNotifier,
@@ -41,6 +39,7 @@ from bot.settings import AppSettings
 from sync.errors import AuthError, ConfigError, RateLimited, ServiceUnavailable
 from sync.ports import SchedulerBeat
 from sync.service import SyncService
+from sync.usecases.digest import ALERT_CURSOR, SUMMARY_CURSOR
 from tests.conftest import LIST_ID, World, make_world
 
 BERLIN = ZoneInfo("Europe/Berlin")

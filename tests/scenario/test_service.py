@@ -7,8 +7,11 @@ from datetime import timedelta
 
 import pytest
 
+from bot.blocks.status import explanation_message
+from bot.blocks.threshold import decision_text
+from bot.terminal import explanation_dict, render_explanation
 from sync.domain import LinkState
-from sync.service import Actor, Refused, SettingChange, SyncService
+from sync.service import Actor, DecisionOutcome, Refused, SettingChange, SyncService, Verdict
 from tests.conftest import World
 
 REP = Actor("U_REP")
@@ -79,7 +82,8 @@ def test_threshold_requests_validate_and_supersede(world: World) -> None:
     assert [r.id for r in second.superseded] == [first.request.id]
     assert [r.id for r in world.service.pending_requests()] == [second.request.id]
     decision = world.service.decide(first.request.id, approve=True, actor=BOSS2)
-    assert not decision.changed and "superseded" in decision.message
+    assert decision.outcome is DecisionOutcome.ALREADY_CLOSED
+    assert not decision.changed and "superseded" in decision_text(decision)
     assert world.service.settings().threshold == 50
 
 
@@ -101,7 +105,8 @@ def test_requests_expire_after_seven_days(world: World) -> None:
     request = world.service.request_change("threshold", "70", actor=REP).request
     world.clock.tick(timedelta(days=7).total_seconds())
     decision = world.service.decide(request.id, approve=True, actor=BOSS)
-    assert not decision.changed and "expired" in decision.message
+    assert decision.outcome is DecisionOutcome.EXPIRED
+    assert not decision.changed and "expired" in decision_text(decision)
     assert world.service.settings().threshold == 50
     assert world.service.pending_requests() == []
 
@@ -146,3 +151,14 @@ def test_only_managers_run(world: World) -> None:
         world.service.run(actor=REP)
     assert isinstance(world.service, SyncService)
     assert world.service.run(actor=REP, dry_run=True).dry_run
+
+
+def test_a_record_to_push_is_told_the_command_of_the_place_it_is_read_in(world: World) -> None:
+    lead = world.sell.add("lead", email="new@x.com", last_name="New")
+    explanation = world.service.explain(f"lead:{lead}")
+    assert explanation.kind is Verdict.NOT_LINKED and str(explanation.ref) == f"lead:{lead}"
+    slack = explanation_message(explanation).text or ""
+    assert f"push it with /sellsync push lead:{lead}" in slack
+    terminal = render_explanation(explanation)
+    assert f"push it with sellsync push lead:{lead}" in terminal and "/sellsync" not in terminal
+    assert explanation_dict(explanation)["kind"] == "not_linked"
