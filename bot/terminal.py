@@ -26,7 +26,7 @@ from rich.table import Table
 
 from bot.blocks.common import OUTCOME_LABELS
 from bot.blocks.runs import STAGES
-from bot.blocks.status import verdict_text
+from bot.blocks.status import explanation_facts, verdict_text
 from sync.domain import Outcome
 from sync.mapping import Direction
 from sync.ports import AuditEvent, RunRecord
@@ -314,7 +314,7 @@ PUSH_COMMAND = "sellsync push"
 
 def render_explanation(e: Explanation) -> str:
     verdict = verdict_text(e, push=PUSH_COMMAND)
-    return "\n".join([f"{e.item}: {verdict}", *(f"  {f}" for f in e.facts)])
+    return "\n".join([f"{e.item}: {verdict}", *(f"  {f}" for f in explanation_facts(e))])
 
 
 def explanation_dict(e: Explanation) -> dict[str, object]:
@@ -323,8 +323,8 @@ def explanation_dict(e: Explanation) -> dict[str, object]:
     return {
         "item": e.item,
         "verdict": verdict_text(e, push=PUSH_COMMAND),
-        "kind": e.kind.value if e.kind else None,
-        "facts": e.facts,
+        "kind": e.kind.value,
+        "facts": explanation_facts(e),
         "link": None
         if link is None
         else {

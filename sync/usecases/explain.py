@@ -1,13 +1,13 @@
 """``status ITEM``: why a record did or did not sync, from its link, both sides and the rules.
 
-The answer is a :class:`Verdict` with the facts it rests on. The facts are plain sentences about
-the data (no Slack markup, no command names); what a person should do next (the command that
-pushes a record) is worded by the bot, which knows whether it is talking in Slack or a terminal.
+The answer is a :class:`Verdict` with what it rests on (the link, the Sell record, the HubSpot
+contact, list membership, the qualification rule's reason, open conflicts), not sentences: the bot
+words it, in Slack with the slash command to push a record and in a terminal with ``sellsync``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from sync.domain import (
@@ -22,7 +22,6 @@ from sync.domain import (
 from sync.push import parse_items
 from sync.qualify import qualify
 from sync.usecases.common import Parts, Refused
-from sync.usecases.fields import field_label
 
 
 class Verdict(StrEnum):
@@ -39,19 +38,20 @@ class Verdict(StrEnum):
 
 @dataclass(frozen=True)
 class Explanation:
-    """Why a record did or did not sync.
-
-    ``verdict`` is the one-line answer as plain text; ``kind`` says which answer it is, and
-    ``ref`` the Sell record a NOT_LINKED answer is about (the bot adds how to push it).
-    """
+    """Why ITEM did or did not sync, and what the verdict rests on."""
 
     item: str
-    verdict: str  # one line
-    facts: list[str]
+    kind: Verdict
     link: Link | None = None
-    conflicts: list[Conflict] = field(default_factory=list)
-    kind: Verdict | None = None
-    ref: SellRef | None = None
+    conflicts: list[Conflict] = field(default_factory=list)  # the link's open conflicts
+    record: SellRecord | None = None  # the Sell record, when there is one
+    missing: SellRef | None = None  # a Sell record asked for that does not exist
+    contact: HubSpotContact | None = None  # the HubSpot contact, when there is one
+    contact_missing: bool = False  # a HubSpot contact was expected and is archived or gone
+    score: str | None = None  # the contact's score, as HubSpot holds it
+    list_id: str | None = None  # an unlinked contact: the synced list …
+    in_list: bool | None = None  # … whether it is a member (as of the last sync)
+    reason: str | None = None  # … and the qualification rule's reason
 
 
 class Explain:
@@ -62,86 +62,49 @@ class Explain:
         """Why ITEM did or did not sync: list, score vs threshold, link, tombstone, conflicts."""
         item = item.strip()
         parts = self.parts
-        settings = parts.settings()
-        link, contact, record, facts = self._locate(item)
+        found = self._locate(item)
+        link, contact, record = found.link, found.contact, found.record
         if link is None and contact is None and record is None:
-            return Explanation(
-                item,
-                "not found in Sell, in HubSpot or among synced records",
-                facts,
-                kind=Verdict.NOT_FOUND,
-            )
+            return found
         conflicts = parts.store.conflicts_for(link.sell) if link else []
         open_conflicts = [c for c in conflicts if c.status is ConflictStatus.OPEN]
         if link is not None:
-            when = (
-                link.last_synced_at.strftime("%Y-%m-%d %H:%M UTC")
-                if link.last_synced_at
-                else "never"
-            )
-            facts.append(
-                f"Linked: {link.sell} ↔ HubSpot {link.hubspot_id} (from {link.origin.value}); last synced {when}"
-            )
-        ref = None
-        if link is not None and link.state is LinkState.TOMBSTONED:
-            kind = Verdict.TOMBSTONED
-            verdict = (
-                f"not synced: its Sell record {link.sell} was deleted, so HubSpot contact "
-                f"{link.hubspot_id} is never created in Sell again (a manager can restore it)"
-            )
-        elif link is not None and link.state is LinkState.HUBSPOT_DELETED:
-            kind = Verdict.HUBSPOT_DELETED
-            verdict = (
-                f"not synced: HubSpot contact {link.hubspot_id} was deleted in HubSpot; the Sell "
-                "record is kept. Push it again to re-create it in HubSpot"
-            )
-        elif link is not None:
-            kind = Verdict.SYNCED
-            verdict = "synced: linked pairs keep syncing both ways whatever their list or score"
-            if open_conflicts:
-                verdict += f" ({len(open_conflicts)} open conflict{'s' if len(open_conflicts) > 1 else ''})"
-        elif contact is not None:
-            members = parts.store.known_members(settings.list_id)
-            in_list = contact.id in members
-            facts.append(
-                f"In the synced list {settings.list_id}: {'yes' if in_list else 'no'} (as of the last sync)"
-            )
+            kind = {
+                LinkState.TOMBSTONED: Verdict.TOMBSTONED,
+                LinkState.HUBSPOT_DELETED: Verdict.HUBSPOT_DELETED,
+            }.get(link.state, Verdict.SYNCED)
+            return replace(found, kind=kind, conflicts=open_conflicts)
+        if contact is not None:
+            settings = parts.settings()
+            in_list = contact.id in parts.store.known_members(settings.list_id)
             q = qualify(
                 contact.properties.get(parts.config.score_property),
                 in_list=in_list,
                 threshold=settings.threshold,
             )
-            facts.append(f"Score: {q.reason}")
-            if q.qualifies:
-                kind, verdict = Verdict.QUALIFIES, "qualifies: it enters Sell at the next sync"
-            else:
-                kind, verdict = Verdict.NOT_QUALIFIED, f"not synced: {q.reason}"
-        else:
-            assert record is not None
-            if record.is_organization:
-                kind = Verdict.COMPANY
-                verdict = "not synced: company contacts can't be added to HubSpot"
-            elif record.email is None:
-                kind, verdict = (
-                    Verdict.NO_EMAIL,
-                    "not synced: it has no email (HubSpot requires one)",
-                )
-            else:
-                kind, verdict, ref = Verdict.NOT_LINKED, "not linked yet", record.ref
-        for c in open_conflicts:
-            facts.append(
-                f"Open conflict on {field_label(c.field)}: Sell {c.sell_value!r} vs HubSpot {c.hubspot_value!r}"
+            return replace(
+                found,
+                kind=Verdict.QUALIFIES if q.qualifies else Verdict.NOT_QUALIFIED,
+                list_id=settings.list_id,
+                in_list=in_list,
+                reason=q.reason,
             )
-        return Explanation(item, verdict, facts, link, open_conflicts, kind, ref)
+        assert record is not None
+        if record.is_organization:
+            kind = Verdict.COMPANY
+        elif record.email is None:
+            kind = Verdict.NO_EMAIL
+        else:
+            kind = Verdict.NOT_LINKED
+        return replace(found, kind=kind)
 
-    def _locate(
-        self, item: str
-    ) -> tuple[Link | None, HubSpotContact | None, SellRecord | None, list[str]]:
+    def _locate(self, item: str) -> Explanation:
+        """What ITEM names: its link, Sell record and HubSpot contact (kind NOT_FOUND so far)."""
         store, hubspot, sell = self.parts.store, self.parts.hubspot, self.parts.sell
-        facts: list[str] = []
         link: Link | None = None
         contact: HubSpotContact | None = None
         record: SellRecord | None = None
+        missing: SellRef | None = None
         props = self._props_to_read()
         hub_id = item.split(":", 1)[1] if item.lower().startswith("hubspot:") else None
         if hub_id is not None:
@@ -157,7 +120,7 @@ class Explain:
                 link = store.links_by_sell([ref]).get(ref)
                 record = sell.get_records(ref.kind, [ref.id]).get(ref.id)
                 if record is None:
-                    facts.append(f"Sell: {ref} does not exist (deleted?)")
+                    missing = ref
             elif parsed.emails:
                 email = parsed.emails[0]
                 entries = [e for entries in store.find_by_email([email]).values() for e in entries]
@@ -173,16 +136,18 @@ class Explain:
             if link is not None and contact is None:
                 found, _ = hubspot.read_contacts([link.hubspot_id], props)
                 contact = found.get(link.hubspot_id)
-        if record is not None:
-            facts.append(f"Sell: {record.ref}, email {record.email or '(none)'}")
-        if contact is not None:
-            score = contact.properties.get(self.parts.config.score_property)
-            facts.append(
-                f"HubSpot: contact {contact.id}, email {contact.email or '(none)'}, score {score or '(blank)'}"
-            )
-        elif hub_id is not None or (link is not None):
-            facts.append("HubSpot: the contact is archived or does not exist")
-        return link, contact, record, facts
+        return Explanation(
+            item,
+            Verdict.NOT_FOUND,
+            link=link,
+            record=record,
+            missing=missing,
+            contact=contact,
+            contact_missing=contact is None and (hub_id is not None or link is not None),
+            score=None
+            if contact is None
+            else contact.properties.get(self.parts.config.score_property),
+        )
 
     def _props_to_read(self) -> list[str]:
         return sorted({"email", "firstname", "lastname", self.parts.config.score_property})

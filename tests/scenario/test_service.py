@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.blocks.status import explanation_message
+from bot.blocks.status import explanation_message, verdict_text
 from bot.blocks.threshold import decision_text
 from bot.terminal import explanation_dict, render_explanation
 from sync.domain import LinkState
@@ -36,19 +36,19 @@ def test_explain_why_a_record_did_or_did_not_sync(world: World) -> None:
     world.hubspot.add_contact(email="out@x.com", hubspotscore=99)
     ok = world.member(90, email="ok@x.com", lastname="Ok")
     world.sync()
-    assert "below the threshold 50" in world.service.explain("low@x.com").verdict
-    assert "not a member" in world.service.explain("out@x.com").verdict
+    assert "below the threshold 50" in verdict_text(world.service.explain("low@x.com"))
+    assert "not a member" in verdict_text(world.service.explain("out@x.com"))
     synced = world.service.explain("ok@x.com")
-    assert synced.verdict.startswith("synced") and synced.link is not None
+    assert verdict_text(synced).startswith("synced") and synced.link is not None
     assert synced.link.hubspot_id == ok
     lead = next(r for r in world.sell.of_kind("lead") if r.values["email"] == "ok@x.com")
     assert world.service.explain(f"lead:{lead.id}").link == synced.link
     world.sell.delete("lead", lead.id)
     world.sync(full=True)
-    assert "deleted" in world.service.explain(f"hubspot:{ok}").verdict
+    assert "deleted" in verdict_text(world.service.explain(f"hubspot:{ok}"))
     org = world.sell.add("contact", is_organization=True, name="Org", email="org@x.com")
-    assert "company contacts" in world.service.explain(f"contact:{org}").verdict
-    assert world.service.explain("nobody@x.com").verdict.startswith("not found")
+    assert "company contacts" in verdict_text(world.service.explain(f"contact:{org}"))
+    assert verdict_text(world.service.explain("nobody@x.com")).startswith("not found")
     with pytest.raises(Refused):
         world.service.explain("what?")
     assert low  # the member exists: only its score keeps it out
@@ -156,7 +156,8 @@ def test_only_managers_run(world: World) -> None:
 def test_a_record_to_push_is_told_the_command_of_the_place_it_is_read_in(world: World) -> None:
     lead = world.sell.add("lead", email="new@x.com", last_name="New")
     explanation = world.service.explain(f"lead:{lead}")
-    assert explanation.kind is Verdict.NOT_LINKED and str(explanation.ref) == f"lead:{lead}"
+    assert explanation.kind is Verdict.NOT_LINKED and explanation.record is not None
+    assert str(explanation.record.ref) == f"lead:{lead}"
     slack = explanation_message(explanation).text or ""
     assert f"push it with /sellsync push lead:{lead}" in slack
     terminal = render_explanation(explanation)

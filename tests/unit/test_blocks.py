@@ -53,7 +53,16 @@ from bot.blocks.threshold import (
 )
 from bot.listeners import user_message
 from bot.parsing import USAGE
-from sync.domain import Conflict, ConflictStatus, Link, LinkState, Outcome, SellRef, Skip
+from sync.domain import (
+    Conflict,
+    ConflictStatus,
+    HubSpotContact,
+    Link,
+    LinkState,
+    Outcome,
+    SellRef,
+    Skip,
+)
 from sync.errors import SyncError
 from sync.mapping import MappingCheck
 from sync.plan import Action
@@ -72,6 +81,7 @@ from sync.service import (
     StatusView,
     Summary,
     ThresholdImpact,
+    Verdict,
 )
 from tests.conftest import World
 from tests.scenario.conftest import limit_problems
@@ -208,7 +218,17 @@ def every_message() -> Iterator[tuple[str, Message]]:
     yield (
         "explanation",
         explanation_message(
-            Explanation("lead:1", "not synced: " + NASTY, [NASTY] * 30, link, [conflict(1)])
+            Explanation(
+                "lead:1",
+                Verdict.NOT_QUALIFIED,
+                link,
+                [conflict(i, NASTY) for i in range(30)],
+                contact=HubSpotContact("511", {"email": NASTY}),
+                score=NASTY,
+                list_id=NASTY,
+                in_list=False,
+                reason=NASTY,
+            )
         ),
     )
     yield "threshold", threshold_message(impact(None))
@@ -484,7 +504,7 @@ def test_status_of_a_linked_record_links_both_records() -> None:
     link_ = Link(SellRef("contact", 4), "77", last_synced_at=T0)
     text = str(
         explanation_message(
-            Explanation("contact:4", "synced", [], link_), urls=HUBSPOT_URLS
+            Explanation("contact:4", Verdict.SYNCED, link_), urls=HUBSPOT_URLS
         ).to_dict()
     )
     assert (
@@ -599,9 +619,9 @@ def test_a_restore_and_the_status_of_a_sell_item_link_their_records() -> None:
     restored = Link(SellRef("lead", 3), "53", LinkState.ACTIVE)
     text = str(restored_message(restored, urls=HUBSPOT_URLS).to_dict())
     assert f"<{SellRef('lead', 3).web_url}|lead:3> ↔ HubSpot <{hubspot_url('53')}|53>" in text
-    title = explanation_message(Explanation("lead:3", "not linked yet", [])).to_dict()
+    title = explanation_message(Explanation("lead:3", Verdict.NOT_FOUND)).to_dict()
     assert title["blocks"][0]["text"]["text"].startswith(f"*<{SellRef('lead', 3).web_url}|lead:3>*")
-    by_email = explanation_message(Explanation("a@b.co", "not found", [])).to_dict()
+    by_email = explanation_message(Explanation("a@b.co", Verdict.NOT_FOUND)).to_dict()
     assert by_email["blocks"][0]["text"]["text"].startswith("*`a@b.co`*")
 
 
