@@ -30,7 +30,7 @@ from sync.usecases.approvals import (
 )
 from sync.usecases.common import CLI_ACTOR, Actor, Parts, Refused
 from sync.usecases.conflicts import ConflictAction, ConflictPage, Conflicts
-from sync.usecases.digest import Digest, SettingChange, Summary
+from sync.usecases.digest import ChangeKind, Digest, SettingChange, Summary
 from sync.usecases.explain import Explain, Explanation, Verdict
 from sync.usecases.fields import FieldRow, Fields, field_label
 from sync.usecases.history import AuditTrail, History, run_log_line
@@ -60,6 +60,7 @@ __all__ = [
     "REQUEST_TTL",
     "Actor",
     "AuditTrail",
+    "ChangeKind",
     "ConflictAction",
     "ConflictPage",
     "Decision",

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
 from sync.domain import Cursor
 from sync.usecases.common import Parts
@@ -29,11 +30,19 @@ FAILING, OK = "failing", "ok"
 SUMMARY_MIN_GAP = timedelta(minutes=5)
 
 
+class ChangeKind(StrEnum):
+    SETTING = "setting"  # an approved request: ``subject`` is ``threshold=60`` or ``list_id=7``
+    FIELD_MAPPED = "field_mapped"  # ``subject`` the HubSpot property, ``target`` the Sell field
+    RESTORED = "restored"  # ``subject`` the Sell record whose tombstone was lifted
+
+
 @dataclass(frozen=True)
 class SettingChange:
-    """A line of the summary's setting changes: plain text, and who approved it (a user id)."""
+    """A change to what syncs, for the summary; ``approved_by`` is a user id."""
 
-    text: str
+    kind: ChangeKind
+    subject: str
+    target: str | None = None
     approved_by: str | None = None
 
 
@@ -63,13 +72,18 @@ class Digest:
         changes: list[SettingChange] = []
         for e in events:
             if e.kind in ("change_approved",):
-                changes.append(SettingChange(e.subject, approved_by=e.actor))
+                changes.append(SettingChange(ChangeKind.SETTING, e.subject, approved_by=e.actor))
             elif e.kind == "field_mapped":
+                target = e.detail.get("sell_field")
                 changes.append(
-                    SettingChange(f"field {e.subject} mapped to {e.detail.get('sell_field')}")
+                    SettingChange(
+                        ChangeKind.FIELD_MAPPED,
+                        e.subject,
+                        None if target is None else str(target),
+                    )
                 )
             elif e.kind == "restored":
-                changes.append(SettingChange(f"restored {e.subject.split('|')[0]}"))
+                changes.append(SettingChange(ChangeKind.RESTORED, e.subject.split("|")[0]))
             if e.kind == "conflict_opened":
                 counts[e.kind] += len(e.detail.get("conflicts") or ()) or 1
             else:

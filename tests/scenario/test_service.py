@@ -11,7 +11,15 @@ from bot.blocks.status import explanation_message, verdict_text
 from bot.blocks.threshold import decision_text
 from bot.terminal import explanation_dict, render_explanation
 from sync.domain import LinkState
-from sync.service import Actor, DecisionOutcome, Refused, SettingChange, SyncService, Verdict
+from sync.service import (
+    Actor,
+    ChangeKind,
+    DecisionOutcome,
+    Refused,
+    SettingChange,
+    SyncService,
+    Verdict,
+)
 from tests.conftest import World
 
 REP = Actor("U_REP")
@@ -134,7 +142,9 @@ def test_summary_counts_everything_since_a_time(world: World) -> None:
     world.service.decide(request.id, approve=True, actor=BOSS)
     summary = world.service.summary_since(start)
     assert summary.counts["created_in_sell"] == 1 and summary.runs == 1
-    assert summary.setting_changes == [SettingChange("threshold=55", approved_by="U_BOSS")]
+    assert summary.setting_changes == [
+        SettingChange(ChangeKind.SETTING, "threshold=55", approved_by="U_BOSS")
+    ]
     later = world.service.summary_since(world.clock.tick(1))
     assert later.empty
 

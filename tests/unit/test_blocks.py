@@ -71,6 +71,7 @@ from sync.push import parse_items
 from sync.report import FailureKind, SyncReport
 from sync.service import (
     Actor,
+    ChangeKind,
     ConflictPage,
     Explanation,
     FieldRow,
@@ -193,8 +194,11 @@ def summary(empty: bool = False) -> Summary:
             "error": 1,
         },
         {f"reason {i} " + "y" * 100: i for i in range(30)},
-        [SettingChange(f"threshold=6{i}", approved_by="UMGR1") for i in range(20)]
-        + [SettingChange(f"field region mapped to {NASTY}")],
+        [
+            SettingChange(ChangeKind.SETTING, f"threshold=6{i}", approved_by="UMGR1")
+            for i in range(20)
+        ]
+        + [SettingChange(ChangeKind.FIELD_MAPPED, "region", NASTY)],
         96,
         2,
     )
