@@ -161,17 +161,17 @@ def request_message(request: ChangeRequest, impact: ThresholdImpact | None = Non
 
 def request_closed_message(request: ChangeRequest, *, superseded_by: int | None = None) -> Message:
     """The approvals-channel message once the request is no longer pending: no buttons."""
-    if request.status == "approved":
+    if request.status == RequestStatus.APPROVED:
         outcome = (
             f":white_check_mark: Approved by {who(request.decided_by)} {when(request.decided_at)}"
         )
-    elif request.status == "rejected":
+    elif request.status == RequestStatus.REJECTED:
         outcome = (
             f":no_entry_sign: Rejected by {who(request.decided_by)} {when(request.decided_at)}"
         )
-    elif request.status == "expired":
-        outcome = f":hourglass: Expired {when(request.decided_at)}: nobody decided within 7 days"
-    elif request.status == "superseded":
+    elif request.status == RequestStatus.EXPIRED:
+        outcome = f":hourglass: Expired {when(request.decided_at)}: nobody decided within {REQUEST_TTL.days} days"
+    elif request.status == RequestStatus.SUPERSEDED:
         newer = f" by request #{superseded_by}" if superseded_by else " by a newer request"
         outcome = f":fast_forward: Superseded{newer} for the same setting"
     else:
@@ -194,7 +194,7 @@ def requester_notice(request: ChangeRequest) -> Message:
         f"Your request #{request.id} to change the {name} to {code(request.new_value)} was "
         f"*{verb}* by {who(request.decided_by)} {when(request.decided_at)}."
     )
-    if request.status == "approved":
+    if request.status == RequestStatus.APPROVED:
         text += " It applies from the next sync."
     return Message(f"Request #{request.id} {verb}", [section(text)])
 
