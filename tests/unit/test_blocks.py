@@ -44,6 +44,7 @@ from bot.blocks.runs import (
 )
 from bot.blocks.status import explanation_message, status_message
 from bot.blocks.threshold import (
+    decision_text,
     pending_line,
     request_closed_message,
     request_message,
@@ -73,6 +74,8 @@ from sync.service import (
     Actor,
     ChangeKind,
     ConflictPage,
+    Decision,
+    DecisionOutcome,
     Explanation,
     FieldRow,
     ImpactRow,
@@ -758,3 +761,18 @@ def test_the_status_and_home_tab_keep_a_failed_runs_error_on_the_server() -> Non
     for data in shown:
         assert "jane@example.com" not in data and "INSERT" not in data
         assert "sellsync status --json" in data
+
+
+def test_a_click_on_a_request_already_decided_names_who_decided_it_with_a_live_mention() -> None:
+    already = Decision(request(7, status="approved"), DecisionOutcome.ALREADY_CLOSED)
+    assert decision_text(already) == "request #7 was already approved by <@UMGR1>"
+    decided = Decision(request(7, status="rejected"), DecisionOutcome.DECIDED)
+    assert decision_text(decided) == "threshold change to 60 rejected"
+    raced = Decision(request(7, status="approved"), DecisionOutcome.DECIDED_MEANWHILE)
+    assert decision_text(raced) == "request #7 was already approved"
+    expired = Decision(request(7, status="expired"), DecisionOutcome.EXPIRED)
+    assert decision_text(expired) == "request #7 expired after 7 days"
+    hostile = Decision(
+        request(7, status="approved", decided_by=NASTY), DecisionOutcome.ALREADY_CLOSED
+    )
+    assert not any(markup in decision_text(hostile) for markup in LIVE_MARKUP)
