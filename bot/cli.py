@@ -62,6 +62,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(EXIT_ERRORS, str(exc))
     except KeyboardInterrupt:
         return _fail(130, "interrupted")
+    except BrokenPipeError:
+        # The reader went away (`sellsync audit | head`): not an error; say nothing more, and
+        # keep Python from complaining when it flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except Exception as exc:  # one line, never a traceback (SELLSYNC_DEBUG=1 shows it)
         if os.environ.get("SELLSYNC_DEBUG"):
             raise

@@ -3,13 +3,12 @@ summary on ``SUMMARY_CRON`` in ``SUMMARY_TZ``, and an hourly sweep of expired ch
 
 The job functions are module-level and take everything they need (the service, a notifier), so
 tests call them directly with an injected clock (the service's) and check the triggers with
-``trigger.get_next_fire_time(None, now)``. Their state lives in the store, never in the process
-(kept by the digest use case, ``sync/usecases/digest.py``):
+``trigger.get_next_fire_time(None, now)``. Their state lives in the store's scheduler state,
+never in the process, kept by the digest use case (``sync/usecases/digest.py``):
 
-* ``alert`` cursor — ``last_id="failing"`` (``updated_at`` = when the streak began) once the
-  failure of a streak has been alerted, ``"ok"`` after a success: one alert per failure streak,
-  across restarts and across processes;
-* ``summary`` cursor — ``updated_at`` = just after the end of the last summary posted.
+* the alerted failure streak — when the streak whose failure was alerted began, cleared after a
+  success: one alert per failure streak, across restarts and across processes;
+* the summary watermark — just after the end of the last summary posted.
 
 Every scheduler also records a heartbeat row (``scheduler_heartbeats``) once a minute with the
 times its sync and summary jobs fire next, and marks it stopped when it shuts down: web

@@ -164,8 +164,9 @@ def serve(
                 ) from None
             log.info("Socket Mode connected; HTTP serves /healthz and /metrics only")
         web = build_web(app, service, slack_events=socket_handler is None)
+        uvicorn_level = (settings.log_level or "INFO").lower()  # LOG_LEVEL quiets uvicorn too
         log.info("listening on 0.0.0.0:%s (%s, /healthz, /metrics)", settings.port, SLACK_PATH)
-        uvicorn.Server(_config(web, "0.0.0.0", settings.port)).run(sockets=[sock])
+        uvicorn.Server(_config(web, "0.0.0.0", settings.port, uvicorn_level)).run(sockets=[sock])
     except (_Stopped, KeyboardInterrupt):
         log.info("stopping")
     finally:

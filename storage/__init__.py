@@ -1,7 +1,8 @@
-"""Persistence for sellsync: SQLModel tables, Alembic migrations and :class:`SqlStore`.
+"""Persistence for sellsync: SQLModel tables, Alembic migrations and one repository per storage
+role of :mod:`sync.ports` (``storage/repositories/``), composed into :class:`SqlStore`.
 
 Use :func:`open_store` (migrates to head, then returns a :class:`SqlStore` that implements
-:class:`sync.ports.Store`) and :func:`upgrade` (``sellsync db upgrade``).
+:class:`sync.ports.Store`, every role at once) and :func:`upgrade` (``sellsync db upgrade``).
 """
 
 from storage.db import open_store, upgrade

@@ -74,9 +74,14 @@ def upgrade(target: str | Engine, revision: str = "head") -> None:
     lock, on SQLite the write lock, before it reads the current revision. (Alembic keeps its
     ``context`` in module globals, so within one process migrations take turns.)
     """
-    if revision == "head" and current_revision(target) == head_revision():
-        return  # nothing to do: Alembic is not even started, so it logs nothing
-    with _ALEMBIC_LOCK, _connection(target) as connection:
+    with _ALEMBIC_LOCK:  # threads take turns from the first connection (SQLite's WAL switch)
+        if revision == "head" and current_revision(target) == head_revision():
+            return  # nothing to do: Alembic is not even started, so it logs nothing
+        _migrate(target, revision)
+
+
+def _migrate(target: str | Engine, revision: str) -> None:
+    with _connection(target) as connection:
         config = alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, revision)

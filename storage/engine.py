@@ -125,7 +125,9 @@ def _sqlite_engine(url: sa.URL, **kwargs: Any) -> Engine:
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             if not in_memory:
                 # Readers never wait for the writer, nor the writer for readers.
-                cursor.execute("PRAGMA journal_mode=WAL")
+                # Switching takes an exclusive lock: only the first connection to a file does it.
+                if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
         finally:

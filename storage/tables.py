@@ -264,6 +264,29 @@ class LockRow(StorageModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class RequestMarkerRow(StorageModel, table=True):
+    """A Slack request already accepted (the replay guard): refused again until ``expires_at``.
+    Not a lock: nobody holds it, and nothing waits for it."""
+
+    __tablename__: ClassVar[str] = "request_markers"
+    __table_args__ = (sa.Index("ix_request_markers_expires_at", "expires_at"),)
+
+    name: str = Field(primary_key=True, sa_type=NAME)
+    owner: str = Field(sa_type=ID)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class SchedulerStateRow(StorageModel, table=True):
+    """The single row (id 1) of what the schedulers remember between runs: when the failure
+    streak they alerted began (None: no alert out) and where the next summary starts."""
+
+    __tablename__: ClassVar[str] = "scheduler_state"
+
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    alerted_failure_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    summary_watermark: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 class SchedulerHeartbeatRow(StorageModel, table=True):
     """What each running scheduler (``worker``, or ``serve`` with its scheduler) last said about
     itself, so that every process shows the real next run times, and says when none is alive."""
@@ -295,3 +318,5 @@ sync_runs = _table(SyncRunRow)
 audit_events = _table(AuditEventRow)
 locks = _table(LockRow)
 scheduler_heartbeats = _table(SchedulerHeartbeatRow)
+request_markers = _table(RequestMarkerRow)
+scheduler_state = _table(SchedulerStateRow)

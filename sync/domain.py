@@ -209,8 +209,14 @@ class Conflict:
 
 
 @dataclass(frozen=True)
-class Cursor:
-    """A high-water mark: (updated_at, id) for Sell, (lastmodifieddate ms, id) for HubSpot."""
+class FeedMark:
+    """What the store keeps of one feed's position, between runs.
+
+    Each feed reads it into its own typed cursor (sync/feeds/cursors.py): ``(updated_at, id)``
+    of the newest record seen for the Sell change feed, ``position_ms`` (lastmodifieddate) for
+    the HubSpot one, and ``last_id`` alone as the "list:settings version" key of the list
+    members already evaluated.
+    """
 
     updated_at: datetime | None = None
     last_id: str | None = None

@@ -36,12 +36,11 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime
 from types import TracebackType
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from sync.errors import SyncError
-from sync.ports import Clock
+from sync.ports import Clock, LeaseStore
 
 log = logging.getLogger("sellsync.lease")
 
@@ -51,16 +50,6 @@ DEFAULT_TTL_SECONDS = 120
 LOCK_METHODS = frozenset({"try_lock", "renew_lock", "unlock", "lock_holder", "purge_locks"})
 
 S = TypeVar("S")
-
-
-class LeaseStore(Protocol):
-    """The part of :class:`sync.ports.Store` the lease uses."""
-
-    def try_lock(self, name: str, *, owner: str, at: datetime, ttl_seconds: int) -> bool: ...
-
-    def renew_lock(self, name: str, *, owner: str, at: datetime, ttl_seconds: int) -> bool: ...
-
-    def unlock(self, name: str, *, owner: str) -> None: ...
 
 
 class LeaseLost(SyncError):

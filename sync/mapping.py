@@ -319,8 +319,13 @@ def hubspot_properties_to_read(table: Iterable[FieldMapping]) -> list[str]:
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+#: RFC 5321's limit on an address; longer CRM values are refused before the pattern runs, which
+#: keeps the check cheap whatever a record holds (the pattern backtracks on long dotted text).
+MAX_EMAIL_LENGTH = 254
+
+
 def valid_email(value: str | None) -> bool:
-    return value is not None and bool(_EMAIL_RE.match(value))
+    return value is not None and len(value) <= MAX_EMAIL_LENGTH and bool(_EMAIL_RE.match(value))
 
 
 def _number(raw: Any) -> str:

@@ -24,7 +24,7 @@ from sync.mapping import (
 )
 
 
-class Action(enum.StrEnum):
+class FieldMove(enum.StrEnum):
     NONE = "none"
     TO_SELL = "to_sell"
     TO_HUBSPOT = "to_hubspot"
@@ -35,17 +35,17 @@ class Action(enum.StrEnum):
 @dataclass(frozen=True)
 class FieldDecision:
     mapping: FieldMapping
-    action: Action
+    action: FieldMove
     sell: str | None  # canonical values before the decision is applied
     hubspot: str | None
 
     @property
     def sell_after(self) -> str | None:
-        return self.hubspot if self.action is Action.TO_SELL else self.sell
+        return self.hubspot if self.action is FieldMove.TO_SELL else self.sell
 
     @property
     def hubspot_after(self) -> str | None:
-        if self.action in (Action.TO_HUBSPOT, Action.TO_HUBSPOT_AND_CONFLICT):
+        if self.action in (FieldMove.TO_HUBSPOT, FieldMove.TO_HUBSPOT_AND_CONFLICT):
             return self.sell
         return self.hubspot
 
@@ -55,7 +55,7 @@ class FieldDecision:
 
     @property
     def opens_conflict(self) -> bool:
-        return self.action in (Action.CONFLICT, Action.TO_HUBSPOT_AND_CONFLICT)
+        return self.action in (FieldMove.CONFLICT, FieldMove.TO_HUBSPOT_AND_CONFLICT)
 
 
 def decide_field(
@@ -66,36 +66,36 @@ def decide_field(
 ) -> FieldDecision:
     """The decision for one mapped field, given canonical values and the last snapshot."""
 
-    def d(action: Action) -> FieldDecision:
+    def d(action: FieldMove) -> FieldDecision:
         return FieldDecision(mapping, action, sell, hubspot)
 
     if mapping.direction is Direction.TO_SELL:
         # S10 mirrors: HubSpot owns them; Sell is refreshed whenever HubSpot has a value.
-        return d(Action.TO_SELL if hubspot is not None and hubspot != sell else Action.NONE)
+        return d(FieldMove.TO_SELL if hubspot is not None and hubspot != sell else FieldMove.NONE)
     if sell is None and hubspot is None:
-        return d(Action.NONE)
+        return d(FieldMove.NONE)
     # An empty value on one side is always filled from the other (S8, S9).
     if sell is None:
-        return d(Action.TO_SELL)
+        return d(FieldMove.TO_SELL)
     if hubspot is None:
-        return d(Action.TO_HUBSPOT if mapping.writes_hubspot else Action.NONE)
+        return d(FieldMove.TO_HUBSPOT if mapping.writes_hubspot else FieldMove.NONE)
     if sell == hubspot:
-        return d(Action.NONE)
+        return d(FieldMove.NONE)
     if last is None:
         # S8: both present and different on first link: each keeps its value.
-        return d(Action.CONFLICT)
+        return d(FieldMove.CONFLICT)
     sell_changed = sell != last.sell
     hubspot_changed = hubspot != last.hubspot
     if sell_changed and hubspot_changed:
         if not mapping.writes_hubspot:
-            return d(Action.CONFLICT)
-        return d(Action.TO_HUBSPOT_AND_CONFLICT)
+            return d(FieldMove.CONFLICT)
+        return d(FieldMove.TO_HUBSPOT_AND_CONFLICT)
     if sell_changed:
-        return d(Action.TO_HUBSPOT if mapping.writes_hubspot else Action.NONE)
+        return d(FieldMove.TO_HUBSPOT if mapping.writes_hubspot else FieldMove.NONE)
     if hubspot_changed:
         # Filled Sell values are never overwritten by HubSpot changes.
-        return d(Action.CONFLICT)
-    return d(Action.NONE)  # a known difference (open or dismissed conflict): leave it
+        return d(FieldMove.CONFLICT)
+    return d(FieldMove.NONE)  # a known difference (open or dismissed conflict): leave it
 
 
 @dataclass(frozen=True)
@@ -146,9 +146,9 @@ def merge_record(
         last = snapshot.get(m.key) if snapshot is not None else None
         decision = decide_field(m, sell, hub, last)
         decisions.append(decision)
-        if decision.action is Action.TO_SELL:
+        if decision.action is FieldMove.TO_SELL:
             sell_writes[m.sell] = to_sell_value(m, hub)
-        elif decision.action in (Action.TO_HUBSPOT, Action.TO_HUBSPOT_AND_CONFLICT):
+        elif decision.action in (FieldMove.TO_HUBSPOT, FieldMove.TO_HUBSPOT_AND_CONFLICT):
             hubspot_writes[m.hubspot] = to_hubspot_value(m, sell, prop)
     return RecordMerge(tuple(decisions), sell_writes, hubspot_writes)
 

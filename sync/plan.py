@@ -12,7 +12,7 @@ from sync.merge import RecordMerge
 
 
 @dataclass(frozen=True)
-class Action:
+class RecordDecision:
     """One record-level decision.
 
     ``outcomes`` lists what applying it achieves (a link update can both update Sell and open a
@@ -51,13 +51,13 @@ class SyncPlan:
     skips and warnings are always kept.
     """
 
-    actions: list[Action] = field(default_factory=list)
+    actions: list[RecordDecision] = field(default_factory=list)
     skipped: list[Skip] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     keep_actions: bool = True
     _counts: Counter[str] = field(default_factory=Counter, repr=False)
 
-    def add(self, action: Action) -> None:
+    def add(self, action: RecordDecision) -> None:
         for o in action.outcomes:
             # conflicts are counted per field, everything else per record
             self._counts[o.value] += len(action.conflicts) if o is Outcome.CONFLICT_OPENED else 1

@@ -1,8 +1,14 @@
 """What the engine needs from the outside world, as Protocols.
 
 ``sync/clients/`` (httpx) and ``tests/fakes`` implement the two CRM ports; ``storage/``
-implements :class:`Store`; ``bot/`` wires them together. Every method either returns a value or
-raises one of :mod:`sync.errors`.
+implements the storage roles; ``bot/`` wires them together. Every method either returns a value
+or raises one of :mod:`sync.errors`.
+
+Storage is split by role (links, the Sell email index, list members, cursors, conflicts, change
+requests, the run log, the audit log, leases, request markers, scheduler state, sync settings),
+each a small Protocol over tables of its own, so that a consumer names the few methods it uses
+and a reader sees which job each table does. :class:`Store` joins them all for the composition
+root (and for the engine and service, which use most of them).
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from typing import Any, Protocol
 from sync.domain import (
     Conflict,
     ConflictStatus,
-    Cursor,
+    FeedMark,
     HubSpotContact,
     HubSpotList,
     Link,
@@ -152,7 +158,10 @@ class CustomMapping:
 
 
 @dataclass(frozen=True)
-class Settings:
+class SyncSettings:
+    """The stored sync settings (SPEC S1): not :class:`bot.settings.AppSettings`, the
+    environment, which only seeds them the first time they are read."""
+
     threshold: int
     list_id: str
     custom_mappings: tuple[CustomMapping, ...] = ()
@@ -229,11 +238,10 @@ class RunStats:
     last_success: datetime | None
 
 
-class Store(Protocol):
-    """Persistent state. Every method commits on its own; all are idempotent where it matters."""
+class SyncSettingsStore(Protocol):
+    """The one row of :class:`SyncSettings`."""
 
-    # settings -------------------------------------------------------------
-    def get_settings(self, *, default_threshold: int, default_list_id: str) -> Settings: ...
+    def get_settings(self, *, default_threshold: int, default_list_id: str) -> SyncSettings: ...
 
     def update_settings(
         self,
@@ -241,9 +249,12 @@ class Store(Protocol):
         threshold: int | None = None,
         list_id: str | None = None,
         custom_mappings: tuple[CustomMapping, ...] | None = None,
-    ) -> Settings: ...
+    ) -> SyncSettings: ...
 
-    # links ----------------------------------------------------------------
+
+class LinkStore(Protocol):
+    """Sell records paired with HubSpot contacts, tombstones included."""
+
     def links_by_hubspot(self, ids: Iterable[str]) -> dict[str, Link]: ...
 
     def links_by_sell(self, refs: Iterable[SellRef]) -> dict[SellRef, Link]: ...
@@ -264,7 +275,10 @@ class Store(Protocol):
         """Counts per LinkState value."""
         ...
 
-    # Sell email index -----------------------------------------------------
+
+class SellIndexStore(Protocol):
+    """The bulk Sell email index, built from pages of Sell records."""
+
     def index_sell_records(self, entries: Sequence[SellIndexEntry]) -> None: ...
 
     def remove_from_index(self, refs: Iterable[SellRef]) -> None: ...
@@ -273,7 +287,10 @@ class Store(Protocol):
 
     def find_by_tag(self, tag: str) -> list[SellIndexEntry]: ...
 
-    # list members already evaluated ----------------------------------------
+
+class MemberStore(Protocol):
+    """HubSpot list members already evaluated, with the score each last had."""
+
     def known_members(self, list_id: str) -> set[str]: ...
 
     def add_members(self, list_id: str, ids: Iterable[str]) -> None: ...
@@ -286,12 +303,18 @@ class Store(Protocol):
 
     def remove_members(self, list_id: str, ids: Iterable[str]) -> None: ...
 
-    # cursors ---------------------------------------------------------------
-    def get_cursor(self, name: str) -> Cursor | None: ...
 
-    def set_cursor(self, name: str, cursor: Cursor) -> None: ...
+class CursorStore(Protocol):
+    """Where each change feed of a sync run stopped."""
 
-    # conflicts -------------------------------------------------------------
+    def get_cursor(self, name: str) -> FeedMark | None: ...
+
+    def set_cursor(self, name: str, cursor: FeedMark) -> None: ...
+
+
+class ConflictStore(Protocol):
+    """Merge conflicts: at most one open per Sell record and field."""
+
     def open_conflict(self, conflict: Conflict) -> tuple[Conflict, bool]:
         """Open, or refresh the one open conflict of (sell ref, field); True when new."""
         ...
@@ -320,7 +343,10 @@ class Store(Protocol):
         """Undo ``by``'s resolution (its write failed); False when it cannot be reopened."""
         ...
 
-    # change requests (approvals) -------------------------------------------
+
+class ChangeRequestStore(Protocol):
+    """Settings changes waiting for (or past) a manager's approval."""
+
     def create_request(
         self,
         *,
@@ -346,7 +372,10 @@ class Store(Protocol):
 
     def set_request_message(self, request_id: int, *, channel: str, ts: str) -> None: ...
 
-    # runs, audit, lock -------------------------------------------------------
+
+class RunLog(Protocol):
+    """One row per sync run: started, then finished with a status and counts."""
+
     def start_run(self, *, trigger: str, at: datetime) -> int: ...
 
     def finish_run(
@@ -361,6 +390,15 @@ class Store(Protocol):
 
     def recent_runs(self, limit: int = 10) -> list[RunRecord]: ...
 
+    def run_stats(self) -> RunStats:
+        """All runs counted by status (every status of ``RUN_STATUSES`` present) and the last
+        start, finish and success, computed in the database whatever the number of runs."""
+        ...
+
+
+class AuditLog(Protocol):
+    """Every change and decision, append-only."""
+
     def audit(self, event: AuditEvent) -> None: ...
 
     def audit_many(self, events: Sequence[AuditEvent]) -> None:
@@ -372,6 +410,10 @@ class Store(Protocol):
     def audit_trail(self, *, subjects: Sequence[str] = (), limit: int = 100) -> list[AuditEvent]:
         """The newest ``limit`` events (about ``subjects`` when given), oldest first."""
         ...
+
+
+class LeaseStore(Protocol):
+    """Named locks that hold across processes until they expire (the run lock, the summary's)."""
 
     def try_lock(self, name: str, *, owner: str, at: datetime, ttl_seconds: int) -> bool:
         """Take a named lock that holds across processes; False when someone else holds it."""
@@ -391,7 +433,29 @@ class Store(Protocol):
         """Delete the locks that expired by ``at``; returns how many."""
         ...
 
-    # scheduler heartbeats -----------------------------------------------------
+
+class RequestMarkerStore(Protocol):
+    """Once-only markers of accepted Slack requests (the replay guard of SPEC §7)."""
+
+    def mark_once(self, key: str, *, owner: str, at: datetime, ttl_seconds: int) -> bool:
+        """Record ``key`` for ``owner`` until ``at + ttl_seconds``: True the first time, False
+        while an unexpired mark of ``key`` exists (in any process sharing the store).
+        ``release_mark(key, owner=owner)`` gives it back. One cheap statement per call."""
+        ...
+
+    def release_mark(self, key: str, *, owner: str) -> None:
+        """Drop ``owner``'s mark of ``key`` (its request was not processed); else nothing."""
+        ...
+
+    def purge_marks(self, *, at: datetime) -> int:
+        """Delete the marks that expired by ``at``; returns how many."""
+        ...
+
+
+class SchedulerStateStore(Protocol):
+    """What the schedulers keep between runs and share between processes: their heartbeats,
+    the failure streak already alerted, and where the last summary ended."""
+
     def record_heartbeat(self, beat: SchedulerBeat) -> None:
         """Insert or replace the row of ``beat.scheduler_id``; rows of schedulers not seen for a
         week are dropped on the way."""
@@ -401,13 +465,53 @@ class Store(Protocol):
         """The most recently seen scheduler, stopped or not; None when none was ever seen."""
         ...
 
-    def mark_once(self, key: str, *, owner: str, at: datetime, ttl_seconds: int) -> bool:
-        """Record ``key`` for ``owner`` until ``at + ttl_seconds``: True the first time, False
-        while an unexpired mark of ``key`` exists (in any process sharing the store); a lock
-        row, so ``unlock(key, owner=owner)`` gives it back. One cheap statement per call."""
+    def alerted_failure_since(self) -> datetime | None:
+        """When the failure streak that was alerted began; None when no alert is out."""
         ...
 
-    def run_stats(self) -> RunStats:
-        """All runs counted by status (every status of ``RUN_STATUSES`` present) and the last
-        start, finish and success, computed in the database whatever the number of runs."""
+    def set_alerted_failure_since(self, since: datetime | None) -> None:
+        """Record the alerted streak (``since``), or its end (None: the sync recovered)."""
         ...
+
+    def summary_watermark(self) -> datetime | None:
+        """Where the next summary starts (just after the last one posted); None: never posted."""
+        ...
+
+    def set_summary_watermark(self, at: datetime) -> None: ...
+
+
+class Store(
+    SyncSettingsStore,
+    LinkStore,
+    SellIndexStore,
+    MemberStore,
+    CursorStore,
+    ConflictStore,
+    ChangeRequestStore,
+    RunLog,
+    AuditLog,
+    LeaseStore,
+    RequestMarkerStore,
+    SchedulerStateStore,
+    Protocol,
+):
+    """Every storage role at once, for the composition root (and, for now, the engine and the
+    service). Every method commits on its own; all are idempotent where it matters. Anything
+    narrower should take the role it uses."""
+
+
+#: The roles :class:`Store` is made of, in one place (the storage tests check each).
+STORE_ROLES: tuple[type, ...] = (
+    SyncSettingsStore,
+    LinkStore,
+    SellIndexStore,
+    MemberStore,
+    CursorStore,
+    ConflictStore,
+    ChangeRequestStore,
+    RunLog,
+    AuditLog,
+    LeaseStore,
+    RequestMarkerStore,
+    SchedulerStateStore,
+)

@@ -16,7 +16,7 @@ from datetime import datetime
 from sync.domain import Conflict, HubSpotList, Link
 from sync.engine import Engine
 from sync.mapping import MappingCheck
-from sync.ports import ChangeRequest, RunRecord, SchedulerBeat, Settings
+from sync.ports import ChangeRequest, RunRecord, SchedulerBeat, SyncSettings
 from sync.push import parse_items
 from sync.report import SyncReport
 from sync.usecases.approvals import (
@@ -137,7 +137,7 @@ class SyncService:
         return self._parts.hubspot.contact_url(contact_id)
 
     # -------------------------------------------------------------- status and history
-    def settings(self) -> Settings:
+    def settings(self) -> SyncSettings:
         return self._parts.settings()
 
     def status(self) -> StatusView:

@@ -1,4 +1,4 @@
-"""Error classification: every failed exchange maps to one closed :class:`Action`.
+"""Error classification: every failed exchange maps to one closed :class:`Remedy`.
 
 The decision (a :class:`Resolution`) is separate from the effect: :mod:`sync.clients.retry`
 retries, waits or raises, and the CRM clients turn ``SKIP_RECORD`` / ``NOT_FOUND`` into per-record
@@ -62,7 +62,7 @@ SELL = "Sell"
 EXISTING_ID = re.compile(r"Existing ID:\s*(\d+)")
 
 
-class Action(enum.Enum):
+class Remedy(enum.Enum):
     RETRY = "retry"  # transient: back off and try again
     RATE_LIMITED = "rate_limited"  # wait (``Resolution.wait`` or backoff) and try again
     FAIL = "fail"  # the whole request failed for good: raise
@@ -74,7 +74,7 @@ class Action(enum.Enum):
 class Resolution:
     """What to do about one failed exchange, and the error to raise if it comes to that."""
 
-    action: Action
+    action: Remedy
     service: str
     message: str
     status: int | None = None
@@ -90,13 +90,13 @@ class Resolution:
             return AuthError(self.service, self.message, self.status)
         if self.daily:
             return DailyLimitReached(self.service, self.wait if self.wait else 3600.0)
-        if self.action is Action.RATE_LIMITED:
+        if self.action is Remedy.RATE_LIMITED:
             return RateLimited(self.service, self.wait or 0.0, self.message)
-        if self.action is Action.RETRY:
+        if self.action is Remedy.RETRY:
             return ServiceUnavailable(self.service, self.message, self.status)
-        if self.action is Action.NOT_FOUND and item is not None:
+        if self.action is Remedy.NOT_FOUND and item is not None:
             return RecordNotFound(item, self.message)
-        if self.action is Action.SKIP_RECORD and item is not None:
+        if self.action is Remedy.SKIP_RECORD and item is not None:
             return RecordRejected(item, self.message)
         return ApiError(self.service, self.message, self.status)
 
@@ -136,15 +136,15 @@ def _short_text(response: httpx.Response, limit: int = 200) -> str:
     return text[:limit]
 
 
-_EXCEPTION_ACTIONS: tuple[tuple[type[BaseException], Action, bool, str], ...] = (
+_EXCEPTION_ACTIONS: tuple[tuple[type[BaseException], Remedy, bool, str], ...] = (
     # (exception type, action, ambiguous, message); the first matching row wins.
-    (httpx.ConnectTimeout, Action.RETRY, False, "connection timed out"),
-    (httpx.PoolTimeout, Action.RETRY, False, "no free connection in the pool"),
-    (httpx.TimeoutException, Action.RETRY, True, "request timed out"),
-    (httpx.ConnectError, Action.RETRY, False, "could not connect"),
-    (httpx.RemoteProtocolError, Action.RETRY, True, "connection dropped"),
-    (httpx.NetworkError, Action.RETRY, True, "network error"),
-    (httpx.HTTPError, Action.FAIL, False, "HTTP error"),
+    (httpx.ConnectTimeout, Remedy.RETRY, False, "connection timed out"),
+    (httpx.PoolTimeout, Remedy.RETRY, False, "no free connection in the pool"),
+    (httpx.TimeoutException, Remedy.RETRY, True, "request timed out"),
+    (httpx.ConnectError, Remedy.RETRY, False, "could not connect"),
+    (httpx.RemoteProtocolError, Remedy.RETRY, True, "connection dropped"),
+    (httpx.NetworkError, Remedy.RETRY, True, "network error"),
+    (httpx.HTTPError, Remedy.FAIL, False, "HTTP error"),
 )
 
 # HTTP statuses whose meaning is the same for both services.
@@ -160,7 +160,7 @@ def classify_exception(exc: BaseException, service: str) -> Resolution:
             return Resolution(
                 action, service, f"{label} ({type(exc).__name__})", None, ambiguous=ambiguous
             )
-    return Resolution(Action.FAIL, service, type(exc).__name__)
+    return Resolution(Remedy.FAIL, service, type(exc).__name__)
 
 
 def _generic(response: httpx.Response, service: str, message: str, body: Any) -> Resolution:
@@ -169,11 +169,11 @@ def _generic(response: httpx.Response, service: str, message: str, body: Any) ->
     wait = retry_after(response)
     if status in (401, 403):
         return Resolution(
-            Action.FAIL, service, message or "not authorised", status, auth=True, body=body
+            Remedy.FAIL, service, message or "not authorised", status, auth=True, body=body
         )
     if status == 423:
         return Resolution(
-            Action.RETRY,
+            Remedy.RETRY,
             service,
             message or "locked",
             status,
@@ -182,7 +182,7 @@ def _generic(response: httpx.Response, service: str, message: str, body: Any) ->
         )
     if status in _RETRY_STATUSES or (status >= 500 and status not in _FAIL_5XX):
         return Resolution(
-            Action.RETRY,
+            Remedy.RETRY,
             service,
             message or "server error",
             status,
@@ -191,10 +191,10 @@ def _generic(response: httpx.Response, service: str, message: str, body: Any) ->
             body=body,
         )
     if status == 404:
-        return Resolution(Action.NOT_FOUND, service, message or "not found", status, body=body)
+        return Resolution(Remedy.NOT_FOUND, service, message or "not found", status, body=body)
     if status in (409, 422):
-        return Resolution(Action.SKIP_RECORD, service, message or "rejected", status, body=body)
-    return Resolution(Action.FAIL, service, message or f"HTTP {status}", status, body=body)
+        return Resolution(Remedy.SKIP_RECORD, service, message or "rejected", status, body=body)
+    return Resolution(Remedy.FAIL, service, message or f"HTTP {status}", status, body=body)
 
 
 # --------------------------------------------------------------------------- HubSpot
@@ -226,7 +226,7 @@ def classify_hubspot(response: httpx.Response) -> Resolution:
     if status == 429:
         if policy == "DAILY":
             return Resolution(
-                Action.FAIL,
+                Remedy.FAIL,
                 HUBSPOT,
                 message or "daily limit reached",
                 status,
@@ -235,11 +235,11 @@ def classify_hubspot(response: httpx.Response) -> Resolution:
                 body=body,
             )
         return Resolution(
-            Action.RATE_LIMITED, HUBSPOT, message or "rate limited", status, wait=wait, body=body
+            Remedy.RATE_LIMITED, HUBSPOT, message or "rate limited", status, wait=wait, body=body
         )
     if status == 477:
         return Resolution(
-            Action.RATE_LIMITED,
+            Remedy.RATE_LIMITED,
             HUBSPOT,
             message or "migration in progress",
             status,
@@ -247,7 +247,7 @@ def classify_hubspot(response: httpx.Response) -> Resolution:
             body=body,
         )
     if status == 400:
-        action = Action.SKIP_RECORD if category == "VALIDATION_ERROR" else Action.FAIL
+        action = Remedy.SKIP_RECORD if category == "VALIDATION_ERROR" else Remedy.FAIL
         return Resolution(action, HUBSPOT, message or "bad request", status, body=body)
     return _generic(response, HUBSPOT, message, body)
 
@@ -297,15 +297,15 @@ def classify_sell(response: httpx.Response) -> Resolution:
     wait = retry_after(response)
     if status == 429:
         return Resolution(
-            Action.RATE_LIMITED, SELL, message or "rate limited", status, wait=wait, body=body
+            Remedy.RATE_LIMITED, SELL, message or "rate limited", status, wait=wait, body=body
         )
     if status == 404 and "429.json" in response.text:
         # Throttled calls sometimes surface as 404 incorrect_path naming /429.json.
         return Resolution(
-            Action.RATE_LIMITED, SELL, "rate limited (404 /429.json)", status, wait=wait, body=body
+            Remedy.RATE_LIMITED, SELL, "rate limited (404 /429.json)", status, wait=wait, body=body
         )
     if status == 400:
-        action = Action.SKIP_RECORD if codes & _SELL_PAYLOAD_CODES else Action.FAIL
+        action = Remedy.SKIP_RECORD if codes & _SELL_PAYLOAD_CODES else Remedy.FAIL
         return Resolution(action, SELL, message or "bad request", status, body=body)
     return _generic(response, SELL, message, body)
 

@@ -24,9 +24,9 @@ from typing import Any
 import httpx
 
 from sync.clients.errors import (
-    Action,
     AmbiguousWrite,
     Classifier,
+    Remedy,
     Resolution,
     classify_exception,
 )
@@ -111,7 +111,7 @@ class Reply:
         return self.resolution is None
 
     @property
-    def action(self) -> Action | None:
+    def action(self) -> Remedy | None:
         return None if self.resolution is None else self.resolution.action
 
     def json(self) -> Any:
@@ -227,7 +227,7 @@ class ApiSession:
                     return Reply(response, service=self.service)
                 resolution = self._classifier(response)
             resolution = self._scrubbed(resolution)
-            if resolution.action is Action.RATE_LIMITED:
+            if resolution.action is Remedy.RATE_LIMITED:
                 self.count("rate_limited")
             if resolution.ambiguous and not retry_ambiguous:
                 raise AmbiguousWrite(self.service, resolution.message, resolution.status)
@@ -245,13 +245,13 @@ class ApiSession:
                     self.retry.max_attempts - 1,
                     delay,
                 )
-                if resolution.action is Action.RATE_LIMITED:
+                if resolution.action is Remedy.RATE_LIMITED:
                     pacer.pause(delay)  # every thread sharing this pacer holds back too
                 self._sleep(delay)
                 continue
-            if response is not None and resolution.action in (Action.SKIP_RECORD, Action.NOT_FOUND):
+            if response is not None and resolution.action in (Remedy.SKIP_RECORD, Remedy.NOT_FOUND):
                 return Reply(response, resolution, self.service)
-            if resolution.action is Action.RATE_LIMITED and resolution.wait is None:
+            if resolution.action is Remedy.RATE_LIMITED and resolution.wait is None:
                 resolution = dataclasses.replace(resolution, wait=self.retry.rate_limit_wait)
             raise resolution.error()
 

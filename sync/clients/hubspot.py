@@ -29,7 +29,7 @@ from urllib.parse import quote
 
 import httpx
 
-from sync.clients.errors import HUBSPOT, Action, Resolution, classify_hubspot, existing_id
+from sync.clients.errors import HUBSPOT, Remedy, Resolution, classify_hubspot, existing_id
 from sync.clients.http import DEFAULT_TIMEOUT, USER_AGENT, ApiSession, Reply
 from sync.clients.hubspot_search import SEARCH_CAP, SEARCH_PAGE, SearchCursor
 from sync.clients.hubspot_writes import (
@@ -271,7 +271,7 @@ class HubSpotClient(HubSpotPort):
             kind="get_list",
             params={"includeFilters": "false"},
         )
-        if reply.action is Action.NOT_FOUND:
+        if reply.action is Remedy.NOT_FOUND:
             raise ApiError(HUBSPOT, f"HubSpot list {list_id} not found", 404)
         reply.raise_for_error()
         body = reply.json() or {}
@@ -294,7 +294,7 @@ class HubSpotClient(HubSpotPort):
             if after:
                 params["after"] = after
             reply = self._send("GET", path, kind="memberships", params=params)
-            if reply.action is Action.NOT_FOUND:
+            if reply.action is Remedy.NOT_FOUND:
                 raise ApiError(HUBSPOT, f"HubSpot list {list_id} not found", 404)
             reply.raise_for_error()
             body = reply.json() or {}
@@ -310,7 +310,7 @@ class HubSpotClient(HubSpotPort):
         unique = list(dict.fromkeys(str(i) for i in ids if str(i)))
         for chunk in _chunks(unique, MEMBERSHIP_WRITE):
             reply = self._send("PUT", path, kind="list_add", json_body=chunk)
-            if reply.action is Action.NOT_FOUND:
+            if reply.action is Remedy.NOT_FOUND:
                 raise ApiError(HUBSPOT, f"HubSpot list {list_id} not found", 404)
             reply.raise_for_error()
 
@@ -326,7 +326,7 @@ class HubSpotClient(HubSpotPort):
         if id_property:
             body["idProperty"] = id_property
         reply = self._send("POST", self._objects("/batch/read"), kind="batch_read", json_body=body)
-        if reply.action is Action.NOT_FOUND:
+        if reply.action is Remedy.NOT_FOUND:
             return []  # none of them exists
         reply.raise_for_error()
         data = reply.json() or {}
@@ -484,7 +484,7 @@ class HubSpotClient(HubSpotPort):
             return culprits(pending, resolution, by_id=True)
 
         def failure(key: str, resolution: Resolution) -> WriteResult:
-            not_found = resolution.action is Action.NOT_FOUND or (
+            not_found = resolution.action is Remedy.NOT_FOUND or (
                 isinstance(resolution.body, dict)
                 and resolution.body.get("category") == "OBJECT_NOT_FOUND"
             )

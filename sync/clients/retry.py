@@ -10,7 +10,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sync.clients.errors import Action, Resolution
+from sync.clients.errors import Remedy, Resolution
 
 Random = Callable[[], float]  # uniform in [0, 1)
 Sleep = Callable[[float], None]
@@ -52,13 +52,13 @@ class RetryPolicy:
         if resolution.wait is not None:
             return resolution.wait + rand() * self.base_delay
         jitter = self.backoff(attempt, rand)
-        if resolution.action is Action.RATE_LIMITED:
+        if resolution.action is Remedy.RATE_LIMITED:
             return self.rate_limit_wait + jitter
         return jitter
 
     def should_retry(self, attempt: int, resolution: Resolution) -> bool:
         """True when ``resolution`` is retryable, attempts remain and the wait is acceptable."""
-        if resolution.action not in (Action.RETRY, Action.RATE_LIMITED):
+        if resolution.action not in (Remedy.RETRY, Remedy.RATE_LIMITED):
             return False
         if attempt >= self.max_attempts:
             return False

@@ -30,7 +30,7 @@ from typing import Any, cast
 
 import httpx
 
-from sync.clients.errors import SELL, Action, AmbiguousWrite, classify_sell
+from sync.clients.errors import SELL, AmbiguousWrite, Remedy, classify_sell
 from sync.clients.http import DEFAULT_TIMEOUT, USER_AGENT, ApiSession, Reply
 from sync.clients.pacing import Clock, Pacer, RollingWindowPacer, Unpaced
 from sync.clients.retry import Random, RetryPolicy, Sleep
@@ -422,7 +422,7 @@ class SellClient(SellPort):
             if reply.ok:
                 return self._record(kind, _item_data(reply.json()) or {})
             assert reply.resolution is not None
-            if reply.action is Action.SKIP_RECORD:
+            if reply.action is Remedy.SKIP_RECORD:
                 raise reply.error(item)
             raise reply.error()
 

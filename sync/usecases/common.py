@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sync.errors import SyncError
-from sync.ports import AuditEvent, Clock, HubSpotPort, SellPort, Settings, Store
+from sync.ports import AuditEvent, Clock, HubSpotPort, SellPort, Store, SyncSettings
 
 if TYPE_CHECKING:
     from sync.engine import Engine, EngineConfig
@@ -42,7 +42,7 @@ class Parts:
     def of(cls, engine: Engine) -> Parts:
         return cls(engine, engine.store, engine.hubspot, engine.sell, engine.clock, engine.config)
 
-    def settings(self) -> Settings:
+    def settings(self) -> SyncSettings:
         """The stored threshold, list and custom mappings (seeded from the configuration)."""
         return self.engine.settings()
 

@@ -12,8 +12,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from sync.applier import FieldWriteRefused
 from sync.domain import Conflict, ConflictStatus, FieldSnapshot, Link, LinkState
-from sync.errors import RecordNotFound, RecordRejected, SyncError
+from sync.errors import SyncError
 from sync.mapping import (
     FieldMapping,
     hubspot_canonical,
@@ -22,7 +23,6 @@ from sync.mapping import (
     to_sell_value,
 )
 from sync.merge import hubspot_raw
-from sync.ports import ContactWrite
 from sync.usecases.common import Actor, Parts, Refused
 
 
@@ -159,23 +159,10 @@ class Conflicts:
         return _Resolution(link, mapping, keep_sell, value, raw)
 
     def _write(self, write: _Resolution) -> None:
-        link, mapping = write.link, write.mapping
-        if write.to_hubspot:
-            result = self.parts.hubspot.update_contacts(
-                [
-                    ContactWrite(
-                        key="resolve",
-                        id=link.hubspot_id,
-                        properties={mapping.hubspot: write.raw},
-                    )
-                ]
-            )[0]
-            if not result.ok:
-                raise Refused(f"HubSpot refused the value: {result.error or 'contact is gone'}")
-        else:
-            try:
-                self.parts.sell.update_record(
-                    link.sell.kind, link.sell.id, {mapping.sell: write.raw}
-                )
-            except (RecordNotFound, RecordRejected) as exc:
-                raise Refused(f"Sell refused the value: {exc}") from exc
+        """Through the engine's applier, the one writer of field values."""
+        try:
+            self.parts.engine.write_field(
+                write.link, write.mapping, write.raw, to_hubspot=write.to_hubspot
+            )
+        except FieldWriteRefused as exc:
+            raise Refused(str(exc)) from exc

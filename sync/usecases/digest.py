@@ -1,8 +1,8 @@
 """The scheduled summary of what happened since the last one, and the failure alert streak.
 
-Both keep a mark in the store: the summary its watermark (so each period is told once, by one
-scheduler, under a lock), the alert the start of the current failure streak (so a failing sync
-alerts once and says when it recovered). Posting is the caller's: it is given a callable that
+Both keep a mark in the store's scheduler state: the summary its watermark (so each period is
+told once, by one scheduler, under a lock), the alert the start of the failure streak it alerted
+(so a failing sync alerts once and says when it recovered). Posting is the caller's: it is given a callable that
 posts and returns, or raises when the post did not go out, in which case no mark moves.
 """
 
@@ -16,16 +16,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from sync.domain import Cursor
+from sync.ports import LeaseStore, SchedulerStateStore
 from sync.usecases.common import Parts
 from sync.usecases.status import RunStatus
 
 log = logging.getLogger("sellsync.scheduler")
 
-ALERT_CURSOR = "alert"
-SUMMARY_CURSOR = "summary"
 SUMMARY_LOCK = "summary"
-FAILING, OK = "failing", "ok"
 #: Two schedulers (or a restart) never post two summaries within this gap.
 SUMMARY_MIN_GAP = timedelta(minutes=5)
 
@@ -111,15 +108,15 @@ class Digest:
         """Build the summary since the last one and ``post`` it; the watermark moves only when
         ``post`` returns True. False as well when another scheduler holds the summary lock or
         has just posted one."""
-        store = self.parts.store
+        leases: LeaseStore = self.parts.store
+        state: SchedulerStateStore = self.parts.store
         owner = f"summary:{uuid.uuid4().hex[:12]}"
         now = self.parts.clock.now()
-        if not store.try_lock(SUMMARY_LOCK, owner=owner, at=now, ttl_seconds=600):
+        if not leases.try_lock(SUMMARY_LOCK, owner=owner, at=now, ttl_seconds=600):
             log.info("summary skipped: another scheduler is posting it")
             return False
         try:
-            cursor = store.get_cursor(SUMMARY_CURSOR)
-            since = cursor.updated_at if cursor else None
+            since = state.summary_watermark()
             if since is not None and since.tzinfo is None:
                 since = since.replace(tzinfo=UTC)
             if since is not None and now - since < SUMMARY_MIN_GAP:
@@ -129,32 +126,30 @@ class Digest:
             if not post(summary):
                 return False  # the watermark stays: the next summary covers this period too
             # audit_since() includes its bound: start the next summary just after this one ended
-            store.set_cursor(
-                SUMMARY_CURSOR, Cursor(updated_at=summary.until + timedelta(microseconds=1))
-            )
+            state.set_summary_watermark(summary.until + timedelta(microseconds=1))
             return True
         finally:
-            store.unlock(SUMMARY_LOCK, owner=owner)
+            leases.unlock(SUMMARY_LOCK, owner=owner)
 
     def failed(self, alert: Callable[[], object]) -> bool:
         """A run failed: ``alert()`` unless this failure streak was alerted already. The streak
         is recorded only once ``alert`` returns, so a failed alert is tried again next time."""
-        store = self.parts.store
-        cursor = store.get_cursor(ALERT_CURSOR)
-        if cursor is not None and cursor.last_id == FAILING:
-            log.info("sync still failing; already alerted at %s", cursor.updated_at)
+        state: SchedulerStateStore = self.parts.store
+        alerted = state.alerted_failure_since()
+        if alerted is not None:
+            log.info("sync still failing; already alerted at %s", alerted)
             return False
         alert()
-        store.set_cursor(ALERT_CURSOR, Cursor(updated_at=self.parts.clock.now(), last_id=FAILING))
+        state.set_alerted_failure_since(self.parts.clock.now())
         return True
 
     def succeeded(self, note: Callable[[datetime | None], object]) -> bool:
         """A run did not fail: when a failure streak was alerted, ``note(failing_since)`` says
         it recovered, and the streak ends."""
-        store = self.parts.store
-        cursor = store.get_cursor(ALERT_CURSOR)
-        if cursor is None or cursor.last_id != FAILING:
+        state: SchedulerStateStore = self.parts.store
+        alerted = state.alerted_failure_since()
+        if alerted is None:
             return False
-        note(cursor.updated_at)
-        store.set_cursor(ALERT_CURSOR, Cursor(updated_at=self.parts.clock.now(), last_id=OK))
+        note(alerted)
+        state.set_alerted_failure_since(None)
         return True

@@ -42,7 +42,9 @@ class ThresholdImpact:
 def parse_threshold(text: str) -> int:
     """A threshold as typed: a whole number from 0 to :data:`MAX_THRESHOLD`."""
     raw = text.strip()
-    if not re.fullmatch(r"\d{1,7}", raw) or int(raw) > MAX_THRESHOLD:
+    if (
+        not re.fullmatch(r"[0-9]{1,7}", raw) or int(raw) > MAX_THRESHOLD
+    ):  # ASCII only: int() reads "٥٠"
         raise Refused(f"threshold must be a whole number from 0 to {MAX_THRESHOLD:,}, not {raw!r}")
     return int(raw)
 

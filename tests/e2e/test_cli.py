@@ -357,3 +357,23 @@ def test_status_of_a_record_names_fields_as_people_do(
     out = capsys.readouterr().out
     assert "Open conflict on City: Sell 'Paris' vs HubSpot 'Lyon'" in out
     assert "address.city" not in out
+
+
+@pytest.mark.parametrize("command", ["status", "audit"])
+def test_a_reader_that_goes_away_is_not_an_error(tmp_path: Path, command: str) -> None:
+    """`sellsync status | head`: the pipe closes before sellsync writes; it stops quietly
+    (plain text and rich tables alike), with no "unexpected error" and no traceback."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DATABASE_URL": seeded_database(tmp_path)}
+    code = f"import sys; from bot.cli import main; sys.exit(main([{command!r}]))"
+    child = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
+    assert child.stdout is not None and child.stderr is not None
+    child.stdout.close()  # before the child has imported anything, let alone written
+    err = child.stderr.read().decode()
+    child.stderr.close()
+    assert child.wait(timeout=60) in (0, 1), err
+    assert err == ""

@@ -276,4 +276,4 @@ def test_a_replayed_request_gets_401_and_does_nothing_even_on_another_web_proces
     # housekeeping drops the markers once Slack's 5-minute window is long past (markers are
     # timed by the wall clock, as signatures are)
     later = datetime.now(UTC) + timedelta(days=1)
-    assert bot.world.store.purge_locks(at=later) >= 1
+    assert bot.world.store.purge_marks(at=later) >= 1

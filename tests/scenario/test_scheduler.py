@@ -172,8 +172,7 @@ def test_the_failure_streak_survives_a_restart(world: World, notifier: Recording
     run_scheduled_sync(world.service, notifier)
     restarted = SyncService(world.engine)  # a new process: only the store remembers
     run_scheduled_sync(restarted, RecordingNotifier())
-    cursor = world.store.get_cursor(ALERT_CURSOR)
-    assert cursor is not None and cursor.last_id == "failing"
+    assert world.store.alerted_failure_since() is not None
     assert len(notifier.posted) == 1
 
 
@@ -195,7 +194,7 @@ def test_a_scheduled_sync_skips_quietly_while_another_runs(
     assert world.store.try_lock("sync", owner="manual:x", at=world.clock.now(), ttl_seconds=600)
     assert run_scheduled_sync(world.service, notifier) is None
     assert notifier.posted == [] and world.store.recent_runs(1) == []
-    assert world.store.get_cursor(ALERT_CURSOR) is None
+    assert world.store.alerted_failure_since() is None
 
 
 #: What a database error carries: SQL with a contact's data in it.
@@ -284,8 +283,8 @@ def test_the_summary_covers_everything_since_the_last_one_and_advances_its_curso
     assert post_summary(world.service, notifier) is True
     fields = [f["text"] for f in notifier.posted[0].to_dict()["blocks"][0]["fields"]]
     assert "*Created in Sell*\n1" in fields
-    cursor = world.store.get_cursor(SUMMARY_CURSOR)
-    assert cursor is not None and cursor.updated_at == world.clock.now() + timedelta(microseconds=1)
+    watermark = world.store.summary_watermark()
+    assert watermark == world.clock.now() + timedelta(microseconds=1)
     # a second scheduler firing at the same time posts nothing
     assert post_summary(world.service, notifier) is False
     world.clock.tick(24 * 3600)
@@ -428,8 +427,8 @@ def test_an_unreachable_summary_channel_is_a_warning_naming_the_variable(
     unreachable = [w for w in warnings if "SLACK_SUMMARY_CHANNEL C0SUMMARY is unreachable" in w]
     assert len(unreachable) == 2 and "not_in_channel" in unreachable[0]
     assert not [r for r in caplog.records if r.exc_info], "no traceback for a setup problem"
-    assert world.store.get_cursor(SUMMARY_CURSOR) is None  # the next summary covers it all
-    assert world.store.get_cursor(ALERT_CURSOR) is None  # the alert is tried again next time
+    assert world.store.summary_watermark() is None  # the next summary covers it all
+    assert world.store.alerted_failure_since() is None  # the alert is tried again next time
 
 
 def test_each_scheduled_run_logs_one_info_line_with_its_counts(

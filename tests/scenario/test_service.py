@@ -95,6 +95,13 @@ def test_threshold_requests_validate_and_supersede(world: World) -> None:
     assert world.service.settings().threshold == 50
 
 
+@pytest.mark.parametrize("digits", ["٦٠", "６０", "६०"])
+def test_a_threshold_in_other_scripts_digits_is_refused_not_read(world: World, digits: str) -> None:
+    with pytest.raises(Refused, match="whole number"):
+        world.service.request_change("threshold", digits, actor=REP)
+    assert world.service.pending_requests() == []
+
+
 def test_approvals_refuse_non_managers_and_own_requests_and_are_idempotent(world: World) -> None:
     request = world.service.request_change("threshold", "60", actor=BOSS).request
     with pytest.raises(Refused):

@@ -19,16 +19,34 @@ def test_a_key_is_marked_once_until_its_mark_expires(store: SqlStore) -> None:
     assert store.mark_once("other", owner="o", at=T0, ttl_seconds=60) is True
     assert store.mark_once("k", owner="o", at=T0 + timedelta(seconds=60), ttl_seconds=60) is True
     assert store.mark_once("k", owner="o", at=T0 + timedelta(seconds=61), ttl_seconds=60) is False
-    assert store.purge_locks(at=T0 + timedelta(seconds=200)) == 2
+    assert store.purge_marks(at=T0 + timedelta(seconds=200)) == 2
+    assert store.mark_once("k", owner="o", at=T0 + timedelta(seconds=200), ttl_seconds=60) is True
+
+
+def test_a_mark_is_not_a_lock(store: SqlStore) -> None:
+    """Markers live in a table of their own: lock housekeeping and lock names never meet them."""
+    assert store.mark_once("sync", owner="o", at=T0, ttl_seconds=60) is True
+    assert store.lock_holder("sync") is None
+    assert store.try_lock("sync", owner="run", at=T0, ttl_seconds=60) is True
+    assert store.purge_locks(at=T0 + timedelta(seconds=200)) == 1
+    assert (
+        store.mark_once("sync", owner="o", at=T0 + timedelta(seconds=30), ttl_seconds=60) is False
+    )
+    store.unlock("sync", owner="o")  # the lock API cannot drop a mark
+    assert (
+        store.mark_once("sync", owner="o", at=T0 + timedelta(seconds=30), ttl_seconds=60) is False
+    )
+    assert store.purge_marks(at=T0 + timedelta(seconds=200)) == 1
 
 
 def test_a_mark_given_back_can_be_taken_again(store: SqlStore) -> None:
     assert store.mark_once("k", owner="a", at=T0, ttl_seconds=60) is True
-    store.unlock("k", owner="someone else")
+    store.release_mark("k", owner="someone else")
     assert store.mark_once("k", owner="b", at=T0, ttl_seconds=60) is False
-    store.unlock("k", owner="a")
+    store.release_mark("k", owner="a")
     assert store.mark_once("k", owner="b", at=T0, ttl_seconds=60) is True
-    assert store.lock_holder("k") == "b"
+    store.release_mark("k", owner="a")  # "a" no longer owns it: "b"'s mark stays
+    assert store.mark_once("k", owner="c", at=T0, ttl_seconds=60) is False
 
 
 def test_a_mark_is_seen_by_another_store_on_the_same_database(db_url: str) -> None:
@@ -52,8 +70,13 @@ def test_exactly_one_of_many_concurrent_marks_of_a_key_wins(db_url: str) -> None
         for store in stores:
             store.close()
     assert results.count(True) == 1
+    winner = f"o{results.index(True)}"
     with open_store(db_url, migrate=False) as store:
-        assert store.lock_holder("sig") == f"o{results.index(True)}"
+        for loser in {f"o{i}" for i in range(16)} - {winner}:
+            store.release_mark("sig", owner=loser)
+        assert store.mark_once("sig", owner="x", at=T0, ttl_seconds=60) is False
+        store.release_mark("sig", owner=winner)  # only the winner's mark was stored
+        assert store.mark_once("sig", owner="x", at=T0, ttl_seconds=60) is True
 
 
 def test_a_mark_leaves_no_transaction_open(store: SqlStore) -> None:
@@ -69,4 +92,4 @@ def test_a_mark_leaves_the_connection_settings_as_they_were(store: SqlStore) -> 
     with store.engine.connect() as connection:
         if connection.dialect.name == "postgresql":
             assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
-        assert store.lock_holder("sig") is not None
+    assert store.mark_once("sig", owner="o", at=T0, ttl_seconds=60) is False  # it was committed

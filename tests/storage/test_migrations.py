@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from storage import db
 from storage.tables import metadata
 
 from . import workers
+from .conftest import T0
 
 TABLES = {
     "links",
@@ -29,6 +31,8 @@ TABLES = {
     "audit_events",
     "locks",
     "scheduler_heartbeats",
+    "request_markers",
+    "scheduler_state",
 }
 
 
@@ -150,6 +154,106 @@ def test_upgrade_from_the_first_schema_keeps_its_data(db_url: str) -> None:
         assert store.known_members("7") == {"101", "102"}
         store.add_members("7", ["101"])  # adding a known member keeps its score
         assert store.member_scores("7")["101"] == "42"
+    finally:
+        engine.dispose()
+
+
+def _fill_0003(engine: sa.Engine, *, alert: str) -> None:
+    """Locks, replay markers and cursors as revision 0003 kept them."""
+    from storage import tables as t
+
+    with engine.begin() as connection:
+        connection.execute(
+            sa.insert(t.locks),
+            [
+                {"name": "sync", "owner": "run-1", "expires_at": T0 + timedelta(minutes=2)},
+                {"name": "slack-signature:v0=ab", "owner": "m1", "expires_at": T0 + MARK},
+                {"name": "slack-event:Ev01", "owner": "m2", "expires_at": T0 + MARK},
+            ],
+        )
+        connection.execute(
+            sa.insert(t.cursors),
+            [
+                {"name": "alert", "updated_at": T0, "last_id": alert, "position_ms": None},
+                {
+                    "name": "summary",
+                    "updated_at": T0 + timedelta(hours=1),
+                    "last_id": None,
+                    "position_ms": None,
+                },
+                {
+                    "name": "hubspot:changes",
+                    "updated_at": None,
+                    "last_id": None,
+                    "position_ms": 1_740_992_400_123,
+                },
+            ],
+        )
+
+
+MARK = timedelta(minutes=6)
+
+
+def test_0004_moves_markers_and_scheduler_state_into_their_own_tables(db_url: str) -> None:
+    from storage.repositories import SqlStore
+
+    db.upgrade(db_url, "0003")
+    engine = db.make_engine(db_url)
+    try:
+        _fill_0003(engine, alert="failing")
+        db.upgrade(engine, "0004")
+        store = SqlStore(engine)
+        # the markers moved: still refusing their requests, no longer locks
+        assert store.lock_holder("slack-signature:v0=ab") is None
+        assert store.mark_once("slack-signature:v0=ab", owner="x", at=T0, ttl_seconds=60) is False
+        assert store.mark_once("slack-event:Ev01", owner="x", at=T0, ttl_seconds=60) is False
+        assert store.purge_locks(at=T0 + MARK) == 1  # only the run's lock is left in locks
+        assert store.purge_marks(at=T0 + MARK) == 2
+        # the scheduler's state moved; the sync's own cursors stayed
+        assert store.alerted_failure_since() == T0
+        assert store.summary_watermark() == T0 + timedelta(hours=1)
+        assert store.get_cursor("alert") is None and store.get_cursor("summary") is None
+        cursor = store.get_cursor("hubspot:changes")
+        assert cursor is not None and cursor.position_ms == 1_740_992_400_123
+    finally:
+        engine.dispose()
+
+
+def test_0004_takes_a_recovered_streak_as_no_alert(db_url: str) -> None:
+    from storage.repositories import SqlStore
+
+    db.upgrade(db_url, "0003")
+    engine = db.make_engine(db_url)
+    try:
+        _fill_0003(engine, alert="ok")
+        db.upgrade(engine)
+        store = SqlStore(engine)
+        assert store.alerted_failure_since() is None
+        assert store.summary_watermark() == T0 + timedelta(hours=1)
+    finally:
+        engine.dispose()
+
+
+def test_0004_downgrade_puts_the_data_back(db_url: str) -> None:
+    from storage import tables as t
+
+    db.upgrade(db_url, "0003")
+    engine = db.make_engine(db_url)
+    try:
+        _fill_0003(engine, alert="failing")
+        db.upgrade(engine, "0004")
+        db.downgrade(engine, "0003")
+        assert "request_markers" not in table_names(db_url)
+        with engine.connect() as connection:
+            locks = {row.name: row.owner for row in connection.execute(sa.select(t.locks))}
+            cursors = {
+                row.name: (row.updated_at, row.last_id)
+                for row in connection.execute(sa.select(t.cursors))
+            }
+        assert locks == {"sync": "run-1", "slack-signature:v0=ab": "m1", "slack-event:Ev01": "m2"}
+        assert cursors["alert"] == (T0, "failing")
+        assert cursors["summary"] == (T0 + timedelta(hours=1), None)
+        assert "hubspot:changes" in cursors
     finally:
         engine.dispose()
 

@@ -5,17 +5,17 @@ from __future__ import annotations
 import pytest
 
 from storage.repositories import SqlStore
-from sync.ports import CustomMapping, Settings
+from sync.ports import CustomMapping, SyncSettings
 
 
 def test_first_get_settings_stores_the_config_defaults(store: SqlStore) -> None:
     settings = store.get_settings(default_threshold=40, default_list_id="123")
-    assert settings == Settings(threshold=40, list_id="123", custom_mappings=(), version=0)
+    assert settings == SyncSettings(threshold=40, list_id="123", custom_mappings=(), version=0)
 
 
 def test_stored_settings_win_over_later_defaults(store: SqlStore) -> None:
     store.get_settings(default_threshold=40, default_list_id="123")
-    assert store.get_settings(default_threshold=99, default_list_id="999") == Settings(
+    assert store.get_settings(default_threshold=99, default_list_id="999") == SyncSettings(
         threshold=40, list_id="123", version=0
     )
 

@@ -66,7 +66,7 @@ from sync.domain import (
 )
 from sync.errors import SyncError
 from sync.mapping import MappingCheck
-from sync.plan import Action
+from sync.plan import RecordDecision
 from sync.ports import ChangeRequest, RunRecord
 from sync.push import parse_items
 from sync.report import FailureKind, SyncReport
@@ -102,12 +102,14 @@ def report(n_skipped: int = 3, *, failure: str | None = None, nasty: bool = Fals
     )
     for i in range(1, 4):
         r.applied.add(
-            Action(
+            RecordDecision(
                 (Outcome.CREATED_IN_HUBSPOT,), SellRef("lead", i), f"51{i}", "new HubSpot contact"
             )
         )
     r.applied.add(
-        Action((Outcome.MERGED,), SellRef("contact", 9), "519", "merged" + (NASTY if nasty else ""))
+        RecordDecision(
+            (Outcome.MERGED,), SellRef("contact", 9), "519", "merged" + (NASTY if nasty else "")
+        )
     )
     for i in range(n_skipped):
         r.applied.skipped.append(Skip(f"lead:{100 + i}" + (NASTY if nasty else ""), "no email"))

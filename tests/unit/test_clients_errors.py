@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from sync.clients.errors import (
-    Action,
+    Remedy,
     classify_exception,
     classify_hubspot,
     classify_sell,
@@ -61,18 +61,18 @@ def sell_error(status: str, code: str, details: str, field: str | None = None) -
 HUBSPOT_TABLE = [
     (
         response(400, hs_error("VALIDATION_ERROR", "Property values were not valid")),
-        Action.SKIP_RECORD,
+        Remedy.SKIP_RECORD,
     ),
-    (response(400, hs_error("BAD_REQUEST", "paging beyond 10000")), Action.FAIL),
-    (response(401, hs_error("INVALID_AUTHENTICATION", "bad token")), Action.FAIL),
-    (response(403, hs_error("MISSING_SCOPES", "missing scope")), Action.FAIL),
-    (response(404, hs_error("OBJECT_NOT_FOUND", "not found")), Action.NOT_FOUND),
+    (response(400, hs_error("BAD_REQUEST", "paging beyond 10000")), Remedy.FAIL),
+    (response(401, hs_error("INVALID_AUTHENTICATION", "bad token")), Remedy.FAIL),
+    (response(403, hs_error("MISSING_SCOPES", "missing scope")), Remedy.FAIL),
+    (response(404, hs_error("OBJECT_NOT_FOUND", "not found")), Remedy.NOT_FOUND),
     (
         response(409, hs_error("CONFLICT", "Contact already exists. Existing ID: 12")),
-        Action.SKIP_RECORD,
+        Remedy.SKIP_RECORD,
     ),
-    (response(414, text="too long"), Action.FAIL),
-    (response(423, hs_error("LOCKED", "locked")), Action.RETRY),
+    (response(414, text="too long"), Remedy.FAIL),
+    (response(423, hs_error("LOCKED", "locked")), Remedy.RETRY),
     (
         response(
             429,
@@ -83,7 +83,7 @@ HUBSPOT_TABLE = [
                 "policyName": "TEN_SECONDLY_ROLLING",
             },
         ),
-        Action.RATE_LIMITED,
+        Remedy.RATE_LIMITED,
     ),
     (
         response(
@@ -94,9 +94,9 @@ HUBSPOT_TABLE = [
                 "policyName": "SECONDLY",
             },
         ),
-        Action.RATE_LIMITED,
+        Remedy.RATE_LIMITED,
     ),
-    (response(429), Action.RATE_LIMITED),
+    (response(429), Remedy.RATE_LIMITED),
     (
         response(
             429,
@@ -106,15 +106,15 @@ HUBSPOT_TABLE = [
                 "policyName": "DAILY",
             },
         ),
-        Action.FAIL,
+        Remedy.FAIL,
     ),
-    (response(477, text="", headers={"Retry-After": "30"}), Action.RATE_LIMITED),
-    (response(500, text="oops"), Action.RETRY),
-    (response(502, text="<html>bad gateway</html>"), Action.RETRY),
-    (response(503, text=""), Action.RETRY),
-    (response(504, text=""), Action.RETRY),
-    (response(501, text=""), Action.FAIL),
-    (response(522, text=""), Action.FAIL),
+    (response(477, text="", headers={"Retry-After": "30"}), Remedy.RATE_LIMITED),
+    (response(500, text="oops"), Remedy.RETRY),
+    (response(502, text="<html>bad gateway</html>"), Remedy.RETRY),
+    (response(503, text=""), Remedy.RETRY),
+    (response(504, text=""), Remedy.RETRY),
+    (response(501, text=""), Remedy.FAIL),
+    (response(522, text=""), Remedy.FAIL),
 ]
 
 
@@ -123,41 +123,41 @@ HUBSPOT_TABLE = [
     HUBSPOT_TABLE,
     ids=[f"{r.status_code}-{i}" for i, (r, _) in enumerate(HUBSPOT_TABLE)],
 )
-def test_hubspot_table(reply: httpx.Response, action: Action) -> None:
+def test_hubspot_table(reply: httpx.Response, action: Remedy) -> None:
     assert classify_hubspot(reply).action is action
 
 
 SELL_TABLE = [
     (
         response(400, sell_error("400 Bad Request", "invalid_user_agent", "no User-Agent")),
-        Action.FAIL,
+        Remedy.FAIL,
     ),
-    (response(400, sell_error("400 Bad Request", "invalid_param", "malformed")), Action.FAIL),
+    (response(400, sell_error("400 Bad Request", "invalid_param", "malformed")), Remedy.FAIL),
     (
         response(400, sell_error("400 Bad Request", "invalid_payload", "bad json")),
-        Action.SKIP_RECORD,
+        Remedy.SKIP_RECORD,
     ),
-    (response(401, sell_error("401 Unauthorized", "unauthorized", "bad token")), Action.FAIL),
-    (response(403, sell_error("403 Forbidden", "insufficient_scope", "scope")), Action.FAIL),
-    (response(404, sell_error("404 Not Found", "not_found", "no such lead")), Action.NOT_FOUND),
+    (response(401, sell_error("401 Unauthorized", "unauthorized", "bad token")), Remedy.FAIL),
+    (response(403, sell_error("403 Forbidden", "insufficient_scope", "scope")), Remedy.FAIL),
+    (response(404, sell_error("404 Not Found", "not_found", "no such lead")), Remedy.NOT_FOUND),
     (
         response(
             404, sell_error("404 Not Found", "incorrect_path", "The path /429.json does not exist")
         ),
-        Action.RATE_LIMITED,
+        Remedy.RATE_LIMITED,
     ),
-    (response(409, sell_error("409 Conflict", "conflict", "many matches")), Action.SKIP_RECORD),
+    (response(409, sell_error("409 Conflict", "conflict", "many matches")), Remedy.SKIP_RECORD),
     (
         response(
             422,
             sell_error("422 Unprocessable Entity", "blank", "can't be blank", "/data/last_name"),
         ),
-        Action.SKIP_RECORD,
+        Remedy.SKIP_RECORD,
     ),
-    (response(429), Action.RATE_LIMITED),
-    (response(429, text="Too Many Requests"), Action.RATE_LIMITED),
-    (response(500, sell_error("500", "server_error", "boom")), Action.RETRY),
-    (response(503, sell_error("503", "temporarily_unavailable", "later")), Action.RETRY),
+    (response(429), Remedy.RATE_LIMITED),
+    (response(429, text="Too Many Requests"), Remedy.RATE_LIMITED),
+    (response(500, sell_error("500", "server_error", "boom")), Remedy.RETRY),
+    (response(503, sell_error("503", "temporarily_unavailable", "later")), Remedy.RETRY),
 ]
 
 
@@ -166,31 +166,31 @@ SELL_TABLE = [
     SELL_TABLE,
     ids=[f"{r.status_code}-{i}" for i, (r, _) in enumerate(SELL_TABLE)],
 )
-def test_sell_table(reply: httpx.Response, action: Action) -> None:
+def test_sell_table(reply: httpx.Response, action: Remedy) -> None:
     assert classify_sell(reply).action is action
 
 
 EXCEPTIONS = [
-    (httpx.ConnectTimeout("t"), Action.RETRY, False),
-    (httpx.ReadTimeout("t"), Action.RETRY, True),
-    (httpx.WriteTimeout("t"), Action.RETRY, True),
-    (httpx.PoolTimeout("t"), Action.RETRY, False),
-    (httpx.ConnectError("refused"), Action.RETRY, False),
+    (httpx.ConnectTimeout("t"), Remedy.RETRY, False),
+    (httpx.ReadTimeout("t"), Remedy.RETRY, True),
+    (httpx.WriteTimeout("t"), Remedy.RETRY, True),
+    (httpx.PoolTimeout("t"), Remedy.RETRY, False),
+    (httpx.ConnectError("refused"), Remedy.RETRY, False),
     (
         httpx.RemoteProtocolError("Server disconnected without sending a response."),
-        Action.RETRY,
+        Remedy.RETRY,
         True,
     ),
-    (httpx.ReadError("reset"), Action.RETRY, True),
-    (httpx.UnsupportedProtocol("ftp"), Action.FAIL, False),
-    (httpx.LocalProtocolError("bad"), Action.FAIL, False),
+    (httpx.ReadError("reset"), Remedy.RETRY, True),
+    (httpx.UnsupportedProtocol("ftp"), Remedy.FAIL, False),
+    (httpx.LocalProtocolError("bad"), Remedy.FAIL, False),
 ]
 
 
 @pytest.mark.parametrize(
     ("exc", "action", "ambiguous"), EXCEPTIONS, ids=[type(e).__name__ for e, _, _ in EXCEPTIONS]
 )
-def test_exception_table(exc: Exception, action: Action, ambiguous: bool) -> None:
+def test_exception_table(exc: Exception, action: Remedy, ambiguous: bool) -> None:
     resolution = classify_exception(exc, "HubSpot")
     assert resolution.action is action
     assert resolution.ambiguous is ambiguous
@@ -268,6 +268,6 @@ def test_hubspot_message_includes_item_details() -> None:
 def test_non_json_bodies_are_tolerated() -> None:
     reply = response(502, text="<html><body>Bad gateway</body></html>")
     resolution = classify_hubspot(reply)
-    assert resolution.action is Action.RETRY
+    assert resolution.action is Remedy.RETRY
     assert resolution.body is None
     assert sell_message(json.loads('{"errors": "weird"}')) == ""

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from sync.clients.errors import Action, AmbiguousWrite, Resolution, classify_hubspot, classify_sell
+from sync.clients.errors import AmbiguousWrite, Remedy, Resolution, classify_hubspot, classify_sell
 from sync.clients.http import ApiSession, build_http_client, loggable_url
 from sync.clients.pacing import RollingWindowPacer, Unpaced
 from sync.clients.retry import RetryPolicy
@@ -17,7 +17,7 @@ from sync.errors import AuthError, DailyLimitReached, RateLimited, ServiceUnavai
 TOKEN = "pat-na1-SECRET-0123456789abcdef"
 
 
-def res(action: Action, wait: float | None = None) -> Resolution:
+def res(action: Remedy, wait: float | None = None) -> Resolution:
     return Resolution(action, "HubSpot", "m", 500, wait=wait)
 
 
@@ -34,24 +34,24 @@ def test_full_jitter_bounds() -> None:
 
 def test_retry_after_is_honoured_plus_a_little_jitter() -> None:
     policy = RetryPolicy(base_delay=0.5)
-    assert policy.delay(1, res(Action.RATE_LIMITED, wait=7.0), lambda: 0.0) == 7.0
-    assert policy.delay(1, res(Action.RATE_LIMITED, wait=7.0), lambda: 1.0) == 7.5
+    assert policy.delay(1, res(Remedy.RATE_LIMITED, wait=7.0), lambda: 0.0) == 7.0
+    assert policy.delay(1, res(Remedy.RATE_LIMITED, wait=7.0), lambda: 1.0) == 7.5
 
 
 def test_rate_limited_without_retry_after_waits_at_least_the_floor() -> None:
     policy = RetryPolicy(base_delay=0.5, rate_limit_wait=1.0)
-    assert policy.delay(1, res(Action.RATE_LIMITED), lambda: 0.0) == 1.0
-    assert policy.delay(2, res(Action.RATE_LIMITED), lambda: 0.5) == 1.5
+    assert policy.delay(1, res(Remedy.RATE_LIMITED), lambda: 0.0) == 1.0
+    assert policy.delay(2, res(Remedy.RATE_LIMITED), lambda: 0.5) == 1.5
 
 
 def test_should_retry() -> None:
     policy = RetryPolicy(max_attempts=3, max_wait=60)
-    assert policy.should_retry(1, res(Action.RETRY))
-    assert policy.should_retry(2, res(Action.RATE_LIMITED))
-    assert not policy.should_retry(3, res(Action.RETRY))
-    assert not policy.should_retry(1, res(Action.FAIL))
-    assert not policy.should_retry(1, res(Action.SKIP_RECORD))
-    assert not policy.should_retry(1, res(Action.RATE_LIMITED, wait=3600))
+    assert policy.should_retry(1, res(Remedy.RETRY))
+    assert policy.should_retry(2, res(Remedy.RATE_LIMITED))
+    assert not policy.should_retry(3, res(Remedy.RETRY))
+    assert not policy.should_retry(1, res(Remedy.FAIL))
+    assert not policy.should_retry(1, res(Remedy.SKIP_RECORD))
+    assert not policy.should_retry(1, res(Remedy.RATE_LIMITED, wait=3600))
     with pytest.raises(ValueError):
         RetryPolicy(max_attempts=0)
 

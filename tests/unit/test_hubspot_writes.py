@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sync.clients.errors import HUBSPOT, Action, Resolution
+from sync.clients.errors import HUBSPOT, Remedy, Resolution
 from sync.clients.hubspot_writes import (
     created_results,
     culprits,
@@ -17,7 +17,7 @@ def w(key: str, email: str | None = None, cid: str | None = None) -> ContactWrit
 
 
 def refusal(message: str, body: object = None) -> Resolution:
-    return Resolution(Action.FAIL, HUBSPOT, message, status=400, body=body)
+    return Resolution(Remedy.FAIL, HUBSPOT, message, status=400, body=body)
 
 
 def test_created_results_match_by_trace_id_then_email_then_position() -> None:

@@ -42,7 +42,7 @@ from sync.mapping import (
     to_hubspot_value,
     to_sell_value,
 )
-from sync.merge import Action, decide_field
+from sync.merge import FieldMove, decide_field
 from sync.push import parse_items, select_records
 from sync.qualify import qualify
 from sync.report import FailureKind, classify_failure
@@ -88,24 +88,24 @@ def test_s1_reasons_are_readable() -> None:
     ("sell", "hub", "last", "action"),
     [
         # S8 first link
-        (None, None, None, Action.NONE),
-        (None, "h", None, Action.TO_SELL),
-        ("s", None, None, Action.TO_HUBSPOT),
-        ("x", "x", None, Action.NONE),
-        ("s", "h", None, Action.CONFLICT),
+        (None, None, None, FieldMove.NONE),
+        (None, "h", None, FieldMove.TO_SELL),
+        ("s", None, None, FieldMove.TO_HUBSPOT),
+        ("x", "x", None, FieldMove.NONE),
+        ("s", "h", None, FieldMove.CONFLICT),
         # S9 ongoing
-        ("s2", "v", FieldSnapshot("v", "v"), Action.TO_HUBSPOT),
-        ("v", "h2", FieldSnapshot("v", "v"), Action.CONFLICT),
-        ("s2", "h2", FieldSnapshot("v", "v"), Action.TO_HUBSPOT_AND_CONFLICT),
-        (None, "h2", FieldSnapshot("v", "v"), Action.TO_SELL),  # cleared in Sell: refilled
-        ("s", None, FieldSnapshot("s", "s"), Action.TO_HUBSPOT),  # cleared in HubSpot: refilled
-        ("s", "h", FieldSnapshot("s", "h"), Action.NONE),  # a known difference stays
-        ("s", "h3", FieldSnapshot("s", "h"), Action.CONFLICT),  # HubSpot changed again
-        (None, None, FieldSnapshot("v", "v"), Action.NONE),
+        ("s2", "v", FieldSnapshot("v", "v"), FieldMove.TO_HUBSPOT),
+        ("v", "h2", FieldSnapshot("v", "v"), FieldMove.CONFLICT),
+        ("s2", "h2", FieldSnapshot("v", "v"), FieldMove.TO_HUBSPOT_AND_CONFLICT),
+        (None, "h2", FieldSnapshot("v", "v"), FieldMove.TO_SELL),  # cleared in Sell: refilled
+        ("s", None, FieldSnapshot("s", "s"), FieldMove.TO_HUBSPOT),  # cleared in HubSpot: refilled
+        ("s", "h", FieldSnapshot("s", "h"), FieldMove.NONE),  # a known difference stays
+        ("s", "h3", FieldSnapshot("s", "h"), FieldMove.CONFLICT),  # HubSpot changed again
+        (None, None, FieldSnapshot("v", "v"), FieldMove.NONE),
     ],
 )
 def test_s8_s9_decisions(
-    sell: str | None, hub: str | None, last: FieldSnapshot | None, action: Action
+    sell: str | None, hub: str | None, last: FieldSnapshot | None, action: FieldMove
 ) -> None:
     assert decide_field(TEXT, sell, hub, last).action is action
 
@@ -118,16 +118,16 @@ def test_s9_conflicted_field_keeps_both_values_in_the_snapshot() -> None:
 
 
 def test_s10_mirror_always_refreshed_from_hubspot_and_never_sent_back() -> None:
-    assert decide_field(MIRROR, "10", "90", FieldSnapshot("10", "10")).action is Action.TO_SELL
-    assert decide_field(MIRROR, "90", None, FieldSnapshot("90", "90")).action is Action.NONE
-    assert decide_field(MIRROR, "77", "90", FieldSnapshot("90", "90")).action is Action.TO_SELL
+    assert decide_field(MIRROR, "10", "90", FieldSnapshot("10", "10")).action is FieldMove.TO_SELL
+    assert decide_field(MIRROR, "90", None, FieldSnapshot("90", "90")).action is FieldMove.NONE
+    assert decide_field(MIRROR, "77", "90", FieldSnapshot("90", "90")).action is FieldMove.TO_SELL
     assert MIRROR.direction is Direction.TO_SELL and not MIRROR.writes_hubspot
 
 
 def test_s11_fields_never_written_to_hubspot_even_if_mapped() -> None:
     status = FieldMapping("status", "hs_lead_status", "status")
     assert not status.writes_hubspot
-    assert decide_field(status, "New", None, None).action is Action.NONE
+    assert decide_field(status, "New", None, None).action is FieldMove.NONE
 
 
 def test_s12_table_pairs() -> None:
@@ -319,3 +319,18 @@ class _Unprintable(Exception):
 )
 def test_every_run_failure_has_a_kind(error: BaseException, kind: FailureKind) -> None:
     assert classify_failure(error) is kind
+
+
+def test_s14_an_email_check_is_cheap_on_any_crm_value() -> None:
+    """A CRM value is checked as an email in time linear in nothing but the 254-character cap:
+    a long dotted value (quadratic for the pattern) is refused at once by its length."""
+    import time
+
+    from sync.mapping import MAX_EMAIL_LENGTH, valid_email
+
+    hostile = "a@" + "b." * 50_000 + " "
+    started = time.perf_counter()
+    assert not valid_email(hostile)
+    assert time.perf_counter() - started < 0.05
+    assert valid_email("ann@example.com")
+    assert not valid_email("a@" + "b" * MAX_EMAIL_LENGTH + ".com")

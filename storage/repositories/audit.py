@@ -1,0 +1,93 @@
+"""The audit log: every change and decision, append-only, read by period (summaries) and by
+subject (``status ITEM``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from storage import tables as t
+from storage.repositories.base import Repository, chunked, like_escape
+from sync.ports import AuditEvent
+
+
+class AuditRepository(Repository):
+    """:class:`sync.ports.AuditLog` on the ``audit_events`` table."""
+
+    def audit(self, event: AuditEvent) -> None:
+        self.audit_many([event])
+
+    def audit_many(self, events: Sequence[AuditEvent]) -> None:
+        """Record many events in one transaction."""
+        rows = [
+            {
+                "at": e.at,
+                "kind": e.kind,
+                "subject": e.subject,
+                "actor": e.actor,
+                "run_id": e.run_id,
+                "detail": dict(e.detail),
+            }
+            for e in events
+        ]
+        if not rows:
+            return
+        with self._write() as session:
+            for chunk in chunked(rows):
+                session.execute(sa.insert(t.audit_events), list(chunk))
+
+    def audit_since(self, since: datetime | None, *, limit: int = 10000) -> list[AuditEvent]:
+        """Events at or after ``since`` (all when None), oldest first, at most ``limit``."""
+        query = sa.select(t.audit_events)
+        if since is not None:
+            query = query.where(t.audit_events.c.at >= since)
+        query = query.order_by(t.audit_events.c.at, t.audit_events.c.id).limit(limit)
+        with self._read() as session:
+            return [
+                AuditEvent(
+                    at=row["at"],
+                    kind=row["kind"],
+                    subject=row["subject"],
+                    detail=dict(row["detail"] or {}),
+                    actor=row["actor"],
+                    run_id=row["run_id"],
+                )
+                for row in session.execute(query).mappings()
+            ]
+
+    def audit_trail(self, *, subjects: Sequence[str] = (), limit: int = 100) -> list[AuditEvent]:
+        """The newest ``limit`` events, oldest first; with ``subjects``, only events about them
+        (a subject is ``lead:12``, a HubSpot id, or the pair ``lead:12|511`` it is stored as)."""
+        ae = t.audit_events
+        query = sa.select(ae)
+        if subjects:
+            query = query.where(
+                sa.or_(
+                    *(
+                        cond
+                        for s in subjects
+                        for cond in (
+                            ae.c.subject == s,
+                            ae.c.subject.like(f"{like_escape(s)}|%", escape="\\"),
+                            ae.c.subject.like(f"%|{like_escape(s)}", escape="\\"),
+                        )
+                    )
+                )
+            )
+        query = query.order_by(ae.c.at.desc(), ae.c.id.desc()).limit(limit)
+        with self._read() as session:
+            rows = list(session.execute(query).mappings())
+        return [
+            AuditEvent(
+                at=row["at"],
+                kind=row["kind"],
+                subject=row["subject"],
+                detail=dict(row["detail"] or {}),
+                actor=row["actor"],
+                run_id=row["run_id"],
+            )
+            for row in reversed(rows)
+        ]

@@ -1,0 +1,115 @@
+"""Typed cursors: one per feed, each turning the store's :class:`~sync.domain.FeedMark` into
+what that feed needs, and back.
+
+They follow Airbyte CDK's ``Cursor``: ``observe`` every record (or page) read, ``close_slice``
+once what was read has been applied, which gives the mark to store. Nothing here does I/O: the
+run stores the mark, and only when it applies (a dry run reads the same pages and stores none).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sync.domain import FeedMark, RecordKind, SellRecord
+
+HUBSPOT_CHANGES = "hubspot:changes"
+LIST_MEMBERS = "hubspot:members"
+
+
+def sell_changes_name(kind: RecordKind) -> str:
+    """The stored name of the Sell change feed of ``kind`` (leads or contacts)."""
+    return f"sell:{kind}"
+
+
+def sell_index_name(kind: RecordKind) -> str:
+    """The stored name of a push's index refresh of ``kind`` (it never moves the run's feed)."""
+    return f"index:{kind}"
+
+
+@dataclass
+class SellChangeCursor:
+    """``(updated_at, id)`` of the newest Sell record read.
+
+    Sell pages come newest first, so the mark may only move once the whole feed has been read
+    and applied: a run killed half way must read the older pages again.
+    """
+
+    since: datetime | None = None
+    since_id: str | None = None
+    _newest: tuple[datetime, int] | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_mark(cls, mark: FeedMark | None) -> SellChangeCursor:
+        if mark is None:
+            return cls()
+        return cls(since=mark.updated_at, since_id=mark.last_id)
+
+    def observe(self, page: Sequence[SellRecord]) -> None:
+        for r in page:
+            key = (r.updated_at, r.id)
+            if self._newest is None or key > self._newest:
+                self._newest = key
+
+    def close_slice(self) -> FeedMark | None:
+        """The mark to store, or None when nothing newer than ``since`` was read."""
+        if self._newest is None:
+            return None
+        updated_at, rid = self._newest
+        if self.since is not None and updated_at <= self.since:
+            return None
+        return FeedMark(updated_at=updated_at, last_id=str(rid))
+
+
+@dataclass
+class HubSpotChangeCursor:
+    """The ``lastmodifieddate`` (ms) up to which HubSpot's changes were applied.
+
+    HubSpot pages come oldest first, so the mark moves after every applied page. ``None``
+    until a first run starts watching.
+    """
+
+    position_ms: int | None = None
+
+    @classmethod
+    def from_mark(cls, mark: FeedMark | None) -> HubSpotChangeCursor:
+        return cls(position_ms=None if mark is None else mark.position_ms)
+
+    def since_ms(self, overlap_ms: int) -> int:
+        """Where to read from: the position less an overlap for late index updates."""
+        assert self.position_ms is not None
+        return max(0, self.position_ms - overlap_ms)
+
+    def start(self, now_ms: int) -> FeedMark:
+        """A first run: every member is read as new; changes are watched from now on."""
+        self.position_ms = now_ms
+        return FeedMark(position_ms=now_ms)
+
+    def observe(self, high_water_ms: int) -> None:
+        assert self.position_ms is not None
+        self.position_ms = max(self.position_ms, high_water_ms)
+
+    def close_slice(self) -> FeedMark:
+        return FeedMark(position_ms=self.position_ms)
+
+
+@dataclass(frozen=True)
+class MembersEvaluatedKey:
+    """Which list, under which settings version, the stored evaluated members belong to.
+
+    A different key (another list, changed settings) means every member is evaluated again.
+    """
+
+    list_id: str
+    settings_version: int
+
+    @property
+    def text(self) -> str:
+        return f"{self.list_id}:{self.settings_version}"
+
+    def matches(self, mark: FeedMark | None) -> bool:
+        return mark is not None and mark.last_id == self.text
+
+    def close_slice(self) -> FeedMark:
+        return FeedMark(last_id=self.text)

@@ -1,0 +1,275 @@
+"""One sync cycle: feeds → planner → applier, page by page, then each feed's mark is stored.
+
+A run reads, in this order:
+
+1. the synced list's member ids (the only per-run cost that grows with the list);
+2. the Sell change feed of leads and contacts, which keeps the bulk email index current and
+   yields linked records changed in Sell;
+3. the HubSpot contacts changed since the last run (search on ``lastmodifieddate``), which yields
+   linked contacts changed in HubSpot and members whose score may have risen;
+4. the list members never evaluated before (new members, or all of them after a settings change);
+5. with ``full``, every link, catching deletions no feed reports.
+
+For each page it reads what the store knows of it (links, index entries), asks the planner for a
+plan, hands the plan to the applier, and only then stores the feed's mark through it. Besides
+the applier, only the email index is written (a cache of the Sell pages read). A dry run is the
+same run with an applier that only keeps the plan and an index overlaid in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+from sync.applier import PlanOnly
+from sync.config import EngineConfig
+from sync.domain import (
+    RECORD_KINDS,
+    HubSpotContact,
+    Link,
+    LinkState,
+    RecordKind,
+    SellRecord,
+    SellRef,
+)
+from sync.email_index import EmailIndex
+from sync.feeds.cursors import (
+    HUBSPOT_CHANGES,
+    LIST_MEMBERS,
+    HubSpotChangeCursor,
+    MembersEvaluatedKey,
+    SellChangeCursor,
+    sell_changes_name,
+)
+from sync.feeds.hubspot import HubSpotChangeFeed
+from sync.feeds.members import CHUNK, all_links, list_members, never_evaluated
+from sync.feeds.sell import SellChangeFeed
+from sync.lease import RunLease
+from sync.planner import LinkedPair, PagePlan, Planner
+from sync.ports import Clock, HubSpotPort, SellPort, Store
+from sync.report import SyncReport
+from sync.run_context import RunContext
+
+Progress = Callable[[str, SyncReport], None]
+
+
+class RunParts:
+    """What a sync run and a push share: ports, the run context, the index, the applier."""
+
+    def __init__(
+        self,
+        *,
+        hubspot: HubSpotPort,
+        sell: SellPort,
+        store: Store,
+        clock: Clock,
+        config: EngineConfig,
+        context: RunContext,
+        index: EmailIndex,
+        applier: PlanOnly,
+        report: SyncReport,
+        lease: RunLease | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.hubspot = hubspot
+        self.sell = sell
+        self.store = store
+        self.clock = clock
+        self.config = config
+        self.context = context
+        self.index = index
+        self.applier = applier
+        self.report = report
+        self.lease = lease
+        self.progress = progress
+        self._planner: Planner | None = None
+
+    @property
+    def planner(self) -> Planner:
+        if self._planner is None:
+            self._planner = self.context.planner(import_as=self.config.import_as)
+        return self._planner
+
+    def tick(self, stage: str) -> None:
+        if self.lease is not None:
+            self.lease.renew()  # at every page; raises LeaseLost once another run holds it
+        if self.progress is not None:
+            self.progress(stage, self.report)
+
+    def read_sell(self, refs: Iterable[SellRef]) -> dict[SellRef, SellRecord]:
+        out: dict[SellRef, SellRecord] = {}
+        by_kind: dict[RecordKind, list[int]] = {}
+        for ref in refs:
+            by_kind.setdefault(ref.kind, []).append(ref.id)
+        for kind, ids in by_kind.items():
+            for start in range(0, len(ids), CHUNK):
+                for rid, rec in self.sell.get_records(kind, ids[start : start + CHUNK]).items():
+                    out[SellRef(kind, rid)] = rec
+        return out
+
+    def plan_imports(self, contacts: Sequence[HubSpotContact], members: set[str]) -> PagePlan:
+        """S1, S3, S5, S8 for list members that are not linked (reads, then plans)."""
+        links = self.store.links_by_hubspot(c.id for c in contacts)
+        out, todo = self.planner.screen_imports(contacts, links, members)
+        if todo:
+            out.extend(self.planner.imports(todo, self._match_in_sell(todo)))
+        return out
+
+    def _match_in_sell(self, contacts: Sequence[HubSpotContact]) -> dict[str, SellRecord]:
+        by_email = self.index.find(c.email for c in contacts if c.email)
+        candidates = Planner.match_candidates(by_email)
+        if not candidates:
+            return {}
+        records = self.read_sell(candidates)
+        stale = candidates - set(records)
+        if stale:
+            self.index.remove(stale)  # deleted in Sell since they were indexed
+        taken = self.store.links_by_sell(records)
+        return Planner.choose_matches(contacts, by_email, records, taken)
+
+
+class SyncRun:
+    def __init__(self, parts: RunParts, *, full: bool) -> None:
+        self.p = parts
+        self.full = full
+        self.members: set[str] = set()
+        self.done: set[str] = set()  # HubSpot ids handled in this run
+
+    def sync(self) -> None:
+        p = self.p
+        settings = p.context.settings
+        list_id = settings.list_id
+        p.tick("start")
+        # 1. members of the one synced list (S2)
+        for page in list_members(p.hubspot, p.context.hs_list.id):
+            self.members.update(page)
+        p.tick("members")
+        key = MembersEvaluatedKey(list_id, settings.version)
+        known = p.store.known_members(list_id)
+        if self.full or not key.matches(p.store.get_cursor(LIST_MEMBERS)):
+            p.applier.remove_members(list_id, known)
+            known = set()
+        # 2. the Sell change feed: index + linked records changed in Sell
+        for kind in RECORD_KINDS:
+            self._sell_changes(kind)
+        # 3. HubSpot changes since the last run
+        self._hubspot_changes()
+        # 4. members never evaluated (new to the list, or after a settings change)
+        for chunk in never_evaluated(self.members, known | self.done):
+            links = p.store.links_by_hubspot(chunk)
+            unlinked = [i for i in chunk if i not in links]
+            if unlinked:
+                found, _missing = p.hubspot.read_contacts(unlinked, p.context.hubspot_props())
+                self._import([found[i] for i in unlinked if i in found])
+            p.applier.add_members(list_id, chunk)
+            p.tick("members")
+        p.applier.remove_members(list_id, known - self.members)
+        p.applier.save_mark(LIST_MEMBERS, key.close_slice())
+        # 5. a full run re-checks every link, catching deletions no feed reports
+        if self.full:
+            self._recheck_all_links()
+
+    def _import(self, contacts: Sequence[HubSpotContact]) -> None:
+        p = self.p
+        p.applier.apply(p.plan_imports(contacts, self.members))
+        score = p.config.score_property
+        p.applier.remember_scores(
+            p.context.settings.list_id, {c.id: c.properties.get(score) for c in contacts}
+        )
+
+    # ------------------------------------------------------------ Sell feed
+    def _sell_changes(self, kind: RecordKind) -> None:
+        p = self.p
+        name = sell_changes_name(kind)
+        feed = SellChangeFeed(p.sell, kind, SellChangeCursor.from_mark(p.store.get_cursor(name)))
+        for page in feed.pages():
+            p.index.add(page)
+            links = p.store.links_by_sell(r.ref for r in page)
+            changed: list[tuple[SellRecord, Link]] = []
+            for r in page:
+                link = links.get(r.ref)
+                if link is None or link.state is not LinkState.ACTIVE:
+                    continue
+                if self.full or p.planner.sell_side_changed(r, link):
+                    changed.append((r, link))
+            if changed:
+                found, missing = p.hubspot.read_contacts(
+                    [link.hubspot_id for _, link in changed], p.context.hubspot_props()
+                )
+                pairs = []
+                for record, link in changed:
+                    self.done.add(link.hubspot_id)
+                    if link.hubspot_id in missing or link.hubspot_id in found:
+                        pairs.append(
+                            LinkedPair(
+                                link,
+                                record,
+                                found.get(link.hubspot_id),
+                                hubspot_missing=link.hubspot_id in missing,
+                            )
+                        )
+                p.applier.apply(p.planner.linked_pairs(pairs))
+            p.tick(f"sell {kind}s")
+        mark = feed.cursor.close_slice()  # newest first: only once the whole feed is applied
+        if mark is not None:
+            p.applier.save_mark(name, mark)
+
+    # --------------------------------------------------------- HubSpot feed
+    def _hubspot_changes(self) -> None:
+        p = self.p
+        cursor = HubSpotChangeCursor.from_mark(p.store.get_cursor(HUBSPOT_CHANGES))
+        if cursor.position_ms is None:
+            # First run: every member is new and read in step 4; start watching from now.
+            p.applier.save_mark(
+                HUBSPOT_CHANGES, cursor.start(int(p.clock.now().timestamp() * 1000))
+            )
+            return
+        feed = HubSpotChangeFeed(p.hubspot, cursor, overlap_ms=p.config.hubspot_overlap_ms)
+        for page in feed.pages(p.context.hubspot_props()):
+            contacts = [c for c in page.contacts if c.id not in self.done]
+            links = p.store.links_by_hubspot(c.id for c in contacts)
+            linked = [
+                (c, links[c.id])
+                for c in contacts
+                if c.id in links
+                and links[c.id].state is LinkState.ACTIVE
+                and (self.full or p.planner.hubspot_side_changed(c, links[c.id]))
+            ]
+            if linked:
+                records = p.read_sell([link.sell for _, link in linked])
+                pairs = [LinkedPair(link, records.get(link.sell), c) for c, link in linked]
+                p.applier.apply(p.planner.linked_pairs(pairs))
+            candidates = [c for c in contacts if c.id not in links and c.id in self.members]
+            if candidates:
+                self._import(candidates)
+            self.done.update(c.id for c in contacts)
+            p.applier.save_mark(HUBSPOT_CHANGES, cursor.close_slice())
+            p.tick("hubspot changes")
+
+    # ------------------------------------------------------------ --full
+    def _recheck_all_links(self) -> None:
+        p = self.p
+        for batch in all_links(p.store):
+            active = [
+                link
+                for link in batch
+                if link.state is LinkState.ACTIVE and link.hubspot_id not in self.done
+            ]
+            if not active:
+                continue
+            records = p.read_sell(link.sell for link in active)
+            found, missing = p.hubspot.read_contacts(
+                [link.hubspot_id for link in active], p.context.hubspot_props()
+            )
+            pairs = []
+            for link in active:
+                self.done.add(link.hubspot_id)
+                pairs.append(
+                    LinkedPair(
+                        link,
+                        records.get(link.sell),
+                        found.get(link.hubspot_id),
+                        hubspot_missing=link.hubspot_id in missing,
+                    )
+                )
+            p.applier.apply(p.planner.linked_pairs(pairs))
+            p.tick("full check")
