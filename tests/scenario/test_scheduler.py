@@ -39,7 +39,6 @@ from bot.settings import AppSettings
 from sync.errors import AuthError, ConfigError, RateLimited, ServiceUnavailable
 from sync.ports import SchedulerBeat
 from sync.service import SyncService
-from sync.usecases.digest import ALERT_CURSOR, SUMMARY_CURSOR
 from tests.conftest import LIST_ID, World, make_world
 
 BERLIN = ZoneInfo("Europe/Berlin")
