@@ -108,6 +108,8 @@ def verdict_text(exp: Explanation, *, push: str = "/sellsync push") -> str:
         return "qualifies: it enters Sell at the next sync"
     if kind is Verdict.NOT_QUALIFIED:
         return f"not synced: {exp.reason}"
+    if kind is Verdict.SKIPPED:
+        return f"not synced: it qualifies, but a sync skips it: {exp.skip}"
     if kind is Verdict.COMPANY:
         return "not synced: company contacts can't be added to HubSpot"
     if kind is Verdict.NO_EMAIL:

@@ -31,6 +31,7 @@ class Verdict(StrEnum):
     SYNCED = "synced"  # linked (S7)
     QUALIFIES = "qualifies"  # enters Sell at the next sync (S1)
     NOT_QUALIFIED = "not_qualified"  # a HubSpot contact the rules keep out of Sell
+    SKIPPED = "skipped"  # it qualifies, and a run skips it (``skip`` says why: no email …)
     COMPANY = "company"  # a Sell company contact: never sent to HubSpot
     NO_EMAIL = "no_email"  # a Sell record without an email
     NOT_LINKED = "not_linked"  # a Sell record that can be pushed
@@ -52,6 +53,7 @@ class Explanation:
     list_id: str | None = None  # an unlinked contact: the synced list …
     in_list: bool | None = None  # … whether it is a member (as of the last sync)
     reason: str | None = None  # … and the qualification rule's reason
+    skip: str | None = None  # why a run skips it although it qualifies
 
 
 class Explain:
@@ -75,19 +77,30 @@ class Explain:
             }.get(link.state, Verdict.SYNCED)
             return replace(found, kind=kind, conflicts=open_conflicts)
         if contact is not None:
-            settings = parts.settings()
-            in_list = contact.id in parts.store.known_members(settings.list_id)
+            # the run's own planner screens it, so the answer is what the next run does
+            planner = parts.engine.planner()
+            list_id = parts.settings().list_id
+            members = parts.store.known_members(list_id) & {contact.id}
+            screened, todo = planner.screen_imports([contact], {}, members)
             q = qualify(
-                contact.properties.get(parts.config.score_property),
-                in_list=in_list,
-                threshold=settings.threshold,
+                contact.properties.get(planner.score_property),
+                in_list=bool(members),
+                threshold=planner.threshold,
             )
+            skips = [*screened.plan.skipped, *screened.errors]
+            if todo:
+                kind, skip = Verdict.QUALIFIES, None
+            elif skips:
+                kind, skip = Verdict.SKIPPED, skips[0].reason
+            else:
+                kind, skip = Verdict.NOT_QUALIFIED, None
             return replace(
                 found,
-                kind=Verdict.QUALIFIES if q.qualifies else Verdict.NOT_QUALIFIED,
-                list_id=settings.list_id,
-                in_list=in_list,
+                kind=kind,
+                list_id=list_id,
+                in_list=bool(members),
                 reason=q.reason,
+                skip=skip,
             )
         assert record is not None
         if record.is_organization:

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.blocks.status import explanation_message, verdict_text
+from bot.blocks.status import explanation_facts, explanation_message, verdict_text
 from bot.blocks.threshold import decision_text
 from bot.terminal import explanation_dict, render_explanation
 from sync.domain import LinkState
@@ -180,3 +180,13 @@ def test_a_record_to_push_is_told_the_command_of_the_place_it_is_read_in(world: 
     terminal = render_explanation(explanation)
     assert f"push it with sellsync push lead:{lead}" in terminal and "/sellsync" not in terminal
     assert explanation_dict(explanation)["kind"] == "not_linked"
+
+
+def test_status_of_a_member_says_what_the_sync_does_with_it(world: World) -> None:
+    nomail = world.member(90, lastname="Nomail")
+    report = world.sync()
+    assert [s.reason for s in report.plan.skipped] == ["no email"]
+    skipped = world.service.explain(f"hubspot:{nomail}")
+    assert skipped.kind is Verdict.SKIPPED and skipped.skip == "no email"
+    assert verdict_text(skipped) == "not synced: it qualifies, but a sync skips it: no email"
+    assert "Score: score 90 meets the threshold 50" in explanation_facts(skipped)
