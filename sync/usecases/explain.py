@@ -3,6 +3,8 @@
 The answer is a :class:`Verdict` with what it rests on (the link, the Sell record, the HubSpot
 contact, list membership, the qualification rule's reason, open conflicts), not sentences: the bot
 words it, in Slack with the slash command to push a record and in a terminal with ``sellsync``.
+An unlinked member is screened by the run's own planner (``Engine.planner``), so the answer is
+what the next sync does with it, skips included.
 """
 
 from __future__ import annotations
