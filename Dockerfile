@@ -13,6 +13,7 @@ COPY bot ./bot
 COPY sync ./sync
 COPY storage ./storage
 COPY sandbox ./sandbox
+COPY demo ./demo
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 FROM python:3.12-slim

@@ -54,9 +54,10 @@ def serve_sellsync(port: int) -> None:
     from pydantic import SecretStr
 
     from bot.app import authorize_with, create_app
-    from bot.demo import sandbox_settings
-    from bot.web import BackgroundServer, build_web
+    from bot.serve import BackgroundServer
+    from bot.web import build_web
     from bot.wiring import build_services
+    from demo.walkthrough import sandbox_settings
 
     env = os.environ
     settings = sandbox_settings(
@@ -93,7 +94,7 @@ def serve_baseline(port: int) -> None:
     from starlette.routing import Route
 
     from bot.app import authorize_with
-    from bot.web import BackgroundServer
+    from bot.serve import BackgroundServer
 
     env = os.environ
     app = App(

@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from sync.service import ConflictAction
+
 # --------------------------------------------------------------------------- the command
 
 COMMAND = "/sellsync"
@@ -43,11 +45,11 @@ USE_HUBSPOT = "conflict_use_hubspot"
 DISMISS = "conflict_dismiss"
 CONFLICT_ACTIONS = (KEEP_SELL, USE_HUBSPOT, DISMISS)
 
-#: What each conflict button asks :meth:`sync.service.SyncService.resolve_conflict` to do.
-CONFLICT_RESOLUTION: dict[str, str] = {
-    KEEP_SELL: "keep_sell",
-    USE_HUBSPOT: "use_hubspot",
-    DISMISS: "dismiss",
+#: What each conflict button asks the conflicts use case (``sync/usecases/conflicts.py``) to do.
+CONFLICT_RESOLUTION: dict[str, ConflictAction] = {
+    KEEP_SELL: ConflictAction.KEEP_SELL,
+    USE_HUBSPOT: ConflictAction.USE_HUBSPOT,
+    DISMISS: ConflictAction.DISMISS,
 }
 
 CONFLICTS_PREV = "conflicts_prev"

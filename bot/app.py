@@ -243,7 +243,7 @@ def create_app(
     try:
         app = SellsyncApp(
             verifier=Verifier(signing_secret, now=wall_clock),
-            replays=ReplayGuard(service.store, now=wall_clock),
+            replays=ReplayGuard(service.markers, now=wall_clock),
             name="sellsync",
             client=client,
             signing_secret=signing_secret or "",

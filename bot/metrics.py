@@ -7,15 +7,16 @@ its float formatting keeps every digit (a ``%g`` turned a run's start into a tim
 minutes off, and 1,234,567 runs into 1.23457e+06), and it negotiates the text or OpenMetrics
 format with the scraper. The collector belongs to a registry of its own per web app, so nothing
 is added to the process-wide default registry (two apps in one process, as in the tests, do not
-collide).
+collide). The figures come from the status use case (``sync/usecases/status.py``): the bot holds
+no store of its own.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import anyio
 import anyio.to_thread
@@ -24,7 +25,8 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from sync.domain import LinkState
-from sync.ports import RUN_STATUSES, ChangeRequestStore, ConflictStore, LinkStore, RunLog
+from sync.ports import RUN_STATUSES, RunRecord
+from sync.usecases.status import Figures
 
 log = logging.getLogger("sellsync.metrics")
 
@@ -35,21 +37,17 @@ HEALTH_TIMEOUT_SECONDS = 5.0
 FINISHED_STATUSES = tuple(s for s in RUN_STATUSES if s != "running")
 
 
-class MetricsStore(RunLog, LinkStore, ConflictStore, ChangeRequestStore, Protocol):
-    """The storage roles a scrape reads."""
-
-
 def _seconds(at: datetime | None) -> float:
     """A Unix timestamp (0 for never), microseconds kept: a float holds them exactly enough."""
     return 0.0 if at is None else at.timestamp()
 
 
-class StoreCollector(Collector):
-    """Reads the store on every scrape; a database that does not answer gives
+class FiguresCollector(Collector):
+    """Reads the figures on every scrape; a database that does not answer gives
     ``sellsync_database_up 0`` and nothing else (no stale figures)."""
 
-    def __init__(self, store: MetricsStore) -> None:
-        self.store = store
+    def __init__(self, figures: Callable[[], Figures]) -> None:
+        self.figures = figures
 
     def describe(self) -> Iterator[Metric]:
         return iter(())  # the names are dynamic only in that they need the database
@@ -57,10 +55,7 @@ class StoreCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("sellsync_database_up", "1 when the database answers.")
         try:
-            stats = self.store.run_stats()
-            links = self.store.count_links()
-            conflicts = self.store.count_conflicts()
-            pending = len(self.store.pending_requests())
+            figures = self.figures()
         except Exception as exc:  # reported as down; the details (a URL …) stay out of the log
             log.warning("metrics: database unreachable (%s)", type(exc).__name__)
             up.add_metric([], 0)
@@ -73,51 +68,53 @@ class StoreCollector(Collector):
             "sellsync_runs", "Finished sync runs by status, all time.", labels=["status"]
         )
         for status in FINISHED_STATUSES:
-            runs.add_metric([status], stats.by_status.get(status, 0))
+            runs.add_metric([status], figures.runs.by_status.get(status, 0))
         yield runs
         yield GaugeMetricFamily(
             "sellsync_runs_running",
             "Sync runs recorded as started and not finished.",
-            value=stats.by_status.get("running", 0),
+            value=figures.runs.by_status.get("running", 0),
         )
         yield GaugeMetricFamily(
-            "sellsync_open_conflicts", "Merge conflicts waiting for review.", value=conflicts
+            "sellsync_open_conflicts",
+            "Merge conflicts waiting for review.",
+            value=figures.open_conflicts,
         )
         yield GaugeMetricFamily(
             "sellsync_pending_requests",
             "Settings change requests waiting for approval.",
-            value=pending,
+            value=figures.pending_requests,
         )
         by_state = GaugeMetricFamily(
             "sellsync_links", "Sell record to HubSpot contact links by state.", labels=["state"]
         )
         for state in LinkState:
-            by_state.add_metric([state.value], links.get(state.value, 0))
+            by_state.add_metric([state.value], figures.links.get(state.value, 0))
         yield by_state
         for name, help_text, at in (
             (
                 "sellsync_last_run_timestamp_seconds",
                 "When the last sync run started (0: never).",
-                stats.last_started,
+                figures.runs.last_started,
             ),
             (
                 "sellsync_last_run_finished_timestamp_seconds",
                 "When the last finished sync run ended (0: never).",
-                stats.last_finished,
+                figures.runs.last_finished,
             ),
             (
                 "sellsync_last_success_timestamp_seconds",
                 "When the last sync run that did not fail ended (0: never).",
-                stats.last_success,
+                figures.runs.last_success,
             ),
         ):
             yield GaugeMetricFamily(name, help_text, value=_seconds(at))
 
 
-def metrics_registry(store: MetricsStore) -> CollectorRegistry:
-    """A registry of its own holding one :class:`StoreCollector` on ``store``."""
+def metrics_registry(figures: Callable[[], Figures]) -> CollectorRegistry:
+    """A registry of its own holding one :class:`FiguresCollector` reading ``figures``."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(StoreCollector(store))
+    registry.register(FiguresCollector(figures))
     return registry
 
 
@@ -127,26 +124,25 @@ def exposition(registry: CollectorRegistry, accept: str | None) -> tuple[bytes, 
     return encode(registry), content_type
 
 
-async def check_health(store: RunLog) -> tuple[int, dict[str, Any]]:
+async def check_health(last_run: Callable[[], RunRecord | None]) -> tuple[int, dict[str, Any]]:
     """:func:`health` on a worker thread, bounded by :data:`HEALTH_TIMEOUT_SECONDS`: a database
     that hangs (a dead host, a full connection queue) makes ``/healthz`` say 503 in time for the
     orchestrator's probe instead of never answering. The abandoned thread ends when the
     driver's own timeout fires."""
     timeout = HEALTH_TIMEOUT_SECONDS
     with anyio.move_on_after(timeout):
-        return await anyio.to_thread.run_sync(health, store, abandon_on_cancel=True)
+        return await anyio.to_thread.run_sync(health, last_run, abandon_on_cancel=True)
     log.warning("health check: no answer from the database within %ss", timeout)
     return 503, unreachable()
 
 
-def health(store: RunLog) -> tuple[int, dict[str, Any]]:
+def health(last_run: Callable[[], RunRecord | None]) -> tuple[int, dict[str, Any]]:
     """(HTTP status, body): the database answers a query, and the last run."""
     try:
-        runs = store.recent_runs(1)
+        last = last_run()
     except Exception as exc:  # reported as "unreachable"; the details (a URL …) stay in the log
         log.warning("health check: database unreachable (%s)", type(exc).__name__)
         return 503, unreachable()
-    last = runs[0] if runs else None
     return 200, {
         "ok": True,
         "database": "ok",

@@ -1,9 +1,9 @@
 """Replayed Slack requests are refused; Slack's own retries are acknowledged once (SPEC §7).
 
 A captured request replayed while its signature is still valid passes verification, so each
-request is accepted once: a marker in the database (the ``request_markers`` table, so every web
-process sees it) records it. The marker must live as long as *any* reading of this server's
-clock could still accept the signature, which is until 5 minutes past the request's own timestamp *or* 5 minutes
+request is accepted once: a marker in the database (the lock table, so every web process sees
+it) records it. The marker must live as long as *any* reading of this server's clock could still
+accept the signature, which is until 5 minutes past the request's own timestamp *or* 5 minutes
 past now, whichever is later, plus a margin: a marker timed from the local clock alone expires
 too early when this clock lags Slack's (3 minutes behind, a replay at +380 s still verified).
 
@@ -30,7 +30,7 @@ from typing import Any
 from slack_bolt import BoltResponse
 
 from bot.edge import SIGNATURE_WINDOW_SECONDS, Refusal, Verified, wall_clock
-from sync.ports import RequestMarkerStore
+from sync.usecases.markers import Markers
 
 log = logging.getLogger("sellsync.bot.replay")
 
@@ -44,7 +44,7 @@ _MAX_ID = 128
 
 @dataclass(frozen=True)
 class Marker:
-    """The marker row that records one accepted request."""
+    """The lock row that records one accepted request."""
 
     name: str
     owner: str
@@ -69,8 +69,8 @@ def _event_id(body: dict[str, Any]) -> str | None:
 class ReplayGuard:
     """Takes one marker per verified request; refuses replays, acks duplicate event deliveries."""
 
-    def __init__(self, store: RequestMarkerStore, *, now: Callable[[], float] = wall_clock) -> None:
-        self.store = store
+    def __init__(self, markers: Markers, *, now: Callable[[], float] = wall_clock) -> None:
+        self.markers = markers
         self.now = now
 
     def admit(
@@ -81,7 +81,7 @@ class ReplayGuard:
         name = f"slack-event:{event_id}" if event_id else f"slack-signature:{verified.signature}"
         now = self.now()
         marker = Marker(name, uuid.uuid4().hex)
-        first = self.store.mark_once(
+        first = self.markers.take(
             name,
             owner=marker.owner,
             at=datetime.fromtimestamp(now, UTC),
@@ -97,4 +97,4 @@ class ReplayGuard:
 
     def release(self, marker: Marker) -> None:
         """Give the marker back (the request was not processed), so a retry can be."""
-        self.store.release_mark(marker.name, owner=marker.owner)
+        self.markers.give_back(marker.name, owner=marker.owner)

@@ -3,8 +3,8 @@ summary on ``SUMMARY_CRON`` in ``SUMMARY_TZ``, and an hourly sweep of expired ch
 
 The job functions are module-level and take everything they need (the service, a notifier), so
 tests call them directly with an injected clock (the service's) and check the triggers with
-``trigger.get_next_fire_time(None, now)``. Their state lives in the store's scheduler state
-(:class:`sync.ports.SchedulerStateStore`), never in the process:
+``trigger.get_next_fire_time(None, now)``. Their state lives in the store's scheduler state,
+never in the process, kept by the digest use case (``sync/usecases/digest.py``):
 
 * the alerted failure streak — when the streak whose failure was alerted began, cleared after a
   success: one alert per failure streak, across restarts and across processes;
@@ -29,7 +29,7 @@ import socket
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -48,9 +48,9 @@ from bot.blocks.threshold import request_closed_message
 from bot.settings import AppSettings
 from sync.engine import RunInProgress
 from sync.errors import ConfigError
-from sync.ports import LeaseStore, RequestMarkerStore, SchedulerBeat, SchedulerStateStore
+from sync.ports import SchedulerBeat
 from sync.report import SyncReport, classify_failure
-from sync.service import Actor, SyncService
+from sync.service import Actor, Summary, SyncService
 
 log = logging.getLogger("sellsync.scheduler")
 
@@ -63,13 +63,8 @@ HEARTBEAT_JOB = "sellsync-heartbeat"
 #: which the others take it for dead).
 HEARTBEAT_SECONDS = 60
 
-SUMMARY_LOCK = "summary"
-
 #: Who runs scheduled syncs (a manager, as far as the service is concerned).
 SCHEDULE_ACTOR = Actor("schedule", is_manager=True, name="schedule")
-
-#: A summary posted less than this long ago is not posted again (a second scheduler, a retry).
-SUMMARY_MIN_GAP = timedelta(minutes=5)
 
 
 class Notifier(Protocol):
@@ -153,15 +148,8 @@ def run_scheduled_sync(service: SyncService, notifier: Notifier) -> SyncReport |
 
 
 def _failed(service: SyncService, notifier: Notifier, alert: Message) -> None:
-    state: SchedulerStateStore = service.store
     try:
-        alerted = state.alerted_failure_since()
-        if alerted is not None:
-            log.info("sync still failing; already alerted at %s", alerted)
-            return
-        notifier.post(alert)
-        # recorded only once the alert is out, so a failed post is retried next time
-        state.set_alerted_failure_since(service.clock.now())
+        service.run_failed(lambda: notifier.post(alert))
     except ChannelUnreachable:
         pass  # warned already, with the variable to fix; retried at the next failed run
     except Exception:
@@ -169,13 +157,10 @@ def _failed(service: SyncService, notifier: Notifier, alert: Message) -> None:
 
 
 def _succeeded(service: SyncService, notifier: Notifier, report: SyncReport) -> None:
-    state: SchedulerStateStore = service.store
     try:
-        alerted = state.alerted_failure_since()
-        if alerted is None:
-            return
-        notifier.post(recovered_message(report, failing_since=alerted))
-        state.set_alerted_failure_since(None)
+        service.run_succeeded(
+            lambda since: notifier.post(recovered_message(report, failing_since=since))
+        )
     except ChannelUnreachable:
         pass
     except Exception:
@@ -183,44 +168,25 @@ def _succeeded(service: SyncService, notifier: Notifier, report: SyncReport) -> 
 
 
 def post_summary(service: SyncService, notifier: Notifier) -> bool:
-    """Post everything since the last summary, then advance the summary watermark.
+    """Post everything since the last summary (the use case then advances its watermark).
 
     Returns False when another scheduler holds the summary lock or has just posted one.
     """
-    leases: LeaseStore = service.store
-    state: SchedulerStateStore = service.store
-    owner = f"summary:{uuid.uuid4().hex[:12]}"
-    now = service.clock.now()
-    if not leases.try_lock(SUMMARY_LOCK, owner=owner, at=now, ttl_seconds=600):
-        log.info("summary skipped: another scheduler is posting it")
-        return False
-    try:
-        since = state.summary_watermark()
-        if since is not None and since.tzinfo is None:
-            since = since.replace(tzinfo=UTC)
-        if since is not None and now - since < SUMMARY_MIN_GAP:
-            log.info("summary skipped: one was posted at %s", since)
-            return False
-        summary = service.summary_since(since)
+
+    def post(summary: Summary) -> bool:
         try:
             notifier.post(summary_message(summary))
         except ChannelUnreachable:
             return False  # the watermark stays: the next summary covers this period too
-        # audit_since() includes its bound: start the next summary just after this one ended
-        state.set_summary_watermark(summary.until + timedelta(microseconds=1))
         return True
-    finally:
-        leases.unlock(SUMMARY_LOCK, owner=owner)
+
+    return service.post_summary(post)
 
 
 def expire_requests(service: SyncService, notifier: Notifier) -> list[int]:
     """Expire change requests older than 7 days and rewrite their approval messages; also drop
-    expired replay markers of Slack requests and locks left by crashed runs."""
-    now = service.clock.now()
-    markers: RequestMarkerStore = service.store
-    leases: LeaseStore = service.store
-    markers.purge_marks(at=now)
-    leases.purge_locks(at=now)
+    expired lock rows (replay markers of Slack requests, locks of crashed runs)."""
+    service.markers.purge_expired()
     expired = []
     for request in service.expire_requests():
         expired.append(request.id)
@@ -256,13 +222,13 @@ class Heartbeat:
             next_sync_at=self._next(SYNC_JOB),
             next_summary_at=self._next(SUMMARY_JOB),
         )
-        self.service.store.record_heartbeat(beat)
+        self.service.record_heartbeat(beat)
         return beat
 
     def stopped(self) -> SchedulerBeat:
         now = self.service.clock.now()
         beat = SchedulerBeat(self.scheduler_id, self.started_at, seen_at=now, stopped_at=now)
-        self.service.store.record_heartbeat(beat)
+        self.service.record_heartbeat(beat)
         return beat
 
 

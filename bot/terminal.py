@@ -26,7 +26,9 @@ from rich.table import Table
 
 from bot.blocks.common import OUTCOME_LABELS
 from bot.blocks.runs import STAGES
+from bot.blocks.status import explanation_facts, verdict_text
 from sync.domain import Outcome
+from sync.mapping import Direction
 from sync.ports import AuditEvent, RunRecord
 from sync.report import SyncReport
 from sync.service import (
@@ -37,6 +39,9 @@ from sync.service import (
     StatusView,
     field_label,
 )
+
+#: A field's direction as the field table prints it.
+DIRECTIONS = {Direction.BOTH: "both", Direction.TO_SELL: "HubSpot → Sell"}
 
 #: Skipped records listed one by one before "… and N more" (all with --verbose).
 MAX_LISTED = 10
@@ -303,8 +308,33 @@ def render_status(status: StatusView) -> str:
     return "\n".join(lines)
 
 
+#: How a terminal reader pushes a record (a Slack reader is told the slash command).
+PUSH_COMMAND = "sellsync push"
+
+
 def render_explanation(e: Explanation) -> str:
-    return "\n".join([f"{e.item}: {e.verdict}", *(f"  {f}" for f in e.facts)])
+    verdict = verdict_text(e, push=PUSH_COMMAND)
+    return "\n".join([f"{e.item}: {verdict}", *(f"  {f}" for f in explanation_facts(e))])
+
+
+def explanation_dict(e: Explanation) -> dict[str, object]:
+    """``status ITEM --json``."""
+    link = e.link
+    return {
+        "item": e.item,
+        "verdict": verdict_text(e, push=PUSH_COMMAND),
+        "kind": e.kind.value,
+        "facts": explanation_facts(e),
+        "link": None
+        if link is None
+        else {
+            "sell": str(link.sell),
+            "hubspot_id": link.hubspot_id,
+            "state": link.state.value,
+            "last_synced_at": link.last_synced_at.isoformat() if link.last_synced_at else None,
+        },
+        "open_conflicts": [c.field for c in e.conflicts],
+    }
 
 
 def render_conflicts(page: ConflictPage) -> str:

@@ -1,4 +1,4 @@
-"""HTTP serving: Slack's requests, ``/healthz`` and ``/metrics`` on one port; and ``serve``.
+"""The HTTP routes: Slack's requests, ``/healthz`` and ``/metrics`` on one port.
 
 * ``POST /slack/events`` — commands, interactivity and events: size-capped, verified and parsed
   by ``bot.edge`` before Bolt sees them, then dispatched. ``App.dispatch`` blocks until the
@@ -8,21 +8,11 @@
 * ``GET /metrics`` — Prometheus text: runs by status, open conflicts, pending requests, links by
   state, the last run's timestamps.
 
-:func:`serve` runs the bot (HTTP, or Socket Mode when ``SLACK_APP_TOKEN`` is set) and, unless
-told not to, the scheduler in the same process.
+What the last two say is ``bot/metrics.py``; running the app under uvicorn is ``bot/serve.py``.
 """
 
 from __future__ import annotations
 
-import errno
-import logging
-import signal
-import socket
-import threading
-import time
-from collections.abc import Callable
-
-import uvicorn
 from slack_bolt import App
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -30,15 +20,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.app import SellsyncApp, create_app
+from bot.app import SellsyncApp
 from bot.edge import slack_endpoint
 from bot.metrics import check_health, exposition, metrics_registry
-from bot.scheduler import build_scheduler, notifier_for
-from bot.settings import AppSettings
-from sync.errors import ConfigError, ServiceUnavailable
 from sync.service import SyncService
-
-log = logging.getLogger("sellsync.web")
 
 SLACK_PATH = "/slack/events"
 
@@ -46,10 +31,10 @@ SLACK_PATH = "/slack/events"
 def build_web(app: App, service: SyncService, *, slack_events: bool = True) -> Starlette:
     """The ASGI app: ``/slack/events`` (unless Socket Mode brings the requests), health, metrics."""
 
-    registry = metrics_registry(service.store)
+    registry = metrics_registry(service.figures)
 
     async def healthz(request: Request) -> Response:
-        status, payload = await check_health(service.store)
+        status, payload = await check_health(service.last_run)
         return JSONResponse(payload, status_code=status)
 
     async def metrics(request: Request) -> Response:
@@ -69,154 +54,3 @@ def build_web(app: App, service: SyncService, *, slack_events: bool = True) -> S
             Route(SLACK_PATH, slack_endpoint(app.dispatch, app.verifier), methods=["POST"])
         )
     return Starlette(routes=routes)
-
-
-def _config(
-    starlette_app: Starlette, host: str, port: int, log_level: str = "info"
-) -> uvicorn.Config:
-    return uvicorn.Config(
-        starlette_app,
-        host=host,
-        port=port,
-        log_config=None,  # the process's logging (with its secret filter) applies
-        log_level=log_level,
-        access_log=False,
-        lifespan="off",
-        ws="none",
-        server_header=False,
-        timeout_graceful_shutdown=5,
-    )
-
-
-def serve_http(app: App, starlette_app: Starlette, port: int, *, host: str = "0.0.0.0") -> None:
-    """Serve ``starlette_app`` (which mounts ``app``) with uvicorn until SIGINT/SIGTERM."""
-    del app  # mounted in starlette_app; named so the call reads as what it serves
-    log.info("listening on %s:%s (%s, /healthz, /metrics)", host, port, SLACK_PATH)
-    uvicorn.Server(_config(starlette_app, host, port)).run()
-
-
-class BackgroundServer:
-    """``starlette_app`` on a loopback port in a thread (the demo and the tests)::
-
-    with BackgroundServer(build_web(app, service)) as server:
-        httpx.post(server.url + "/slack/events", ...)
-    """
-
-    def __init__(self, starlette_app: Starlette, *, host: str = "127.0.0.1", port: int = 0) -> None:
-        # IPPROTO_TCP lets asyncio set TCP_NODELAY on accepted connections (no Nagle delays)
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((host, port))
-        self.url = f"http://{host}:{self.sock.getsockname()[1]}"
-        self.server = uvicorn.Server(_config(starlette_app, host, port, "warning"))
-        self.thread = threading.Thread(
-            target=self.server.run,
-            kwargs={"sockets": [self.sock]},
-            name="sellsync-http",
-            daemon=True,
-        )
-
-    def start(self) -> BackgroundServer:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("the HTTP server did not start")
-            time.sleep(0.005)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        if self.thread.is_alive():
-            self.thread.join(timeout=10)
-        self.sock.close()
-
-    def __enter__(self) -> BackgroundServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-class _Stopped(Exception):
-    """SIGTERM arrived (uvicorn re-raises it once it has shut down gracefully)."""
-
-
-def _on_sigterm(signum: int, frame: object) -> None:
-    raise _Stopped()
-
-
-def _listen(port: int, host: str = "0.0.0.0") -> socket.socket:
-    """The HTTP socket, bound before anything else starts: a busy port is a setting to change
-    (exit 2 naming PORT), not a log line saying "listening" followed by exit 3."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        reason = (
-            "is already in use"
-            if exc.errno == errno.EADDRINUSE
-            else f"cannot be used ({exc.strerror})"
-        )
-        raise ConfigError("PORT", f"{port} {reason}: stop the other process or set PORT") from None
-    return sock
-
-
-def serve(
-    settings: AppSettings,
-    service: SyncService,
-    *,
-    scheduler: bool,
-    preflight: Callable[[], None] | None = None,
-) -> None:
-    """``sellsync serve``: the bot (HTTP, or Socket Mode with ``SLACK_APP_TOKEN``) plus, when
-    ``scheduler`` is true, the schedules, in this process, until SIGTERM or Ctrl-C; then the
-    scheduler and the socket are shut down before returning. The port is taken first, then
-    ``preflight`` runs (``sellsync check`` at start), then Slack is contacted."""
-    sock = _listen(settings.port)
-    schedules = None
-    socket_handler = None
-    in_main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
-    try:
-        if preflight is not None:
-            preflight()
-        try:
-            app = create_app(settings, service)
-        except OSError as exc:
-            raise ServiceUnavailable("Slack", f"{_unreachable} ({type(exc).__name__})") from None
-        if scheduler:
-            schedules = build_scheduler(settings, service, notifier_for(settings, app.client))
-            schedules.start()
-        token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else ""
-        if token:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-            socket_handler = SocketModeHandler(app, token)
-            try:
-                socket_handler.connect()  # type: ignore[no-untyped-call]
-            except OSError as exc:
-                raise ServiceUnavailable(
-                    "Slack", f"{_unreachable} for Socket Mode ({type(exc).__name__})"
-                ) from None
-            log.info("Socket Mode connected; HTTP serves /healthz and /metrics only")
-        web = build_web(app, service, slack_events=socket_handler is None)
-        uvicorn_level = (settings.log_level or "INFO").lower()  # LOG_LEVEL quiets uvicorn too
-        log.info("listening on 0.0.0.0:%s (%s, /healthz, /metrics)", settings.port, SLACK_PATH)
-        uvicorn.Server(_config(web, "0.0.0.0", settings.port, uvicorn_level)).run(sockets=[sock])
-    except (_Stopped, KeyboardInterrupt):
-        log.info("stopping")
-    finally:
-        sock.close()
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
-        if socket_handler is not None:
-            socket_handler.close()  # type: ignore[no-untyped-call]
-        if schedules is not None and schedules.running:
-            schedules.shutdown(wait=True)
-
-
-_unreachable = "cannot reach Slack: check SLACK_API_URL and the network"

@@ -7,14 +7,14 @@ from slack_sdk.models.blocks import Block
 from bot.blocks.common import Message, bullet_sections, code, context, escape, plural, section
 from bot.blocks.links import NO_HUBSPOT_URLS, RecordUrls
 from sync.domain import Link
-from sync.mapping import MappingCheck
+from sync.mapping import Direction, MappingCheck
 from sync.service import FieldRow
 
 STATUS_ICONS = {"ok": ":white_check_mark:", "missing": ":construction:", "refused": ":no_entry:"}
 
 
 def field_line(row: FieldRow) -> str:
-    arrow = {"both": "↔", "HubSpot → Sell": "→"}.get(row.direction, escape(row.direction))
+    arrow = {Direction.BOTH: "↔", Direction.TO_SELL: "→"}.get(row.direction, escape(row.direction))
     kinds = "" if set(row.kinds) == {"lead", "contact"} else f" _({', '.join(row.kinds)}s only)_"
     line = f"{code(row.hubspot, 80)} {arrow} {code(row.sell, 120)}{kinds}"
     if row.status != "ok":
@@ -23,7 +23,7 @@ def field_line(row: FieldRow) -> str:
 
 
 def fields_message(rows: list[FieldRow]) -> Message:
-    standard = [r for r in rows if not r.sell.startswith("custom_fields.") or r.direction != "both"]
+    standard = [r for r in rows if not r.custom]
     custom = [r for r in rows if r not in standard]
     blocks: list[Block] = [section("*Synced fields* (HubSpot ↔ Sell)")]
     blocks += bullet_sections([field_line(r) for r in standard], max_blocks=10)

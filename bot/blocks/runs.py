@@ -21,7 +21,7 @@ from bot.blocks.common import (
 )
 from bot.blocks.links import NO_HUBSPOT_URLS, RecordUrls
 from sync.report import FailureKind, SyncReport
-from sync.service import SettingChange, Summary
+from sync.service import ChangeKind, SettingChange, Summary
 
 STAGES = {
     "start": "starting",
@@ -171,7 +171,13 @@ def summary_message(summary: Summary) -> Message:
 
 def setting_change_line(change: SettingChange) -> str:
     """A setting change in the summary: its text escaped, its approver as a mention."""
-    line = escape(change.text)
+    if change.kind is ChangeKind.FIELD_MAPPED:
+        text = f"field {change.subject} mapped to {change.target}"
+    elif change.kind is ChangeKind.RESTORED:
+        text = f"restored {change.subject}"
+    else:
+        text = change.subject
+    line = escape(text)
     if change.approved_by:
         line += f" (approved by {who(change.approved_by)})"
     return line

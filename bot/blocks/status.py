@@ -17,7 +17,7 @@ from bot.blocks.common import (
 )
 from bot.blocks.links import NO_HUBSPOT_URLS, RecordUrls
 from sync.ports import RunRecord
-from sync.service import Explanation, ScheduleState, StatusView
+from sync.service import Explanation, ScheduleState, StatusView, Verdict, field_label
 
 RUN_STATUS = {
     "ok": ":white_check_mark: ok",
@@ -86,8 +86,79 @@ def status_message(view: StatusView) -> Message:
     )
 
 
+def verdict_text(exp: Explanation, *, push: str = "/sellsync push") -> str:
+    """The one-line verdict, plain text; ``push`` is how the reader pushes a record from where
+    they read it (the slash command in Slack, ``sellsync push`` in a terminal)."""
+    link, kind = exp.link, exp.kind
+    if kind is Verdict.TOMBSTONED and link is not None:
+        return (
+            f"not synced: its Sell record {link.sell} was deleted, so HubSpot contact "
+            f"{link.hubspot_id} is never created in Sell again (a manager can restore it)"
+        )
+    if kind is Verdict.HUBSPOT_DELETED and link is not None:
+        return (
+            f"not synced: HubSpot contact {link.hubspot_id} was deleted in HubSpot; the Sell "
+            "record is kept. Push it again to re-create it in HubSpot"
+        )
+    if kind is Verdict.SYNCED:
+        text = "synced: linked pairs keep syncing both ways whatever their list or score"
+        n = len(exp.conflicts)
+        return text + (f" ({n} open conflict{'s' if n > 1 else ''})" if n else "")
+    if kind is Verdict.QUALIFIES:
+        return "qualifies: it enters Sell at the next sync"
+    if kind is Verdict.NOT_QUALIFIED:
+        return f"not synced: {exp.reason}"
+    if kind is Verdict.SKIPPED:
+        return f"not synced: it qualifies, but a sync skips it: {exp.skip}"
+    if kind is Verdict.COMPANY:
+        return "not synced: company contacts can't be added to HubSpot"
+    if kind is Verdict.NO_EMAIL:
+        return "not synced: it has no email (HubSpot requires one)"
+    if kind is Verdict.NOT_LINKED and exp.record is not None:
+        return f"not linked yet: push it with {push} {exp.record.ref}"
+    return "not found in Sell, in HubSpot or among synced records"
+
+
+def explanation_facts(exp: Explanation) -> list[str]:
+    """What the verdict rests on, one plain sentence each."""
+    facts: list[str] = []
+    if exp.missing is not None:
+        facts.append(f"Sell: {exp.missing} does not exist (deleted?)")
+    if exp.record is not None:
+        facts.append(f"Sell: {exp.record.ref}, email {exp.record.email or '(none)'}")
+    if exp.contact is not None:
+        facts.append(
+            f"HubSpot: contact {exp.contact.id}, email {exp.contact.email or '(none)'}, "
+            f"score {exp.score or '(blank)'}"
+        )
+    elif exp.contact_missing:
+        facts.append("HubSpot: the contact is archived or does not exist")
+    link = exp.link
+    if link is not None and exp.kind is not Verdict.NOT_FOUND:
+        when = (
+            link.last_synced_at.strftime("%Y-%m-%d %H:%M UTC") if link.last_synced_at else "never"
+        )
+        facts.append(
+            f"Linked: {link.sell} ↔ HubSpot {link.hubspot_id} (from {link.origin.value}); "
+            f"last synced {when}"
+        )
+    if exp.in_list is not None:
+        facts.append(
+            f"In the synced list {exp.list_id}: {'yes' if exp.in_list else 'no'} "
+            "(as of the last sync)"
+        )
+    if exp.reason is not None:
+        facts.append(f"Score: {exp.reason}")
+    facts += [
+        f"Open conflict on {field_label(c.field)}: Sell {c.sell_value!r} vs HubSpot {c.hubspot_value!r}"
+        for c in exp.conflicts
+    ]
+    return facts
+
+
 def explanation_message(exp: Explanation, *, urls: RecordUrls = NO_HUBSPOT_URLS) -> Message:
-    blocks: list[Block] = [section(f"*{urls.item_link(exp.item)}*: {escape(exp.verdict)}")]
+    verdict = verdict_text(exp)
+    blocks: list[Block] = [section(f"*{urls.item_link(exp.item)}*: {escape(verdict)}")]
     if exp.link is not None:
         blocks.append(
             context(
@@ -95,8 +166,9 @@ def explanation_message(exp: Explanation, *, urls: RecordUrls = NO_HUBSPOT_URLS)
                 f"{urls.hubspot_link(exp.link.hubspot_id)}"
             )
         )
-    if exp.facts:
-        blocks += bullet_sections([f"• {escape(f)}" for f in exp.facts], max_blocks=10)
+    facts = explanation_facts(exp)
+    if facts:
+        blocks += bullet_sections([f"• {escape(f)}" for f in facts], max_blocks=10)
     if exp.conflicts:
         blocks.append(context("Review conflicts with `/sellsync conflicts`."))
-    return Message(escape(f"{exp.item}: {exp.verdict}"), blocks)
+    return Message(escape(f"{exp.item}: {verdict}"), blocks)

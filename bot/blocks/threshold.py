@@ -23,7 +23,14 @@ from bot.blocks.common import (
 )
 from sync.domain import HubSpotList
 from sync.ports import ChangeRequest
-from sync.service import REQUEST_TTL, RequestResult, ThresholdImpact
+from sync.service import (
+    REQUEST_TTL,
+    Decision,
+    DecisionOutcome,
+    RequestResult,
+    RequestStatus,
+    ThresholdImpact,
+)
 
 SETTING_NAMES = {"threshold": "engagement-score threshold", "list_id": "synced HubSpot list"}
 
@@ -154,17 +161,17 @@ def request_message(request: ChangeRequest, impact: ThresholdImpact | None = Non
 
 def request_closed_message(request: ChangeRequest, *, superseded_by: int | None = None) -> Message:
     """The approvals-channel message once the request is no longer pending: no buttons."""
-    if request.status == "approved":
+    if request.status == RequestStatus.APPROVED:
         outcome = (
             f":white_check_mark: Approved by {who(request.decided_by)} {when(request.decided_at)}"
         )
-    elif request.status == "rejected":
+    elif request.status == RequestStatus.REJECTED:
         outcome = (
             f":no_entry_sign: Rejected by {who(request.decided_by)} {when(request.decided_at)}"
         )
-    elif request.status == "expired":
-        outcome = f":hourglass: Expired {when(request.decided_at)}: nobody decided within 7 days"
-    elif request.status == "superseded":
+    elif request.status == RequestStatus.EXPIRED:
+        outcome = f":hourglass: Expired {when(request.decided_at)}: nobody decided within {REQUEST_TTL.days} days"
+    elif request.status == RequestStatus.SUPERSEDED:
         newer = f" by request #{superseded_by}" if superseded_by else " by a newer request"
         outcome = f":fast_forward: Superseded{newer} for the same setting"
     else:
@@ -187,7 +194,7 @@ def requester_notice(request: ChangeRequest) -> Message:
         f"Your request #{request.id} to change the {name} to {code(request.new_value)} was "
         f"*{verb}* by {who(request.decided_by)} {when(request.decided_at)}."
     )
-    if request.status == "approved":
+    if request.status == RequestStatus.APPROVED:
         text += " It applies from the next sync."
     return Message(f"Request #{request.id} {verb}", [section(text)])
 
@@ -195,3 +202,20 @@ def requester_notice(request: ChangeRequest) -> Message:
 def pending_line(request: ChangeRequest, now: datetime | None = None) -> str:
     del now
     return f"{_request_line(request)}\n{_reason_line(request)}"
+
+
+def decision_text(decision: Decision) -> str:
+    """What a click on Approve or Reject did, in one line of mrkdwn (no final period)."""
+    request = decision.request
+    status = escape(request.status)
+    if decision.outcome is DecisionOutcome.DECIDED:
+        return f"{escape(request.setting)} change to {escape(request.new_value)} {status}"
+    if decision.outcome is DecisionOutcome.EXPIRED:
+        return f"request #{request.id} expired after {REQUEST_TTL.days} days"
+    by = ""
+    if decision.outcome is DecisionOutcome.ALREADY_CLOSED and request.status in (
+        RequestStatus.APPROVED,
+        RequestStatus.REJECTED,
+    ):
+        by = f" by {who(request.decided_by)}" if request.decided_by else ""
+    return f"request #{request.id} was already {status}{by}"

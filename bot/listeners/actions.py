@@ -9,11 +9,13 @@ from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 
 from bot import action_ids as ids
-from bot.blocks.common import Message, escape, notice
+from bot.blocks.common import Message, notice
 from bot.blocks.conflicts import PAGE_SIZE, conflicts_message, resolved_note
+from bot.blocks.threshold import decision_text
 from bot.listeners.approvals import notify_requester, refresh_message
 from bot.listeners.common import Body, Deps, first_action, guarded, tell, user_id
 from bot.listeners.events import publish_home
+from sync.service import RequestStatus
 
 OUT_OF_DATE = ":warning: That button is out of date; run the command again."
 
@@ -60,11 +62,11 @@ def register(app: App, deps: Deps) -> None:
             notify_requester(client, request)
             if _from_home(body) or not (request.channel or _container_message(body)):
                 tell(
-                    body, client, respond, notice(f":white_check_mark: {escape(decision.message)}.")
+                    body, client, respond, notice(f":white_check_mark: {decision_text(decision)}.")
                 )
         else:
-            tell(body, client, respond, notice(f":information_source: {escape(decision.message)}."))
-            if request.status in ("expired", "superseded"):
+            tell(body, client, respond, notice(f":information_source: {decision_text(decision)}."))
+            if request.status in (RequestStatus.EXPIRED, RequestStatus.SUPERSEDED):
                 refresh_message(client, request, fallback=_container_message(body))
         if _from_home(body):
             publish_home(deps, client, user)

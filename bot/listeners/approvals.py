@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks.threshold import request_closed_message, request_message, requester_notice
 from bot.listeners.common import Deps, dm
 from sync.ports import ChangeRequest
-from sync.service import RequestResult
+from sync.service import RequestResult, RequestStatus
 
 log = logging.getLogger("sellsync.bot.approvals")
 
@@ -40,9 +40,7 @@ def post_request(client: WebClient, deps: Deps, result: RequestResult) -> str | 
             )
         else:
             posted_to = str(posted["channel"])
-            deps.service.store.set_request_message(
-                request.id, channel=posted_to, ts=str(posted["ts"])
-            )
+            deps.service.attach_request_message(request.id, channel=posted_to, ts=str(posted["ts"]))
     for older in result.superseded:
         refresh_message(client, older, superseded_by=request.id)
     return posted_to
@@ -63,7 +61,7 @@ def refresh_message(
         return False
     message = (
         request_message(request)
-        if request.status == "pending"
+        if request.status == RequestStatus.PENDING
         else request_closed_message(request, superseded_by=superseded_by)
     )
     try:

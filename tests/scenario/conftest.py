@@ -22,8 +22,8 @@ from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
 from bot.app import authorize_with, create_app
-from bot.demo_slack import TrackingExecutor
 from bot.settings import AppSettings
+from demo.slack import TrackingExecutor
 from sandbox.server import Sandbox
 from sandbox.slack import SlackState
 from tests.conftest import World, make_world

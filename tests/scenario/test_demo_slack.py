@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from bot.demo_slack import plain_text, render_blocks, run_demo_slack
+from demo.slack import plain_text, render_blocks, run_demo_slack
 from sandbox.server import Sandbox
 from sync.domain import SellRef
 from tests.conftest import World

@@ -18,8 +18,11 @@ from slack_bolt import BoltRequest
 
 from bot import metrics as bot_metrics
 from bot.app import create_app
-from bot.web import BackgroundServer, build_web
+from bot.serve import BackgroundServer
+from bot.web import build_web
 from storage.db import open_store
+from sync.engine import Engine
+from sync.service import SyncService
 from tests.bulk import insert_runs
 from tests.scenario.conftest import MANAGER, SECRET, Bot, authorize, sign
 
@@ -154,17 +157,20 @@ def test_healthz_says_503_in_time_when_the_database_is_unreachable(
         "does not answer": silent_database.replace("sellsync@", "sellsync:hunter2@"),
     }[database]
     monkeypatch.setattr(bot_metrics, "HEALTH_TIMEOUT_SECONDS", 1.0)
-    with (
-        open_store(url, migrate=False) as unreachable,
-        BackgroundServer(build_web(bot.app, bot.world.service)) as server,
-        httpx.Client(base_url=server.url, timeout=4) as http,
-    ):
-        monkeypatch.setattr(bot.world.service, "store", unreachable)
-        started = time.monotonic()
-        response = http.get("/healthz")
-        assert response.status_code == 503 and time.monotonic() - started < 3
-        assert response.json() == {"ok": False, "database": "unreachable", "last_run": None}
-        assert "hunter2" not in response.text
+    engine = bot.world.service.engine
+    with open_store(url, migrate=False) as unreachable:
+        service = SyncService(
+            Engine(engine.hubspot, engine.sell, unreachable, engine.clock, engine.config)
+        )
+        with (
+            BackgroundServer(build_web(bot.app, service)) as server,
+            httpx.Client(base_url=server.url, timeout=4) as http,
+        ):
+            started = time.monotonic()
+            response = http.get("/healthz")
+            assert response.status_code == 503 and time.monotonic() - started < 3
+            assert response.json() == {"ok": False, "database": "unreachable", "last_run": None}
+            assert "hunter2" not in response.text
 
 
 def test_metrics_say_the_database_is_down_when_it_is(bot: Bot, http: httpx.Client) -> None:
@@ -226,7 +232,7 @@ def test_socket_mode_needs_no_signing_secret_while_http_mode_always_verifies(bot
     from slack_sdk import WebClient
 
     from bot.app import create_app
-    from bot.demo_slack import TrackingExecutor
+    from demo.slack import TrackingExecutor
     from tests.scenario.conftest import TOKEN, authorize, scenario_settings
 
     executor = TrackingExecutor()

@@ -27,7 +27,8 @@ from freezegun import freeze_time
 from slack_bolt import BoltRequest
 
 from bot.edge import MAX_BODY_BYTES
-from bot.web import BackgroundServer, build_web
+from bot.serve import BackgroundServer
+from bot.web import build_web
 from tests.scenario.conftest import MANAGER, SECRET, Bot
 
 FORM = "application/x-www-form-urlencoded"

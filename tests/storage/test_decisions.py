@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 
+from bot.blocks.threshold import decision_text
 from storage.repositories import SqlStore
 from sync.domain import ConflictStatus
 from sync.engine import Engine, EngineConfig
-from sync.service import Actor, SyncService
+from sync.service import Actor, DecisionOutcome, SyncService
 from tests.fakes import FakeHubSpot, FakeSell, TickClock
 
 from .test_conflicts import run_together
@@ -61,7 +62,7 @@ def service(store: SqlStore) -> SyncService:
 def test_two_managers_resolving_one_conflict_at_once_write_one_value(
     service: SyncService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    hubspot, sell = service.hubspot, service.sell
+    hubspot, sell = service.engine.hubspot, service.engine.sell
     assert isinstance(hubspot, FakeHubSpot) and isinstance(sell, FakeSell)
     lead = sell.add("lead", email="pat@example.com", last_name="Pat", phone="+1 555 0100")
     cid = hubspot.add_contact(
@@ -69,7 +70,7 @@ def test_two_managers_resolving_one_conflict_at_once_write_one_value(
     )
     hubspot.join(LIST_ID, cid)
     assert service.run(actor=ANN).failure is None
-    (opened,) = service.store.list_conflicts()
+    (opened,) = service.engine.store.list_conflicts()
     assert opened.id is not None
     conflict_id = opened.id
 
@@ -82,11 +83,11 @@ def test_two_managers_resolving_one_conflict_at_once_write_one_value(
     )
     assert sorted(changed for _, changed in results) == [False, True]
     assert hubspot.calls["batch_update"] + sell.calls["lead_update"] - writes_before == 1
-    decided = service.store.get_conflict(conflict_id)
+    decided = service.engine.store.get_conflict(conflict_id)
     assert decided is not None and all(c == decided for c, _ in results)
     value = "+1 555 0100" if decided.status is ConflictStatus.KEPT_SELL else "+1 555 0199"
     assert (sell.value("lead", lead, "phone"), hubspot.value(cid, "phone")) == (value, value)
-    kinds = [e.kind for e in service.store.audit_since(None)]
+    kinds = [e.kind for e in service.engine.store.audit_since(None)]
     assert kinds.count("conflict_resolved") == 1
 
 
@@ -96,7 +97,7 @@ def test_two_managers_deciding_one_request_at_once_apply_one_decision(
     filed = service.request_change("threshold", "70", actor=REP, reason="more leads")
     request_id = filed.request.id
     parties = Parties()
-    store = service.store
+    store = service.engine.store
     monkeypatch.setattr(store, "decide_request", parties.wrap(store.decide_request))
     results = parties.race(
         lambda: service.decide(request_id, approve=True, actor=ANN),
@@ -105,7 +106,8 @@ def test_two_managers_deciding_one_request_at_once_apply_one_decision(
     assert sorted(d.changed for d in results) == [False, True]
     winner = next(d for d in results if d.changed)
     loser = next(d for d in results if not d.changed)
-    assert f"was already {winner.request.status}" in loser.message
+    assert loser.outcome is DecisionOutcome.DECIDED_MEANWHILE
+    assert f"was already {winner.request.status}" in decision_text(loser)
     decided = store.get_request(request_id)
     assert decided is not None and decided.status == winner.request.status
     assert service.settings().threshold == (70 if decided.status == "approved" else 50)

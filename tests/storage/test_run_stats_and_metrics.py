@@ -14,6 +14,7 @@ from bot.metrics import metrics_registry
 from storage.db import open_store
 from storage.repositories import SqlStore
 from sync.ports import RunStats
+from sync.usecases.status import read_figures
 from tests.bulk import insert_runs
 
 from .conftest import T0
@@ -25,7 +26,7 @@ FINISHED = datetime.fromtimestamp(1_764_432_123.456789, UTC)
 
 def scrape(store: SqlStore) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
     """name → {labels → value}, as Prometheus's own parser reads ``/metrics``."""
-    text = generate_latest(metrics_registry(store)).decode()
+    text = generate_latest(metrics_registry(lambda: read_figures(store))).decode()
     samples: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:

@@ -44,6 +44,7 @@ from bot.blocks.runs import (
 )
 from bot.blocks.status import explanation_message, status_message
 from bot.blocks.threshold import (
+    decision_text,
     pending_line,
     request_closed_message,
     request_message,
@@ -53,7 +54,16 @@ from bot.blocks.threshold import (
 )
 from bot.listeners import user_message
 from bot.parsing import USAGE
-from sync.domain import Conflict, ConflictStatus, Link, LinkState, Outcome, SellRef, Skip
+from sync.domain import (
+    Conflict,
+    ConflictStatus,
+    HubSpotContact,
+    Link,
+    LinkState,
+    Outcome,
+    SellRef,
+    Skip,
+)
 from sync.errors import SyncError
 from sync.mapping import MappingCheck
 from sync.plan import RecordDecision
@@ -62,7 +72,10 @@ from sync.push import parse_items
 from sync.report import FailureKind, SyncReport
 from sync.service import (
     Actor,
+    ChangeKind,
     ConflictPage,
+    Decision,
+    DecisionOutcome,
     Explanation,
     FieldRow,
     ImpactRow,
@@ -72,6 +85,7 @@ from sync.service import (
     StatusView,
     Summary,
     ThresholdImpact,
+    Verdict,
 )
 from tests.conftest import World
 from tests.scenario.conftest import limit_problems
@@ -185,8 +199,11 @@ def summary(empty: bool = False) -> Summary:
             "error": 1,
         },
         {f"reason {i} " + "y" * 100: i for i in range(30)},
-        [SettingChange(f"threshold=6{i}", approved_by="UMGR1") for i in range(20)]
-        + [SettingChange(f"field region mapped to {NASTY}")],
+        [
+            SettingChange(ChangeKind.SETTING, f"threshold=6{i}", approved_by="UMGR1")
+            for i in range(20)
+        ]
+        + [SettingChange(ChangeKind.FIELD_MAPPED, "region", NASTY)],
         96,
         2,
     )
@@ -210,7 +227,17 @@ def every_message() -> Iterator[tuple[str, Message]]:
     yield (
         "explanation",
         explanation_message(
-            Explanation("lead:1", "not synced: " + NASTY, [NASTY] * 30, link, [conflict(1)])
+            Explanation(
+                "lead:1",
+                Verdict.NOT_QUALIFIED,
+                link,
+                [conflict(i, NASTY) for i in range(30)],
+                contact=HubSpotContact("511", {"email": NASTY}),
+                score=NASTY,
+                list_id=NASTY,
+                in_list=False,
+                reason=NASTY,
+            )
         ),
     )
     yield "threshold", threshold_message(impact(None))
@@ -486,7 +513,7 @@ def test_status_of_a_linked_record_links_both_records() -> None:
     link_ = Link(SellRef("contact", 4), "77", last_synced_at=T0)
     text = str(
         explanation_message(
-            Explanation("contact:4", "synced", [], link_), urls=HUBSPOT_URLS
+            Explanation("contact:4", Verdict.SYNCED, link_), urls=HUBSPOT_URLS
         ).to_dict()
     )
     assert (
@@ -601,9 +628,9 @@ def test_a_restore_and_the_status_of_a_sell_item_link_their_records() -> None:
     restored = Link(SellRef("lead", 3), "53", LinkState.ACTIVE)
     text = str(restored_message(restored, urls=HUBSPOT_URLS).to_dict())
     assert f"<{SellRef('lead', 3).web_url}|lead:3> ↔ HubSpot <{hubspot_url('53')}|53>" in text
-    title = explanation_message(Explanation("lead:3", "not linked yet", [])).to_dict()
+    title = explanation_message(Explanation("lead:3", Verdict.NOT_FOUND)).to_dict()
     assert title["blocks"][0]["text"]["text"].startswith(f"*<{SellRef('lead', 3).web_url}|lead:3>*")
-    by_email = explanation_message(Explanation("a@b.co", "not found", [])).to_dict()
+    by_email = explanation_message(Explanation("a@b.co", Verdict.NOT_FOUND)).to_dict()
     assert by_email["blocks"][0]["text"]["text"].startswith("*`a@b.co`*")
 
 
@@ -736,3 +763,18 @@ def test_the_status_and_home_tab_keep_a_failed_runs_error_on_the_server() -> Non
     for data in shown:
         assert "jane@example.com" not in data and "INSERT" not in data
         assert "sellsync status --json" in data
+
+
+def test_a_click_on_a_request_already_decided_names_who_decided_it_with_a_live_mention() -> None:
+    already = Decision(request(7, status="approved"), DecisionOutcome.ALREADY_CLOSED)
+    assert decision_text(already) == "request #7 was already approved by <@UMGR1>"
+    decided = Decision(request(7, status="rejected"), DecisionOutcome.DECIDED)
+    assert decision_text(decided) == "threshold change to 60 rejected"
+    raced = Decision(request(7, status="approved"), DecisionOutcome.DECIDED_MEANWHILE)
+    assert decision_text(raced) == "request #7 was already approved"
+    expired = Decision(request(7, status="expired"), DecisionOutcome.EXPIRED)
+    assert decision_text(expired) == "request #7 expired after 7 days"
+    hostile = Decision(
+        request(7, status="approved", decided_by=NASTY), DecisionOutcome.ALREADY_CLOSED
+    )
+    assert not any(markup in decision_text(hostile) for markup in LIVE_MARKUP)

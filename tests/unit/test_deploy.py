@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 import bot.cli as cli
+import bot.cli_services as cli_services
 from bot.settings import SECRET_FIELDS, AppSettings, is_placeholder
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,7 +103,7 @@ def test_an_unedited_env_example_stops_with_exit_2_naming_a_placeholder(
         monkeypatch.delenv(name.upper(), raising=False)
     (tmp_path / ".env").write_text((ROOT / ".env.example").read_text())
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(cli, "_SETTINGS", None)
+    monkeypatch.setattr(cli_services, "_SETTINGS", None)
     assert cli.main(["sync"]) == 2
     err = capsys.readouterr().err
     assert "HUBSPOT_ACCESS_TOKEN is a placeholder" in err
@@ -115,7 +116,7 @@ def test_check_on_an_unedited_env_example_names_what_to_fill_in_without_calling_
         monkeypatch.delenv(name.upper(), raising=False)
     (tmp_path / ".env").write_text((ROOT / ".env.example").read_text())
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(cli, "_SETTINGS", None)
+    monkeypatch.setattr(cli_services, "_SETTINGS", None)
     assert cli.main(["check"]) == 2
     out = capsys.readouterr().out
     assert "✓ database" in out

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 import bot.cli as cli
+import bot.cli_services as cli_services
 from bot.app import create_app
 from bot.settings import AppSettings
 from bot.wiring import configure_logging
@@ -75,7 +76,7 @@ def test_a_bad_log_setting_is_a_configuration_error(
     value: str,
 ) -> None:
     monkeypatch.chdir(str(tmp_path))
-    monkeypatch.setattr(cli, "_SETTINGS", None)
+    monkeypatch.setattr(cli_services, "_SETTINGS", None)
     monkeypatch.setenv(variable, value)
     assert cli.main(["conflicts"]) == 2
     err = capsys.readouterr().err

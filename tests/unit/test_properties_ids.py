@@ -13,7 +13,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot import action_ids as ids
-from bot.cli import EXIT_USAGE, build_parser
+from bot.cli_args import EXIT_USAGE, build_parser
 
 PROPERTIES = settings(max_examples=300, deadline=None, database=None)
 

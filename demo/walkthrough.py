@@ -17,9 +17,9 @@ from typing import Any, TextIO
 
 from pydantic import SecretStr
 
-from bot.demo_slack import NEXT_STEPS, run_demo_slack
 from bot.settings import AppSettings
 from bot.wiring import build_services
+from demo.slack import NEXT_STEPS, run_demo_slack
 from sandbox.server import Sandbox
 
 

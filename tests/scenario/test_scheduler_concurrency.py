@@ -27,8 +27,8 @@ from sync.engine import Engine, EngineConfig
 from sync.service import SyncService
 from tests.conftest import LIST_ID
 from tests.fakes import FakeHubSpot, FakeSell
+from tests.scenario.test_scheduler import RecordingNotifier
 from tests.storage.conftest import PG_ENV, pg_url_in_schema
-from tests.unit.test_scheduler import RecordingNotifier
 
 SKIP_PG = f"{PG_ENV} is not set: the two-scheduler test on PostgreSQL is skipped (SQLite ran)"
 

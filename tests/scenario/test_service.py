@@ -7,8 +7,19 @@ from datetime import timedelta
 
 import pytest
 
+from bot.blocks.status import explanation_facts, explanation_message, verdict_text
+from bot.blocks.threshold import decision_text
+from bot.terminal import explanation_dict, render_explanation
 from sync.domain import LinkState
-from sync.service import Actor, Refused, SettingChange, SyncService
+from sync.service import (
+    Actor,
+    ChangeKind,
+    DecisionOutcome,
+    Refused,
+    SettingChange,
+    SyncService,
+    Verdict,
+)
 from tests.conftest import World
 
 REP = Actor("U_REP")
@@ -33,19 +44,19 @@ def test_explain_why_a_record_did_or_did_not_sync(world: World) -> None:
     world.hubspot.add_contact(email="out@x.com", hubspotscore=99)
     ok = world.member(90, email="ok@x.com", lastname="Ok")
     world.sync()
-    assert "below the threshold 50" in world.service.explain("low@x.com").verdict
-    assert "not a member" in world.service.explain("out@x.com").verdict
+    assert "below the threshold 50" in verdict_text(world.service.explain("low@x.com"))
+    assert "not a member" in verdict_text(world.service.explain("out@x.com"))
     synced = world.service.explain("ok@x.com")
-    assert synced.verdict.startswith("synced") and synced.link is not None
+    assert verdict_text(synced).startswith("synced") and synced.link is not None
     assert synced.link.hubspot_id == ok
     lead = next(r for r in world.sell.of_kind("lead") if r.values["email"] == "ok@x.com")
     assert world.service.explain(f"lead:{lead.id}").link == synced.link
     world.sell.delete("lead", lead.id)
     world.sync(full=True)
-    assert "deleted" in world.service.explain(f"hubspot:{ok}").verdict
+    assert "deleted" in verdict_text(world.service.explain(f"hubspot:{ok}"))
     org = world.sell.add("contact", is_organization=True, name="Org", email="org@x.com")
-    assert "company contacts" in world.service.explain(f"contact:{org}").verdict
-    assert world.service.explain("nobody@x.com").verdict.startswith("not found")
+    assert "company contacts" in verdict_text(world.service.explain(f"contact:{org}"))
+    assert verdict_text(world.service.explain("nobody@x.com")).startswith("not found")
     with pytest.raises(Refused):
         world.service.explain("what?")
     assert low  # the member exists: only its score keeps it out
@@ -79,7 +90,8 @@ def test_threshold_requests_validate_and_supersede(world: World) -> None:
     assert [r.id for r in second.superseded] == [first.request.id]
     assert [r.id for r in world.service.pending_requests()] == [second.request.id]
     decision = world.service.decide(first.request.id, approve=True, actor=BOSS2)
-    assert not decision.changed and "superseded" in decision.message
+    assert decision.outcome is DecisionOutcome.ALREADY_CLOSED
+    assert not decision.changed and "superseded" in decision_text(decision)
     assert world.service.settings().threshold == 50
 
 
@@ -108,7 +120,8 @@ def test_requests_expire_after_seven_days(world: World) -> None:
     request = world.service.request_change("threshold", "70", actor=REP).request
     world.clock.tick(timedelta(days=7).total_seconds())
     decision = world.service.decide(request.id, approve=True, actor=BOSS)
-    assert not decision.changed and "expired" in decision.message
+    assert decision.outcome is DecisionOutcome.EXPIRED
+    assert not decision.changed and "expired" in decision_text(decision)
     assert world.service.settings().threshold == 50
     assert world.service.pending_requests() == []
 
@@ -136,7 +149,9 @@ def test_summary_counts_everything_since_a_time(world: World) -> None:
     world.service.decide(request.id, approve=True, actor=BOSS)
     summary = world.service.summary_since(start)
     assert summary.counts["created_in_sell"] == 1 and summary.runs == 1
-    assert summary.setting_changes == [SettingChange("threshold=55", approved_by="U_BOSS")]
+    assert summary.setting_changes == [
+        SettingChange(ChangeKind.SETTING, "threshold=55", approved_by="U_BOSS")
+    ]
     later = world.service.summary_since(world.clock.tick(1))
     assert later.empty
 
@@ -153,3 +168,25 @@ def test_only_managers_run(world: World) -> None:
         world.service.run(actor=REP)
     assert isinstance(world.service, SyncService)
     assert world.service.run(actor=REP, dry_run=True).dry_run
+
+
+def test_a_record_to_push_is_told_the_command_of_the_place_it_is_read_in(world: World) -> None:
+    lead = world.sell.add("lead", email="new@x.com", last_name="New")
+    explanation = world.service.explain(f"lead:{lead}")
+    assert explanation.kind is Verdict.NOT_LINKED and explanation.record is not None
+    assert str(explanation.record.ref) == f"lead:{lead}"
+    slack = explanation_message(explanation).text or ""
+    assert f"push it with /sellsync push lead:{lead}" in slack
+    terminal = render_explanation(explanation)
+    assert f"push it with sellsync push lead:{lead}" in terminal and "/sellsync" not in terminal
+    assert explanation_dict(explanation)["kind"] == "not_linked"
+
+
+def test_status_of_a_member_says_what_the_sync_does_with_it(world: World) -> None:
+    nomail = world.member(90, lastname="Nomail")
+    report = world.sync()
+    assert [s.reason for s in report.plan.skipped] == ["no email"]
+    skipped = world.service.explain(f"hubspot:{nomail}")
+    assert skipped.kind is Verdict.SKIPPED and skipped.skip == "no email"
+    assert verdict_text(skipped) == "not synced: it qualifies, but a sync skips it: no email"
+    assert "Score: score 90 meets the threshold 50" in explanation_facts(skipped)

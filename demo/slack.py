@@ -32,8 +32,9 @@ from slack_sdk.signature import SignatureVerifier
 from bot import action_ids as ids
 from bot.app import ManagerDirectory, authorize_with, create_app
 from bot.scheduler import SlackNotifier, post_summary
+from bot.serve import BackgroundServer
 from bot.settings import AppSettings
-from bot.web import SLACK_PATH, BackgroundServer, build_web
+from bot.web import SLACK_PATH, build_web
 from sync.domain import SellRecord
 from sync.service import SyncService
 
@@ -336,7 +337,7 @@ def _sell_leads(service: SyncService, with_email: int) -> tuple[list[SellRecord]
     """``with_email`` Sell leads that have an email, and one that has none."""
     found: list[SellRecord] = []
     without: list[SellRecord] = []
-    for page in service.sell.changed_pages("lead", None):
+    for page in service.engine.sell.changed_pages("lead", None):
         for record in page:
             (found if record.email else without).append(record)
         if len(found) >= with_email and without:
@@ -354,9 +355,9 @@ def _unlinked_leads(service: SyncService, count: int) -> list[SellRecord]:
     """``count`` Sell leads with an email that no sync or push has linked yet."""
     found: list[SellRecord] = []
     emails: set[str] = set()
-    for page in service.sell.changed_pages("lead", None):
+    for page in service.engine.sell.changed_pages("lead", None):
         candidates = [r for r in page if r.email and r.email not in emails]
-        linked = service.store.links_by_sell([r.ref for r in candidates])
+        linked = service.engine.store.links_by_sell([r.ref for r in candidates])
         for record in candidates:
             if record.ref not in linked and record.email not in emails:
                 found.append(record)

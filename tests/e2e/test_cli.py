@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import bot.cli as cli
+import bot.cli_services as cli_services
 from sandbox import Sandbox, SandboxLimits
 from storage.db import open_store
 from sync.domain import Conflict, SellRef
@@ -34,7 +35,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
                  "SLACK_APP_TOKEN", "SELL_IMPORT_AS", "LOG_LEVEL", "LOG_FORMAT"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(str(tmp_path))  # no stray .env, no sellsync.db left behind
-    monkeypatch.setattr(cli, "_SETTINGS", None)
+    monkeypatch.setattr(cli_services, "_SETTINGS", None)
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
@@ -88,11 +89,13 @@ def test_serve_needs_slack_settings_but_sync_does_not(
     code, err = run(capsys, "serve")
     assert code == 2 and "SLACK_BOT_TOKEN is not set" in err
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-your-token")
-    monkeypatch.setattr(cli, "_SETTINGS", None)
+    monkeypatch.setattr(cli_services, "_SETTINGS", None)
     code, err = run(capsys, "serve")
     assert code == 2 and "SLACK_BOT_TOKEN is a placeholder" in err
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-123456789")
-    monkeypatch.setattr(cli, "_SETTINGS", None)  # a new process reads the environment again
+    monkeypatch.setattr(
+        cli_services, "_SETTINGS", None
+    )  # a new process reads the environment again
     code, err = run(capsys, "serve")
     assert code == 2 and "SLACK_SIGNING_SECRET is not set" in err
 

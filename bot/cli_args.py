@@ -1,0 +1,203 @@
+"""The ``sellsync`` command line's grammar: subcommands, options, help texts and examples.
+
+Only parsing: what each command does is ``bot/cli.py``, what it prints ``bot/terminal.py``.
+Bad usage exits 2 with the usage line and one sentence (argparse's own ``error``, redirected).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any, NoReturn
+
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"sellsync: {message}\n")
+
+
+def _version() -> str:
+    try:
+        return version("sellsync")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
+
+def _port(text: str) -> int:
+    """A TCP port: ASCII digits, 1 to 65535 (``int()`` alone takes "-5" and "٣")."""
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= 65535):
+        raise argparse.ArgumentTypeError(f"not a port number (1 to 65535): {text!r}")
+    return int(text)
+
+
+def _command(
+    sub: Any, name: str, summary: str, examples: Sequence[str], details: str = ""
+) -> argparse.ArgumentParser:
+    """A subcommand whose ``--help`` has a description and examples."""
+    epilog = "examples:\n" + "\n".join(f"  {e}" for e in examples)
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name,
+        help=summary,
+        description=summary[0].upper() + summary[1:] + "." + (f"\n\n{details}" if details else ""),
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="sellsync",
+        description="Keep Zendesk Sell and HubSpot in step, from Slack.",
+        epilog="Run `sellsync COMMAND --help` for a command's options and examples.",
+    )
+    p.add_argument("--version", action="version", version=f"sellsync {_version()}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
+
+    s = _command(
+        sub,
+        "sync",
+        "run one sync cycle now",
+        ["sellsync sync", "sellsync sync --dry-run", "sellsync sync --dry-run --verbose"],
+        "Shows progress while it runs: a bar on a terminal, a line every few seconds otherwise.",
+    )
+    s.add_argument("--dry-run", action="store_true", help="print the plan; write nothing anywhere")
+    s.add_argument("--full", action="store_true", help="also re-check every link on both sides")
+    s.add_argument(
+        "-v", "--verbose", action="store_true", help="the full plan, every skipped record"
+    )
+    s.add_argument("--json", action="store_true", help="the report (and plan) as JSON")
+
+    s = _command(
+        sub,
+        "push",
+        'push Sell records to HubSpot ("Add to HubSpot", S4)',
+        [
+            "sellsync push ann@example.com lead:123",
+            "sellsync push https://app.futuresimple.com/leads/123",
+            "sellsync push tag:webinar --dry-run",
+        ],
+        "Names each HubSpot contact created or merged into, with its URL. Exits 1 when no item\n"
+        "could be pushed (the reasons are listed), 2 when an argument is not an item at all.",
+    )
+    s.add_argument(
+        "items", nargs="+", metavar="ITEM", help="email, lead:ID, contact:ID, Sell URL, tag:NAME"
+    )
+    s.add_argument("--dry-run", action="store_true", help="show what would happen; write nothing")
+    s.add_argument("--json", action="store_true", help="the report as JSON")
+
+    s = _command(
+        sub,
+        "status",
+        "last and next run, counts; with ITEM: why it did or didn't sync",
+        ["sellsync status", "sellsync status ann@example.com", "sellsync status --json"],
+        "Without ITEM it reads the database only (no API token needed).",
+    )
+    s.add_argument("item", nargs="?", metavar="ITEM")
+    s.add_argument("--json", action="store_true", help="one JSON object")
+
+    s = _command(
+        sub,
+        "conflicts",
+        "open merge conflicts",
+        ["sellsync conflicts", "sellsync conflicts --json"],
+        "Reads the database only (no API token needed). Resolve them in Slack.",
+    )
+    s.add_argument("--json", action="store_true", help="as JSON")
+
+    s = _command(
+        sub,
+        "runs",
+        "run history: when, who or what started it, how it ended, its counts",
+        ["sellsync runs", "sellsync runs --limit 100 --json"],
+        "Reads the database only (no API token needed).",
+    )
+    s.add_argument("--limit", type=int, default=20, metavar="N", help="newest N runs (20)")
+    s.add_argument("--json", action="store_true", help="as JSON")
+
+    s = _command(
+        sub,
+        "audit",
+        "the audit trail: what changed, where, why and by whom",
+        [
+            "sellsync audit",
+            "sellsync audit lead:123",
+            "sellsync audit ann@example.com --csv > ann.csv",
+            "sellsync audit --limit 5000 --json",
+        ],
+        "ITEM is lead:ID, contact:ID, a Sell URL, an email or a HubSpot contact id; it shows\n"
+        "the events of that record and of the record it is linked to. Reads the database only.",
+    )
+    s.add_argument("item", nargs="?", metavar="ITEM")
+    s.add_argument("--limit", type=int, default=100, metavar="N", help="newest N events (100)")
+    fmt = s.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="as JSON")
+    fmt.add_argument("--csv", action="store_true", help="as CSV (for a spreadsheet)")
+
+    s = _command(
+        sub,
+        "fields",
+        "field mappings; \"fields map PROPERTY 'Sell field'\" adds one",
+        ["sellsync fields", "sellsync fields map favorite_color 'Favorite color'"],
+    )
+    s.add_argument("args", nargs="*", metavar="map PROPERTY FIELD")
+
+    s = _command(
+        sub,
+        "restore",
+        "lift a tombstone (S5)",
+        ["sellsync restore lead:123", "sellsync restore ann@example.com"],
+        "The HubSpot contact is treated as never linked from the next sync.",
+    )
+    s.add_argument("item", metavar="ITEM")
+
+    s = _command(sub, "db", "database maintenance", ["sellsync db upgrade"])
+    s.add_argument("action", choices=["upgrade"])
+
+    s = _command(
+        sub,
+        "serve",
+        "the Slack bot (HTTP or Socket Mode) plus the scheduler",
+        ["sellsync serve", "sellsync serve --no-scheduler   # web only; run `sellsync worker`"],
+    )
+    s.add_argument("--no-scheduler", action="store_true", help="web only (run a worker too)")
+
+    _command(
+        sub,
+        "worker",
+        "the scheduler alone (one per deployment)",
+        ["sellsync worker", "LOG_FORMAT=json sellsync worker"],
+    )
+
+    _command(
+        sub,
+        "check",
+        "preflight: tokens and scopes, the list, the score property, Sell fields, Slack",
+        ["sellsync check", "HUBSPOT_ACCESS_TOKEN=pat-... sellsync check"],
+        "Check every setting against HubSpot, Sell and Slack before going live; each item is "
+        "shown with ✓ or ✗ and the fix. Exit 0 when all hold, 2 otherwise.",
+    )
+
+    s = _command(
+        sub,
+        "sandbox",
+        "run the stand-in HubSpot, Sell and Slack servers",
+        ["sellsync sandbox", "sellsync sandbox --seed empty --hubspot-port 9101"],
+    )
+    s.add_argument("--hubspot-port", type=_port, default=8101)
+    s.add_argument("--sell-port", type=_port, default=8102)
+    s.add_argument("--slack-port", type=_port, default=8103)
+    s.add_argument("--seed", choices=["demo", "empty"], default="demo")
+
+    _command(
+        sub,
+        "demo",
+        "the whole app on embedded defaults against the sandbox",
+        ["sellsync demo"],
+    )
+    return p

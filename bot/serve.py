@@ -1,0 +1,182 @@
+"""The process entry: ``sellsync serve`` under uvicorn until SIGTERM or Ctrl-C, and the same
+web app on a loopback port in a thread (:class:`BackgroundServer`, for the demo, the tests and
+the benchmarks).
+
+:func:`serve` runs the bot (HTTP, or Socket Mode when ``SLACK_APP_TOKEN`` is set) and, unless
+told not to, the scheduler in the same process. The port is bound before anything else starts,
+so a busy port is a setting to fix (exit 2 naming PORT).
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+
+import uvicorn
+from slack_bolt import App
+from starlette.applications import Starlette
+
+from bot.app import create_app
+from bot.scheduler import build_scheduler, notifier_for
+from bot.settings import AppSettings
+from bot.web import SLACK_PATH, build_web
+from sync.errors import ConfigError, ServiceUnavailable
+from sync.service import SyncService
+
+log = logging.getLogger("sellsync.web")
+
+
+def _config(
+    starlette_app: Starlette, host: str, port: int, log_level: str = "info"
+) -> uvicorn.Config:
+    return uvicorn.Config(
+        starlette_app,
+        host=host,
+        port=port,
+        log_config=None,  # the process's logging (with its secret filter) applies
+        log_level=log_level,
+        access_log=False,
+        lifespan="off",
+        ws="none",
+        server_header=False,
+        timeout_graceful_shutdown=5,
+    )
+
+
+def serve_http(app: App, starlette_app: Starlette, port: int, *, host: str = "0.0.0.0") -> None:
+    """Serve ``starlette_app`` (which mounts ``app``) with uvicorn until SIGINT/SIGTERM."""
+    del app  # mounted in starlette_app; named so the call reads as what it serves
+    log.info("listening on %s:%s (%s, /healthz, /metrics)", host, port, SLACK_PATH)
+    uvicorn.Server(_config(starlette_app, host, port)).run()
+
+
+class BackgroundServer:
+    """``starlette_app`` on a loopback port in a thread (the demo and the tests)::
+
+    with BackgroundServer(build_web(app, service)) as server:
+        httpx.post(server.url + "/slack/events", ...)
+    """
+
+    def __init__(self, starlette_app: Starlette, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        # IPPROTO_TCP lets asyncio set TCP_NODELAY on accepted connections (no Nagle delays)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, port))
+        self.url = f"http://{host}:{self.sock.getsockname()[1]}"
+        self.server = uvicorn.Server(_config(starlette_app, host, port, "warning"))
+        self.thread = threading.Thread(
+            target=self.server.run,
+            kwargs={"sockets": [self.sock]},
+            name="sellsync-http",
+            daemon=True,
+        )
+
+    def start(self) -> BackgroundServer:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("the HTTP server did not start")
+            time.sleep(0.005)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        if self.thread.is_alive():
+            self.thread.join(timeout=10)
+        self.sock.close()
+
+    def __enter__(self) -> BackgroundServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class _Stopped(Exception):
+    """SIGTERM arrived (uvicorn re-raises it once it has shut down gracefully)."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _Stopped()
+
+
+def _listen(port: int, host: str = "0.0.0.0") -> socket.socket:
+    """The HTTP socket, bound before anything else starts: a busy port is a setting to change
+    (exit 2 naming PORT), not a log line saying "listening" followed by exit 3."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        reason = (
+            "is already in use"
+            if exc.errno == errno.EADDRINUSE
+            else f"cannot be used ({exc.strerror})"
+        )
+        raise ConfigError("PORT", f"{port} {reason}: stop the other process or set PORT") from None
+    return sock
+
+
+def serve(
+    settings: AppSettings,
+    service: SyncService,
+    *,
+    scheduler: bool,
+    preflight: Callable[[], None] | None = None,
+) -> None:
+    """``sellsync serve``: the bot (HTTP, or Socket Mode with ``SLACK_APP_TOKEN``) plus, when
+    ``scheduler`` is true, the schedules, in this process, until SIGTERM or Ctrl-C; then the
+    scheduler and the socket are shut down before returning. The port is taken first, then
+    ``preflight`` runs (``sellsync check`` at start), then Slack is contacted."""
+    sock = _listen(settings.port)
+    schedules = None
+    socket_handler = None
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
+    try:
+        if preflight is not None:
+            preflight()
+        try:
+            app = create_app(settings, service)
+        except OSError as exc:
+            raise ServiceUnavailable("Slack", f"{_unreachable} ({type(exc).__name__})") from None
+        if scheduler:
+            schedules = build_scheduler(settings, service, notifier_for(settings, app.client))
+            schedules.start()
+        token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else ""
+        if token:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            socket_handler = SocketModeHandler(app, token)
+            try:
+                socket_handler.connect()  # type: ignore[no-untyped-call]
+            except OSError as exc:
+                raise ServiceUnavailable(
+                    "Slack", f"{_unreachable} for Socket Mode ({type(exc).__name__})"
+                ) from None
+            log.info("Socket Mode connected; HTTP serves /healthz and /metrics only")
+        web = build_web(app, service, slack_events=socket_handler is None)
+        uvicorn_level = (settings.log_level or "INFO").lower()  # LOG_LEVEL quiets uvicorn too
+        log.info("listening on 0.0.0.0:%s (%s, /healthz, /metrics)", settings.port, SLACK_PATH)
+        uvicorn.Server(_config(web, "0.0.0.0", settings.port, uvicorn_level)).run(sockets=[sock])
+    except (_Stopped, KeyboardInterrupt):
+        log.info("stopping")
+    finally:
+        sock.close()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        if socket_handler is not None:
+            socket_handler.close()  # type: ignore[no-untyped-call]
+        if schedules is not None and schedules.running:
+            schedules.shutdown(wait=True)
+
+
+_unreachable = "cannot reach Slack: check SLACK_API_URL and the network"

@@ -1,0 +1,171 @@
+"""Settings change requests: asked by anyone, approved or rejected by another manager (S1, S2).
+
+A request for the threshold carries its impact; a newer request for the same setting supersedes
+the pending one; a request nobody decided expires after :data:`REQUEST_TTL`. Deciding is a
+compare-and-set on the request's row, so of two managers clicking at once only one decides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+from sync.domain import HubSpotList
+from sync.ports import ChangeRequest
+from sync.usecases.common import Actor, Parts, Refused
+from sync.usecases.threshold import Threshold, ThresholdImpact, parse_threshold
+
+REQUEST_TTL = timedelta(days=7)
+
+#: Who expires requests in the audit log and on the request's row.
+EXPIRER = "sellsync"
+
+
+class Setting(StrEnum):
+    """A setting that changes only through an approved request."""
+
+    THRESHOLD = "threshold"
+    LIST_ID = "list_id"
+
+
+class RequestStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    SUPERSEDED = "superseded"
+
+
+class DecisionOutcome(StrEnum):
+    DECIDED = "decided"  # this click approved or rejected it
+    ALREADY_CLOSED = "already_closed"  # it was no longer pending (a double click, superseded …)
+    EXPIRED = "expired"  # it turned out to be too old, and is now expired
+    DECIDED_MEANWHILE = "decided_meanwhile"  # another manager decided it a moment before
+
+
+@dataclass(frozen=True)
+class RequestResult:
+    request: ChangeRequest
+    superseded: list[ChangeRequest]
+    impact: ThresholdImpact | None
+
+
+@dataclass(frozen=True)
+class Decision:
+    request: ChangeRequest  # as it stands now
+    outcome: DecisionOutcome
+
+    @property
+    def changed(self) -> bool:
+        """False: it had already been decided (a double click), or it expired."""
+        return self.outcome is DecisionOutcome.DECIDED
+
+
+class Approvals:
+    def __init__(self, parts: Parts, threshold: Threshold) -> None:
+        self.parts = parts
+        self.threshold = threshold
+
+    def synced_list(self) -> HubSpotList:
+        """The one HubSpot list that feeds Sell (S2)."""
+        return self.parts.hubspot.get_list(self.parts.settings().list_id)
+
+    def request_change(
+        self, setting: str, value: str, *, actor: Actor, reason: str = ""
+    ) -> RequestResult:
+        if setting not in set(Setting):
+            raise Refused(f"unknown setting {setting!r}: use threshold or list_id")
+        setting = Setting(setting)
+        settings = self.parts.settings()
+        impact = None
+        if setting is Setting.THRESHOLD:
+            new_value = str(parse_threshold(value))
+            old_value = str(settings.threshold)
+        else:
+            new_value = value.strip()
+            if not new_value.isdigit():
+                raise Refused(f"a HubSpot list id is a number (the v3 listId), not {value!r}")
+            old_value = settings.list_id
+            self.parts.hubspot.get_list(new_value)  # must exist
+        if new_value == old_value:
+            raise Refused(f"{setting} is already {old_value}")
+        if setting is Setting.THRESHOLD:
+            impact = self.threshold.impact(int(new_value))
+        request, superseded = self.parts.store.create_request(
+            setting=setting.value,
+            new_value=new_value,
+            old_value=old_value,
+            requested_by=actor.id,
+            reason=reason.strip()[:500],
+            at=self.parts.clock.now(),
+        )
+        self.parts.audit(
+            "change_requested",
+            f"{setting}={new_value}",
+            actor,
+            {"request_id": request.id, "old": old_value, "reason": request.reason},
+        )
+        return RequestResult(request, superseded, impact)
+
+    def attach_message(self, request_id: int, *, channel: str, ts: str) -> None:
+        """Remember where the request's approval message was posted, to rewrite it later."""
+        self.parts.store.set_request_message(request_id, channel=channel, ts=ts)
+
+    def expire_requests(self) -> list[ChangeRequest]:
+        """Mark pending requests older than 7 days expired; returns the ones it expired."""
+        store = self.parts.store
+        now = self.parts.clock.now()
+        expired = []
+        for r in store.pending_requests():
+            if now - r.created_at >= REQUEST_TTL:
+                request, changed = store.decide_request(
+                    r.id, status=RequestStatus.EXPIRED, by=EXPIRER, at=now
+                )
+                if changed:
+                    expired.append(request)
+        return expired
+
+    def pending_requests(self) -> list[ChangeRequest]:
+        """The pending requests, once those past ``REQUEST_TTL`` are expired (one read when
+        none is: this runs on every ``/sellsync status``)."""
+        pending = self.parts.store.pending_requests()
+        now = self.parts.clock.now()
+        if not any(now - r.created_at >= REQUEST_TTL for r in pending):
+            return pending
+        self.expire_requests()
+        return self.parts.store.pending_requests()
+
+    def decide(self, request_id: int, *, approve: bool, actor: Actor) -> Decision:
+        store = self.parts.store
+        request = store.get_request(request_id)
+        if request is None:
+            raise Refused(f"there is no change request #{request_id}")
+        if request.status != RequestStatus.PENDING:
+            return Decision(request, DecisionOutcome.ALREADY_CLOSED)
+        if not actor.is_manager:
+            raise Refused("only managers can approve or reject settings changes")
+        if actor.id == request.requested_by:
+            raise Refused("you can't approve or reject your own request")
+        now = self.parts.clock.now()
+        if now - request.created_at >= REQUEST_TTL:
+            expired, _ = store.decide_request(
+                request.id, status=RequestStatus.EXPIRED, by=EXPIRER, at=now
+            )
+            return Decision(expired, DecisionOutcome.EXPIRED)
+        status = RequestStatus.APPROVED if approve else RequestStatus.REJECTED
+        decided, changed = store.decide_request(request.id, status=status, by=actor.id, at=now)
+        if not changed:
+            return Decision(decided, DecisionOutcome.DECIDED_MEANWHILE)
+        if approve:
+            if request.setting == Setting.THRESHOLD:
+                store.update_settings(threshold=int(request.new_value))
+            else:
+                store.update_settings(list_id=request.new_value)
+        self.parts.audit(
+            f"change_{status}",
+            f"{request.setting}={request.new_value}",
+            actor,
+            {"request_id": request.id, "old": request.old_value},
+        )
+        return Decision(decided, DecisionOutcome.DECIDED)

@@ -1,0 +1,58 @@
+"""What every use case shares: who acts, the refusal, the parts they work on, the audit write."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sync.errors import SyncError
+from sync.ports import AuditEvent, Clock, HubSpotPort, SellPort, Store, SyncSettings
+
+if TYPE_CHECKING:
+    from sync.engine import Engine, EngineConfig
+
+
+class Refused(SyncError):
+    """The request is understood but not allowed or not possible; the message says why."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: str
+    is_manager: bool = False
+    name: str | None = None
+
+
+CLI_ACTOR = Actor("cli", is_manager=True, name="command line")
+
+
+@dataclass(frozen=True)
+class Parts:
+    """The engine's ports and settings, taken apart once so each use case names what it uses."""
+
+    engine: Engine
+    store: Store
+    hubspot: HubSpotPort
+    sell: SellPort
+    clock: Clock
+    config: EngineConfig
+
+    @classmethod
+    def of(cls, engine: Engine) -> Parts:
+        return cls(engine, engine.store, engine.hubspot, engine.sell, engine.clock, engine.config)
+
+    def settings(self) -> SyncSettings:
+        """The stored threshold, list and custom mappings (seeded from the configuration)."""
+        return self.engine.settings()
+
+    def audit(self, kind: str, subject: str, actor: Actor, detail: dict[str, object]) -> None:
+        self.store.audit(
+            AuditEvent(
+                at=self.clock.now(), kind=kind, subject=subject, detail=detail, actor=actor.id
+            )
+        )
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None

@@ -1,0 +1,168 @@
+"""Open conflicts, a page at a time, and their resolution: Keep Sell, Use HubSpot or Dismiss (S9).
+
+One decision per conflict: the conflict is closed (a compare-and-set on its row) before any CRM
+write, so of two managers clicking at once only the first one's value is written. When the write
+then fails, the decision is undone and the conflict is open again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sync.applier import FieldWriteRefused
+from sync.domain import Conflict, ConflictStatus, FieldSnapshot, Link, LinkState
+from sync.errors import SyncError
+from sync.mapping import (
+    FieldMapping,
+    hubspot_canonical,
+    sell_canonical,
+    to_hubspot_value,
+    to_sell_value,
+)
+from sync.merge import hubspot_raw
+from sync.usecases.common import Actor, Parts, Refused
+
+
+class ConflictAction(StrEnum):
+    KEEP_SELL = "keep_sell"  # Sell's value goes to HubSpot
+    USE_HUBSPOT = "use_hubspot"  # HubSpot's value goes to Sell
+    DISMISS = "dismiss"  # nothing is written
+
+
+#: The status a conflict is closed with, per action.
+CLOSED_AS = {
+    ConflictAction.KEEP_SELL: ConflictStatus.KEPT_SELL,
+    ConflictAction.USE_HUBSPOT: ConflictStatus.USED_HUBSPOT,
+    ConflictAction.DISMISS: ConflictStatus.DISMISSED,
+}
+
+
+@dataclass(frozen=True)
+class ConflictPage:
+    conflicts: list[Conflict]
+    total: int
+    offset: int
+    limit: int
+
+
+@dataclass(frozen=True)
+class _Resolution:
+    """A conflict's resolution, read from both sides and not yet written."""
+
+    link: Link
+    mapping: FieldMapping
+    to_hubspot: bool  # Keep Sell: Sell's value to HubSpot; Use HubSpot: HubSpot's value to Sell
+    value: str | None  # canonical: what both sides hold once it is written
+    raw: Any  # the value as the receiving side takes it
+
+    def settled(self, at: datetime) -> Link:
+        """The link with both sides of the field at ``value``."""
+        snapshot = dict(self.link.snapshot)
+        snapshot[self.mapping.key] = FieldSnapshot(sell=self.value, hubspot=self.value)
+        return replace(self.link, snapshot=snapshot, last_synced_at=at)
+
+
+class Conflicts:
+    def __init__(self, parts: Parts) -> None:
+        self.parts = parts
+
+    def page(self, *, offset: int = 0, limit: int = 10) -> ConflictPage:
+        """One page of open conflicts; a page past the end (``conflicts 999``) is the last one."""
+        store = self.parts.store
+        limit = max(1, limit)
+        total = store.count_conflicts()
+        offset = min(max(0, offset), (max(0, total - 1) // limit) * limit)
+        items = store.list_conflicts(offset=offset, limit=limit)
+        return ConflictPage(items, total, offset, limit)
+
+    def resolve(self, conflict_id: int, action: str, *, actor: Actor) -> tuple[Conflict, bool]:
+        """Resolve one conflict; ``(conflict, False)`` when someone else decided it first.
+
+        When the CRM write fails, the decision is undone, the conflict is open again, and
+        Refused says why.
+        """
+        store = self.parts.store
+        if not actor.is_manager:
+            raise Refused("only managers can resolve conflicts")
+        if action not in set(ConflictAction):
+            raise Refused(f"unknown conflict action {action!r}")
+        action = ConflictAction(action)
+        conflict = store.get_conflict(conflict_id)
+        if conflict is None:
+            raise Refused(f"there is no conflict #{conflict_id}")
+        if conflict.status is not ConflictStatus.OPEN:
+            return conflict, False
+        write = None if action is ConflictAction.DISMISS else self._plan(conflict, action)
+        status = CLOSED_AS[action]
+        resolved, changed = store.resolve_conflict(
+            conflict_id, status=status, by=actor.id, at=self.parts.clock.now()
+        )
+        if not changed:
+            return resolved, False  # decided by someone else meanwhile: nothing written
+        subject = f"{conflict.sell}|{conflict.hubspot_id}"
+        if write is not None:
+            try:
+                self._write(write)
+            except BaseException as exc:  # the decision is undone, whatever stopped the write
+                reopened = store.reopen_conflict(conflict_id, status=status, by=actor.id)
+                self.parts.audit(
+                    "conflict_resolution_failed",
+                    subject,
+                    actor,
+                    {
+                        "field": conflict.field,
+                        "action": action.value,
+                        "error": type(exc).__name__,
+                        "reopened": reopened,
+                    },
+                )
+                if not isinstance(exc, SyncError):
+                    raise
+                again = "it is open again" if reopened else "a newer conflict replaces it"
+                raise Refused(f"{exc}; conflict #{conflict_id} was not resolved, {again}") from exc
+            store.save_link(write.settled(self.parts.clock.now()))
+        self.parts.audit(
+            "conflict_resolved", subject, actor, {"field": conflict.field, "action": action.value}
+        )
+        return resolved, True
+
+    def _plan(self, conflict: Conflict, action: ConflictAction) -> _Resolution:
+        """What resolving ``conflict`` writes, read from both sides now (no write yet)."""
+        parts = self.parts
+        link = parts.store.links_by_sell([conflict.sell]).get(conflict.sell)
+        if link is None or link.state is not LinkState.ACTIVE:
+            raise Refused(f"{conflict.sell} is no longer synced; dismiss the conflict instead")
+        run = parts.engine.context()
+        mapping = next((m for m in run.table(conflict.sell.kind) if m.key == conflict.field), None)
+        if mapping is None:
+            raise Refused(
+                f"field {conflict.field} is no longer mapped; dismiss the conflict instead"
+            )
+        record = parts.sell.get_records(conflict.sell.kind, [conflict.sell.id]).get(
+            conflict.sell.id
+        )
+        found, _ = parts.hubspot.read_contacts([link.hubspot_id], run.hubspot_props())
+        contact = found.get(link.hubspot_id)
+        if record is None or contact is None:
+            raise Refused("the record no longer exists on one side; dismiss the conflict instead")
+        prop = run.props.get(mapping.hubspot)
+        keep_sell = action is ConflictAction.KEEP_SELL
+        if keep_sell:
+            value = sell_canonical(mapping, record.values.get(mapping.sell))
+            raw: object = to_hubspot_value(mapping, value, prop)
+        else:
+            value = hubspot_canonical(mapping, hubspot_raw(mapping, contact, None), prop)
+            raw = to_sell_value(mapping, value)
+        return _Resolution(link, mapping, keep_sell, value, raw)
+
+    def _write(self, write: _Resolution) -> None:
+        """Through the engine's applier, the one writer of field values."""
+        try:
+            self.parts.engine.write_field(
+                write.link, write.mapping, write.raw, to_hubspot=write.to_hubspot
+            )
+        except FieldWriteRefused as exc:
+            raise Refused(str(exc)) from exc

@@ -1,0 +1,168 @@
+"""``status ITEM``: why a record did or did not sync, from its link, both sides and the rules.
+
+The answer is a :class:`Verdict` with what it rests on (the link, the Sell record, the HubSpot
+contact, list membership, the qualification rule's reason, open conflicts), not sentences: the bot
+words it, in Slack with the slash command to push a record and in a terminal with ``sellsync``.
+An unlinked member is screened by the run's own planner (``Engine.planner``), so the answer is
+what the next sync does with it, skips included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from sync.domain import (
+    Conflict,
+    ConflictStatus,
+    HubSpotContact,
+    Link,
+    LinkState,
+    SellRecord,
+    SellRef,
+)
+from sync.push import parse_items
+from sync.qualify import qualify
+from sync.usecases.common import Parts, Refused
+
+
+class Verdict(StrEnum):
+    NOT_FOUND = "not_found"
+    TOMBSTONED = "tombstoned"  # its Sell record was deleted (S5)
+    HUBSPOT_DELETED = "hubspot_deleted"  # its HubSpot contact was deleted (S6)
+    SYNCED = "synced"  # linked (S7)
+    QUALIFIES = "qualifies"  # enters Sell at the next sync (S1)
+    NOT_QUALIFIED = "not_qualified"  # a HubSpot contact the rules keep out of Sell
+    SKIPPED = "skipped"  # it qualifies, and a run skips it (``skip`` says why: no email …)
+    COMPANY = "company"  # a Sell company contact: never sent to HubSpot
+    NO_EMAIL = "no_email"  # a Sell record without an email
+    NOT_LINKED = "not_linked"  # a Sell record that can be pushed
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why ITEM did or did not sync, and what the verdict rests on."""
+
+    item: str
+    kind: Verdict
+    link: Link | None = None
+    conflicts: list[Conflict] = field(default_factory=list)  # the link's open conflicts
+    record: SellRecord | None = None  # the Sell record, when there is one
+    missing: SellRef | None = None  # a Sell record asked for that does not exist
+    contact: HubSpotContact | None = None  # the HubSpot contact, when there is one
+    contact_missing: bool = False  # a HubSpot contact was expected and is archived or gone
+    score: str | None = None  # the contact's score, as HubSpot holds it
+    list_id: str | None = None  # an unlinked contact: the synced list …
+    in_list: bool | None = None  # … whether it is a member (as of the last sync)
+    reason: str | None = None  # … and the qualification rule's reason
+    skip: str | None = None  # why a run skips it although it qualifies
+
+
+class Explain:
+    def __init__(self, parts: Parts) -> None:
+        self.parts = parts
+
+    def explain(self, item: str) -> Explanation:
+        """Why ITEM did or did not sync: list, score vs threshold, link, tombstone, conflicts."""
+        item = item.strip()
+        parts = self.parts
+        found = self._locate(item)
+        link, contact, record = found.link, found.contact, found.record
+        if link is None and contact is None and record is None:
+            return found
+        conflicts = parts.store.conflicts_for(link.sell) if link else []
+        open_conflicts = [c for c in conflicts if c.status is ConflictStatus.OPEN]
+        if link is not None:
+            kind = {
+                LinkState.TOMBSTONED: Verdict.TOMBSTONED,
+                LinkState.HUBSPOT_DELETED: Verdict.HUBSPOT_DELETED,
+            }.get(link.state, Verdict.SYNCED)
+            return replace(found, kind=kind, conflicts=open_conflicts)
+        if contact is not None:
+            # the run's own planner screens it, so the answer is what the next run does
+            planner = parts.engine.planner()
+            list_id = parts.settings().list_id
+            members = parts.store.known_members(list_id) & {contact.id}
+            screened, todo = planner.screen_imports([contact], {}, members)
+            q = qualify(
+                contact.properties.get(planner.score_property),
+                in_list=bool(members),
+                threshold=planner.threshold,
+            )
+            skips = [*screened.plan.skipped, *screened.errors]
+            if todo:
+                kind, skip = Verdict.QUALIFIES, None
+            elif skips:
+                kind, skip = Verdict.SKIPPED, skips[0].reason
+            else:
+                kind, skip = Verdict.NOT_QUALIFIED, None
+            return replace(
+                found,
+                kind=kind,
+                list_id=list_id,
+                in_list=bool(members),
+                reason=q.reason,
+                skip=skip,
+            )
+        assert record is not None
+        if record.is_organization:
+            kind = Verdict.COMPANY
+        elif record.email is None:
+            kind = Verdict.NO_EMAIL
+        else:
+            kind = Verdict.NOT_LINKED
+        return replace(found, kind=kind)
+
+    def _locate(self, item: str) -> Explanation:
+        """What ITEM names: its link, Sell record and HubSpot contact (kind NOT_FOUND so far)."""
+        store, hubspot, sell = self.parts.store, self.parts.hubspot, self.parts.sell
+        link: Link | None = None
+        contact: HubSpotContact | None = None
+        record: SellRecord | None = None
+        missing: SellRef | None = None
+        props = self._props_to_read()
+        hub_id = item.split(":", 1)[1] if item.lower().startswith("hubspot:") else None
+        if hub_id is not None:
+            link = store.links_by_hubspot([hub_id]).get(hub_id)
+            found, _ = hubspot.read_contacts([hub_id], props)
+            contact = found.get(hub_id)
+        else:
+            parsed = parse_items([item])
+            if parsed.invalid:
+                raise Refused(parsed.invalid[0].reason)
+            if parsed.refs:
+                ref = parsed.refs[0]
+                link = store.links_by_sell([ref]).get(ref)
+                record = sell.get_records(ref.kind, [ref.id]).get(ref.id)
+                if record is None:
+                    missing = ref
+            elif parsed.emails:
+                email = parsed.emails[0]
+                entries = [e for entries in store.find_by_email([email]).values() for e in entries]
+                if entries:
+                    best = max(entries, key=lambda e: (e.ref.kind == "contact", e.updated_at))
+                    link = store.links_by_sell([best.ref]).get(best.ref)
+                    record = sell.get_records(best.ref.kind, [best.ref.id]).get(best.ref.id)
+                contact = hubspot.read_contacts_by_email([email], props).get(email)
+                if contact is not None and link is None:
+                    link = store.links_by_hubspot([contact.id]).get(contact.id)
+            else:
+                raise Refused("give an email, lead:ID, contact:ID, a Sell URL or hubspot:ID")
+            if link is not None and contact is None:
+                found, _ = hubspot.read_contacts([link.hubspot_id], props)
+                contact = found.get(link.hubspot_id)
+        return Explanation(
+            item,
+            Verdict.NOT_FOUND,
+            link=link,
+            record=record,
+            missing=missing,
+            contact=contact,
+            contact_missing=contact is None and (hub_id is not None or link is not None),
+            score=None
+            if contact is None
+            else contact.properties.get(self.parts.config.score_property),
+        )
+
+    def _props_to_read(self) -> list[str]:
+        return sorted({"email", "firstname", "lastname", self.parts.config.score_property})

@@ -1,0 +1,172 @@
+"""The status board: settings, recent runs, open work, links, and whether a scheduler is alive.
+
+Also the figures the health check and the metrics endpoint expose. Everything here is answered
+from the database alone, so ``sellsync status`` works without API tokens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sync.ports import RunRecord, RunStats, SchedulerBeat, Store
+from sync.usecases.approvals import Approvals
+from sync.usecases.common import Parts, iso
+
+#: A scheduler records a heartbeat every minute (bot/scheduler.py); one silent for this long is
+#: taken for dead (crashed, stopped without a chance to say so, or its host is gone).
+HEARTBEAT_STALE = timedelta(minutes=5)
+
+
+class SchedulerState(StrEnum):
+    RUNNING = "running"  # seen within HEARTBEAT_STALE
+    STALE = "stale"  # silent since seen_at
+    STOPPED = "stopped"  # shut down cleanly at stopped_at
+    NEVER = "never"  # none seen
+
+
+class RunStatus(StrEnum):
+    """How a recorded run ended (``running`` while it goes on)."""
+
+    OK = "ok"
+    ERRORS = "errors"
+    FAILED = "failed"
+    RUNNING = "running"
+
+
+@dataclass(frozen=True)
+class ScheduleState:
+    """Whether a scheduler is alive, from the heartbeats schedulers record in the database.
+
+    Next run times are only given while it runs: nothing else would start those runs.
+    """
+
+    state: SchedulerState
+    seen_at: datetime | None = None
+    stopped_at: datetime | None = None
+    next_sync: datetime | None = None
+    next_summary: datetime | None = None
+
+    @classmethod
+    def from_beat(cls, beat: SchedulerBeat | None, now: datetime) -> ScheduleState:
+        if beat is None:
+            return cls(SchedulerState.NEVER)
+        if beat.stopped_at is not None:
+            return cls(SchedulerState.STOPPED, seen_at=beat.seen_at, stopped_at=beat.stopped_at)
+        if now - beat.seen_at > HEARTBEAT_STALE:
+            return cls(SchedulerState.STALE, seen_at=beat.seen_at)
+        return cls(
+            SchedulerState.RUNNING,
+            seen_at=beat.seen_at,
+            next_sync=beat.next_sync_at,
+            next_summary=beat.next_summary_at,
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "state": self.state.value,
+            "seen_at": iso(self.seen_at),
+            "stopped_at": iso(self.stopped_at),
+            "next_sync": iso(self.next_sync),
+            "next_summary": iso(self.next_summary),
+        }
+
+
+@dataclass(frozen=True)
+class StatusView:
+    threshold: int
+    list_id: str
+    last_run: RunRecord | None
+    next_run: datetime | None  # the running scheduler's next sync (schedule.next_sync)
+    open_conflicts: int
+    pending_requests: int
+    links: dict[str, int]
+    recent_runs: list[RunRecord] = field(default_factory=list)
+    schedule: ScheduleState = field(default_factory=lambda: ScheduleState(SchedulerState.NEVER))
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "threshold": self.threshold,
+            "list_id": self.list_id,
+            "last_run": run_dict(self.last_run),
+            "next_run": iso(self.next_run),
+            "scheduler": self.schedule.to_dict(),
+            "open_conflicts": self.open_conflicts,
+            "pending_requests": self.pending_requests,
+            "links": self.links,
+        }
+
+
+@dataclass(frozen=True)
+class Figures:
+    """What the metrics endpoint exposes, counted in the database whatever the number of rows."""
+
+    runs: RunStats  # every run by status, and the last start, finish and success
+    links: dict[str, int]  # by state
+    open_conflicts: int
+    pending_requests: int
+
+
+def read_figures(store: Store) -> Figures:
+    return Figures(
+        runs=store.run_stats(),
+        links=store.count_links(),
+        open_conflicts=store.count_conflicts(),
+        pending_requests=len(store.pending_requests()),
+    )
+
+
+class Status:
+    def __init__(self, parts: Parts, approvals: Approvals) -> None:
+        self.parts = parts
+        self.approvals = approvals
+
+    def status(self) -> StatusView:
+        settings = self.parts.settings()
+        store = self.parts.store
+        runs = store.recent_runs(5)
+        schedule = self.schedule_state()
+        return StatusView(
+            threshold=settings.threshold,
+            list_id=settings.list_id,
+            last_run=runs[0] if runs else None,
+            next_run=schedule.next_sync,
+            schedule=schedule,
+            open_conflicts=store.count_conflicts(),
+            pending_requests=len(self.approvals.pending_requests()),
+            links=store.count_links(),
+            recent_runs=runs,
+        )
+
+    def schedule_state(self) -> ScheduleState:
+        """Is a scheduler alive, and when does it run next (from its heartbeat)."""
+        return ScheduleState.from_beat(self.parts.store.latest_heartbeat(), self.parts.clock.now())
+
+    def record_heartbeat(self, beat: SchedulerBeat) -> None:
+        """A scheduler says it is alive (or, with ``stopped_at``, that it stopped cleanly)."""
+        self.parts.store.record_heartbeat(beat)
+
+    def last_run(self) -> RunRecord | None:
+        """The newest run; raises when the database does not answer (the health check)."""
+        runs = self.parts.store.recent_runs(1)
+        return runs[0] if runs else None
+
+    def figures(self) -> Figures:
+        """Runs by status, links by state, open work (``/metrics``); raises when the database
+        does not answer."""
+        return read_figures(self.parts.store)
+
+
+def run_dict(run: RunRecord | None) -> dict[str, object] | None:
+    if run is None:
+        return None
+    return {
+        "id": run.id,
+        "trigger": run.trigger,
+        "status": run.status,
+        "started_at": run.started_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "counts": dict(run.counts),
+        "error": run.error,
+    }
