@@ -86,6 +86,24 @@ def parse_timestamp_ms(value: object) -> int | None:
     return int(parsed.timestamp() * 1000)
 
 
+def property_info(raw: dict[str, Any]) -> PropertyInfo:
+    """A contact property as HubSpot's properties API describes it."""
+    meta = raw.get("modificationMetadata") or {}
+    options = tuple(
+        PropertyOption(value=str(o.get("value", "")), label=str(o.get("label", "")))
+        for o in raw.get("options") or []
+        if isinstance(o, dict)
+    )
+    return PropertyInfo(
+        name=str(raw.get("name")),
+        label=str(raw.get("label") or raw.get("name")),
+        type=str(raw.get("type") or "string"),
+        field_type=str(raw.get("fieldType") or "text"),
+        options=options,
+        read_only=bool(meta.get("readOnlyValue")) or bool(raw.get("calculated")),
+    )
+
+
 @dataclass(frozen=True)
 class HubSpotSession:
     """Which HubSpot portal to talk to and how.
@@ -137,6 +155,21 @@ class HubSpotLimits:
         """No pacing in either bucket (tests and the sandbox)."""
         return cls(**{"per_10s": None, "search_per_s": None, **changes})
 
+    def pacer(
+        self, limit: int | None, window_s: float, name: str, session: HubSpotSession
+    ) -> Pacer:
+        """A rolling-window pacer of ``limit`` requests per ``window_s`` (none: unpaced)."""
+        if not limit:
+            return Unpaced()
+        return RollingWindowPacer(
+            limit,
+            window_s,
+            clock=session.clock,
+            sleep=session.sleep,
+            safety=self.pacing_safety,
+            name=name,
+        )
+
 
 class HubSpotClient(HubSpotPort):
     """HubSpot contacts, lists and properties over the date-versioned CRM API, for the portal
@@ -163,30 +196,8 @@ class HubSpotClient(HubSpotPort):
             rand=session.rand,
             timeout=session.timeout,
         )
-        self.general_pacer: Pacer = (
-            RollingWindowPacer(
-                limits.per_10s,
-                limits.window_s,
-                clock=session.clock,
-                sleep=session.sleep,
-                safety=limits.pacing_safety,
-                name="hubspot",
-            )
-            if limits.per_10s
-            else Unpaced()
-        )
-        self.search_pacer: Pacer = (
-            RollingWindowPacer(
-                limits.search_per_s,
-                1.0,
-                clock=session.clock,
-                sleep=session.sleep,
-                safety=limits.pacing_safety,
-                name="hubspot-search",
-            )
-            if limits.search_per_s
-            else Unpaced()
-        )
+        self.general_pacer = limits.pacer(limits.per_10s, limits.window_s, "hubspot", session)
+        self.search_pacer = limits.pacer(limits.search_per_s, 1.0, "hubspot-search", session)
         self._properties: dict[str, PropertyInfo] | None = None
         self._properties_lock = threading.Lock()
 
@@ -510,26 +521,9 @@ class HubSpotClient(HubSpotPort):
                 )
                 self._properties = {
                     info.name: info
-                    for info in (self._property(p) for p in data.get("results") or [])
+                    for info in (property_info(p) for p in data.get("results") or [])
                 }
             return dict(self._properties)
-
-    @staticmethod
-    def _property(raw: dict[str, Any]) -> PropertyInfo:
-        meta = raw.get("modificationMetadata") or {}
-        options = tuple(
-            PropertyOption(value=str(o.get("value", "")), label=str(o.get("label", "")))
-            for o in raw.get("options") or []
-            if isinstance(o, dict)
-        )
-        return PropertyInfo(
-            name=str(raw.get("name")),
-            label=str(raw.get("label") or raw.get("name")),
-            type=str(raw.get("type") or "string"),
-            field_type=str(raw.get("fieldType") or "text"),
-            options=options,
-            read_only=bool(meta.get("readOnlyValue")) or bool(raw.get("calculated")),
-        )
 
     # ------------------------------------------------------------------ preflight
 
