@@ -113,3 +113,26 @@ class MembersEvaluatedKey:
 
     def close_slice(self) -> FeedMark:
         return FeedMark(last_id=self.text)
+
+
+LINK_CHECK = "links:check"
+
+
+@dataclass
+class LinkCheckCursor:
+    """How far the rotating check of linked Sell records got: an offset into the stored links
+    in their stored order, wrapping round to the first after the last. Links are appended and
+    seldom removed; a removal shifts later offsets by one, delaying one link's check a cycle."""
+
+    offset: int = 0
+
+    @classmethod
+    def from_mark(cls, mark: FeedMark | None) -> LinkCheckCursor:
+        raw = None if mark is None else mark.last_id
+        return cls(int(raw) if raw is not None and raw.isascii() and raw.isdigit() else 0)
+
+    def advance(self, checked: int, total: int) -> None:
+        self.offset = (self.offset + checked) % total if total else 0
+
+    def close_slice(self) -> FeedMark:
+        return FeedMark(last_id=str(self.offset))
