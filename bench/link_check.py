@@ -53,15 +53,8 @@ def main() -> None:
             assert report.failure is None, report.failure
             calls = {k: v - before.get(k, 0) for k, v in sell.calls.items() if v - before.get(k, 0)}
             # the worst case: the last link the last run checked is deleted now
-            offset = LinkCheckCursor.from_mark(store.get_cursor(LINK_CHECK)).offset
-            position = (offset - 1) % n
-            victim = next(
-                link
-                for i, link in enumerate(
-                    link for page in store.iter_links(batch_size=1000) for link in page
-                )
-                if i == position
-            )
+            after_id = LinkCheckCursor.from_mark(store.get_cursor(LINK_CHECK)).after_id
+            victim = next(link for page in store.iter_links(after_id=after_id - 1) for link in page)
             sell.delete("lead", victim.sell.id)
             runs = 0
             while True:

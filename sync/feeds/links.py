@@ -3,7 +3,8 @@
 Sell's Core API lists no deleted records (``reference/sell-api.md`` §7), and a record deleted
 while nothing touches it never shows up in the change feed. So every run re-reads a share of
 the links' Sell records with ``ids=`` reads of 100, carrying on where the previous run stopped
-(:class:`~sync.feeds.cursors.LinkCheckCursor`). A record missing from the answer is handled by
+(:class:`~sync.feeds.cursors.LinkCheckCursor`, the id of the last link checked, so a run
+reads only its share of the store too). A record missing from the answer is handled by
 the planner exactly as in the ``--full`` check (S5: tombstone).
 
 The share is ``ceil(links / runs_per_day)`` rounded up to whole reads of 100, so at the default
@@ -33,46 +34,34 @@ def share_size(links: int, *, runs_per_day: int = RUNS_PER_DAY) -> int:
 
 
 class LinkCheckFeed:
-    """This run's share of the stored links, from the cursor's offset, wrapping round."""
+    """This run's share of the stored links, after the cursor's link, wrapping round."""
 
     def __init__(self, store: Store, cursor: LinkCheckCursor, *, total: int) -> None:
         self.store = store
         self.cursor = cursor
-        self.total = total
         self.share = share_size(total)
 
     def batches(self) -> Iterator[list[Link]]:
-        """The share in batches of :data:`READ`; the cursor advances past each batch yielded."""
-        if self.share == 0:
-            return
-        start = self.cursor.offset if self.cursor.offset < self.total else 0
-        self.cursor.offset = start
+        """The share in batches of :data:`READ`; the cursor moves past each batch yielded."""
         batch: list[Link] = []
-        for link in self._share(start):
+        for link in self._share():
             batch.append(link)
             if len(batch) == READ:
                 yield batch
-                self.cursor.advance(len(batch), self.total)
+                self.cursor.observe(batch)
                 batch = []
         if batch:
             yield batch
-            self.cursor.advance(len(batch), self.total)
+            self.cursor.observe(batch)
 
-    def _share(self, start: int) -> Iterator[Link]:
-        """The links from offset ``start``, wrapping round after the last, ``share`` of them."""
-        end = start + self.share
-        for i, link in enumerate(self._links(min(self.total, end))):
-            if i >= start:
-                yield link
-        if end > self.total:
-            yield from self._links(end - self.total)
-
-    def _links(self, upto: int) -> Iterator[Link]:
-        """The first ``upto`` stored links, in stored order."""
-        seen = 0
-        for page in self.store.iter_links(batch_size=1000):
-            for link in page:
-                if seen >= upto:
-                    return
-                seen += 1
-                yield link
+    def _share(self) -> Iterator[Link]:
+        """``share`` links after the cursor's, going round again from the first after the last
+        (but not past where this run started)."""
+        start, left = self.cursor.after_id, self.share
+        for after in (start, 0) if start else (0,):
+            for page in self.store.iter_links(batch_size=READ, after_id=after):
+                for link in page:
+                    if left <= 0 or (after == 0 and start and (link.id or 0) > start):
+                        return
+                    left -= 1
+                    yield link
