@@ -30,6 +30,7 @@ from storage.db import open_store
 from sync.clients.hubspot import HubSpotClient, HubSpotLimits, HubSpotSession
 from sync.clients.sell import SellClient
 from sync.engine import Engine, EngineConfig
+from sync.feeds.links import share_size
 
 
 def seed(sb: Sandbox, members: int, in_sell: int) -> str:
@@ -74,6 +75,7 @@ def minimum(members: int, in_sell: int, *, first: bool) -> dict[str, int]:
     else:
         hub = 1 + 1 + math.ceil(members / 250) + 1  # list, properties, memberships, search
         sell = 2 + 2 + 1  # one page per kind, custom fields x2, lead sources
+        sell += math.ceil(share_size(members) / 100)  # the rotating link check (L3), all leads
     return {"hubspot": hub, "sell": sell}
 
 

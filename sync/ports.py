@@ -269,7 +269,9 @@ class LinkStore(Protocol):
 
     def delete_link(self, ref: SellRef) -> None: ...
 
-    def iter_links(self, *, batch_size: int = 1000) -> Iterator[list[Link]]: ...
+    def iter_links(self, *, batch_size: int = 1000, after_id: int = 0) -> Iterator[list[Link]]:
+        """Every link whose row id is above ``after_id``, in row id order."""
+        ...
 
     def count_links(self) -> dict[str, int]:
         """Counts per LinkState value."""

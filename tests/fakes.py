@@ -15,12 +15,13 @@ import itertools
 import math
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from sync.clients.sell_pages import OffsetWalk
 from sync.domain import (
     CUSTOM_PREFIX,
     HubSpotContact,
@@ -352,6 +353,7 @@ class FakeSell:
     )
     calls: Counter[str] = field(default_factory=Counter)
     fail_updates: dict[tuple[RecordKind, int], str] = field(default_factory=dict)
+    between_pages: Callable[[RecordKind], None] | None = None
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1001))
 
     # -- test helpers -------------------------------------------------------------
@@ -395,21 +397,29 @@ class FakeSell:
     def _view(self, r: _Record) -> SellRecord:
         return SellRecord(r.kind, r.id, dict(r.values), r.updated_at, r.is_organization, r.tags)
 
-    def changed_pages(self, kind: RecordKind, since: datetime | None) -> Iterator[list[SellRecord]]:
+    def list_page(self, kind: RecordKind, page: int, per_page: int) -> list[SellRecord]:
+        """``GET /v2/{kind}s?sort_by=updated_at:desc&page=&per_page=``: offsets into the list as
+        it is now, like Sell's; ``between_pages`` runs after each answer (tests change data)."""
+        self.calls[f"{kind}s_page"] += 1
         rows = sorted(
-            (
-                r
-                for r in self.records.values()
-                if r.kind == kind and (since is None or r.updated_at >= since)
-            ),
+            (r for r in self.records.values() if r.kind == kind),
             key=lambda r: (r.updated_at, r.id),
             reverse=True,
         )
-        for start in range(0, max(len(rows), 1), 100):
-            self.calls[f"{kind}s_page"] += 1
-            page = rows[start : start + 100]
-            if page:
-                yield [self._view(r) for r in page]
+        start = (page - 1) * per_page
+        answer = [self._view(r) for r in rows[start : start + per_page]]
+        if self.between_pages is not None:
+            self.between_pages(kind)
+        return answer
+
+    def changed_pages(self, kind: RecordKind, since: datetime | None) -> Iterator[list[SellRecord]]:
+        walk = OffsetWalk(bound=since)  # the client's walk over the offset pages
+        while not walk.done:
+            window = walk.request()
+            page = self.list_page(kind, window.page, window.per_page)
+            fresh = walk.observe(window, page, more=len(page) == window.per_page)
+            if fresh:
+                yield fresh
 
     def get_records(self, kind: RecordKind, ids: Sequence[int]) -> dict[int, SellRecord]:
         self.calls[f"{kind}s_by_ids"] += math.ceil(len(ids) / 100)

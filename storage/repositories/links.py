@@ -149,11 +149,12 @@ class LinkRepository(Repository):
                 )
             )
 
-    def iter_links(self, *, batch_size: int = 1000) -> Iterator[list[Link]]:
-        """Every link, in pages of ``batch_size`` by id; no transaction stays open between pages."""
+    def iter_links(self, *, batch_size: int = 1000, after_id: int = 0) -> Iterator[list[Link]]:
+        """Every link with an id above ``after_id``, in pages of ``batch_size`` by id; no
+        transaction stays open between pages."""
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
-        last_id = 0
+        last_id = after_id
         while True:
             with self._read() as session:
                 rows = (

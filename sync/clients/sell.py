@@ -14,7 +14,8 @@ address is merged into the record's current address before it is sent (one extra
 updating the city never clears the street.
 
 Changes are polled with ``sort_by=updated_at:desc`` until a page reaches ``since`` minus
-``overlap_seconds``. Requests are paced at ``per_s`` (Sell allows 36,000 an hour per token) and
+``overlap_seconds``, in overlapping windows that a deletion mid-scan cannot slip a record past
+(:mod:`sync.clients.sell_pages`). Requests are paced at ``per_s`` (Sell allows 36,000 an hour per token) and
 retried per :class:`~sync.clients.retry.RetryPolicy`; Sell's throttling shows up as a 429 with
 an empty body or as a 404 naming ``/429.json`` and is retried as a rate limit.
 """
@@ -34,6 +35,7 @@ from sync.clients.errors import SELL, AmbiguousWrite, Remedy, classify_sell
 from sync.clients.http import DEFAULT_TIMEOUT, USER_AGENT, ApiSession, Reply
 from sync.clients.pacing import Clock, Pacer, RollingWindowPacer, Unpaced
 from sync.clients.retry import Random, RetryPolicy, Sleep
+from sync.clients.sell_pages import ListKeptShifting, OffsetWalk
 from sync.domain import (
     CUSTOM_PREFIX,
     RecordKind,
@@ -41,7 +43,7 @@ from sync.domain import (
     SellRecord,
     normalize_email,
 )
-from sync.errors import RecordRejected
+from sync.errors import ApiError, RecordRejected
 from sync.ports import SellPort
 
 PAGE_SIZE = 100
@@ -328,20 +330,31 @@ class SellClient(SellPort):
     # ------------------------------------------------------------------ reads
 
     def changed_pages(self, kind: RecordKind, since: datetime | None) -> Iterator[list[SellRecord]]:
-        bound = None if since is None else _aware(since) - self.overlap
-        previous_ids: set[tuple[int, datetime]] = set()
-        for items in self._pages(
-            f"/v2/{_plural(kind)}", kind="list", params={"sort_by": "updated_at:desc"}
-        ):
+        """Records updated since ``since`` (less the overlap), newest first, page by page.
+
+        The offsets are walked by :class:`~sync.clients.sell_pages.OffsetWalk`, whose windows
+        overlap and are checked at the seam, so a record deleted while we page cannot hide one.
+        """
+        walk = OffsetWalk(bound=None if since is None else _aware(since) - self.overlap)
+        while not walk.done:
+            window = walk.request()
+            body = self._get(
+                f"/v2/{_plural(kind)}",
+                kind="list",
+                params={
+                    "sort_by": "updated_at:desc",
+                    "per_page": window.per_page,
+                    "page": window.page,
+                },
+            )
+            items = [d for d in (_item_data(i) for i in body.get("items") or []) if d is not None]
             records = [self._record(kind, data) for data in items]
-            keep = records if bound is None else [r for r in records if r.updated_at >= bound]
-            # Records updated while we page shift the offsets: drop repeats of the last page.
-            fresh = [r for r in keep if (r.id, r.updated_at) not in previous_ids]
-            previous_ids = {(r.id, r.updated_at) for r in records}
+            try:
+                fresh = walk.observe(window, records, more=bool(items) and _next_page(body))
+            except ListKeptShifting as exc:
+                raise ApiError(SELL, f"{_plural(kind)}: {exc}") from exc
             if fresh:
                 yield fresh
-            if len(keep) < len(records):
-                return  # this page reached the watermark
 
     def get_records(self, kind: RecordKind, ids: Sequence[int]) -> dict[int, SellRecord]:
         unique = list(dict.fromkeys(int(i) for i in ids))

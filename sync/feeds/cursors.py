@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sync.domain import FeedMark, RecordKind, SellRecord
+from sync.domain import FeedMark, Link, RecordKind, SellRecord
 
 HUBSPOT_CHANGES = "hubspot:changes"
 LIST_MEMBERS = "hubspot:members"
@@ -113,3 +113,28 @@ class MembersEvaluatedKey:
 
     def close_slice(self) -> FeedMark:
         return FeedMark(last_id=self.text)
+
+
+LINK_CHECK = "links:check"
+
+
+@dataclass
+class LinkCheckCursor:
+    """How far the rotating check of linked Sell records got: the stored id of the last link
+    checked. The next run carries on after it, and starts again from the first link after the
+    last; links added meanwhile join the round, links removed leave no gap."""
+
+    after_id: int = 0
+
+    @classmethod
+    def from_mark(cls, mark: FeedMark | None) -> LinkCheckCursor:
+        raw = None if mark is None else mark.last_id
+        return cls(int(raw) if raw is not None and raw.isascii() and raw.isdigit() else 0)
+
+    def observe(self, batch: Sequence[Link]) -> None:
+        ids = [link.id for link in batch if link.id is not None]
+        if ids:
+            self.after_id = ids[-1]
+
+    def close_slice(self) -> FeedMark:
+        return FeedMark(last_id=str(self.after_id))

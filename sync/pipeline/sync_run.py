@@ -8,7 +8,9 @@ A run reads, in this order:
 3. the HubSpot contacts changed since the last run (search on ``lastmodifieddate``), which yields
    linked contacts changed in HubSpot and members whose score may have risen;
 4. the list members never evaluated before (new members, or all of them after a settings change);
-5. with ``full``, every link, catching deletions no feed reports.
+5. a rotating share of the links' Sell records (``ids=`` reads of 100), so a record deleted while
+   nothing touches it is noticed within a day of runs (:mod:`sync.feeds.links`); with ``full``,
+   every link instead, on both sides.
 
 For each page it reads what the store knows of it (links, index entries), asks the planner for a
 plan, hands the plan to the applier, and only then stores the feed's mark through it. Besides
@@ -34,13 +36,16 @@ from sync.domain import (
 from sync.email_index import EmailIndex
 from sync.feeds.cursors import (
     HUBSPOT_CHANGES,
+    LINK_CHECK,
     LIST_MEMBERS,
     HubSpotChangeCursor,
+    LinkCheckCursor,
     MembersEvaluatedKey,
     SellChangeCursor,
     sell_changes_name,
 )
 from sync.feeds.hubspot import HubSpotChangeFeed
+from sync.feeds.links import LinkCheckFeed
 from sync.feeds.members import CHUNK, all_links, list_members, never_evaluated
 from sync.feeds.sell import SellChangeFeed
 from sync.lease import RunLease
@@ -164,9 +169,11 @@ class SyncRun:
             p.tick("members")
         p.applier.remove_members(list_id, known - self.members)
         p.applier.save_mark(LIST_MEMBERS, key.close_slice())
-        # 5. a full run re-checks every link, catching deletions no feed reports
+        # 5. deletions no feed reports: a full run re-checks every link, any other a share
         if self.full:
             self._recheck_all_links()
+        else:
+            self._check_link_share()
 
     def _import(self, contacts: Sequence[HubSpotContact]) -> None:
         p = self.p
@@ -244,6 +251,24 @@ class SyncRun:
             self.done.update(c.id for c in contacts)
             p.applier.save_mark(HUBSPOT_CHANGES, cursor.close_slice())
             p.tick("hubspot changes")
+
+    # ------------------------------------------------------- the link check
+    def _check_link_share(self) -> None:
+        """This run's share of the links: a Sell record missing from an ``ids=`` read is
+        planned exactly as in the ``--full`` check (S5)."""
+        p = self.p
+        cursor = LinkCheckCursor.from_mark(p.store.get_cursor(LINK_CHECK))
+        feed = LinkCheckFeed(p.store, cursor, total=sum(p.store.count_links().values()))
+        for batch in feed.batches():
+            # Not only links left out of this run's feeds: ``done`` also holds contacts a feed
+            # read without reading their Sell record.
+            active = [link for link in batch if link.state is LinkState.ACTIVE]
+            records = p.read_sell(link.sell for link in active) if active else {}
+            gone = [LinkedPair(link, None, None) for link in active if link.sell not in records]
+            if gone:
+                p.applier.apply(p.planner.linked_pairs(gone))
+            p.tick("link check")
+        p.applier.save_mark(LINK_CHECK, cursor.close_slice())
 
     # ------------------------------------------------------------ --full
     def _recheck_all_links(self) -> None:

@@ -128,6 +128,10 @@ def test_iter_links_pages_by_id_without_gaps_or_repeats(store: SqlStore) -> None
     assert ids == sorted(ids)
     assert len(set(ids)) == 1000
     assert [len(page) for page in store.iter_links(batch_size=500)] == [500, 500]
+    after = [
+        each.id for page in store.iter_links(batch_size=300, after_id=ids[899]) for each in page
+    ]
+    assert after == ids[900:]
 
 
 def test_save_links_upserts_and_keeps_the_last_of_a_ref(store: SqlStore) -> None:
