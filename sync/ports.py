@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from sync.domain import (
     Conflict,
@@ -133,6 +133,45 @@ class SellPort(Protocol):
     def check_credentials(self) -> str:
         """The name of the user the token belongs to."""
         ...
+
+
+@dataclass(frozen=True)
+class SellSyncEvent:
+    """One item of Sell's Sync API queue: a resource type (``lead``, ``contact``, ``deal`` ...),
+    its id and the event hint (``created``, ``updated``, ``deleted``)."""
+
+    type: str
+    id: int
+    event: str
+
+
+@dataclass(frozen=True)
+class SellSyncPage:
+    """One fetched page of the queue and the ack keys of every item on it (all types)."""
+
+    events: tuple[SellSyncEvent, ...]
+    ack_keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SellSyncStart:
+    """``available`` False: the account has no Sync API (403/404). ``session`` None: nothing new."""
+
+    available: bool
+    session: str | None = None
+
+
+@runtime_checkable
+class SellSyncPort(Protocol):
+    """Sell's Sync API (``reference/sell-api.md`` §6b), where a Sell port offers it."""
+
+    def sync_start(self) -> SellSyncStart: ...
+
+    def sync_pages(self, session: str) -> Iterator[SellSyncPage]:
+        """The session's queue, page by page, until it is drained."""
+        ...
+
+    def sync_ack(self, ack_keys: Sequence[str]) -> None: ...
 
 
 # --------------------------------------------------------------------------- storage

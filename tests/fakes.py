@@ -34,7 +34,14 @@ from sync.domain import (
     normalize_email,
 )
 from sync.errors import ApiError, RecordNotFound, RecordRejected
-from sync.ports import ChangePage, ContactWrite, WriteResult
+from sync.ports import (
+    ChangePage,
+    ContactWrite,
+    SellSyncEvent,
+    SellSyncPage,
+    SellSyncStart,
+    WriteResult,
+)
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -355,6 +362,12 @@ class FakeSell:
     fail_updates: dict[tuple[RecordKind, int], str] = field(default_factory=dict)
     between_pages: Callable[[RecordKind], None] | None = None
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1001))
+    # Sell's Sync API (off: the account lacks it and answers 403/404, like most accounts)
+    sync_api: bool = False
+    sync_page_size: int = 100
+    sync_queue: dict[tuple[str, int], SellSyncEvent] = field(default_factory=dict)
+    before_ack: Callable[[Sequence[str]], None] | None = None
+    _sync_sessions: dict[str, list[SellSyncEvent]] = field(default_factory=dict)
 
     # -- test helpers -------------------------------------------------------------
     def add(
@@ -376,10 +389,16 @@ class FakeSell:
         r = self.records[(kind, rid)]
         r.values.update({k.replace("__", "."): v for k, v in values.items()})
         r.updated_at = self.clock.tick()
+        self.sync_event(kind, rid, "updated")
 
     def delete(self, kind: RecordKind, rid: int) -> None:
         del self.records[(kind, rid)]
         self.deleted.add((kind, rid))
+        self.sync_event(kind, rid, "deleted")
+
+    def sync_event(self, type: str, rid: int, event: str) -> None:
+        """Queue the latest event of an object for the Sync API (any type: deals too)."""
+        self.sync_queue[(type, rid)] = SellSyncEvent(type, rid, event)
 
     def value(self, kind: RecordKind, rid: int, key: str) -> Any:
         return self.records[(kind, rid)].values.get(key)
@@ -477,3 +496,38 @@ class FakeSell:
     def check_credentials(self) -> str:
         self.calls["users_self"] += 1
         return "Sandbox Admin"
+
+    @staticmethod
+    def _ack_key(e: SellSyncEvent) -> str:
+        return f"{e.type}:{e.id}:{e.event}"
+
+    def sync_start(self) -> SellSyncStart:
+        """Like the client: a refusal is counted once, then remembered."""
+        if not self.sync_api:
+            if not self.calls["sync_start_refused"]:
+                self.calls["sync_start_refused"] += 1
+            return SellSyncStart(available=False)
+        self.calls["sync_start"] += 1
+        if not self.sync_queue:
+            return SellSyncStart(available=True)  # 204: nothing new
+        session = f"s{len(self._sync_sessions) + 1}"
+        self._sync_sessions[session] = list(self.sync_queue.values())
+        return SellSyncStart(available=True, session=session)
+
+    def sync_pages(self, session: str) -> Iterator[SellSyncPage]:
+        items = self._sync_sessions.pop(session)
+        for start in range(0, len(items), self.sync_page_size):
+            self.calls["sync_fetch"] += 1
+            page = items[start : start + self.sync_page_size]
+            yield SellSyncPage(tuple(page), tuple(self._ack_key(e) for e in page))
+        self.calls["sync_fetch"] += 1  # the 204 that ends the queue
+
+    def sync_ack(self, ack_keys: Sequence[str]) -> None:
+        self.calls["sync_ack"] += 1
+        if self.before_ack is not None:
+            self.before_ack(ack_keys)
+        for key in ack_keys:
+            type, rid, _event = key.split(":")
+            current = self.sync_queue.get((type, int(rid)))
+            if current is not None and self._ack_key(current) == key:
+                del self.sync_queue[(type, int(rid))]

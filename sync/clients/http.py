@@ -199,6 +199,7 @@ class ApiSession:
         params: Params | None = None,
         json: Any = None,
         retry_ambiguous: bool = True,
+        headers: Mapping[str, str] | None = None,
     ) -> Reply:
         """Send until a success, a per-record failure, or a final error (raised).
 
@@ -218,7 +219,11 @@ class ApiSession:
             response: httpx.Response | None = None
             try:
                 response = self.http.request(
-                    method, url, params=params, json=json, headers=self._headers
+                    method,
+                    url,
+                    params=params,
+                    json=json,
+                    headers={**self._headers, **headers} if headers else self._headers,
                 )
             except httpx.HTTPError as exc:
                 resolution = classify_exception(exc, self.service)

@@ -18,13 +18,22 @@ Changes are polled with ``sort_by=updated_at:desc`` until a page reaches ``since
 (:mod:`sync.clients.sell_pages`). Requests are paced at ``per_s`` (Sell allows 36,000 an hour per token) and
 retried per :class:`~sync.clients.retry.RetryPolicy`; Sell's throttling shows up as a 429 with
 an empty body or as a 404 naming ``/429.json`` and is retried as a rate limit.
+
+Sell's Sync API (``sync_start``, ``sync_pages``, ``sync_ack``; :mod:`sync.feeds.sell_sync`) is
+a premium add-on: a 403 or 404 to ``POST /v2/sync/start`` means the account lacks it, which is
+remembered for a day (:data:`SYNC_API_RECHECK_SECONDS`) and never raised. Every Sync API
+request carries the same ``X-Basecrm-Device-UUID`` (a new one makes Sell resend everything):
+``device_uuid``, by default derived from the base URL and a hash of the token.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import random
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -43,8 +52,8 @@ from sync.domain import (
     SellRecord,
     normalize_email,
 )
-from sync.errors import ApiError, RecordRejected
-from sync.ports import SellPort
+from sync.errors import ApiError, AuthError, RecordRejected
+from sync.ports import SellPort, SellSyncEvent, SellSyncPage, SellSyncStart
 
 PAGE_SIZE = 100
 ADDRESS_PREFIX = "address."
@@ -66,6 +75,10 @@ KIND_FIELDS: dict[str, tuple[str, ...]] = {
     "contact": ("name", "customer_status", "prospect_status"),
 }
 LEAD_SOURCE = "lead_source"
+# How long the client believes an account's 403/404 to the Sync API before asking again.
+SYNC_API_RECHECK_SECONDS = 24 * 3600
+
+logger = logging.getLogger(__name__)
 # How far Sell's clock may differ from ours when recognising a record we just created.
 CREATE_CLOCK_SKEW = timedelta(minutes=5)
 
@@ -134,8 +147,17 @@ class SellClient(SellPort):
         rand: Random = random.random,
         now: Now = lambda: datetime.now(UTC),
         pacing_safety: float = 0.05,
+        device_uuid: str | None = None,
     ) -> None:
         self.overlap = timedelta(seconds=overlap_seconds)
+        self.device_uuid = device_uuid or str(
+            uuid.uuid5(
+                uuid.NAMESPACE_URL,
+                f"sellsync:{base_url.rstrip('/')}:{hashlib.sha256(token.encode()).hexdigest()}",
+            )
+        )
+        self._clock = clock
+        self._sync_refused_at: float | None = None
         self._session = ApiSession(
             service=SELL,
             base_url=base_url,
@@ -403,6 +425,77 @@ class SellClient(SellPort):
         body = self._get("/v2/users/self", kind="users_self")
         data = _item_data(body) or {}
         return str(data.get("name") or data.get("email") or "")
+
+    # ------------------------------------------------------------------ Sync API
+
+    def _sync_send(self, method: str, path: str, *, kind: str, json_body: Any = None) -> Reply:
+        return self._session.send(
+            method,
+            path,
+            kind=kind,
+            pacer=self.pacer,
+            json=json_body,
+            headers={"X-Basecrm-Device-UUID": self.device_uuid},
+        )
+
+    def sync_start(self) -> SellSyncStart:
+        refused = self._sync_refused_at
+        if refused is not None and self._clock() - refused < SYNC_API_RECHECK_SECONDS:
+            return SellSyncStart(available=False)
+        try:
+            reply = self._sync_send("POST", "/v2/sync/start", kind="sync_start")
+        except AuthError as exc:
+            if exc.status != 403:
+                raise  # 401: the token itself is refused
+            reply = None
+        if reply is None or reply.action is Remedy.NOT_FOUND:
+            if refused is None:
+                logger.info("Sell's Sync API is not available; checking links by reads instead")
+            self._sync_refused_at = self._clock()
+            return SellSyncStart(available=False)
+        self._sync_refused_at = None
+        reply.raise_for_error()
+        if reply.response.status_code == 204:
+            return SellSyncStart(available=True)
+        data = _item_data(reply.json()) or {}
+        session = data.get("id")
+        return SellSyncStart(available=True, session=str(session) if session else None)
+
+    def sync_pages(self, session: str) -> Iterator[SellSyncPage]:
+        while True:
+            reply = self._sync_send("GET", f"/v2/sync/{session}/queues/main", kind="sync_fetch")
+            reply.raise_for_error()
+            if reply.response.status_code == 204:
+                return
+            body = reply.json() or {}
+            items = body.get("items") or [] if isinstance(body, dict) else []
+            if not items:
+                return
+            events: list[SellSyncEvent] = []
+            keys: list[str] = []
+            for item in items:
+                meta = item.get("meta") or {} if isinstance(item, dict) else {}
+                sync = meta.get("sync") or {}
+                if sync.get("ack_key"):
+                    keys.append(str(sync["ack_key"]))
+                data = _item_data(item) or {}
+                try:
+                    rid = int(data.get("id", ""))
+                except (TypeError, ValueError):
+                    continue
+                events.append(
+                    SellSyncEvent(str(meta.get("type") or ""), rid, str(sync.get("event_type")))
+                )
+            yield SellSyncPage(tuple(events), tuple(keys))
+
+    def sync_ack(self, ack_keys: Sequence[str]) -> None:
+        reply = self._sync_send(
+            "POST",
+            "/v2/sync/ack",
+            kind="sync_ack",
+            json_body={"data": {"ack_keys": list(ack_keys)}},
+        )
+        reply.raise_for_error()
 
     # ------------------------------------------------------------------ writes
 

@@ -8,9 +8,10 @@ A run reads, in this order:
 3. the HubSpot contacts changed since the last run (search on ``lastmodifieddate``), which yields
    linked contacts changed in HubSpot and members whose score may have risen;
 4. the list members never evaluated before (new members, or all of them after a settings change);
-5. a rotating share of the links' Sell records (``ids=`` reads of 100), so a record deleted while
-   nothing touches it is noticed within a day of runs (:mod:`sync.feeds.links`); with ``full``,
-   every link instead, on both sides.
+5. the deletions Sell's Sync API reports where the account has it (:mod:`sync.feeds.sell_sync`),
+   else a rotating share of the links' Sell records (``ids=`` reads of 100), so a record deleted
+   while nothing touches it is noticed within a day of runs (:mod:`sync.feeds.links`); with
+   ``full``, every link instead, on both sides.
 
 For each page it reads what the store knows of it (links, index entries), asks the planner for a
 plan, hands the plan to the applier, and only then stores the feed's mark through it. Besides
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
-from sync.applier import PlanOnly
+from sync.applier import Applier, PlanOnly
 from sync.config import EngineConfig
 from sync.domain import (
     RECORD_KINDS,
@@ -48,6 +49,7 @@ from sync.feeds.hubspot import HubSpotChangeFeed
 from sync.feeds.links import LinkCheckFeed
 from sync.feeds.members import CHUNK, all_links, list_members, never_evaluated
 from sync.feeds.sell import SellChangeFeed
+from sync.feeds.sell_sync import SellSyncFeed
 from sync.lease import RunLease
 from sync.planner import LinkedPair, PagePlan, Planner
 from sync.ports import Clock, HubSpotPort, SellPort, Store
@@ -172,7 +174,7 @@ class SyncRun:
         # 5. deletions no feed reports: a full run re-checks every link, any other a share
         if self.full:
             self._recheck_all_links()
-        else:
+        elif not self._sync_api_deletions():
             self._check_link_share()
 
     def _import(self, contacts: Sequence[HubSpotContact]) -> None:
@@ -251,6 +253,26 @@ class SyncRun:
             self.done.update(c.id for c in contacts)
             p.applier.save_mark(HUBSPOT_CHANGES, cursor.close_slice())
             p.tick("hubspot changes")
+
+    # ------------------------------------------------------- Sell's Sync API
+    def _sync_api_deletions(self) -> bool:
+        """Deletions from Sell's Sync API (:mod:`sync.feeds.sell_sync`); False when the account
+        has none, and the rotating link check runs instead."""
+        p = self.p
+        feed = SellSyncFeed.of(p.sell)
+        if feed is None:
+            return False
+        for gone, page in feed.pages():
+            links = p.store.links_by_sell(gone) if gone else {}
+            active = [link for link in links.values() if link.state is LinkState.ACTIVE]
+            records = p.read_sell(link.sell for link in active) if active else {}
+            missing = [LinkedPair(link, None, None) for link in active if link.sell not in records]
+            if missing:
+                p.applier.apply(p.planner.linked_pairs(missing))
+            if isinstance(p.applier, Applier):  # a dry run leaves the queue as it is
+                feed.ack(page)  # only once applied: unacked items come back in the next session
+            p.tick("sell sync api")
+        return True
 
     # ------------------------------------------------------- the link check
     def _check_link_share(self) -> None:
