@@ -31,6 +31,7 @@ from sandbox.sell_fields import SellErrors, request_error
 from sandbox.sell_records_api import RecordRoutes
 from sandbox.sell_reference_api import ReferenceRoutes
 from sandbox.sell_store import SellStore
+from sandbox.sell_sync_api import SyncRoutes
 from sandbox.sell_wire import Pages, error, rate_limited, unauthorized
 
 
@@ -168,12 +169,17 @@ class SellState(ServiceState, SellStore):
         r = Router()
         RecordRoutes(self, self._pages).register(r)
         ReferenceRoutes(self, self._pages).register(r)
+        SyncRoutes(self).register(r)
         return r
 
     # ================================================================== control endpoints
 
     def control(self, req: ApiRequest) -> Response | None:
         body = req.json if isinstance(req.json, dict) else {}
+        if req.path == "/_sandbox/sync_api" and req.method in ("GET", "PUT"):
+            if req.method == "PUT":
+                self.sync_api = bool(body.get("enabled"))
+            return json_response(200, {"enabled": self.sync_api})
         found = re.fullmatch(r"/_sandbox/(lead|contact)s(?:/(\d+))?", req.path)
         if not found:
             return None

@@ -38,6 +38,16 @@ from sandbox.sell_fields import (
 FIRST_IDS = {"lead": 3_000_001, "contact": 5_000_001}
 
 
+class SyncState:
+    """Sell's Sync API (:mod:`sandbox.sell_sync_api`): every device's acks (object → revision)
+    and each session's device and remaining items."""
+
+    def __init__(self) -> None:
+        self.acked: dict[str, dict[tuple[str, int], str]] = {}
+        self.sessions: dict[str, tuple[str, list[dict[str, Any]]]] = {}
+        self.started = 0
+
+
 class SellStore:
     """A Sell account's records and definitions. Subclasses provide ``lock``."""
 
@@ -81,6 +91,8 @@ class SellStore:
         self._next_source_id = 8_001
         self._last_s = 0
         self.version = 0  # bumped by every change, so cached list pages go stale
+        self.sync_api = False  # the premium Sync API add-on: off, like most accounts
+        self.sync = SyncState()
 
     # ================================================================== data helpers (tests)
 
