@@ -19,6 +19,10 @@ rotating check (:mod:`sync.feeds.links`) is not needed and is skipped; without i
 does not offer it, or an account answering 403/404) the run falls back to the rotating check
 silently: a missing add-on is the normal case, not an error. The client remembers the answer,
 so an account without the add-on costs one refused request now and then, not one a run.
+
+A device's first session lists every lead and contact as ``created`` (acked, nothing else).
+Nothing promises a ``deleted`` for a record removed before the device's first session, so a
+``--full`` run after the add-on is turned on covers those.
 """
 
 from __future__ import annotations

@@ -60,6 +60,10 @@ def test_l3_an_account_without_the_sync_api_is_remembered_not_raised(sb: Sandbox
         assert sell.sync_start().available is False
         assert sell.sync_start().available is False
     assert len(sb.sell.calls_matching("POST", "/v2/sync/start")) == 1
+    turned = httpx.put(f"{sb.sell_url}/_sandbox/sync_api", json={"enabled": True})
+    assert turned.json() == {"enabled": True}
+    with SellClient(sb.sell_url, sb.sell_token, per_s=None) as sell:
+        assert sell.sync_start().available is True  # a new client asks again
 
 
 def _world(sb: Sandbox, n: int) -> tuple[str, list[int]]:

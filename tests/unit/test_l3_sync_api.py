@@ -7,10 +7,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
+import httpx
 import pytest
 
+from sync.clients.retry import RetryPolicy
+from sync.clients.sell import SYNC_API_RECHECK_SECONDS, SellClient
 from sync.domain import LinkState, SellRef
+from sync.errors import AuthError
 from tests.conftest import World
 
 
@@ -105,3 +110,60 @@ def test_l3_without_the_sync_api_the_run_falls_back_to_the_link_check_quietly(
     assert _states(world, rids)[rids[3]] is LinkState.TOMBSTONED  # by the link check
     assert world.sell.calls["sync_start"] == 0 and world.sell.calls["sync_ack"] == 0
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+# --------------------------------------------------------------------------- the client
+
+
+def _client(handler: Any, now: list[float]) -> SellClient:
+    return SellClient(
+        "https://sell.test",
+        "tok",
+        http=httpx.Client(transport=httpx.MockTransport(handler)),
+        per_s=None,
+        retry=RetryPolicy(max_attempts=1),
+        clock=lambda: now[0],
+        sleep=lambda _s: None,
+    )
+
+
+@pytest.mark.parametrize("status", [403, 404])
+def test_l3_the_client_reads_403_and_404_as_no_sync_api_and_asks_again_a_day_later(
+    status: int,
+) -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(status, json={"errors": [], "meta": {"type": "errors"}})
+
+    now = [0.0]
+    with _client(handler, now) as sell:
+        assert sell.sync_start().available is False
+        now[0] = SYNC_API_RECHECK_SECONDS - 1
+        assert sell.sync_start().available is False
+        assert len(seen) == 1  # remembered
+        now[0] = SYNC_API_RECHECK_SECONDS + 1
+        assert sell.sync_start().available is False
+        assert len(seen) == 2
+    assert {r.headers["X-Basecrm-Device-UUID"] for r in seen} == {sell.device_uuid}
+
+
+def test_l3_a_refused_token_is_still_an_error_not_a_missing_sync_api() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, json={"errors": [], "meta": {"type": "errors"}})
+
+    with _client(handler, [0.0]) as sell, pytest.raises(AuthError):
+        sell.sync_start()
+
+
+def test_l3_the_device_uuid_is_stable_per_account_and_token() -> None:
+    a = SellClient("https://sell.test", "tok", per_s=None)
+    b = SellClient("https://sell.test/", "tok", per_s=None)
+    c = SellClient("https://sell.test", "other", per_s=None)
+    try:
+        assert a.device_uuid == b.device_uuid != c.device_uuid
+        assert "tok" not in a.device_uuid
+    finally:
+        for client in (a, b, c):
+            client.close()
