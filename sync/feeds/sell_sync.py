@@ -15,10 +15,11 @@ deletion is reported once and cannot be lost between runs. When it is there, a r
 
 Updates keep coming from the change feed (:mod:`sync.feeds.sell`), which also keeps the email
 index current; the queue's ``created``/``updated`` items are only acked. With the Sync API the
-rotating check (:mod:`sync.feeds.links`) is not needed and is skipped; without it (a port that
+rotating check (:mod:`sync.feeds.links`) is not needed and is skipped. Without it (a port that
 does not offer it, or an account answering 403/404) the run falls back to the rotating check
 silently: a missing add-on is the normal case, not an error. The client remembers the answer,
-so an account without the add-on costs one refused request now and then, not one a run.
+so an account without the add-on costs one refused request now and then, not one a run. A dry
+run previews the rotating check too: it must not start sessions (a POST) or consume the queue.
 
 A device's first session lists every lead and contact as ``created`` (acked, nothing else).
 Nothing promises a ``deleted`` for a record removed before the device's first session, so a

@@ -257,8 +257,11 @@ class SyncRun:
     # ------------------------------------------------------- Sell's Sync API
     def _sync_api_deletions(self) -> bool:
         """Deletions from Sell's Sync API (:mod:`sync.feeds.sell_sync`); False when the account
-        has none, and the rotating link check runs instead."""
+        has none, and the rotating link check runs instead. A dry run leaves the queue alone
+        (starting a session is a POST) and previews the link check."""
         p = self.p
+        if not isinstance(p.applier, Applier):
+            return False
         feed = SellSyncFeed.of(p.sell)
         if feed is None:
             return False
@@ -269,8 +272,7 @@ class SyncRun:
             missing = [LinkedPair(link, None, None) for link in active if link.sell not in records]
             if missing:
                 p.applier.apply(p.planner.linked_pairs(missing))
-            if isinstance(p.applier, Applier):  # a dry run leaves the queue as it is
-                feed.ack(page)  # only once applied: unacked items come back in the next session
+            feed.ack(page)  # only once applied: unacked items come back in the next session
             p.tick("sell sync api")
         return True
 

@@ -68,7 +68,7 @@ def test_l3_the_page_is_acked_only_after_its_tombstones_are_stored(world: World)
                      rids[2]: LinkState.ACTIVE}]  # fmt: skip
 
 
-def test_l3_a_dry_run_acks_nothing_and_the_next_run_still_gets_the_deletion(
+def test_l3_a_dry_run_leaves_the_queue_alone_and_the_next_run_gets_the_deletion(
     world: World,
 ) -> None:
     rids = _linked(world, 2)
@@ -76,7 +76,7 @@ def test_l3_a_dry_run_acks_nothing_and_the_next_run_still_gets_the_deletion(
     world.sell.sync_queue.clear()
     world.sell.delete("lead", rids[0])
     world.sync(dry_run=True)
-    assert world.sell.calls["sync_ack"] == 0
+    assert world.sell.calls["sync_start"] == 0 and world.sell.calls["sync_ack"] == 0
     assert _states(world, rids)[rids[0]] is LinkState.ACTIVE
     assert world.sync().counts()["tombstoned"] == 1
 
