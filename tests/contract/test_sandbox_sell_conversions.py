@@ -8,6 +8,8 @@ import httpx
 import pytest
 
 from sandbox import Sandbox
+from sync.clients.sell import SellClient
+from tests.contract.conftest import FAST_RETRY
 
 
 @pytest.fixture(scope="module")
@@ -92,3 +94,17 @@ def test_bad_conversions_are_refused(http: httpx.Client, sandbox: Sandbox, body:
     assert answer.status_code == 422
     assert answer.json()["errors"][0]["error"]["field"].startswith("/data/")
     assert sandbox.sell.conversions() == []
+
+
+def test_client_pages_conversions_and_stops_at_the_cursor(sandbox: Sandbox) -> None:
+    leads = [sandbox.sell.add_record("lead", {"last_name": f"L{i}"}) for i in range(205)]
+    made = [sandbox.sell.convert_lead(lead)["id"] for lead in leads]
+    with SellClient(sandbox.sell_url, sandbox.sell_token, retry=FAST_RETRY) as sell:
+        sandbox.sell.reset_calls()
+        every = sell.conversions_after(0)
+        assert [c.id for c in every] == made  # oldest first, across two pages of 200
+        assert sandbox.sell.count("GET", "/v2/lead_conversions") == 2
+        sandbox.sell.reset_calls()
+        recent = sell.conversions_after(made[-3])
+        assert [c.lead_id for c in recent] == leads[-2:]
+        assert sandbox.sell.count("GET", "/v2/lead_conversions") == 1
