@@ -250,6 +250,7 @@ class Outcome(enum.StrEnum):
     CONFLICT_OPENED = "conflict_opened"
     TOMBSTONED = "tombstoned"
     HUBSPOT_DELETED = "hubspot_deleted"
+    CONVERTED = "converted"  # L1: the linked lead became a contact; the link moved with it
     SKIPPED = "skipped"
     ERROR = "error"
 

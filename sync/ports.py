@@ -278,6 +278,10 @@ class LinkStore(Protocol):
 
     def delete_link(self, ref: SellRef) -> None: ...
 
+    def move_link(self, old: SellRef, new: SellRef) -> None:
+        """Re-point the link of ``old`` and its conflicts to ``new`` (L1: a converted lead)."""
+        ...
+
     def iter_links(self, *, batch_size: int = 1000, after_id: int = 0) -> Iterator[list[Link]]:
         """Every link whose row id is above ``after_id``, in row id order."""
         ...
