@@ -72,10 +72,12 @@ def minimum(members: int, in_sell: int, *, first: bool) -> dict[str, int]:
         # custom fields x2, lead sources, one write per created record, one per merge that fills
         # a Sell field (the mirrors: score, stage, URL)
         sell = sell_pages + 2 + 1 + (members - in_sell) + in_sell
+        sell += 1  # the lead conversions since the last run (L1), one page
     else:
         hub = 1 + 1 + math.ceil(members / 250) + 1  # list, properties, memberships, search
         sell = 2 + 2 + 1  # one page per kind, custom fields x2, lead sources
         sell += math.ceil(share_size(members) / 100)  # the rotating link check (L3), all leads
+        sell += 1  # the lead conversions since the last run (L1), one page
     return {"hubspot": hub, "sell": sell}
 
 

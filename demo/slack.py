@@ -2,7 +2,8 @@
 
 :func:`run_demo_slack` serves the real Bolt app over HTTP on a loopback port, sends it signed
 requests (a rep's push, a sync, a threshold request and a manager's approval, a conflict review),
-posts the scheduled summary, opens a manager's App Home and uses the message shortcut, and renders
+posts the scheduled summary, opens a manager's App Home, uses the message shortcut and, when the
+caller can convert a Sell lead, shows the next sync following a conversion (L1), and renders
 every message and view the sandbox Slack server recorded the way a reader would see them: posts,
 in-place edits, private replies, direct messages, modals and the Home tab.
 
@@ -35,7 +36,7 @@ from bot.scheduler import SlackNotifier, post_summary
 from bot.serve import BackgroundServer
 from bot.settings import AppSettings
 from bot.web import SLACK_PATH, build_web
-from sync.domain import SellRecord
+from sync.domain import LinkState, SellRecord, SellRef
 from sync.service import SyncService
 
 STEP_TIMEOUT = 180.0  # a sync of the demo data against the rate-limited sandbox takes a while
@@ -367,6 +368,15 @@ def _unlinked_leads(service: SyncService, count: int) -> list[SellRecord]:
     return found[:count]
 
 
+def _linked_lead(service: SyncService) -> SellRef | None:
+    """A Sell lead with an active link, for the conversion scene."""
+    for batch in service.engine.store.iter_links(batch_size=100):
+        for link in batch:
+            if link.sell.kind == "lead" and link.state is LinkState.ACTIVE:
+                return link.sell
+    return None
+
+
 def _shortcut_message(service: SyncService) -> str:
     """A message a rep might get: one Sell lead by its web address, another by its email."""
     leads = _unlinked_leads(service, 2)
@@ -405,12 +415,14 @@ def run_demo_slack(
     new_threshold: int | None = None,
     shortcut_message: str | None = None,
     run_sync: bool = True,
+    convert_lead: Callable[[int], int | None] | None = None,
     names: dict[str, str] | None = None,
     out: TextIO | None = None,
 ) -> list[str]:
     """Drive the app through a push, a sync, a threshold approval, a conflict review, the
-    summary, App Home and the message shortcut; return (and print to ``out``) the transcript as
-    readers of the channels see it.
+    summary, App Home, the message shortcut and, given ``convert_lead`` (converts a Sell lead
+    and returns its new individual contact's id), a lead conversion the next sync follows (L1);
+    return (and print to ``out``) the transcript as readers of the channels see it.
 
     ``slack_url`` is the sandbox Slack Web API base (``…/api/``); its control API supplies the
     recorded messages. ``service`` must already point at the sandbox HubSpot and Sell.
@@ -556,6 +568,21 @@ def run_demo_slack(
             if view is not None:
                 say(f"{who(rep)} clicks [Push]")
                 driver.submit(view, user=rep)
+                show(driver)
+
+            lead = _linked_lead(service) if convert_lead is not None else None
+            if convert_lead is not None and lead is not None:
+                say("=== 8. A linked lead converted in Sell: the sync follows it ===")
+                contact_id = convert_lead(lead.id)
+                say(
+                    f"{who(rep)} converts {lead} in Sell: it becomes contact:{contact_id} and "
+                    f"{lead} now answers 404, as a deleted lead does"
+                )
+                say(f"{who(manager)} in #{channel}: /sellsync run")
+                driver.command("run", user=manager, channel=channel)
+                show(driver)
+                say(f"{who(manager)} in #{channel}: /sellsync status contact:{contact_id}")
+                driver.command(f"status contact:{contact_id}", user=manager, channel=channel)
                 show(driver)
     finally:
         executor.shutdown(wait=True)

@@ -2,8 +2,8 @@
 
 Starts the sandbox HubSpot, Sell and Slack servers on loopback (seeded with realistic data),
 points the real clients at them with a temporary SQLite database, and drives the real Slack app
-through a push, a sync, a threshold approval, a conflict review, the scheduled summary, App Home
-and the message shortcut, printing the channels as their readers would see them; it ends with the
+through a push, a sync, a threshold approval, a conflict review, the scheduled summary, App Home,
+the message shortcut and a lead converted in Sell that the next sync follows, printing the channels as their readers would see them; it ends with the
 steps from here to a real workspace.
 """
 
@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
+import httpx
 from pydantic import SecretStr
 
 from bot.settings import AppSettings
@@ -40,6 +41,19 @@ def sandbox_settings(env: Mapping[str, str], database_url: str, **extra: Any) ->
     )
 
 
+def _convert_lead(sb: Sandbox, lead_id: int) -> int | None:
+    """Convert a lead as a rep's "Convert" button does: ``POST /v2/lead_conversions``."""
+    answer = httpx.post(
+        f"{sb.sell_url}/v2/lead_conversions",
+        json={"data": {"lead_id": lead_id}},
+        headers={"Authorization": f"Bearer {sb.sell_token}", "User-Agent": "sellsync-demo/1"},
+        timeout=10,
+    )
+    answer.raise_for_status()
+    individual = answer.json()["data"]["individual_id"]
+    return int(individual) if individual is not None else None
+
+
 def run_demo(out: TextIO | None = None) -> int:
     out = out or sys.stdout
     print("sellsync demo: starting the sandbox HubSpot, Sell and Slack servers…", file=out)
@@ -55,7 +69,13 @@ def run_demo(out: TextIO | None = None) -> int:
         )
         services = build_services(sandbox_settings(sb.env(), f"sqlite:///{Path(tmp) / 'demo.db'}"))
         try:
-            run_demo_slack(services.service, sb.slack_url, token=sb.slack_token, out=out)
+            run_demo_slack(
+                services.service,
+                sb.slack_url,
+                token=sb.slack_token,
+                convert_lead=lambda lead_id: _convert_lead(sb, lead_id),
+                out=out,
+            )
             calls = services.api_calls()
             print(
                 f"\nAPI calls made: HubSpot {calls['hubspot'].get('requests', 0)}, "

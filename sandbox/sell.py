@@ -27,6 +27,7 @@ from sandbox.core import (
     json_response,
 )
 from sandbox.limits import SandboxLimits, TokenBucket
+from sandbox.sell_conversions_api import ConversionRoutes
 from sandbox.sell_fields import SellErrors, request_error
 from sandbox.sell_records_api import RecordRoutes
 from sandbox.sell_reference_api import ReferenceRoutes
@@ -170,6 +171,7 @@ class SellState(ServiceState, SellStore):
         RecordRoutes(self, self._pages).register(r)
         ReferenceRoutes(self, self._pages).register(r)
         SyncRoutes(self).register(r)
+        ConversionRoutes(self, self._pages).register(r)
         return r
 
     # ================================================================== control endpoints

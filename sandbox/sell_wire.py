@@ -138,6 +138,7 @@ class Pages:
         default_sort: str,
         filters: dict[str, Filter],
         custom: bool = False,
+        per_page_max: int = PER_PAGE_MAX,
     ) -> Response:
         allowed = {"page", "per_page", "sort_by", *filters}
         for key in req.query:
@@ -152,7 +153,7 @@ class Pages:
                     ],
                 )
         page = int_param(req, "page", 1, None)
-        per_page = int_param(req, "per_page", PER_PAGE_DEFAULT, PER_PAGE_MAX)
+        per_page = int_param(req, "per_page", PER_PAGE_DEFAULT, per_page_max)
         sort_by = req.query.get("sort_by") or default_sort
         field_name, _, direction = sort_by.partition(":")
         direction = direction or "asc"

@@ -9,7 +9,8 @@ kill anywhere and re-run:
    the client paces them), each checked against the run lease before it is sent;
 3. audit events, then the links with their snapshots. Links go last: a run killed before they
    are stored decides the same pairs again next time, while a stored snapshot would hide what
-   it missed;
+   it missed. A converted lead's link (L1) is moved to its contact, conflicts with it, just
+   before the links are stored, for the same reason;
 4. then the run stores the page's feed mark, members and scores (also through here).
 
 A resolved conflict writes one field to one side through :func:`write_field`, here too.
@@ -105,6 +106,7 @@ class Applier(PlanOnly):
         self.actor = actor  # the rep who pushed, named in the audit events
         self.workers = sell_write_workers
         self._links: list[Link] = []  # applied, not yet stored (see _flush)
+        self._moves: list[tuple[SellRef, SellRef]] = []  # converted leads' links (L1)
         self._events: list[AuditEvent] = []
 
     # ---------------------------------------------------------- records
@@ -139,7 +141,7 @@ class Applier(PlanOnly):
             result = results.get(str(i))
             assert decision.link is not None
             if result is not None and result.missing:
-                self._record(hubspot_gone(decision.link))
+                self._record(replace(hubspot_gone(decision.link), moved_from=decision.moved_from))
             elif result is not None and result.error:
                 self.report.errors.append(Skip(_who(decision), f"HubSpot refused: {result.error}"))
             else:
@@ -149,7 +151,8 @@ class Applier(PlanOnly):
         for decision, outcome in zip(ready, outcomes, strict=True):
             assert decision.link is not None
             if isinstance(outcome, RecordNotFound):
-                self._record(tombstone(decision.link, "deleted in Sell"))
+                gone = tombstone(decision.link, "deleted in Sell")
+                self._record(replace(gone, moved_from=decision.moved_from))
             elif isinstance(outcome, RecordRejected):
                 self.report.errors.append(Skip(_who(decision), f"Sell refused: {outcome.reason}"))
             elif isinstance(outcome, BaseException):
@@ -222,6 +225,9 @@ class Applier(PlanOnly):
         assert link is not None
         now = self.clock.now()
         self._links.append(replace(link, last_synced_at=now))
+        if decision.moved_from is not None:
+            self._moves.append((decision.moved_from, link.sell))
+            self.index.remove([decision.moved_from])  # the lead is gone from Sell's lists
         if link.state is LinkState.TOMBSTONED:
             self.index.remove([link.sell])
         self.report.applied.add(decision)
@@ -236,6 +242,11 @@ class Applier(PlanOnly):
                         "sell_writes": sorted(decision.sell_writes),
                         "hubspot_writes": sorted(decision.hubspot_writes),
                         "conflicts": list(decision.conflicts),
+                        **(
+                            {"moved_from": str(decision.moved_from)}
+                            if decision.moved_from is not None
+                            else {}
+                        ),
                     },
                     actor=self.actor,
                     run_id=self.report.run_id,
@@ -246,9 +257,11 @@ class Applier(PlanOnly):
         """Store what a page applied, before the page's mark moves: audit events, then links."""
         if self._events:
             self.store.audit_many(self._events)
+        for old, new in self._moves:
+            self.store.move_link(old, new)
         if self._links:
             self.store.save_links(self._links)
-        self._links, self._events = [], []
+        self._links, self._events, self._moves = [], [], []
 
     # ------------------------------------------------------- run state
     def save_mark(self, name: str, mark: FeedMark) -> None:

@@ -154,6 +154,22 @@ class SellCustomField:
     choices: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class LeadConversion:
+    """Sell's record of one lead conversion (L1): the lead's id and the new contacts' ids.
+
+    Converting gives the contacts new ids and takes the lead off the leads list, so this is the
+    only map from a linked lead to the individual contact its link moves to.
+    """
+
+    id: int
+    lead_id: int
+    individual_id: int | None
+    organization_id: int | None = None
+    deal_id: int | None = None
+    created_at: datetime | None = None
+
+
 class LinkState(enum.StrEnum):
     ACTIVE = "active"
     TOMBSTONED = "tombstoned"  # S5: the Sell record was deleted
@@ -234,6 +250,7 @@ class Outcome(enum.StrEnum):
     CONFLICT_OPENED = "conflict_opened"
     TOMBSTONED = "tombstoned"
     HUBSPOT_DELETED = "hubspot_deleted"
+    CONVERTED = "converted"  # L1: the linked lead became a contact; the link moved with it
     SKIPPED = "skipped"
     ERROR = "error"
 

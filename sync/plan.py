@@ -30,6 +30,7 @@ class RecordDecision:
     link: Link | None = field(default=None, compare=False, repr=False)
     merge: RecordMerge | None = field(default=None, compare=False, repr=False)
     create_kind: str | None = field(default=None, compare=False, repr=False)
+    moved_from: SellRef | None = field(default=None, compare=False, repr=False)  # L1
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from sync.domain import (
     HubSpotContact,
+    LeadConversion,
     Link,
     LinkOrigin,
     LinkState,
@@ -65,6 +66,17 @@ class LinkedPair:
 
     link: Link
     record: SellRecord | None  # None: deleted in Sell
+    contact: HubSpotContact | None  # None with ``hubspot_missing``: gone from HubSpot
+    hubspot_missing: bool = False
+
+
+@dataclass(frozen=True)
+class ConvertedLead:
+    """A linked lead Sell converted (L1), read for moving its link to the new contact."""
+
+    link: Link
+    conversion: LeadConversion
+    record: SellRecord | None  # the individual contact; None: there is none (any more)
     contact: HubSpotContact | None  # None with ``hubspot_missing``: gone from HubSpot
     hubspot_missing: bool = False
 
@@ -124,6 +136,59 @@ class Planner:
                 out.add(hubspot_gone(p.link))
             elif p.contact is not None:
                 out.add(self.link_sync(p.record, p.contact, p.link))
+        return out
+
+    def conversions(self, leads: Sequence[ConvertedLead]) -> PagePlan:
+        """L1: each converted lead's link moves to its individual contact, snapshots kept, and
+        is synced there at once (S10 mirrors land in the contact's custom fields)."""
+        out = PagePlan()
+        for c in leads:
+            lead = c.link.sell
+            if c.record is None:
+                reason = (
+                    "converted in Sell into an organization only"
+                    if c.conversion.individual_id is None
+                    else "converted in Sell, then its contact was deleted"
+                )
+                out.add(tombstone(c.link, reason))
+                continue
+            moved = replace(c.link, sell=c.record.ref, email=c.record.email or c.link.email)
+            summary = f"converted in Sell: the link moved from {lead} to {c.record.ref}"
+            if c.hubspot_missing:
+                gone = hubspot_gone(moved)
+                out.add(
+                    replace(
+                        gone,
+                        outcomes=(Outcome.CONVERTED, *gone.outcomes),
+                        summary=f"{summary}; {gone.summary}",
+                        moved_from=lead,
+                    )
+                )
+                continue
+            synced = None if c.contact is None else self.link_sync(c.record, c.contact, moved)
+            if isinstance(synced, Skip):
+                out.errors.append(synced)
+                synced = None
+            if synced is None:
+                out.add(
+                    RecordDecision(
+                        (Outcome.CONVERTED,),
+                        c.record.ref,
+                        c.link.hubspot_id,
+                        summary,
+                        link=moved,
+                        moved_from=lead,
+                    )
+                )
+            else:
+                out.add(
+                    replace(
+                        synced,
+                        outcomes=(Outcome.CONVERTED, *synced.outcomes),
+                        summary=f"{summary}; {synced.summary}",
+                        moved_from=lead,
+                    )
+                )
         return out
 
     def link_sync(

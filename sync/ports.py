@@ -24,6 +24,7 @@ from sync.domain import (
     FeedMark,
     HubSpotContact,
     HubSpotList,
+    LeadConversion,
     Link,
     PropertyInfo,
     RecordKind,
@@ -129,6 +130,14 @@ class SellPort(Protocol):
         ...
 
     def custom_fields(self, kind: RecordKind) -> list[SellCustomField]: ...
+
+    def conversions_after(self, after_id: int) -> list[LeadConversion]:
+        """Lead conversions with an id above ``after_id``, oldest first (L1)."""
+        ...
+
+    def conversions_of(self, lead_ids: Sequence[int]) -> dict[int, LeadConversion]:
+        """The conversion of each of ``lead_ids`` that was converted, by lead id (L1)."""
+        ...
 
     def check_credentials(self) -> str:
         """The name of the user the token belongs to."""
@@ -307,6 +316,10 @@ class LinkStore(Protocol):
         ...
 
     def delete_link(self, ref: SellRef) -> None: ...
+
+    def move_link(self, old: SellRef, new: SellRef) -> None:
+        """Re-point the link of ``old`` and its conflicts to ``new`` (L1: a converted lead)."""
+        ...
 
     def iter_links(self, *, batch_size: int = 1000, after_id: int = 0) -> Iterator[list[Link]]:
         """Every link whose row id is above ``after_id``, in row id order."""

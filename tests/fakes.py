@@ -26,6 +26,7 @@ from sync.domain import (
     CUSTOM_PREFIX,
     HubSpotContact,
     HubSpotList,
+    LeadConversion,
     PropertyInfo,
     PropertyOption,
     RecordKind,
@@ -361,6 +362,7 @@ class FakeSell:
     calls: Counter[str] = field(default_factory=Counter)
     fail_updates: dict[tuple[RecordKind, int], str] = field(default_factory=dict)
     between_pages: Callable[[RecordKind], None] | None = None
+    conversions: list[LeadConversion] = field(default_factory=list)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1001))
     # Sell's Sync API (off: the account lacks it and answers 403/404, like most accounts)
     sync_api: bool = False
@@ -399,6 +401,30 @@ class FakeSell:
     def sync_event(self, type: str, rid: int, event: str) -> None:
         """Queue the latest event of an object for the Sync API (any type: deals too)."""
         self.sync_queue[(type, rid)] = SellSyncEvent(type, rid, event)
+
+    def convert(self, lead_id: int) -> LeadConversion:
+        """Convert a lead like Sell: a new individual contact, and the lead is gone (404)."""
+        lead = self.records.pop(("lead", lead_id))
+        self.sync_event("lead", lead_id, "deleted")  # the Sync API reports the lead as gone
+        values = {k: v for k, v in lead.values.items() if k not in ("organization_name", "status")}
+        values.pop("lead_source", None)
+        values = {
+            k: v
+            for k, v in values.items()
+            if not k.startswith(CUSTOM_PREFIX)
+            or any(f.name == k[len(CUSTOM_PREFIX) :] for f in self.fields["contact"])
+        }
+        contact = self.add(
+            "contact", tags=lead.tags, **{k.replace(".", "__"): v for k, v in values.items()}
+        )
+        conversion = LeadConversion(
+            id=len(self.conversions) + 1,
+            lead_id=lead_id,
+            individual_id=contact,
+            created_at=self.clock.tick(),
+        )
+        self.conversions.append(conversion)
+        return conversion
 
     def value(self, kind: RecordKind, rid: int, key: str) -> Any:
         return self.records[(kind, rid)].values.get(key)
@@ -492,6 +518,15 @@ class FakeSell:
     def custom_fields(self, kind: RecordKind) -> list[SellCustomField]:
         self.calls["custom_fields"] += 1
         return list(self.fields[kind])
+
+    def conversions_after(self, after_id: int) -> list[LeadConversion]:
+        self.calls["lead_conversions"] += 1
+        return [c for c in self.conversions if c.id > after_id]
+
+    def conversions_of(self, lead_ids: Sequence[int]) -> dict[int, LeadConversion]:
+        wanted = set(lead_ids)
+        self.calls["lead_conversions"] += len(wanted)
+        return {c.lead_id: c for c in self.conversions if c.lead_id in wanted}
 
     def check_credentials(self) -> str:
         self.calls["users_self"] += 1

@@ -110,6 +110,7 @@ OUTCOME_LABELS: dict[str, str] = {
     "conflict_resolved": "conflicts resolved",
     "tombstoned": "deleted in Sell (tombstoned)",
     "hubspot_deleted": "deleted in HubSpot",
+    "converted": "leads converted (links moved)",
     "skipped": "skipped",
     "error": "errors",
 }

@@ -16,7 +16,18 @@ from sqlalchemy.engine import RowMapping
 
 from storage import tables as t
 from storage.repositories.base import Repository, chunked, unique
-from sync.domain import FieldSnapshot, Link, LinkOrigin, LinkState, SellRef, normalize_email
+from sync.domain import (
+    ConflictStatus,
+    FieldSnapshot,
+    Link,
+    LinkOrigin,
+    LinkState,
+    SellRef,
+    normalize_email,
+)
+
+OPEN = ConflictStatus.OPEN.value
+DISMISSED = ConflictStatus.DISMISSED.value
 
 #: When several links carry one HubSpot id (a tombstone, then a push that linked the contact to
 #: another Sell record), :meth:`LinkRepository.links_by_hubspot` returns the first state in this
@@ -147,6 +158,40 @@ class LinkRepository(Repository):
                 sa.delete(t.links).where(
                     t.links.c.sell_kind == ref.kind, t.links.c.sell_id == ref.id
                 )
+            )
+
+    def move_link(self, old: SellRef, new: SellRef) -> None:
+        """Re-point the link of ``old`` (a converted lead, L1) and its conflicts to ``new``.
+
+        The row keeps its id, snapshots and state, so the link check's rotation and every
+        reference to it stay valid. A conflict ``new`` already has open for a field supersedes
+        the lead's (it holds the fresher values): the lead's is dismissed, the rest move.
+        """
+        now = self._clock()
+        with self._write() as session:
+            session.execute(
+                sa.update(t.links)
+                .where(t.links.c.sell_kind == old.kind, t.links.c.sell_id == old.id)
+                .values(sell_kind=new.kind, sell_id=new.id, updated_at=now)
+            )
+            c = t.conflicts.c
+            open_on_new = sa.select(c.field).where(
+                c.sell_kind == new.kind, c.sell_id == new.id, c.status == OPEN
+            )
+            session.execute(
+                sa.update(t.conflicts)
+                .where(
+                    c.sell_kind == old.kind,
+                    c.sell_id == old.id,
+                    c.status == OPEN,
+                    c.field.in_(open_on_new.scalar_subquery()),
+                )
+                .values(status=DISMISSED, resolved_by="sellsync", resolved_at=now, updated_at=now)
+            )
+            session.execute(
+                sa.update(t.conflicts)
+                .where(c.sell_kind == old.kind, c.sell_id == old.id)
+                .values(sell_kind=new.kind, sell_id=new.id)
             )
 
     def iter_links(self, *, batch_size: int = 1000, after_id: int = 0) -> Iterator[list[Link]]:

@@ -37,6 +37,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
@@ -47,6 +48,7 @@ from sync.clients.retry import Random, RetryPolicy, Sleep
 from sync.clients.sell_pages import ListKeptShifting, OffsetWalk
 from sync.domain import (
     CUSTOM_PREFIX,
+    LeadConversion,
     RecordKind,
     SellCustomField,
     SellRecord,
@@ -56,6 +58,7 @@ from sync.errors import ApiError, AuthError, RecordRejected
 from sync.ports import SellPort, SellSyncEvent, SellSyncPage, SellSyncStart
 
 PAGE_SIZE = 100
+CONVERSIONS_PAGE_SIZE = 200  # /v2/lead_conversions takes up to 200 a page
 ADDRESS_PREFIX = "address."
 ADDRESS_KEYS = ("line1", "city", "state", "postal_code", "country")
 COMMON_FIELDS = (
@@ -420,6 +423,67 @@ class SellClient(SellPort):
         return SellCustomField(
             name=str(raw.get("name")), type=str(raw.get("type") or "string"), choices=tuple(choices)
         )
+
+    # ------------------------------------------------------------------ lead conversions
+
+    @staticmethod
+    def _conversion(data: Mapping[str, Any]) -> LeadConversion | None:
+        def optional_id(key: str) -> int | None:
+            value = data.get(key)
+            return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
+
+        conversion_id, lead_id = optional_id("id"), optional_id("lead_id")
+        if conversion_id is None or lead_id is None:
+            return None
+        return LeadConversion(
+            id=conversion_id,
+            lead_id=lead_id,
+            individual_id=optional_id("individual_id"),
+            organization_id=optional_id("organization_id"),
+            deal_id=optional_id("deal_id"),
+            created_at=parse_sell_time(data.get("created_at")),
+        )
+
+    def conversions_after(self, after_id: int) -> list[LeadConversion]:
+        """Pages the list (Sell sorts it by id, newest first) until it reaches ``after_id``.
+
+        A conversion made while paging pushes older ones to later pages, so an item can show
+        up twice (kept once) but none is skipped.
+        """
+        found: dict[int, LeadConversion] = {}
+        params: dict[str, str | int] = {"per_page": CONVERSIONS_PAGE_SIZE, "page": 1}
+        while True:
+            body = self._get("/v2/lead_conversions", kind="lead_conversions", params=params)
+            items = [_item_data(i) for i in body.get("items") or []]
+            conversions = [c for c in (self._conversion(d) for d in items if d) if c]
+            for conversion in conversions:
+                if conversion.id > after_id:
+                    found[conversion.id] = conversion
+            if (
+                not conversions
+                or min(c.id for c in conversions) <= after_id
+                or not _next_page(body)
+            ):
+                return sorted(found.values(), key=lambda c: c.id)
+            # After page 50 Sell pages by ``cursor``: follow the link it gives.
+            link = str(body["meta"]["links"]["next_page"])
+            params = {k: v for k, v in parse_qsl(urlsplit(link).query)} or {
+                **params,
+                "page": int(params["page"]) + 1,
+            }
+
+    def conversions_of(self, lead_ids: Sequence[int]) -> dict[int, LeadConversion]:
+        found: dict[int, LeadConversion] = {}
+        for lead_id in dict.fromkeys(int(i) for i in lead_ids):
+            body = self._get(
+                "/v2/lead_conversions", kind="lead_conversions", params={"lead_id": lead_id}
+            )
+            for item in body.get("items") or []:
+                data = _item_data(item)
+                conversion = self._conversion(data) if data else None
+                if conversion is not None and conversion.lead_id == lead_id:
+                    found[lead_id] = conversion
+        return found
 
     def check_credentials(self) -> str:
         body = self._get("/v2/users/self", kind="users_self")

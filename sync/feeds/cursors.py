@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sync.domain import FeedMark, Link, RecordKind, SellRecord
+from sync.domain import FeedMark, LeadConversion, Link, RecordKind, SellRecord
 
 HUBSPOT_CHANGES = "hubspot:changes"
 LIST_MEMBERS = "hubspot:members"
@@ -113,6 +113,30 @@ class MembersEvaluatedKey:
 
     def close_slice(self) -> FeedMark:
         return FeedMark(last_id=self.text)
+
+
+LEAD_CONVERSIONS = "sell:lead_conversions"
+
+
+@dataclass
+class ConversionCursor:
+    """The id of the newest Sell lead conversion followed (ids only grow).
+
+    Conversions are read oldest first, so the mark may move after every applied batch.
+    """
+
+    after_id: int = 0
+
+    @classmethod
+    def from_mark(cls, mark: FeedMark | None) -> ConversionCursor:
+        raw = None if mark is None else mark.last_id
+        return cls(int(raw) if raw is not None and raw.isascii() and raw.isdigit() else 0)
+
+    def observe(self, conversions: Sequence[LeadConversion]) -> None:
+        self.after_id = max([self.after_id, *(c.id for c in conversions)])
+
+    def close_slice(self) -> FeedMark:
+        return FeedMark(last_id=str(self.after_id))
 
 
 LINK_CHECK = "links:check"

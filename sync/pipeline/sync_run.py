@@ -3,6 +3,8 @@
 A run reads, in this order:
 
 1. the synced list's member ids (the only per-run cost that grows with the list);
+1b. Sell's lead conversions since the last run, moving a converted lead's link to its new
+   contact (L1; :mod:`sync.feeds.conversions`) before any feed can see the lead as deleted;
 2. the Sell change feed of leads and contacts, which keeps the bulk email index current and
    yields linked records changed in Sell;
 3. the HubSpot contacts changed since the last run (search on ``lastmodifieddate``), which yields
@@ -11,7 +13,9 @@ A run reads, in this order:
 5. the deletions Sell's Sync API reports where the account has it (:mod:`sync.feeds.sell_sync`),
    else a rotating share of the links' Sell records (``ids=`` reads of 100), so a record deleted
    while nothing touches it is noticed within a day of runs (:mod:`sync.feeds.links`); with
-   ``full``, every link instead, on both sides.
+   ``full``, every link instead, on both sides. A linked lead found missing by any of these is
+   looked up among the conversions first: a converted lead moves, only a deleted one is
+   tombstoned.
 
 For each page it reads what the store knows of it (links, index entries), asks the planner for a
 plan, hands the plan to the applier, and only then stores the feed's mark through it. Besides
@@ -28,6 +32,7 @@ from sync.config import EngineConfig
 from sync.domain import (
     RECORD_KINDS,
     HubSpotContact,
+    LeadConversion,
     Link,
     LinkState,
     RecordKind,
@@ -35,10 +40,13 @@ from sync.domain import (
     SellRef,
 )
 from sync.email_index import EmailIndex
+from sync.feeds.conversions import ConversionFeed
 from sync.feeds.cursors import (
     HUBSPOT_CHANGES,
+    LEAD_CONVERSIONS,
     LINK_CHECK,
     LIST_MEMBERS,
+    ConversionCursor,
     HubSpotChangeCursor,
     LinkCheckCursor,
     MembersEvaluatedKey,
@@ -51,7 +59,7 @@ from sync.feeds.members import CHUNK, all_links, list_members, never_evaluated
 from sync.feeds.sell import SellChangeFeed
 from sync.feeds.sell_sync import SellSyncFeed
 from sync.lease import RunLease
-from sync.planner import LinkedPair, PagePlan, Planner
+from sync.planner import ConvertedLead, LinkedPair, PagePlan, Planner
 from sync.ports import Clock, HubSpotPort, SellPort, Store
 from sync.report import SyncReport
 from sync.run_context import RunContext
@@ -140,6 +148,7 @@ class SyncRun:
         self.full = full
         self.members: set[str] = set()
         self.done: set[str] = set()  # HubSpot ids handled in this run
+        self.followed: set[SellRef] = set()  # converted leads whose link this run moved (L1)
 
     def sync(self) -> None:
         p = self.p
@@ -155,6 +164,8 @@ class SyncRun:
         if self.full or not key.matches(p.store.get_cursor(LIST_MEMBERS)):
             p.applier.remove_members(list_id, known)
             known = set()
+        # 1b. lead conversions: links move before a feed can take the lead for deleted (L1)
+        self._lead_conversions()
         # 2. the Sell change feed: index + linked records changed in Sell
         for kind in RECORD_KINDS:
             self._sell_changes(kind)
@@ -184,6 +195,74 @@ class SyncRun:
         p.applier.remember_scores(
             p.context.settings.list_id, {c.id: c.properties.get(score) for c in contacts}
         )
+
+    # ------------------------------------------------------ lead conversions
+    def _lead_conversions(self) -> None:
+        p = self.p
+        cursor = ConversionCursor.from_mark(p.store.get_cursor(LEAD_CONVERSIONS))
+        for batch in ConversionFeed(p.sell, cursor).batches():
+            links = p.store.links_by_sell(SellRef("lead", c.lead_id) for c in batch)
+            linked = []  # a conversion of an unlinked lead creates nothing
+            for conversion in batch:
+                link = links.get(SellRef("lead", conversion.lead_id))
+                if link is not None and link.state is LinkState.ACTIVE:
+                    linked.append((conversion, link))
+            if linked:
+                self._follow_conversions(linked)
+            cursor.observe(batch)
+            p.applier.save_mark(LEAD_CONVERSIONS, cursor.close_slice())
+            p.tick("lead conversions")
+
+    def _follow_conversions(self, linked: Sequence[tuple[LeadConversion, Link]]) -> None:
+        """Read each converted lead's new contact and HubSpot contact; plan and apply the move."""
+        p = self.p
+
+        def ref(conversion: LeadConversion) -> SellRef | None:
+            contact_id = conversion.individual_id
+            return None if contact_id is None else SellRef("contact", contact_id)
+
+        records = p.read_sell(r for r in (ref(c) for c, _ in linked) if r is not None)
+        found, missing = p.hubspot.read_contacts(
+            [link.hubspot_id for _, link in linked], p.context.hubspot_props()
+        )
+        leads = []
+        for conversion, link in linked:
+            self.done.add(link.hubspot_id)
+            self.followed.add(link.sell)
+            new_ref = ref(conversion)
+            leads.append(
+                ConvertedLead(
+                    link,
+                    conversion,
+                    None if new_ref is None else records.get(new_ref),
+                    found.get(link.hubspot_id),
+                    hubspot_missing=link.hubspot_id in missing,
+                )
+            )
+        p.applier.apply(p.planner.conversions(leads))
+
+    def _unless_converted(self, pairs: Sequence[LinkedPair]) -> list[LinkedPair]:
+        """Pairs less the converted leads among those whose Sell record is missing: these are
+        followed here (L1), or were already this run (a dry run's store still has them)."""
+
+        def missing_lead(pair: LinkedPair) -> bool:
+            link = pair.link
+            return (
+                pair.record is None and link.sell.kind == "lead" and link.state is LinkState.ACTIVE
+            )
+
+        unknown = [
+            p.link.sell.id for p in pairs if missing_lead(p) and p.link.sell not in self.followed
+        ]
+        converted = self.p.sell.conversions_of(unknown) if unknown else {}
+        follow = [
+            (converted[p.link.sell.id], p.link)
+            for p in pairs
+            if missing_lead(p) and p.link.sell not in self.followed and p.link.sell.id in converted
+        ]
+        if follow:
+            self._follow_conversions(follow)
+        return [p for p in pairs if not (missing_lead(p) and p.link.sell in self.followed)]
 
     # ------------------------------------------------------------ Sell feed
     def _sell_changes(self, kind: RecordKind) -> None:
@@ -246,6 +325,7 @@ class SyncRun:
             if linked:
                 records = p.read_sell([link.sell for _, link in linked])
                 pairs = [LinkedPair(link, records.get(link.sell), c) for c, link in linked]
+                pairs = self._unless_converted(pairs)
                 p.applier.apply(p.planner.linked_pairs(pairs))
             candidates = [c for c in contacts if c.id not in links and c.id in self.members]
             if candidates:
@@ -270,6 +350,7 @@ class SyncRun:
             active = [link for link in links.values() if link.state is LinkState.ACTIVE]
             records = p.read_sell(link.sell for link in active) if active else {}
             missing = [LinkedPair(link, None, None) for link in active if link.sell not in records]
+            missing = self._unless_converted(missing)  # a converted lead reads as deleted (L1)
             if missing:
                 p.applier.apply(p.planner.linked_pairs(missing))
             feed.ack(page)  # only once applied: unacked items come back in the next session
@@ -289,6 +370,7 @@ class SyncRun:
             active = [link for link in batch if link.state is LinkState.ACTIVE]
             records = p.read_sell(link.sell for link in active) if active else {}
             gone = [LinkedPair(link, None, None) for link in active if link.sell not in records]
+            gone = self._unless_converted(gone)
             if gone:
                 p.applier.apply(p.planner.linked_pairs(gone))
             p.tick("link check")
@@ -320,5 +402,5 @@ class SyncRun:
                         hubspot_missing=link.hubspot_id in missing,
                     )
                 )
-            p.applier.apply(p.planner.linked_pairs(pairs))
+            p.applier.apply(p.planner.linked_pairs(self._unless_converted(pairs)))
             p.tick("full check")

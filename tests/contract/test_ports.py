@@ -35,6 +35,7 @@ class SellWorld(Protocol):
 
     def add(self, kind: str, **data: Any) -> int: ...
     def delete(self, kind: str, rid: int) -> None: ...
+    def convert(self, lead_id: int) -> int: ...
 
 
 # --------------------------------------------------------------------------- implementations
@@ -101,6 +102,9 @@ class FakeSellWorld:
     def delete(self, kind: str, rid: int) -> None:
         self.fake.delete(kind, rid)  # type: ignore[arg-type]
 
+    def convert(self, lead_id: int) -> int:
+        return self.fake.convert(lead_id).id
+
 
 class SandboxSellWorld:
     def __init__(self, sb: Sandbox) -> None:
@@ -121,6 +125,9 @@ class SandboxSellWorld:
 
     def delete(self, kind: str, rid: int) -> None:
         self.state.delete_record(kind, rid)
+
+    def convert(self, lead_id: int) -> int:
+        return int(self.state.convert_lead(lead_id)["id"])
 
 
 @pytest.fixture(params=["fake", "sandbox"])
@@ -316,3 +323,25 @@ def test_sell_custom_fields_and_credentials(sell: SellWorld) -> None:
     names = {f.name: f.type for f in sell.port.custom_fields("lead")}
     assert names["Seats"] == "number" and names["HubSpot score"] == "number"
     assert sell.port.check_credentials()
+
+
+def test_sell_lead_conversions_map_leads_to_their_new_contacts(sell: SellWorld) -> None:
+    first = sell.add("lead", last_name="First", email="first@x.com")
+    second = sell.add("lead", last_name="Second", email="second@x.com")
+    kept = sell.add("lead", last_name="Kept")
+    assert sell.port.conversions_after(0) == []
+    one = sell.convert(first)
+    two = sell.convert(second)
+    every = sell.port.conversions_after(0)
+    assert [(c.id, c.lead_id) for c in every] == [(one, first), (two, second)]
+    assert [c.id for c in sell.port.conversions_after(one)] == [two]
+    assert sell.port.conversions_after(two) == []
+    contact_id = every[0].individual_id
+    assert contact_id is not None
+    contact = sell.port.get_records("contact", [contact_id])[contact_id]
+    assert contact.email == "first@x.com" and not contact.is_organization
+    assert sell.port.get_records("lead", [first, kept]).keys() == {kept}
+    with pytest.raises(RecordNotFound):
+        sell.port.update_record("lead", first, {"title": "x"})
+    mapped = sell.port.conversions_of([second, kept])
+    assert list(mapped) == [second] and mapped[second].individual_id == every[1].individual_id

@@ -48,8 +48,20 @@ def test_the_demo_walks_from_a_push_through_a_sync_and_approval_to_home_and_the_
         "<mailto:expo2@example.com|expo2@example.com>"
     )
     out = io.StringIO()
+    converted: list[int] = []
+
+    def convert(lead_id: int) -> int | None:
+        conversion = sell.convert(lead_id)
+        converted.append(lead_id)
+        return conversion.individual_id
+
     lines = run_demo_slack(
-        world.service, sandbox.slack_url, push_items=pushed, shortcut_message=shortcut, out=out
+        world.service,
+        sandbox.slack_url,
+        push_items=pushed,
+        shortcut_message=shortcut,
+        convert_lead=convert,
+        out=out,
     )
     text = "\n".join(lines)
     assert out.getvalue().strip() == text.strip()
@@ -78,6 +90,13 @@ def test_the_demo_walks_from_a_push_through_a_sync_and_approval_to_home_and_the_
     )
     assert world.hubspot.by_email("expo1@example.com") is not None
     assert world.hubspot.by_email("expo2@example.com") is not None
+    # L1: a linked lead converted in Sell; the next sync moves its link to the new contact
+    scene = text[text.index("=== 8.") :]
+    assert len(converted) == 1 and f"converts lead:{converted[0]} in Sell" in scene
+    contact = next(r.id for r in sell.of_kind("contact") if f"contact:{r.id}" in scene)
+    link = world.store.links_by_sell([SellRef("contact", contact)])[SellRef("contact", contact)]
+    assert link.state.value == "active"
+    assert "leads converted (links moved)" in scene and "tombstoned" not in scene
     # the manager group is read with the bot token (no "not_authed" warning)
     assert not [r for r in caplog.records if "unreadable" in r.getMessage()]
     assert "<@" not in text and "<!date" not in text  # rendered for people, not raw mrkdwn
