@@ -19,25 +19,19 @@ Changes are polled with ``sort_by=updated_at:desc`` until a page reaches ``since
 retried per :class:`~sync.clients.retry.RetryPolicy`; Sell's throttling shows up as a 429 with
 an empty body or as a 404 naming ``/429.json`` and is retried as a rate limit.
 
-Sell's Sync API (``sync_start``, ``sync_pages``, ``sync_ack``; :mod:`sync.feeds.sell_sync`) is
-a premium add-on: a 403 or 404 to ``POST /v2/sync/start`` means the account lacks it, which is
-remembered for a day (:data:`SYNC_API_RECHECK_SECONDS`) and never raised. Every Sync API
-request carries the same ``X-Basecrm-Device-UUID`` (a new one makes Sell resend everything):
-``device_uuid``, by default derived from the base URL and a hash of the token.
+Lead conversions and Sell's Sync API (``sync_start``, ``sync_pages``, ``sync_ack``) are read by
+:mod:`sync.clients.sell_lifecycle`; the pure wire readers are in :mod:`sync.clients.sell_wire`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import random
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
-from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
@@ -45,7 +39,14 @@ from sync.clients.errors import SELL, AmbiguousWrite, Remedy, classify_sell
 from sync.clients.http import DEFAULT_TIMEOUT, USER_AGENT, ApiSession, Reply
 from sync.clients.pacing import Clock, Pacer, RollingWindowPacer, Unpaced
 from sync.clients.retry import Random, RetryPolicy, Sleep
+from sync.clients.sell_lifecycle import (
+    SellSyncApi,
+    conversions_after,
+    conversions_of,
+    device_uuid_for,
+)
 from sync.clients.sell_pages import ListKeptShifting, OffsetWalk
+from sync.clients.sell_wire import custom_field_info, has_next_page, item_data, parse_sell_time
 from sync.domain import (
     CUSTOM_PREFIX,
     LeadConversion,
@@ -54,11 +55,10 @@ from sync.domain import (
     SellRecord,
     normalize_email,
 )
-from sync.errors import ApiError, AuthError, RecordRejected
-from sync.ports import SellPort, SellSyncEvent, SellSyncPage, SellSyncStart
+from sync.errors import ApiError, RecordRejected
+from sync.ports import SellPort, SellSyncPage, SellSyncStart
 
 PAGE_SIZE = 100
-CONVERSIONS_PAGE_SIZE = 200  # /v2/lead_conversions takes up to 200 a page
 ADDRESS_PREFIX = "address."
 ADDRESS_KEYS = ("line1", "city", "state", "postal_code", "country")
 COMMON_FIELDS = (
@@ -78,8 +78,6 @@ KIND_FIELDS: dict[str, tuple[str, ...]] = {
     "contact": ("name", "customer_status", "prospect_status"),
 }
 LEAD_SOURCE = "lead_source"
-# How long the client believes an account's 403/404 to the Sync API before asking again.
-SYNC_API_RECHECK_SECONDS = 24 * 3600
 
 logger = logging.getLogger(__name__)
 # How far Sell's clock may differ from ours when recognising a record we just created.
@@ -92,34 +90,8 @@ def _plural(kind: RecordKind) -> str:
     return f"{kind}s"
 
 
-def parse_sell_time(value: object) -> datetime | None:
-    """Sell's ISO-8601 UTC timestamps (``2016-03-15T09:13:06Z``) → aware datetime."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _item_data(item: Any) -> dict[str, Any] | None:
-    if isinstance(item, dict):
-        data = item.get("data", item)
-        if isinstance(data, dict):
-            return data
-    return None
-
-
-def _next_page(body: Any) -> bool:
-    if not isinstance(body, dict):
-        return False
-    links = (body.get("meta") or {}).get("links") or {}
-    return bool(links.get("next_page"))
 
 
 class SellClient(SellPort):
@@ -153,14 +125,6 @@ class SellClient(SellPort):
         device_uuid: str | None = None,
     ) -> None:
         self.overlap = timedelta(seconds=overlap_seconds)
-        self.device_uuid = device_uuid or str(
-            uuid.uuid5(
-                uuid.NAMESPACE_URL,
-                f"sellsync:{base_url.rstrip('/')}:{hashlib.sha256(token.encode()).hexdigest()}",
-            )
-        )
-        self._clock = clock
-        self._sync_refused_at: float | None = None
         self._session = ApiSession(
             service=SELL,
             base_url=base_url,
@@ -180,6 +144,9 @@ class SellClient(SellPort):
             )
         else:
             self.pacer = Unpaced()
+        self._sync = SellSyncApi(
+            self._session, self.pacer, device_uuid or device_uuid_for(base_url, token), clock
+        )
         self._sleep = sleep
         self._rand = rand
         self._now = now
@@ -239,10 +206,10 @@ class SellClient(SellPort):
             body = self._get(
                 path, kind=kind, params={**params, "per_page": PAGE_SIZE, "page": page}
             )
-            items = [d for d in (_item_data(i) for i in body.get("items") or []) if d is not None]
+            items = [d for d in (item_data(i) for i in body.get("items") or []) if d is not None]
             if items:
                 yield items
-            if not items or not _next_page(body):
+            if not items or not has_next_page(body):
                 return
             page += 1
 
@@ -339,7 +306,7 @@ class SellClient(SellPort):
                 json_body={"data": {"name": wanted}},
             )
             if reply.ok:
-                data = _item_data(reply.json()) or {}
+                data = item_data(reply.json()) or {}
                 sid = int(data["id"])
             else:
                 # Someone created it meanwhile ("already_exists"): read the list again.
@@ -372,10 +339,10 @@ class SellClient(SellPort):
                     "page": window.page,
                 },
             )
-            items = [d for d in (_item_data(i) for i in body.get("items") or []) if d is not None]
+            items = [d for d in (item_data(i) for i in body.get("items") or []) if d is not None]
             records = [self._record(kind, data) for data in items]
             try:
-                fresh = walk.observe(window, records, more=bool(items) and _next_page(body))
+                fresh = walk.observe(window, records, more=bool(items) and has_next_page(body))
             except ListKeptShifting as exc:
                 raise ApiError(SELL, f"{_plural(kind)}: {exc}") from exc
             if fresh:
@@ -393,7 +360,7 @@ class SellClient(SellPort):
             )
             wanted = set(chunk)
             for item in body.get("items") or []:
-                data = _item_data(item)
+                data = item_data(item)
                 if data is not None and int(data.get("id", -1)) in wanted:
                     record = self._record(kind, data)
                     found[record.id] = record
@@ -406,160 +373,38 @@ class SellClient(SellPort):
                 for items in self._pages(
                     f"/v2/{kind}/custom_fields", kind="custom_fields", params={}
                 ):
-                    fields.extend(self._custom_field(raw) for raw in items)
+                    fields.extend(custom_field_info(raw) for raw in items)
                 self._custom_fields[kind] = fields
             return list(self._custom_fields[kind])
 
-    @staticmethod
-    def _custom_field(raw: Mapping[str, Any]) -> SellCustomField:
-        choices: list[str] = []
-        for choice in raw.get("choices") or raw.get("options") or []:
-            if isinstance(choice, dict):
-                name = choice.get("name", choice.get("value"))
-                if name is not None:
-                    choices.append(str(name))
-            elif choice is not None:
-                choices.append(str(choice))
-        return SellCustomField(
-            name=str(raw.get("name")), type=str(raw.get("type") or "string"), choices=tuple(choices)
-        )
-
     # ------------------------------------------------------------------ lead conversions
 
-    @staticmethod
-    def _conversion(data: Mapping[str, Any]) -> LeadConversion | None:
-        def optional_id(key: str) -> int | None:
-            value = data.get(key)
-            return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
-
-        conversion_id, lead_id = optional_id("id"), optional_id("lead_id")
-        if conversion_id is None or lead_id is None:
-            return None
-        return LeadConversion(
-            id=conversion_id,
-            lead_id=lead_id,
-            individual_id=optional_id("individual_id"),
-            organization_id=optional_id("organization_id"),
-            deal_id=optional_id("deal_id"),
-            created_at=parse_sell_time(data.get("created_at")),
-        )
-
     def conversions_after(self, after_id: int) -> list[LeadConversion]:
-        """Pages the list (Sell sorts it by id, newest first) until it reaches ``after_id``.
-
-        A conversion made while paging pushes older ones to later pages, so an item can show
-        up twice (kept once) but none is skipped.
-        """
-        found: dict[int, LeadConversion] = {}
-        params: dict[str, str | int] = {"per_page": CONVERSIONS_PAGE_SIZE, "page": 1}
-        while True:
-            body = self._get("/v2/lead_conversions", kind="lead_conversions", params=params)
-            items = [_item_data(i) for i in body.get("items") or []]
-            conversions = [c for c in (self._conversion(d) for d in items if d) if c]
-            for conversion in conversions:
-                if conversion.id > after_id:
-                    found[conversion.id] = conversion
-            if (
-                not conversions
-                or min(c.id for c in conversions) <= after_id
-                or not _next_page(body)
-            ):
-                return sorted(found.values(), key=lambda c: c.id)
-            # After page 50 Sell pages by ``cursor``: follow the link it gives.
-            link = str(body["meta"]["links"]["next_page"])
-            params = {k: v for k, v in parse_qsl(urlsplit(link).query)} or {
-                **params,
-                "page": int(params["page"]) + 1,
-            }
+        return conversions_after(self._get, after_id)
 
     def conversions_of(self, lead_ids: Sequence[int]) -> dict[int, LeadConversion]:
-        found: dict[int, LeadConversion] = {}
-        for lead_id in dict.fromkeys(int(i) for i in lead_ids):
-            body = self._get(
-                "/v2/lead_conversions", kind="lead_conversions", params={"lead_id": lead_id}
-            )
-            for item in body.get("items") or []:
-                data = _item_data(item)
-                conversion = self._conversion(data) if data else None
-                if conversion is not None and conversion.lead_id == lead_id:
-                    found[lead_id] = conversion
-        return found
+        return conversions_of(self._get, lead_ids)
 
     def check_credentials(self) -> str:
         body = self._get("/v2/users/self", kind="users_self")
-        data = _item_data(body) or {}
+        data = item_data(body) or {}
         return str(data.get("name") or data.get("email") or "")
 
     # ------------------------------------------------------------------ Sync API
 
-    def _sync_send(self, method: str, path: str, *, kind: str, json_body: Any = None) -> Reply:
-        return self._session.send(
-            method,
-            path,
-            kind=kind,
-            pacer=self.pacer,
-            json=json_body,
-            headers={"X-Basecrm-Device-UUID": self.device_uuid},
-        )
+    @property
+    def device_uuid(self) -> str:
+        """The ``X-Basecrm-Device-UUID`` every Sync API request carries."""
+        return self._sync.device_uuid
 
     def sync_start(self) -> SellSyncStart:
-        refused = self._sync_refused_at
-        if refused is not None and self._clock() - refused < SYNC_API_RECHECK_SECONDS:
-            return SellSyncStart(available=False)
-        try:
-            reply = self._sync_send("POST", "/v2/sync/start", kind="sync_start")
-        except AuthError as exc:
-            if exc.status != 403:
-                raise  # 401: the token itself is refused
-            reply = None
-        if reply is None or reply.action is Remedy.NOT_FOUND:
-            if refused is None:
-                logger.info("Sell's Sync API is not available; checking links by reads instead")
-            self._sync_refused_at = self._clock()
-            return SellSyncStart(available=False)
-        self._sync_refused_at = None
-        reply.raise_for_error()
-        if reply.response.status_code == 204:
-            return SellSyncStart(available=True)
-        data = _item_data(reply.json()) or {}
-        session = data.get("id")
-        return SellSyncStart(available=True, session=str(session) if session else None)
+        return self._sync.start()
 
     def sync_pages(self, session: str) -> Iterator[SellSyncPage]:
-        while True:
-            reply = self._sync_send("GET", f"/v2/sync/{session}/queues/main", kind="sync_fetch")
-            reply.raise_for_error()
-            if reply.response.status_code == 204:
-                return
-            body = reply.json() or {}
-            items = body.get("items") or [] if isinstance(body, dict) else []
-            if not items:
-                return
-            events: list[SellSyncEvent] = []
-            keys: list[str] = []
-            for item in items:
-                meta = item.get("meta") or {} if isinstance(item, dict) else {}
-                sync = meta.get("sync") or {}
-                if sync.get("ack_key"):
-                    keys.append(str(sync["ack_key"]))
-                data = _item_data(item) or {}
-                try:
-                    rid = int(data.get("id", ""))
-                except (TypeError, ValueError):
-                    continue
-                events.append(
-                    SellSyncEvent(str(meta.get("type") or ""), rid, str(sync.get("event_type")))
-                )
-            yield SellSyncPage(tuple(events), tuple(keys))
+        return self._sync.pages(session)
 
     def sync_ack(self, ack_keys: Sequence[str]) -> None:
-        reply = self._sync_send(
-            "POST",
-            "/v2/sync/ack",
-            kind="sync_ack",
-            json_body={"data": {"ack_keys": list(ack_keys)}},
-        )
-        reply.raise_for_error()
+        self._sync.ack(ack_keys)
 
     # ------------------------------------------------------------------ writes
 
@@ -590,7 +435,7 @@ class SellClient(SellPort):
                 self._sleep(self._session.retry.backoff(attempt, self._rand))
                 continue
             if reply.ok:
-                return self._record(kind, _item_data(reply.json()) or {})
+                return self._record(kind, item_data(reply.json()) or {})
             assert reply.resolution is not None
             if reply.action is Remedy.SKIP_RECORD:
                 raise reply.error(item)
@@ -612,7 +457,7 @@ class SellClient(SellPort):
             },
         )
         for item in body.get("items") or []:
-            data = _item_data(item)
+            data = item_data(item)
             if data is None or normalize_email(data.get("email")) != email:
                 continue
             created = parse_sell_time(data.get("created_at"))
@@ -629,11 +474,11 @@ class SellClient(SellPort):
             # Sell replaces the address object as a whole: start from the current one.
             reply = self._send("GET", path, kind="get")
             reply.raise_for_error(item)
-            current = _item_data(reply.json()) or {}
+            current = item_data(reply.json()) or {}
             address = current.get("address")
             current_address = address if isinstance(address, dict) else None
         body = {"data": self._to_wire(kind, values, item, current_address)}
         reply = self._send("PUT", path, kind="update", json_body=body)
         if reply.ok:
-            return self._record(kind, _item_data(reply.json()) or {})
+            return self._record(kind, item_data(reply.json()) or {})
         raise reply.error(item)

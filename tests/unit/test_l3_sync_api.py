@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from sync.clients.retry import RetryPolicy
-from sync.clients.sell import SYNC_API_RECHECK_SECONDS, SellClient
+from sync.clients.sell import SellClient
+from sync.clients.sell_lifecycle import SYNC_API_RECHECK_SECONDS
 from sync.domain import LinkState, SellRef
 from sync.errors import AuthError
 from tests.conftest import World
