@@ -1,5 +1,5 @@
 """The Zendesk Sell stand-in's data: the user, leads, contacts, custom field definitions and
-lead sources.
+lead sources (lead conversions: :mod:`sandbox.sell_conversions`).
 
 :class:`SellStore` holds the account and the helpers tests use to arrange it (``add_record``,
 ``add_custom_field``, ``add_lead_source`` ...), plus the validation and PUT-semantics merge the
@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from sandbox.sell_conversions import LeadConversions
 from sandbox.sell_fields import (
     ADDRESS_KEYS,
     CUSTOM_FIELD_TYPES,
@@ -48,7 +49,7 @@ class SyncState:
         self.started = 0
 
 
-class SellStore:
+class SellStore(LeadConversions):
     """A Sell account's records and definitions. Subclasses provide ``lock``."""
 
     lock: threading.RLock
@@ -157,81 +158,6 @@ class SellStore:
         with self.lock:
             self.records_by_id[kind].pop(int(record_id), None)
             self.version += 1
-
-    def convert_lead(self, lead_id: int, *, create_deal: bool = False) -> dict[str, Any]:
-        """Convert a lead as Sell does; returns the conversion.
-
-        A ``last_name`` yields an individual contact, an ``organization_name`` an organization,
-        both yield both. The contacts get new ids and the lead leaves the leads list, so it then
-        answers 404 like a deleted one. Tags and the custom fields a contact also defines are
-        copied. Raises ``KeyError`` for an unknown lead.
-        """
-        with self.lock:
-            lead = self.records_by_id["lead"].pop(int(lead_id))
-            now = self.now_iso()
-            shared: dict[str, Any] = {
-                key: lead.get(key)
-                for key in (
-                    "email", "phone", "mobile", "fax", "website", "industry", "owner_id",
-                    "description", "twitter", "facebook", "linkedin", "skype",
-                )
-            }  # fmt: skip
-            shared["address"] = copy.deepcopy(lead.get("address"))
-            shared["tags"] = list(lead.get("tags") or [])
-            contact_fields = {f["name"] for f in self.custom_field_defs["contact"]}
-            shared["custom_fields"] = {
-                name: value
-                for name, value in (lead.get("custom_fields") or {}).items()
-                if name in contact_fields
-            }
-            organization_id = individual_id = None
-            if (lead.get("organization_name") or "").strip():
-                organization_id = self._converted_contact(
-                    {**shared, "is_organization": True, "name": lead["organization_name"]}, now
-                )
-            if (lead.get("last_name") or "").strip():
-                individual_id = self._converted_contact(
-                    {
-                        **shared,
-                        "is_organization": False,
-                        "first_name": lead.get("first_name"),
-                        "last_name": lead["last_name"],
-                        "title": lead.get("title"),
-                        "contact_id": organization_id,
-                    },
-                    now,
-                )
-            deal_id = None
-            if create_deal:
-                deal_id = self._next_deal_id
-                self._next_deal_id += 1
-            conversion = {
-                "id": self._next_conversion_id,
-                "lead_id": lead["id"],
-                "individual_id": individual_id,
-                "organization_id": organization_id,
-                "deal_id": deal_id,
-                "creator_id": USER_ID,
-                "created_at": now,
-            }
-            self._next_conversion_id += 1
-            self.conversions_by_id[conversion["id"]] = conversion
-            self.version += 1
-            return copy.deepcopy(conversion)
-
-    def _converted_contact(self, data: dict[str, Any], now: str) -> int:
-        record = record_template("contact")
-        record["id"] = self.next_id["contact"]
-        self.next_id["contact"] += 1
-        record["created_at"] = record["updated_at"] = now
-        record["custom_fields"] = {}
-        self.merge("contact", record, data, lenient=True)
-        self.records_by_id["contact"][record["id"]] = record
-        return int(record["id"])
-
-    def conversions(self) -> list[dict[str, Any]]:
-        with self.lock:
-            return [copy.deepcopy(c) for _, c in sorted(self.conversions_by_id.items())]
 
     def add_custom_field(
         self,
