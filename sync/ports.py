@@ -554,18 +554,5 @@ class Store(
     narrower should take the role it uses."""
 
 
-#: The roles :class:`Store` is made of, in one place (the storage tests check each).
-STORE_ROLES: tuple[type, ...] = (
-    SyncSettingsStore,
-    LinkStore,
-    SellIndexStore,
-    MemberStore,
-    CursorStore,
-    ConflictStore,
-    ChangeRequestStore,
-    RunLog,
-    AuditLog,
-    LeaseStore,
-    RequestMarkerStore,
-    SchedulerStateStore,
-)
+#: The roles :class:`Store` is made of, read from its bases (the storage tests check each).
+STORE_ROLES: tuple[type, ...] = tuple(role for role in Store.__bases__ if role is not Protocol)
