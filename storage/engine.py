@@ -15,6 +15,7 @@ can use it without importing each other.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from typing import Any
 
@@ -125,9 +126,7 @@ def _sqlite_engine(url: sa.URL, **kwargs: Any) -> Engine:
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             if not in_memory:
                 # Readers never wait for the writer, nor the writer for readers.
-                # Switching takes an exclusive lock: only the first connection to a file does it.
-                if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                    cursor.execute("PRAGMA journal_mode=WAL")
+                _switch_to_wal(cursor)
                 cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
         finally:
@@ -145,6 +144,20 @@ def _sqlite_engine(url: sa.URL, **kwargs: Any) -> Engine:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """Put a SQLite file in WAL mode (it stays so). The switch needs the file to itself and
+    SQLite does not wait for that (no busy handler): when processes open a new file at once,
+    the losers see "database is locked" and try again until the winner has switched it."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def reader(engine: Engine) -> Engine:

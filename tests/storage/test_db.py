@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -133,3 +134,27 @@ def test_closing_a_store_keeps_an_engine_it_was_given(sqlite_url: str) -> None:
             connection.exec_driver_sql("SELECT 1")
     finally:
         engine.dispose()
+
+
+def test_processes_opening_a_new_sqlite_file_at_once_all_get_wal(tmp_path: Path) -> None:
+    """Switching a file to WAL needs it to itself and SQLite does not wait for that: processes
+    that open a new file at the same moment must not fail with "database is locked"."""
+    import multiprocessing
+
+    from tests.storage import workers
+
+    context = multiprocessing.get_context("spawn")
+    for trial in range(3):
+        url = f"sqlite:///{tmp_path}/fresh{trial}.db"
+        barrier, results = context.Barrier(6), context.Queue()
+        processes = [
+            context.Process(target=workers.connect, args=(url, barrier, results)) for _ in range(6)
+        ]
+        for process in processes:
+            process.start()
+        errors = [results.get(timeout=120) for _ in processes]
+        for process in processes:
+            process.join(timeout=60)
+        assert [e for e in errors if e] == []
+        with sqlite3.connect(f"{tmp_path}/fresh{trial}.db") as connection:
+            assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -125,3 +125,17 @@ def paused_sync(url: str, ttl: int, members: int, events: Any, resumed: Any) -> 
     with open_store(url, migrate=False) as store:
         report = Engine(hubspot, sell, store, SystemClock(), config).run(trigger="paused")
     events.put(("done", report.status, report.failure, sell.calls["lead_create"]))
+
+
+def connect(url: str, barrier: Any, results: Any) -> None:
+    """Open a first connection to ``url`` at the same moment as the others; report the error."""
+    engine = make_engine(url)
+    try:
+        barrier.wait(timeout=60)
+        with engine.connect():
+            pass
+        results.put("")
+    except Exception as exc:  # reported to the test
+        results.put(repr(exc))
+    finally:
+        engine.dispose()
