@@ -24,6 +24,15 @@ RECORD_KINDS: tuple[RecordKind, ...] = ("lead", "contact")
 
 CUSTOM_PREFIX = "custom_fields."
 
+#: The HubSpot property listing the ids merged into a contact (L2).
+MERGED_IDS_PROPERTY = "hs_merged_object_ids"
+
+
+def valid_id(value: str) -> bool:
+    """A HubSpot object id as this product takes one: 1 to 19 ASCII digits, not all zero."""
+    return 0 < len(value) <= 19 and value.isascii() and value.isdigit() and 0 < int(value) < 2**63
+
+
 #: Where a person opens a Sell record in the browser (the API's ids are the web app's ids).
 SELL_APP_URL = "https://app.futuresimple.com"
 _SELL_WEB_PATHS: dict[str, str] = {"lead": "leads", "contact": "crm/contacts"}
@@ -98,6 +107,13 @@ class HubSpotContact:
     @property
     def email(self) -> str | None:
         return normalize_email(self.properties.get("email"))
+
+    @property
+    def merged_ids(self) -> frozenset[str]:
+        """Ids of the contacts HubSpot merged into this one (L2): ``hs_merged_object_ids``,
+        a ``;``-separated list of ASCII-digit ids; anything else in it is ignored."""
+        raw = self.properties.get(MERGED_IDS_PROPERTY) or ""
+        return frozenset(p for p in (x.strip() for x in raw.split(";")) if valid_id(p))
 
 
 @dataclass(frozen=True)
@@ -174,6 +190,9 @@ class LinkState(enum.StrEnum):
     ACTIVE = "active"
     TOMBSTONED = "tombstoned"  # S5: the Sell record was deleted
     HUBSPOT_DELETED = "hubspot_deleted"  # S6: the HubSpot contact was archived or deleted
+    # L2: its contact was merged into one already linked to another Sell record; held (not
+    # synced, ``hubspot_id`` is the survivor's) until a manager chooses which link stays
+    MERGE_HELD = "merge_held"
 
 
 class LinkOrigin(enum.StrEnum):
@@ -251,6 +270,8 @@ class Outcome(enum.StrEnum):
     TOMBSTONED = "tombstoned"
     HUBSPOT_DELETED = "hubspot_deleted"
     CONVERTED = "converted"  # L1: the linked lead became a contact; the link moved with it
+    HUBSPOT_MERGED = "hubspot_merged"  # L2: the contact was merged; the link moved to the survivor
+    LINK_CONFLICT = "link_conflict"  # L2: the survivor is linked to another Sell record already
     SKIPPED = "skipped"
     ERROR = "error"
 
