@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from sync.domain import SellRef
 from sync.service import ConflictAction
 
 # --------------------------------------------------------------------------- the command
@@ -56,7 +57,13 @@ CONFLICTS_PREV = "conflicts_prev"
 CONFLICTS_NEXT = "conflicts_next"
 PAGE_ACTIONS = (CONFLICTS_PREV, CONFLICTS_NEXT)
 
-ALL_ACTIONS = (*REQUEST_ACTIONS, *CONFLICT_ACTIONS, *PAGE_ACTIONS)
+#: A link conflict (L2): two Sell records on one HubSpot contact after a merge.
+KEEP_HELD_LINK = "link_conflict_keep_held"
+KEEP_OTHER_LINK = "link_conflict_keep_other"
+UNLINK_HELD = "link_conflict_unlink"
+LINK_CONFLICT_ACTIONS = (KEEP_HELD_LINK, KEEP_OTHER_LINK, UNLINK_HELD)
+
+ALL_ACTIONS = (*REQUEST_ACTIONS, *CONFLICT_ACTIONS, *PAGE_ACTIONS, *LINK_CONFLICT_ACTIONS)
 
 # --------------------------------------------------------------------------- block ids
 
@@ -68,6 +75,10 @@ def request_block(request_id: int) -> str:
 
 def conflict_block(conflict_id: int) -> str:
     return f"conflict:{conflict_id}"
+
+
+def link_conflict_block(held: SellRef) -> str:
+    return f"link:{held.kind}:{held.id}"
 
 
 PAGER_BLOCK = "conflicts_pager"
@@ -114,6 +125,45 @@ def decode_conflict(value: object) -> ConflictRef | None:
     if cid is None or offset is None:
         return None
     return ConflictRef(cid, offset)
+
+
+@dataclass(frozen=True)
+class LinkChoice:
+    """A link conflict button: the held link's Sell record, and the one to keep (None: keep
+    neither, the held record is unlinked)."""
+
+    held: SellRef
+    keep: SellRef | None
+
+
+def encode_link_choice(held: SellRef, keep: SellRef | None) -> str:
+    kept = "-" if keep is None else f"{keep.kind}:{keep.id}"
+    return f"link:{held.kind}:{held.id}:{kept}"
+
+
+_ID = re.compile(r"[0-9]{1,19}")
+
+
+def _ref(kind: str, rid: str) -> SellRef | None:
+    number = int(rid) if _ID.fullmatch(rid) else None
+    if kind not in ("lead", "contact") or number is None or not 0 < number < 2**63:
+        return None
+    return SellRef("lead" if kind == "lead" else "contact", number)
+
+
+def decode_link_choice(value: object) -> LinkChoice | None:
+    if not isinstance(value, str):
+        return None
+    parts = value.split(":")
+    if parts[:1] != ["link"] or len(parts) not in (4, 5):
+        return None
+    held = _ref(parts[1], parts[2])
+    if held is None:
+        return None
+    if len(parts) == 4:
+        return LinkChoice(held, None) if parts[3] == "-" else None
+    keep = _ref(parts[3], parts[4])
+    return None if keep is None else LinkChoice(held, keep)
 
 
 def encode_page(offset: int) -> str:

@@ -175,9 +175,18 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
     svc = cli_services.database_services()
     try:
         page = svc.service.conflicts(limit=1000)
+        links = svc.service.link_conflicts(limit=1000)
         if args.json:
             _emit(
                 {
+                    "link_conflicts": [
+                        {
+                            "held": str(c.held.sell),
+                            "hubspot_id": c.held.hubspot_id,
+                            "linked": None if c.linked is None else str(c.linked.sell),
+                        }
+                        for c in links.conflicts
+                    ],
                     "total": page.total,
                     "conflicts": [
                         {
@@ -194,7 +203,7 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
                 }
             )
         else:
-            print(terminal.render_conflicts(page))
+            print(terminal.render_conflicts(page, links))
     finally:
         svc.close()
     return EXIT_OK

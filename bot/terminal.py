@@ -35,6 +35,7 @@ from sync.service import (
     AuditTrail,
     ConflictPage,
     Explanation,
+    LinkConflictPage,
     ScheduleState,
     StatusView,
     field_label,
@@ -337,8 +338,14 @@ def explanation_dict(e: Explanation) -> dict[str, object]:
     }
 
 
-def render_conflicts(page: ConflictPage) -> str:
-    lines = [f"{plural(page.total, 'open conflict')}"]
+def render_conflicts(page: ConflictPage, links: LinkConflictPage | None = None) -> str:
+    lines = []
+    if links is not None and links.total:
+        lines.append(f"{plural(links.total, 'link conflict')} (HubSpot merges; resolve in Slack)")
+        for lc in links.conflicts:
+            other = "no other record" if lc.linked is None else f"also linked to {lc.linked.sell}"
+            lines.append(f"  {lc.held.sell} held on HubSpot {lc.held.hubspot_id}, {other}")
+    lines.append(f"{plural(page.total, 'open conflict')}")
     for c in page.conflicts:
         lines.append(
             f"  #{c.id} {field_label(c.field)} on {c.sell} ↔ HubSpot {c.hubspot_id}: "

@@ -141,7 +141,10 @@ class Applier(PlanOnly):
             result = results.get(str(i))
             assert decision.link is not None
             if result is not None and result.missing:
-                self._record(replace(hubspot_gone(decision.link), moved_from=decision.moved_from))
+                gone = hubspot_gone(decision.link)
+                self._record(
+                    replace(gone, moved_from=decision.moved_from, merged_from=decision.merged_from)
+                )
             elif result is not None and result.error:
                 self.report.errors.append(Skip(_who(decision), f"HubSpot refused: {result.error}"))
             else:
@@ -245,6 +248,11 @@ class Applier(PlanOnly):
                         **(
                             {"moved_from": str(decision.moved_from)}
                             if decision.moved_from is not None
+                            else {}
+                        ),
+                        **(
+                            {"merged_from": decision.merged_from}
+                            if decision.merged_from is not None
                             else {}
                         ),
                     },

@@ -220,6 +220,15 @@ class Link:
     id: int | None = None
 
 
+@dataclass(frozen=True)
+class HeldLinkSettled:
+    """A manager's choice on a link a HubSpot merge held (L2): the held link as it was, and the
+    Sell record left unlinked (None when the survivor had no other link any more)."""
+
+    held: Link
+    released: SellRef | None
+
+
 class ConflictStatus(enum.StrEnum):
     OPEN = "open"
     KEPT_SELL = "kept_sell"

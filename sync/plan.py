@@ -31,6 +31,7 @@ class RecordDecision:
     merge: RecordMerge | None = field(default=None, compare=False, repr=False)
     create_kind: str | None = field(default=None, compare=False, repr=False)
     moved_from: SellRef | None = field(default=None, compare=False, repr=False)  # L1
+    merged_from: str | None = field(default=None, compare=False, repr=False)  # L2: absorbed id
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -68,6 +68,14 @@ class LinkedPair:
     record: SellRecord | None  # None: deleted in Sell
     contact: HubSpotContact | None  # None with ``hubspot_missing``: gone from HubSpot
     hubspot_missing: bool = False
+    #: L2: when ``contact`` is another contact than the link's (HubSpot merged the link's contact
+    #: into it), the link that contact already has, if any (read by the run).
+    survivor_link: Link | None = None
+
+    @property
+    def merged(self) -> bool:
+        """HubSpot answered for the link's contact with the contact it was merged into (L2)."""
+        return self.contact is not None and self.contact.id != self.link.hubspot_id
 
 
 @dataclass(frozen=True)
@@ -127,16 +135,92 @@ class Planner:
 
     # ------------------------------------------------------- linked pairs
     def linked_pairs(self, pairs: Sequence[LinkedPair]) -> PagePlan:
-        """S5, S6, S9 for linked pairs read again (a feed's page or the ``--full`` check)."""
+        """S5, S6, S9 for linked pairs read again (a feed's page or the ``--full`` check), and
+        L2 for those whose HubSpot contact was merged into another."""
         out = PagePlan()
+        claimed: dict[str, SellRef] = {}  # survivors a link moved to in this plan (L2)
         for p in pairs:
-            if p.record is None:
+            if p.merged:
+                self._follow_merge(p, claimed, out)
+            elif p.record is None:
                 out.add(tombstone(p.link, "deleted in Sell"))
             elif p.hubspot_missing:
                 out.add(hubspot_gone(p.link))
             elif p.contact is not None:
                 out.add(self.link_sync(p.record, p.contact, p.link))
         return out
+
+    def _follow_merge(self, p: LinkedPair, claimed: dict[str, SellRef], out: PagePlan) -> None:
+        """L2: the link moves to the surviving contact and is synced there, unless the survivor
+        is linked to another Sell record already; then the link is held for a manager."""
+        survivor = p.contact
+        assert survivor is not None
+        link, absorbed = p.link, p.link.hubspot_id
+        head = f"merged in HubSpot: contact {absorbed} into {survivor.id}"
+        owner = p.survivor_link
+        other = (
+            owner.sell
+            if owner is not None and owner.state is LinkState.ACTIVE and owner.sell != link.sell
+            else claimed.get(survivor.id)
+        )
+        if link.state is LinkState.TOMBSTONED:
+            # S5 follows the person: the survivor is not imported again, unless another Sell
+            # record holds it already (then there is nothing to choose and the tombstone stays).
+            if other is None:
+                claimed[survivor.id] = link.sell
+                out.add(
+                    RecordDecision(
+                        (Outcome.HUBSPOT_MERGED,),
+                        link.sell,
+                        survivor.id,
+                        f"{head}; its tombstone moved with it",
+                        link=replace(link, hubspot_id=survivor.id),
+                        merged_from=absorbed,
+                    )
+                )
+            return
+        if other is not None and other != link.sell:
+            out.add(
+                RecordDecision(
+                    (Outcome.LINK_CONFLICT,),
+                    link.sell,
+                    survivor.id,
+                    f"{head}, which is linked to {other} already; "
+                    "a manager chooses which link stays",
+                    link=replace(link, hubspot_id=survivor.id, state=LinkState.MERGE_HELD),
+                    merged_from=absorbed,
+                )
+            )
+            return
+        claimed[survivor.id] = link.sell
+        moved = replace(link, hubspot_id=survivor.id, state=LinkState.ACTIVE)
+        summary = f"{head}; the link moved with it"
+        if p.record is None:
+            gone = tombstone(moved, "deleted in Sell")
+            out.add(
+                replace(
+                    gone,
+                    outcomes=(Outcome.HUBSPOT_MERGED, *gone.outcomes),
+                    summary=f"{summary}; {gone.summary}",
+                    merged_from=absorbed,
+                )
+            )
+            return
+        synced = self.link_sync(p.record, survivor, moved)
+        if isinstance(synced, Skip):
+            out.errors.append(synced)  # the link still moves; its values wait for a fix
+            synced = None
+        if synced is None:
+            decision = RecordDecision(
+                (Outcome.HUBSPOT_MERGED,), link.sell, survivor.id, summary, link=moved
+            )
+        else:
+            decision = replace(
+                synced,
+                outcomes=(Outcome.HUBSPOT_MERGED, *synced.outcomes),
+                summary=f"{summary}; {synced.summary}",
+            )
+        out.add(replace(decision, merged_from=absorbed))
 
     def conversions(self, leads: Sequence[ConvertedLead]) -> PagePlan:
         """L1: each converted lead's link moves to its individual contact, snapshots kept, and

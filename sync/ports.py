@@ -22,6 +22,7 @@ from sync.domain import (
     Conflict,
     ConflictStatus,
     FeedMark,
+    HeldLinkSettled,
     HubSpotContact,
     HubSpotList,
     LeadConversion,
@@ -323,6 +324,17 @@ class LinkStore(Protocol):
 
     def iter_links(self, *, batch_size: int = 1000, after_id: int = 0) -> Iterator[list[Link]]:
         """Every link whose row id is above ``after_id``, in row id order."""
+        ...
+
+    def held_links(self, *, offset: int = 0, limit: int = 10) -> list[tuple[Link, Link | None]]:
+        """Links a HubSpot merge holds (L2), oldest first, each with the active link the
+        surviving contact has (None when it has none any more)."""
+        ...
+
+    def settle_held_link(self, held: SellRef, *, keep_held: bool) -> HeldLinkSettled | None:
+        """Keep the held link (the survivor's other link is removed) or remove it, in one
+        transaction; the removed link's open conflicts are dismissed. None when ``held`` is no
+        longer held (decided meanwhile)."""
         ...
 
     def count_links(self) -> dict[str, int]:

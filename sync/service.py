@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sync.domain import Conflict, HubSpotList, Link
+from sync.domain import Conflict, HubSpotList, Link, SellRef
 from sync.engine import Engine
 from sync.mapping import MappingCheck
 from sync.ports import ChangeRequest, RunRecord, SchedulerBeat, SyncSettings
@@ -29,7 +29,14 @@ from sync.usecases.approvals import (
     Setting,
 )
 from sync.usecases.common import CLI_ACTOR, Actor, Parts, Refused
-from sync.usecases.conflicts import ConflictAction, ConflictPage, Conflicts
+from sync.usecases.conflicts import (
+    ConflictAction,
+    ConflictPage,
+    Conflicts,
+    LinkConflict,
+    LinkConflictPage,
+    LinkConflicts,
+)
 from sync.usecases.digest import ChangeKind, Digest, SettingChange, Summary
 from sync.usecases.explain import Explain, Explanation, Verdict
 from sync.usecases.fields import FieldRow, Fields, field_label
@@ -69,6 +76,8 @@ __all__ = [
     "FieldRow",
     "Figures",
     "ImpactRow",
+    "LinkConflict",
+    "LinkConflictPage",
     "Refused",
     "RequestResult",
     "RequestStatus",
@@ -103,6 +112,7 @@ class SyncService:
         self._history = History(parts)
         self._explain = Explain(parts)
         self._conflicts = Conflicts(parts)
+        self._link_conflicts = LinkConflicts(parts)
         self._tombstones = Tombstones(parts)
         self._fields = Fields(parts)
         self._digest = Digest(parts)
@@ -198,6 +208,16 @@ class SyncService:
         self, conflict_id: int, action: str, *, actor: Actor
     ) -> tuple[Conflict, bool]:
         return self._conflicts.resolve(conflict_id, action, actor=actor)
+
+    def link_conflicts(self, *, limit: int = 10) -> LinkConflictPage:
+        """L2: Sell records a HubSpot merge left on one contact, waiting for a manager."""
+        return self._link_conflicts.page(limit=limit)
+
+    def keep_link(
+        self, held: SellRef, keep: SellRef | None, *, actor: Actor
+    ) -> tuple[SellRef | None, bool]:
+        """L2: keep ``keep``'s link to the surviving contact; the other record is unlinked."""
+        return self._link_conflicts.keep(held, keep, actor=actor)
 
     def restore(self, item: str, *, actor: Actor) -> Link:
         return self._tombstones.restore(item, actor=actor)

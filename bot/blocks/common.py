@@ -111,6 +111,8 @@ OUTCOME_LABELS: dict[str, str] = {
     "tombstoned": "deleted in Sell (tombstoned)",
     "hubspot_deleted": "deleted in HubSpot",
     "converted": "leads converted (links moved)",
+    "hubspot_merged": "merged in HubSpot (links moved)",
+    "link_conflict": "link conflicts",
     "skipped": "skipped",
     "error": "errors",
 }

@@ -18,9 +18,9 @@ from bot.blocks.common import (
     who,
 )
 from bot.blocks.links import NO_HUBSPOT_URLS, RecordUrls
-from sync.domain import Conflict, ConflictStatus
+from sync.domain import Conflict, ConflictStatus, SellRef
 from sync.mapping import STANDARD_FIELDS, hubspot_owned_fields
-from sync.service import ConflictPage
+from sync.service import ConflictPage, LinkConflict, LinkConflictPage
 
 #: Conflicts per page: 2 blocks each, so a page stays far below 50 blocks.
 PAGE_SIZE = 10
@@ -77,10 +77,16 @@ def conflicts_message(
     can_resolve: bool,
     note: str | None = None,
     urls: RecordUrls = NO_HUBSPOT_URLS,
+    links: LinkConflictPage | None = None,
 ) -> Message:
+    link_blocks = (
+        [] if links is None else link_conflicts_blocks(links, can_resolve=can_resolve, urls=urls)
+    )
     if page.total == 0:
-        text = ":tada: No open conflicts."
-        blocks: list[Block] = [section(f"{note}\n{text}" if note else text)]
+        text = ":tada: No open conflicts." if not link_blocks else "No open field conflicts."
+        blocks: list[Block] = [section(f"{note}\n{text}" if note else text), *link_blocks]
+        if link_blocks:
+            return Message(plural(links.total if links else 0, "link conflict"), blocks)
         return Message(text, blocks)
     size = max(1, page.limit)
     last_page_start = (page.total - 1) // size * size
@@ -94,6 +100,7 @@ def conflicts_message(
     blocks = []
     if note:
         blocks.append(section(note))
+    blocks += link_blocks
     blocks.append(section(head))
     for conflict in page.conflicts:
         blocks += conflict_blocks(conflict, offset=page.offset, can_resolve=can_resolve, urls=urls)
@@ -125,3 +132,77 @@ def resolved_note(conflict: Conflict, *, changed: bool, urls: RecordUrls = NO_HU
         by = f" by {who(conflict.resolved_by)}" if conflict.resolved_by else ""
         return f":information_source: {subject} was already resolved{by}: {what}."
     return f":white_check_mark: {subject}: {what}."
+
+
+#: Link conflicts shown with their buttons (each is 2 blocks); the rest are counted.
+LINK_CONFLICTS_SHOWN = 5
+
+
+def link_conflict_blocks(
+    conflict: LinkConflict, *, can_resolve: bool, urls: RecordUrls = NO_HUBSPOT_URLS
+) -> list[Block]:
+    """L2: the held Sell record, the one the surviving contact is linked to, and the choice."""
+    held, other = conflict.held, conflict.linked
+    survivor = urls.hubspot_link(held.hubspot_id)
+    if other is not None:
+        text = (
+            f":link: HubSpot merged the contact of {urls.sell_link(held.sell)} into {survivor}, "
+            f"which is linked to {urls.sell_link(other.sell)}. One HubSpot contact syncs with "
+            "one Sell record: choose which link stays; the other Sell record is unlinked."
+        )
+    else:
+        text = (
+            f":link: HubSpot merged the contact of {urls.sell_link(held.sell)} into {survivor}. "
+            "The survivor has no other link now: keep this link, or unlink the record."
+        )
+    blocks: list[Block] = [section(text)]
+    if can_resolve:
+        buttons = [
+            button(
+                f"Keep {held.sell}",
+                ids.KEEP_HELD_LINK,
+                ids.encode_link_choice(held.sell, held.sell),
+                style="primary",
+            )
+        ]
+        if other is not None:
+            buttons.append(
+                button(
+                    f"Keep {other.sell}",
+                    ids.KEEP_OTHER_LINK,
+                    ids.encode_link_choice(held.sell, other.sell),
+                )
+            )
+        else:
+            buttons.append(
+                button(
+                    f"Unlink {held.sell}", ids.UNLINK_HELD, ids.encode_link_choice(held.sell, None)
+                )
+            )
+        blocks.append(actions(*buttons, block_id=ids.link_conflict_block(held.sell)))
+    return blocks
+
+
+def link_conflicts_blocks(
+    page: LinkConflictPage, *, can_resolve: bool, urls: RecordUrls = NO_HUBSPOT_URLS
+) -> list[Block]:
+    """The link conflicts section of ``/sellsync conflicts`` (nothing when there are none)."""
+    if page.total == 0:
+        return []
+    blocks: list[Block] = [section(f"*Link conflicts* ({page.total:,}): HubSpot merges")]
+    for conflict in page.conflicts[:LINK_CONFLICTS_SHOWN]:
+        blocks += link_conflict_blocks(conflict, can_resolve=can_resolve, urls=urls)
+    more = page.total - min(len(page.conflicts), LINK_CONFLICTS_SHOWN)
+    if more > 0:
+        blocks.append(context(f"…and {more:,} more; they show here as these are resolved."))
+    return blocks
+
+
+def link_choice_note(
+    held: SellRef, keep: SellRef | None, unlinked: SellRef | None, *, changed: bool
+) -> str:
+    if not changed:
+        return f":information_source: The link conflict of {held} was already resolved."
+    kept = f"kept the link of {keep}" if keep is not None else f"unlinked {held}"
+    gone = f"; {unlinked} is no longer linked" if unlinked is not None and unlinked != held else ""
+    return f":white_check_mark: Link conflict of {held}: {kept}{gone}."

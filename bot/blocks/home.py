@@ -26,12 +26,12 @@ from bot.blocks.common import (
     when,
     who,
 )
-from bot.blocks.conflicts import field_label
+from bot.blocks.conflicts import field_label, link_conflicts_blocks
 from bot.blocks.links import NO_HUBSPOT_URLS, RecordUrls
 from bot.blocks.status import RUN_STATUS, links_line, status_message
 from bot.blocks.threshold import pending_line
 from sync.ports import ChangeRequest, RunRecord
-from sync.service import ConflictPage, StatusView
+from sync.service import ConflictPage, LinkConflictPage, StatusView
 
 MAX_PENDING = 10
 MAX_CONFLICTS = 5
@@ -73,6 +73,7 @@ def home_view(
     status: StatusView,
     pending: list[ChangeRequest],
     conflicts: ConflictPage,
+    link_conflicts: LinkConflictPage | None = None,
     *,
     viewer: str,
     viewer_is_manager: bool,
@@ -113,6 +114,8 @@ def home_view(
         )
     else:
         blocks.append(context("No open conflicts."))
+    if link_conflicts is not None and link_conflicts.total:
+        blocks += link_conflicts_blocks(link_conflicts, can_resolve=viewer_is_manager, urls=urls)
     runs = status.recent_runs
     blocks += [divider(), section(f"*Run history* ({plural(len(runs), 'recent run')})")]
     if runs:

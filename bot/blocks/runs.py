@@ -135,8 +135,18 @@ SUMMARY_ORDER = (
 )
 
 
+#: Record lifecycle counts (L1, L2): shown in a summary only when they happened.
+LIFECYCLE_ORDER = (
+    ("converted", "Leads converted"),
+    ("hubspot_merged", "Merged in HubSpot"),
+    ("link_conflict", "Link conflicts"),
+)
+
+
 def summary_fields(counts: Mapping[str, int]) -> list[str]:
-    return [f"*{label}*\n{counts.get(key, 0):,}" for key, label in SUMMARY_ORDER]
+    fields = [f"*{label}*\n{counts.get(key, 0):,}" for key, label in SUMMARY_ORDER]
+    fields += [f"*{label}*\n{counts[key]:,}" for key, label in LIFECYCLE_ORDER if counts.get(key)]
+    return fields
 
 
 def summary_message(summary: Summary) -> Message:
@@ -151,6 +161,8 @@ def summary_message(summary: Summary) -> Message:
     blocks: list[Block] = [
         section(f":bar_chart: *sellsync summary* {since} · {runs}", fields=fields[:10]),
     ]
+    if fields[10:]:  # a section holds 10 fields at most
+        blocks.append(section("*Record lifecycle*", fields=fields[10:20]))
     if summary.skipped_by_reason:
         lines = [
             f"• {escape(reason)}: {n:,}"

@@ -30,6 +30,7 @@ LINK_STATES = {
     "active": "active",
     "tombstoned": "tombstoned (deleted in Sell)",
     "hubspot_deleted": "deleted in HubSpot",
+    "merge_held": "held by a HubSpot merge",
 }
 
 
@@ -99,6 +100,16 @@ def verdict_text(exp: Explanation, *, push: str = "/sellsync push") -> str:
         return (
             f"not synced: HubSpot contact {link.hubspot_id} was deleted in HubSpot; the Sell "
             "record is kept. Push it again to re-create it in HubSpot"
+        )
+    if kind is Verdict.MERGED and link is not None and exp.contact is not None:
+        return (
+            f"synced: HubSpot merged contact {link.hubspot_id} into {exp.contact.id}; "
+            "the next sync moves the link there"
+        )
+    if kind is Verdict.MERGE_HELD and link is not None:
+        return (
+            f"held: HubSpot merged its contact into {link.hubspot_id}, which is linked to "
+            "another Sell record; a manager chooses which link stays in `/sellsync conflicts`"
         )
     if kind is Verdict.SYNCED:
         text = "synced: linked pairs keep syncing both ways whatever their list or score"

@@ -10,7 +10,13 @@ from slack_sdk import WebClient
 
 from bot import action_ids as ids
 from bot.blocks.common import Message, notice
-from bot.blocks.conflicts import PAGE_SIZE, conflicts_message, resolved_note
+from bot.blocks.conflicts import (
+    LINK_CONFLICTS_SHOWN,
+    PAGE_SIZE,
+    conflicts_message,
+    link_choice_note,
+    resolved_note,
+)
 from bot.blocks.threshold import decision_text
 from bot.listeners.approvals import notify_requester, refresh_message
 from bot.listeners.common import Body, Deps, first_action, guarded, tell, user_id
@@ -88,6 +94,7 @@ def register(app: App, deps: Deps) -> None:
             can_resolve=True,
             note=resolved_note(conflict, changed=changed, urls=deps.urls),
             urls=deps.urls,
+            links=service.link_conflicts(limit=LINK_CONFLICTS_SHOWN),
         )
         if body.get("response_url"):
             _replace(respond, message)
@@ -101,13 +108,43 @@ def register(app: App, deps: Deps) -> None:
             return
         page = service.conflicts(offset=offset, limit=PAGE_SIZE)
         message = conflicts_message(
-            page, can_resolve=deps.is_manager(user_id(body)), urls=deps.urls
+            page,
+            can_resolve=deps.is_manager(user_id(body)),
+            urls=deps.urls,
+            links=service.link_conflicts(limit=LINK_CONFLICTS_SHOWN),
         )
         if body.get("response_url"):
             _replace(respond, message)
         else:
             tell(body, client, respond, message)
 
+    def choose_link(body: Body, client: WebClient, respond: Respond) -> None:
+        """L2: a manager keeps one of the two Sell records a HubSpot merge left on a contact."""
+        choice = ids.decode_link_choice(first_action(body).get("value"))
+        user = user_id(body)
+        if choice is None:
+            tell(body, client, respond, notice(OUT_OF_DATE))
+            return
+        unlinked, changed = service.keep_link(choice.held, choice.keep, actor=deps.actor(user))
+        note = link_choice_note(choice.held, choice.keep, unlinked, changed=changed)
+        if _from_home(body):
+            tell(body, client, respond, notice(note))
+            publish_home(deps, client, user)
+            return
+        message = conflicts_message(
+            service.conflicts(offset=0, limit=PAGE_SIZE),
+            can_resolve=True,
+            note=note,
+            urls=deps.urls,
+            links=service.link_conflicts(limit=LINK_CONFLICTS_SHOWN),
+        )
+        if body.get("response_url"):
+            _replace(respond, message)
+        else:
+            tell(body, client, respond, message)
+
+    for action_id in ids.LINK_CONFLICT_ACTIONS:
+        app.action(action_id)(ack=_ack, lazy=[guarded(deps, choose_link)])
     for action_id in ids.REQUEST_ACTIONS:
         app.action(action_id)(ack=_ack, lazy=[guarded(deps, decide)])
     for action_id in ids.CONFLICT_ACTIONS:

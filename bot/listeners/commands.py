@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 from bot import action_ids as ids
 from bot import parsing as p
 from bot.blocks.common import Message, invalid_input, notice
-from bot.blocks.conflicts import PAGE_SIZE, conflicts_message
+from bot.blocks.conflicts import LINK_CONFLICTS_SHOWN, PAGE_SIZE, conflicts_message
 from bot.blocks.fields import fields_message, mapping_message, restored_message
 from bot.blocks.help import help_message
 from bot.blocks.push import push_result, push_started
@@ -89,7 +89,12 @@ def register(app: App, deps: Deps) -> None:
             page = service.conflicts(offset=(command.page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
             _answer(
                 respond,
-                conflicts_message(page, can_resolve=deps.is_manager(user), urls=deps.urls),
+                conflicts_message(
+                    page,
+                    can_resolve=deps.is_manager(user),
+                    urls=deps.urls,
+                    links=service.link_conflicts(limit=LINK_CONFLICTS_SHOWN),
+                ),
             )
         elif isinstance(command, p.Run):
             run_now(deps, client, respond, channel=str(body.get("channel_id") or ""), user=user)

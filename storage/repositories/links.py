@@ -15,10 +15,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 
 from storage import tables as t
-from storage.repositories.base import Repository, chunked, unique
+from storage.repositories.base import Repository, chunked, rowcount, unique
 from sync.domain import (
     ConflictStatus,
     FieldSnapshot,
+    HeldLinkSettled,
     Link,
     LinkOrigin,
     LinkState,
@@ -32,7 +33,14 @@ DISMISSED = ConflictStatus.DISMISSED.value
 #: When several links carry one HubSpot id (a tombstone, then a push that linked the contact to
 #: another Sell record), :meth:`LinkRepository.links_by_hubspot` returns the first state in this
 #: order.
-STATE_PREFERENCE = {LinkState.ACTIVE: 0, LinkState.TOMBSTONED: 1, LinkState.HUBSPOT_DELETED: 2}
+STATE_PREFERENCE = {
+    LinkState.ACTIVE: 0,
+    LinkState.TOMBSTONED: 1,
+    LinkState.HUBSPOT_DELETED: 2,
+    LinkState.MERGE_HELD: 3,
+}
+HELD = LinkState.MERGE_HELD.value
+ACTIVE = LinkState.ACTIVE.value
 
 #: The columns a :class:`~sync.domain.Link` is made of (bookkeeping columns are left out).
 LINK_COLUMNS = (
@@ -218,6 +226,83 @@ class LinkRepository(Repository):
             if len(rows) < batch_size:
                 return
             last_id = rows[-1]["id"]
+
+    def held_links(self, *, offset: int = 0, limit: int = 10) -> list[tuple[Link, Link | None]]:
+        """Links a HubSpot merge holds (L2), oldest first, each with the active link of the
+        same (surviving) HubSpot contact, when there still is one."""
+        with self._read() as session:
+            rows = session.execute(
+                sa.select(*LINK_COLUMNS)
+                .where(t.links.c.state == HELD)
+                .order_by(t.links.c.updated_at, t.links.c.id)
+                .offset(max(0, offset))
+                .limit(max(1, limit))
+            ).mappings()
+            held = [_link(row) for row in rows]
+        owners = self.links_by_hubspot(link.hubspot_id for link in held)
+        return [
+            (link, owner if owner is not None and owner.state is LinkState.ACTIVE else None)
+            for link, owner in ((h, owners.get(h.hubspot_id)) for h in held)
+        ]
+
+    def settle_held_link(self, held: SellRef, *, keep_held: bool) -> HeldLinkSettled | None:
+        """A manager's choice for a link a merge holds (L2), in one transaction.
+
+        ``keep_held``: the held link becomes active and the link the survivor had is removed;
+        otherwise the held link is removed. The removed link's open field conflicts are
+        dismissed (its pair no longer exists). None when ``held`` is not held any more (another
+        manager decided first): nothing is changed.
+        """
+        now = self._clock()
+        c = t.links.c
+        is_held = sa.and_(c.sell_kind == held.kind, c.sell_id == held.id, c.state == HELD)
+        with self._write() as session:
+            row = session.execute(sa.select(*LINK_COLUMNS).where(is_held)).mappings().first()
+            if row is None:
+                return None
+            link = _link(row)
+            released: SellRef | None = None
+            if keep_held:
+                changed = session.execute(
+                    sa.update(t.links).where(is_held).values(state=ACTIVE, updated_at=now)
+                )
+                owner = (
+                    session.execute(
+                        sa.select(c.sell_kind, c.sell_id).where(
+                            c.hubspot_id == link.hubspot_id, c.state == ACTIVE, c.id != link.id
+                        )
+                    )
+                    .mappings()
+                    .first()
+                )
+                if owner is not None:
+                    released = SellRef(owner["sell_kind"], owner["sell_id"])
+            else:
+                changed = session.execute(sa.delete(t.links).where(is_held))
+                released = held
+            if rowcount(changed) != 1:
+                session.rollback()
+                return None
+            if released is not None:
+                if released != held:
+                    session.execute(
+                        sa.delete(t.links).where(
+                            c.sell_kind == released.kind, c.sell_id == released.id
+                        )
+                    )
+                cc = t.conflicts.c
+                session.execute(
+                    sa.update(t.conflicts)
+                    .where(
+                        cc.sell_kind == released.kind,
+                        cc.sell_id == released.id,
+                        cc.status == OPEN,
+                    )
+                    .values(
+                        status=DISMISSED, resolved_by="sellsync", resolved_at=now, updated_at=now
+                    )
+                )
+        return HeldLinkSettled(link, released)
 
     def count_links(self) -> dict[str, int]:
         """Counts per LinkState value, every state present (0 when none)."""

@@ -23,7 +23,7 @@ from sync.feeds.cursors import SellChangeCursor, sell_changes_name, sell_index_n
 from sync.feeds.sell import SellChangeFeed
 from sync.pipeline.sync_run import RunParts
 from sync.plan import RecordDecision
-from sync.planner import PagePlan
+from sync.planner import LinkedPair, PagePlan
 from sync.ports import AuditEvent
 from sync.push import parse_items, select_records
 
@@ -97,6 +97,9 @@ class PushRun:
             link = active.get(r.ref)
             if link is None or link.hubspot_id not in contacts:
                 to_hubspot.append(r)  # never linked, or its HubSpot contact is gone (S6)
+                continue
+            if contacts[link.hubspot_id].id != link.hubspot_id:  # merged in HubSpot (L2)
+                out.extend(p.plan_pairs([LinkedPair(link, r, contacts[link.hubspot_id])]))
                 continue
             decided = p.planner.link_sync(r, contacts[link.hubspot_id], link)
             out.add(decided)

@@ -26,6 +26,7 @@ same run with an applier that only keeps the plan and an index overlaid in memor
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 
 from sync.applier import Applier, PlanOnly
 from sync.config import EngineConfig
@@ -35,6 +36,7 @@ from sync.domain import (
     LeadConversion,
     Link,
     LinkState,
+    Outcome,
     RecordKind,
     SellRecord,
     SellRef,
@@ -65,6 +67,10 @@ from sync.report import SyncReport
 from sync.run_context import RunContext
 
 Progress = Callable[[str, SyncReport], None]
+
+#: Links a merge moves (L2). A link S6 stopped may have been stopped by a read that reported its
+#: merged contact missing; a tombstone moves so that S5 keeps the survivor out of Sell.
+_FOLLOWED_ON_MERGE = (LinkState.ACTIVE, LinkState.HUBSPOT_DELETED, LinkState.TOMBSTONED)
 
 
 class RunParts:
@@ -120,6 +126,21 @@ class RunParts:
                 for rid, rec in self.sell.get_records(kind, ids[start : start + CHUNK]).items():
                     out[SellRef(kind, rid)] = rec
         return out
+
+    def plan_pairs(self, pairs: Sequence[LinkedPair]) -> PagePlan:
+        """The planner's S5/S6/S9 for linked pairs read again, with L2 for pairs HubSpot answered
+        with another contact (a merge): the links those survivors already have are read first,
+        so a survivor linked to another Sell record is held for a manager, not guessed."""
+        survivors = {p.contact.id for p in pairs if p.merged and p.contact is not None}
+        if survivors:
+            owners = self.store.links_by_hubspot(survivors)
+            pairs = [
+                replace(p, survivor_link=owners.get(p.contact.id))
+                if p.merged and p.contact is not None
+                else p
+                for p in pairs
+            ]
+        return self.planner.linked_pairs(pairs)
 
     def plan_imports(self, contacts: Sequence[HubSpotContact], members: set[str]) -> PagePlan:
         """S1, S3, S5, S8 for list members that are not linked (reads, then plans)."""
@@ -295,7 +316,8 @@ class SyncRun:
                                 hubspot_missing=link.hubspot_id in missing,
                             )
                         )
-                p.applier.apply(p.planner.linked_pairs(pairs))
+                self.done.update(c.id for c in found.values())  # survivors of merges (L2)
+                p.applier.apply(p.plan_pairs(pairs))
             p.tick(f"sell {kind}s")
         mark = feed.cursor.close_slice()  # newest first: only once the whole feed is applied
         if mark is not None:
@@ -314,6 +336,8 @@ class SyncRun:
         feed = HubSpotChangeFeed(p.hubspot, cursor, overlap_ms=p.config.hubspot_overlap_ms)
         for page in feed.pages(p.context.hubspot_props()):
             contacts = [c for c in page.contacts if c.id not in self.done]
+            self._merged_into(contacts)
+            contacts = [c for c in contacts if c.id not in self.done]
             links = p.store.links_by_hubspot(c.id for c in contacts)
             linked = [
                 (c, links[c.id])
@@ -326,13 +350,46 @@ class SyncRun:
                 records = p.read_sell([link.sell for _, link in linked])
                 pairs = [LinkedPair(link, records.get(link.sell), c) for c, link in linked]
                 pairs = self._unless_converted(pairs)
-                p.applier.apply(p.planner.linked_pairs(pairs))
+                p.applier.apply(p.plan_pairs(pairs))
             candidates = [c for c in contacts if c.id not in links and c.id in self.members]
             if candidates:
                 self._import(candidates)
             self.done.update(c.id for c in contacts)
             p.applier.save_mark(HUBSPOT_CHANGES, cursor.close_slice())
             p.tick("hubspot changes")
+
+    def _merged_into(self, contacts: Sequence[HubSpotContact]) -> None:
+        """L2 from the survivor's side: a changed contact whose ``hs_merged_object_ids`` holds
+        the id of a link moves that link to it (or holds it, when the survivor is linked to
+        another Sell record). A link S6 stopped because a read reported its merged contact
+        missing is followed too. Survivors a link moved to are done for this run."""
+        p = self.p
+        into = {absorbed: c for c in contacts for absorbed in c.merged_ids}
+        if not into:
+            return
+        links = p.store.links_by_hubspot(into)
+        followed = [link for link in links.values() if link.state in _FOLLOWED_ON_MERGE]
+        if not followed:
+            return
+        live = [link for link in followed if link.state is not LinkState.TOMBSTONED]
+        records = p.read_sell(link.sell for link in live) if live else {}
+        pairs = [
+            LinkedPair(
+                link
+                if link.state is LinkState.TOMBSTONED
+                else replace(link, state=LinkState.ACTIVE),
+                records.get(link.sell),
+                into[link.hubspot_id],
+            )
+            for link in followed
+        ]
+        plan = p.plan_pairs(self._unless_converted(pairs))
+        p.applier.apply(plan)
+        self.done.update(
+            d.hubspot_id
+            for d in plan.plan.actions
+            if d.hubspot_id is not None and Outcome.HUBSPOT_MERGED in d.outcomes
+        )
 
     # ------------------------------------------------------- Sell's Sync API
     def _sync_api_deletions(self) -> bool:
@@ -352,7 +409,7 @@ class SyncRun:
             missing = [LinkedPair(link, None, None) for link in active if link.sell not in records]
             missing = self._unless_converted(missing)  # a converted lead reads as deleted (L1)
             if missing:
-                p.applier.apply(p.planner.linked_pairs(missing))
+                p.applier.apply(p.plan_pairs(missing))
             feed.ack(page)  # only once applied: unacked items come back in the next session
             p.tick("sell sync api")
         return True
@@ -372,7 +429,7 @@ class SyncRun:
             gone = [LinkedPair(link, None, None) for link in active if link.sell not in records]
             gone = self._unless_converted(gone)
             if gone:
-                p.applier.apply(p.planner.linked_pairs(gone))
+                p.applier.apply(p.plan_pairs(gone))
             p.tick("link check")
         p.applier.save_mark(LINK_CHECK, cursor.close_slice())
 
@@ -402,5 +459,6 @@ class SyncRun:
                         hubspot_missing=link.hubspot_id in missing,
                     )
                 )
-            p.applier.apply(p.planner.linked_pairs(self._unless_converted(pairs)))
+            self.done.update(c.id for c in found.values())  # survivors of merges (L2)
+            p.applier.apply(p.plan_pairs(self._unless_converted(pairs)))
             p.tick("full check")

@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from sync.applier import FieldWriteRefused
-from sync.domain import Conflict, ConflictStatus, FieldSnapshot, Link, LinkState
+from sync.domain import Conflict, ConflictStatus, FieldSnapshot, Link, LinkState, SellRef
 from sync.errors import SyncError
 from sync.mapping import (
     FieldMapping,
@@ -148,6 +148,11 @@ class Conflicts:
         contact = found.get(link.hubspot_id)
         if record is None or contact is None:
             raise Refused("the record no longer exists on one side; dismiss the conflict instead")
+        if contact.id != link.hubspot_id:  # L2: never written to a merged-away id
+            raise Refused(
+                f"HubSpot merged contact {link.hubspot_id} into {contact.id}; the next sync "
+                "moves the link there. Resolve the conflict after it"
+            )
         prop = run.props.get(mapping.hubspot)
         keep_sell = action is ConflictAction.KEEP_SELL
         if keep_sell:
@@ -166,3 +171,61 @@ class Conflicts:
             )
         except FieldWriteRefused as exc:
             raise Refused(str(exc)) from exc
+
+
+@dataclass(frozen=True)
+class LinkConflict:
+    """L2: a link a HubSpot merge holds, and the link the surviving contact already has."""
+
+    held: Link  # its ``hubspot_id`` is the survivor's
+    linked: Link | None  # None: the survivor has no active link any more
+
+
+@dataclass(frozen=True)
+class LinkConflictPage:
+    conflicts: list[LinkConflict]
+    total: int
+
+
+class LinkConflicts:
+    """Link conflicts (L2): two Sell records that a HubSpot merge left on one contact. A manager
+    keeps one of the two links; the other Sell record is unlinked. Nothing is guessed."""
+
+    def __init__(self, parts: Parts) -> None:
+        self.parts = parts
+
+    def page(self, *, limit: int = 10) -> LinkConflictPage:
+        store = self.parts.store
+        total = store.count_links().get(LinkState.MERGE_HELD.value, 0)
+        items = [LinkConflict(h, o) for h, o in store.held_links(limit=limit)] if total else []
+        return LinkConflictPage(items, total)
+
+    def keep(
+        self, held: SellRef, keep: SellRef | None, *, actor: Actor
+    ) -> tuple[SellRef | None, bool]:
+        """Keep ``keep``'s link to the survivor: ``held`` itself, or the Sell record the survivor
+        is linked to (None: unlink ``held`` and keep no other). Returns the Sell record left
+        unlinked, and False when another manager decided first (then nothing is changed)."""
+        if not actor.is_manager:
+            raise Refused("only managers can resolve link conflicts")
+        store = self.parts.store
+        link = store.links_by_sell([held]).get(held)
+        if link is None or link.state is not LinkState.MERGE_HELD:
+            return None, False
+        if keep is not None and keep != held:
+            owner = store.links_by_hubspot([link.hubspot_id]).get(link.hubspot_id)
+            if owner is None or owner.state is not LinkState.ACTIVE or owner.sell != keep:
+                raise Refused(f"{keep} is not one of the two Sell records of this link conflict")
+        settled = store.settle_held_link(held, keep_held=keep == held)
+        if settled is None:
+            return None, False
+        self.parts.audit(
+            "link_conflict_resolved",
+            f"{held}|{settled.held.hubspot_id}",
+            actor,
+            {
+                "kept": None if keep is None else str(keep),
+                "unlinked": None if settled.released is None else str(settled.released),
+            },
+        )
+        return settled.released, True

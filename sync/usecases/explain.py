@@ -37,6 +37,8 @@ class Verdict(StrEnum):
     COMPANY = "company"  # a Sell company contact: never sent to HubSpot
     NO_EMAIL = "no_email"  # a Sell record without an email
     NOT_LINKED = "not_linked"  # a Sell record that can be pushed
+    MERGED = "merged"  # linked, and HubSpot merged its contact: the next sync moves the link (L2)
+    MERGE_HELD = "merge_held"  # a merge left two Sell records on one contact: a manager chooses
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,10 @@ class Explain:
             kind = {
                 LinkState.TOMBSTONED: Verdict.TOMBSTONED,
                 LinkState.HUBSPOT_DELETED: Verdict.HUBSPOT_DELETED,
+                LinkState.MERGE_HELD: Verdict.MERGE_HELD,
             }.get(link.state, Verdict.SYNCED)
+            if kind is Verdict.SYNCED and contact is not None and contact.id != link.hubspot_id:
+                kind = Verdict.MERGED
             return replace(found, kind=kind, conflicts=open_conflicts)
         if contact is not None:
             # the run's own planner screens it, so the answer is what the next run does
@@ -126,6 +131,8 @@ class Explain:
             link = store.links_by_hubspot([hub_id]).get(hub_id)
             found, _ = hubspot.read_contacts([hub_id], props)
             contact = found.get(hub_id)
+            if link is None and contact is not None and contact.id != hub_id:
+                link = store.links_by_hubspot([contact.id]).get(contact.id)  # merged (L2)
         else:
             parsed = parse_items([item])
             if parsed.invalid:
