@@ -82,6 +82,7 @@ def engine_config(settings: AppSettings) -> EngineConfig:
         score_property=settings.hubspot_score_property,
         import_as=settings.sell_import_as,
         lock_ttl_seconds=settings.sync_lock_ttl_seconds,
+        sync_interval_minutes=settings.sync_interval_minutes,
     )
 
 

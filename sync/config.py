@@ -18,3 +18,6 @@ class EngineConfig:
     lock_ttl_seconds: int = DEFAULT_TTL_SECONDS  # the run lease (sync/lease.py)
     lock_heartbeat_seconds: float | None = None  # None: a third of the TTL
     sell_write_workers: int = 4  # Sell writes in flight at once (paced by the client)
+    #: How often the scheduler runs a sync: the link check (L3) sizes its share from it, so
+    #: that a day of runs checks every link.
+    sync_interval_minutes: int = 15

@@ -7,9 +7,10 @@ the links' Sell records with ``ids=`` reads of 100, carrying on where the previo
 reads only its share of the store too). A record missing from the answer is handled by
 the planner exactly as in the ``--full`` check (S5: tombstone).
 
-The share is ``ceil(links / runs_per_day)`` rounded up to whole reads of 100, so at the default
-15-minute interval (96 runs a day) every link is checked at least once a day: 10,000 links cost
-2 reads a run, 100,000 links 11 (plus one more when a share mixes leads and contacts);
+The share is ``ceil(links / runs_per_day)`` rounded up to whole reads of 100, where
+``runs_per_day`` comes from ``SYNC_INTERVAL_MINUTES`` (:func:`runs_per_day`), so every link is
+checked at least once a day of runs. At the default 15-minute interval (96 runs a day) 10,000
+links cost 2 reads a run, 100,000 links 11 (plus one more when a share mixes leads and contacts);
 ``bench/link_check.py`` prints the figures.
 """
 
@@ -24,6 +25,13 @@ from sync.ports import Store
 
 READ = 100  # ids per Sell read
 RUNS_PER_DAY = 96  # the default 15-minute interval
+MINUTES_PER_DAY = 24 * 60
+
+
+def runs_per_day(interval_minutes: int) -> int:
+    """Scheduled runs in a day at ``interval_minutes`` (at least 1: a longer interval checks
+    every link at every run)."""
+    return max(1, MINUTES_PER_DAY // max(1, interval_minutes))
 
 
 def share_size(links: int, *, runs_per_day: int = RUNS_PER_DAY) -> int:
@@ -36,10 +44,12 @@ def share_size(links: int, *, runs_per_day: int = RUNS_PER_DAY) -> int:
 class LinkCheckFeed:
     """This run's share of the stored links, after the cursor's link, wrapping round."""
 
-    def __init__(self, store: Store, cursor: LinkCheckCursor, *, total: int) -> None:
+    def __init__(
+        self, store: Store, cursor: LinkCheckCursor, *, total: int, per_day: int = RUNS_PER_DAY
+    ) -> None:
         self.store = store
         self.cursor = cursor
-        self.share = share_size(total)
+        self.share = share_size(total, runs_per_day=per_day)
 
     def batches(self) -> Iterator[list[Link]]:
         """The share in batches of :data:`READ`; the cursor moves past each batch yielded."""

@@ -56,7 +56,7 @@ from sync.feeds.cursors import (
     sell_changes_name,
 )
 from sync.feeds.hubspot import HubSpotChangeFeed
-from sync.feeds.links import LinkCheckFeed
+from sync.feeds.links import LinkCheckFeed, runs_per_day
 from sync.feeds.members import CHUNK, all_links, list_members, never_evaluated
 from sync.feeds.sell import SellChangeFeed
 from sync.feeds.sell_sync import SellSyncFeed
@@ -420,7 +420,12 @@ class SyncRun:
         planned exactly as in the ``--full`` check (S5)."""
         p = self.p
         cursor = LinkCheckCursor.from_mark(p.store.get_cursor(LINK_CHECK))
-        feed = LinkCheckFeed(p.store, cursor, total=sum(p.store.count_links().values()))
+        feed = LinkCheckFeed(
+            p.store,
+            cursor,
+            total=sum(p.store.count_links().values()),
+            per_day=runs_per_day(p.config.sync_interval_minutes),
+        )
         for batch in feed.batches():
             # Not only links left out of this run's feeds: ``done`` also holds contacts a feed
             # read without reading their Sell record.

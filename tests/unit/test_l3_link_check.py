@@ -11,7 +11,7 @@ import pytest
 
 from sync.domain import LinkState, Outcome, SellRef
 from sync.feeds.cursors import LINK_CHECK, LinkCheckCursor
-from sync.feeds.links import RUNS_PER_DAY, share_size
+from sync.feeds.links import RUNS_PER_DAY, runs_per_day, share_size
 from tests.conftest import World, make_world
 
 
@@ -99,3 +99,25 @@ def test_l3_a_dry_run_plans_the_tombstone_and_keeps_the_rotation(world: World) -
     assert world.store.get_cursor(LINK_CHECK) == mark
     link = world.store.links_by_sell([SellRef("lead", rid)])[SellRef("lead", rid)]
     assert link.state is LinkState.ACTIVE
+
+
+@pytest.mark.parametrize(
+    ("interval", "per_day"), [(15, 96), (5, 288), (7, 205), (60, 24), (1440, 1), (10_000, 1)]
+)
+def test_l3_runs_per_day_follow_the_sync_interval(interval: int, per_day: int) -> None:
+    assert runs_per_day(interval) == per_day
+    assert per_day * interval <= 24 * 60 or per_day == 1  # a day of runs never falls short
+
+
+def test_l3_a_longer_interval_checks_a_bigger_share_each_run(tmp_path: Path) -> None:
+    """At SYNC_INTERVAL_MINUTES=720 (2 runs a day) each run checks half the links."""
+    world = make_world(tmp_path).with_config(sync_interval_minutes=720)
+    try:
+        _linked(world, 250)
+        world.clock.tick(600)
+        world.sync()
+        before = world.sell.calls["leads_by_ids"]
+        world.sync()
+        assert world.sell.calls["leads_by_ids"] - before == 2  # a share of 200: two reads
+    finally:
+        world.store.close()
