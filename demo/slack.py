@@ -36,7 +36,7 @@ from bot.scheduler import SlackNotifier, post_summary
 from bot.serve import BackgroundServer
 from bot.settings import AppSettings
 from bot.web import SLACK_PATH, build_web
-from sync.domain import LinkState, SellRecord, SellRef
+from sync.domain import Link, LinkState, SellRecord, SellRef
 from sync.service import SyncService
 
 STEP_TIMEOUT = 180.0  # a sync of the demo data against the rate-limited sandbox takes a while
@@ -377,6 +377,25 @@ def _linked_lead(service: SyncService) -> SellRef | None:
     return None
 
 
+def _merge_pair(service: SyncService) -> tuple[tuple[Link, Link], str] | None:
+    """Two active links and a HubSpot list member no Sell record is linked to, for the merge
+    scene: the first link's contact is merged into the member, then the second's."""
+    store = service.engine.store
+    active: list[Link] = []
+    for batch in store.iter_links(batch_size=100):
+        active += [link for link in batch if link.state is LinkState.ACTIVE]
+        if len(active) >= 2:
+            break
+    if len(active) < 2:
+        return None
+    members = sorted(store.known_members(service.settings().list_id), key=int)
+    linked = store.links_by_hubspot(members)
+    free = [m for m in members if m not in linked]
+    if not free:
+        return None
+    return (active[0], active[1]), free[0]
+
+
 def _shortcut_message(service: SyncService) -> str:
     """A message a rep might get: one Sell lead by its web address, another by its email."""
     leads = _unlinked_leads(service, 2)
@@ -416,12 +435,15 @@ def run_demo_slack(
     shortcut_message: str | None = None,
     run_sync: bool = True,
     convert_lead: Callable[[int], int | None] | None = None,
+    merge_contacts: Callable[[str, str], None] | None = None,
     names: dict[str, str] | None = None,
     out: TextIO | None = None,
 ) -> list[str]:
     """Drive the app through a push, a sync, a threshold approval, a conflict review, the
     summary, App Home, the message shortcut and, given ``convert_lead`` (converts a Sell lead
-    and returns its new individual contact's id), a lead conversion the next sync follows (L1);
+    and returns its new individual contact's id), a lead conversion the next sync follows (L1),
+    and given ``merge_contacts`` (merges the second HubSpot contact into the first), two merges:
+    one the next sync follows, one a link conflict a manager settles (L2);
     return (and print to ``out``) the transcript as readers of the channels see it.
 
     ``slack_url`` is the sandbox Slack Web API base (``…/api/``); its control API supplies the
@@ -584,6 +606,43 @@ def run_demo_slack(
                 say(f"{who(manager)} in #{channel}: /sellsync status contact:{contact_id}")
                 driver.command(f"status contact:{contact_id}", user=manager, channel=channel)
                 show(driver)
+
+            pair = _merge_pair(service) if merge_contacts is not None else None
+            if merge_contacts is not None and pair is not None:
+                (first, second), survivor = pair
+                say("=== 9. Contacts merged in HubSpot: the links follow the survivor ===")
+                say(
+                    f"Someone merges HubSpot contact {first.hubspot_id} (linked to {first.sell}) "
+                    f"into contact {survivor}, which no Sell record is linked to"
+                )
+                merge_contacts(survivor, first.hubspot_id)
+                say(f"{who(manager)} in #{channel}: /sellsync run")
+                driver.command("run", user=manager, channel=channel)
+                show(driver)
+                say(
+                    f"Then contact {second.hubspot_id} (linked to {second.sell}) is merged into "
+                    f"{survivor} too: two Sell records on one contact, and sellsync does not guess"
+                )
+                merge_contacts(survivor, second.hubspot_id)
+                say(f"{who(manager)} in #{channel}: /sellsync run")
+                driver.command("run", user=manager, channel=channel)
+                show(driver)
+                say(f"{who(manager)} in #{channel}: /sellsync conflicts")
+                driver.command("conflicts", user=manager, channel=channel)
+                fresh = show(driver)
+                found = _button(fresh, ids.KEEP_OTHER_LINK)
+                if found is not None:
+                    _, value = found
+                    say(f"{who(manager)} clicks [Keep {first.sell}]")
+                    driver.click(
+                        ids.KEEP_OTHER_LINK,
+                        value,
+                        user=manager,
+                        channel=channel,
+                        ts="",
+                        ephemeral=True,
+                    )
+                    show(driver)
     finally:
         executor.shutdown(wait=True)
     return transcript

@@ -3,8 +3,9 @@
 Starts the sandbox HubSpot, Sell and Slack servers on loopback (seeded with realistic data),
 points the real clients at them with a temporary SQLite database, and drives the real Slack app
 through a push, a sync, a threshold approval, a conflict review, the scheduled summary, App Home,
-the message shortcut and a lead converted in Sell that the next sync follows, printing the channels as their readers would see them; it ends with the
-steps from here to a real workspace.
+the message shortcut, a lead converted in Sell and two HubSpot merges that the next syncs follow
+(the second one a link conflict a manager settles), printing the channels as their readers
+would see them; it ends with the steps from here to a real workspace.
 """
 
 from __future__ import annotations
@@ -54,6 +55,17 @@ def _convert_lead(sb: Sandbox, lead_id: int) -> int | None:
     return int(individual) if individual is not None else None
 
 
+def _merge_contacts(sb: Sandbox, survivor: str, absorbed: str) -> None:
+    """Merge two contacts as HubSpot's "Merge" button does: ``POST …/contacts/merge``."""
+    answer = httpx.post(
+        f"{sb.hubspot_url}/crm/objects/2026-03/contacts/merge",
+        json={"primaryObjectId": survivor, "objectIdToMerge": absorbed},
+        headers={"Authorization": f"Bearer {sb.hubspot_token}", "User-Agent": "sellsync-demo/1"},
+        timeout=10,
+    )
+    answer.raise_for_status()
+
+
 def run_demo(out: TextIO | None = None) -> int:
     out = out or sys.stdout
     print("sellsync demo: starting the sandbox HubSpot, Sell and Slack servers…", file=out)
@@ -74,6 +86,7 @@ def run_demo(out: TextIO | None = None) -> int:
                 sb.slack_url,
                 token=sb.slack_token,
                 convert_lead=lambda lead_id: _convert_lead(sb, lead_id),
+                merge_contacts=lambda survivor, absorbed: _merge_contacts(sb, survivor, absorbed),
                 out=out,
             )
             calls = services.api_calls()
