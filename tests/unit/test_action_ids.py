@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot import action_ids as ids
+from sync.domain import SellRef
 
 
 def test_every_action_id_is_unique_and_within_slack_limits() -> None:
@@ -69,3 +70,22 @@ def test_unreadable_push_origin_is_a_global_push(text: object) -> None:
 def test_block_ids_name_their_record() -> None:
     assert ids.request_block(3) != ids.conflict_block(3)
     assert ids.request_block(3) == "request:3"
+
+
+def test_l2_link_choice_values_round_trip_and_refuse_garbage() -> None:
+    held, keep = SellRef("lead", 11), SellRef("contact", 2**63 - 1)
+    assert ids.decode_link_choice(ids.encode_link_choice(held, keep)) == ids.LinkChoice(held, keep)
+    assert ids.decode_link_choice(ids.encode_link_choice(held, None)) == ids.LinkChoice(held, None)
+    for value in (
+        None,
+        "link:lead:11",
+        "link:lead:11:x",
+        "link:lead:0:-",
+        "link:deal:1:-",
+        "link:lead:٣:-",
+        f"link:lead:{2**63}:-",
+        "link:lead:1:contact:-1",
+        ids.encode_conflict(3),
+    ):
+        assert ids.decode_link_choice(value) is None, value
+    assert ids.decode_conflict(ids.encode_link_choice(held, keep)) is None
