@@ -40,6 +40,7 @@ from bot.blocks.runs import (
     run_finished,
     run_in_progress,
     run_progress,
+    summary_fields,
     summary_message,
 )
 from bot.blocks.status import explanation_message, status_message
@@ -79,6 +80,8 @@ from sync.service import (
     Explanation,
     FieldRow,
     ImpactRow,
+    LinkConflict,
+    LinkConflictPage,
     Refused,
     RequestResult,
     SettingChange,
@@ -778,3 +781,69 @@ def test_a_click_on_a_request_already_decided_names_who_decided_it_with_a_live_m
         request(7, status="approved", decided_by=NASTY), DecisionOutcome.ALREADY_CLOSED
     )
     assert not any(markup in decision_text(hostile) for markup in LIVE_MARKUP)
+
+
+def _link_conflicts(n: int, *, owned: bool = True) -> LinkConflictPage:
+    items = [
+        LinkConflict(
+            Link(SellRef("lead", 100 + i), str(900 + i), LinkState.MERGE_HELD),
+            Link(SellRef("contact", 200 + i), str(900 + i)) if owned else None,
+        )
+        for i in range(min(n, 5))
+    ]
+    return LinkConflictPage(items, n)
+
+
+def test_l2_link_conflicts_show_both_records_and_a_choice_for_managers_only() -> None:
+    page = next(conflict_pages(30))
+    links = _link_conflicts(7)
+    data = conflicts_message(page, can_resolve=True, links=links, urls=HUBSPOT_URLS).to_dict()
+    assert limit_problems(data["blocks"], 50) == []
+    text = str(data)
+    assert "*Link conflicts* (7)" in text and "…and 2 more" in text
+    assert f"<{SellRef('lead', 100).web_url}|lead:100>" in text
+    assert f"<{SellRef('contact', 200).web_url}|contact:200>" in text
+    choices = [
+        ids.decode_link_choice(e["value"])
+        for b in data["blocks"]
+        if b.get("block_id", "").startswith("link:")
+        for e in b["elements"]
+    ]
+    assert ids.LinkChoice(SellRef("lead", 100), SellRef("lead", 100)) in choices
+    assert ids.LinkChoice(SellRef("lead", 100), SellRef("contact", 200)) in choices
+    rep = conflicts_message(page, can_resolve=False, links=links).to_dict()
+    assert not [b for b in rep["blocks"] if b.get("block_id", "").startswith("link:")]
+    assert "*Link conflicts* (7)" in str(rep)
+
+
+def test_l2_a_held_link_whose_survivor_lost_its_link_offers_keep_or_unlink() -> None:
+    none = conflicts_message(
+        ConflictPage([], 0, 0, PAGE_SIZE), can_resolve=True, links=_link_conflicts(1, owned=False)
+    ).to_dict()
+    actions = [
+        e["action_id"] for b in none["blocks"] if b["type"] == "actions" for e in b["elements"]
+    ]
+    assert actions == [ids.KEEP_HELD_LINK, ids.UNLINK_HELD]
+    assert ":tada:" not in str(none)  # not "no conflicts" while a link conflict waits
+
+
+def test_l2_the_home_tab_lists_link_conflicts() -> None:
+    view = home_view(
+        status_view(),
+        [],
+        next(conflict_pages(2)),
+        _link_conflicts(1),
+        viewer="U1",
+        viewer_is_manager=True,
+        urls=HUBSPOT_URLS,
+    ).to_dict()
+    assert limit_problems(view["blocks"], MAX_VIEW_BLOCKS) == []
+    assert any(b.get("block_id") == "link:lead:100" for b in view["blocks"])
+
+
+def test_l2_a_summary_shows_lifecycle_counts_only_when_they_happened() -> None:
+    quiet = summary_fields({"created_in_sell": 2})
+    assert len(quiet) == 10 and not any("Merged in HubSpot" in f for f in quiet)
+    busy = summary_fields({"hubspot_merged": 3, "link_conflict": 1, "converted": 2})
+    assert "*Merged in HubSpot*\n3" in busy and "*Link conflicts*\n1" in busy
+    assert "*Leads converted*\n2" in busy
