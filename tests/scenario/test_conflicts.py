@@ -20,6 +20,7 @@ from tests.scenario.conftest import (
     REP,
     Bot,
     action_ids_in,
+    button_value,
     limit_problems,
     message_text,
 )
@@ -237,3 +238,50 @@ def test_a_crm_outage_during_the_write_reopens_the_conflict(
     assert bot.world.sell.value("lead", lead, "phone") == "+1 555 0100"
     listed = bot.command("conflicts", user=MANAGER).reply()
     assert "+1 555 0100" in message_text(listed) and "+1 555 0199" in message_text(listed)
+
+
+def make_link_conflict(bot: Bot) -> tuple[SellRef, SellRef, str]:
+    """Two linked pairs, then HubSpot merges the first contact into the second (L2): the first
+    link is held. Returns (held, the survivor's record, the survivor's id)."""
+    world = bot.world
+    held = world.sell.add("lead", email="ada@example.com", last_name="Lovelace")
+    first = world.member(score=80, email="ada@example.com", lastname="Lovelace")
+    owner = world.sell.add("contact", email="ada.l@example.com", last_name="Lovelace")
+    survivor = world.member(score=80, email="ada.l@example.com", lastname="Lovelace")
+    world.sync()
+    world.hubspot.merge(survivor, first)
+    world.sync()
+    return SellRef("lead", held), SellRef("contact", owner), survivor
+
+
+def test_l2_a_link_conflict_is_listed_and_a_manager_keeps_one_link_with_a_click(
+    bot: Bot,
+) -> None:
+    held, owner, survivor = make_link_conflict(bot)
+    rep_view = bot.command("conflicts", user=REP).reply()
+    assert "Link conflicts* (1)" in message_text(rep_view)
+    assert action_ids_in(rep_view["blocks"]) == []
+    reply = bot.command("conflicts", user=MANAGER).reply()
+    assert action_ids_in(reply["blocks"]) == [ids.KEEP_HELD_LINK, ids.KEEP_OTHER_LINK]
+    refused = bot.click(
+        ids.KEEP_HELD_LINK, ids.encode_link_choice(held, held), user=REP, ephemeral=True
+    ).reply()
+    assert "only managers can resolve link conflicts" in refused["text"]
+    value = button_value(reply["blocks"], ids.KEEP_HELD_LINK)
+    done = bot.click(ids.KEEP_HELD_LINK, value, user=MANAGER, ephemeral=True).reply()
+    assert done["replace_original"] is True
+    assert f"kept the link of {held}; {owner} is no longer linked" in message_text(done)
+    assert "Link conflicts" not in message_text(done)
+    assert bot.world.store.links_by_hubspot([survivor])[survivor].sell == held
+    again = bot.click(ids.KEEP_OTHER_LINK, ids.encode_link_choice(held, owner), user=MANAGER2)
+    assert "already resolved" in message_text(again.reply())
+    assert bot.world.store.links_by_hubspot([survivor])[survivor].sell == held
+
+
+def test_l2_a_forged_link_choice_is_out_of_date_and_changes_nothing(bot: Bot) -> None:
+    held, _owner, survivor = make_link_conflict(bot)
+    for value in ("link:lead:x:-", f"link:{held.kind}:{held.id}:contact:99999"):
+        reply = bot.click(ids.KEEP_OTHER_LINK, value, user=MANAGER, ephemeral=True).reply()
+        assert "out of date" in reply["text"] or "not one of the two" in reply["text"]
+    assert bot.world.store.links_by_sell([held])[held].hubspot_id == survivor
+    assert bot.world.service.link_conflicts().total == 1
