@@ -107,7 +107,12 @@ def test_delete_link_removes_it_and_ignores_unknown_refs(store: SqlStore) -> Non
     store.delete_link(SellRef("lead", 1))
     store.delete_link(SellRef("lead", 404))
     assert store.links_by_sell([SellRef("lead", 1)]) == {}
-    assert store.count_links() == {"active": 0, "tombstoned": 0, "hubspot_deleted": 0}
+    assert store.count_links() == {
+        "active": 0,
+        "tombstoned": 0,
+        "hubspot_deleted": 0,
+        "merge_held": 0,
+    }
 
 
 def test_count_links_counts_every_state(store: SqlStore) -> None:
