@@ -1,4 +1,5 @@
-"""HubSpot's contacts routes: read, list, create, update, archive, the batch calls and search.
+"""HubSpot's contacts routes: read, list, create, update, archive, the batch calls, search and
+merge (the merge itself is :mod:`sandbox.hubspot_merges`).
 
 Each handler parses the request, asks :class:`~sandbox.hubspot_store.HubSpotStore` (the data)
 to look up, validate and write, and answers in HubSpot's shapes from :mod:`sandbox.hubspot_wire`.
@@ -48,6 +49,7 @@ from sandbox.hubspot_wire import (
 )
 
 LIST_PAGE_MAX = 100
+MERGE_FIELDS = ("primaryObjectId", "objectIdToMerge")
 
 
 class ContactRoutes:
@@ -69,6 +71,7 @@ class ContactRoutes:
         r.add("POST", base + "/batch/update", "contacts.batch.update", self._h_batch_update)
         r.add("POST", base + "/batch/upsert", "contacts.batch.upsert", self._h_batch_upsert)
         r.add("POST", base + "/batch/archive", "contacts.batch.archive", self._h_batch_archive)
+        r.add("POST", base + "/merge", "contacts.merge", self._h_merge)
         r.add("GET", base + r"/(?P<cid>[^/]+)", "contacts.get", self._h_get)
         r.add("PATCH", base + r"/(?P<cid>[^/]+)", "contacts.update", self._h_update)
         r.add("DELETE", base + r"/(?P<cid>[^/]+)", "contacts.archive", self._h_archive)
@@ -117,7 +120,7 @@ class ContactRoutes:
 
     def _h_update(self, req: ApiRequest, cid: str) -> Response:
         body = object_body(req)
-        contact = self.store.lookup(cid, req.query.get("idProperty"))
+        contact = self.store.lookup(cid, req.query.get("idProperty"), write=True)
         if contact is None:
             return not_found(cid)
         changes = self.store.validated(body.get("properties"), contact)
@@ -128,13 +131,33 @@ class ContactRoutes:
         return json_response(200, self.store.render(contact, None, all_values=True))
 
     def _h_archive(self, req: ApiRequest, cid: str) -> Response:
+        self.store.note_write(cid)
         self.store.archive_contact(cid)
         return empty_response(204)
 
     def _h_batch_archive(self, req: ApiRequest) -> Response:
         for item in batch_inputs(object_body(req)):
+            self.store.note_write(str(item.get("id", "")))
             self.store.archive_contact(str(item.get("id", "")))
         return empty_response(204)
+
+    def _h_merge(self, req: ApiRequest) -> Response:
+        """``PublicMergeInput`` in, the surviving ``SimplePublicObject`` out (both ids are
+        required strings; see :mod:`sandbox.hubspot_merges` for what a merge does)."""
+        body = object_body(req)
+        require_fields(body, MERGE_FIELDS, "PublicMergeInput")
+        for name in MERGE_FIELDS:
+            value = body[name]
+            if not isinstance(value, str) or not value.strip():
+                return bad_request(f"{name} must be a non-blank string of an object id")
+        primary, absorbed = body["primaryObjectId"], body["objectIdToMerge"]
+        try:
+            survivor = self.store.merge_contacts(primary, absorbed)
+        except KeyError as exc:
+            return not_found(str(exc.args[0]))
+        except ValueError:
+            return bad_request(f"Cannot merge object {primary.strip()} with itself")
+        return json_response(200, survivor)
 
     def _h_batch_read(self, req: ApiRequest) -> Response:
         started = int(time.time() * 1000)
@@ -239,7 +262,7 @@ class ContactRoutes:
         results, errors, missing = [], [], []
         for item, raw_id in zip(inputs, ids, strict=True):
             prop = item.get("idProperty") or id_property
-            contact = self.store.lookup(raw_id, prop)
+            contact = self.store.lookup(raw_id, prop, write=True)
             context: dict[str, list[str]] = {"ids": [raw_id]}
             if item.get("objectWriteTraceId"):
                 context["objectWriteTraceId"] = [str(item["objectWriteTraceId"])]
@@ -291,7 +314,7 @@ class ContactRoutes:
             context: dict[str, list[str]] = {"ids": [raw_id]}
             if item.get("objectWriteTraceId"):
                 context["objectWriteTraceId"] = [str(item["objectWriteTraceId"])]
-            contact = self.store.lookup(raw_id, prop)
+            contact = self.store.lookup(raw_id, prop, write=True)
             if contact is None and prop == "hs_object_id":
                 errors.append(item_error("OBJECT_NOT_FOUND", NOT_FOUND_MESSAGE, context))
                 continue

@@ -201,6 +201,8 @@ class ListRoutes:
         self, hs_list: StoredList, add: list[str], remove: list[str]
     ) -> dict[str, list[str]]:
         added, removed, missing = [], [], []
+        for cid in [*add, *remove]:
+            self.store.note_write(cid)
         for cid in add:
             if self.store.live(cid) is None:
                 missing.append(cid)

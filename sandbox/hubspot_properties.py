@@ -180,6 +180,10 @@ def standard_properties() -> list[dict[str, Any]]:
             "textarea",
             read_only=True,
         ),
+        # ``;``-separated ids of the contacts merged into this one (L2)
+        std(
+            "hs_merged_object_ids", "Merged Contact IDs", "enumeration", "checkbox", read_only=True
+        ),
     ]
 
 

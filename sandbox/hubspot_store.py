@@ -4,7 +4,8 @@
 (``add_contact``, ``create_list``, ``add_property`` ...), plus the writes, lookups and rendering
 the route modules (``sandbox.hubspot_*_api``) build on. Emails are unique case-insensitively across
 ``email`` and ``hs_additional_emails`` of live contacts, like properties with ``hasUniqueValue``;
-archived contacts free their keys and leave every list.
+archived contacts free their keys and leave every list. Merges (one contact absorbing another,
+whose id then answers with the survivor) are in the :mod:`sandbox.hubspot_merges` mix-in.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sandbox.hubspot_merges import ContactMerges
 from sandbox.hubspot_properties import (
     PropertyValueError,
     coerce_value,
@@ -83,7 +85,7 @@ class UniqueConflict(Exception):
         self.existing_id = existing_id
 
 
-class HubSpotStore:
+class HubSpotStore(ContactMerges):
     """A portal's contacts, lists and properties. Subclasses provide ``lock`` and ``portal_id``."""
 
     lock: threading.RLock
@@ -102,6 +104,7 @@ class HubSpotStore:
         self._next_list = FIRST_LIST_ID
         self._last_ms = 0
         self.demo_list_id: str | None = None
+        self._reset_merges()
 
     # ================================================================== data helpers (tests)
 
@@ -130,7 +133,7 @@ class HubSpotStore:
                 k: stored_text(v) for k, v in properties.items() if v is not None and v != ""
             }
             contact_id = str(id) if id is not None else str(self._next_contact)
-            if contact_id in self.contacts_by_id:
+            if contact_id in self.contacts_by_id or contact_id in self.merged_into:
                 raise ValueError(f"contact {contact_id} exists")
             self._next_contact = max(self._next_contact, int(contact_id)) + 1
             created = created_ms if created_ms is not None else self.now_ms()
@@ -286,13 +289,17 @@ class HubSpotStore:
                 keys.add((name, values[name]))
         return keys
 
-    def _reindex(self, contact: StoredContact) -> None:
+    def _unindex(self, contact: StoredContact) -> None:
+        """Free the contact's unique keys (e-mails and unique properties)."""
         for key in self._keys_by_id.pop(contact.id, set()):
             if key[0] == "email":
                 if self._email_owner.get(key[1]) == contact.id:
                     del self._email_owner[key[1]]
             elif self._unique_owner.get(key) == contact.id:
                 del self._unique_owner[key]
+
+    def _reindex(self, contact: StoredContact) -> None:
+        self._unindex(contact)
         if contact.archived:
             return
         keys = self.unique_keys(contact.values)
@@ -331,10 +338,21 @@ class HubSpotStore:
         return contact if contact is not None and not contact.archived else None
 
     def lookup(
-        self, id_value: str, id_property: str | None, *, archived: bool = False
+        self,
+        id_value: str,
+        id_property: str | None,
+        *,
+        archived: bool = False,
+        write: bool = False,
     ) -> StoredContact | None:
+        """The contact ``id_value`` names; a merged-away id names its survivor (a ``write``
+        addressed to one is logged in ``writes_to_merged_ids``)."""
         if id_property in (None, "", "hs_object_id"):
-            contact = self.contacts_by_id.get(str(id_value).strip())
+            wanted = str(id_value).strip()
+            survivor = self.survivor_of(wanted)
+            if survivor is not None and write:
+                self.note_write(wanted)
+            contact = self.contacts_by_id.get(survivor or wanted)
         elif id_property == "email":
             owner = self._email_owner.get(normalize_email(str(id_value)))
             contact = self.contacts_by_id.get(owner) if owner else None

@@ -84,7 +84,14 @@ class HubSpotPort(Protocol):
     def read_contacts(
         self, ids: Sequence[str], properties: Sequence[str]
     ) -> tuple[dict[str, HubSpotContact], set[str]]:
-        """(found by id, ids that are archived or do not exist). Batches of 100."""
+        """(found by requested id, requested ids that are archived or do not exist).
+        Batches of 100.
+
+        A requested id that HubSpot merged into another contact (L2) maps to the survivor:
+        ``found[absorbed_id]`` is the surviving contact, whose ``id`` is its own, not the one
+        requested (``found[survivor_id]`` too when that was requested). An id is matched to a
+        returned contact by the contact's id or its ``merged_ids``; one matched by neither is
+        missing."""
         ...
 
     def read_contacts_by_email(

@@ -2,7 +2,8 @@
 
 HubSpot: emails are unique (case-insensitive), archived contacts vanish from reads, search and
 lists, read-only and unknown properties are refused, numbers must parse, DYNAMIC lists refuse
-manual members, every write bumps ``lastmodifieddate``.
+manual members, every write bumps ``lastmodifieddate``; a merged-away contact (``merge``) answers
+reads with its survivor and writes to its id land on the survivor and in ``writes_to_merged_ids``.
 Sell: leads vs contacts, organization contacts, deletions (404), custom fields that must exist
 and whose values are typed, leads need a last name or company, every write bumps ``updated_at``.
 
@@ -24,6 +25,7 @@ from typing import Any
 from sync.clients.sell_pages import OffsetWalk
 from sync.domain import (
     CUSTOM_PREFIX,
+    MERGED_IDS_PROPERTY,
     HubSpotContact,
     HubSpotList,
     LeadConversion,
@@ -44,6 +46,7 @@ from sync.ports import (
     WriteResult,
 )
 
+NO_RESULT = "HubSpot returned no result for this contact"  # HubSpotClient's words
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -112,6 +115,13 @@ def standard_properties() -> dict[str, PropertyInfo]:
     return props
 
 
+_ADDITIONAL_EMAILS = "hs_additional_emails"
+
+
+def _split(raw: str | None) -> list[str]:
+    return [part.strip() for part in (raw or "").split(";") if part.strip()]
+
+
 @dataclass
 class _Contact:
     id: str
@@ -132,6 +142,8 @@ class FakeHubSpot:
     members: dict[str, set[str]] = field(default_factory=dict)
     calls: Counter[str] = field(default_factory=Counter)
     written: list[dict[str, str]] = field(default_factory=list)  # every property map sent
+    merged_into: dict[str, str] = field(default_factory=dict)  # absorbed id -> survivor id
+    writes_to_merged_ids: list[str] = field(default_factory=list)  # writes addressed to those
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(51_000_000_001))
 
     # -- test helpers ---------------------------------------------------------
@@ -154,6 +166,64 @@ class FakeHubSpot:
         for ids in self.members.values():
             ids.discard(cid)
 
+    def merge(self, primary_id: str, absorbed_id: str) -> str:
+        """Merge ``absorbed_id`` into ``primary_id`` as HubSpot does (L2); returns the survivor.
+
+        The survivor keeps its values and takes the absorbed one's where its own are blank;
+        the absorbed e-mails join ``hs_additional_emails``; ``hs_merged_object_ids`` lists every
+        id absorbed, transitively; the absorbed contact's list memberships pass to the survivor.
+        Merged-away ids stand for their survivor. Raises KeyError for an unknown or archived
+        contact, ValueError when both are the same contact.
+        """
+        primary = self._merge_party(primary_id)
+        absorbed = self._merge_party(absorbed_id)
+        if primary.id == absorbed.id:
+            raise ValueError(f"contact {primary.id} cannot be merged into itself")
+        kept, other = primary.properties, absorbed.properties
+        identity = {"email", _ADDITIONAL_EMAILS, MERGED_IDS_PROPERTY, "hs_object_id"}
+        changes = {k: v for k, v in other.items() if k not in identity and v and not kept.get(k)}
+        extra = _split(kept.get(_ADDITIONAL_EMAILS))
+        incoming = [e for e in [other.get("email"), *_split(other.get(_ADDITIONAL_EMAILS))] if e]
+        if not kept.get("email") and incoming:
+            changes["email"] = incoming.pop(0)
+        seen = {normalize_email(changes.get("email") or kept.get("email"))}
+        seen.update(normalize_email(e) for e in extra)
+        for email in incoming:
+            if normalize_email(email) not in seen:
+                seen.add(normalize_email(email))
+                extra.append(email)
+        if extra:
+            changes[_ADDITIONAL_EMAILS] = ";".join(extra)
+        ids = {*_split(kept.get(MERGED_IDS_PROPERTY)), absorbed.id}
+        ids.update(_split(other.get(MERGED_IDS_PROPERTY)))
+        changes[MERGED_IDS_PROPERTY] = ";".join(sorted(ids, key=lambda i: (len(i), i)))
+        del self.contacts[absorbed.id]
+        for old, survivor in self.merged_into.items():
+            if survivor == absorbed.id:
+                self.merged_into[old] = primary.id
+        self.merged_into[absorbed.id] = primary.id
+        for ids_in_list in self.members.values():
+            if absorbed.id in ids_in_list:
+                ids_in_list.discard(absorbed.id)
+                ids_in_list.add(primary.id)
+        self.set(primary.id, **changes)
+        return primary.id
+
+    def _merge_party(self, cid: str) -> _Contact:
+        c = self.contacts.get(self.merged_into.get(cid, cid))
+        if c is None or c.archived:
+            raise KeyError(cid)
+        return c
+
+    def _resolve(self, cid: str, *, write: bool = False) -> _Contact | None:
+        """The live contact ``cid`` names (a merged-away id names its survivor; a write to one
+        is logged in ``writes_to_merged_ids``)."""
+        survivor = self.merged_into.get(cid)
+        if survivor is not None and write:
+            self.writes_to_merged_ids.append(cid)
+        c = self.contacts.get(survivor or cid)
+        return None if c is None or c.archived else c
+
     def make_list(self, list_id: str = "7", processing_type: str = "MANUAL") -> str:
         self.lists[list_id] = HubSpotList(list_id, "Sell sync", processing_type)  # type: ignore[arg-type]
         self.members.setdefault(list_id, set())
@@ -172,8 +242,11 @@ class FakeHubSpot:
         return [c for c in self.contacts.values() if not c.archived]
 
     def by_email(self, email: str) -> _Contact | None:
+        """The live contact with this e-mail, as its ``email`` or one of its additional ones."""
+        wanted = normalize_email(email)
         for c in self.live():
-            if normalize_email(c.properties.get("email")) == normalize_email(email):
+            addresses = [c.properties.get("email"), *_split(c.properties.get(_ADDITIONAL_EMAILS))]
+            if wanted in (normalize_email(a) for a in addresses):
                 return c
         return None
 
@@ -184,6 +257,8 @@ class FakeHubSpot:
     def _view(self, c: _Contact, properties: Sequence[str]) -> HubSpotContact:
         props = {p: c.properties.get(p) for p in properties}
         props["lastmodifieddate"] = str(c.updated_ms)
+        if c.properties.get(MERGED_IDS_PROPERTY):  # the client reads it with every contact
+            props[MERGED_IDS_PROPERTY] = c.properties[MERGED_IDS_PROPERTY]
         return HubSpotContact(
             c.id,
             props,
@@ -214,8 +289,8 @@ class FakeHubSpot:
         found: dict[str, HubSpotContact] = {}
         missing: set[str] = set()
         for cid in ids:
-            c = self.contacts.get(cid)
-            if c is None or c.archived:
+            c = self._resolve(cid)  # keyed by the requested id, like HubSpotClient (L2)
+            if c is None:
                 missing.add(cid)
             else:
                 found[cid] = self._view(c, properties)
@@ -288,8 +363,8 @@ class FakeHubSpot:
         results = []
         for w in writes:
             self.written.append(dict(w.properties))
-            c = self.contacts.get(w.id or "")
-            if c is None or c.archived:
+            c = self._resolve(w.id or "", write=True)
+            if c is None:
                 results.append(WriteResult(w.key, id=w.id, missing=True))
                 continue
             problem = self._validate(w.properties)
@@ -301,6 +376,9 @@ class FakeHubSpot:
                 results.append(WriteResult(w.key, id=w.id, error=problem))
                 continue
             self.set(c.id, **{k: (v if v != "" else None) for k, v in w.properties.items()})
+            if c.id != w.id:  # HubSpot answers with the survivor's id: the client finds no result
+                results.append(WriteResult(w.key, error=NO_RESULT))
+                continue
             results.append(WriteResult(w.key, id=c.id))
         return results
 
@@ -309,7 +387,11 @@ class FakeHubSpot:
         lst = self.get_list(list_id)
         if not lst.accepts_members:
             raise ApiError("HubSpot", "DYNAMIC lists can't be edited manually", 400)
-        self.members[list_id].update(i for i in ids if not self.contacts[i].archived)
+        for i in ids:
+            if i in self.merged_into:  # HubSpot reports it missing; the sandbox does too
+                self.writes_to_merged_ids.append(i)
+            elif not self.contacts[i].archived:
+                self.members[list_id].add(i)
 
     def properties(self) -> dict[str, PropertyInfo]:
         self.calls["properties"] += 1

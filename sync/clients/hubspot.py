@@ -44,6 +44,7 @@ from sync.clients.isolate import Refused, isolate
 from sync.clients.pacing import Clock, Pacer, RollingWindowPacer, Unpaced
 from sync.clients.retry import Random, RetryPolicy, Sleep
 from sync.domain import (
+    MERGED_IDS_PROPERTY,
     HubSpotContact,
     HubSpotList,
     PropertyInfo,
@@ -57,6 +58,7 @@ API_VERSION = "2026-03"
 
 MEMBERSHIP_PAGE = 250  # GET lists/{id}/memberships
 MEMBERSHIP_WRITE = 100  # ids per PUT memberships/add
+ADDITIONAL_EMAILS = "hs_additional_emails"  # a contact's other addresses, ``;``-separated
 
 _PROCESSING_TYPES = ("MANUAL", "DYNAMIC", "SNAPSHOT")
 
@@ -344,26 +346,40 @@ class HubSpotClient(HubSpotPort):
         data = reply.json() or {}
         return [self._contact(r) for r in data.get("results") or [] if not r.get("archived")]
 
+    def _contact_properties(self, properties: Sequence[str]) -> list[str]:
+        """What every contact read asks for on top of ``properties``."""
+        return self._read_properties(
+            properties, "email", "lastmodifieddate", self.score_property, MERGED_IDS_PROPERTY
+        )
+
     def read_contacts(
         self, ids: Sequence[str], properties: Sequence[str]
     ) -> tuple[dict[str, HubSpotContact], set[str]]:
-        """Also reads ``email``, ``lastmodifieddate`` and the score property."""
+        """Also reads ``email``, ``lastmodifieddate``, the score property and the merged ids.
+
+        HubSpot answers a merged-away id with the contact that absorbed it; such a requested id
+        maps to that survivor (whose ``id`` differs from the key) through its ``merged_ids``.
+        """
         unique = list(dict.fromkeys(str(i) for i in ids if str(i).strip()))
-        props = self._read_properties(properties, "email", "lastmodifieddate", self.score_property)
+        wanted = set(unique)
+        props = self._contact_properties(properties)
         found: dict[str, HubSpotContact] = {}
         for contacts in self._parallel(
             lambda batch: self._batch_read(batch, props, None), _chunks(unique, BATCH_SIZE)
         ):
             for contact in contacts:
-                found[contact.id] = contact
+                for key in ({contact.id} | contact.merged_ids) & wanted:
+                    found[key] = contact
         missing = {i for i in unique if i not in found}
         return found, missing
 
     def read_contacts_by_email(
         self, emails: Sequence[str], properties: Sequence[str]
     ) -> dict[str, HubSpotContact]:
+        """HubSpot finds a contact by any of its addresses (a merged-away contact's address is
+        an additional one of its survivor's), so ``hs_additional_emails`` is read to match."""
         wanted = list(dict.fromkeys(e for e in (normalize_email(x) for x in emails) if e))
-        props = self._read_properties(properties, "email", "lastmodifieddate", self.score_property)
+        props = self._contact_properties([*properties, ADDITIONAL_EMAILS])
         wanted_set = set(wanted)
         found: dict[str, HubSpotContact] = {}
         for contacts in self._parallel(
@@ -371,7 +387,7 @@ class HubSpotClient(HubSpotPort):
         ):
             for contact in contacts:
                 addresses = [contact.email]
-                extra = contact.properties.get("hs_additional_emails") or ""
+                extra = contact.properties.get(ADDITIONAL_EMAILS) or ""
                 addresses += [normalize_email(a) for a in extra.split(";")]
                 for address in addresses:
                     if address and address in wanted_set:
@@ -379,14 +395,15 @@ class HubSpotClient(HubSpotPort):
         return found
 
     def changed_pages(self, since_ms: int, properties: Sequence[str]) -> Iterator[ChangePage]:
-        """Search ``lastmodifieddate >= since_ms`` ascending, 200 a page.
+        """Search ``lastmodifieddate >= since_ms`` ascending, 200 a page (each contact with its
+        ``hs_merged_object_ids``, so a survivor of a merge shows the ids it absorbed).
 
         One query pages through at most ``search_result_cap`` results, so before reaching it
         the query restarts from the newest ``lastmodifieddate`` seen; contacts already yielded
         in the same version (id, lastmodifieddate) are dropped. If a whole query's worth of
         contacts share one ``lastmodifieddate``, those are paged by ``hs_object_id`` instead.
         """
-        props = self._read_properties(properties, "lastmodifieddate")
+        props = self._read_properties(properties, "lastmodifieddate", MERGED_IDS_PROPERTY)
         cursor = SearchCursor.since(
             since_ms,
             page_size=self.limits.search_page_size,
@@ -426,12 +443,12 @@ class HubSpotClient(HubSpotPort):
         self, pending: Sequence[ContactWrite], existing: str
     ) -> list[ContactWrite]:
         """The inputs whose e-mail is the existing contact's (whole-batch 409)."""
-        contacts = self._batch_read([existing], ["email", "hs_additional_emails"], None)
+        contacts = self._batch_read([existing], ["email", ADDITIONAL_EMAILS], None)
         addresses: set[str] = set()
         for contact in contacts:
             if contact.email:
                 addresses.add(contact.email)
-            extra = contact.properties.get("hs_additional_emails") or ""
+            extra = contact.properties.get(ADDITIONAL_EMAILS) or ""
             addresses.update(a for a in (normalize_email(x) for x in extra.split(";")) if a)
         return [w for w in pending if normalize_email(w.properties.get("email")) in addresses]
 

@@ -261,6 +261,7 @@ OPERATIONS: tuple[Operation, ...] = (
             {"primaryObjectId": Str(), "objectIdToMerge": Str()},
             required=frozenset({"primaryObjectId", "objectIdToMerge"}),
         ),
+        example={"primaryObjectId": "1", "objectIdToMerge": "2"},
     ),
     Operation(
         "properties.list", "GET", f"/crm/properties/{V}/{ID}",

@@ -105,6 +105,41 @@ def test_read_by_email(sb: Sandbox) -> None:
     assert list(found) == ["c1@example.test"]
 
 
+def test_l2_read_contacts_of_merged_ids_gives_the_survivor_keyed_as_asked(sb: Sandbox) -> None:
+    ids = add_contacts(sb, 120)
+    survivor, absorbed = ids[110], ids[3]  # in different batches of 100
+    sb.hubspot.merge_contacts(survivor, absorbed)
+    hs = client(sb)
+    found, missing = hs.read_contacts(ids, ["firstname"])
+    assert missing == set() and set(found) == set(ids)
+    assert found[absorbed].id == survivor and found[survivor].id == survivor
+    assert found[absorbed].merged_ids == {absorbed}
+    assert found[absorbed].properties["firstname"] == "C110"
+    found, _ = hs.read_contacts([absorbed], [])
+    assert list(found) == [absorbed] and found[absorbed].id == survivor
+    bodies = [c.json for c in sb.hubspot.calls_matching("POST", f"{OBJECTS}/batch/read")]
+    assert bodies and all("hs_merged_object_ids" in b["properties"] for b in bodies)
+    assert sb.hubspot.writes_to_merged_ids == []
+
+
+def test_l2_read_by_email_finds_the_survivor_by_the_absorbed_address(sb: Sandbox) -> None:
+    ids = add_contacts(sb, 2)
+    sb.hubspot.merge_contacts(ids[0], ids[1])
+    found = client(sb).read_contacts_by_email(["c1@example.test"], [])
+    assert list(found) == ["c1@example.test"] and found["c1@example.test"].id == ids[0]
+
+
+def test_l2_search_pages_carry_the_merged_ids(sb: Sandbox) -> None:
+    ids = add_contacts(sb, 3)
+    sb.hubspot.merge_contacts(ids[2], ids[0])
+    sb.hubspot.merge_contacts(ids[2], ids[1])
+    contacts = [c for page in client(sb).changed_pages(0, ["email"]) for c in page.contacts]
+    assert [c.id for c in contacts] == [ids[2]]
+    assert contacts[0].merged_ids == {ids[0], ids[1]}
+    bodies = [c.json for c in sb.hubspot.calls_matching("POST", f"{OBJECTS}/search")]
+    assert all("hs_merged_object_ids" in b["properties"] for b in bodies)
+
+
 def test_changed_pages_oldest_first_and_restart_before_the_cap(sb: Sandbox) -> None:
     sb.limits.update({"enabled": False})
     base = 1_750_000_000_000

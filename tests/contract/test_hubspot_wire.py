@@ -120,6 +120,8 @@ def test_every_search_the_cursor_builds_fits_the_spec() -> None:
         ("POST", f"{OBJECTS}/batch/create", {},
          {"inputs": [{"properties": {}, "associations": []}] * 101},
          "body.inputs: 101 items, at most 100"),
+        ("POST", f"{OBJECTS}/merge", {}, {"primaryObjectId": 1, "objectIdToMerge": "2"},
+         "body.primaryObjectId: expected a string, got int"),
         ("GET", "/crm/lists/2026-03/7/memberships", {"limit": "251"}, None,
          "query.limit: 251 is over the maximum 250"),
         ("GET", "/crm/lists/2026-03/7", {"include": "true"}, None,
@@ -162,6 +164,8 @@ def test_sandbox_refuses_a_body_without_a_required_field(
     sandbox: Sandbox, op: Any, field: str
 ) -> None:
     path = op.path.replace("[^/]+", "1")
+    for contact_id in ("1", "2"):  # what the examples name (the merge example needs both)
+        sandbox.hubspot.add_contact({}, id=contact_id)
     with httpx.Client(
         base_url=sandbox.hubspot_url,
         headers={"Authorization": f"Bearer {sandbox.hubspot_token}"},

@@ -28,6 +28,8 @@ class HubSpotWorld(Protocol):
     def make_list(self, kind: str) -> str: ...
     def join(self, list_id: str, ids: list[str]) -> None: ...
     def value(self, cid: str, prop: str) -> str | None: ...
+    def merge(self, primary: str, absorbed: str) -> None: ...
+    def writes_to_merged_ids(self) -> list[str]: ...
 
 
 class SellWorld(Protocol):
@@ -63,6 +65,12 @@ class FakeHubSpotWorld:
     def value(self, cid: str, prop: str) -> str | None:
         return self.fake.value(cid, prop)
 
+    def merge(self, primary: str, absorbed: str) -> None:
+        self.fake.merge(primary, absorbed)
+
+    def writes_to_merged_ids(self) -> list[str]:
+        return list(self.fake.writes_to_merged_ids)
+
 
 class SandboxHubSpotWorld:
     def __init__(self, sb: Sandbox) -> None:
@@ -88,6 +96,12 @@ class SandboxHubSpotWorld:
         contact = self.state.get_contact(cid)
         assert contact is not None
         return contact["properties"].get(prop)
+
+    def merge(self, primary: str, absorbed: str) -> None:
+        self.state.merge_contacts(primary, absorbed)
+
+    def writes_to_merged_ids(self) -> list[str]:
+        return list(self.state.writes_to_merged_ids)
 
 
 class FakeSellWorld:
@@ -256,6 +270,68 @@ def test_hubspot_properties_carry_types_options_and_labels(hub: HubSpotWorld) ->
 def test_hubspot_contact_url(hub: HubSpotWorld) -> None:
     url = hub.port.contact_url("123")
     assert url is not None and url.endswith("/record/0-1/123")
+
+
+def test_l2_read_contacts_maps_a_merged_id_to_its_survivor(hub: HubSpotWorld) -> None:
+    a = hub.add(email="a@x.com", firstname="Ann")
+    b = hub.add(email="b@x.com", jobtitle="CTO")
+    c = hub.add(email="c@x.com")
+    hub.merge(a, b)
+    found, missing = hub.port.read_contacts([b], PROPS)
+    assert set(found) == {b} and missing == set()
+    survivor = found[b]
+    assert survivor.id == a and survivor.merged_ids == {b}
+    assert survivor.properties["firstname"] == "Ann" and survivor.properties["jobtitle"] == "CTO"
+    found, missing = hub.port.read_contacts([b, a, c, "999999999"], PROPS)
+    assert set(found) == {a, b, c} and missing == {"999999999"}
+    assert found[a].id == found[b].id == a and found[c].id == c
+    hub.merge(c, a)  # c absorbs a, which had absorbed b
+    found, _ = hub.port.read_contacts([b], PROPS)
+    assert found[b].id == c and found[b].merged_ids == {a, b}
+
+
+def test_l2_by_email_the_absorbed_address_finds_the_survivor(hub: HubSpotWorld) -> None:
+    a = hub.add(email="a@x.com")
+    b = hub.add(email="b@x.com")
+    hub.merge(a, b)
+    by_email = hub.port.read_contacts_by_email(["b@x.com"], PROPS)
+    assert list(by_email) == ["b@x.com"] and by_email["b@x.com"].id == a
+
+
+def test_l2_changed_pages_yield_the_survivor_with_its_merged_ids(hub: HubSpotWorld) -> None:
+    a = hub.add(email="a@x.com")
+    b = hub.add(email="b@x.com")
+    found, _ = hub.port.read_contacts([a, b], PROPS)
+    since = max(c.updated_at_ms for c in found.values()) + 1
+    time.sleep(0.01)
+    hub.merge(a, b)
+    changed = [c for page in hub.port.changed_pages(since, PROPS) for c in page.contacts]
+    assert [c.id for c in changed] == [a] and changed[0].merged_ids == {b}
+    everything = [c.id for page in hub.port.changed_pages(0, PROPS) for c in page.contacts]
+    assert b not in everything
+
+
+def test_l2_the_absorbed_memberships_pass_to_the_survivor(hub: HubSpotWorld) -> None:
+    list_id = hub.make_list("MANUAL")
+    a = hub.add(email="a@x.com")
+    b = hub.add(email="b@x.com")
+    hub.join(list_id, [b])
+    hub.merge(a, b)
+    assert [i for page in hub.port.list_member_pages(list_id) for i in page] == [a]
+
+
+def test_l2_writes_to_a_merged_id_reach_the_survivor_and_are_logged(hub: HubSpotWorld) -> None:
+    a = hub.add(email="a@x.com")
+    b = hub.add(email="b@x.com")
+    hub.merge(a, b)
+    assert hub.writes_to_merged_ids() == []
+    [result] = hub.port.update_contacts([ContactWrite("k", {"jobtitle": "CEO"}, id=b)])
+    assert hub.value(a, "jobtitle") == "CEO"  # HubSpot applies it to the survivor
+    assert hub.writes_to_merged_ids() == [b]
+    # the answer names the survivor, not the id written to: neither a success nor "gone"
+    assert not result.ok and not result.missing and result.error
+    hub.port.update_contacts([ContactWrite("k", {"jobtitle": "CFO"}, id=a)])
+    assert hub.writes_to_merged_ids() == [b]
 
 
 # --------------------------------------------------------------------------- SellPort

@@ -168,7 +168,13 @@ def test_read_contacts_batches_of_100_missing_and_parallel() -> None:
     assert len(found) == 250
     assert missing == {str(i) for i in range(251, 261)}
     assert sorted(len(c["inputs"]) for c in calls) == [60, 100, 100]
-    assert set(calls[0]["properties"]) == {"firstname", "email", "lastmodifieddate", "hubspotscore"}
+    assert set(calls[0]["properties"]) == {
+        "firstname",
+        "email",
+        "lastmodifieddate",
+        "hubspotscore",
+        "hs_merged_object_ids",
+    }
     five = found["5"]
     assert five.updated_at_ms == 1_700_000_000_005
     assert five.url == "https://app.hubspot.com/contacts/123/record/0-1/5"
