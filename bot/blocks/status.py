@@ -144,6 +144,10 @@ def explanation_facts(exp: Explanation) -> list[str]:
         )
     elif exp.contact_missing:
         facts.append("HubSpot: the contact is archived or does not exist")
+    if exp.converted_from is not None:
+        facts.append(
+            f"Converted from {exp.converted_from} in Sell: its link moves here at the next sync"
+        )
     link = exp.link
     if link is not None and exp.kind is not Verdict.NOT_FOUND:
         when = (
@@ -154,10 +158,7 @@ def explanation_facts(exp: Explanation) -> list[str]:
             f"last synced {when}"
         )
     if exp.in_list is not None:
-        facts.append(
-            f"In the synced list {exp.list_id}: {'yes' if exp.in_list else 'no'} "
-            "(as of the last sync)"
-        )
+        facts.append(f"In the synced list {exp.list_id}: {'yes' if exp.in_list else 'no'}")
     if exp.reason is not None:
         facts.append(f"Score: {exp.reason}")
     facts += [

@@ -3,8 +3,11 @@
 The answer is a :class:`Verdict` with what it rests on (the link, the Sell record, the HubSpot
 contact, list membership, the qualification rule's reason, open conflicts), not sentences: the bot
 words it, in Slack with the slash command to push a record and in a terminal with ``sellsync``.
-An unlinked member is screened by the run's own planner (``Engine.planner``), so the answer is
-what the next sync does with it, skips included.
+An unlinked member is screened by the run's own planner (``Engine.planner``) against the synced
+list as the next run reads it, so the answer is what the next sync does with it, skips included.
+A pair's Sell record is read whichever side is asked about (a record gone is what the next run
+tombstones or follows), and a contact a linked lead was converted into is told that the run moves
+the lead's link there, from the same conversion feed the run follows (L5).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from sync.domain import (
     SellRecord,
     SellRef,
 )
+from sync.feeds.conversions import ConversionFeed
+from sync.feeds.cursors import LEAD_CONVERSIONS, ConversionCursor
 from sync.push import parse_items
 from sync.qualify import qualify
 from sync.usecases.common import Parts, Refused
@@ -55,9 +60,10 @@ class Explanation:
     contact_missing: bool = False  # a HubSpot contact was expected and is archived or gone
     score: str | None = None  # the contact's score, as HubSpot holds it
     list_id: str | None = None  # an unlinked contact: the synced list …
-    in_list: bool | None = None  # … whether it is a member (as of the last sync)
+    in_list: bool | None = None  # … whether it is a member now
     reason: str | None = None  # … and the qualification rule's reason
     skip: str | None = None  # why a run skips it although it qualifies
+    converted_from: SellRef | None = None  # a linked lead converted into it: the link moves (L1)
 
 
 class Explain:
@@ -87,7 +93,8 @@ class Explain:
             # the run's own planner screens it, so the answer is what the next run does
             planner = parts.engine.planner()
             list_id = parts.settings().list_id
-            members = parts.store.known_members(list_id) & {contact.id}
+            # the list as the next run reads it, not as the last run left it
+            members = {contact.id} if self._in_list(list_id, contact.id) else set()
             screened, todo = planner.screen_imports([contact], {}, members)
             q = qualify(
                 contact.properties.get(planner.score_property),
@@ -110,6 +117,17 @@ class Explain:
                 skip=skip,
             )
         assert record is not None
+        moved = self._converted_into(record.ref)
+        if moved is not None:  # the next run moves the converted lead's link here (L1)
+            link, lead = moved
+            conflicts = parts.store.conflicts_for(lead)
+            return replace(
+                found,
+                kind=Verdict.SYNCED,
+                link=link,
+                converted_from=lead,
+                conflicts=[c for c in conflicts if c.status is ConflictStatus.OPEN],
+            )
         if record.is_organization:
             kind = Verdict.COMPANY
         elif record.email is None:
@@ -158,6 +176,11 @@ class Explain:
             if link is not None and contact is None:
                 found, _ = hubspot.read_contacts([link.hubspot_id], props)
                 contact = found.get(link.hubspot_id)
+        if link is not None and link.state is not LinkState.TOMBSTONED and record is None:
+            # both sides of a pair: a Sell record gone is what the next run finds (S5, L1)
+            record = sell.get_records(link.sell.kind, [link.sell.id]).get(link.sell.id)
+            if record is None:
+                missing = link.sell
         return Explanation(
             item,
             Verdict.NOT_FOUND,
@@ -170,6 +193,28 @@ class Explain:
             if contact is None
             else contact.properties.get(self.parts.config.score_property),
         )
+
+    def _converted_into(self, ref: SellRef) -> tuple[Link, SellRef] | None:
+        """A linked lead converted into this contact since the last run, read from the same
+        conversion feed the run follows: the link it will have, and the lead it moves from."""
+        if ref.kind != "contact":
+            return None
+        store = self.parts.store
+        cursor = ConversionCursor.from_mark(store.get_cursor(LEAD_CONVERSIONS))
+        for batch in ConversionFeed(self.parts.sell, cursor).batches():
+            for conversion in batch:
+                if conversion.individual_id != ref.id:
+                    continue
+                lead = SellRef("lead", conversion.lead_id)
+                link = store.links_by_sell([lead]).get(lead)
+                if link is not None and link.state is LinkState.ACTIVE:
+                    return replace(link, sell=ref), lead
+        return None
+
+    def _in_list(self, list_id: str, contact_id: str) -> bool:
+        """Whether the contact is a member of the synced list now: the pages are read until it
+        shows up (a run reads them all), so a member joined since the last sync is one."""
+        return any(contact_id in page for page in self.parts.hubspot.list_member_pages(list_id))
 
     def _props_to_read(self) -> list[str]:
         return sorted({"email", "firstname", "lastname", self.parts.config.score_property})
