@@ -81,6 +81,11 @@ class HubSpotPort(Protocol):
         """Member record ids, page by page (<=250 each)."""
         ...
 
+    def lists_of(self, contact_id: str) -> set[str]:
+        """The ids of the lists the contact is a member of now (one call, whatever the lists'
+        sizes; empty for an unknown contact)."""
+        ...
+
     def read_contacts(
         self, ids: Sequence[str], properties: Sequence[str]
     ) -> tuple[dict[str, HubSpotContact], set[str]]:

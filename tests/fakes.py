@@ -272,6 +272,10 @@ class FakeHubSpot:
             raise ApiError("HubSpot", f"list {list_id} not found", 404)
         return self.lists[list_id]
 
+    def lists_of(self, contact_id: str) -> set[str]:
+        self.calls["record_memberships"] += 1
+        return {list_id for list_id, members in self.members.items() if contact_id in members}
+
     def list_member_pages(self, list_id: str) -> Iterator[Sequence[str]]:
         # page by page like the API (without copying the whole list: benchmarks trace memory)
         members = iter(self.members.get(list_id, set()))

@@ -318,6 +318,15 @@ class HubSpotClient(HubSpotPort):
             if not after or not ids:
                 return
 
+    def lists_of(self, contact_id: str) -> set[str]:
+        path = self._lists(f"/records/0-1/{quote(str(contact_id), safe='')}/memberships")
+        reply = self._send("GET", path, kind="record_memberships")
+        if reply.action is Remedy.NOT_FOUND:
+            return set()
+        reply.raise_for_error()
+        body = reply.json() or {}
+        return {str(r["listId"]) for r in body.get("results") or [] if "listId" in r}
+
     def add_list_members(self, list_id: str, ids: Sequence[str]) -> None:
         path = self._lists(f"/{quote(str(list_id), safe='')}/memberships/add")
         unique = list(dict.fromkeys(str(i) for i in ids if str(i)))

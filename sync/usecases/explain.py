@@ -212,9 +212,9 @@ class Explain:
         return None
 
     def _in_list(self, list_id: str, contact_id: str) -> bool:
-        """Whether the contact is a member of the synced list now: the pages are read until it
-        shows up (a run reads them all), so a member joined since the last sync is one."""
-        return any(contact_id in page for page in self.parts.hubspot.list_member_pages(list_id))
+        """Whether the contact is a member of the synced list now, as the next run reads it (a
+        member joined since the last sync is one): one call for the lists it is in."""
+        return list_id in self.parts.hubspot.lists_of(contact_id)
 
     def _props_to_read(self) -> list[str]:
         return sorted({"email", "firstname", "lastname", self.parts.config.score_property})

@@ -181,6 +181,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "lists.memberships", "GET", f"{LISTS}/{ID}/memberships",
         query={"after": Str(), "before": Str(), "limit": Int(maximum=250)},
     ),
+    Operation("lists.record_memberships", "GET", f"{LISTS}/records/0-1/{ID}/memberships"),
     Operation(
         "lists.memberships.add", "PUT", f"{LISTS}/{ID}/memberships/add",
         body=STRINGS, example=[],

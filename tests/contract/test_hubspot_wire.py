@@ -54,6 +54,7 @@ def drive_every_call(sandbox: Sandbox) -> None:
 
     hs.get_list(list_id)
     assert sum(len(page) for page in hs.list_member_pages(list_id)) == 255
+    assert hs.lists_of(ids[0]) == {list_id}
     hs.add_list_members(list_id, ids[250:])
     found, missing = hs.read_contacts([*ids[:120], "999999999"], ["firstname"])
     assert (len(found), missing) == (120, {"999999999"})

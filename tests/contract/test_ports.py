@@ -185,6 +185,18 @@ def test_hubspot_list_lookup_and_member_pages(hub: HubSpotWorld) -> None:
         hub.port.get_list("987654")
 
 
+def test_hubspot_lists_of_a_contact_name_the_lists_it_is_in(hub: HubSpotWorld) -> None:
+    """``status ITEM`` asks whether a contact is in the synced list now (L5) in one call."""
+    first, second = hub.make_list("MANUAL"), hub.make_list("MANUAL")
+    a, b = hub.add(email="a@x.com"), hub.add(email="b@x.com")
+    hub.join(first, [a, b])
+    hub.join(second, [a])
+    assert hub.port.lists_of(a) == {first, second}
+    assert hub.port.lists_of(b) == {first}
+    assert hub.port.lists_of(hub.add(email="c@x.com")) == set()
+    assert hub.port.lists_of("999999999") == set()
+
+
 def test_hubspot_read_contacts_reports_archived_and_unknown_as_missing(hub: HubSpotWorld) -> None:
     a = hub.add(email="a@x.com", firstname="A", hubspotscore="12")
     b = hub.add(email="b@x.com")

@@ -69,7 +69,12 @@ def test_save_link_upserts_by_sell_ref(store: SqlStore) -> None:
     assert second.state is LinkState.HUBSPOT_DELETED
     assert second.snapshot == {}
     assert store.links_by_hubspot(["100"]) == {}
-    assert store.count_links() == {"active": 0, "tombstoned": 0, "hubspot_deleted": 1, "merge_held": 0}
+    assert store.count_links() == {
+        "active": 0,
+        "tombstoned": 0,
+        "hubspot_deleted": 1,
+        "merge_held": 0,
+    }
 
 
 def test_same_id_for_a_lead_and_a_contact_are_two_links(store: SqlStore) -> None:
@@ -121,7 +126,12 @@ def test_count_links_counts_every_state(store: SqlStore) -> None:
         + [link("contact", i, f"t{i}", state=LinkState.TOMBSTONED) for i in range(3)]
         + [link("contact", 100, "gone", state=LinkState.HUBSPOT_DELETED)]
     )
-    assert store.count_links() == {"active": 5, "tombstoned": 3, "hubspot_deleted": 1, "merge_held": 0}
+    assert store.count_links() == {
+        "active": 5,
+        "tombstoned": 3,
+        "hubspot_deleted": 1,
+        "merge_held": 0,
+    }
 
 
 def test_iter_links_pages_by_id_without_gaps_or_repeats(store: SqlStore) -> None:
