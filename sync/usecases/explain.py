@@ -21,14 +21,19 @@ from sync.domain import (
     HubSpotContact,
     Link,
     LinkState,
+    Outcome,
     SellRecord,
     SellRef,
 )
 from sync.feeds.conversions import ConversionFeed
 from sync.feeds.cursors import LEAD_CONVERSIONS, ConversionCursor
+from sync.planner import LinkedPair
 from sync.push import parse_items
 from sync.qualify import qualify
 from sync.usecases.common import Parts, Refused
+
+#: Links a HubSpot merge moves to the survivor, as the run follows them (L2).
+_FOLLOWS_A_MERGE = (LinkState.ACTIVE, LinkState.HUBSPOT_DELETED, LinkState.TOMBSTONED)
 
 
 class Verdict(StrEnum):
@@ -64,6 +69,7 @@ class Explanation:
     reason: str | None = None  # … and the qualification rule's reason
     skip: str | None = None  # why a run skips it although it qualifies
     converted_from: SellRef | None = None  # a linked lead converted into it: the link moves (L1)
+    held_by: SellRef | None = None  # L2: the other Sell record on the contact a merge left
 
 
 class Explain:
@@ -86,8 +92,12 @@ class Explain:
                 LinkState.HUBSPOT_DELETED: Verdict.HUBSPOT_DELETED,
                 LinkState.MERGE_HELD: Verdict.MERGE_HELD,
             }.get(link.state, Verdict.SYNCED)
-            if kind is Verdict.SYNCED and contact is not None and contact.id != link.hubspot_id:
-                kind = Verdict.MERGED
+            if link.state is LinkState.MERGE_HELD:
+                owner = parts.store.links_by_hubspot([link.hubspot_id]).get(link.hubspot_id)
+                held_by = owner.sell if owner and owner.state is LinkState.ACTIVE else None
+                return replace(found, kind=kind, conflicts=open_conflicts, held_by=held_by)
+            if contact is not None and contact.id != link.hubspot_id:
+                return self._merged(found, link, contact, open_conflicts)
             return replace(found, kind=kind, conflicts=open_conflicts)
         if contact is not None:
             # the run's own planner screens it, so the answer is what the next run does
@@ -136,6 +146,46 @@ class Explain:
             kind = Verdict.NOT_LINKED
         return replace(found, kind=kind)
 
+    def _merged(
+        self, found: Explanation, link: Link, survivor: HubSpotContact, conflicts: list[Conflict]
+    ) -> Explanation:
+        """L2: HubSpot merged the link's contact into ``survivor``. The run's planner decides,
+        as in the run, between every link the survivor absorbed (lowest row first, as the run
+        reads them): the link moves there (MERGED), becomes a link conflict (MERGE_HELD, held
+        by the record the survivor is linked to), or, a tombstone, moves as one."""
+        store = self.parts.store
+        owner = store.links_by_hubspot([survivor.id]).get(survivor.id)
+        absorbed = store.links_by_hubspot(survivor.merged_ids | {link.hubspot_id})
+        rivals = sorted(
+            (other for other in absorbed.values() if other.state in _FOLLOWS_A_MERGE),
+            key=lambda other: other.id or 0,
+        )
+        pairs = [
+            LinkedPair(
+                other
+                if other.state is LinkState.TOMBSTONED
+                else replace(other, state=LinkState.ACTIVE),
+                found.record if other.sell == link.sell else None,
+                survivor,
+                survivor_link=owner,
+            )
+            for other in rivals
+        ]
+        plan = self.parts.engine.planner().linked_pairs(pairs).plan
+        mine = next((d for d in plan.actions if d.sell == link.sell), None)
+        if mine is None or Outcome.HUBSPOT_MERGED not in mine.outcomes:
+            holder = next(
+                (d.sell for d in plan.actions if Outcome.HUBSPOT_MERGED in d.outcomes), None
+            )
+            if owner is not None and owner.state is LinkState.ACTIVE:
+                holder = owner.sell
+            kind = Verdict.TOMBSTONED if link.state is LinkState.TOMBSTONED else Verdict.MERGE_HELD
+            return replace(found, kind=kind, conflicts=conflicts, held_by=holder)
+        kind = {
+            LinkState.TOMBSTONED: Verdict.TOMBSTONED,
+        }.get(link.state, Verdict.MERGED)
+        return replace(found, kind=kind, conflicts=conflicts)
+
     def _locate(self, item: str) -> Explanation:
         """What ITEM names: its link, Sell record and HubSpot contact (kind NOT_FOUND so far)."""
         store, hubspot, sell = self.parts.store, self.parts.hubspot, self.parts.sell
@@ -151,6 +201,19 @@ class Explain:
             contact = found.get(hub_id)
             if link is None and contact is not None and contact.id != hub_id:
                 link = store.links_by_hubspot([contact.id]).get(contact.id)  # merged (L2)
+            if (
+                contact is not None
+                and contact.merged_ids
+                and (link is None or link.state is not LinkState.ACTIVE)
+            ):
+                # a link to a contact merged into this one moves here at the next sync (L2)
+                moving = [
+                    other
+                    for other in store.links_by_hubspot(contact.merged_ids).values()
+                    if other.state in _FOLLOWS_A_MERGE
+                ]
+                if moving:
+                    link = min(moving, key=lambda other: other.id or 0)
         else:
             parsed = parse_items([item])
             if parsed.invalid:

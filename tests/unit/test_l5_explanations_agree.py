@@ -103,6 +103,7 @@ changes = st.one_of(
                 "restore",
                 "clear_email",
                 "edit_sell",
+                "merge",
             ]
         ),
         st.integers(0, 20),
@@ -177,6 +178,10 @@ def apply_change(world: World, change: Change, contacts: list[str], refs: list[S
             world.sell.edit(ref.kind, ref.id, email=None)
         else:
             world.sell.edit(ref.kind, ref.id, title=f"Title {i}")
+    elif op == "merge" and len(live_contacts) >= 2:
+        # HubSpot merges one contact into another (L2)
+        survivor = live_contacts[i % len(live_contacts)]
+        world.hubspot.merge(survivor, live_contacts[(i + 1) % len(live_contacts)])
     elif live_contacts and op in (
         "archive_contact",
         "archive_touched",
@@ -264,9 +269,16 @@ class RunFacts:
 
 
 def check_contact(cid: str, exp: Explanation, run: RunFacts, verdicts: dict[str, Verdict]) -> None:
-    """What status said of ``hubspot:cid`` against what the run did with it."""
+    """What status said of ``hubspot:cid`` against what the run did with it. Asked by a
+    merged-away id, HubSpot answers with the survivor (L2), and so does status."""
+    if exp.contact is not None and exp.contact.id != cid:
+        cid = exp.contact.id
     kind, planned, skips = exp.kind, run.planned(cid), run.skips(cid)
     before, after = run.links_before_h.get(cid), run.link_after_h(cid)
+    if exp.link is not None and exp.link.hubspot_id != cid:
+        # a link of a contact merged into this one (L2): judged by its Sell record
+        check_moved(exp, exp.link, run)
+        return
     said = f"status said {kind.value} ({exp.skip or exp.reason}); the run"
     if kind in (Verdict.NOT_FOUND, Verdict.NOT_QUALIFIED):
         # nothing of it enters Sell, and the run has nothing to say about it
@@ -294,6 +306,8 @@ def check_contact(cid: str, exp: Explanation, run: RunFacts, verdicts: dict[str,
         assert all(r.startswith(f"its Sell record {before.sell} was deleted") for r in skips)
     elif kind is Verdict.SYNCED:
         check_synced(exp, before, after, run.applied(cid), said)
+    elif kind is Verdict.MERGE_HELD:
+        check_moved(exp, exp.link, run)
     else:  # COMPANY, NO_EMAIL, NOT_LINKED are verdicts on Sell records only
         raise AssertionError(f"hubspot:{cid} got a Sell record's verdict {kind}")
 
@@ -313,6 +327,39 @@ def check_synced(
         assert exp.contact_missing, f"{said} applied {applied}; status read the contact"
     if after.state is LinkState.ACTIVE:
         assert after.hubspot_id == before.hubspot_id
+
+
+def check_moved(exp: Explanation, link: Link | None, run: RunFacts) -> None:
+    """L2: status said a merge moves the link (MERGED), holds it (MERGE_HELD) or moves its
+    tombstone (TOMBSTONED); the run did that to the link of the same Sell record."""
+    assert link is not None
+    before, after = run.links_before_s.get(link.sell), run.link_after_s(link.sell)
+    touched = run.touching(link.sell)
+    said = f"status said {exp.kind.value} of {link.sell} (contact {link.hubspot_id}); the run"
+    assert after is not None, f"{said} dropped the link"
+    if exp.kind is Verdict.MERGE_HELD:
+        if before is not None and before.state is LinkState.MERGE_HELD:
+            assert not touched and after == before, f"{said} planned {touched}: {after}"
+            return
+        assert Outcome.LINK_CONFLICT in touched, f"{said} planned {touched}"
+        assert after.state is LinkState.MERGE_HELD, f"{said} left {after}"
+        if exp.held_by is not None:
+            owner = run.world.store.links_by_hubspot([after.hubspot_id])[after.hubspot_id]
+            assert owner.sell == exp.held_by, f"{said} left it held by {owner.sell}"
+        return
+    if exp.kind is Verdict.TOMBSTONED and exp.held_by is not None:
+        # the survivor syncs with another Sell record: the tombstone stays where it is
+        assert not touched and after == before, f"{said} planned {touched}: {after}"
+        return
+    if exp.contact is not None and exp.contact.id != link.hubspot_id:
+        assert Outcome.HUBSPOT_MERGED in touched, f"{said} planned {touched}"
+        assert after.hubspot_id == exp.contact.id, f"{said} left {after}"
+    expected = LinkState.TOMBSTONED if exp.kind is Verdict.TOMBSTONED else None
+    if expected is not None:
+        assert after.state is expected, f"{said} left {after}"
+    else:
+        assert exp.kind is Verdict.MERGED, exp.kind
+        assert after.state in (LinkState.ACTIVE, LinkState.TOMBSTONED), f"{said} left {after}"
 
 
 def check_record(
@@ -337,6 +384,10 @@ def check_record(
                 f"{said} merged it with HubSpot {cid}, whose status was {verdicts.get(cid)}"
             )
         assert after is None or after.hubspot_id in mergers, f"{said} linked it: {after}"
+    elif kind in (Verdict.MERGED, Verdict.MERGE_HELD) or (
+        exp.link is not None and exp.contact is not None and exp.contact.id != exp.link.hubspot_id
+    ):
+        check_moved(exp, exp.link, run)
     elif kind in (Verdict.TOMBSTONED, Verdict.HUBSPOT_DELETED):
         state = LinkState.TOMBSTONED if kind is Verdict.TOMBSTONED else LinkState.HUBSPOT_DELETED
         assert before is not None and before.state is state
@@ -436,7 +487,7 @@ def test_l5_a_contact_a_linked_lead_was_converted_into_is_told_its_link_moves_th
 
 # ----------------------------------------------------------------------------- the properties
 #: Worlds that reach the rarer verdicts every time: a pair whose HubSpot contact was archived
-#: and noticed (S6), a tombstone (S5) and a restored one, a converted lead (L1).
+#: and noticed (S6), a tombstone (S5) and a restored one, a converted lead (L1), merges (L2).
 RARE_WORLDS = [
     ([ContactSpec("ada@x.com", 80, True, True)], [], [[], [Change("archive_touched", 0)], []]),
     (
@@ -449,6 +500,23 @@ RARE_WORLDS = [
         [RecordSpec("lead", "ada@x.com", False, True)],
         [[], [Change("convert_lead", 0)]],
     ),
+    # L2: a linked contact merged into an unlinked one (the link moves), two linked contacts
+    # merged (a link conflict, then held), a tombstone's contact merged (the tombstone moves)
+    (
+        [ContactSpec("ada@x.com", 80, True, True), ContactSpec("cy@x.com", 10, False, True)],
+        [],
+        [[], [Change("merge", 1), Change("edit_sell", 0)]],
+    ),
+    (
+        [ContactSpec("ada@x.com", 80, True, True), ContactSpec("bob@x.com", 80, True, True)],
+        [],
+        [[], [Change("merge", 0)], []],
+    ),
+    (
+        [ContactSpec("ada@x.com", 80, True, True), ContactSpec("cy@x.com", 90, True, True)],
+        [RecordSpec("contact", "cy@x.com", False, True)],
+        [[], [Change("delete_sell", 1)], [Change("merge", 1)]],
+    ),
 ]
 
 
@@ -457,6 +525,9 @@ RARE_WORLDS = [
 @example(RARE_WORLDS[0])
 @example(RARE_WORLDS[1])
 @example(RARE_WORLDS[2])
+@example(RARE_WORLDS[3])
+@example(RARE_WORLDS[4])
+@example(RARE_WORLDS[5])
 def test_l5_status_prediction_equals_the_next_runs_action(spec: WorldSpec) -> None:
     with fresh_world() as world:
         contacts, refs = build(world, spec)
