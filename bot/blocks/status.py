@@ -16,6 +16,7 @@ from bot.blocks.common import (
     when,
 )
 from bot.blocks.links import NO_HUBSPOT_URLS, RecordUrls
+from sync.domain import LinkState
 from sync.ports import RunRecord
 from sync.service import Explanation, ScheduleState, StatusView, Verdict, field_label
 
@@ -107,9 +108,16 @@ def verdict_text(exp: Explanation, *, push: str = "/sellsync push") -> str:
             "the next sync moves the link there"
         )
     if kind is Verdict.MERGE_HELD and link is not None:
+        other = f"{exp.held_by}" if exp.held_by is not None else "another Sell record"
+        if link.state is not LinkState.MERGE_HELD and exp.contact is not None:
+            return (
+                f"about to be held: HubSpot merged contact {link.hubspot_id} into "
+                f"{exp.contact.id}, which is linked to {other}; the next sync reports a link "
+                "conflict and a manager chooses which link stays in `/sellsync conflicts`"
+            )
         return (
             f"held: HubSpot merged its contact into {link.hubspot_id}, which is linked to "
-            "another Sell record; a manager chooses which link stays in `/sellsync conflicts`"
+            f"{other}; a manager chooses which link stays in `/sellsync conflicts`"
         )
     if kind is Verdict.SYNCED:
         text = "synced: linked pairs keep syncing both ways whatever their list or score"

@@ -222,3 +222,21 @@ def _with_state(link, state):  # type: ignore[no-untyped-def]
     from dataclasses import replace
 
     return replace(link, state=state)
+
+
+def test_l2_status_says_a_merge_onto_a_linked_contact_will_be_held_and_then_is(
+    world: World,
+) -> None:
+    from bot.blocks.status import verdict_text
+
+    ref_a, absorbed = _linked(world, "ada@x.com", "Lovelace")
+    ref_b, survivor = _linked(world, "ada.l@x.com", "Lovelace")
+    world.hubspot.merge(survivor, absorbed)
+    before = world.service.explain(str(ref_a))
+    assert before.kind.value == "merge_held" and before.held_by == ref_b
+    assert verdict_text(before).startswith("about to be held")
+    world.sync()
+    after = world.service.explain(str(ref_a))
+    assert after.kind.value == "merge_held" and after.held_by == ref_b
+    assert verdict_text(after).startswith(f"held: HubSpot merged its contact into {survivor}")
+    assert str(ref_b) in verdict_text(after)
