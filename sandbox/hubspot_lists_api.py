@@ -17,7 +17,8 @@ from starlette.responses import Response
 
 from sandbox.core import ApiRequest, Reject, Router, json_response
 from sandbox.hubspot_properties import iso_ms
-from sandbox.hubspot_store import PROCESSING_TYPES, HubSpotStore, StoredList
+from sandbox.hubspot_records import StoredList
+from sandbox.hubspot_store import PROCESSING_TYPES, HubSpotStore
 from sandbox.hubspot_wire import LISTS_PATH, bad_request, error, int_param, object_body
 
 MEMBERSHIP_PAGE_MAX = 250

@@ -24,8 +24,7 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from sandbox.hubspot_store import StoredContact, StoredList
+from sandbox.hubspot_records import StoredContact, StoredList
 
 MERGED_IDS = "hs_merged_object_ids"
 ADDITIONAL_EMAILS = "hs_additional_emails"

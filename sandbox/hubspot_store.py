@@ -13,7 +13,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.hubspot_merges import ContactMerges
@@ -24,6 +23,7 @@ from sandbox.hubspot_properties import (
     make_property,
     standard_properties,
 )
+from sandbox.hubspot_records import StoredContact, StoredList
 from sandbox.hubspot_search import DEFAULT_PROPERTIES
 
 PORTAL_ID = 24_861_357
@@ -35,41 +35,6 @@ PROCESSING_TYPES = ("MANUAL", "DYNAMIC", "SNAPSHOT")
 
 def normalize_email(value: str) -> str:
     return value.strip().lower()
-
-
-@dataclass
-class StoredContact:
-    id: str
-    values: dict[str, str]
-    created_ms: int
-    updated_ms: int
-    archived: bool = False
-    archived_ms: int | None = None
-
-
-@dataclass
-class StoredList:
-    list_id: str
-    name: str
-    processing_type: str
-    created_ms: int
-    updated_ms: int
-    version: int = 1  # bumped by every membership change
-    members: dict[str, int] = field(default_factory=dict)  # record id -> ms it was added
-    _orders: dict[str, tuple[int, list[tuple[str, int]]]] = field(default_factory=dict, repr=False)
-
-    def ordered(self, by: str) -> list[tuple[str, int]]:
-        """(record id, ms added) by record id or by join time, sorted once per version."""
-        cached = self._orders.get(by)
-        if cached is None or cached[0] != self.version:
-            items = list(self.members.items())
-            if by == "id":
-                items.sort(key=lambda item: int(item[0]))
-            else:
-                items.sort(key=lambda item: (item[1], int(item[0])))
-            cached = (self.version, items)
-            self._orders[by] = cached
-        return cached[1]
 
 
 class InvalidValues(Exception):

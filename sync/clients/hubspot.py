@@ -24,13 +24,13 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, TypeVar, cast
-from urllib.parse import quote
+from typing import Any, TypeVar
 
 import httpx
 
 from sync.clients.errors import HUBSPOT, Remedy, Resolution, classify_hubspot, existing_id
 from sync.clients.http import DEFAULT_TIMEOUT, USER_AGENT, ApiSession, Reply
+from sync.clients.hubspot_lists import HubSpotLists
 from sync.clients.hubspot_search import SEARCH_CAP, SEARCH_PAGE, SearchCursor
 from sync.clients.hubspot_writes import (
     BATCH_SIZE,
@@ -56,11 +56,8 @@ from sync.ports import ChangePage, ContactWrite, HubSpotPort, WriteResult
 
 API_VERSION = "2026-03"
 
-MEMBERSHIP_PAGE = 250  # GET lists/{id}/memberships
-MEMBERSHIP_WRITE = 100  # ids per PUT memberships/add
 ADDITIONAL_EMAILS = "hs_additional_emails"  # a contact's other addresses, ``;``-separated
 
-_PROCESSING_TYPES = ("MANUAL", "DYNAMIC", "SNAPSHOT")
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -200,6 +197,7 @@ class HubSpotClient(HubSpotPort):
         )
         self.general_pacer = limits.pacer(limits.per_10s, limits.window_s, "hubspot", session)
         self.search_pacer = limits.pacer(limits.search_per_s, 1.0, "hubspot-search", session)
+        self.lists = HubSpotLists(self._send, self.api_version)
         self._properties: dict[str, PropertyInfo] | None = None
         self._properties_lock = threading.Lock()
 
@@ -222,9 +220,6 @@ class HubSpotClient(HubSpotPort):
 
     def _objects(self, suffix: str = "") -> str:
         return f"/crm/objects/{self.api_version}/contacts{suffix}"
-
-    def _lists(self, suffix: str = "") -> str:
-        return f"/crm/lists/{self.api_version}{suffix}"
 
     def _send(
         self,
@@ -278,63 +273,16 @@ class HubSpotClient(HubSpotPort):
     # ------------------------------------------------------------------ lists
 
     def get_list(self, list_id: str) -> HubSpotList:
-        reply = self._send(
-            "GET",
-            self._lists(f"/{quote(str(list_id), safe='')}"),
-            kind="get_list",
-            params={"includeFilters": "false"},
-        )
-        if reply.action is Remedy.NOT_FOUND:
-            raise ApiError(HUBSPOT, f"HubSpot list {list_id} not found", 404)
-        reply.raise_for_error()
-        body = reply.json() or {}
-        data = body.get("list", body)
-        processing = str(data.get("processingType") or "").upper()
-        return HubSpotList(
-            id=str(data.get("listId", list_id)),
-            name=str(data.get("name") or ""),
-            processing_type=cast(
-                Literal["MANUAL", "DYNAMIC", "SNAPSHOT"],
-                processing if processing in _PROCESSING_TYPES else "DYNAMIC",
-            ),
-        )
+        return self.lists.get(list_id)
 
     def list_member_pages(self, list_id: str) -> Iterator[Sequence[str]]:
-        path = self._lists(f"/{quote(str(list_id), safe='')}/memberships")
-        after: str | None = None
-        while True:
-            params: dict[str, str | int] = {"limit": MEMBERSHIP_PAGE}
-            if after:
-                params["after"] = after
-            reply = self._send("GET", path, kind="memberships", params=params)
-            if reply.action is Remedy.NOT_FOUND:
-                raise ApiError(HUBSPOT, f"HubSpot list {list_id} not found", 404)
-            reply.raise_for_error()
-            body = reply.json() or {}
-            ids = [str(r["recordId"]) for r in body.get("results") or [] if "recordId" in r]
-            if ids:
-                yield ids
-            after = ((body.get("paging") or {}).get("next") or {}).get("after")
-            if not after or not ids:
-                return
+        return self.lists.member_pages(list_id)
 
     def lists_of(self, contact_id: str) -> set[str]:
-        path = self._lists(f"/records/0-1/{quote(str(contact_id), safe='')}/memberships")
-        reply = self._send("GET", path, kind="record_memberships")
-        if reply.action is Remedy.NOT_FOUND:
-            return set()
-        reply.raise_for_error()
-        body = reply.json() or {}
-        return {str(r["listId"]) for r in body.get("results") or [] if "listId" in r}
+        return self.lists.lists_of(contact_id)
 
     def add_list_members(self, list_id: str, ids: Sequence[str]) -> None:
-        path = self._lists(f"/{quote(str(list_id), safe='')}/memberships/add")
-        unique = list(dict.fromkeys(str(i) for i in ids if str(i)))
-        for chunk in _chunks(unique, MEMBERSHIP_WRITE):
-            reply = self._send("PUT", path, kind="list_add", json_body=chunk)
-            if reply.action is Remedy.NOT_FOUND:
-                raise ApiError(HUBSPOT, f"HubSpot list {list_id} not found", 404)
-            reply.raise_for_error()
+        self.lists.add_members(list_id, ids)
 
     # ------------------------------------------------------------------ reads
 
