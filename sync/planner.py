@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from sync.domain import (
     HubSpotContact,
@@ -197,14 +198,7 @@ class Planner:
         summary = f"{head}; the link moved with it"
         if p.record is None:
             gone = tombstone(moved, "deleted in Sell")
-            out.add(
-                replace(
-                    gone,
-                    outcomes=(Outcome.HUBSPOT_MERGED, *gone.outcomes),
-                    summary=f"{summary}; {gone.summary}",
-                    merged_from=absorbed,
-                )
-            )
+            out.add(_after(Outcome.HUBSPOT_MERGED, summary, gone, merged_from=absorbed))
             return
         synced = self.link_sync(p.record, survivor, moved)
         if isinstance(synced, Skip):
@@ -215,11 +209,7 @@ class Planner:
                 (Outcome.HUBSPOT_MERGED,), link.sell, survivor.id, summary, link=moved
             )
         else:
-            decision = replace(
-                synced,
-                outcomes=(Outcome.HUBSPOT_MERGED, *synced.outcomes),
-                summary=f"{summary}; {synced.summary}",
-            )
+            decision = _after(Outcome.HUBSPOT_MERGED, summary, synced)
         out.add(replace(decision, merged_from=absorbed))
 
     def conversions(self, leads: Sequence[ConvertedLead]) -> PagePlan:
@@ -239,15 +229,7 @@ class Planner:
             moved = replace(c.link, sell=c.record.ref, email=c.record.email or c.link.email)
             summary = f"converted in Sell: the link moved from {lead} to {c.record.ref}"
             if c.hubspot_missing:
-                gone = hubspot_gone(moved)
-                out.add(
-                    replace(
-                        gone,
-                        outcomes=(Outcome.CONVERTED, *gone.outcomes),
-                        summary=f"{summary}; {gone.summary}",
-                        moved_from=lead,
-                    )
-                )
+                out.add(_after(Outcome.CONVERTED, summary, hubspot_gone(moved), moved_from=lead))
                 continue
             synced = None if c.contact is None else self.link_sync(c.record, c.contact, moved)
             if isinstance(synced, Skip):
@@ -265,14 +247,7 @@ class Planner:
                     )
                 )
             else:
-                out.add(
-                    replace(
-                        synced,
-                        outcomes=(Outcome.CONVERTED, *synced.outcomes),
-                        summary=f"{summary}; {synced.summary}",
-                        moved_from=lead,
-                    )
-                )
+                out.add(_after(Outcome.CONVERTED, summary, synced, moved_from=lead))
         return out
 
     def link_sync(
@@ -466,6 +441,17 @@ class Planner:
                 email=record.email,
             ),
         )
+
+
+def _after(event: Outcome, summary: str, decision: RecordDecision, **origin: Any) -> RecordDecision:
+    """``decision`` for a link a lifecycle event (L1, L2) moved: the event's outcome first, its
+    summary before the decision's, and where the link came from (``moved_from``/``merged_from``)."""
+    return replace(
+        decision,
+        outcomes=(event, *decision.outcomes),
+        summary=f"{summary}; {decision.summary}",
+        **origin,
+    )
 
 
 def tombstone(link: Link, reason: str) -> RecordDecision:

@@ -77,6 +77,29 @@ def register(app: App, deps: Deps) -> None:
         if _from_home(body):
             publish_home(deps, client, user)
 
+    def show_conflicts(
+        body: Body,
+        client: WebClient,
+        respond: Respond,
+        *,
+        offset: int,
+        can_resolve: bool,
+        note: str | None = None,
+    ) -> None:
+        """The conflicts page at ``offset`` (link conflicts first), in place of the message
+        the button was on."""
+        message = conflicts_message(
+            service.conflicts(offset=offset, limit=PAGE_SIZE),
+            can_resolve=can_resolve,
+            note=note,
+            urls=deps.urls,
+            links=service.link_conflicts(limit=LINK_CONFLICTS_SHOWN),
+        )
+        if body.get("response_url"):
+            _replace(respond, message)
+        else:
+            tell(body, client, respond, message)
+
     def resolve(body: Body, client: WebClient, respond: Respond) -> None:
         action = first_action(body)
         ref = ids.decode_conflict(action.get("value"))
@@ -88,35 +111,16 @@ def register(app: App, deps: Deps) -> None:
             ref.conflict_id, resolution, actor=deps.actor(user_id(body))
         )
         # when the last one of the last page went, the service answers with the page before
-        page = service.conflicts(offset=ref.offset, limit=PAGE_SIZE)
-        message = conflicts_message(
-            page,
-            can_resolve=True,
-            note=resolved_note(conflict, changed=changed, urls=deps.urls),
-            urls=deps.urls,
-            links=service.link_conflicts(limit=LINK_CONFLICTS_SHOWN),
-        )
-        if body.get("response_url"):
-            _replace(respond, message)
-        else:
-            tell(body, client, respond, message)
+        note = resolved_note(conflict, changed=changed, urls=deps.urls)
+        show_conflicts(body, client, respond, offset=ref.offset, can_resolve=True, note=note)
 
     def turn_page(body: Body, client: WebClient, respond: Respond) -> None:
         offset = ids.decode_page(first_action(body).get("value"))
         if offset is None:
             tell(body, client, respond, notice(OUT_OF_DATE))
             return
-        page = service.conflicts(offset=offset, limit=PAGE_SIZE)
-        message = conflicts_message(
-            page,
-            can_resolve=deps.is_manager(user_id(body)),
-            urls=deps.urls,
-            links=service.link_conflicts(limit=LINK_CONFLICTS_SHOWN),
-        )
-        if body.get("response_url"):
-            _replace(respond, message)
-        else:
-            tell(body, client, respond, message)
+        manager = deps.is_manager(user_id(body))
+        show_conflicts(body, client, respond, offset=offset, can_resolve=manager)
 
     def choose_link(body: Body, client: WebClient, respond: Respond) -> None:
         """L2: a manager keeps one of the two Sell records a HubSpot merge left on a contact."""
@@ -131,17 +135,7 @@ def register(app: App, deps: Deps) -> None:
             tell(body, client, respond, notice(note))
             publish_home(deps, client, user)
             return
-        message = conflicts_message(
-            service.conflicts(offset=0, limit=PAGE_SIZE),
-            can_resolve=True,
-            note=note,
-            urls=deps.urls,
-            links=service.link_conflicts(limit=LINK_CONFLICTS_SHOWN),
-        )
-        if body.get("response_url"):
-            _replace(respond, message)
-        else:
-            tell(body, client, respond, message)
+        show_conflicts(body, client, respond, offset=0, can_resolve=True, note=note)
 
     for action_id in ids.LINK_CONFLICT_ACTIONS:
         app.action(action_id)(ack=_ack, lazy=[guarded(deps, choose_link)])

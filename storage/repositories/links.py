@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.orm import Session
 
 from storage import tables as t
 from storage.repositories.base import Repository, chunked, rowcount, unique
@@ -186,16 +187,7 @@ class LinkRepository(Repository):
             open_on_new = sa.select(c.field).where(
                 c.sell_kind == new.kind, c.sell_id == new.id, c.status == OPEN
             )
-            session.execute(
-                sa.update(t.conflicts)
-                .where(
-                    c.sell_kind == old.kind,
-                    c.sell_id == old.id,
-                    c.status == OPEN,
-                    c.field.in_(open_on_new.scalar_subquery()),
-                )
-                .values(status=DISMISSED, resolved_by="sellsync", resolved_at=now, updated_at=now)
-            )
+            _dismiss_open_conflicts(session, old, now, c.field.in_(open_on_new.scalar_subquery()))
             session.execute(
                 sa.update(t.conflicts)
                 .where(c.sell_kind == old.kind, c.sell_id == old.id)
@@ -290,18 +282,7 @@ class LinkRepository(Repository):
                             c.sell_kind == released.kind, c.sell_id == released.id
                         )
                     )
-                cc = t.conflicts.c
-                session.execute(
-                    sa.update(t.conflicts)
-                    .where(
-                        cc.sell_kind == released.kind,
-                        cc.sell_id == released.id,
-                        cc.status == OPEN,
-                    )
-                    .values(
-                        status=DISMISSED, resolved_by="sellsync", resolved_at=now, updated_at=now
-                    )
-                )
+                _dismiss_open_conflicts(session, released, now)
         return HeldLinkSettled(link, released)
 
     def count_links(self) -> dict[str, int]:
@@ -314,6 +295,18 @@ class LinkRepository(Repository):
         for state, count in rows:
             counts[state] = int(count)
         return counts
+
+
+def _dismiss_open_conflicts(
+    session: Session, ref: SellRef, now: datetime, *where: sa.ColumnElement[bool]
+) -> None:
+    """Dismiss (as sellsync) the open conflicts of ``ref`` that match ``where``."""
+    c = t.conflicts.c
+    session.execute(
+        sa.update(t.conflicts)
+        .where(c.sell_kind == ref.kind, c.sell_id == ref.id, c.status == OPEN, *where)
+        .values(status=DISMISSED, resolved_by="sellsync", resolved_at=now, updated_at=now)
+    )
 
 
 def _link(row: RowMapping) -> Link:
