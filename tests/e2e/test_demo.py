@@ -34,9 +34,14 @@ def test_demo_shows_a_push_a_sync_a_real_impact_an_approval_home_a_shortcut_and_
     assert "App Home of @Morgan Manager:" in out and "*Run history*" in out
     assert "A modal opens:" in out and "from a message in #C0SALESOPS" in out
     # L1: a linked lead converted in Sell; the next sync moves its link instead of a tombstone
-    scene = out[out.index("=== 8. A linked lead converted in Sell") : out.index("=== What next")]
+    scene = out[out.index("=== 8. A linked lead converted in Sell") : out.index("=== 9.")]
     assert "leads converted (links moved) *1*" in scene and "tombstoned" not in scene
     assert "Linked: contact:" in scene
+    # L2: contacts merged in HubSpot; the second merge is a link conflict a manager settles
+    merges = out[out.index("=== 9. Contacts merged in HubSpot") : out.index("=== What next")]
+    assert "merged in HubSpot (links moved) *1*" in merges and "link conflicts *1*" in merges
+    assert "[Keep lead:" in merges or "[Keep contact:" in merges
+    assert ":white_check_mark: Link conflict of" in merges
     # it ends with what to do next, toward a real workspace
     tail = out[out.index("=== What next") :]
     assert "docs/setup.md" in tail and "sellsync check" in tail

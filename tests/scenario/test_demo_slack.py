@@ -41,6 +41,7 @@ def test_the_demo_walks_from_a_push_through_a_sync_and_approval_to_home_and_the_
     pat = sell.add("lead", email="pat@example.com", last_name="Pat", phone="+1 555 0100")
     world.member(score=80, email="pat@example.com", lastname="Pat", phone="+1 555 0199")
     world.member(score=45, email="almost@example.com", lastname="Almost")  # qualifies at 40
+    world.member(score=5, email="low@example.com", lastname="Low")  # the merge survivor (L2)
     by_url = sell.add("lead", email="expo1@example.com", last_name="Expo")
     sell.add("lead", email="expo2@example.com", last_name="Expo")
     shortcut = (
@@ -55,12 +56,16 @@ def test_the_demo_walks_from_a_push_through_a_sync_and_approval_to_home_and_the_
         converted.append(lead_id)
         return conversion.individual_id
 
+    def merge(survivor: str, absorbed: str) -> None:
+        world.hubspot.merge(survivor, absorbed)
+
     lines = run_demo_slack(
         world.service,
         sandbox.slack_url,
         push_items=pushed,
         shortcut_message=shortcut,
         convert_lead=convert,
+        merge_contacts=merge,
         out=out,
     )
     text = "\n".join(lines)
@@ -91,12 +96,21 @@ def test_the_demo_walks_from_a_push_through_a_sync_and_approval_to_home_and_the_
     assert world.hubspot.by_email("expo1@example.com") is not None
     assert world.hubspot.by_email("expo2@example.com") is not None
     # L1: a linked lead converted in Sell; the next sync moves its link to the new contact
-    scene = text[text.index("=== 8.") :]
+    scene = text[text.index("=== 8.") : text.index("=== 9.")]
     assert len(converted) == 1 and f"converts lead:{converted[0]} in Sell" in scene
     contact = next(r.id for r in sell.of_kind("contact") if f"contact:{r.id}" in scene)
     link = world.store.links_by_sell([SellRef("contact", contact)])[SellRef("contact", contact)]
     assert link.state.value == "active"
     assert "leads converted (links moved)" in scene and "tombstoned" not in scene
+    # L2: a merge the next sync follows, then a merge onto a linked contact a manager settles
+    merges = text[text.index("=== 9.") :]
+    assert "merged in HubSpot (links moved) *1*" in merges and "link conflicts *1*" in merges
+    assert "*Link conflicts* (1)" in merges and "Link conflict of" in merges
+    low = world.hubspot.by_email("low@example.com")
+    assert low is not None
+    assert world.store.links_by_hubspot([low.id])[low.id].state.value == "active"
+    assert world.service.link_conflicts().total == 0
+    assert world.hubspot.writes_to_merged_ids == []
     # the manager group is read with the bot token (no "not_authed" warning)
     assert not [r for r in caplog.records if "unreadable" in r.getMessage()]
     assert "<@" not in text and "<!date" not in text  # rendered for people, not raw mrkdwn
