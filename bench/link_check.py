@@ -20,6 +20,7 @@ import json
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -29,19 +30,22 @@ from scale import build
 
 from sync.domain import LinkState, SellRef
 from sync.feeds.cursors import LINK_CHECK, LinkCheckCursor
-from sync.feeds.links import RUNS_PER_DAY, share_size
-
-INTERVAL_MIN = 24 * 60 / RUNS_PER_DAY
+from sync.feeds.links import runs_per_day, share_size
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--members", type=int, default=1000, help="list members (the rest pushed)")
+    ap.add_argument(
+        "--interval", type=int, default=15, help="SYNC_INTERVAL_MINUTES (the share follows it)"
+    )
     args = ap.parse_args()
+    per_day = runs_per_day(args.interval)
     for n in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:
             engine, _hub, sell, _pairs = build(n, f"sqlite:///{tmp}/check.db", args.members)
+            engine.config = replace(engine.config, sync_interval_minutes=args.interval)
             store = engine.store
             engine.clock.tick(600)  # type: ignore[attr-defined]
             engine.run(trigger="bench")  # past the HubSpot feed's overlap: idle from here
@@ -68,11 +72,12 @@ def main() -> None:
                 json.dumps(
                     {
                         "links": n,
-                        "share": share_size(n),
+                        "interval_min": args.interval,
+                        "share": share_size(n, runs_per_day=per_day),
                         "check_reads_per_run": calls.get("leads_by_ids", 0),
                         "sell_calls_idle_run": calls,
                         "runs_to_detect": runs,
-                        "worst_days_to_detect": round(runs * INTERVAL_MIN / 1440, 3),
+                        "worst_days_to_detect": round(runs * args.interval / 1440, 3),
                         "idle_run_s": round(idle_s, 2),
                     }
                 ),
