@@ -316,8 +316,7 @@ class SyncRun:
                                 hubspot_missing=link.hubspot_id in missing,
                             )
                         )
-                self.done.update(c.id for c in found.values())  # survivors of merges (L2)
-                p.applier.apply(p.plan_pairs(pairs))
+                self._apply_pairs(pairs)
             p.tick(f"sell {kind}s")
         mark = feed.cursor.close_slice()  # newest first: only once the whole feed is applied
         if mark is not None:
@@ -383,8 +382,14 @@ class SyncRun:
             )
             for link in followed
         ]
-        plan = p.plan_pairs(self._unless_converted(pairs))
-        p.applier.apply(plan)
+        self._apply_pairs(self._unless_converted(pairs))
+
+    def _apply_pairs(self, pairs: Sequence[LinkedPair]) -> None:
+        """Plan and apply linked pairs; a survivor a merged link moved to (L2) was synced with
+        it and is done for this run. A survivor that holds a link conflict is not: its own
+        pair may have changed with the merge and is still read by the HubSpot feed."""
+        plan = self.p.plan_pairs(pairs)
+        self.p.applier.apply(plan)
         self.done.update(
             d.hubspot_id
             for d in plan.plan.actions
@@ -464,6 +469,5 @@ class SyncRun:
                         hubspot_missing=link.hubspot_id in missing,
                     )
                 )
-            self.done.update(c.id for c in found.values())  # survivors of merges (L2)
-            p.applier.apply(p.plan_pairs(self._unless_converted(pairs)))
+            self._apply_pairs(self._unless_converted(pairs))
             p.tick("full check")

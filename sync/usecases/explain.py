@@ -181,9 +181,7 @@ class Explain:
                 holder = owner.sell
             kind = Verdict.TOMBSTONED if link.state is LinkState.TOMBSTONED else Verdict.MERGE_HELD
             return replace(found, kind=kind, conflicts=conflicts, held_by=holder)
-        kind = {
-            LinkState.TOMBSTONED: Verdict.TOMBSTONED,
-        }.get(link.state, Verdict.MERGED)
+        kind = Verdict.TOMBSTONED if link.state is LinkState.TOMBSTONED else Verdict.MERGED
         return replace(found, kind=kind, conflicts=conflicts)
 
     def _locate(self, item: str) -> Explanation:

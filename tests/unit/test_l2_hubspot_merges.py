@@ -240,3 +240,18 @@ def test_l2_status_says_a_merge_onto_a_linked_contact_will_be_held_and_then_is(
     assert after.kind.value == "merge_held" and after.held_by == ref_b
     assert verdict_text(after).startswith(f"held: HubSpot merged its contact into {survivor}")
     assert str(ref_b) in verdict_text(after)
+
+
+def test_l2_the_survivor_of_a_link_conflict_still_syncs_what_the_merge_gave_it(
+    world: World,
+) -> None:
+    """A's contact (with a job title) merges into B's (without one). The merge is seen through
+    a Sell change of A (its link is held), and B's pair still takes the survivor's new title."""
+    ref_a, absorbed = _linked(world, "ada@x.com", "Lovelace", jobtitle="Countess")
+    ref_b, survivor = _linked(world, "ada.l@x.com", "Lovelace")
+    world.hubspot.merge(survivor, absorbed)
+    assert world.hubspot.value(survivor, "jobtitle") == "Countess"
+    world.sell.edit(ref_a.kind, ref_a.id, phone="+1 555 0100")
+    report = world.sync()
+    assert report.counts()[Outcome.LINK_CONFLICT.value] == 1
+    assert world.sell.value(ref_b.kind, ref_b.id, "title") == "Countess"
