@@ -231,7 +231,12 @@ class Planner:
             if c.hubspot_missing:
                 out.add(_after(Outcome.CONVERTED, summary, hubspot_gone(moved), moved_from=lead))
                 continue
-            synced = None if c.contact is None else self.link_sync(c.record, c.contact, moved)
+            # A contact HubSpot merged meanwhile (L2) is followed by the next run's read of it,
+            # which checks the survivor's links first: this move only re-points the Sell side.
+            merged = c.contact is not None and c.contact.id != c.link.hubspot_id
+            synced = (
+                None if c.contact is None or merged else self.link_sync(c.record, c.contact, moved)
+            )
             if isinstance(synced, Skip):
                 out.errors.append(synced)
                 synced = None

@@ -255,3 +255,17 @@ def test_l2_the_survivor_of_a_link_conflict_still_syncs_what_the_merge_gave_it(
     report = world.sync()
     assert report.counts()[Outcome.LINK_CONFLICT.value] == 1
     assert world.sell.value(ref_b.kind, ref_b.id, "title") == "Countess"
+
+
+def test_l2_a_lead_converted_while_its_contact_was_merged_follows_both(world: World) -> None:
+    """L1 and L2 in one run: the link moves to the new Sell contact, and (a run later at most)
+    to the HubSpot survivor; nothing is written to the merged-away id."""
+    ref, absorbed = _linked(world, "ada@x.com", "Lovelace")
+    survivor = _survivor(world, "ada.l@x.com", "Lovelace")
+    contact = SellRef("contact", world.sell.convert(ref.id).individual_id or 0)
+    world.hubspot.merge(survivor, absorbed)
+    world.sync()
+    world.sync()
+    link = world.store.links_by_sell([contact])[contact]
+    assert link.hubspot_id == survivor and link.state is LinkState.ACTIVE
+    assert world.hubspot.writes_to_merged_ids == []
