@@ -17,7 +17,7 @@ import bot.cli as cli
 import bot.cli_services as cli_services
 from sandbox import Sandbox, SandboxLimits
 from storage.db import open_store
-from sync.domain import Conflict, SellRef
+from sync.domain import Conflict, Link, LinkState, SellRef
 from sync.ports import AuditEvent
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -377,3 +377,26 @@ def test_a_reader_that_goes_away_is_not_an_error(tmp_path: Path, command: str) -
     child.stderr.close()
     assert child.wait(timeout=60) in (0, 1), err
     assert err == ""
+
+
+def test_l2_conflicts_lists_link_conflicts_held_by_a_merge(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    url = seeded_database(tmp_path)
+    store = open_store(url)
+    try:
+        store.save_link(Link(SellRef("contact", 9), "600"))
+        store.save_link(Link(SellRef("lead", 10), "600", state=LinkState.MERGE_HELD))
+    finally:
+        store.close()
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert cli.main(["conflicts"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "1 link conflict" in out and "lead:10 held on HubSpot 600, also linked to contact:9" in out
+    )
+    assert cli.main(["conflicts", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["link_conflicts"] == [
+        {"held": "lead:10", "hubspot_id": "600", "linked": "contact:9"}
+    ]
