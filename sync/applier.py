@@ -150,10 +150,16 @@ class Applier(PlanOnly):
             else:
                 ready.append(decision)
         outcomes = self._pool_map(self._write_sell, ready)  # 2. Sell, recorded in plan order
+        converted = self._converted_meanwhile(ready, outcomes)
         written: list[SellRecord] = []
         for decision, outcome in zip(ready, outcomes, strict=True):
             assert decision.link is not None
-            if isinstance(outcome, RecordNotFound):
+            if isinstance(outcome, RecordNotFound) and decision.link.sell in converted:
+                # converted after it was read (L1): the next run's conversion feed moves it
+                self.report.errors.append(
+                    Skip(str(decision.link.sell), "converted in Sell during the run")
+                )
+            elif isinstance(outcome, RecordNotFound):
                 gone = tombstone(decision.link, "deleted in Sell")
                 self._record(replace(gone, moved_from=decision.moved_from))
             elif isinstance(outcome, RecordRejected):
@@ -169,6 +175,22 @@ class Applier(PlanOnly):
                 self._record(decision)
         self.index.add(written)
         self._flush()
+
+    def _converted_meanwhile(
+        self,
+        decisions: Sequence[RecordDecision],
+        outcomes: Sequence[SellRecord | BaseException | None],
+    ) -> set[SellRef]:
+        """Leads a Sell write found gone that Sell converted (L1), not deleted: one lookup."""
+        gone = [
+            d.link.sell
+            for d, o in zip(decisions, outcomes, strict=True)
+            if isinstance(o, RecordNotFound) and d.link is not None and d.link.sell.kind == "lead"
+        ]
+        if not gone:
+            return set()
+        found = self.sell.conversions_of([ref.id for ref in gone])
+        return {ref for ref in gone if ref.id in found}
 
     def create_in_hubspot(self, page: PagePlan) -> Created:
         """S4: create the planned contacts; ones HubSpot already has come back as duplicates."""

@@ -6,6 +6,8 @@ linked lead found missing is looked up among the conversions before it could bec
 
 from __future__ import annotations
 
+import pytest
+
 from sync.domain import ConflictStatus, FeedMark, LinkState, Outcome, SellRef
 from sync.feeds.cursors import LEAD_CONVERSIONS, ConversionCursor
 from tests.conftest import World
@@ -138,3 +140,34 @@ def test_l1_a_dry_run_plans_the_move_and_changes_nothing(world: World) -> None:
     assert "converted in Sell: the link moved from lead:" in dry.plan.render()
     assert world.link_of_hubspot(cid).sell == SellRef("lead", rid)
     assert world.store.get_cursor(LEAD_CONVERSIONS) == mark
+
+
+def test_l1_a_lead_converted_between_the_runs_read_and_its_write_is_not_tombstoned(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run reads the pair, a rep converts the lead, then the run's write to the lead finds
+    it gone: a conversion, not a deletion. The link moves to the contact (this run's link check
+    or the next run's conversion feed) and the write lands there."""
+    rid, cid = _linked_lead(world)
+    world.hubspot.set(cid, jobtitle="Countess")  # the run writes it to the lead
+    real_update = world.sell.update_record
+    converted: list[int] = []
+
+    def convert_first(kind, id, values):  # type: ignore[no-untyped-def]
+        if kind == "lead" and id == rid and not converted:
+            converted.append(world.sell.convert(rid).individual_id or 0)
+        return real_update(kind, id, values)
+
+    monkeypatch.setattr(world.sell, "update_record", convert_first)
+    report = world.sync()
+    assert converted, "the run wrote to the lead"
+    assert report.counts().get("tombstoned", 0) == 0
+    assert [e.reason for e in report.errors] == ["converted in Sell during the run"]
+    assert world.link_of_hubspot(cid).state is LinkState.ACTIVE
+    monkeypatch.undo()
+    after = world.sync()
+    assert report.counts().get("converted", 0) + after.counts().get("converted", 0) == 1
+    assert after.counts().get("tombstoned", 0) == 0
+    link = world.link_of_hubspot(cid)
+    assert link.sell == SellRef("contact", converted[0]) and link.state is LinkState.ACTIVE
+    assert world.sell.value("contact", converted[0], "title") == "Countess"
