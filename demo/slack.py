@@ -500,6 +500,12 @@ def run_demo_slack(
     def who(user: str) -> str:
         return "@" + names.get(user, user)
 
+    def slash(user: str, text: str) -> list[dict[str, Any]]:
+        """``/sellsync TEXT`` typed by ``user`` in the channel; what it posted, shown."""
+        say(f"{who(user)} in #{channel}: /sellsync {text}")
+        driver.command(text, user=user, channel=channel)
+        return show(driver)
+
     try:
         with (
             BackgroundServer(build_web(app, service)) as server,
@@ -510,15 +516,11 @@ def run_demo_slack(
 
             say("=== 1. A rep pushes Sell records to HubSpot ===")
             items = list(push_items or _pick_push_items(service))
-            say(f"{who(rep)} in #{channel}: /sellsync push {' '.join(items)}")
-            driver.command("push " + " ".join(items), user=rep, channel=channel)
-            show(driver)
+            slash(rep, "push " + " ".join(items))
 
             if run_sync:
                 say("=== 2. A sync now: the synced HubSpot list flows into Sell ===")
-                say(f"{who(manager)} in #{channel}: /sellsync run")
-                driver.command("run", user=manager, channel=channel)
-                show(driver)
+                slash(manager, "run")
 
             say("=== 3. A threshold change, with its impact, approved by a manager ===")
             threshold = (
@@ -549,9 +551,7 @@ def run_demo_slack(
                 show(driver)
 
             say("=== 4. The conflicts the sync found, reviewed by a manager ===")
-            say(f"{who(manager)} in #{channel}: /sellsync conflicts")
-            driver.command("conflicts", user=manager, channel=channel)
-            fresh = show(driver)
+            fresh = slash(manager, "conflicts")
             found = _button(fresh, ids.USE_HUBSPOT)
             if found is not None:
                 _, value = found
@@ -600,12 +600,8 @@ def run_demo_slack(
                     f"{who(rep)} converts {lead} in Sell: it becomes contact:{contact_id} and "
                     f"{lead} now answers 404, as a deleted lead does"
                 )
-                say(f"{who(manager)} in #{channel}: /sellsync run")
-                driver.command("run", user=manager, channel=channel)
-                show(driver)
-                say(f"{who(manager)} in #{channel}: /sellsync status contact:{contact_id}")
-                driver.command(f"status contact:{contact_id}", user=manager, channel=channel)
-                show(driver)
+                slash(manager, "run")
+                slash(manager, f"status contact:{contact_id}")
 
             pair = _merge_pair(service) if merge_contacts is not None else None
             if merge_contacts is not None and pair is not None:
@@ -616,20 +612,14 @@ def run_demo_slack(
                     f"into contact {survivor}, which no Sell record is linked to"
                 )
                 merge_contacts(survivor, first.hubspot_id)
-                say(f"{who(manager)} in #{channel}: /sellsync run")
-                driver.command("run", user=manager, channel=channel)
-                show(driver)
+                slash(manager, "run")
                 say(
                     f"Then contact {second.hubspot_id} (linked to {second.sell}) is merged into "
                     f"{survivor} too: two Sell records on one contact, and sellsync does not guess"
                 )
                 merge_contacts(survivor, second.hubspot_id)
-                say(f"{who(manager)} in #{channel}: /sellsync run")
-                driver.command("run", user=manager, channel=channel)
-                show(driver)
-                say(f"{who(manager)} in #{channel}: /sellsync conflicts")
-                driver.command("conflicts", user=manager, channel=channel)
-                fresh = show(driver)
+                slash(manager, "run")
+                fresh = slash(manager, "conflicts")
                 found = _button(fresh, ids.KEEP_OTHER_LINK)
                 if found is not None:
                     _, value = found
