@@ -23,7 +23,7 @@ from sync.errors import ApiError, ConfigError, SyncError
 from sync.preflight import setup_variable
 from sync.push import parse_items
 from sync.report import SyncReport
-from sync.service import CLI_ACTOR, Refused
+from sync.service import CLI_ACTOR, Refused, run_dict
 
 if TYPE_CHECKING:
     from bot.wiring import Services
@@ -216,7 +216,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     try:
         runs = svc.service.runs(args.limit)
         if args.json:
-            _emit({"runs": [terminal.run_dict(r) for r in runs]})
+            _emit({"runs": [run_dict(r) for r in runs]})
         else:
             terminal.print_runs(runs, sys.stdout)
     finally:

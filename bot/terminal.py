@@ -16,7 +16,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from types import TracebackType
 from typing import IO, Any
 
@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bot.blocks.common import OUTCOME_LABELS
+from bot.blocks.common import OUTCOME_LABELS, plural, stamp
 from bot.blocks.runs import STAGES
 from bot.blocks.status import explanation_facts, verdict_text
 from sync.domain import Outcome
@@ -59,18 +59,6 @@ RUN_STATUS = {
 
 
 # --------------------------------------------------------------------------- small pieces
-
-
-def stamp(moment: datetime | None) -> str:
-    if moment is None:
-        return "never"
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def plural(n: int, word: str, many: str | None = None) -> str:
-    return f"{n:,} {word if n == 1 else (many or word + 's')}"
 
 
 def counts_text(counts: Mapping[str, int], *, empty: str = "no changes") -> str:
@@ -384,18 +372,6 @@ def print_runs(runs: list[RunRecord], stream: IO[str]) -> None:
             counts,
         )
     _table_console(stream).print(table)
-
-
-def run_dict(r: RunRecord) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "trigger": r.trigger,
-        "status": r.status,
-        "started_at": r.started_at.isoformat(),
-        "finished_at": r.finished_at.isoformat() if r.finished_at else None,
-        "counts": dict(r.counts),
-        "error": r.error,
-    }
 
 
 AUDIT_COLUMNS = ("at", "kind", "subject", "actor", "run_id", "detail")

@@ -50,6 +50,7 @@ from sync.usecases.status import (
     ScheduleState,
     Status,
     StatusView,
+    run_dict,
 )
 from sync.usecases.threshold import (
     MAX_THRESHOLD,
@@ -92,6 +93,7 @@ __all__ = [
     "ThresholdImpact",
     "Verdict",
     "field_label",
+    "run_dict",
     "run_log_line",
 ]
 

@@ -84,14 +84,22 @@ def who(user_id: str | None) -> str:
     )
 
 
+def stamp(moment: datetime | None) -> str:
+    """A time as plain text in UTC (a terminal, a log, Slack's fallback): ``2026-11-30 06:29 UTC``."""
+    if moment is None:
+        return "never"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def when(moment: datetime | None) -> str:
     """A time every reader sees in their own time zone (with a UTC fallback)."""
     if moment is None:
         return "never"
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    fallback = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{stamp(moment)}>"
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:

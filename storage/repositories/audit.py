@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.engine import RowMapping
 
 from storage import tables as t
 from storage.repositories.base import Repository, chunked, like_escape
@@ -46,17 +47,7 @@ class AuditRepository(Repository):
             query = query.where(t.audit_events.c.at >= since)
         query = query.order_by(t.audit_events.c.at, t.audit_events.c.id).limit(limit)
         with self._read() as session:
-            return [
-                AuditEvent(
-                    at=row["at"],
-                    kind=row["kind"],
-                    subject=row["subject"],
-                    detail=dict(row["detail"] or {}),
-                    actor=row["actor"],
-                    run_id=row["run_id"],
-                )
-                for row in session.execute(query).mappings()
-            ]
+            return [_event(row) for row in session.execute(query).mappings()]
 
     def audit_trail(self, *, subjects: Sequence[str] = (), limit: int = 100) -> list[AuditEvent]:
         """The newest ``limit`` events, oldest first; with ``subjects``, only events about them
@@ -80,14 +71,15 @@ class AuditRepository(Repository):
         query = query.order_by(ae.c.at.desc(), ae.c.id.desc()).limit(limit)
         with self._read() as session:
             rows = list(session.execute(query).mappings())
-        return [
-            AuditEvent(
-                at=row["at"],
-                kind=row["kind"],
-                subject=row["subject"],
-                detail=dict(row["detail"] or {}),
-                actor=row["actor"],
-                run_id=row["run_id"],
-            )
-            for row in reversed(rows)
-        ]
+        return [_event(row) for row in reversed(rows)]
+
+
+def _event(row: RowMapping) -> AuditEvent:
+    return AuditEvent(
+        at=row["at"],
+        kind=row["kind"],
+        subject=row["subject"],
+        detail=dict(row["detail"] or {}),
+        actor=row["actor"],
+        run_id=row["run_id"],
+    )
