@@ -5,25 +5,13 @@ through the real clients, the SQLite store and the engine."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
-from bot.wiring import SystemClock
-from sandbox import Sandbox, SandboxLimits
-from storage.db import open_store
-from sync.clients.hubspot import HubSpotClient, HubSpotLimits, HubSpotSession
-from sync.clients.sell import SellClient
+from sandbox import Sandbox
 from sync.domain import LinkState, SellRef
-from sync.engine import Engine, EngineConfig
-
-
-@pytest.fixture(scope="module")
-def sb() -> Iterator[Sandbox]:
-    with Sandbox(seed="empty", limits=SandboxLimits(enabled=False)) as sandbox:
-        yield sandbox
+from tests.e2e.conftest import engine_over
 
 
 def _convert(sb: Sandbox, lead_id: int) -> dict[str, object]:
@@ -49,15 +37,8 @@ def test_l1_a_converted_lead_keeps_syncing_as_its_new_contact(sb: Sandbox, tmp_p
     sb.hubspot.add_to_list(list_id, [cid])
     lead = sb.sell.add_record("lead", {"email": "ada@example.com", "last_name": "Lovelace"})
     loner = sb.sell.add_record("lead", {"email": "solo@example.com", "last_name": "Solo"})
-    store = open_store(f"sqlite:///{tmp_path}/l1.db")
-    hub = HubSpotClient(
-        HubSpotSession(sb.hubspot_url, sb.hubspot_token, portal_id=sb.hubspot.portal_id),
-        HubSpotLimits.unpaced(),
-    )
-    sell = SellClient(sb.sell_url, sb.sell_token, per_s=None)
-    config = EngineConfig(default_threshold=50, default_list_id=list_id)
-    engine = Engine(hub, sell, store, SystemClock(), config)
-    try:
+    with engine_over(sb, f"sqlite:///{tmp_path}/l1.db", list_id) as engine:
+        store = engine.store
         assert engine.run(trigger="test").failure is None
         assert store.links_by_hubspot([cid])[cid].sell == SellRef("lead", lead)
         contact_id = int(str(_convert(sb, lead)["individual_id"]))
@@ -88,7 +69,3 @@ def test_l1_a_converted_lead_keeps_syncing_as_its_new_contact(sb: Sandbox, tmp_p
         sb.hubspot.update_contact(cid, {"jobtitle": "Countess"})
         assert engine.run(trigger="test").failure is None
         assert (sb.sell.get_record("contact", contact_id) or {})["title"] == "Countess"
-    finally:
-        hub.close()
-        sell.close()
-        store.close()

@@ -11,20 +11,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.wiring import SystemClock
-from sandbox import Sandbox, SandboxLimits
-from storage.db import open_store
-from storage.repositories import SqlStore
-from sync.clients.hubspot import HubSpotClient, HubSpotLimits, HubSpotSession
-from sync.clients.sell import SellClient
+from sandbox import Sandbox
 from sync.domain import LinkState, SellRef
-from sync.engine import Engine, EngineConfig
-
-
-@pytest.fixture(scope="module")
-def sb() -> Iterator[Sandbox]:
-    with Sandbox(seed="empty", limits=SandboxLimits(enabled=False)) as sandbox:
-        yield sandbox
+from sync.engine import Engine
+from sync.ports import Store
+from tests.e2e.conftest import engine_over
 
 
 def _merge(sb: Sandbox, survivor: str, absorbed: str) -> None:
@@ -38,22 +29,11 @@ def _merge(sb: Sandbox, survivor: str, absorbed: str) -> None:
 
 
 @pytest.fixture
-def engine(sb: Sandbox, tmp_path: Path) -> Iterator[tuple[Engine, SqlStore, str]]:
+def engine(sb: Sandbox, tmp_path: Path) -> Iterator[tuple[Engine, Store, str]]:
     sb.reset("empty")
     list_id = sb.hubspot.create_list("Sell sync", "MANUAL")
-    store = open_store(f"sqlite:///{tmp_path}/l2.db")
-    hub = HubSpotClient(
-        HubSpotSession(sb.hubspot_url, sb.hubspot_token, portal_id=sb.hubspot.portal_id),
-        HubSpotLimits.unpaced(),
-    )
-    sell = SellClient(sb.sell_url, sb.sell_token, per_s=None)
-    config = EngineConfig(default_threshold=50, default_list_id=list_id)
-    try:
-        yield Engine(hub, sell, store, SystemClock(), config), store, list_id
-    finally:
-        hub.close()
-        sell.close()
-        store.close()
+    with engine_over(sb, f"sqlite:///{tmp_path}/l2.db", list_id) as run:
+        yield run, run.store, list_id
 
 
 def _pair(sb: Sandbox, list_id: str, email: str, kind: str = "lead") -> tuple[str, int]:
@@ -64,7 +44,7 @@ def _pair(sb: Sandbox, list_id: str, email: str, kind: str = "lead") -> tuple[st
 
 
 def test_l2_a_merged_contact_keeps_syncing_as_its_survivor(
-    sb: Sandbox, engine: tuple[Engine, SqlStore, str]
+    sb: Sandbox, engine: tuple[Engine, Store, str]
 ) -> None:
     run, store, list_id = engine
     absorbed, lead = _pair(sb, list_id, "ada@example.com")
@@ -90,7 +70,7 @@ def test_l2_a_merged_contact_keeps_syncing_as_its_survivor(
 
 
 def test_l2_a_merge_onto_a_linked_contact_is_held_as_a_link_conflict(
-    sb: Sandbox, engine: tuple[Engine, SqlStore, str]
+    sb: Sandbox, engine: tuple[Engine, Store, str]
 ) -> None:
     run, store, list_id = engine
     absorbed, lead = _pair(sb, list_id, "ada@example.com")

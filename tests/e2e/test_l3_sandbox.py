@@ -4,24 +4,11 @@ read covers these few links), through the real clients, the SQLite store and the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from bot.wiring import SystemClock
-from sandbox import Sandbox, SandboxLimits
-from storage.db import open_store
-from sync.clients.hubspot import HubSpotClient, HubSpotLimits, HubSpotSession
-from sync.clients.sell import SellClient
+from sandbox import Sandbox
 from sync.domain import LinkState, SellRef
-from sync.engine import Engine, EngineConfig
-
-
-@pytest.fixture(scope="module")
-def sb() -> Iterator[Sandbox]:
-    with Sandbox(seed="empty", limits=SandboxLimits(enabled=False)) as sandbox:
-        yield sandbox
+from tests.e2e.conftest import engine_over
 
 
 def test_l3_a_sell_lead_deleted_untouched_is_a_tombstone_at_the_next_run(
@@ -38,15 +25,8 @@ def test_l3_a_sell_lead_deleted_untouched_is_a_tombstone_at_the_next_run(
         cid = sb.hubspot.add_contact({"email": email, "lastname": f"P{i}", "hubspotscore": "80"})
         sb.hubspot.add_to_list(list_id, [cid])
         leads.append(sb.sell.add_record("lead", {"email": email, "last_name": f"P{i}"}))
-    store = open_store(f"sqlite:///{tmp_path}/l3.db")
-    hub = HubSpotClient(
-        HubSpotSession(sb.hubspot_url, sb.hubspot_token, portal_id=sb.hubspot.portal_id),
-        HubSpotLimits.unpaced(),
-    )
-    sell = SellClient(sb.sell_url, sb.sell_token, per_s=None)
-    config = EngineConfig(default_threshold=50, default_list_id=list_id)
-    engine = Engine(hub, sell, store, SystemClock(), config)
-    try:
+    with engine_over(sb, f"sqlite:///{tmp_path}/l3.db", list_id) as engine:
+        store = engine.store
         assert engine.run(trigger="test").failure is None
         assert engine.run(trigger="test").failure is None  # reads back its own writes
         refs = [SellRef("lead", rid) for rid in leads]
@@ -60,7 +40,3 @@ def test_l3_a_sell_lead_deleted_untouched_is_a_tombstone_at_the_next_run(
         assert all(links[r].state is LinkState.ACTIVE for r in refs if r != refs[2])
         reads = [c.query for c in sb.sell.calls_matching("GET", "/v2/leads") if "ids" in c.query]
         assert any(str(leads[2]) in str(q["ids"]).split(",") for q in reads)  # an ids= read
-    finally:
-        hub.close()
-        sell.close()
-        store.close()

@@ -6,25 +6,15 @@ is remembered and the run falls back to the link check without an error or a war
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from bot.wiring import SystemClock
-from sandbox import Sandbox, SandboxLimits
-from storage.db import open_store
-from sync.clients.hubspot import HubSpotClient, HubSpotLimits, HubSpotSession
+from sandbox import Sandbox
 from sync.clients.sell import SellClient
 from sync.domain import LinkState, SellRef
-from sync.engine import Engine, EngineConfig
-
-
-@pytest.fixture(scope="module")
-def sb() -> Iterator[Sandbox]:
-    with Sandbox(seed="empty", limits=SandboxLimits(enabled=False)) as sandbox:
-        yield sandbox
+from tests.e2e.conftest import engine_over
 
 
 def test_l3_the_sell_client_speaks_the_sync_api_protocol(sb: Sandbox) -> None:
@@ -87,17 +77,9 @@ def test_l3_a_deleted_lead_is_a_tombstone_with_the_sync_api_or_through_the_fallb
 ) -> None:
     list_id, leads = _world(sb, 5)
     sb.sell.sync_api = sync_api
-    store = open_store(f"sqlite:///{tmp_path}/l3.db")
-    hub = HubSpotClient(
-        HubSpotSession(sb.hubspot_url, sb.hubspot_token, portal_id=sb.hubspot.portal_id),
-        HubSpotLimits.unpaced(),
-    )
-    sell = SellClient(sb.sell_url, sb.sell_token, per_s=None)
-    engine = Engine(
-        hub, sell, store, SystemClock(), EngineConfig(default_threshold=50, default_list_id=list_id)
-    )
-    caplog.set_level(logging.INFO)
-    try:
+    with engine_over(sb, f"sqlite:///{tmp_path}/l3.db", list_id) as engine:
+        store = engine.store
+        caplog.set_level(logging.INFO)
         assert engine.run(trigger="test").failure is None
         assert engine.run(trigger="test").failure is None  # reads back its own writes
         refs = [SellRef("lead", rid) for rid in leads]
@@ -118,7 +100,3 @@ def test_l3_a_deleted_lead_is_a_tombstone_with_the_sync_api_or_through_the_fallb
             assert started == []  # the first run's 403 is remembered
             assert any(str(leads[2]) in str(q["ids"]).split(",") for q in reads)  # link check
         assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
-    finally:
-        hub.close()
-        sell.close()
-        store.close()

@@ -4,32 +4,22 @@ connection), and HubSpot's 10,000-result search window at its real size."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-import pytest
 
-from bot.wiring import SystemClock
-from sandbox import Sandbox, SandboxLimits
+from sandbox import Sandbox
 from sandbox.sell_fields import iso_seconds
-from storage.db import open_store
 from sync.clients.hubspot import API_VERSION, HubSpotClient, HubSpotLimits, HubSpotSession
 from sync.clients.hubspot_search import SEARCH_CAP
 from sync.clients.sell import SellClient
 from sync.domain import FeedMark
-from sync.engine import Engine, EngineConfig
 from sync.feeds.cursors import SellChangeCursor
 from sync.feeds.sell import SellChangeFeed
+from tests.e2e.conftest import engine_over
 
 SEARCH = f"/crm/objects/{API_VERSION}/contacts/search"
-
-
-@pytest.fixture(scope="module")
-def sb() -> Iterator[Sandbox]:
-    with Sandbox(seed="empty", limits=SandboxLimits(enabled=False)) as sandbox:
-        yield sandbox
 
 
 def test_l4_sell_records_deleted_while_the_feed_pages_hide_no_change(sb: Sandbox) -> None:
@@ -107,16 +97,12 @@ def test_l4_a_run_applies_every_hubspot_change_past_the_search_window(
         cid = sb.hubspot.add_contact({"email": email, "lastname": f"W{i}", "hubspotscore": "80"})
         sb.hubspot.add_to_list(list_id, [cid])
         pairs[cid] = sb.sell.add_record("lead", {"email": email, "last_name": f"W{i}"})
-    store = open_store(f"sqlite:///{tmp_path}/window.db")
-    hub = HubSpotClient(
-        HubSpotSession(sb.hubspot_url, sb.hubspot_token, portal_id=sb.hubspot.portal_id),
-        HubSpotLimits.unpaced(search_page_size=10, search_result_cap=50),
-    )
-    sell = SellClient(sb.sell_url, sb.sell_token, per_s=None)
-    engine = Engine(
-        hub, sell, store, SystemClock(), EngineConfig(default_threshold=50, default_list_id=list_id)
-    )
-    try:
+    with engine_over(
+        sb,
+        f"sqlite:///{tmp_path}/window.db",
+        list_id,
+        hubspot_limits=HubSpotLimits.unpaced(search_page_size=10, search_result_cap=50),
+    ) as engine:
         assert engine.run(trigger="test").failure is None
         for cid in pairs:  # more changed contacts than one search can page through
             sb.hubspot.update_contact(cid, {"jobtitle": "Changed in HubSpot"})
@@ -125,7 +111,3 @@ def test_l4_a_run_applies_every_hubspot_change_past_the_search_window(
         assert set(titles.values()) == {"Changed in HubSpot"}
         searches = [c.json for c in sb.hubspot.calls_matching("POST", SEARCH)]
         assert all(int(b["after"]) + b["limit"] <= 50 for b in searches)
-    finally:
-        hub.close()
-        sell.close()
-        store.close()

@@ -7,35 +7,22 @@ clients, the SQLite store and the engine. The checks are the property test's
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
-from bot.wiring import SystemClock
-from sandbox import Sandbox, SandboxLimits
-from storage.db import open_store
-from storage.repositories import SqlStore
-from sync.clients.hubspot import HubSpotClient, HubSpotLimits, HubSpotSession
-from sync.clients.sell import SellClient
+from sandbox import Sandbox
 from sync.domain import SellRef
-from sync.engine import Engine, EngineConfig
+from sync.ports import Store
 from sync.service import SyncService, Verdict
+from tests.e2e.conftest import engine_over
 from tests.unit.test_l5_explanations_agree import RunFacts, check_contact, check_record
-
-
-@pytest.fixture(scope="module")
-def sb() -> Iterator[Sandbox]:
-    with Sandbox(seed="empty", limits=SandboxLimits(enabled=False)) as sandbox:
-        yield sandbox
 
 
 @dataclass
 class _World:
     """What the property test's checks read of a world: the store."""
 
-    store: SqlStore
+    store: Store
 
 
 def test_l5_status_of_every_record_equals_what_the_next_run_does(
@@ -54,17 +41,9 @@ def test_l5_status_of_every_record_equals_what_the_next_run_does(
             hub_state.add_to_list(list_id, [cid])
         return cid
 
-    store = open_store(f"sqlite:///{tmp_path}/l5.db")
-    hub = HubSpotClient(
-        HubSpotSession(sb.hubspot_url, sb.hubspot_token, portal_id=hub_state.portal_id),
-        HubSpotLimits.unpaced(),
-    )
-    sell = SellClient(sb.sell_url, sb.sell_token, per_s=None)
-    engine = Engine(
-        hub, sell, store, SystemClock(), EngineConfig(default_threshold=50, default_list_id=list_id)
-    )
-    service = SyncService(engine)
-    try:
+    with engine_over(sb, f"sqlite:///{tmp_path}/l5.db", list_id) as engine:
+        store = engine.store
+        service = SyncService(engine)
         # linked by a first run: a lead to convert, a pair to merge away, a pair to delete
         converted = contact("bob@example.com", 80)
         merged_away = contact("cy@example.com", 80)
@@ -117,7 +96,3 @@ def test_l5_status_of_every_record_equals_what_the_next_run_does(
         counts = report.counts()
         assert counts["converted"] == 1 and counts["hubspot_merged"] == 1
         assert counts["link_conflict"] == 1 and counts["tombstoned"] == 1
-    finally:
-        hub.close()
-        sell.close()
-        store.close()
