@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bot.blocks.common import OUTCOME_LABELS, plural, stamp
+from bot.blocks.common import counted_outcomes, outcome_label, plural, stamp
 from bot.blocks.runs import STAGES
 from bot.blocks.status import explanation_facts, verdict_text
 from sync.domain import Outcome
@@ -63,15 +63,10 @@ RUN_STATUS = {
 
 def counts_text(counts: Mapping[str, int], *, empty: str = "no changes") -> str:
     """``created in Sell 3, merged 1, skipped 4 (no email 4)``: labels, never raw keys."""
-    order = list(OUTCOME_LABELS)
-    keys = sorted(
-        (k for k, v in counts.items() if v and not k.startswith("skipped:")),
-        key=lambda k: (order.index(k) if k in order else len(order), k),
-    )
     parts = []
     reasons = {k.removeprefix("skipped:"): v for k, v in counts.items() if k.startswith("skipped:")}
-    for k in keys:
-        part = f"{OUTCOME_LABELS.get(k, k.replace('_', ' '))} {counts[k]:,}"
+    for k in counted_outcomes(counts):
+        part = f"{outcome_label(k)} {counts[k]:,}"
         if k == Outcome.SKIPPED.value and reasons:
             part += " (" + ", ".join(f"{r} {n:,}" for r, n in sorted(reasons.items())) + ")"
         parts.append(part)
@@ -414,7 +409,7 @@ def print_audit(trail: AuditTrail, stream: IO[str]) -> None:
     for e in trail.events:
         table.add_row(
             stamp(e.at),
-            OUTCOME_LABELS.get(e.kind, e.kind.replace("_", " ")),
+            outcome_label(e.kind),
             e.subject.replace("|", " ↔ HubSpot "),
             e.actor or "sync",
             f"#{e.run_id}" if e.run_id is not None else "",

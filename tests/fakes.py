@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from sync.clients.hubspot_writes import NO_RESULT
 from sync.clients.sell_pages import OffsetWalk
 from sync.domain import (
     CUSTOM_PREFIX,
@@ -46,7 +47,6 @@ from sync.ports import (
     WriteResult,
 )
 
-NO_RESULT = "HubSpot returned no result for this contact"  # HubSpotClient's words
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 

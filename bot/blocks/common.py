@@ -126,16 +126,25 @@ OUTCOME_LABELS: dict[str, str] = {
 }
 
 
-def counts_line(counts: Mapping[str, int], *, empty: str = "nothing to do") -> str:
-    """``created in HubSpot 3 · merged 1 · skipped 2`` in a stable order."""
+def outcome_label(key: str) -> str:
+    return OUTCOME_LABELS.get(key, key.replace("_", " "))
+
+
+def counted_outcomes(counts: Mapping[str, int]) -> list[str]:
+    """The outcomes that happened, in :data:`OUTCOME_LABELS` order (``skipped:REASON`` left out)."""
     order = list(OUTCOME_LABELS)
-    keys = sorted(
+    return sorted(
         (k for k, v in counts.items() if v and not k.startswith("skipped:")),
         key=lambda k: (order.index(k) if k in order else len(order), k),
     )
+
+
+def counts_line(counts: Mapping[str, int], *, empty: str = "nothing to do") -> str:
+    """``created in HubSpot 3 · merged 1 · skipped 2`` in a stable order."""
+    keys = counted_outcomes(counts)
     if not keys:
         return empty
-    return " · ".join(f"{OUTCOME_LABELS.get(k, k.replace('_', ' '))} *{counts[k]:,}*" for k in keys)
+    return " · ".join(f"{outcome_label(k)} *{counts[k]:,}*" for k in keys)
 
 
 # --------------------------------------------------------------------------- blocks

@@ -20,6 +20,8 @@ from sync.domain import normalize_email
 from sync.ports import ContactWrite, WriteResult
 
 BATCH_SIZE = 100  # batch/read, batch/create, batch/update inputs
+#: What a write neither answered nor refused reports (retried next run; never taken for gone).
+NO_RESULT = "HubSpot returned no result for this contact"
 
 
 def context_values(error: dict[str, Any], name: str) -> list[str]:
@@ -145,9 +147,7 @@ def created_results(
         out[write.key] = WriteResult(key=write.key, id=str(record.get("id")))
     for write in pending:
         if write.key not in out:
-            out[write.key] = WriteResult(
-                key=write.key, error="HubSpot returned no result for this contact"
-            )
+            out[write.key] = WriteResult(key=write.key, error=NO_RESULT)
     return out
 
 
@@ -174,7 +174,5 @@ def updated_results(
         if write.key not in out:
             # Neither updated nor named in an error: report it (retried next run) rather
             # than guess that the contact is gone, which would stop its link (S6).
-            out[write.key] = WriteResult(
-                key=write.key, error="HubSpot returned no result for this contact"
-            )
+            out[write.key] = WriteResult(key=write.key, error=NO_RESULT)
     return out
