@@ -61,6 +61,12 @@ class PagePlan:
         self.not_qualified += other.not_qualified
 
 
+#: Link states a HubSpot merge moves to the survivor (L2): a link S6 stopped may have been
+#: stopped by a read that reported its merged contact missing, and a tombstone moves so that S5
+#: keeps the survivor out of Sell.
+FOLLOWS_A_MERGE = (LinkState.ACTIVE, LinkState.HUBSPOT_DELETED, LinkState.TOMBSTONED)
+
+
 @dataclass(frozen=True)
 class LinkedPair:
     """A linked pair as read for re-syncing: either side may be gone."""

@@ -61,16 +61,12 @@ from sync.feeds.members import CHUNK, all_links, list_members, never_evaluated
 from sync.feeds.sell import SellChangeFeed
 from sync.feeds.sell_sync import SellSyncFeed
 from sync.lease import RunLease
-from sync.planner import ConvertedLead, LinkedPair, PagePlan, Planner
+from sync.planner import FOLLOWS_A_MERGE, ConvertedLead, LinkedPair, PagePlan, Planner
 from sync.ports import Clock, HubSpotPort, SellPort, Store
 from sync.report import SyncReport
 from sync.run_context import RunContext
 
 Progress = Callable[[str, SyncReport], None]
-
-#: Links a merge moves (L2). A link S6 stopped may have been stopped by a read that reported its
-#: merged contact missing; a tombstone moves so that S5 keeps the survivor out of Sell.
-_FOLLOWED_ON_MERGE = (LinkState.ACTIVE, LinkState.HUBSPOT_DELETED, LinkState.TOMBSTONED)
 
 
 class RunParts:
@@ -367,7 +363,7 @@ class SyncRun:
         if not into:
             return
         links = p.store.links_by_hubspot(into)
-        followed = [link for link in links.values() if link.state in _FOLLOWED_ON_MERGE]
+        followed = [link for link in links.values() if link.state in FOLLOWS_A_MERGE]
         if not followed:
             return
         live = [link for link in followed if link.state is not LinkState.TOMBSTONED]

@@ -27,13 +27,10 @@ from sync.domain import (
 )
 from sync.feeds.conversions import ConversionFeed
 from sync.feeds.cursors import LEAD_CONVERSIONS, ConversionCursor
-from sync.planner import LinkedPair
+from sync.planner import FOLLOWS_A_MERGE, LinkedPair
 from sync.push import parse_items
 from sync.qualify import qualify
 from sync.usecases.common import Parts, Refused
-
-#: Links a HubSpot merge moves to the survivor, as the run follows them (L2).
-_FOLLOWS_A_MERGE = (LinkState.ACTIVE, LinkState.HUBSPOT_DELETED, LinkState.TOMBSTONED)
 
 
 class Verdict(StrEnum):
@@ -157,14 +154,12 @@ class Explain:
         owner = store.links_by_hubspot([survivor.id]).get(survivor.id)
         absorbed = store.links_by_hubspot(survivor.merged_ids | {link.hubspot_id})
         rivals = sorted(
-            (other for other in absorbed.values() if other.state in _FOLLOWS_A_MERGE),
+            (other for other in absorbed.values() if other.state in FOLLOWS_A_MERGE),
             key=lambda other: other.id or 0,
         )
         pairs = [
             LinkedPair(
-                other
-                if other.state is LinkState.TOMBSTONED
-                else replace(other, state=LinkState.ACTIVE),
+                other,
                 found.record if other.sell == link.sell else None,
                 survivor,
                 survivor_link=owner,
@@ -174,11 +169,12 @@ class Explain:
         plan = self.parts.engine.planner().linked_pairs(pairs).plan
         mine = next((d for d in plan.actions if d.sell == link.sell), None)
         if mine is None or Outcome.HUBSPOT_MERGED not in mine.outcomes:
-            holder = next(
-                (d.sell for d in plan.actions if Outcome.HUBSPOT_MERGED in d.outcomes), None
-            )
             if owner is not None and owner.state is LinkState.ACTIVE:
-                holder = owner.sell
+                holder: SellRef | None = owner.sell
+            else:  # another absorbed link moves there first
+                holder = next(
+                    (d.sell for d in plan.actions if Outcome.HUBSPOT_MERGED in d.outcomes), None
+                )
             kind = Verdict.TOMBSTONED if link.state is LinkState.TOMBSTONED else Verdict.MERGE_HELD
             return replace(found, kind=kind, conflicts=conflicts, held_by=holder)
         kind = Verdict.TOMBSTONED if link.state is LinkState.TOMBSTONED else Verdict.MERGED
@@ -208,7 +204,7 @@ class Explain:
                 moving = [
                     other
                     for other in store.links_by_hubspot(contact.merged_ids).values()
-                    if other.state in _FOLLOWS_A_MERGE
+                    if other.state in FOLLOWS_A_MERGE
                 ]
                 if moving:
                     link = min(moving, key=lambda other: other.id or 0)
