@@ -305,7 +305,7 @@ def check_contact(cid: str, exp: Explanation, run: RunFacts, verdicts: dict[str,
         # a qualifying tombstoned member is reported as such when a run screens it (S5)
         assert all(r.startswith(f"its Sell record {before.sell} was deleted") for r in skips)
     elif kind is Verdict.SYNCED:
-        check_synced(exp, before, after, run.applied(cid), said)
+        check_synced(exp, before, after, run, verdicts, said)
     elif kind is Verdict.MERGE_HELD:
         check_moved(exp, exp.link, run)
     else:  # COMPANY, NO_EMAIL, NOT_LINKED are verdicts on Sell records only
@@ -313,12 +313,32 @@ def check_contact(cid: str, exp: Explanation, run: RunFacts, verdicts: dict[str,
 
 
 def check_synced(
-    exp: Explanation, before: Link | None, after: Link | None, applied: set[Outcome], said: str
+    exp: Explanation,
+    before: Link | None,
+    after: Link | None,
+    run: RunFacts,
+    verdicts: dict[str, Verdict],
+    said: str,
 ) -> None:
     """A linked pair keeps its link (S7): it is never created or linked anew. The run may still
     find one side gone (S5, S6) or the lead converted (L1), and only when status showed that side
     missing: a deletion is a fact status reads, not a rule it predicts."""
     assert before is not None and before.state is LinkState.ACTIVE
+    relinked = run.link_after_s(before.sell)
+    if exp.contact_missing and relinked is not None and relinked.hubspot_id != before.hubspot_id:
+        # S6 stopped the pair, then a member with the record's email linked it (S8): the run
+        # did that only for a contact whose status said it qualifies
+        assert verdicts.get(relinked.hubspot_id) is Verdict.QUALIFIES, (
+            f"{said} linked {before.sell} to HubSpot {relinked.hubspot_id}, whose status was "
+            f"{verdicts.get(relinked.hubspot_id)}"
+        )
+        return
+    applied = {
+        o
+        for a in run.report.applied.actions
+        if before.sell in (a.sell, a.moved_from) or a.hubspot_id == before.hubspot_id
+        for o in a.outcomes
+    }
     assert after is not None and after.id == before.id, f"{said} left the link {after}"
     assert not applied & CREATES, f"{said} applied {applied}"
     if Outcome.TOMBSTONED in applied or Outcome.CONVERTED in applied:
@@ -405,8 +425,7 @@ def check_record(
             assert exp.missing is not None, f"{said} moved its link; status read the lead"
             assert moved is not None and moved.id == before.id
             return
-        applied = {o for a in run.report.applied.actions if a.sell == ref for o in a.outcomes}
-        check_synced(exp, before, after, applied, said)
+        check_synced(exp, before, after, run, verdicts, said)
     else:  # QUALIFIES, NOT_QUALIFIED, SKIPPED are verdicts on HubSpot contacts only
         raise AssertionError(f"{ref} got a HubSpot contact's verdict {kind}")
 
@@ -517,6 +536,19 @@ RARE_WORLDS = [
         [RecordSpec("contact", "cy@x.com", False, True)],
         [[], [Change("delete_sell", 1)], [Change("merge", 1)]],
     ),
+    # S6 then S8: the contact is archived and its pair stopped, and a new member with the same
+    # email is linked to the Sell record in the same run
+    (
+        [ContactSpec("ada@x.com", 50, True, True)],
+        [],
+        [
+            [],
+            [
+                Change("archive_touched", 0),
+                Change("new_contact", 0, contact=ContactSpec("ada@x.com", 50, True, True)),
+            ],
+        ],
+    ),
 ]
 
 
@@ -528,6 +560,7 @@ RARE_WORLDS = [
 @example(RARE_WORLDS[3])
 @example(RARE_WORLDS[4])
 @example(RARE_WORLDS[5])
+@example(RARE_WORLDS[6])
 def test_l5_status_prediction_equals_the_next_runs_action(spec: WorldSpec) -> None:
     with fresh_world() as world:
         contacts, refs = build(world, spec)
