@@ -268,6 +268,25 @@ class RunFacts:
         return self.world.store.links_by_sell([ref]).get(ref)
 
 
+def relinked_by_a_qualifier(
+    before: Link | None, run: RunFacts, verdicts: dict[str, Verdict], said: str
+) -> bool:
+    """S6 then S8: a pair whose HubSpot contact is gone keeps its Sell record, which a list
+    member with the same email may link anew (the link row then stands for that contact). The
+    run does that only for a contact whose status said it qualifies."""
+    if before is None or before.state is LinkState.TOMBSTONED:
+        return False
+    after = run.link_after_s(before.sell)
+    if after is None or after.hubspot_id == before.hubspot_id:
+        return False
+    assert after.state is LinkState.ACTIVE, f"{said} left {after}"
+    assert verdicts.get(after.hubspot_id) is Verdict.QUALIFIES, (
+        f"{said} linked {before.sell} to HubSpot {after.hubspot_id}, whose status was "
+        f"{verdicts.get(after.hubspot_id)}"
+    )
+    return True
+
+
 def check_contact(cid: str, exp: Explanation, run: RunFacts, verdicts: dict[str, Verdict]) -> None:
     """What status said of ``hubspot:cid`` against what the run did with it. Asked by a
     merged-away id, HubSpot answers with the survivor (L2), and so does status."""
@@ -295,6 +314,8 @@ def check_contact(cid: str, exp: Explanation, run: RunFacts, verdicts: dict[str,
         assert after is None, f"{said} linked it"
         # a run that looks at it again skips it for the same reason
         assert all(reason == exp.skip for reason in skips), f"{said} skipped it: {skips}"
+    elif kind is Verdict.HUBSPOT_DELETED and relinked_by_a_qualifier(before, run, verdicts, said):
+        pass
     elif kind in (Verdict.TOMBSTONED, Verdict.HUBSPOT_DELETED):
         state = LinkState.TOMBSTONED if kind is Verdict.TOMBSTONED else LinkState.HUBSPOT_DELETED
         assert before is not None and before.state is state
@@ -324,14 +345,7 @@ def check_synced(
     find one side gone (S5, S6) or the lead converted (L1), and only when status showed that side
     missing: a deletion is a fact status reads, not a rule it predicts."""
     assert before is not None and before.state is LinkState.ACTIVE
-    relinked = run.link_after_s(before.sell)
-    if exp.contact_missing and relinked is not None and relinked.hubspot_id != before.hubspot_id:
-        # S6 stopped the pair, then a member with the record's email linked it (S8): the run
-        # did that only for a contact whose status said it qualifies
-        assert verdicts.get(relinked.hubspot_id) is Verdict.QUALIFIES, (
-            f"{said} linked {before.sell} to HubSpot {relinked.hubspot_id}, whose status was "
-            f"{verdicts.get(relinked.hubspot_id)}"
-        )
+    if exp.contact_missing and relinked_by_a_qualifier(before, run, verdicts, said):
         return
     applied = {
         o
@@ -408,6 +422,8 @@ def check_record(
         exp.link is not None and exp.contact is not None and exp.contact.id != exp.link.hubspot_id
     ):
         check_moved(exp, exp.link, run)
+    elif kind is Verdict.HUBSPOT_DELETED and relinked_by_a_qualifier(before, run, verdicts, said):
+        pass
     elif kind in (Verdict.TOMBSTONED, Verdict.HUBSPOT_DELETED):
         state = LinkState.TOMBSTONED if kind is Verdict.TOMBSTONED else LinkState.HUBSPOT_DELETED
         assert before is not None and before.state is state
@@ -537,7 +553,7 @@ RARE_WORLDS = [
         [[], [Change("delete_sell", 1)], [Change("merge", 1)]],
     ),
     # S6 then S8: the contact is archived and its pair stopped, and a new member with the same
-    # email is linked to the Sell record in the same run
+    # email is linked to the Sell record, in the same run and in the next
     (
         [ContactSpec("ada@x.com", 50, True, True)],
         [],
@@ -547,6 +563,15 @@ RARE_WORLDS = [
                 Change("archive_touched", 0),
                 Change("new_contact", 0, contact=ContactSpec("ada@x.com", 50, True, True)),
             ],
+        ],
+    ),
+    (
+        [ContactSpec("cy@x.com", 50, True, True)],
+        [],
+        [
+            [],
+            [Change("archive_touched", 0)],
+            [Change("new_contact", 0, contact=ContactSpec("cy@x.com", 50, True, True))],
         ],
     ),
 ]
@@ -561,6 +586,7 @@ RARE_WORLDS = [
 @example(RARE_WORLDS[4])
 @example(RARE_WORLDS[5])
 @example(RARE_WORLDS[6])
+@example(RARE_WORLDS[7])
 def test_l5_status_prediction_equals_the_next_runs_action(spec: WorldSpec) -> None:
     with fresh_world() as world:
         contacts, refs = build(world, spec)
