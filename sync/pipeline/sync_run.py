@@ -166,6 +166,9 @@ class SyncRun:
         self.members: set[str] = set()
         self.done: set[str] = set()  # HubSpot ids handled in this run
         self.followed: set[SellRef] = set()  # converted leads whose link this run moved (L1)
+        self.merged: set[SellRef] = set()  # records whose link a HubSpot merge decided (L2)
+        # converted leads' links as this run moved them (a dry run's store still has the lead)
+        self.moved: dict[SellRef, Link] = {}
 
     def sync(self) -> None:
         p = self.p
@@ -256,7 +259,11 @@ class SyncRun:
                     hubspot_missing=link.hubspot_id in missing,
                 )
             )
-        p.applier.apply(p.planner.conversions(leads))
+        plan = p.planner.conversions(leads)
+        p.applier.apply(plan)
+        for d in plan.plan.actions:
+            if d.moved_from is not None and d.link is not None:
+                self.moved[d.moved_from] = d.link
 
     def _unless_converted(self, pairs: Sequence[LinkedPair]) -> list[LinkedPair]:
         """Pairs less the converted leads among those whose Sell record is missing: these are
@@ -363,7 +370,11 @@ class SyncRun:
         if not into:
             return
         links = p.store.links_by_hubspot(into)
-        followed = [link for link in links.values() if link.state in FOLLOWS_A_MERGE]
+        followed = [
+            self.moved.get(link.sell, link)
+            for link in links.values()
+            if link.state in FOLLOWS_A_MERGE
+        ]
         if not followed:
             return
         live = [link for link in followed if link.state is not LinkState.TOMBSTONED]
@@ -386,11 +397,16 @@ class SyncRun:
         pair may have changed with the merge and is still read by the HubSpot feed."""
         plan = self.p.plan_pairs(pairs)
         self.p.applier.apply(plan)
-        self.done.update(
-            d.hubspot_id
-            for d in plan.plan.actions
-            if d.hubspot_id is not None and Outcome.HUBSPOT_MERGED in d.outcomes
-        )
+        for d in plan.plan.actions:
+            if d.merged_from is not None and d.sell is not None:
+                self.merged.add(d.sell)  # a dry run's store still has it on the merged id
+            if d.hubspot_id is not None and Outcome.HUBSPOT_MERGED in d.outcomes:
+                self.done.add(d.hubspot_id)
+
+    def _unchecked(self, link: Link) -> bool:
+        """An active link no lifecycle event of this run decided already: the deletion checks
+        read it (a dry run's store still holds what this run moved or held)."""
+        return link.state is LinkState.ACTIVE and link.sell not in self.merged
 
     # ------------------------------------------------------- Sell's Sync API
     def _sync_api_deletions(self) -> bool:
@@ -405,7 +421,7 @@ class SyncRun:
             return False
         for gone, page in feed.pages():
             links = p.store.links_by_sell(gone) if gone else {}
-            active = [link for link in links.values() if link.state is LinkState.ACTIVE]
+            active = [link for link in links.values() if self._unchecked(link)]
             records = p.read_sell(link.sell for link in active) if active else {}
             missing = [LinkedPair(link, None, None) for link in active if link.sell not in records]
             missing = self._unless_converted(missing)  # a converted lead reads as deleted (L1)
@@ -430,7 +446,7 @@ class SyncRun:
         for batch in feed.batches():
             # Not only links left out of this run's feeds: ``done`` also holds contacts a feed
             # read without reading their Sell record.
-            active = [link for link in batch if link.state is LinkState.ACTIVE]
+            active = [link for link in batch if self._unchecked(link)]
             records = p.read_sell(link.sell for link in active) if active else {}
             gone = [LinkedPair(link, None, None) for link in active if link.sell not in records]
             gone = self._unless_converted(gone)
@@ -444,9 +460,7 @@ class SyncRun:
         p = self.p
         for batch in all_links(p.store):
             active = [
-                link
-                for link in batch
-                if link.state is LinkState.ACTIVE and link.hubspot_id not in self.done
+                link for link in batch if self._unchecked(link) and link.hubspot_id not in self.done
             ]
             if not active:
                 continue
