@@ -228,6 +228,41 @@ class ChangeRequestRow(StorageModel, table=True):
     message_ts: str | None = Field(default=None, sa_type=ID)
 
 
+class BulkHoldRow(StorageModel, table=True):
+    """Creations (or tombstones) a run kept back for a manager: the bulk guard.
+
+    ``items`` maps what was held (``create_in_sell``: HubSpot ids, ``tombstone`` and
+    ``hubspot_deleted``: Sell refs) to its keys; ``scope`` is the list, threshold and limit it
+    was decided under. At most one *pending* hold: a newer one supersedes the older.
+    """
+
+    __tablename__: ClassVar[str] = "bulk_holds"
+    __table_args__ = (
+        sa.Index(
+            "uq_bulk_holds_one_pending",
+            "status",
+            unique=True,
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        ),
+        sa.Index("ix_bulk_holds_scope", "scope"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    status: str = Field(sa_type=STATUS)
+    scope: str = Field(sa_type=NAME)
+    items: dict[str, list[str]] = Field(default_factory=dict, sa_type=JSONText)
+    sample: list[str] = Field(default_factory=list, sa_type=JSONText)
+    bulk_limit: int
+    links_total: int
+    run_id: int | None = Field(default=None)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    decided_by: str | None = Field(default=None, sa_type=ID)
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    channel: str | None = Field(default=None, sa_type=ID)
+    message_ts: str | None = Field(default=None, sa_type=ID)
+
+
 class SyncRunRow(StorageModel, table=True):
     __tablename__: ClassVar[str] = "sync_runs"
     __table_args__ = (sa.Index("ix_sync_runs_started_at", "started_at"),)
@@ -314,6 +349,7 @@ cursors = _table(CursorRow)
 conflicts = _table(ConflictRow)
 settings = _table(SettingsRow)
 change_requests = _table(ChangeRequestRow)
+bulk_holds = _table(BulkHoldRow)
 sync_runs = _table(SyncRunRow)
 audit_events = _table(AuditEventRow)
 locks = _table(LockRow)

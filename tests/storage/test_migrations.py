@@ -33,6 +33,7 @@ TABLES = {
     "scheduler_heartbeats",
     "request_markers",
     "scheduler_state",
+    "bulk_holds",
 }
 
 
