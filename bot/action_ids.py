@@ -105,26 +105,35 @@ def decode_request(value: object) -> int | None:
 
 @dataclass(frozen=True)
 class ConflictRef:
-    """A conflict button: which conflict, and which page of the list it was shown on."""
+    """A conflict button: which conflict, which page of the list it was shown on, and a tag of
+    the two values it showed (None on buttons posted before tags)."""
 
     conflict_id: int
     offset: int = 0
+    seen: str | None = None
 
 
-def encode_conflict(conflict_id: int, offset: int = 0) -> str:
-    return f"conflict:{conflict_id}:{max(0, offset)}"
+_SEEN = re.compile(r"[0-9a-f]{1,64}")
+
+
+def encode_conflict(conflict_id: int, offset: int = 0, seen: str | None = None) -> str:
+    base = f"conflict:{conflict_id}:{max(0, offset)}"
+    return f"{base}:{seen}" if seen else base
 
 
 def decode_conflict(value: object) -> ConflictRef | None:
     if not isinstance(value, str):
         return None
     parts = value.split(":")
-    if len(parts) != 3 or parts[0] != "conflict":
+    if len(parts) not in (3, 4) or parts[0] != "conflict":
         return None
     cid, offset = _int(parts[1]), _int(parts[2])
     if cid is None or offset is None:
         return None
-    return ConflictRef(cid, offset)
+    seen = parts[3] if len(parts) == 4 else None
+    if seen is not None and not _SEEN.fullmatch(seen):
+        return None
+    return ConflictRef(cid, offset, seen)
 
 
 @dataclass(frozen=True)

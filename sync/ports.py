@@ -412,9 +412,22 @@ class ConflictStore(Protocol):
     def count_conflicts(self, status: ConflictStatus = ConflictStatus.OPEN) -> int: ...
 
     def resolve_conflict(
-        self, conflict_id: int, *, status: ConflictStatus, by: str, at: datetime
+        self,
+        conflict_id: int,
+        *,
+        status: ConflictStatus,
+        by: str,
+        at: datetime,
+        values: tuple[str | None, str | None] | None = None,
     ) -> tuple[Conflict, bool]:
-        """Close an open conflict; (conflict, False) when it was already closed."""
+        """Close an open conflict; (conflict, False) when it was already closed, or (with
+        ``values``) no longer holds those (Sell, HubSpot) values."""
+        ...
+
+    def refresh_conflict(
+        self, conflict_id: int, *, sell_value: str | None, hubspot_value: str | None
+    ) -> Conflict | None:
+        """Set an open conflict's two values; None when it is no longer open."""
         ...
 
     def reopen_conflict(self, conflict_id: int, *, status: ConflictStatus, by: str) -> bool:

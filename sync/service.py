@@ -31,12 +31,14 @@ from sync.usecases.approvals import (
 from sync.usecases.common import CLI_ACTOR, Actor, Parts, Refused
 from sync.usecases.conflicts import (
     ConflictAction,
+    ConflictChanged,
     ConflictPage,
     Conflicts,
     LinkConflict,
     LinkConflictPage,
     LinkConflicts,
 )
+from sync.usecases.conflicts import seen_token as conflict_seen_token
 from sync.usecases.digest import ChangeKind, Digest, SettingChange, Summary
 from sync.usecases.explain import Explain, Explanation, Verdict
 from sync.usecases.fields import FieldRow, Fields, field_label
@@ -70,6 +72,7 @@ __all__ = [
     "AuditTrail",
     "ChangeKind",
     "ConflictAction",
+    "ConflictChanged",
     "ConflictPage",
     "Decision",
     "DecisionOutcome",
@@ -92,6 +95,7 @@ __all__ = [
     "SyncService",
     "ThresholdImpact",
     "Verdict",
+    "conflict_seen_token",
     "field_label",
     "run_dict",
     "run_log_line",
@@ -207,9 +211,11 @@ class SyncService:
         return self._conflicts.page(offset=offset, limit=limit)
 
     def resolve_conflict(
-        self, conflict_id: int, action: str, *, actor: Actor
+        self, conflict_id: int, action: str, *, actor: Actor, seen: str | None = None
     ) -> tuple[Conflict, bool]:
-        return self._conflicts.resolve(conflict_id, action, actor=actor)
+        """Resolve a conflict as reviewed (``seen``: :func:`conflict_seen_token` of what the
+        manager saw); raises ConflictChanged when that is no longer what it holds."""
+        return self._conflicts.resolve(conflict_id, action, actor=actor, seen=seen)
 
     def link_conflicts(self, *, limit: int = 10) -> LinkConflictPage:
         """L2: Sell records a HubSpot merge left on one contact, waiting for a manager."""

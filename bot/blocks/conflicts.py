@@ -20,7 +20,7 @@ from bot.blocks.common import (
 from bot.blocks.links import NO_HUBSPOT_URLS, RecordUrls
 from sync.domain import Conflict, ConflictStatus, SellRef
 from sync.mapping import STANDARD_FIELDS, hubspot_owned_fields
-from sync.service import ConflictPage, LinkConflict, LinkConflictPage
+from sync.service import ConflictPage, LinkConflict, LinkConflictPage, conflict_seen_token
 
 #: Conflicts per page: 2 blocks each, so a page stays far below 50 blocks.
 PAGE_SIZE = 10
@@ -59,7 +59,7 @@ def conflict_blocks(
         )
     ]
     if can_resolve:
-        value = ids.encode_conflict(cid, offset)
+        value = ids.encode_conflict(cid, offset, conflict_seen_token(conflict))
         blocks.append(
             actions(
                 button("Keep Sell", ids.KEEP_SELL, value, style="primary"),

@@ -9,7 +9,7 @@ from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 
 from bot import action_ids as ids
-from bot.blocks.common import Message, notice
+from bot.blocks.common import Message, clip, escape, notice
 from bot.blocks.conflicts import (
     LINK_CONFLICTS_SHOWN,
     PAGE_SIZE,
@@ -21,7 +21,7 @@ from bot.blocks.threshold import decision_text
 from bot.listeners.approvals import notify_requester, refresh_message
 from bot.listeners.common import Body, Deps, first_action, guarded, tell, user_id
 from bot.listeners.events import publish_home
-from sync.service import RequestStatus
+from sync.service import ConflictChanged, RequestStatus
 
 OUT_OF_DATE = ":warning: That button is out of date; run the command again."
 
@@ -107,9 +107,14 @@ def register(app: App, deps: Deps) -> None:
         if ref is None or resolution is None:
             tell(body, client, respond, notice(OUT_OF_DATE))
             return
-        conflict, changed = service.resolve_conflict(
-            ref.conflict_id, resolution, actor=deps.actor(user_id(body))
-        )
+        try:
+            conflict, changed = service.resolve_conflict(
+                ref.conflict_id, resolution, actor=deps.actor(user_id(body)), seen=ref.seen
+            )
+        except ConflictChanged as exc:  # nothing written: the page shows the fresh values
+            note = f":warning: {clip(escape(exc), 1000)}."
+            show_conflicts(body, client, respond, offset=ref.offset, can_resolve=True, note=note)
+            return
         # when the last one of the last page went, the service answers with the page before
         note = resolved_note(conflict, changed=changed, urls=deps.urls)
         show_conflicts(body, client, respond, offset=ref.offset, can_resolve=True, note=note)

@@ -124,19 +124,32 @@ class ConflictRepository(Repository):
             return int(session.execute(query).scalar_one())
 
     def resolve_conflict(
-        self, conflict_id: int, *, status: ConflictStatus, by: str, at: datetime
+        self,
+        conflict_id: int,
+        *,
+        status: ConflictStatus,
+        by: str,
+        at: datetime,
+        values: tuple[str | None, str | None] | None = None,
     ) -> tuple[Conflict, bool]:
-        """Close an open conflict; (conflict, False) when it was already closed.
+        """Close an open conflict; (conflict, False) when it was already closed, or when
+        ``values`` are given and the row no longer holds them as (Sell, HubSpot) values (a sync
+        refreshed it since they were read).
 
         Raises RecordNotFound for an unknown id, ValueError when ``status`` is "open".
         """
         status = ConflictStatus(status)
         if status is ConflictStatus.OPEN:
             raise ValueError("a conflict is resolved to kept_sell, used_hubspot or dismissed")
+        same = sa.true()
+        if values is not None:
+            same = t.conflicts.c.sell_value.is_not_distinct_from(
+                values[0]
+            ) & t.conflicts.c.hubspot_value.is_not_distinct_from(values[1])
         with self._write() as session:
             result = session.execute(
                 sa.update(t.conflicts)
-                .where(t.conflicts.c.id == conflict_id, t.conflicts.c.status == OPEN)
+                .where(t.conflicts.c.id == conflict_id, t.conflicts.c.status == OPEN, same)
                 .values(
                     status=status.value, resolved_by=by, resolved_at=at, updated_at=self._clock()
                 )
@@ -150,6 +163,26 @@ class ConflictRepository(Repository):
         if row is None:
             raise RecordNotFound(f"conflict {conflict_id}")
         return _conflict(row), changed
+
+    def refresh_conflict(
+        self, conflict_id: int, *, sell_value: str | None, hubspot_value: str | None
+    ) -> Conflict | None:
+        """Set an open conflict's two values (a resolution found one side changed since the
+        conflict was shown); None when it is no longer open."""
+        with self._write() as session:
+            row = (
+                session.execute(
+                    sa.update(t.conflicts)
+                    .where(t.conflicts.c.id == conflict_id, t.conflicts.c.status == OPEN)
+                    .values(
+                        sell_value=sell_value, hubspot_value=hubspot_value, updated_at=self._clock()
+                    )
+                    .returning(*t.conflicts.c)
+                )
+                .mappings()
+                .first()
+            )
+        return None if row is None else _conflict(row)
 
     def reopen_conflict(self, conflict_id: int, *, status: ConflictStatus, by: str) -> bool:
         """Undo ``by``'s resolution to ``status`` (its write failed): the conflict is open again.

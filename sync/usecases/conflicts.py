@@ -3,10 +3,18 @@
 One decision per conflict: the conflict is closed (a compare-and-set on its row) before any CRM
 write, so of two managers clicking at once only the first one's value is written. When the write
 then fails, the decision is undone and the conflict is open again.
+
+Only the value a manager reviewed is ever written. Keep Sell and Use HubSpot read the chosen
+side's value again just before the write; when it is no longer the value the conflict shows (a
+form changed HubSpot's value since, a rep edited Sell's), nothing is written: the conflict row is
+refreshed to the new value and :class:`ConflictChanged` asks the manager to review it again. The
+audit event of a resolution names the value written and the side it went to.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -25,6 +33,8 @@ from sync.mapping import (
 from sync.merge import hubspot_raw
 from sync.usecases.common import Actor, Parts, Refused
 
+_CHANGED = "conflict #{id} changed since you looked; nothing was written: review again"
+
 
 class ConflictAction(StrEnum):
     KEEP_SELL = "keep_sell"  # Sell's value goes to HubSpot
@@ -38,6 +48,26 @@ CLOSED_AS = {
     ConflictAction.USE_HUBSPOT: ConflictStatus.USED_HUBSPOT,
     ConflictAction.DISMISS: ConflictStatus.DISMISSED,
 }
+
+
+class ConflictChanged(Refused):
+    """The conflict no longer shows what the manager reviewed: nothing was written, and
+    ``conflict`` (still open) holds the fresh values to review again."""
+
+    def __init__(self, conflict: Conflict, message: str) -> None:
+        self.conflict = conflict
+        super().__init__(message)
+
+
+def _shown(value: str | None) -> str:
+    return "(empty)" if value is None or value == "" else repr(value)
+
+
+def seen_token(conflict: Conflict) -> str:
+    """A short tag of the two values a conflict shows: a button carries it, so a click is
+    known to be about exactly those values."""
+    raw = json.dumps([conflict.sell_value, conflict.hubspot_value])
+    return hashlib.sha256(raw.encode("utf-8", "surrogateescape")).hexdigest()[:10]
 
 
 @dataclass(frozen=True)
@@ -78,11 +108,15 @@ class Conflicts:
         items = store.list_conflicts(offset=offset, limit=limit)
         return ConflictPage(items, total, offset, limit)
 
-    def resolve(self, conflict_id: int, action: str, *, actor: Actor) -> tuple[Conflict, bool]:
+    def resolve(
+        self, conflict_id: int, action: str, *, actor: Actor, seen: str | None = None
+    ) -> tuple[Conflict, bool]:
         """Resolve one conflict; ``(conflict, False)`` when someone else decided it first.
 
-        When the CRM write fails, the decision is undone, the conflict is open again, and
-        Refused says why.
+        ``seen`` is the :func:`seen_token` of the conflict as the manager saw it (None: as
+        stored now). When the conflict or the chosen side's value changed since, nothing is
+        written and :class:`ConflictChanged` carries the fresh conflict. When the CRM write
+        fails, the decision is undone, the conflict is open again, and Refused says why.
         """
         store = self.parts.store
         if not actor.is_manager:
@@ -95,11 +129,24 @@ class Conflicts:
             raise Refused(f"there is no conflict #{conflict_id}")
         if conflict.status is not ConflictStatus.OPEN:
             return conflict, False
+        if seen is not None and seen != seen_token(conflict):
+            raise ConflictChanged(conflict, _CHANGED.format(id=conflict_id))
         write = None if action is ConflictAction.DISMISS else self._plan(conflict, action)
+        if write is not None:
+            shown = conflict.sell_value if write.to_hubspot else conflict.hubspot_value
+            if write.value != shown:  # not what the manager reviewed: show the fresh value
+                raise self._changed(conflict_id, conflict, action, write.value, actor=actor)
         status = CLOSED_AS[action]
         resolved, changed = store.resolve_conflict(
-            conflict_id, status=status, by=actor.id, at=self.parts.clock.now()
+            conflict_id,
+            status=status,
+            by=actor.id,
+            at=self.parts.clock.now(),
+            values=(conflict.sell_value, conflict.hubspot_value),
         )
+        if not changed and resolved.status is ConflictStatus.OPEN:
+            # a sync refreshed its values since they were read: not what the manager reviewed
+            raise ConflictChanged(resolved, _CHANGED.format(id=conflict_id))
         if not changed:
             return resolved, False  # decided by someone else meanwhile: nothing written
         subject = f"{conflict.sell}|{conflict.hubspot_id}"
@@ -124,10 +171,53 @@ class Conflicts:
                 again = "it is open again" if reopened else "a newer conflict replaces it"
                 raise Refused(f"{exc}; conflict #{conflict_id} was not resolved, {again}") from exc
             store.save_link(write.settled(self.parts.clock.now()))
-        self.parts.audit(
-            "conflict_resolved", subject, actor, {"field": conflict.field, "action": action.value}
-        )
+        detail: dict[str, Any] = {"field": conflict.field, "action": action.value}
+        if write is not None:
+            detail |= {"written": write.value, "to": "hubspot" if write.to_hubspot else "sell"}
+        self.parts.audit("conflict_resolved", subject, actor, detail)
         return resolved, True
+
+    def _changed(
+        self,
+        conflict_id: int,
+        conflict: Conflict,
+        action: ConflictAction,
+        fresh: str | None,
+        *,
+        actor: Actor,
+    ) -> ConflictChanged:
+        """The conflict row refreshed to the chosen side's ``fresh`` value (still open), audited,
+        as the refusal to raise."""
+        keep_sell = action is ConflictAction.KEEP_SELL
+        shown = conflict.sell_value if keep_sell else conflict.hubspot_value
+        changed = replace(
+            conflict,
+            sell_value=fresh if keep_sell else conflict.sell_value,
+            hubspot_value=conflict.hubspot_value if keep_sell else fresh,
+        )
+        refreshed = self.parts.store.refresh_conflict(
+            conflict_id,
+            sell_value=changed.sell_value,
+            hubspot_value=changed.hubspot_value,
+        )
+        self.parts.audit(
+            "conflict_changed",
+            f"{conflict.sell}|{conflict.hubspot_id}",
+            actor,
+            {
+                "field": conflict.field,
+                "action": action.value,
+                "shown": shown,
+                "now": fresh,
+                "written": None,
+            },
+        )
+        side = "Sell" if keep_sell else "HubSpot"
+        return ConflictChanged(
+            refreshed or changed,
+            f"{side}'s value changed to {_shown(fresh)} since you looked (it showed "
+            f"{_shown(shown)}); nothing was written: review again",
+        )
 
     def _plan(self, conflict: Conflict, action: ConflictAction) -> _Resolution:
         """What resolving ``conflict`` writes, read from both sides now (no write yet)."""

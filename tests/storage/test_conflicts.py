@@ -208,3 +208,32 @@ def test_a_conflict_replaced_meanwhile_is_not_reopened_but_dismissed(store: SqlS
     replaced = store.get_conflict(old.id)
     assert replaced is not None and replaced.status is ConflictStatus.DISMISSED
     assert [c.id for c in store.list_conflicts()] == [newer.id]
+
+
+def test_a_resolution_naming_the_values_it_saw_fails_once_a_sync_refreshed_them(
+    store: SqlStore,
+) -> None:
+    opened, _ = store.open_conflict(conflict(sell="111", hubspot=None))
+    assert opened.id is not None
+    store.open_conflict(conflict(sell="111", hubspot="333"))  # a sync refreshes it
+    stale, changed = store.resolve_conflict(
+        opened.id, status=ConflictStatus.USED_HUBSPOT, by="U1", at=T0, values=("111", None)
+    )
+    assert not changed and stale.status is ConflictStatus.OPEN
+    done, changed = store.resolve_conflict(
+        opened.id, status=ConflictStatus.USED_HUBSPOT, by="U1", at=T0, values=("111", "333")
+    )
+    assert changed and done.status is ConflictStatus.USED_HUBSPOT
+
+
+def test_refresh_conflict_sets_the_values_of_an_open_conflict_only(store: SqlStore) -> None:
+    opened, _ = store.open_conflict(conflict())
+    assert opened.id is not None
+    fresh = store.refresh_conflict(opened.id, sell_value="111", hubspot_value="444")
+    assert (
+        fresh is not None and fresh.hubspot_value == "444" and fresh.status is ConflictStatus.OPEN
+    )
+    store.resolve_conflict(opened.id, status=ConflictStatus.DISMISSED, by="U1", at=T0)
+    assert store.refresh_conflict(opened.id, sell_value="1", hubspot_value="2") is None
+    closed = store.get_conflict(opened.id)
+    assert closed is not None and closed.hubspot_value == "444"
