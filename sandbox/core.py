@@ -50,6 +50,10 @@ FAULT_HELP = {
     "503": "service unavailable",
     "timeout": "answer only after `delay` seconds (default 30)",
     "drop": "close the connection without any response",
+    "empty-page": "Sell: a read by ids= answered with a valid empty page (no record left out "
+    "is said to be deleted)",
+    "null-items": 'Sell: a read by ids= answered with items [null, {"data": null}]',
+    "empty-batch": 'HubSpot: contacts batch/read answered {"status": "COMPLETE", "results": []}',
 }
 
 NO_JSON: Any = object()  # the request had no body
@@ -256,11 +260,18 @@ class ServiceState:
         with self.lock:
             self.faults.clear()
 
-    def take_fault(self, method: str, path: str) -> Fault | None:
+    def fault_answers(self, fault: Fault, req: ApiRequest) -> bool:
+        """Whether ``fault`` may answer ``req`` at all (a fault that fakes one endpoint's answer
+        leaves the others alone, whatever its path prefix)."""
+        return True
+
+    def take_fault(self, method: str, path: str, req: ApiRequest | None = None) -> Fault | None:
         canonical = self.canonical_path(path)
         with self.lock:
             for fault in self.faults:
                 if fault.method is not None and fault.method != method:
+                    continue
+                if req is not None and not self.fault_answers(fault, req):
                     continue
                 if fault.path_prefix is not None and not canonical.startswith(
                     self.canonical_path(fault.path_prefix)
@@ -393,7 +404,7 @@ def build_app(state: ServiceState, connections: ConnectionRegistry) -> Starlette
         if path == "/_sandbox" or path.startswith("/_sandbox/"):
             return _control(state, req)
 
-        fault = state.take_fault(req.method, req.path)
+        fault = state.take_fault(req.method, req.path, req)
         response: Response | None = None
         if fault is None or fault.apply:
             response = _dispatch_locked(state, req)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.responses import Response
@@ -53,6 +54,7 @@ _CANONICAL = (
 )
 
 TOKEN_INFO_PATH = "/oauth/v2/private-apps/get/access-token-info"
+BATCH_READ_PATH = "/crm/objects/2026-03/contacts/batch/read"
 #: What a private app made by docs/setup.md is granted; tests narrow ``token_scopes``.
 DEFAULT_TOKEN_SCOPES = (
     "crm.lists.read",
@@ -66,7 +68,7 @@ DEFAULT_TOKEN_SCOPES = (
 
 class HubSpotState(ServiceState, HubSpotStore):
     service = "hubspot"
-    fault_kinds = ServiceState.fault_kinds | {"daily"}
+    fault_kinds = ServiceState.fault_kinds | {"daily", "empty-batch"}
 
     def __init__(self, limits: SandboxLimits, *, token: str, portal_id: int = PORTAL_ID) -> None:
         super().__init__(limits)
@@ -120,8 +122,18 @@ class HubSpotState(ServiceState, HubSpotStore):
             "X-HubSpot-RateLimit-Daily-Remaining": str(daily_remaining),
         }
 
+    def fault_answers(self, fault: Fault, req: ApiRequest) -> bool:
+        if fault.kind != "empty-batch":
+            return True
+        return req.method == "POST" and self.canonical_path(req.path) == BATCH_READ_PATH
+
     def fault_response(self, fault: Fault, req: ApiRequest) -> Response:
         kind = fault.kind
+        if kind == "empty-batch":
+            # COMPLETE, and no error names any input as not found: they simply are not there
+            now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            body = {"status": "COMPLETE", "results": [], "startedAt": now, "completedAt": now}
+            return json_response(200, body)
         search = req.path.endswith("/search") and "/objects/" in self.canonical_path(req.path)
         daily_left = self._daily.remaining(self.limits.hubspot_daily_max)
         if kind in ("429", "429-no-retry-after"):

@@ -35,10 +35,14 @@ from sandbox.sell_store import SellStore
 from sandbox.sell_sync_api import SyncRoutes
 from sandbox.sell_wire import Pages, error, rate_limited, unauthorized
 
+#: Faults that fake the answer to a read of leads or contacts by ``ids=``, and only that read.
+ANSWER_FAULTS = ("empty-page", "null-items")
+_READ_BY_IDS = re.compile(r"/v2/(leads|contacts)")
+
 
 class SellState(ServiceState, SellStore):
     service = "sell"
-    fault_kinds = ServiceState.fault_kinds | {"404-429"}
+    fault_kinds = ServiceState.fault_kinds | {"404-429", *ANSWER_FAULTS}
 
     def __init__(self, limits: SandboxLimits, *, token: str) -> None:
         super().__init__(limits)
@@ -61,9 +65,29 @@ class SellState(ServiceState, SellStore):
             "contacts": len(self.records_by_id["contact"]),
         }
 
+    def fault_answers(self, fault: Fault, req: ApiRequest) -> bool:
+        if fault.kind not in ANSWER_FAULTS:
+            return True
+        return (
+            req.method == "GET"
+            and _READ_BY_IDS.fullmatch(req.path) is not None
+            and "ids" in req.query
+        )
+
     def fault_response(self, fault: Fault, req: ApiRequest) -> Response:
         kind = fault.kind
-        if kind in ("429", "429-no-retry-after"):
+        if kind in ANSWER_FAULTS:
+            # A valid page that holds none of the records asked for (Sell answers only with what
+            # the token's user may see): no error says any of them was deleted.
+            items: list[Any] = [] if kind == "empty-page" else [None, {"data": None}]
+            response = json_response(
+                200,
+                {
+                    "items": items,
+                    "meta": {"type": "collection", "count": len(items), "links": {}},
+                },
+            )
+        elif kind in ("429", "429-no-retry-after"):
             response = rate_limited(req)
         elif kind == "429-empty":
             response = empty_response(429)

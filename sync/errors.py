@@ -11,7 +11,8 @@
         ├── AuthError          401 / 403: stop the run
         ├── RateLimited        429 after retries ran out; carries the wait in seconds
         │   └── DailyLimitReached  HubSpot's DAILY policy: stop the run cleanly
-        └── ServiceUnavailable 5xx, timeouts, dropped connections after retries ran out
+        ├── ServiceUnavailable 5xx, timeouts, dropped connections after retries ran out
+        └── UnprovenAbsence    a read left records out that exist: nothing is deleted
 
 Each error builds its own message and never carries a token.
 """
@@ -72,3 +73,18 @@ class DailyLimitReached(RateLimited):
 
 class ServiceUnavailable(ApiError):
     pass
+
+
+class UnprovenAbsence(ApiError):
+    """A bulk read left records out without saying they are gone, and those read alone came
+    back: absence is no proof of deletion, so the run stops before it tombstones anything."""
+
+    def __init__(self, service: str, *, absent: int, asked: int, noun: str, back: int) -> None:
+        self.absent = absent
+        self.asked = asked
+        super().__init__(
+            service,
+            f"{service} answered {absent} of {asked} {noun} as absent without saying they were "
+            f"deleted, and the {back} read alone exist (a changed role or token?); the run "
+            "stopped before marking any of them deleted",
+        )

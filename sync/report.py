@@ -15,7 +15,14 @@ from enum import StrEnum
 from typing import Any
 
 from sync.domain import Outcome, Skip
-from sync.errors import ApiError, AuthError, ConfigError, RateLimited, ServiceUnavailable
+from sync.errors import (
+    ApiError,
+    AuthError,
+    ConfigError,
+    RateLimited,
+    ServiceUnavailable,
+    UnprovenAbsence,
+)
 from sync.lease import LeaseLost
 from sync.plan import SyncPlan
 
@@ -32,6 +39,9 @@ class FailureKind(StrEnum):
     HUBSPOT_LIST_MISSING = "hubspot_list_missing"  # 404 for the synced list
     HUBSPOT_REFUSED = "hubspot_refused"  # any other refusal of a whole request
     SELL_REFUSED = "sell_refused"
+    # a read left out records that exist: absence is no proof of deletion (S5, S6)
+    HUBSPOT_UNPROVEN_ABSENCE = "hubspot_unproven_absence"
+    SELL_UNPROVEN_ABSENCE = "sell_unproven_absence"
     DATABASE = "database"
     CONFIG = "config"
     LOST_LOCK = "lost_lock"
@@ -45,6 +55,8 @@ _BY_SERVICE: dict[tuple[type[ApiError], str], FailureKind] = {
     (AuthError, "sell"): FailureKind.SELL_AUTH,
     (RateLimited, "hubspot"): FailureKind.HUBSPOT_RATE_LIMIT,
     (RateLimited, "sell"): FailureKind.SELL_RATE_LIMIT,
+    (UnprovenAbsence, "hubspot"): FailureKind.HUBSPOT_UNPROVEN_ABSENCE,
+    (UnprovenAbsence, "sell"): FailureKind.SELL_UNPROVEN_ABSENCE,
     (ApiError, "hubspot"): FailureKind.HUBSPOT_REFUSED,
     (ApiError, "sell"): FailureKind.SELL_REFUSED,
 }
@@ -63,7 +75,13 @@ def classify_failure(exc: BaseException) -> FailureKind:
         service = str(exc.service).strip().lower()
         if service == "hubspot" and exc.status == 404 and type(exc) is ApiError:
             return FailureKind.HUBSPOT_LIST_MISSING  # the one whole-run read that can 404
-        kinds: tuple[type[ApiError], ...] = (ServiceUnavailable, AuthError, RateLimited, ApiError)
+        kinds: tuple[type[ApiError], ...] = (
+            ServiceUnavailable,
+            AuthError,
+            RateLimited,
+            UnprovenAbsence,
+            ApiError,
+        )
         for cls in kinds:
             if isinstance(exc, cls) and (cls, service) in _BY_SERVICE:
                 return _BY_SERVICE[(cls, service)]

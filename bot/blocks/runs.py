@@ -64,6 +64,10 @@ FAILURE_TEXT: dict[FailureKind, str] = {
     "the token cannot see it): check it with `/sellsync list`",
     FailureKind.HUBSPOT_REFUSED: "HubSpot refused a request the run depends on",
     FailureKind.SELL_REFUSED: "Zendesk Sell refused a request the run depends on",
+    FailureKind.HUBSPOT_UNPROVEN_ABSENCE: "HubSpot left out contacts that still exist (a "
+    "changed token or its permissions?); nothing was marked deleted on that answer",
+    FailureKind.SELL_UNPROVEN_ABSENCE: "Zendesk Sell left out records that still exist (a "
+    "changed role or token?); nothing was tombstoned on that answer",
     FailureKind.DATABASE: "sellsync's database failed (unreachable, locked or refusing writes)",
     FailureKind.CONFIG: "a setting is missing or unusable",
     FailureKind.LOST_LOCK: "the run lost the lock (another run took over) and stopped",

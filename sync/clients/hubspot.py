@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from sync.clients.absence import confirm_absent
 from sync.clients.errors import HUBSPOT, Remedy, Resolution, classify_hubspot, existing_id
 from sync.clients.http import DEFAULT_TIMEOUT, USER_AGENT, ApiSession, Reply
 from sync.clients.hubspot_lists import HubSpotLists
@@ -57,6 +58,7 @@ from sync.ports import ChangePage, ContactWrite, HubSpotPort, WriteResult
 API_VERSION = "2026-03"
 
 ADDITIONAL_EMAILS = "hs_additional_emails"  # a contact's other addresses, ``;``-separated
+NOT_FOUND_CATEGORY = "OBJECT_NOT_FOUND"  # how HubSpot says an id does not exist (or is archived)
 
 
 T = TypeVar("T")
@@ -83,6 +85,20 @@ def parse_timestamp_ms(value: object) -> int | None:
     if parsed.tzinfo is None:
         return None
     return int(parsed.timestamp() * 1000)
+
+
+def not_found_ids(body: Any) -> set[str]:
+    """The ids a batch answer's ``errors`` name as ``OBJECT_NOT_FOUND`` (``context.ids``)."""
+    errors = body.get("errors") if isinstance(body, dict) else None
+    named: set[str] = set()
+    for error in errors if isinstance(errors, list) else []:
+        if not isinstance(error, dict) or error.get("category") != NOT_FOUND_CATEGORY:
+            continue
+        context = error.get("context")
+        ids = context.get("ids") if isinstance(context, dict) else None
+        if isinstance(ids, list):
+            named.update(str(i) for i in ids if i not in (None, ""))
+    return named
 
 
 def property_info(raw: dict[str, Any]) -> PropertyInfo:
@@ -289,6 +305,12 @@ class HubSpotClient(HubSpotPort):
     def _batch_read(
         self, inputs: list[str], properties: list[str], id_property: str | None
     ) -> list[HubSpotContact]:
+        return self._batch_read_named(inputs, properties, id_property)[0]
+
+    def _batch_read_named(
+        self, inputs: list[str], properties: list[str], id_property: str | None
+    ) -> tuple[list[HubSpotContact], set[str]]:
+        """(contacts found, inputs HubSpot named as not found or answered archived)."""
         body: dict[str, Any] = {
             "properties": properties,
             "propertiesWithHistory": [],  # required by the spec, even when no history is wanted
@@ -298,10 +320,26 @@ class HubSpotClient(HubSpotPort):
             body["idProperty"] = id_property
         reply = self._send("POST", self._objects("/batch/read"), kind="batch_read", json_body=body)
         if reply.action is Remedy.NOT_FOUND:
-            return []  # none of them exists
+            assert reply.resolution is not None
+            named = not_found_ids(reply.resolution.body)
+            if not named:  # a 404 naming nothing (a proxy, a wrong path) proves nothing
+                raise ApiError(HUBSPOT, f"batch read: 404 {reply.resolution.message}")
+            return [], named
         reply.raise_for_error()
-        data = reply.json() or {}
-        return [self._contact(r) for r in data.get("results") or [] if not r.get("archived")]
+        data = reply.json()
+        results = data.get("results") if isinstance(data, dict) else None
+        if not isinstance(results, list):
+            raise ApiError(HUBSPOT, "batch read: the answer holds no list of results")
+        contacts: list[HubSpotContact] = []
+        gone = not_found_ids(data)
+        for record in results:
+            if not isinstance(record, dict) or record.get("id") in (None, ""):
+                continue
+            if record.get("archived"):
+                gone.add(str(record.get("id")))
+            else:
+                contacts.append(self._contact(record))
+        return contacts, gone
 
     def _contact_properties(self, properties: Sequence[str]) -> list[str]:
         """What every contact read asks for on top of ``properties``."""
@@ -316,19 +354,73 @@ class HubSpotClient(HubSpotPort):
 
         HubSpot answers a merged-away id with the contact that absorbed it; such a requested id
         maps to that survivor (whose ``id`` differs from the key) through its ``merged_ids``.
+
+        Only ids HubSpot names as not found (``OBJECT_NOT_FOUND``) or answers archived are
+        missing (S6). An id the answer simply leaves out is read alone
+        (:mod:`sync.clients.absence`): a 404 ``OBJECT_NOT_FOUND`` proves it gone, the contact
+        coming back is used, anything else stops the run.
         """
         unique = list(dict.fromkeys(str(i) for i in ids if str(i).strip()))
         wanted = set(unique)
         props = self._contact_properties(properties)
         found: dict[str, HubSpotContact] = {}
-        for contacts in self._parallel(
-            lambda batch: self._batch_read(batch, props, None), _chunks(unique, BATCH_SIZE)
+        named: set[str] = set()
+        for contacts, gone in self._parallel(
+            lambda batch: self._batch_read_named(batch, props, None), _chunks(unique, BATCH_SIZE)
         ):
+            named |= gone & wanted
             for contact in contacts:
                 for key in ({contact.id} | contact.merged_ids) & wanted:
                     found[key] = contact
+        vanished = [i for i in unique if i not in found and i not in named]
+        if vanished:
+            found.update(
+                confirm_absent(
+                    vanished,
+                    lambda contact_id: self._read_one(contact_id, props),
+                    service=HUBSPOT,
+                    asked=len(unique),
+                    noun="contacts",
+                )
+            )
         missing = {i for i in unique if i not in found}
         return found, missing
+
+    def _read_one(self, contact_id: str, properties: list[str]) -> HubSpotContact | None:
+        """``GET .../contacts/{id}``: the contact (a merged-away id's survivor), or None when
+        HubSpot says it does not exist or is archived (404 ``OBJECT_NOT_FOUND``). Any other
+        answer raises."""
+        reply = self._send(
+            "GET",
+            self._objects(f"/{contact_id}"),
+            kind="get_one",
+            params={"properties": ",".join(properties)},
+        )
+        if reply.ok:
+            data = reply.json()
+            if isinstance(data, dict) and data.get("id") not in (None, ""):
+                if data.get("archived"):
+                    return None
+                contact = self._contact(data)
+                if contact_id in {contact.id} | contact.merged_ids:
+                    return contact
+            raise ApiError(
+                HUBSPOT, f"contact {contact_id}: the answer to reading it holds no such contact"
+            )
+        resolution = reply.resolution
+        assert resolution is not None
+        body = resolution.body
+        if (
+            resolution.action is Remedy.NOT_FOUND
+            and isinstance(body, dict)
+            and body.get("category") == NOT_FOUND_CATEGORY
+        ):
+            return None
+        raise ApiError(
+            HUBSPOT,
+            f"contact {contact_id}: left out of a batch read, and reading it alone answered "
+            f"HTTP {resolution.status}: {resolution.message or 'no reason given'}",
+        )
 
     def read_contacts_by_email(
         self, emails: Sequence[str], properties: Sequence[str]

@@ -35,7 +35,8 @@ from typing import Any, cast
 
 import httpx
 
-from sync.clients.errors import SELL, AmbiguousWrite, Remedy, classify_sell
+from sync.clients.absence import confirm_absent
+from sync.clients.errors import SELL, AmbiguousWrite, Remedy, classify_sell, sell_errors
 from sync.clients.http import DEFAULT_TIMEOUT, USER_AGENT, ApiSession, Reply
 from sync.clients.pacing import Clock, Pacer, RollingWindowPacer, Unpaced
 from sync.clients.retry import Random, RetryPolicy, Sleep
@@ -46,7 +47,13 @@ from sync.clients.sell_lifecycle import (
     device_uuid_for,
 )
 from sync.clients.sell_pages import ListKeptShifting, OffsetWalk
-from sync.clients.sell_wire import custom_field_info, has_next_page, item_data, parse_sell_time
+from sync.clients.sell_wire import (
+    custom_field_info,
+    has_next_page,
+    item_data,
+    parse_sell_time,
+    record_id,
+)
 from sync.domain import (
     CUSTOM_PREFIX,
     LeadConversion,
@@ -92,6 +99,15 @@ def _plural(kind: RecordKind) -> str:
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _page_items(body: Any, what: str) -> list[dict[str, Any]]:
+    """The ``data`` of a list answer's items; items that hold none (``null``, ``{"data":
+    null}``) are left out, as absent. An answer without a list of items raises."""
+    items = body.get("items") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        raise ApiError(SELL, f"{what}: the answer holds no list of items")
+    return [d for d in (item_data(i) for i in items) if d is not None]
 
 
 class SellClient(SellPort):
@@ -349,6 +365,9 @@ class SellClient(SellPort):
                 yield fresh
 
     def get_records(self, kind: RecordKind, ids: Sequence[int]) -> dict[int, SellRecord]:
+        """The records among ``ids`` that exist. An id left out of an ``ids=`` read is read
+        alone (:mod:`sync.clients.absence`): only Sell's own 404 ``not_found`` leaves it out of
+        the answer, so an id missing from it was proven deleted (S5)."""
         unique = list(dict.fromkeys(int(i) for i in ids))
         found: dict[int, SellRecord] = {}
         for start in range(0, len(unique), PAGE_SIZE):
@@ -359,12 +378,45 @@ class SellClient(SellPort):
                 params={"ids": ",".join(str(i) for i in chunk), "per_page": PAGE_SIZE},
             )
             wanted = set(chunk)
-            for item in body.get("items") or []:
-                data = item_data(item)
-                if data is not None and int(data.get("id", -1)) in wanted:
-                    record = self._record(kind, data)
-                    found[record.id] = record
+            for data in _page_items(body, f"the {_plural(kind)} read by id"):
+                rid = record_id(data)
+                if rid is not None and rid in wanted:
+                    found[rid] = self._record(kind, data)
+            absent = [i for i in chunk if i not in found]
+            if absent:
+                found.update(
+                    confirm_absent(
+                        absent,
+                        lambda rid: self._read_one(kind, rid),
+                        service=SELL,
+                        asked=len(chunk),
+                        noun=_plural(kind),
+                    )
+                )
         return found
+
+    def _read_one(self, kind: RecordKind, rid: int) -> SellRecord | None:
+        """``GET /v2/{kind}s/{id}``: the record, or None when Sell says it does not exist (404
+        ``not_found``). Any other answer raises: a 404 that names no such code (a proxy, a
+        wrong path) proves nothing."""
+        item = f"{kind}:{rid}"
+        reply = self._send("GET", f"/v2/{_plural(kind)}/{int(rid)}", kind="get_one")
+        if reply.ok:
+            data = item_data(reply.json())
+            if data is None or record_id(data) != rid:
+                raise ApiError(SELL, f"{item}: the answer to reading it holds no such {kind}")
+            return self._record(kind, data)
+        resolution = reply.resolution
+        assert resolution is not None
+        if resolution.action is Remedy.NOT_FOUND and "not_found" in {
+            str(e.get("code") or "") for e in sell_errors(resolution.body)
+        }:
+            return None
+        raise ApiError(
+            SELL,
+            f"{item}: left out of a read by id, and reading it alone answered "
+            f"HTTP {resolution.status}: {resolution.message or 'no reason given'}",
+        )
 
     def custom_fields(self, kind: RecordKind) -> list[SellCustomField]:
         with self._lock:

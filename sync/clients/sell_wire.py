@@ -30,6 +30,16 @@ def item_data(item: Any) -> dict[str, Any] | None:
     return None
 
 
+def record_id(data: Mapping[str, Any]) -> int | None:
+    """A record's ``id`` when it is a whole number (not a bool), else None."""
+    value = data.get("id")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    return None
+
+
 def has_next_page(body: Any) -> bool:
     if not isinstance(body, dict):
         return False

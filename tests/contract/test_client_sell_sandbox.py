@@ -73,7 +73,9 @@ def test_get_records_absent_ids_were_deleted(sb: Sandbox) -> None:
     sb.sell.delete_record("lead", ids[3])
     found = client(sb).get_records("lead", [*ids, 1])
     assert set(found) == set(ids) - {ids[3]}
-    assert sb.sell.count("GET", "/v2/leads") == 2
+    assert sb.sell.count(endpoint="leads.list") == 2
+    # each id left out was read alone; Sell's 404 not_found proved it deleted
+    assert sb.sell.count(endpoint="leads.get", status=404) == 2
 
 
 def test_round_trip_of_every_mapped_field(sb: Sandbox) -> None:

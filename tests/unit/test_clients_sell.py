@@ -258,9 +258,11 @@ def test_get_records_ids_filter_in_chunks(fake: FakeSell) -> None:
     client = make(fake)
     found = client.get_records("lead", [*ids, 99999, ids[0]])
     assert set(found) == set(ids)
-    id_params = [r.url.params["ids"] for r in fake.requests]
-    assert [len(p.split(",")) for p in id_params] == [100, 51]
-    assert all(r.url.params["per_page"] == "100" for r in fake.requests)
+    reads = [r for r in fake.requests if "ids" in r.url.params]
+    assert [len(r.url.params["ids"].split(",")) for r in reads] == [100, 51]
+    assert all(r.url.params["per_page"] == "100" for r in reads)
+    # the id left out was read alone, and Sell's 404 not_found proved it deleted
+    assert fake.paths()[-1] == "/v2/leads/99999"
 
 
 def test_custom_fields_cached(fake: FakeSell) -> None:

@@ -49,9 +49,14 @@ def record(cid: str, merged: str | None = None) -> dict[str, Any]:
 
 
 def redirecting(records: dict[str, dict[str, Any]], answers_for: dict[str, str]) -> HubSpotClient:
-    """A HubSpot that answers a batch/read of each id in ``answers_for`` with another record."""
+    """A HubSpot that answers a batch/read of each id in ``answers_for`` with another record,
+    and a read of one id it does not hold with a 404 ``OBJECT_NOT_FOUND``."""
 
     def handler(request: httpx.Request) -> httpx.Response:
+        one = request.url.path.rsplit("/", 1)[-1]
+        if request.method == "GET" and one not in records:
+            body = {"status": "error", "message": "not found", "category": "OBJECT_NOT_FOUND"}
+            return httpx.Response(404, json=body)
         assert request.url.path == f"/crm/objects/{API_VERSION}/contacts/batch/read"
         payload = json.loads(request.content)
         assert MERGED_IDS_PROPERTY in payload["properties"]
@@ -85,7 +90,8 @@ def test_l2_the_survivor_is_not_keyed_by_its_own_id_unless_asked() -> None:
 
 
 def test_l2_an_answer_that_does_not_list_the_requested_id_leaves_it_missing() -> None:
-    # HubSpot answered "4" with record 5, whose merged ids do not include 4: no guess is made
+    # HubSpot answered "4" with record 5, whose merged ids do not include 4: no guess is made,
+    # and "4" read alone is not found
     client = redirecting({"5": record("5", "6")}, {"4": "5"})
     found, missing = client.read_contacts(["4"], [])
     assert found == {} and missing == {"4"}
