@@ -50,9 +50,9 @@ FAULT_HELP = {
     "503": "service unavailable",
     "timeout": "answer only after `delay` seconds (default 30)",
     "drop": "close the connection without any response",
-    "empty-page": "Sell: a read by ids= answered with a valid empty page (no record left out "
-    "is said to be deleted)",
-    "null-items": 'Sell: a read by ids= answered with items [null, {"data": null}]',
+    "empty-page": "Sell: a list of leads or contacts (by ids= or not) answered with a valid empty "
+    "page (no record left out is said to be deleted)",
+    "null-items": 'Sell: a list of leads or contacts answered with items [null, {"data": null}]',
     "empty-batch": 'HubSpot: contacts batch/read answered {"status": "COMPLETE", "results": []}',
 }
 

@@ -35,9 +35,10 @@ from sandbox.sell_store import SellStore
 from sandbox.sell_sync_api import SyncRoutes
 from sandbox.sell_wire import Pages, error, rate_limited, unauthorized
 
-#: Faults that fake the answer to a read of leads or contacts by ``ids=``, and only that read.
+#: Faults that fake the answer to a list of leads or contacts (a read by ``ids=``, the change
+#: feed's pages), and only to those: as a token whose user may see none of them is answered.
 ANSWER_FAULTS = ("empty-page", "null-items")
-_READ_BY_IDS = re.compile(r"/v2/(leads|contacts)")
+_LISTS = re.compile(r"/v2/(leads|contacts)")
 
 
 class SellState(ServiceState, SellStore):
@@ -68,11 +69,7 @@ class SellState(ServiceState, SellStore):
     def fault_answers(self, fault: Fault, req: ApiRequest) -> bool:
         if fault.kind not in ANSWER_FAULTS:
             return True
-        return (
-            req.method == "GET"
-            and _READ_BY_IDS.fullmatch(req.path) is not None
-            and "ids" in req.query
-        )
+        return req.method == "GET" and _LISTS.fullmatch(req.path) is not None
 
     def fault_response(self, fault: Fault, req: ApiRequest) -> Response:
         kind = fault.kind
