@@ -82,6 +82,7 @@ class AppSettings(BaseSettings):
     slack_manager_group: str | None = None
 
     sync_interval_minutes: int = Field(default=15, ge=1)
+    sync_bulk_limit: int = Field(default=100, ge=0)  # creations a run makes unasked (bulk guard)
     sync_lock_ttl_seconds: int = Field(default=120, ge=1)  # the run lease, renewed every TTL/3
     summary_cron: str = "0 9 * * mon-fri"
     summary_tz: str = "UTC"

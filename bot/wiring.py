@@ -83,6 +83,7 @@ def engine_config(settings: AppSettings) -> EngineConfig:
         import_as=settings.sell_import_as,
         lock_ttl_seconds=settings.sync_lock_ttl_seconds,
         sync_interval_minutes=settings.sync_interval_minutes,
+        bulk_limit=settings.sync_bulk_limit,
     )
 
 

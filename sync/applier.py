@@ -26,6 +26,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from sync.bulk import BulkCollector
 from sync.domain import Conflict, FeedMark, Link, LinkState, RecordKind, SellRecord, SellRef, Skip
 from sync.email_index import EmailIndex
 from sync.errors import RecordNotFound, RecordRejected, SyncError
@@ -51,14 +52,23 @@ class PlanOnly:
 
     def __init__(self, report: SyncReport) -> None:
         self.report = report
+        #: Set by a sync run: creations and link removals wait for the run's end (sync/bulk.py).
+        self.bulk: BulkCollector | None = None
 
     def apply(self, page: PagePlan) -> None:
+        """Apply ``page``, less what the bulk guard keeps back for the run's end."""
+        if self.bulk is not None:
+            page = PagePlan(self.bulk.take(page.plan), page.errors, page.not_qualified)
+        self.write(page)
+
+    def write(self, page: PagePlan) -> None:
+        """Apply ``page`` as it is (the guard's released decisions come back through here)."""
         self.report.plan.extend(page.plan)
         self.report.errors.extend(page.errors)
         self.report.not_qualified += page.not_qualified
 
     def create_in_hubspot(self, page: PagePlan) -> Created:
-        self.apply(page)
+        self.write(page)
         return Created()
 
     def save_mark(self, name: str, mark: FeedMark) -> None:
@@ -110,8 +120,8 @@ class Applier(PlanOnly):
         self._events: list[AuditEvent] = []
 
     # ---------------------------------------------------------- records
-    def apply(self, page: PagePlan) -> None:
-        super().apply(page)
+    def write(self, page: PagePlan) -> None:
+        super().write(page)
         plan = page.plan
         if self.lease is not None:
             self.lease.renew()  # before the page's writes; raises LeaseLost once it was taken
@@ -194,7 +204,7 @@ class Applier(PlanOnly):
 
     def create_in_hubspot(self, page: PagePlan) -> Created:
         """S4: create the planned contacts; ones HubSpot already has come back as duplicates."""
-        PlanOnly.apply(self, page)
+        PlanOnly.write(self, page)
         planned = {str(a.sell): a for a in page.plan.actions}
         writes = [ContactWrite(key=key, properties=a.hubspot_writes) for key, a in planned.items()]
         out = Created()

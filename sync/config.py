@@ -21,3 +21,6 @@ class EngineConfig:
     #: How often the scheduler runs a sync: the link check (L3) sizes its share from it, so
     #: that a day of runs checks every link.
     sync_interval_minutes: int = 15
+    #: The bulk guard (sync/bulk.py): a run creating more records than this on one side holds
+    #: them for a manager (SYNC_BULK_LIMIT).
+    bulk_limit: int = 100

@@ -75,8 +75,12 @@ class Engine:
         full: bool = False,
         progress: Progress | None = None,
         keep_actions: bool = False,
+        yes_bulk: bool = False,
     ) -> SyncReport:
         """One sync cycle. Raises RunInProgress when another run holds the lock.
+
+        ``yes_bulk``: the operator confirms creations and link removals above the bulk guard's
+        limits (``sync --yes-bulk``); without it they are held for a manager.
 
         A dry run's report keeps every planned action (it is the plan to print); a real run's
         keeps counts, skips and errors only, unless ``keep_actions``.
@@ -98,7 +102,7 @@ class Engine:
         try:
             parts = self._parts(report, lease=lease, progress=progress, actor=None)
             with lease or nullcontext():  # the lease is renewed by a heartbeat while it runs
-                SyncRun(parts, full=full).sync()
+                SyncRun(parts, full=full, yes_bulk=yes_bulk).sync()
         except (ApiError, SyncError) as exc:
             report.failure, report.failure_cause = str(exc), exc
             report.failure_kind = classify_failure(exc)

@@ -246,6 +246,25 @@ class ChangeRequest:
 
 
 @dataclass(frozen=True)
+class BulkHold:
+    """What a run's bulk guard kept back for a manager (see :mod:`sync.bulk`)."""
+
+    id: int
+    status: str  # pending | approved | rejected | superseded | applied
+    scope: str  # the list, threshold and limit it was decided under
+    items: Mapping[str, Sequence[str]]  # what was held, by kind (sync.bulk.HeldKind)
+    sample: Sequence[str]
+    bulk_limit: int
+    links_total: int
+    created_at: datetime
+    run_id: int | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    channel: str | None = None
+    message_ts: str | None = None
+
+
+@dataclass(frozen=True)
 class AuditEvent:
     at: datetime
     kind: str
@@ -543,6 +562,39 @@ class RequestMarkerStore(Protocol):
         ...
 
 
+class BulkHoldStore(Protocol):
+    """The bulk guard's holds: at most one pending; a newer one supersedes it."""
+
+    def create_hold(
+        self,
+        *,
+        scope: str,
+        items: Mapping[str, Sequence[str]],
+        sample: Sequence[str],
+        bulk_limit: int,
+        links_total: int,
+        run_id: int | None,
+        at: datetime,
+    ) -> tuple[BulkHold, list[BulkHold]]:
+        """The new pending hold and the pending one it superseded (if any)."""
+        ...
+
+    def get_hold(self, hold_id: int) -> BulkHold | None: ...
+
+    def holds(self, statuses: Sequence[str], *, limit: int = 20) -> list[BulkHold]:
+        """Holds in those statuses, newest first."""
+        ...
+
+    def decide_hold(
+        self, hold_id: int, *, status: str, by: str | None, at: datetime, was: str = "pending"
+    ) -> tuple[BulkHold, bool]:
+        """Move a hold from ``was`` to ``status``; (hold, False) when it was not in ``was``.
+        Raises RecordNotFound for an unknown id."""
+        ...
+
+    def set_hold_message(self, hold_id: int, *, channel: str, ts: str) -> None: ...
+
+
 class SchedulerStateStore(Protocol):
     """What the schedulers keep between runs and share between processes: their heartbeats,
     the failure streak already alerted, and where the last summary ended."""
@@ -579,6 +631,7 @@ class Store(
     CursorStore,
     ConflictStore,
     ChangeRequestStore,
+    BulkHoldStore,
     RunLog,
     AuditLog,
     LeaseStore,

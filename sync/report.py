@@ -14,6 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from sync.bulk import BulkNotice
 from sync.domain import Outcome, Skip
 from sync.errors import (
     ApiError,
@@ -25,6 +26,10 @@ from sync.errors import (
 )
 from sync.lease import LeaseLost
 from sync.plan import SyncPlan
+
+
+#: The count of what the bulk guard held for a manager (or would hold, in a dry run).
+HELD = "held_for_approval"
 
 
 class FailureKind(StrEnum):
@@ -108,6 +113,7 @@ class SyncReport:
     failure_cause: Exception | None = field(default=None, repr=False, compare=False)  # its error
     failure_kind: FailureKind | None = None  # …and what kind of failure it was, for Slack
     not_qualified: int = 0
+    bulk: BulkNotice | None = None  # what the bulk guard held (or would hold, in a dry run)
 
     @property
     def status(self) -> str:
@@ -119,6 +125,8 @@ class SyncReport:
         result = self.plan.counts() if self.dry_run else self.applied.counts()
         if self.errors:
             result[Outcome.ERROR.value] += len(self.errors)
+        if self.bulk is not None and self.bulk.total:
+            result[HELD] = self.bulk.total
         return result
 
     def run_counts(self) -> dict[str, int]:
@@ -144,6 +152,15 @@ class SyncReport:
             else [{"item": s.item, "reason": s.reason} for s in self.plan.skipped],
             "errors": [{"item": s.item, "reason": s.reason} for s in self.errors],
             "warnings": list(self.plan.warnings),
+            "bulk_held": None
+            if self.bulk is None
+            else {
+                "held": dict(self.bulk.held),
+                "limit": self.bulk.limit,
+                "request_id": self.bulk.hold_id,
+                "rejected": self.bulk.rejected,
+                "note": self.bulk.line(dry_run=self.dry_run),
+            },
             "failure": self.failure,
             "failure_kind": self.failure_kind.value if self.failure_kind else None,
             "plan": self.plan.to_dict() if self.dry_run else None,

@@ -16,7 +16,7 @@ from datetime import datetime
 from sync.domain import Conflict, HubSpotList, Link, SellRef
 from sync.engine import Engine
 from sync.mapping import MappingCheck
-from sync.ports import ChangeRequest, RunRecord, SchedulerBeat, SyncSettings
+from sync.ports import BulkHold, ChangeRequest, RunRecord, SchedulerBeat, SyncSettings
 from sync.push import parse_items
 from sync.report import SyncReport
 from sync.usecases.approvals import (
@@ -28,6 +28,7 @@ from sync.usecases.approvals import (
     RequestStatus,
     Setting,
 )
+from sync.usecases.bulk import BulkHolds, HoldDecision
 from sync.usecases.common import CLI_ACTOR, Actor, Parts, Refused
 from sync.usecases.conflicts import (
     ConflictAction,
@@ -114,6 +115,7 @@ class SyncService:
         self._parts = parts
         self._threshold = Threshold(parts)
         self._approvals = Approvals(parts, self._threshold)
+        self._bulk = BulkHolds(parts)
         self._status = Status(parts, self._approvals)
         self._history = History(parts)
         self._explain = Explain(parts)
@@ -133,10 +135,13 @@ class SyncService:
         dry_run: bool = False,
         full: bool = False,
         progress: Callable[[str, SyncReport], None] | None = None,
+        yes_bulk: bool = False,
     ) -> SyncReport:
         if not actor.is_manager and not dry_run:
             raise Refused("only managers can start a sync")
-        report = self.engine.run(trigger=trigger, dry_run=dry_run, full=full, progress=progress)
+        report = self.engine.run(
+            trigger=trigger, dry_run=dry_run, full=full, progress=progress, yes_bulk=yes_bulk
+        )
         log.info("%s", run_log_line(report))
         return report
 
@@ -205,6 +210,23 @@ class SyncService:
 
     def decide(self, request_id: int, *, approve: bool, actor: Actor) -> Decision:
         return self._approvals.decide(request_id, approve=approve, actor=actor)
+
+    # -------------------------------------------------------------- the bulk guard's holds
+    def bulk_hold(self, hold_id: int | None = None) -> BulkHold | None:
+        """A hold by id; without one, the pending hold (if any)."""
+        return self._bulk.pending() if hold_id is None else self._bulk.get(hold_id)
+
+    def unposted_bulk_hold(self) -> BulkHold | None:
+        return self._bulk.unposted()
+
+    def attach_bulk_message(self, hold_id: int, *, channel: str, ts: str) -> None:
+        self._bulk.attach_message(hold_id, channel=channel, ts=ts)
+
+    def decide_bulk(self, hold_id: int, *, approve: bool, actor: Actor) -> HoldDecision:
+        return self._bulk.decide(hold_id, approve=approve, actor=actor)
+
+    def approve_bulk_from_terminal(self, actor: Actor = CLI_ACTOR) -> BulkHold | None:
+        return self._bulk.approve_pending_from_terminal(actor)
 
     # -------------------------------------------------------------- conflicts, restore, fields
     def conflicts(self, *, offset: int = 0, limit: int = 10) -> ConflictPage:

@@ -121,6 +121,7 @@ OUTCOME_LABELS: dict[str, str] = {
     "converted": "leads converted (links moved)",
     "hubspot_merged": "merged in HubSpot (links moved)",
     "link_conflict": "link conflicts",
+    "held_for_approval": "held for a manager's approval (bulk guard)",
     "skipped": "skipped",
     "error": "errors",
 }

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 
 from storage.repositories.audit import AuditRepository
 from storage.repositories.base import CHUNK, Repository, chunked, utcnow
+from storage.repositories.bulk_holds import BulkHoldRepository
 from storage.repositories.change_requests import ChangeRequestRepository
 from storage.repositories.conflicts import ConflictRepository
 from storage.repositories.cursors import CursorRepository
@@ -39,6 +40,7 @@ from storage.repositories.settings import SettingsRepository
 __all__ = [
     "CHUNK",
     "AuditRepository",
+    "BulkHoldRepository",
     "ChangeRequestRepository",
     "ConflictRepository",
     "CursorRepository",
@@ -64,6 +66,7 @@ class SqlStore(
     CursorRepository,
     ConflictRepository,
     ChangeRequestRepository,
+    BulkHoldRepository,
     RunRepository,
     AuditRepository,
     LeaseRepository,
@@ -105,6 +108,7 @@ class SqlStore(
 if TYPE_CHECKING:
     from sync.ports import (
         AuditLog,
+        BulkHoldStore,
         ChangeRequestStore,
         ConflictStore,
         CursorStore,
@@ -128,6 +132,7 @@ if TYPE_CHECKING:
         cursors: CursorRepository,
         conflicts: ConflictRepository,
         requests: ChangeRequestRepository,
+        holds: BulkHoldRepository,
         runs: RunRepository,
         audit: AuditRepository,
         leases: LeaseRepository,
@@ -142,6 +147,7 @@ if TYPE_CHECKING:
         CursorStore,
         ConflictStore,
         ChangeRequestStore,
+        BulkHoldStore,
         RunLog,
         AuditLog,
         LeaseStore,
@@ -157,6 +163,7 @@ if TYPE_CHECKING:
             cursors,
             conflicts,
             requests,
+            holds,
             runs,
             audit,
             leases,

@@ -15,7 +15,11 @@ A run reads, in this order:
    while nothing touches it is noticed within a day of runs (:mod:`sync.feeds.links`); with
    ``full``, every link instead, on both sides. A linked lead found missing by any of these is
    looked up among the conversions first: a converted lead moves, only a deleted one is
-   tombstoned.
+   tombstoned;
+6. the bulk guard (:mod:`sync.pipeline.bulk_guard`): the creations and link removals the
+   applier kept back are applied at the end, or, above ``SYNC_BULK_LIMIT`` creations (or a
+   mass of removals), held for a manager; members whose creation waits are marked evaluated
+   only once created.
 
 For each page it reads what the store knows of it (links, index entries), asks the planner for a
 plan, hands the plan to the applier, and only then stores the feed's mark through it. Besides
@@ -61,6 +65,7 @@ from sync.feeds.members import CHUNK, all_links, list_members, never_evaluated
 from sync.feeds.sell import SellChangeFeed
 from sync.feeds.sell_sync import SellSyncFeed
 from sync.lease import RunLease
+from sync.pipeline.bulk_guard import BulkGuard
 from sync.planner import FOLLOWS_A_MERGE, ConvertedLead, LinkedPair, PagePlan, Planner
 from sync.ports import Clock, HubSpotPort, SellPort, Store
 from sync.report import SyncReport
@@ -160,9 +165,10 @@ class RunParts:
 
 
 class SyncRun:
-    def __init__(self, parts: RunParts, *, full: bool) -> None:
+    def __init__(self, parts: RunParts, *, full: bool, yes_bulk: bool = False) -> None:
         self.p = parts
         self.full = full
+        self.yes_bulk = yes_bulk  # the operator confirmed any bulk from the terminal
         self.members: set[str] = set()
         self.done: set[str] = set()  # HubSpot ids handled in this run
         self.followed: set[SellRef] = set()  # converted leads whose link this run moved (L1)
@@ -175,6 +181,8 @@ class SyncRun:
         settings = p.context.settings
         list_id = settings.list_id
         p.tick("start")
+        # creations and link removals wait for the run's end: the bulk guard (sync/bulk.py)
+        self.guard = BulkGuard(p, yes=self.yes_bulk)
         # 1. members of the one synced list (S2)
         for page in list_members(p.hubspot, p.context.hs_list.id):
             self.members.update(page)
@@ -198,7 +206,8 @@ class SyncRun:
             if unlinked:
                 found, _missing = p.hubspot.read_contacts(unlinked, p.context.hubspot_props())
                 self._import([found[i] for i in unlinked if i in found])
-            p.applier.add_members(list_id, chunk)
+            waiting = self.guard.waiting()  # evaluated once created (or held: read again)
+            p.applier.add_members(list_id, [i for i in chunk if i not in waiting])
             p.tick("members")
         p.applier.remove_members(list_id, known - self.members)
         p.applier.save_mark(LIST_MEMBERS, key.close_slice())
@@ -207,14 +216,21 @@ class SyncRun:
             self._recheck_all_links()
         elif not self._sync_api_deletions():
             self._check_link_share()
+        # 6. what the bulk guard kept back: applied, or held for a manager
+        self.guard.settle(p.context)
 
     def _import(self, contacts: Sequence[HubSpotContact]) -> None:
         p = self.p
         p.applier.apply(p.plan_imports(contacts, self.members))
         score = p.config.score_property
-        p.applier.remember_scores(
-            p.context.settings.list_id, {c.id: c.properties.get(score) for c in contacts}
-        )
+        scores = {c.id: c.properties.get(score) for c in contacts}
+        waiting = self.guard.waiting() & set(scores)
+        for i in waiting:  # a member whose creation waits is evaluated once it is created
+            self.guard.collector.scores[i] = scores.pop(i)
+        list_id = p.context.settings.list_id
+        p.applier.remember_scores(list_id, scores)
+        if waiting:  # one a feed marked before (its score rose): read again if held
+            p.applier.remove_members(list_id, waiting)
 
     # ------------------------------------------------------ lead conversions
     def _lead_conversions(self) -> None:
