@@ -314,6 +314,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from bot.scheduler import run_worker
     from bot.settings import SLACK_VARIABLES
 
+    if args.healthcheck:
+        return _worker_healthcheck()
     settings = cli_services.settings()
     settings.require(*SLACK_VARIABLES)
     svc = cli_services.services("INFO")
@@ -322,6 +324,26 @@ def cmd_worker(args: argparse.Namespace) -> int:
         run_worker(settings, svc.service)
     finally:
         svc.close()
+    return EXIT_OK
+
+
+def _worker_healthcheck() -> int:
+    """Exit 0 or 1 only, as container health checks expect: whatever stops the check (an
+    unreadable configuration, a database that does not answer) is one line and exit 1."""
+    from bot.scheduler import scheduler_health
+
+    try:
+        svc = cli_services.database_services()
+        try:
+            healthy, line = scheduler_health(svc.service)
+        finally:
+            svc.close()
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [""])[0]
+        return _fail(EXIT_ERRORS, f"unhealthy: {type(exc).__name__}: {first}")
+    if not healthy:
+        return _fail(EXIT_ERRORS, f"unhealthy: {line}")
+    print(line)
     return EXIT_OK
 
 

@@ -167,11 +167,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--no-scheduler", action="store_true", help="web only (run a worker too)")
 
-    _command(
+    s = _command(
         sub,
         "worker",
         "the scheduler alone (one per deployment)",
-        ["sellsync worker", "LOG_FORMAT=json sellsync worker"],
+        [
+            "sellsync worker",
+            "LOG_FORMAT=json sellsync worker",
+            "sellsync worker --healthcheck   # a container's health check",
+        ],
+        "With --healthcheck it starts nothing: it exits 0 while the newest scheduler heartbeat\n"
+        "in the database is younger than three minutes (a scheduler records one a minute), 1\n"
+        "otherwise, also when the database does not answer. No API token is needed.",
+    )
+    s.add_argument(
+        "--healthcheck",
+        action="store_true",
+        help="exit 0 if a scheduler recorded a heartbeat in the last 3 minutes, else 1",
     )
 
     _command(

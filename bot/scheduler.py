@@ -29,7 +29,7 @@ import socket
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -50,7 +50,7 @@ from sync.engine import RunInProgress
 from sync.errors import ConfigError
 from sync.ports import SchedulerBeat
 from sync.report import SyncReport, classify_failure
-from sync.service import Actor, Summary, SyncService
+from sync.service import Actor, SchedulerState, Summary, SyncService
 
 log = logging.getLogger("sellsync.scheduler")
 
@@ -62,6 +62,10 @@ HEARTBEAT_JOB = "sellsync-heartbeat"
 #: How often a scheduler records its heartbeat (sync.service.HEARTBEAT_STALE is the bound after
 #: which the others take it for dead).
 HEARTBEAT_SECONDS = 60
+
+#: ``sellsync worker --healthcheck`` takes the scheduler for alive while its newest heartbeat is
+#: younger than three beats: one beat lost to a busy database is no reason to restart it.
+HEALTHY_WITHIN = timedelta(seconds=3 * HEARTBEAT_SECONDS)
 
 #: Who runs scheduled syncs (a manager, as far as the service is concerned).
 SCHEDULE_ACTOR = Actor("schedule", is_manager=True, name="schedule")
@@ -243,6 +247,23 @@ def record_heartbeat(heartbeat: Heartbeat) -> None:
 def heartbeat_of(scheduler: BaseScheduler) -> Heartbeat | None:
     job = scheduler.get_job(HEARTBEAT_JOB)
     return job.args[0] if job is not None else None
+
+
+def scheduler_health(service: SyncService) -> tuple[bool, str]:
+    """``sellsync worker --healthcheck``: is a scheduler alive, from the newest heartbeat in the
+    database (``HEALTHY_WITHIN``), and one line saying why."""
+    schedule = service.schedule_state()
+    if schedule.state is SchedulerState.NEVER or schedule.seen_at is None:
+        return False, "no scheduler has recorded a heartbeat yet"
+    if schedule.state is SchedulerState.STOPPED:
+        stopped = (schedule.stopped_at or schedule.seen_at).astimezone(UTC)
+        return False, f"the scheduler stopped at {stopped:%Y-%m-%d %H:%M:%S} UTC"
+    age = service.clock.now() - schedule.seen_at
+    when = schedule.seen_at.astimezone(UTC)
+    seen = f"{when:%Y-%m-%d %H:%M:%S} UTC ({max(age.total_seconds(), 0):.0f} s ago)"
+    if schedule.state is SchedulerState.STALE or age > HEALTHY_WITHIN:
+        return False, f"no scheduler heartbeat since {seen}"
+    return True, f"scheduler alive: last heartbeat {seen}"
 
 
 def _scheduler_id() -> str:

@@ -1,21 +1,45 @@
 """The container files agree with the code: compose runs the Procfile's commands, the image runs
-as a non-root user with a health check on /healthz, and ``.env.example`` names every setting of
-:class:`bot.settings.AppSettings` (and nothing else), with placeholders where secrets go."""
+as a non-root user with a health check on /healthz and installs the pinned, hash-checked versions
+of ``requirements.lock``, the worker's health check reads its heartbeat, PostgreSQL has no default
+password, ``.env.example`` names every setting of :class:`bot.settings.AppSettings` (and only
+compose's password besides), with placeholders where secrets go, and the package data exists."""
 
 from __future__ import annotations
 
 import re
+import tomllib
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from packaging.markers import Marker
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 import bot.cli as cli
 import bot.cli_services as cli_services
+from bot.cli_args import build_parser
 from bot.settings import SECRET_FIELDS, AppSettings, is_placeholder
 
 ROOT = Path(__file__).resolve().parents[2]
+
+#: What compose reads from ``.env`` for itself (never a setting of sellsync).
+COMPOSE_ONLY = {"POSTGRES_PASSWORD"}
+
+#: The image's interpreter and platform, which the lock is compiled for.
+IMAGE_MARKERS = {
+    "python_version": "3.12",
+    "python_full_version": "3.12.0",
+    "sys_platform": "linux",
+    "platform_system": "Linux",
+    "os_name": "posix",
+    "platform_python_implementation": "CPython",
+    "implementation_name": "cpython",
+    "platform_machine": "x86_64",
+}
 
 
 def _procfile() -> dict[str, str]:
@@ -27,6 +51,42 @@ def _compose() -> dict[str, Any]:
     data = yaml.safe_load((ROOT / "compose.yaml").read_text())
     assert isinstance(data, dict)
     return data
+
+
+def _pyproject() -> dict[str, Any]:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def _lock() -> dict[str, tuple[str, list[str]]]:
+    """requirements.lock as {canonical name: (the line's specifier, its hashes)}."""
+    text = (ROOT / "requirements.lock").read_text()
+    entries: dict[str, tuple[str, list[str]]] = {}
+    for block in re.split(r"\n(?=\S)", text):
+        lines = [ln.split("#", 1)[0].strip().rstrip("\\").strip() for ln in block.splitlines()]
+        lines = [ln for ln in lines if ln]
+        if not lines:
+            continue
+        req = Requirement(lines[0])
+        hashes = [h.removeprefix("--hash=") for h in lines[1:] if h.startswith("--hash=")]
+        assert len(hashes) == len(lines) - 1, f"not a hash line under {lines[0]}"
+        entries[canonicalize_name(req.name)] = (str(req.specifier), hashes)
+    return entries
+
+
+def _compose_text(env: dict[str, str]) -> str:
+    """compose.yaml with its ``${...}`` interpolated as ``docker compose`` does, for what it uses:
+    ``${V}``, ``${V:-default}`` and ``${V:?message}`` (an error when V is unset or empty)."""
+
+    def value(match: re.Match[str]) -> str:
+        name, op, arg = match.group(1), match.group(2) or "", match.group(3) or ""
+        current = env.get(name, "")
+        if op == ":?" and not current:
+            raise ValueError(f"required variable {name} is missing a value: {arg}")
+        if op == ":-" and not current:
+            return arg
+        return current
+
+    return re.sub(r"\$\{(\w+)(?:(:\?|:-)([^}]*))?\}", value, (ROOT / "compose.yaml").read_text())
 
 
 def _example() -> dict[str, str]:
@@ -64,9 +124,33 @@ def test_compose_has_postgresql_and_starts_web_and_worker_after_the_release_step
         assert url.startswith("postgresql://") and "@db:5432/" in url
         assert services[name]["env_file"] == ".env"
     assert services["release"]["restart"] == "no"
-    # the image's /healthz check fits the web process only
-    assert services["worker"]["healthcheck"] == {"disable": True}
+    # the image's /healthz check fits the web process only; the worker's reads its heartbeat
+    assert services["release"]["healthcheck"] == {"disable": True}
     assert "healthcheck" not in services["web"]
+
+
+def test_the_worker_is_healthy_by_its_heartbeat() -> None:
+    check = _compose()["services"]["worker"]["healthcheck"]
+    assert check["test"] == ["CMD", "sellsync", "worker", "--healthcheck"]
+    assert "disable" not in check
+    # the command is real: the worker's grammar has the flag (and it needs no API token)
+    assert build_parser().parse_args(["worker", "--healthcheck"]).healthcheck is True
+    # checked no more often than the scheduler beats, with time to start first
+    seconds = {k: int(str(check[k]).removesuffix("s")) for k in ("interval", "start_period")}
+    assert seconds["interval"] >= 30 and seconds["start_period"] >= 30
+
+
+def test_compose_refuses_to_start_without_a_database_password() -> None:
+    with pytest.raises(ValueError, match="POSTGRES_PASSWORD"):
+        _compose_text({})
+    with pytest.raises(ValueError, match="POSTGRES_PASSWORD"):
+        _compose_text({"POSTGRES_PASSWORD": ""})  # as in an unedited .env.example
+    assert "POSTGRES_PASSWORD:-" not in (ROOT / "compose.yaml").read_text()
+    services = yaml.safe_load(_compose_text({"POSTGRES_PASSWORD": "b7e1c0ffee"}))["services"]
+    assert services["db"]["environment"]["POSTGRES_PASSWORD"] == "b7e1c0ffee"
+    for name in ("release", "web", "worker"):
+        url = services[name]["environment"]["DATABASE_URL"]
+        assert url == "postgresql://sellsync:b7e1c0ffee@db:5432/sellsync"
 
 
 def test_dockerfile_is_slim_non_root_and_checks_healthz() -> None:
@@ -86,7 +170,83 @@ def test_dockerfile_is_slim_non_root_and_checks_healthz() -> None:
 
 def test_env_example_names_every_setting_and_nothing_else() -> None:
     settings = {name.upper() for name in AppSettings.model_fields}
-    assert set(_example()) == settings
+    assert set(_example()) == settings | COMPOSE_ONLY
+    assert not COMPOSE_ONLY & settings
+
+
+def test_env_example_leaves_the_database_password_empty_so_compose_refuses_it() -> None:
+    assert _example()["POSTGRES_PASSWORD"] == ""
+
+
+def test_the_lock_pins_every_runtime_dependency_with_hashes() -> None:
+    lock = _lock()
+    for name, (spec, hashes) in lock.items():
+        assert re.fullmatch(r"==[\w.+!-]+", spec), f"{name}{spec} is not pinned with =="
+        assert hashes and all(re.fullmatch(r"sha256:[0-9a-f]{64}", h) for h in hashes), name
+    for line in _pyproject()["project"]["dependencies"]:
+        wanted = Requirement(line)
+        name = canonicalize_name(wanted.name)
+        assert name in lock, f"{wanted.name} is a dependency but not in requirements.lock"
+        pinned = Version(lock[name][0].removeprefix("=="))
+        assert wanted.specifier.contains(pinned, prereleases=True), f"{name}=={pinned} vs {wanted}"
+    assert "psycopg-binary" in lock  # the extra of psycopg[binary]
+    project = _pyproject()["project"]
+    runtime = {canonicalize_name(Requirement(r).name) for r in project["dependencies"]}
+    dev = {canonicalize_name(Requirement(r).name) for r in project["optional-dependencies"]["dev"]}
+    assert not (dev - runtime) & set(lock)  # no test tools in the image
+
+
+def test_the_lock_holds_what_its_packages_need_on_the_image() -> None:
+    """Closed under dependencies (as far as the installed metadata of the same versions says):
+    the image installs with --no-deps, so a dependency missing here would be missing there."""
+    lock = _lock()
+    wanted: list[tuple[str, str]] = [
+        (canonicalize_name(Requirement(r).name), extra)
+        for r in _pyproject()["project"]["dependencies"]
+        for extra in (Requirement(r).extras or {""})
+    ]
+    seen: set[tuple[str, str]] = set()
+    checked = 0
+    while wanted:
+        name, extra = wanted.pop()
+        if (name, extra) in seen:
+            continue
+        seen.add((name, extra))
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        if "==" + dist.version != lock[name][0]:
+            continue  # another version here: its metadata says nothing about the locked one
+        checked += 1
+        for text in dist.requires or []:
+            req = Requirement(text)
+            env = {**IMAGE_MARKERS, "extra": extra}
+            if req.marker is not None and not Marker(str(req.marker)).evaluate(env):
+                continue
+            dep = canonicalize_name(req.name)
+            assert dep in lock, f"{name} needs {req}, which requirements.lock lacks"
+            wanted.extend((dep, e) for e in (req.extras or {""}))
+    assert checked >= len(_pyproject()["project"]["dependencies"]) // 2  # it did look
+
+
+def test_the_image_installs_the_lock_and_the_project_without_resolving() -> None:
+    text = (ROOT / "Dockerfile").read_text()
+    build, final = text.rsplit("\nFROM ", 1)
+    assert re.search(r"^RUN pip wheel .*--no-deps .*\.$", build, re.M)
+    assert re.search(r"^COPY requirements\.lock ", final, re.M)
+    installs = re.findall(r"pip install [^&\n]*", final)
+    assert installs and all("--no-deps" in i for i in installs), installs
+    assert any("--require-hashes -r /tmp/requirements.lock" in i for i in installs)
+    assert "pip check" in final
+    assert "requirements.lock" not in (ROOT / ".dockerignore").read_text()
+
+
+def test_the_package_data_pyproject_declares_exists() -> None:
+    declared = _pyproject()["tool"]["setuptools"]["package-data"]
+    for package, patterns in declared.items():
+        for pattern in patterns:
+            assert list((ROOT / package).glob(pattern)), f"{package}/{pattern} matches no file"
 
 
 def test_env_example_leaves_placeholders_where_secrets_go() -> None:
