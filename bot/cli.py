@@ -9,7 +9,6 @@ settings and services a command works with ``bot/cli_services.py``.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import sys
@@ -79,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _fail(code: int, message: str) -> int:
-    print(f"sellsync: {cli_services.scrub_text(message)}", file=sys.stderr)
+    print(f"sellsync: {terminal.outside(cli_services.scrub_text(message))}", file=sys.stderr)
     return code
 
 
@@ -211,8 +210,6 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    if args.limit < 1:
-        return _fail(EXIT_USAGE, "--limit must be at least 1")
     svc = cli_services.database_services()
     try:
         runs = svc.service.runs(args.limit)
@@ -225,22 +222,20 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+#: The events the audit table shows without --limit (an export has them all).
+AUDIT_TABLE_LIMIT = 100
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
-    if args.limit < 1:
-        return _fail(EXIT_USAGE, "--limit must be at least 1")
+    export = args.json or args.csv
+    limit = args.limit if args.limit is not None or export else AUDIT_TABLE_LIMIT
     svc = cli_services.database_services()
     try:
-        trail = svc.service.audit_trail(args.item, limit=args.limit)
+        trail = svc.service.audit_trail(args.item, limit=limit, run_id=args.run, since=args.since)
         if args.json:
-            _emit(
-                {
-                    "item": trail.item,
-                    "subjects": list(trail.subjects),
-                    "events": [terminal.audit_dict(e) for e in trail.events],
-                }
-            )
+            terminal.write_audit_json(trail, sys.stdout)
         elif args.csv:
-            sys.stdout.write(terminal.audit_csv(trail))
+            terminal.write_audit_csv(trail.events, sys.stdout)
         else:
             terminal.print_audit(trail, sys.stdout)
     finally:
@@ -255,12 +250,17 @@ def cmd_fields(args: argparse.Namespace) -> int:
     try:
         if args.args:
             check = svc.service.map_field(args.args[1], args.args[2], actor=CLI_ACTOR)
-            print(f"{check.status}: {check.message}")
-            return EXIT_OK if check.status != "refused" else EXIT_ERRORS
+            if check.status == "refused":  # the mapping asked for cannot be: bad usage
+                return _fail(EXIT_USAGE, f"refused: {check.message}")
+            print(terminal.outside(f"{check.status}: {check.message}"))
+            return EXIT_OK
         for row in svc.service.fields():
             note = f"  [{row.status}] {row.note}" if row.status != "ok" else ""
             print(
-                f"  {row.hubspot:<24} {terminal.DIRECTIONS[row.direction]:<15} {row.sell}  ({'/'.join(row.kinds)}){note}"
+                terminal.outside(
+                    f"  {row.hubspot:<24} {terminal.DIRECTIONS[row.direction]:<15} {row.sell}  "
+                    f"({'/'.join(row.kinds)}){note}"
+                )
             )
     finally:
         svc.close()
@@ -268,24 +268,12 @@ def cmd_fields(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from bot.blocks.fields import restored_line, restored_run_line
-
-    if (args.item is None) == (args.run is None):
-        return _fail(EXIT_USAGE, "restore takes ITEM or --run N (one of them)")
     svc = cli_services.services()
     try:
-        if args.run is not None:
-            done = svc.service.restore_run(args.run, actor=CLI_ACTOR, reason=args.reason)
-            if args.json:
-                _emit({**dataclasses.asdict(done), "lifted": done.lifted})
-            else:
-                print(f"restored {restored_run_line(done)}")
-            return EXIT_OK
         link = svc.service.restore(args.item, actor=CLI_ACTOR)
-        if args.json:
-            _emit({"restored": str(link.sell), "hubspot_id": link.hubspot_id, "was": link.state})
-        else:
-            print(restored_line(link))
+        print(
+            f"restored: {link.sell} ↔ HubSpot {link.hubspot_id} is treated as never linked from the next sync"
+        )
     finally:
         svc.close()
     return EXIT_OK

@@ -7,8 +7,10 @@ Bad usage exits 2 with the usage line and one sentence (argparse's own ``error``
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, NoReturn
 
@@ -18,7 +20,51 @@ EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"sellsync: {message}\n")
+        self.exit(EXIT_USAGE, f"sellsync: {message}{_close_match(message, self)}\n")
+
+    def parse_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> argparse.Namespace:
+        """As argparse's, except that ``sellsync`` alone prints the command list (exit 2), and
+        an unknown option is told against the options of the command it was given to, with
+        the closest one suggested (``sync --dryrun``: did you mean --dry-run?)."""
+        argv = list(sys.argv[1:] if args is None else args)
+        if not argv:
+            self.print_help(sys.stderr)
+            self.exit(EXIT_USAGE, "\nsellsync: give a COMMAND (the list is above)\n")
+        parsed, extras = self.parse_known_args(argv, namespace)
+        if extras:
+            command = _subcommand(self, getattr(parsed, "command", None))
+            (command or self).error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed
+
+
+def _subcommand(
+    parser: argparse.ArgumentParser, name: str | None
+) -> argparse.ArgumentParser | None:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and name in action.choices:
+            found: argparse.ArgumentParser = action.choices[name]
+            return found
+    return None
+
+
+def _close_match(message: str, parser: argparse.ArgumentParser) -> str:
+    """``; did you mean --dry-run?`` for an unknown option or command close to a real one."""
+    if message.startswith("unrecognized arguments: "):
+        words = [w.split("=", 1)[0] for w in message.split(": ", 1)[1].split()]
+        known = [o for a in parser._actions for o in a.option_strings]
+    elif message.startswith("argument COMMAND: invalid choice: "):
+        words = [message.split("'")[1]] if message.count("'") >= 2 else []
+        sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+        known = list(sub.choices) if sub is not None else []
+    else:
+        return ""
+    for word in words:
+        close = difflib.get_close_matches(word, known, n=1, cutoff=0.7)
+        if close:
+            return f"; did you mean {close[0]}?"
+    return ""
 
 
 def _version() -> str:
@@ -33,6 +79,29 @@ def _port(text: str) -> int:
     if not (text.isascii() and text.isdigit() and 1 <= int(text) <= 65535):
         raise argparse.ArgumentTypeError(f"not a port number (1 to 65535): {text!r}")
     return int(text)
+
+
+#: The most rows a --limit asks for (a database integer holds more; nobody reads more).
+MAX_LIMIT = 1_000_000
+
+
+def _count(text: str) -> int:
+    """A --limit: ASCII digits, 1 to :data:`MAX_LIMIT` (a huge number would overflow the
+    database's integer and end in a traceback)."""
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_LIMIT):
+        raise argparse.ArgumentTypeError(f"not a number from 1 to {MAX_LIMIT:,}: {text!r}")
+    return int(text)
+
+
+def _since(text: str) -> datetime:
+    """A date or time, in UTC unless it says otherwise: ``2026-12-01`` or ``2026-12-01T09:30``."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM, UTC): {text!r}"
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _run_id(text: str) -> int:
@@ -124,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
         ["sellsync runs", "sellsync runs --limit 100 --json"],
         "Reads the database only (no API token needed).",
     )
-    s.add_argument("--limit", type=int, default=20, metavar="N", help="newest N runs (20)")
+    s.add_argument("--limit", type=_count, default=20, metavar="N", help="newest N runs (20)")
     s.add_argument("--json", action="store_true", help="as JSON")
 
     s = _command(
@@ -135,13 +204,28 @@ def build_parser() -> argparse.ArgumentParser:
             "sellsync audit",
             "sellsync audit lead:123",
             "sellsync audit ann@example.com --csv > ann.csv",
-            "sellsync audit --limit 5000 --json",
+            "sellsync audit --run 12 --csv > run12.csv",
+            "sellsync audit --since 2026-12-01 --json",
+            "sellsync audit --limit 5000",
         ],
         "ITEM is lead:ID, contact:ID, a Sell URL, an email or a HubSpot contact id; it shows\n"
-        "the events of that record and of the record it is linked to. Reads the database only.",
+        "the events of that record and of the record it is linked to. Reads the database only.\n"
+        "The table shows the newest 100 events; --csv and --json export every event that\n"
+        "matches (streamed, whatever their number) unless --limit is given. The CSV has one\n"
+        "column per common detail (field, old, new, reason, summary) and the rest as JSON;\n"
+        "a cell a spreadsheet would run as a formula (= + - @) starts with a single quote.",
     )
     s.add_argument("item", nargs="?", metavar="ITEM")
-    s.add_argument("--limit", type=int, default=100, metavar="N", help="newest N events (100)")
+    s.add_argument(
+        "--limit",
+        type=_count,
+        metavar="N",
+        help="newest N events (the table: 100; --csv and --json: all)",
+    )
+    s.add_argument("--run", type=_run_id, metavar="N", help="only the events of run N")
+    s.add_argument(
+        "--since", type=_since, metavar="DATE", help="only events at or after DATE (UTC)"
+    )
     fmt = s.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="as JSON")
     fmt.add_argument("--csv", action="store_true", help="as CSV (for a spreadsheet)")
@@ -157,22 +241,11 @@ def build_parser() -> argparse.ArgumentParser:
     s = _command(
         sub,
         "restore",
-        "lift a tombstone or a 'deleted in HubSpot' mark, or every one a run made",
-        [
-            "sellsync restore lead:123",
-            "sellsync restore ann@example.com",
-            "sellsync restore --run 42 --reason 'Sell answered empty pages'",
-        ],
-        "ITEM: a tombstone is lifted and the HubSpot contact is treated as never linked from\n"
-        "the next sync; a 'deleted in HubSpot' mark is lifted and the link is active again.\n"
-        "--run N: every link run N tombstoned or marked deleted in HubSpot is active again\n"
-        "(`sellsync runs` lists the runs). A record really deleted is marked again by a later\n"
-        "run. Audited, with the reason.",
+        "lift a tombstone (S5)",
+        ["sellsync restore lead:123", "sellsync restore ann@example.com"],
+        "The HubSpot contact is treated as never linked from the next sync.",
     )
-    s.add_argument("item", nargs="?", metavar="ITEM")
-    s.add_argument("--run", type=_run_id, metavar="N", help="lift every mark run N made")
-    s.add_argument("--reason", default="", metavar="TEXT", help="why (kept in the audit log)")
-    s.add_argument("--json", action="store_true", help="as JSON")
+    s.add_argument("item", metavar="ITEM")
 
     s = _command(sub, "db", "database maintenance", ["sellsync db upgrade"])
     s.add_argument("action", choices=["upgrade"])

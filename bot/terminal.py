@@ -10,8 +10,8 @@ Progress goes to stderr: stdout carries only the answer (and stays valid JSON wi
 from __future__ import annotations
 
 import csv
-import io
 import json
+import re
 import sys
 import time
 from collections import Counter
@@ -21,11 +21,18 @@ from types import TracebackType
 from typing import IO, Any
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
+from rich.text import Text
 
-from bot.blocks.common import counted_outcomes, outcome_label, plural, stamp
-from bot.blocks.runs import STAGES
+from bot.blocks.common import counted_outcomes, outcome_label, plural, stamp, trigger_text
 from bot.blocks.status import explanation_facts, verdict_text
 from sync.domain import Outcome
 from sync.mapping import Direction
@@ -56,6 +63,36 @@ RUN_STATUS = {
     "failed": "failed",
     "running": "running",
 }
+
+
+# --------------------------------------------------------------------------- text from outside
+
+#: Characters a terminal acts on instead of showing: C0 controls (escape, carriage return,
+#: backspace…), DEL, C1 controls, the line and paragraph separators and the bidirectional
+#: overrides that reorder what is shown.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def outside(text: object, *, lines: bool = False) -> str:
+    """Text from outside (CRM records, what people typed, stored values and errors) as a terminal
+    shows it: every control character written as its escape (``\\x1b``, ``\\r``), so no escape
+    sequence, cursor move or hidden text reaches the terminal. With ``lines``, line breaks are
+    kept (a multi-line text of ours around outside values). Rich tables get it as
+    :class:`rich.text.Text` (:func:`_cells`), so ``[link=…]`` or ``[/x]`` is never markup.
+    """
+    value = str(text)
+    if lines:
+        return "\n".join(_CONTROL.sub(_escaped, line) for line in value.split("\n"))
+    return _CONTROL.sub(_escaped, value)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return repr(match.group())[1:-1]
+
+
+def _cells(*values: object) -> list[Text]:
+    """A table row of outside text: shown literally, never read as markup or emoji codes."""
+    return [Text(outside(v)) for v in values]
 
 
 # --------------------------------------------------------------------------- small pieces
@@ -94,9 +131,34 @@ def took(started: datetime, finished: datetime | None) -> str:
 
 # --------------------------------------------------------------------------- progress
 
+#: A run's steps in the order it takes them (sync/pipeline/sync_run.py): the stages its progress
+#: reports, each mapped to its step. The list is read twice: first its ids, later the members
+#: never evaluated; the deletion check is one of three stages.
+STEPS = (
+    "going through the synced list",
+    "following lead conversions",
+    "reading Sell leads",
+    "reading Sell contacts",
+    "reading HubSpot changes",
+    "importing new list members",
+    "checking for deletions",
+)
+_STEP_OF = {
+    "lead conversions": 1,
+    "sell leads": 2,
+    "sell contacts": 3,
+    "hubspot changes": 4,
+    "sell sync api": 6,
+    "link check": 6,
+    "full check": 6,
+}
+
 
 class SyncProgress:
-    """The engine's ``progress`` callback for the command line (see the module docstring)."""
+    """The engine's ``progress`` callback for the command line (see the module docstring).
+
+    The known total is the run's steps (:data:`STEPS`): the bar and the plain lines say which
+    step of how many runs, and the share of steps done."""
 
     def __init__(
         self,
@@ -117,6 +179,7 @@ class SyncProgress:
         self.started = monotonic()
         self.last_line: float | None = None
         self.last_stage: str | None = None
+        self.step: int | None = None  # index in STEPS of the step under way
         self.bar: Progress | None = None
         self.task: Any = None
 
@@ -125,28 +188,58 @@ class SyncProgress:
         if self.interactive:
             self.bar = Progress(
                 SpinnerColumn(),
-                TextColumn("[bold]{task.description}"),
+                TextColumn("[bold]{task.description}", markup=True),
                 BarColumn(),
-                TextColumn("{task.fields[counts]}"),
+                TaskProgressColumn(),
+                TextColumn("{task.fields[counts]}", markup=False),
                 TimeElapsedColumn(),
                 console=self.console,
                 transient=True,
             )
             self.bar.start()
-            self.task = self.bar.add_task(f"{self.title}: starting", total=None, counts="")
+            self.task = self.bar.add_task(
+                f"{self.title}: starting", total=len(STEPS), completed=0, counts=""
+            )
         return self
 
+    def _step(self, stage: str) -> int | None:
+        """The step a stage belongs to; steps only move forward."""
+        if stage == "start":
+            return None
+        step: int | None
+        if stage == "members":
+            # the list's ids come first; members read after the HubSpot changes are new ones
+            step = 5 if self.step is not None and self.step >= 4 else 0
+        else:
+            step = _STEP_OF.get(stage)
+        if step is None:  # a stage this display does not know: stay where it was
+            return self.step
+        return max(step, self.step if self.step is not None else 0)
+
     def __call__(self, stage: str, report: SyncReport) -> None:
-        doing = STAGES.get(stage, stage)
+        self.step = self._step(stage)
         counts = counts_text(report.counts(), empty="no changes yet")
+        if self.step is None:
+            doing, where, done = "starting", "", 0
+        else:
+            doing = STEPS[self.step]
+            done = self.step  # the steps before this one are done
+            where = f"step {self.step + 1} of {len(STEPS)}, {done * 100 // len(STEPS)}%"
         if self.bar is not None:
-            self.bar.update(self.task, description=f"{self.title}: {doing}", counts=counts)
+            self.bar.update(
+                self.task,
+                description=f"{self.title}: {doing}"
+                + (f" (step {self.step + 1}/{len(STEPS)})" if self.step is not None else ""),
+                completed=done,
+                counts=counts,
+            )
             return
         now = self.monotonic()
         due = self.last_line is None or now - self.last_line >= self.interval
         if stage != self.last_stage or due:
             elapsed = now - self.started
-            print(f"{self.title.lower()}: {doing}; {counts} ({elapsed:.0f}s)", file=self.stream)
+            at = f" ({where})" if where else ""
+            print(f"{self.title.lower()}: {doing}{at}; {counts} ({elapsed:.0f}s)", file=self.stream)
             self.stream.flush()
             self.last_line, self.last_stage = now, stage
 
@@ -172,7 +265,7 @@ def _skip_lines(skips: Iterable[Any], *, verbose: bool, label: str = "skipped") 
         f"  {label} {len(skips):,}: " + ", ".join(f"{r} ({n:,})" for r, n in reasons.most_common())
     ]
     shown = skips if verbose else skips[:MAX_LISTED]
-    lines += [f"    {s.item}: {s.reason}" for s in shown]
+    lines += [f"    {outside(s.item)}: {outside(s.reason)}" for s in shown]
     if len(skips) > len(shown):
         lines.append(f"    … and {len(skips) - len(shown):,} more (--verbose lists them all)")
     return lines
@@ -197,16 +290,21 @@ def render_report(report: SyncReport, *, title: str = "Sync", verbose: bool = Fa
     skipped = report.plan.skipped if report.dry_run else report.applied.skipped
     lines += _skip_lines(skipped, verbose=verbose)
     lines += _skip_lines(report.errors, verbose=verbose, label="errors")
-    lines += [f"  warning: {w}" for w in report.plan.warnings]
+    lines += [f"  warning: {outside(w)}" for w in report.plan.warnings]
+    held = report.bulk.line(dry_run=report.dry_run) if report.bulk is not None else None
+    if held:
+        lines.append(f"  bulk guard: {held}")
     if report.failure:
-        lines.append(f"  stopped: {report.failure} (the next run resumes where this one stopped)")
+        lines.append(
+            f"  stopped: {outside(report.failure)} (the next run resumes where this one stopped)"
+        )
     return "\n".join(lines)
 
 
 def render_dry_run(report: SyncReport, *, verbose: bool) -> str:
     text = render_report(report, verbose=verbose)
     if verbose:
-        return text + "\n\n" + report.plan.render()
+        return text + "\n\n" + outside(report.plan.render(), lines=True)
     actions = sum(1 for _ in report.plan.actions)
     return (
         text
@@ -232,8 +330,8 @@ def push_lines(report: SyncReport, url: Callable[[str], str | None]) -> list[str
             continue
         link = url(action.hubspot_id)
         lines.append(
-            f"  {action.sell} {verb} HubSpot contact {action.hubspot_id}"
-            + (f"  {link}" if link else "")
+            f"  {action.sell} {verb} HubSpot contact {outside(action.hubspot_id)}"
+            + (f"  {outside(link)}" if link else "")
         )
     return lines
 
@@ -262,34 +360,54 @@ def schedule_text(schedule: ScheduleState) -> str:
     return "none: no scheduler has run yet (start `sellsync worker`)"
 
 
+def _run_line(run: RunRecord) -> str:
+    spent = took(run.started_at, run.finished_at)
+    return (
+        f"#{run.id} {stamp(run.started_at)}, {run_trigger(run.trigger)}, "
+        f"{RUN_STATUS.get(run.status, outside(run.status))}" + (f" in {spent}" if spent else "")
+    )
+
+
 def render_status(status: StatusView) -> str:
-    last = status.last_run
+    """The status board. While a run is under way, it says so first, and the figures below are
+    what the database holds so far (that run has not finished writing them)."""
+    running, last = status.running, status.last_finished
     lines = [
         f"Threshold:          {status.threshold:,}",
-        f"Synced list:        {status.list_id or '(not set)'}",
+        f"Synced list:        {outside(status.list_id) or '(not set)'}",
     ]
-    if last is None:
-        lines.append("Last run:           none yet")
-    else:
-        spent = took(last.started_at, last.finished_at)
+    if running is not None:
         lines.append(
-            f"Last run:           #{last.id} {stamp(last.started_at)}, {last.trigger}, "
-            f"{RUN_STATUS.get(last.status, last.status)}" + (f" in {spent}" if spent else "")
+            f"Running now:        run #{running.id}, {run_trigger(running.trigger)}, "
+            f"since {stamp(running.started_at)}; the figures below are so far"
         )
+    if last is None:
+        lines.append("Last run:           " + ("none finished yet" if running else "none yet"))
+    else:
+        lines.append(f"Last run:           {_run_line(last)}")
         lines.append(f"                    {counts_text(last.counts)}")
         if last.error:
-            lines.append(f"                    {run_error_text(last.error)}")
+            lines.append(f"                    {outside(run_error_text(last.error))}")
+    links = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in sorted(status.links.items()) if v)
+    if running is not None:  # what the store holds while the run is still writing
+        links = f"{links} so far" if links else f"none so far (run #{running.id} is running)"
+    so_far = " so far" if running is not None else ""
     lines += [
         f"Next run:           {schedule_text(status.schedule)}",
-        f"Open conflicts:     {status.open_conflicts:,}",
+        f"Open conflicts:     {status.open_conflicts:,}{so_far}",
         f"Pending approvals:  {status.pending_requests:,}",
-        "Links:              "
-        + (
-            ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in sorted(status.links.items()) if v)
-            or "none yet"
-        ),
+        f"Links:              {links or 'none yet'}",
     ]
     return "\n".join(lines)
+
+
+def run_trigger(stored: str) -> str:
+    """What started a run, worded as in Slack (``on schedule``, ``push by U123``)."""
+    return trigger_text(stored, person=_person, raw=outside)
+
+
+def _person(actor: str) -> str:
+    return {"cli": "the command line", "schedule": "the schedule"}.get(actor, outside(actor))
 
 
 #: How a terminal reader pushes a record (a Slack reader is told the slash command).
@@ -298,7 +416,12 @@ PUSH_COMMAND = "sellsync push"
 
 def render_explanation(e: Explanation) -> str:
     verdict = verdict_text(e, push=PUSH_COMMAND)
-    return "\n".join([f"{e.item}: {verdict}", *(f"  {f}" for f in explanation_facts(e))])
+    return "\n".join(
+        [
+            f"{outside(e.item)}: {outside(verdict)}",
+            *(f"  {outside(f)}" for f in explanation_facts(e)),
+        ]
+    )
 
 
 def explanation_dict(e: Explanation) -> dict[str, object]:
@@ -327,12 +450,14 @@ def render_conflicts(page: ConflictPage, links: LinkConflictPage | None = None) 
         lines.append(f"{plural(links.total, 'link conflict')} (HubSpot merges; resolve in Slack)")
         for lc in links.conflicts:
             other = "no other record" if lc.linked is None else f"also linked to {lc.linked.sell}"
-            lines.append(f"  {lc.held.sell} held on HubSpot {lc.held.hubspot_id}, {other}")
+            lines.append(f"  {lc.held.sell} held on HubSpot {outside(lc.held.hubspot_id)}, {other}")
     lines.append(f"{plural(page.total, 'open conflict')}")
     for c in page.conflicts:
         lines.append(
-            f"  #{c.id} {field_label(c.field)} on {c.sell} ↔ HubSpot {c.hubspot_id}: "
-            f"Sell {c.sell_value!r} vs HubSpot {c.hubspot_value!r}"
+            outside(
+                f"  #{c.id} {field_label(c.field)} on {c.sell} ↔ HubSpot {c.hubspot_id}: "
+                f"Sell {c.sell_value!r} vs HubSpot {c.hubspot_value!r}"
+            )
         )
     if page.total > len(page.conflicts):
         lines.append(f"  … and {page.total - len(page.conflicts):,} more")
@@ -359,17 +484,25 @@ def print_runs(runs: list[RunRecord], stream: IO[str]) -> None:
         if r.error:
             counts += f"; {run_error_text(r.error)}"
         table.add_row(
-            f"#{r.id}",
-            stamp(r.started_at),
-            r.trigger,
-            RUN_STATUS.get(r.status, r.status),
-            took(r.started_at, r.finished_at),
-            counts,
+            *_cells(
+                f"#{r.id}",
+                stamp(r.started_at),
+                run_trigger(r.trigger),
+                RUN_STATUS.get(r.status, r.status),
+                took(r.started_at, r.finished_at),
+                counts,
+            )
         )
     _table_console(stream).print(table)
 
 
+#: The CSV's columns: the event, then the detail's common keys flat, then the rest of it as JSON.
 AUDIT_COLUMNS = ("at", "kind", "subject", "actor", "run_id", "detail")
+CSV_DETAIL_COLUMNS = ("field", "old", "new", "reason", "summary")
+CSV_COLUMNS = (*AUDIT_COLUMNS[:-1], *CSV_DETAIL_COLUMNS, "detail")
+
+#: A spreadsheet reads a cell starting with one of these as a formula (OWASP's CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def audit_dict(e: AuditEvent) -> dict[str, Any]:
@@ -383,15 +516,38 @@ def audit_dict(e: AuditEvent) -> dict[str, Any]:
     }
 
 
-def audit_csv(trail: AuditTrail) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(AUDIT_COLUMNS)
-    for e in trail.events:
-        row = audit_dict(e)
-        row["detail"] = json.dumps(row["detail"], sort_keys=True, default=str)
-        writer.writerow(["" if row[c] is None else row[c] for c in AUDIT_COLUMNS])
-    return out.getvalue()
+def csv_cell(value: object) -> str:
+    """A CSV cell a spreadsheet shows as text: one starting like a formula gets a leading
+    single quote (the OWASP way), so ``=HYPERLINK(…)`` is shown, never evaluated."""
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def audit_csv_row(e: AuditEvent) -> list[str]:
+    detail = dict(e.detail)
+    flat = [detail.pop(k, None) for k in CSV_DETAIL_COLUMNS]
+    rest = json.dumps(detail, sort_keys=True, default=str) if detail else ""
+    values = [e.at.isoformat(), e.kind, e.subject, e.actor, e.run_id, *flat, rest]
+    return [csv_cell(v) for v in values]
+
+
+def write_audit_csv(events: Iterable[AuditEvent], stream: IO[str]) -> None:
+    """Every event as one CSV row (:data:`CSV_COLUMNS`), each written as it is read."""
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for e in events:
+        writer.writerow(audit_csv_row(e))
+
+
+def write_audit_json(trail: AuditTrail, stream: IO[str]) -> None:
+    """``{"item", "subjects", "events": […]}``, each event written as it is read."""
+    head = json.dumps({"item": trail.item, "subjects": list(trail.subjects)}, indent=2)
+    stream.write(head[:-2] + ',\n  "events": [')
+    for n, e in enumerate(trail.events):
+        stream.write(("," if n else "") + "\n    " + json.dumps(audit_dict(e), default=str))
+    stream.write("\n  ]\n}\n")
 
 
 def _detail_text(detail: Mapping[str, Any]) -> str:
@@ -401,18 +557,21 @@ def _detail_text(detail: Mapping[str, Any]) -> str:
 
 
 def print_audit(trail: AuditTrail, stream: IO[str]) -> None:
-    if not trail.events:
-        about = f" about {trail.item}" if trail.item else ""
+    events = list(trail.events)
+    if not events:
+        about = f" about {outside(trail.item)}" if trail.item else ""
         print(f"No audit events{about}.", file=stream)
         return
     table = Table("When", "What", "Record", "Who", "Run", "Detail", box=None)
-    for e in trail.events:
+    for e in events:
         table.add_row(
-            stamp(e.at),
-            outcome_label(e.kind),
-            e.subject.replace("|", " ↔ HubSpot "),
-            e.actor or "sync",
-            f"#{e.run_id}" if e.run_id is not None else "",
-            _detail_text(e.detail),
+            *_cells(
+                stamp(e.at),
+                outcome_label(e.kind),
+                e.subject.replace("|", " ↔ HubSpot "),
+                e.actor or "sync",
+                f"#{e.run_id}" if e.run_id is not None else "",
+                _detail_text(e.detail),
+            )
         )
     _table_console(stream).print(table)

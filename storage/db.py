@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 
 from storage.engine import make_engine, normalize_url, reader
 from storage.repositories import SqlStore
+from sync.errors import ConfigError
 
 __all__ = [
     "current_revision",
@@ -123,9 +124,21 @@ def open_store(url: str, *, migrate: bool = True, **engine_kwargs: Any) -> SqlSt
     """
     engine = make_engine(url, **engine_kwargs)
     try:
+        _reachable(engine)
         if migrate:
             upgrade(engine)
     except BaseException:
         engine.dispose()
         raise
     return SqlStore(engine, owns_engine=True)
+
+
+def _reachable(engine: Engine) -> None:
+    """Connect once: a database that cannot be opened at all (no such database, a wrong host
+    or port, a SQLite file in a missing directory) is a wrong DATABASE_URL, said in one line."""
+    try:
+        with engine.connect():
+            pass
+    except sa.exc.OperationalError as exc:
+        reason = (str(exc.orig or exc).strip().splitlines() or ["cannot connect"])[0]
+        raise ConfigError("DATABASE_URL", f"cannot be opened: {reason}") from None

@@ -115,7 +115,14 @@ def _sqlite_engine(url: sa.URL, **kwargs: Any) -> Engine:
         kwargs.setdefault("poolclass", StaticPool)
     elif "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", POOL_SIZE)
-    engine = sa.create_engine(url, connect_args=connect_args, **kwargs)
+    try:
+        engine = sa.create_engine(url, connect_args=connect_args, **kwargs)
+    except sa.exc.ArgumentError:  # sqlite://file.db: two slashes, a host where a path goes
+        raise ConfigError(
+            "DATABASE_URL",
+            "is not a SQLite URL: use sqlite:///relative/path.db (three slashes) "
+            "or sqlite:////absolute/path.db",
+        ) from None
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -70,7 +70,7 @@ class Engine:
     def run(
         self,
         *,
-        trigger: str = "manual",
+        trigger: str = "slack",
         dry_run: bool = False,
         full: bool = False,
         progress: Progress | None = None,

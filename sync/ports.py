@@ -521,6 +521,18 @@ class AuditLog(Protocol):
         """The newest ``limit`` events (about ``subjects`` when given), oldest first."""
         ...
 
+    def audit_events(
+        self,
+        *,
+        subjects: Sequence[str] = (),
+        run_id: int | None = None,
+        since: datetime | None = None,
+        newest: int | None = None,
+    ) -> Iterator[AuditEvent]:
+        """Events about ``subjects`` (all without), of run ``run_id``, at or after ``since``,
+        oldest first, only the newest ``newest`` when given; streamed, whatever their number."""
+        ...
+
 
 class LeaseStore(Protocol):
     """Named locks that hold across processes until they expire (the run lock, the summary's)."""

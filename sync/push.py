@@ -98,16 +98,28 @@ def parse_sell_url(text: str) -> SellRef | str:
     return "not a Sell record URL (…/leads/ID or …/contacts/ID)"
 
 
+#: What an address's local part may hold besides letters and digits: RFC 5322's ``atext`` and
+#: the dot. No quotes, brackets, parentheses, colons, commas, spaces or backslashes: an item is
+#: a plain ``local@domain``, never ``=HYPERLINK("http://evil.example/x@a.co")``.
+_LOCAL_EXTRA = frozenset("!#$%&'*+/=?^_`{|}~-.")
+
+
 def looks_like_email(text: str) -> bool:
-    """One ``@``, something before it, a dot inside the part after it, no spaces or ``<>``.
+    """A plain address (an unquoted addr-spec): letters, digits and ``atext`` before the one
+    ``@``; after it, two or more dot-separated labels of letters, digits, ``-`` and ``_``.
 
     Plain string checks, not a regex: a regex with two greedy runs around the dot backtracks
     quadratically on long hostile input.
     """
-    if text.count("@") != 1 or "<" in text or ">" in text or any(c.isspace() for c in text):
+    if text.count("@") != 1:
         return False
     local, _, domain = text.partition("@")
-    return bool(local) and "." in domain[1:-1]
+    if not local or not all(c.isalnum() or c in _LOCAL_EXTRA for c in local):
+        return False
+    labels = domain.split(".")
+    return len(labels) >= 2 and all(
+        label and all(c.isalnum() or c in "-_" for c in label) for label in labels
+    )
 
 
 @dataclass(frozen=True)

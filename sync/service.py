@@ -43,7 +43,14 @@ from sync.usecases.conflicts import seen_token as conflict_seen_token
 from sync.usecases.digest import ChangeKind, Digest, SettingChange, Summary
 from sync.usecases.explain import Explain, Explanation, Verdict
 from sync.usecases.fields import FieldRow, Fields, field_label
-from sync.usecases.history import AuditTrail, History, run_log_line
+from sync.usecases.history import (
+    AuditTrail,
+    History,
+    Trigger,
+    run_log_line,
+    stored_trigger,
+    trigger_parts,
+)
 from sync.usecases.markers import Markers
 from sync.usecases.status import (
     HEARTBEAT_STALE,
@@ -62,7 +69,7 @@ from sync.usecases.threshold import (
     ThresholdImpact,
     parse_threshold,
 )
-from sync.usecases.tombstones import RunRestored, Tombstones
+from sync.usecases.tombstones import Tombstones
 
 __all__ = [
     "CLI_ACTOR",
@@ -86,7 +93,6 @@ __all__ = [
     "Refused",
     "RequestResult",
     "RequestStatus",
-    "RunRestored",
     "RunStatus",
     "ScheduleState",
     "SchedulerState",
@@ -96,11 +102,14 @@ __all__ = [
     "Summary",
     "SyncService",
     "ThresholdImpact",
+    "Trigger",
     "Verdict",
     "conflict_seen_token",
     "field_label",
     "run_dict",
     "run_log_line",
+    "stored_trigger",
+    "trigger_parts",
 ]
 
 log = logging.getLogger("sellsync.runs")
@@ -132,7 +141,7 @@ class SyncService:
         self,
         *,
         actor: Actor,
-        trigger: str = "manual",
+        trigger: str = "slack",
         dry_run: bool = False,
         full: bool = False,
         progress: Callable[[str, SyncReport], None] | None = None,
@@ -180,8 +189,15 @@ class SyncService:
     def runs(self, limit: int = 20) -> list[RunRecord]:
         return self._history.runs(limit)
 
-    def audit_trail(self, item: str | None = None, *, limit: int = 100) -> AuditTrail:
-        return self._history.audit_trail(item, limit=limit)
+    def audit_trail(
+        self,
+        item: str | None = None,
+        *,
+        limit: int | None = 100,
+        run_id: int | None = None,
+        since: datetime | None = None,
+    ) -> AuditTrail:
+        return self._history.audit_trail(item, limit=limit, run_id=run_id, since=since)
 
     def explain(self, item: str) -> Explanation:
         return self._explain.explain(item)
@@ -252,10 +268,6 @@ class SyncService:
 
     def restore(self, item: str, *, actor: Actor) -> Link:
         return self._tombstones.restore(item, actor=actor)
-
-    def restore_run(self, run_id: int, *, actor: Actor, reason: str = "") -> RunRestored:
-        """Re-activate every link run ``run_id`` tombstoned or marked deleted in HubSpot."""
-        return self._tombstones.restore_run(run_id, actor=actor, reason=reason)
 
     def fields(self) -> list[FieldRow]:
         return self._fields.rows()

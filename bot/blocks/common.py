@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +20,8 @@ from slack_sdk.models.blocks import (
     PlainTextObject,
     SectionBlock,
 )
+
+from sync.service import Trigger, trigger_parts
 
 # --------------------------------------------------------------------------- Slack's limits
 
@@ -146,6 +148,31 @@ def counts_line(counts: Mapping[str, int], *, empty: str = "nothing to do") -> s
     if not keys:
         return empty
     return " · ".join(f"{outcome_label(k)} *{counts[k]:,}*" for k in keys)
+
+
+#: What started a run, in words; Slack and the terminal both word it with :func:`trigger_text`.
+TRIGGER_WORDS = {
+    Trigger.SCHEDULE: "on schedule",
+    Trigger.SLACK: "from Slack",
+    Trigger.CLI: "from the command line",
+}
+
+
+def trigger_text(
+    stored: str,
+    *,
+    person: Callable[[str], str] = who,
+    raw: Callable[[str], str] = escape,
+) -> str:
+    """``on schedule``, ``from Slack``, ``from the command line``, ``push by @Riley``: one
+    wording of a run's stored trigger (older stored values included). ``person`` words who
+    pushed and ``raw`` makes an unknown value safe, each for where it is shown."""
+    kind, actor = trigger_parts(stored)
+    if kind is Trigger.PUSH:
+        return f"push by {person(actor)}" if actor else "push"
+    if kind is not None:
+        return TRIGGER_WORDS[kind]
+    return raw(actor)
 
 
 # --------------------------------------------------------------------------- blocks

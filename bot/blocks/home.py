@@ -23,8 +23,8 @@ from bot.blocks.common import (
     header,
     plural,
     section,
+    trigger_text,
     when,
-    who,
 )
 from bot.blocks.conflicts import field_label, link_conflicts_blocks
 from bot.blocks.links import NO_HUBSPOT_URLS, RecordUrls
@@ -36,22 +36,6 @@ from sync.service import ConflictPage, LinkConflictPage, StatusView
 MAX_PENDING = 10
 MAX_CONFLICTS = 5
 MAX_RUNS = 10
-
-TRIGGERS = {
-    "schedule": "on schedule",
-    "manual": "from Slack",
-    "cli": "from the command line",
-}
-
-
-def trigger_text(trigger: str) -> str:
-    """What started a run, in words: ``on schedule``, ``from Slack``, ``push by @Riley``…"""
-    if trigger in TRIGGERS:
-        return TRIGGERS[trigger]
-    kind, _, actor = trigger.partition(":")
-    if kind == "push" and actor:
-        return f"push by {who(actor)}"
-    return escape(trigger)
 
 
 def history_line(run: RunRecord) -> str:

@@ -13,6 +13,7 @@ from bot.blocks.common import (
     escape,
     plural,
     section,
+    trigger_text,
     when,
 )
 from bot.blocks.links import NO_HUBSPOT_URLS, RecordUrls
@@ -37,9 +38,9 @@ LINK_STATES = {
 
 def run_line(run: RunRecord | None) -> str:
     if run is None:
-        return "no sync has run yet"
+        return "no sync has finished yet"
     status = RUN_STATUS.get(run.status, escape(run.status))
-    line = f"{status} · {when(run.started_at)} · {escape(run.trigger)}"
+    line = f"{status} · {when(run.started_at)} · {trigger_text(run.trigger)}"
     counts = counts_line(run.counts, empty="")
     if counts:
         line += f"\n{counts}"
@@ -69,17 +70,32 @@ def schedule_line(schedule: ScheduleState) -> str:
 
 
 def status_message(view: StatusView) -> Message:
+    running = view.running
+    so_far = " so far" if running is not None else ""
+    fields = [
+        f"*Last run*\n{run_line(view.last_finished)}",
+        f"*Next run*\n{schedule_line(view.schedule)}",
+        f"*Open conflicts*\n{view.open_conflicts:,}{so_far}",
+        f"*Pending approvals*\n{view.pending_requests:,}",
+    ]
+    links = f"Links: {links_line(view.links)}"
+    if running is not None:  # the figures are what the store holds while that run writes
+        fields.insert(
+            0,
+            f"*Running now*\n:arrows_counterclockwise: run #{running.id} · "
+            f"{trigger_text(running.trigger)} · since {when(running.started_at)}",
+        )
+        links = (
+            f"Links so far: {links_line(view.links)}"
+            if any(view.links.values())
+            else f"Links: none so far (run #{running.id} is running)"
+        )
     blocks = [
         section(
             f"*sellsync status*\nThreshold *{view.threshold:,}* · synced HubSpot list {code(view.list_id or '(not set)')}",
-            fields=[
-                f"*Last run*\n{run_line(view.last_run)}",
-                f"*Next run*\n{schedule_line(view.schedule)}",
-                f"*Open conflicts*\n{view.open_conflicts:,}",
-                f"*Pending approvals*\n{view.pending_requests:,}",
-            ],
+            fields=fields,
         ),
-        context(f"Links: {links_line(view.links)}"),
+        context(links),
     ]
     return Message(
         f"sellsync: threshold {view.threshold}, {plural(view.open_conflicts, 'open conflict')}, "
@@ -92,26 +108,12 @@ def verdict_text(exp: Explanation, *, push: str = "/sellsync push") -> str:
     """The one-line verdict, plain text; ``push`` is how the reader pushes a record from where
     they read it (the slash command in Slack, ``sellsync push`` in a terminal)."""
     link, kind = exp.link, exp.kind
-    restore = push.rsplit(" ", 1)[0] + " restore"
-    by_run = f" by run {exp.marked_by_run}" if exp.marked_by_run is not None else ""
     if kind is Verdict.TOMBSTONED and link is not None:
-        if exp.record is not None and exp.record.ref == link.sell:
-            return (
-                f"not synced: the link was tombstoned{by_run}, yet its Sell record {link.sell} "
-                f"exists; HubSpot contact {link.hubspot_id} is not created in Sell again until "
-                f"a manager lifts the tombstone with {restore} {link.sell}"
-            )
         return (
             f"not synced: its Sell record {link.sell} was deleted, so HubSpot contact "
             f"{link.hubspot_id} is never created in Sell again (a manager can restore it)"
         )
     if kind is Verdict.HUBSPOT_DELETED and link is not None:
-        if exp.contact is not None and exp.contact.id == link.hubspot_id:
-            return (
-                f"not synced: the link was marked deleted in HubSpot{by_run}, yet HubSpot "
-                f"contact {link.hubspot_id} exists; a manager lifts the mark with {restore} "
-                f"hubspot:{link.hubspot_id}"
-            )
         return (
             f"not synced: HubSpot contact {link.hubspot_id} was deleted in HubSpot; the Sell "
             "record is kept. Push it again to re-create it in HubSpot"

@@ -5,7 +5,10 @@ Answered from the database alone (``sellsync runs``, ``sellsync audit [ITEM]``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
 
 from sync.domain import SellRef
 from sync.ports import AuditEvent, RunRecord
@@ -14,13 +17,47 @@ from sync.report import SyncReport
 from sync.usecases.common import Parts, Refused
 
 
+class Trigger(StrEnum):
+    """What started a run, as it is stored (a push is stored as ``push:<actor id>``)."""
+
+    SCHEDULE = "schedule"  # the worker's interval
+    SLACK = "slack"  # /sellsync run or a Slack button
+    CLI = "cli"  # sellsync sync
+    PUSH = "push"  # a push, by the actor after the colon
+
+
+#: Values older versions stored, read as today's.
+_OLD_TRIGGERS = {"manual": Trigger.SLACK}
+
+
+def stored_trigger(stored: str) -> str:
+    """A stored trigger in today's vocabulary (``manual``, stored before, is ``slack``)."""
+    old = _OLD_TRIGGERS.get(stored.strip().lower())
+    return old.value if old is not None else stored
+
+
+def trigger_parts(stored: str) -> tuple[Trigger | None, str]:
+    """A stored trigger as its kind (None when unknown) and, for a push, who pushed."""
+    text = stored_trigger(stored)
+    kind, _, actor = text.partition(":")
+    try:
+        trigger = Trigger(kind)
+    except ValueError:
+        return None, text
+    return trigger, actor
+
+
 @dataclass(frozen=True)
 class AuditTrail:
-    """Audit events, oldest first; ``subjects`` are what ITEM was resolved to."""
+    """Audit events, oldest first; ``subjects`` are what ITEM was resolved to.
+
+    ``events`` is a list when a ``limit`` was given, and a stream read from the database as it
+    is consumed (to be read once) otherwise.
+    """
 
     item: str | None
     subjects: tuple[str, ...]
-    events: list[AuditEvent]
+    events: Iterable[AuditEvent]
 
 
 class History:
@@ -31,16 +68,35 @@ class History:
         """Run history, newest first."""
         return self.parts.store.recent_runs(limit)
 
-    def audit_trail(self, item: str | None = None, *, limit: int = 100) -> AuditTrail:
-        """Audit events of ITEM (all of them without one), oldest first.
+    def audit_trail(
+        self,
+        item: str | None = None,
+        *,
+        limit: int | None = 100,
+        run_id: int | None = None,
+        since: datetime | None = None,
+    ) -> AuditTrail:
+        """Audit events of ITEM (all of them without one), oldest first: the newest ``limit``
+        (all, streamed, when None), of run ``run_id`` and at or after ``since`` when given.
 
         ITEM is ``lead:ID``/``contact:ID``, a Sell URL, an email or a HubSpot contact id; it
         matches the events of that record and of the record it is linked to.
         """
+        subjects: tuple[str, ...] = ()
+        if item is not None and item.strip():
+            item = item.strip()
+            subjects = self._subjects(item)
+            if not subjects:
+                return AuditTrail(item, subjects, [])
+        else:
+            item = None
+        events = self.parts.store.audit_events(
+            subjects=subjects, run_id=run_id, since=since, newest=limit
+        )
+        return AuditTrail(item, subjects, events if limit is None else list(events))
+
+    def _subjects(self, item: str) -> tuple[str, ...]:
         store = self.parts.store
-        if item is None or not item.strip():
-            return AuditTrail(None, (), store.audit_trail(limit=limit))
-        item = item.strip()
         refs: list[SellRef] = []
         hubspot_ids: list[str] = []
         parsed = parse_items([item])
@@ -58,9 +114,7 @@ class History:
             hubspot_ids.append(link.hubspot_id)
         for link in store.links_by_hubspot(hubspot_ids).values():
             refs.append(link.sell)
-        subjects = tuple(dict.fromkeys([*(str(r) for r in refs), *hubspot_ids]))
-        events = store.audit_trail(subjects=subjects, limit=limit) if subjects else []
-        return AuditTrail(item, subjects, events)
+        return tuple(dict.fromkeys([*(str(r) for r in refs), *hubspot_ids]))
 
 
 def run_log_line(report: SyncReport) -> str:

@@ -13,6 +13,7 @@ from enum import StrEnum
 from sync.ports import RunRecord, RunStats, SchedulerBeat, Store
 from sync.usecases.approvals import Approvals
 from sync.usecases.common import Parts, iso
+from sync.usecases.history import stored_trigger
 
 #: A scheduler records a heartbeat every minute (bot/scheduler.py); one silent for this long is
 #: taken for dead (crashed, stopped without a chance to say so, or its host is gone).
@@ -85,11 +86,25 @@ class StatusView:
     recent_runs: list[RunRecord] = field(default_factory=list)
     schedule: ScheduleState = field(default_factory=lambda: ScheduleState(SchedulerState.NEVER))
 
+    @property
+    def running(self) -> RunRecord | None:
+        """The newest run when it is still running: the counts of links and conflicts are then
+        what the store holds so far, and it is not yet done."""
+        last = self.last_run
+        return last if last is not None and last.status == RunStatus.RUNNING else None
+
+    @property
+    def last_finished(self) -> RunRecord | None:
+        """The newest run that ended (among the recent runs read)."""
+        return next((r for r in self.recent_runs if r.status != RunStatus.RUNNING), None)
+
     def to_dict(self) -> dict[str, object]:
         return {
             "threshold": self.threshold,
             "list_id": self.list_id,
             "last_run": run_dict(self.last_run),
+            "running_run": run_dict(self.running),
+            "last_finished_run": run_dict(self.last_finished),
             "next_run": iso(self.next_run),
             "scheduler": self.schedule.to_dict(),
             "open_conflicts": self.open_conflicts,
@@ -163,7 +178,7 @@ def run_dict(run: RunRecord | None) -> dict[str, object] | None:
         return None
     return {
         "id": run.id,
-        "trigger": run.trigger,
+        "trigger": stored_trigger(run.trigger),
         "status": run.status,
         "started_at": run.started_at.isoformat(),
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,

@@ -61,12 +61,20 @@ TABLE: list[tuple[list[str], dict[str, str], int, list[str]]] = [
     (["worker"], {"HUBSPOT_ACCESS_TOKEN": "wrong-token-123"}, 2, ["HUBSPOT_ACCESS_TOKEN", "refused"]),
     (["serve"], {"SLACK_APP_TOKEN": "xapp-1-A1-123", "SLACK_API_URL": CLOSED + "api/"}, 1, ["cannot reach Slack", "SLACK_API_URL"]),
     (["sync"], {"@fault": "daily"}, 1, ["daily API limit reached"]),
+    (["status"], {"DATABASE_URL": "sqlite://sellsync.db"}, 2, ["DATABASE_URL is not a SQLite URL", "sqlite:///"]),
+    (["status"], {"DATABASE_URL": "sqlite:////no/such/dir/s.db"}, 2, ["DATABASE_URL cannot be opened"]),
+    (["sync"], {"DATABASE_URL": "postgresql://u@127.0.0.1:9/db"}, 2, ["DATABASE_URL cannot be opened", "refused"]),
+    (["runs", "--limit", "9223372036854775808"], {}, 2, ["--limit", "not a number from 1 to"]),
+    (["fields", "map", "no_such_property", "Favorite color"], {}, 2, ["refused", "no contact property"]),
+    ([], {}, 2, ["COMMAND", "sync ", "audit ", "give a COMMAND"]),
+    (["sync", "--dryrun"], {}, 2, ["did you mean --dry-run?"]),
+    (["snyc"], {}, 2, ["did you mean sync?"]),
 ]  # fmt: skip
 
 
 def _id(row: tuple[list[str], dict[str, str], int, list[str]]) -> str:
     argv, env, code, _ = row
-    return f"{' '.join(argv)}[{','.join(env) or 'as printed'}]->{code}"
+    return f"{' '.join(argv) or '(none)'}[{','.join(env) or 'as printed'}]->{code}"
 
 
 @pytest.mark.parametrize(("argv", "changes", "code", "words"), TABLE, ids=[_id(r) for r in TABLE])
@@ -102,3 +110,24 @@ def test_exit_code_table(
     assert "Traceback" not in output
     for secret in (sandbox.hubspot_token, sandbox.sell_token):
         assert secret not in output
+
+
+def test_a_postgresql_database_that_does_not_exist_is_a_configuration_error(
+    tmp_path: Path,
+) -> None:
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base or not base.startswith("postgres"):
+        pytest.skip("TEST_DATABASE_URL (PostgreSQL) is not set")
+    url = base.rsplit("/", 1)[0] + "/sellsync_no_such_database"
+    env = {**os.environ, "DATABASE_URL": url}
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "status"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("sellsync: configuration error: DATABASE_URL cannot be opened")
+    assert "does not exist" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
