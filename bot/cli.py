@@ -9,6 +9,7 @@ settings and services a command works with ``bot/cli_services.py``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -268,12 +269,24 @@ def cmd_fields(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
+    from bot.blocks.fields import restored_line, restored_run_line
+
+    if (args.item is None) == (args.run is None):
+        return _fail(EXIT_USAGE, "restore takes ITEM or --run N (one of them)")
     svc = cli_services.services()
     try:
+        if args.run is not None:
+            done = svc.service.restore_run(args.run, actor=CLI_ACTOR, reason=args.reason)
+            if args.json:
+                _emit({**dataclasses.asdict(done), "lifted": done.lifted})
+            else:
+                print(f"restored {restored_run_line(done)}")
+            return EXIT_OK
         link = svc.service.restore(args.item, actor=CLI_ACTOR)
-        print(
-            f"restored: {link.sell} ↔ HubSpot {link.hubspot_id} is treated as never linked from the next sync"
-        )
+        if args.json:
+            _emit({"restored": str(link.sell), "hubspot_id": link.hubspot_id, "was": link.state})
+        else:
+            print(restored_line(link))
     finally:
         svc.close()
     return EXIT_OK

@@ -241,11 +241,22 @@ def build_parser() -> argparse.ArgumentParser:
     s = _command(
         sub,
         "restore",
-        "lift a tombstone (S5)",
-        ["sellsync restore lead:123", "sellsync restore ann@example.com"],
-        "The HubSpot contact is treated as never linked from the next sync.",
+        "lift a tombstone or a 'deleted in HubSpot' mark, or every one a run made",
+        [
+            "sellsync restore lead:123",
+            "sellsync restore ann@example.com",
+            "sellsync restore --run 42 --reason 'Sell answered empty pages'",
+        ],
+        "ITEM: a tombstone is lifted and the HubSpot contact is treated as never linked from\n"
+        "the next sync; a 'deleted in HubSpot' mark is lifted and the link is active again.\n"
+        "--run N: every link run N tombstoned or marked deleted in HubSpot is active again\n"
+        "(`sellsync runs` lists the runs). A record really deleted is marked again by a later\n"
+        "run. Audited, with the reason.",
     )
-    s.add_argument("item", metavar="ITEM")
+    s.add_argument("item", nargs="?", metavar="ITEM")
+    s.add_argument("--run", type=_run_id, metavar="N", help="lift every mark run N made")
+    s.add_argument("--reason", default="", metavar="TEXT", help="why (kept in the audit log)")
+    s.add_argument("--json", action="store_true", help="as JSON")
 
     s = _command(sub, "db", "database maintenance", ["sellsync db upgrade"])
     s.add_argument("action", choices=["upgrade"])

@@ -35,7 +35,7 @@ USAGE_LINES: dict[str, str] = {
     "list": "/sellsync list [LIST_ID [reason]]",
     "conflicts": "/sellsync conflicts [PAGE]",
     "run": "/sellsync run",
-    "restore": "/sellsync restore ITEM",
+    "restore": "/sellsync restore ITEM  or  /sellsync restore run:N [reason]",
     "fields": '/sellsync fields [map PROPERTY "Sell field"]',
     "help": "/sellsync help",
 }
@@ -103,6 +103,14 @@ class Restore:
 
 
 @dataclass(frozen=True)
+class RestoreRun:
+    """Lift every tombstone and "deleted in HubSpot" mark run ``run_id`` made."""
+
+    run_id: int
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class Fields:
     pass
 
@@ -132,6 +140,7 @@ Command = (
     | Conflicts
     | Run
     | Restore
+    | RestoreRun
     | Fields
     | MapField
     | Invalid
@@ -356,6 +365,11 @@ def parse_command(text: str | None) -> Command:
             return Invalid("run takes no arguments", USAGE_LINES["run"])
         return Run()
     if name == "restore":
+        if args and args[0].lower().startswith("run:"):
+            run_id = parse_id(args[0][4:])
+            if run_id is None:
+                return Invalid(f"{_shown(args[0])} names no run number", USAGE_LINES["restore"])
+            return RestoreRun(run_id, " ".join(args[1:]))
         if len(args) != 1:
             return Invalid("restore takes exactly one item", USAGE_LINES["restore"])
         return _check_item(args[0], "restore") or Restore(args[0])

@@ -69,7 +69,7 @@ from sync.usecases.threshold import (
     ThresholdImpact,
     parse_threshold,
 )
-from sync.usecases.tombstones import Tombstones
+from sync.usecases.tombstones import RunRestored, Tombstones
 
 __all__ = [
     "CLI_ACTOR",
@@ -93,6 +93,7 @@ __all__ = [
     "Refused",
     "RequestResult",
     "RequestStatus",
+    "RunRestored",
     "RunStatus",
     "ScheduleState",
     "SchedulerState",
@@ -268,6 +269,10 @@ class SyncService:
 
     def restore(self, item: str, *, actor: Actor) -> Link:
         return self._tombstones.restore(item, actor=actor)
+
+    def restore_run(self, run_id: int, *, actor: Actor, reason: str = "") -> RunRestored:
+        """Re-activate every link run ``run_id`` tombstoned or marked deleted in HubSpot."""
+        return self._tombstones.restore_run(run_id, actor=actor, reason=reason)
 
     def fields(self) -> list[FieldRow]:
         return self._fields.rows()

@@ -6,9 +6,9 @@ from slack_sdk.models.blocks import Block
 
 from bot.blocks.common import Message, bullet_sections, code, context, escape, plural, section
 from bot.blocks.links import NO_HUBSPOT_URLS, RecordUrls
-from sync.domain import Link
+from sync.domain import Link, LinkState
 from sync.mapping import Direction, MappingCheck
-from sync.service import FieldRow
+from sync.service import FieldRow, RunRestored
 
 STATUS_ICONS = {"ok": ":white_check_mark:", "missing": ":construction:", "refused": ":no_entry:"}
 
@@ -55,10 +55,50 @@ def mapping_message(check: MappingCheck, hubspot_property: str, sell_field: str)
 
 
 def restored_message(link: Link, *, urls: RecordUrls = NO_HUBSPOT_URLS) -> Message:
-    text = (
-        f":recycle: Restored {urls.sell_link(link.sell)} ↔ HubSpot "
-        f"{urls.hubspot_link(link.hubspot_id)}: the tombstone "
-        "is lifted, and from the next sync the contact is treated as never linked "
-        "(created again in Sell if it qualifies)."
-    )
+    """The answer to ``restore ITEM`` (``link`` as it was before)."""
+    pair = f"{urls.sell_link(link.sell)} ↔ HubSpot {urls.hubspot_link(link.hubspot_id)}"
+    if link.state is LinkState.HUBSPOT_DELETED:
+        text = (
+            f":recycle: Restored {pair}: the 'deleted in HubSpot' mark is lifted and the link "
+            "is active again (a later run marks it again if HubSpot says the contact is gone)."
+        )
+    else:
+        text = (
+            f":recycle: Restored {pair}: the tombstone is lifted, and from the next sync the "
+            "contact is treated as never linked (created again in Sell if it qualifies)."
+        )
     return Message(f"Restored {link.sell}", [section(text)])
+
+
+def restored_line(link: Link) -> str:
+    """``restore ITEM`` in a terminal (``link`` as it was before)."""
+    if link.state is LinkState.HUBSPOT_DELETED:
+        return (
+            f"restored: {link.sell} ↔ HubSpot {link.hubspot_id}: the 'deleted in HubSpot' mark "
+            "is lifted and the link is active again"
+        )
+    return (
+        f"restored: {link.sell} ↔ HubSpot {link.hubspot_id} is treated as never linked from "
+        "the next sync"
+    )
+
+
+def restored_run_line(done: RunRestored) -> str:
+    """What ``restore --run N`` lifted, in one plain sentence (Slack and the terminal)."""
+    line = (
+        f"run {done.run_id}: {plural(done.lifted, 'link')} active again "
+        f"({plural(done.tombstones, 'tombstone')} and "
+        f"{plural(done.hubspot_marks, 'deleted-in-HubSpot mark')} lifted)"
+    )
+    if done.changed_since:
+        line += (
+            f"; {plural(done.changed_since, 'link')} the run marked changed since and "
+            f"{'was' if done.changed_since == 1 else 'were'} left as "
+            f"{'it is' if done.changed_since == 1 else 'they are'}"
+        )
+    return line + ". A record really deleted is found so again by a later run and marked again."
+
+
+def restored_run_message(done: RunRestored) -> Message:
+    line = restored_run_line(done)
+    return Message(line, [section(f":recycle: Restored {escape(line)}")])

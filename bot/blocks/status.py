@@ -108,12 +108,26 @@ def verdict_text(exp: Explanation, *, push: str = "/sellsync push") -> str:
     """The one-line verdict, plain text; ``push`` is how the reader pushes a record from where
     they read it (the slash command in Slack, ``sellsync push`` in a terminal)."""
     link, kind = exp.link, exp.kind
+    restore = push.rsplit(" ", 1)[0] + " restore"
+    by_run = f" by run {exp.marked_by_run}" if exp.marked_by_run is not None else ""
     if kind is Verdict.TOMBSTONED and link is not None:
+        if exp.record is not None and exp.record.ref == link.sell:
+            return (
+                f"not synced: the link was tombstoned{by_run}, yet its Sell record {link.sell} "
+                f"exists; HubSpot contact {link.hubspot_id} is not created in Sell again until "
+                f"a manager lifts the tombstone with {restore} {link.sell}"
+            )
         return (
             f"not synced: its Sell record {link.sell} was deleted, so HubSpot contact "
             f"{link.hubspot_id} is never created in Sell again (a manager can restore it)"
         )
     if kind is Verdict.HUBSPOT_DELETED and link is not None:
+        if exp.contact is not None and exp.contact.id == link.hubspot_id:
+            return (
+                f"not synced: the link was marked deleted in HubSpot{by_run}, yet HubSpot "
+                f"contact {link.hubspot_id} exists; a manager lifts the mark with {restore} "
+                f"hubspot:{link.hubspot_id}"
+            )
         return (
             f"not synced: HubSpot contact {link.hubspot_id} was deleted in HubSpot; the Sell "
             "record is kept. Push it again to re-create it in HubSpot"

@@ -14,7 +14,12 @@ from bot import action_ids as ids
 from bot import parsing as p
 from bot.blocks.common import Message, invalid_input, notice
 from bot.blocks.conflicts import LINK_CONFLICTS_SHOWN, PAGE_SIZE, conflicts_message
-from bot.blocks.fields import fields_message, mapping_message, restored_message
+from bot.blocks.fields import (
+    fields_message,
+    mapping_message,
+    restored_message,
+    restored_run_message,
+)
 from bot.blocks.help import help_message
 from bot.blocks.push import push_result, push_started
 from bot.blocks.runs import run_finished, run_progress
@@ -101,6 +106,11 @@ def register(app: App, deps: Deps) -> None:
         elif isinstance(command, p.Restore):
             link = service.restore(command.item, actor=deps.actor(user))
             _answer(respond, restored_message(link, urls=deps.urls))
+        elif isinstance(command, p.RestoreRun):
+            done = service.restore_run(
+                command.run_id, actor=deps.actor(user), reason=command.reason
+            )
+            _answer(respond, restored_run_message(done))
         elif isinstance(command, p.Fields):
             _answer(respond, fields_message(service.fields()))
         elif isinstance(command, p.MapField):

@@ -67,6 +67,7 @@ class Explanation:
     skip: str | None = None  # why a run skips it although it qualifies
     converted_from: SellRef | None = None  # a linked lead converted into it: the link moves (L1)
     held_by: SellRef | None = None  # L2: the other Sell record on the contact a merge left
+    marked_by_run: int | None = None  # the run that tombstoned it or marked it deleted in HubSpot
 
 
 class Explain:
@@ -89,6 +90,7 @@ class Explain:
                 LinkState.HUBSPOT_DELETED: Verdict.HUBSPOT_DELETED,
                 LinkState.MERGE_HELD: Verdict.MERGE_HELD,
             }.get(link.state, Verdict.SYNCED)
+            found = replace(found, marked_by_run=self._marked_by(link))
             if link.state is LinkState.MERGE_HELD:
                 owner = parts.store.links_by_hubspot([link.hubspot_id]).get(link.hubspot_id)
                 held_by = owner.sell if owner and owner.state is LinkState.ACTIVE else None
@@ -233,8 +235,9 @@ class Explain:
             if link is not None and contact is None:
                 found, _ = hubspot.read_contacts([link.hubspot_id], props)
                 contact = found.get(link.hubspot_id)
-        if link is not None and link.state is not LinkState.TOMBSTONED and record is None:
-            # both sides of a pair: a Sell record gone is what the next run finds (S5, L1)
+        if link is not None and record is None:
+            # both sides of a pair: a Sell record gone is what the next run finds (S5, L1); a
+            # tombstone's record too, which may exist after all (a read that left it out)
             record = sell.get_records(link.sell.kind, [link.sell.id]).get(link.sell.id)
             if record is None:
                 missing = link.sell
@@ -250,6 +253,15 @@ class Explain:
             if contact is None
             else contact.properties.get(self.parts.config.score_property),
         )
+
+    def _marked_by(self, link: Link) -> int | None:
+        """The run whose audit event tombstoned ``link`` or marked it deleted in HubSpot (the
+        newest such event about the pair); None for other links."""
+        if link.state not in (LinkState.TOMBSTONED, LinkState.HUBSPOT_DELETED):
+            return None
+        events = self.parts.store.audit_trail(subjects=[f"{link.sell}|{link.hubspot_id}"])
+        marks = [e for e in events if e.kind == link.state.value and e.run_id is not None]
+        return marks[-1].run_id if marks else None
 
     def _converted_into(self, ref: SellRef) -> tuple[Link, SellRef] | None:
         """A linked lead converted into this contact since the last run, read from the same

@@ -120,7 +120,8 @@ def test_s6_empty_hubspot_batch_read_marks_nothing_deleted(world: World) -> None
     world.sb.sell.update_record("lead", lead, {"title": "Director"})
     report = world.engine.run(trigger="test")
     assert report.status == "ok" and "hubspot_deleted" not in report.counts()
-    assert world.sb.hubspot.get_contact(world.contacts[2])["properties"]["jobtitle"] == "Director"
+    synced = world.sb.hubspot.get_contact(world.contacts[2])
+    assert synced is not None and synced["properties"]["jobtitle"] == "Director"
     assert world.states() == {LinkState.ACTIVE: PAIRS}
 
 
