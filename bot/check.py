@@ -11,7 +11,6 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-import sqlalchemy as sa
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -29,11 +28,13 @@ from sync.preflight import (
     check_sell,
     check_slack,
     check_slack_mode,
+    hubspot_skipped,
+    sell_skipped,
 )
 
 log = logging.getLogger("sellsync.check")
 
-OK_MARK, FAIL_MARK = "✓", "✗"
+OK_MARK, FAIL_MARK, SKIP_MARK = "✓", "✗", "–"
 #: A preflight should answer within seconds, not sit out a run's retry budget.
 CHECK_RETRY = RetryPolicy(max_attempts=2, base_delay=0.2, max_delay=1.0, max_wait=5.0)
 CHECK_TIMEOUT = 10.0
@@ -126,10 +127,11 @@ def _value(raw: str | None) -> str | None:
 
 
 def _database(settings: AppSettings) -> tuple[Finding, list[tuple[str, str]], str | None]:
-    """The database answers and is migrated; with it, the stored list id and custom mappings
-    (an approved change wins over the environment, S2/S13). Reads only."""
-    from storage import tables as t
-    from storage.db import current_revision, head_revision, make_engine
+    """The database answers and is migrated (as every command migrates it at start); with it,
+    the stored list id and custom mappings (a stored setting wins over the environment, S2/S13).
+    Stores no setting."""
+    from storage.db import current_revision, head_revision, make_engine, upgrade
+    from storage.repositories import SqlStore
 
     try:
         engine = make_engine(settings.database_url)
@@ -140,20 +142,26 @@ def _database(settings: AppSettings) -> tuple[Finding, list[tuple[str, str]], st
             None,
         )
     try:
-        current, head = current_revision(engine), head_revision()
-        if current != head:  # serve, worker and sync migrate at start: nothing to fix
-            return Finding("database", facts={"revision": current, "head": head}), [], None
-        with engine.connect() as connection:
-            row = connection.execute(sa.select(t.settings)).mappings().first()
+        before, head = current_revision(engine), head_revision()
+        if before != head:
+            upgrade(engine)
+        stored = SqlStore(engine).stored_settings()
     except Exception as exc:  # any driver error: say it and name the variable
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         return Finding("database", "unreachable", "DATABASE_URL", {"detail": first}), [], None
     finally:
         engine.dispose()
-    if row is None:
-        return Finding("database", facts={"revision": head}), [], None
-    mappings = [(m["hubspot_property"], m["sell_field"]) for m in row["custom_mappings"] or []]
-    return Finding("database", facts={"revision": head}), mappings, row["list_id"] or None
+    facts = {"revision": head, "migrated_from": before if before != head else head}
+    if before is None:
+        facts["migrated_from"] = "empty"
+    mappings = [(m.hubspot_property, m.sell_field) for m in stored.custom_mappings]
+    return Finding("database", facts=facts), mappings, stored.list_id
+
+
+def _stored_list(f: Finding) -> Finding:
+    if f.key != "hubspot.list":
+        return f
+    return Finding(f.key, f.problem, f.variable, {**f.facts, "stored": True}, f.fatal)
 
 
 def run_check(settings: AppSettings) -> list[Finding]:
@@ -162,8 +170,15 @@ def run_check(settings: AppSettings) -> list[Finding]:
     findings = [database]
     hubspot_token = _secret(settings, "hubspot_access_token")
     props = None
+    list_id = stored_list or _value(settings.hubspot_list_id)
     if hubspot_token is None:
-        findings.append(Finding("hubspot.token", "not_set", "HUBSPOT_ACCESS_TOKEN"))
+        token = Finding("hubspot.token", "not_set", "HUBSPOT_ACCESS_TOKEN")
+        findings += [
+            token,
+            *hubspot_skipped(
+                token, list_id=list_id, score_property=settings.hubspot_score_property
+            ),
+        ]
     else:
         with HubSpotClient(
             HubSpotSession(
@@ -174,16 +189,18 @@ def run_check(settings: AppSettings) -> list[Finding]:
             ),
             HubSpotLimits.unpaced(retry=CHECK_RETRY),
         ) as hubspot:
-            list_id = stored_list or _value(settings.hubspot_list_id)
             found = check_hubspot(
                 hubspot, list_id=list_id, score_property=settings.hubspot_score_property
             )
+            if stored_list is not None:  # the stored list is the one synced, whatever the env
+                found = [_stored_list(f) for f in found]
             findings += found
             if any(f.key == "hubspot.score" and f.problem in _READ for f in found):
                 props = hubspot.properties()  # read above and cached: no second call
     sell_token = _secret(settings, "sell_access_token")
     if sell_token is None:
-        findings.append(Finding("sell.token", "not_set", "SELL_ACCESS_TOKEN"))
+        token = Finding("sell.token", "not_set", "SELL_ACCESS_TOKEN")
+        findings += [token, *sell_skipped(token, mappings=len(mappings))]
     else:
         with SellClient(
             settings.sell_base_url,
@@ -230,8 +247,23 @@ def run_check(settings: AppSettings) -> list[Finding]:
 def describe(f: Finding) -> tuple[str, str]:
     """(what was checked, the fix) for one finding; the fix is empty when it holds."""
     d: dict[str, Any] = dict(f.facts)
+    if f.skipped:
+        return _SKIPPED_WHAT.get(f.key, lambda d: f.key)(d), f"skipped (needs {d['needs']})"
     what, fix = _WORDS.get(f.key, _generic)(f, d)
     return what, fix
+
+
+#: What a check that could not run would have checked.
+_SKIPPED_WHAT: dict[str, Any] = {
+    "hubspot.list": lambda d: f"HubSpot list {d['id']}".rstrip(),
+    "hubspot.score": lambda d: f'score property "{d["name"]}"',
+    "sell.fields": lambda d: (
+        "Sell custom fields"
+        + (f" and {d['mappings']} field mapping(s)" if d.get("mappings") else "")
+    ),
+    "slack.channel": lambda d: f"{d['role']} channel {d['id']}".rstrip(),
+    "slack.managers": lambda d: f"manager group {d['group']}" if d.get("group") else "managers",
+}
 
 
 def _generic(f: Finding, d: dict[str, Any]) -> tuple[str, str]:
@@ -269,6 +301,12 @@ def _hubspot_list(f: Finding, d: dict[str, Any]) -> tuple[str, str]:
     if f.ok:
         note = "" if d["accepts_members"] else "; pushed contacts are not added to a DYNAMIC list"
         return f'HubSpot list {d["id"]} "{d["name"]}" ({d["processing_type"]}{note})', ""
+    if f.problem == "not_found" and d.get("stored"):
+        return (
+            f"HubSpot list {d['id']} (the stored list; it wins over HUBSPOT_LIST_ID)",
+            "no such list: change it with `sellsync settings set list ID --reason …` or "
+            "/sellsync list ID (the list's ID: Contacts → Lists → the list, the number in its URL)",
+        )
     if f.problem == "not_found":
         return (
             f"HubSpot list {d['id']}",
@@ -399,10 +437,12 @@ def _slack_managers(f: Finding, d: dict[str, Any]) -> tuple[str, str]:
 
 
 def _database_words(f: Finding, d: dict[str, Any]) -> tuple[str, str]:
-    if f.ok and d.get("head"):
-        return f"database (schema {d['revision'] or 'empty'}; migrated to {d['head']} at start)", ""
+    if f.ok and d.get("migrated_from") == "empty":
+        return f"database at {d['revision']} (created)", ""
+    if f.ok and d.get("migrated_from") not in (None, d["revision"]):
+        return f"database at {d['revision']} (migrated from {d['migrated_from']})", ""
     if f.ok:
-        return f"database (schema {d['revision']})", ""
+        return f"database at {d['revision']}", ""
     return "database", f"{d.get('detail')}: check DATABASE_URL"
 
 
@@ -427,33 +467,87 @@ def render(findings: Sequence[Finding]) -> str:
     lines = []
     for f in findings:
         what, fix = describe(f)
-        lines.append(f"{OK_MARK} {what}" if f.ok else f"{FAIL_MARK} {what}: {fix}")
-    failed = sum(1 for f in findings if not f.ok)
-    lines.append(
-        "all checks passed" if not failed else f"{failed} of {len(findings)} checks failed"
-    )
+        mark = OK_MARK if f.ok else SKIP_MARK if f.skipped else FAIL_MARK
+        lines.append(f"{mark} {what}" if f.ok else f"{mark} {what}: {fix}")
+    lines.append(tally(findings))
     return "\n".join(lines)
 
 
-def startup_check(settings: AppSettings) -> None:
+def tally(findings: Sequence[Finding]) -> str:
+    """``all checks passed``, or how many failed and how many could not run."""
+    failed = sum(1 for f in findings if not f.ok and not f.skipped)
+    skipped = sum(1 for f in findings if f.skipped)
+    if not failed and not skipped:
+        return "all checks passed"
+    ran = len(findings) - skipped
+    text = f"{failed} of {ran} checks failed"
+    return text + (f", {skipped} skipped" if skipped else "")
+
+
+#: Tokens a sync uses: refused at start after runs succeeded, they are a revocation or a
+#: rotation half done, which the scheduled runs alert about and recover from by themselves.
+CRM_TOKENS = frozenset({"HUBSPOT_ACCESS_TOKEN", "SELL_ACCESS_TOKEN"})
+
+
+def startup_check(settings: AppSettings, *, ran_before: bool = False) -> None:
     """Run at the start of ``serve`` and ``worker``: log every line; stop with a ConfigError
     only when a setting is certainly wrong (a refused token, an unknown list, an unusable
     database URL) — every run would fail the same way, so a clear exit beats a bot that starts
     and fails every 15 minutes. Anything else (a missing scope or Sell field, the bot outside a
     channel, a service that does not answer now) is logged as a warning and the process starts:
-    those are fixed while it runs, and an outage must not keep the bot down."""
+    those are fixed while it runs, and an outage must not keep the bot down.
+
+    ``ran_before``: a sync succeeded on this database before. A CRM token refused now is then
+    no setup mistake but a token revoked or rotated: the process starts, each scheduled sync
+    tries again (the summary channel is alerted once for the failure streak) and the bot
+    recovers by itself once the token is fixed. Only an install that never ran stops."""
     findings = run_check(settings)
     for f in findings:
         what, fix = describe(f)
         if f.ok:
             log.info("check %s %s", OK_MARK, what)
         else:
-            log.warning("check %s %s: %s", FAIL_MARK, what, fix)
-    fatal = next((f for f in findings if f.fatal and not f.ok), None)
+            log.warning("check %s %s: %s", SKIP_MARK if f.skipped else FAIL_MARK, what, fix)
+    revoked = [
+        f
+        for f in findings
+        if ran_before and f.fatal and f.problem == "refused" and f.variable in CRM_TOKENS
+    ]
+    for f in revoked:
+        log.error(
+            "check: %s is refused, but syncs succeeded before: starting anyway; each scheduled "
+            "sync retries it, the summary channel is alerted once, and the bot recovers by "
+            "itself when the token is fixed",
+            f.variable,
+        )
+    fatal = next((f for f in findings if f.fatal and not f.ok and f not in revoked), None)
     if fatal is not None:
         raise ConfigError(fatal.variable or "configuration", f"is wrong: {describe(fatal)[1]}")
-    failed = sum(1 for f in findings if not f.ok)
+    failed = sum(1 for f in findings if not f.ok and not f.skipped)
+    skipped = sum(1 for f in findings if f.skipped)
     if failed:
-        log.warning("check: %d item(s) need attention; run `sellsync check` for the list", failed)
+        log.warning(
+            "check: %d item(s) need attention%s; run `sellsync check` for the list",
+            failed,
+            f" ({skipped} could not be checked)" if skipped else "",
+        )
     else:
         log.info("check: all %d items passed", len(findings))
+
+
+def settings_notes(settings: AppSettings) -> list[str]:
+    """One line for each stored setting that differs from the environment's (it wins), or
+    none when the database cannot be read (the database check says why)."""
+    from bot.settings_text import difference_lines
+    from bot.wiring import build_database_services
+
+    try:
+        services = build_database_services(settings)
+    except Exception:
+        return []
+    try:
+        return difference_lines(services.service.settings_differences())
+    except Exception:
+        return []
+    finally:
+        services.close()

@@ -40,6 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "runs": cmd_runs,
         "audit": cmd_audit,
         "fields": cmd_fields,
+        "settings": cmd_settings,
         "restore": cmd_restore,
         "db": cmd_db,
         "serve": cmd_serve,
@@ -93,6 +94,7 @@ def _emit(data: Any) -> None:
 def cmd_sync(args: argparse.Namespace) -> int:
     svc = cli_services.services()
     try:
+        _say_differences(svc)
         with terminal.SyncProgress("Dry run" if args.dry_run else "Sync") as progress:
             report = svc.service.run(
                 actor=CLI_ACTOR,
@@ -158,6 +160,7 @@ def _raise_setup_failure(report: SyncReport, *, json_output: bool, svc: Services
 def cmd_status(args: argparse.Namespace) -> int:
     svc = cli_services.services() if args.item else cli_services.database_services()
     try:
+        _say_differences(svc)
         if args.item:
             explanation = svc.service.explain(args.item)
             if args.json:
@@ -268,6 +271,49 @@ def cmd_fields(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_settings(args: argparse.Namespace) -> int:
+    from bot.settings_text import changed_line, render_settings, settings_dict
+
+    if args.args and (args.args[0] != "set" or len(args.args) != 3):
+        return _fail(EXIT_USAGE, "usage: sellsync settings [set NAME VALUE --reason R]")
+    if not args.args:
+        svc = cli_services.database_services()
+        try:
+            view = svc.service.settings_view()
+            _emit(settings_dict(view)) if args.json else print(render_settings(view))
+        finally:
+            svc.close()
+        return EXIT_OK
+    needs_hubspot = args.args[1].strip().lower() in ("list", "list_id")  # the list must exist
+    svc = cli_services.hubspot_services() if needs_hubspot else cli_services.database_services()
+    try:
+        change = svc.service.change_setting(
+            args.args[1], args.args[2], actor=CLI_ACTOR, reason=args.reason
+        )
+        if args.json:
+            _emit(
+                {
+                    "setting": change.setting.value,
+                    "old": change.old,
+                    "new": change.new,
+                    "version": change.version,
+                }
+            )
+        else:
+            print(changed_line(change))
+    finally:
+        svc.close()
+    return EXIT_OK
+
+
+def _say_differences(svc: Services) -> None:
+    """One line on stderr for each stored setting that differs from the environment's."""
+    from bot.settings_text import difference_lines
+
+    for line in difference_lines(svc.service.settings_differences()):
+        print(f"sellsync: {cli_services.scrub_text(line)}", file=sys.stderr)
+
+
 def cmd_restore(args: argparse.Namespace) -> int:
     from bot.blocks.fields import restored_line, restored_run_line
 
@@ -317,7 +363,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             settings,
             svc.service,
             scheduler=not args.no_scheduler,
-            preflight=lambda: _startup_check(settings),
+            preflight=lambda: _startup(settings, svc),
         )
     finally:
         svc.close()
@@ -334,7 +380,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     settings.require(*SLACK_VARIABLES)
     svc = cli_services.services("INFO")
     try:
-        _startup_check(settings)
+        _startup(settings, svc)
         run_worker(settings, svc.service)
     finally:
         svc.close()
@@ -361,19 +407,35 @@ def _worker_healthcheck() -> int:
     return EXIT_OK
 
 
-def _startup_check(settings: AppSettings) -> None:
-    from bot.check import startup_check
+def _startup(settings: AppSettings, svc: Services) -> None:
+    """``serve`` and ``worker`` at start: the check (a refused CRM token stops only an install
+    that never ran a sync), then the settings stored, and every difference from the
+    environment logged."""
+    import logging
 
-    startup_check(settings)
+    from bot.check import startup_check
+    from bot.settings_text import difference_lines
+
+    log = logging.getLogger("sellsync.check")
+    ran_before = svc.service.figures().runs.last_success is not None
+    startup_check(settings, ran_before=ran_before)
+    try:
+        svc.service.store_settings()
+    except (ApiError, SyncError) as exc:
+        log.warning("settings not stored yet (%s): the first sync that runs stores them", exc)
+    for line in difference_lines(svc.service.settings_differences()):
+        log.warning("%s", line)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from bot.check import render, run_check
+    from bot.check import render, run_check, settings_notes
     from sync.preflight import passed
 
     settings = cli_services.settings()
     findings = run_check(settings)
     print(cli_services.scrub_text(render(findings)))
+    for line in settings_notes(settings):
+        print(cli_services.scrub_text(f"note: {line}"))
     return EXIT_OK if passed(findings) else EXIT_USAGE
 
 

@@ -240,6 +240,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = _command(
         sub,
+        "settings",
+        "the approved settings (threshold, list): stored and from the environment",
+        [
+            "sellsync settings",
+            "sellsync settings --json",
+            "sellsync settings set threshold 60 --reason 'fewer, warmer leads'",
+            "sellsync settings set list 12345 --reason 'the new webinar list'",
+        ],
+        "A setting lives in the database once a real sync (or serve, or worker) stored it; until\n"
+        "then the environment's value applies (SYNC_THRESHOLD, HUBSPOT_LIST_ID). The stored\n"
+        "value wins, and every command says when it differs from the environment's.\n"
+        "`settings set NAME VALUE --reason R` changes one now, as an approved request in Slack\n"
+        "would (a list must exist in HubSpot); the change is audited as made from the command line.",
+    )
+    s.add_argument("args", nargs="*", metavar="set NAME VALUE", help="NAME is threshold or list")
+    s.add_argument("--reason", default="", help="why (required with set; audited)")
+    s.add_argument("--json", action="store_true", help="as JSON")
+
+    s = _command(
+        sub,
         "restore",
         "lift a tombstone or a 'deleted in HubSpot' mark, or every one a run made",
         [

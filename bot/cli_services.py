@@ -51,3 +51,12 @@ def database_services() -> Services:
     current = settings()
     configure_logging(current, "WARNING")
     return build_database_services(current)
+
+
+def hubspot_services() -> Services:
+    """For commands that need HubSpot and the database, not Sell (``settings set list``)."""
+    from bot.wiring import build_hubspot_services, configure_logging
+
+    current = settings()
+    configure_logging(current, "WARNING")
+    return build_hubspot_services(current)

@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN, SchedulerEvent
+from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN, EVENT_SCHEDULER_START, SchedulerEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -308,7 +308,24 @@ def build_scheduler(
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
     )
     add_jobs(scheduler, settings, service, notifier)
+    scheduler.add_listener(
+        lambda _event: log_first_sync(scheduler, settings), EVENT_SCHEDULER_START
+    )
     return scheduler
+
+
+def log_first_sync(scheduler: BaseScheduler, settings: AppSettings) -> None:
+    """Once started: when the first scheduled sync runs, and how often they follow (a worker
+    that says nothing for 15 minutes looks stuck)."""
+    first = next_sync_time(scheduler)
+    if first is None:
+        return
+    log.info(
+        "first sync at %s (%s), then every %s min",
+        first.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        first.astimezone(zone(settings)).strftime("%H:%M %Z"),
+        settings.sync_interval_minutes,
+    )
 
 
 def add_jobs(

@@ -77,7 +77,10 @@ def configure_logging(settings: AppSettings, default_level: str = "INFO") -> Non
 
 def engine_config(settings: AppSettings) -> EngineConfig:
     return EngineConfig(
-        default_threshold=settings.sync_threshold,
+        # None when SYNC_THRESHOLD is not set: only a value someone set differs from a stored one
+        default_threshold=(
+            settings.sync_threshold if "sync_threshold" in settings.model_fields_set else None
+        ),
         default_list_id=settings.hubspot_list_id or "",
         score_property=settings.hubspot_score_property,
         import_as=settings.sell_import_as,
@@ -137,7 +140,30 @@ def open_store_for(settings: AppSettings) -> SqlStore:
 def build_services(settings: AppSettings, *, store: SqlStore | None = None) -> Services:
     """Clients and engine from configuration; checks the variables a sync needs first."""
     settings.require(*SYNC_VARIABLES)
-    hubspot = HubSpotClient(
+    hubspot = _hubspot_client(settings)
+    sell = SellClient(
+        settings.sell_base_url,
+        settings.secret("sell_access_token"),
+        per_s=settings.sell_requests_per_s,
+    )
+    store = store or open_store_for(settings)
+    engine = Engine(hubspot, sell, store, SystemClock(), engine_config(settings))
+    return Services(SyncService(engine), store, hubspot, sell)
+
+
+def build_hubspot_services(settings: AppSettings) -> Services:
+    """The service on the database and HubSpot alone (``settings set list`` checks the list):
+    only HUBSPOT_ACCESS_TOKEN is needed."""
+    settings.require("hubspot_access_token")
+    hubspot = _hubspot_client(settings)
+    sell = NotConfigured("SELL_ACCESS_TOKEN")
+    store = open_store_for(settings)
+    engine = Engine(hubspot, sell, store, SystemClock(), engine_config(settings))
+    return Services(SyncService(engine), store, hubspot, sell)
+
+
+def _hubspot_client(settings: AppSettings) -> HubSpotClient:
+    return HubSpotClient(
         HubSpotSession(
             settings.hubspot_base_url,
             settings.secret("hubspot_access_token"),
@@ -149,14 +175,6 @@ def build_services(settings: AppSettings, *, store: SqlStore | None = None) -> S
             search_per_s=int(settings.hubspot_search_per_s),
         ),
     )
-    sell = SellClient(
-        settings.sell_base_url,
-        settings.secret("sell_access_token"),
-        per_s=settings.sell_requests_per_s,
-    )
-    store = store or open_store_for(settings)
-    engine = Engine(hubspot, sell, store, SystemClock(), engine_config(settings))
-    return Services(SyncService(engine), store, hubspot, sell)
 
 
 def build_database_services(settings: AppSettings) -> Services:

@@ -6,11 +6,15 @@ from dataclasses import dataclass
 
 from sync.domain import RecordKind
 from sync.lease import DEFAULT_TTL_SECONDS
+from sync.ports import StoredSettings, SyncSettings
 
 
 @dataclass(frozen=True)
 class EngineConfig:
-    default_threshold: int = 0
+    #: The environment's values of the approvable settings (SYNC_THRESHOLD, HUBSPOT_LIST_ID;
+    #: None and "": not set). They apply while no value is stored, and the first real sync
+    #: stores them (:meth:`settings_over`, :mod:`sync.usecases.settings`).
+    default_threshold: int | None = None
     default_list_id: str = ""
     score_property: str = "hubspotscore"
     import_as: RecordKind = "lead"
@@ -24,3 +28,17 @@ class EngineConfig:
     #: The bulk guard (sync/bulk.py): a run creating more records than this on one side holds
     #: them for a manager (SYNC_BULK_LIMIT).
     bulk_limit: int = 100
+
+    @property
+    def seed_threshold(self) -> int:
+        """The threshold that applies while none is stored (SYNC_THRESHOLD, else 0)."""
+        return self.default_threshold if self.default_threshold is not None else 0
+
+    def settings_over(self, stored: StoredSettings) -> SyncSettings:
+        """The settings in force: each stored value, else this environment's."""
+        return SyncSettings(
+            threshold=stored.threshold if stored.threshold is not None else self.seed_threshold,
+            list_id=stored.list_id if stored.list_id is not None else self.default_list_id,
+            custom_mappings=stored.custom_mappings,
+            version=stored.version,
+        )

@@ -62,10 +62,22 @@ class Engine:
 
     # ------------------------------------------------------------------ public
     def settings(self) -> SyncSettings:
-        return self.store.get_settings(
-            default_threshold=self.config.default_threshold,
-            default_list_id=self.config.default_list_id,
-        )
+        """The settings in force: the stored ones, else the environment's. Stores nothing."""
+        return self.config.settings_over(self.store.stored_settings())
+
+    def store_settings(self, context: RunContext | None = None) -> SyncSettings:
+        """Store the environment's value of every setting not stored yet, once HubSpot has
+        confirmed the list exists (its read is the run's own, cached in ``context``). Only what
+        runs the sync for real calls this: a real run, ``serve`` and ``worker`` at start.
+        Raises the API error when the list cannot be read (nothing is stored then)."""
+        context = context or self.context()
+        stored = self.store.stored_settings()
+        if stored.threshold is None or stored.list_id is None:
+            context.hs_list  # noqa: B018 - reads (and caches) the list: HubSpot confirms it
+            self.store.seed_settings(
+                threshold=context.settings.threshold, list_id=context.settings.list_id
+            )
+        return self.settings()
 
     def run(
         self,
@@ -102,6 +114,8 @@ class Engine:
         try:
             parts = self._parts(report, lease=lease, progress=progress, actor=None)
             with lease or nullcontext():  # the lease is renewed by a heartbeat while it runs
+                if lease is not None:  # a real run stores the settings it runs with
+                    self.store_settings(parts.context)
                 SyncRun(parts, full=full, yes_bulk=yes_bulk).sync()
         except (ApiError, SyncError) as exc:
             report.failure, report.failure_cause = str(exc), exc

@@ -220,13 +220,25 @@ class CustomMapping:
 
 @dataclass(frozen=True)
 class SyncSettings:
-    """The stored sync settings (SPEC S1): not :class:`bot.settings.AppSettings`, the
-    environment, which only seeds them the first time they are read."""
+    """The sync settings in force (SPEC S1): each one stored (approved in Slack, set from the
+    command line, or seeded by the first real sync), else the environment's value for this
+    invocation. See :mod:`sync.usecases.settings`."""
 
     threshold: int
     list_id: str
     custom_mappings: tuple[CustomMapping, ...] = ()
     version: int = 0  # bumped by every change; a change re-evaluates every list member
+
+
+@dataclass(frozen=True)
+class StoredSettings:
+    """What the database holds of the settings: None for a setting never stored (the
+    environment's value applies to it, and the first real sync stores it)."""
+
+    threshold: int | None = None
+    list_id: str | None = None
+    custom_mappings: tuple[CustomMapping, ...] = ()
+    version: int = 0
 
 
 @dataclass(frozen=True)
@@ -319,9 +331,14 @@ class RunStats:
 
 
 class SyncSettingsStore(Protocol):
-    """The one row of :class:`SyncSettings`."""
+    """The one row of :class:`StoredSettings`. Reading never writes: only
+    :meth:`seed_settings` (a real sync) and :meth:`update_settings` (a decided change) do."""
 
-    def get_settings(self, *, default_threshold: int, default_list_id: str) -> SyncSettings: ...
+    def stored_settings(self) -> StoredSettings: ...
+
+    def seed_settings(self, *, threshold: int, list_id: str) -> StoredSettings:
+        """Store the given values for the settings not stored yet; stored ones are kept."""
+        ...
 
     def update_settings(
         self,
@@ -329,7 +346,9 @@ class SyncSettingsStore(Protocol):
         threshold: int | None = None,
         list_id: str | None = None,
         custom_mappings: tuple[CustomMapping, ...] | None = None,
-    ) -> SyncSettings: ...
+    ) -> StoredSettings:
+        """Change the given settings; ``version`` goes up by one when anything changed."""
+        ...
 
 
 class LinkStore(Protocol):

@@ -61,7 +61,8 @@ class Finding:
 
     * ``key``: what was checked (``hubspot.token``, ``sell.field``, ``slack.channel`` ...);
     * ``problem``: None when it holds, else a code (``refused``, ``unreachable``, ``not_set``,
-      ``not_found``, ``missing_scopes``, ``wrong_type``, ``missing``, ``not_member``, ...);
+      ``not_found``, ``missing_scopes``, ``wrong_type``, ``missing``, ``not_member``, ...), or
+      ``skipped`` for a check that could not run (``facts["needs"]`` says what it needs);
     * ``variable``: the setting to change when it fails (None when the fix is elsewhere);
     * ``facts``: what the wording needs (names, types, missing scopes, details);
     * ``fatal``: the setting is certainly wrong (a refused token, an unknown list), so every
@@ -78,9 +79,45 @@ class Finding:
     def ok(self) -> bool:
         return self.problem is None
 
+    @property
+    def skipped(self) -> bool:
+        return self.problem == SKIPPED
+
+
+SKIPPED = "skipped"
+
 
 def passed(findings: Sequence[Finding]) -> bool:
     return all(f.ok for f in findings)
+
+
+def skipped(key: str, needs: str, **facts: Any) -> Finding:
+    """A check that could not run because an earlier one failed: ``needs`` is what it needs
+    (``a valid HUBSPOT_ACCESS_TOKEN``, ``HubSpot to answer``)."""
+    return Finding(key, SKIPPED, None, {**facts, "needs": needs})
+
+
+def _needs(failed: Finding, service: str) -> str:
+    """What the checks after a failed token check need, in words."""
+    if failed.problem == "unreachable":
+        return f"{service} to answer"
+    if failed.problem == "not_set":
+        return f"{failed.variable} to be set"
+    return f"a valid {failed.variable}"
+
+
+def hubspot_skipped(failed: Finding, *, list_id: str | None, score_property: str) -> list[Finding]:
+    """The HubSpot checks that need the token ``failed`` stands for."""
+    needs = _needs(failed, "HubSpot")
+    return [
+        skipped("hubspot.list", needs, id=list_id or ""),
+        skipped("hubspot.score", needs, name=score_property),
+    ]
+
+
+def sell_skipped(failed: Finding, *, mappings: int = 0) -> list[Finding]:
+    """The Sell checks that need the token ``failed`` stands for."""
+    return [skipped("sell.fields", _needs(failed, "Sell"), mappings=mappings)]
 
 
 # --------------------------------------------------------------------------- protocols
@@ -135,10 +172,13 @@ def check_hubspot(
     """The token and its scopes, the synced list, the score property."""
     try:
         scopes = hubspot.token_scopes()
-    except AuthError as exc:
-        return [_refused("hubspot.token", "HUBSPOT_ACCESS_TOKEN", exc)]
     except ApiError as exc:
-        return [_unreachable("hubspot.token", "HUBSPOT_BASE_URL", exc)]
+        token = (
+            _refused("hubspot.token", "HUBSPOT_ACCESS_TOKEN", exc)
+            if isinstance(exc, AuthError)
+            else _unreachable("hubspot.token", "HUBSPOT_BASE_URL", exc)
+        )
+        return [token, *hubspot_skipped(token, list_id=list_id, score_property=score_property)]
     findings = [_scopes("hubspot.token", "HUBSPOT_ACCESS_TOKEN", HUBSPOT_SCOPES, scopes)]
     findings.append(_hubspot_list(hubspot, list_id))
     findings.append(_score_property(hubspot, score_property))
@@ -199,10 +239,13 @@ def check_sell(
     (checked against ``hubspot_properties`` when they could be read)."""
     try:
         user = sell.check_credentials()
-    except AuthError as exc:
-        return [_refused("sell.token", "SELL_ACCESS_TOKEN", exc)]
     except ApiError as exc:
-        return [_unreachable("sell.token", "SELL_BASE_URL", exc)]
+        token = (
+            _refused("sell.token", "SELL_ACCESS_TOKEN", exc)
+            if isinstance(exc, AuthError)
+            else _unreachable("sell.token", "SELL_BASE_URL", exc)
+        )
+        return [token, *sell_skipped(token, mappings=len(custom_mappings))]
     findings = [Finding("sell.token", facts={"user": user})]
     fields: dict[RecordKind, list[SellCustomField]] = {}
     try:
@@ -274,10 +317,21 @@ def check_slack(
     """auth.test and the bot's scopes, in Socket Mode the app-level token, the bot in the summary and approval channels, and the
     manager group readable (or at least one manager named)."""
     auth = slack.auth()
-    if auth.error == "unreachable":
-        return [Finding("slack.token", "unreachable", "SLACK_API_URL")]
     if auth.error is not None:
-        return [Finding("slack.token", "refused", "SLACK_BOT_TOKEN", {"detail": auth.error}, True)]
+        token = (
+            Finding("slack.token", "unreachable", "SLACK_API_URL")
+            if auth.error == "unreachable"
+            else Finding("slack.token", "refused", "SLACK_BOT_TOKEN", {"detail": auth.error}, True)
+        )
+        needs = "Slack to answer" if token.problem == "unreachable" else "a valid SLACK_BOT_TOKEN"
+        channels = [("summary", summary_channel)]
+        if approval_channel and approval_channel != summary_channel:
+            channels.append(("approval", approval_channel))
+        return [
+            token,
+            *(skipped("slack.channel", needs, role=role, id=cid or "") for role, cid in channels),
+            skipped("slack.managers", needs, group=manager_group or "", ids=list(manager_ids)),
+        ]
     findings = []
     if socket_mode:
         error = slack.app_token()

@@ -52,6 +52,7 @@ from sync.usecases.history import (
     trigger_parts,
 )
 from sync.usecases.markers import Markers
+from sync.usecases.settings import SettingChanged, SettingRow, Settings, SettingsView
 from sync.usecases.status import (
     HEARTBEAT_STALE,
     Figures,
@@ -136,6 +137,7 @@ class SyncService:
         self._fields = Fields(parts)
         self._digest = Digest(parts)
         self.markers = Markers(parts)
+        self._settings = Settings(parts)
 
     # -------------------------------------------------------------- running (the engine's)
     def run(
@@ -171,6 +173,23 @@ class SyncService:
     # -------------------------------------------------------------- status and history
     def settings(self) -> SyncSettings:
         return self._parts.settings()
+
+    def settings_view(self) -> SettingsView:
+        """Each setting stored and from the environment (``sellsync settings``). Reads only."""
+        return self._settings.view()
+
+    def settings_differences(self) -> list[SettingRow]:
+        """The stored settings that differ from the environment's (the stored value wins)."""
+        return self._settings.differences()
+
+    def change_setting(self, name: str, value: str, *, actor: Actor, reason: str) -> SettingChanged:
+        """``sellsync settings set``: change one now, checked and audited."""
+        return self._settings.change(name, value, actor=actor, reason=reason)
+
+    def store_settings(self) -> SyncSettings:
+        """``serve`` and ``worker`` at start: store the environment's value of every setting
+        not stored yet, once HubSpot confirmed the list (a real run does it too)."""
+        return self.engine.store_settings()
 
     def status(self) -> StatusView:
         return self._status.status()

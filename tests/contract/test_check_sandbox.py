@@ -90,7 +90,6 @@ def test_a_stored_custom_mapping_is_checked_with_the_type_to_create(
 ) -> None:
     settings = settings_for(sb, tmp_path)
     with open_store(settings.database_url) as store:
-        store.get_settings(default_threshold=0, default_list_id=sb.hubspot.demo_list_id or "")
         store.update_settings(
             custom_mappings=(
                 CustomMapping("annual_revenue_usd", "Annual revenue"),

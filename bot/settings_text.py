@@ -1,0 +1,96 @@
+"""The approved settings in words, for the terminal and the log: ``sellsync settings``, the
+one line every command shows when a stored value differs from the environment's, and the
+answer to ``sellsync settings set``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sync.usecases.settings import Origin, SettingChanged, SettingRow, SettingsView
+
+ORIGIN_WORDS = {
+    Origin.APPROVED: "approved in Slack",
+    Origin.COMMAND_LINE: "set from the command line",
+    Origin.FIRST_SYNC: "stored by the first sync",
+}
+
+
+def _plain(value: str) -> str:
+    """A value as one line of plain text: no control characters reach the terminal."""
+    return "".join(c if c.isprintable() else "?" for c in value)
+
+
+def how_to_change(row: SettingRow, value: str) -> str:
+    return (
+        f"`sellsync settings set {row.name.value} {value} --reason …` "
+        f"or /sellsync {row.name.value} {value}"
+    )
+
+
+def difference_line(row: SettingRow) -> str:
+    """``threshold: stored 40 (approved in Slack) differs from SYNC_THRESHOLD=77; the stored
+    value wins — change it with …``."""
+    stored, env = _plain(row.stored or ""), _plain(row.environment or "")
+    origin = f" ({ORIGIN_WORDS[row.origin]})" if row.origin is not None else ""
+    return (
+        f"{row.name.value}: stored {stored}{origin} differs from {row.variable}={env}; the "
+        f"stored value wins — change it with {how_to_change(row, env)}"
+    )
+
+
+def difference_lines(rows: list[SettingRow]) -> list[str]:
+    return [difference_line(r) for r in rows if r.differs]
+
+
+def render_settings(view: SettingsView) -> str:
+    lines = []
+    for row in view.rows:
+        stored = _plain(row.stored) if row.stored is not None else "not stored yet"
+        env = _plain(row.environment) if row.environment is not None else "not set"
+        origin = f" ({ORIGIN_WORDS[row.origin]})" if row.origin is not None else ""
+        lines.append(
+            f"{row.name.value:<10} in force {_plain(row.in_force) or '(none)'}  "
+            f"stored: {stored}{origin}  {row.variable}: {env}"
+        )
+    if view.custom_mappings:
+        mapped = ", ".join(
+            f"{_plain(m.hubspot_property)} → {_plain(m.sell_field)}" for m in view.custom_mappings
+        )
+        lines.append(f"{'mappings':<10} {mapped}  (sellsync fields)")
+    lines.extend(difference_lines(list(view.rows)))
+    if any(r.stored is None for r in view.rows):
+        lines.append(
+            "A setting not stored yet takes the environment's value; the first real sync "
+            "(or serve, or worker) stores it."
+        )
+    return "\n".join(lines)
+
+
+def settings_dict(view: SettingsView) -> dict[str, Any]:
+    return {
+        "settings": [
+            {
+                "name": r.name.value,
+                "in_force": r.in_force,
+                "stored": r.stored,
+                "origin": None if r.origin is None else r.origin.value,
+                "variable": r.variable,
+                "environment": r.environment,
+                "differs": r.differs,
+            }
+            for r in view.rows
+        ],
+        "custom_mappings": [
+            {"hubspot_property": m.hubspot_property, "sell_field": m.sell_field}
+            for m in view.custom_mappings
+        ],
+        "version": view.version,
+    }
+
+
+def changed_line(change: SettingChanged) -> str:
+    return (
+        f"{change.setting.value}: {_plain(change.old) or '(none)'} → {_plain(change.new)} "
+        f"(settings version {change.version}; every list member is evaluated again at the "
+        "next sync)"
+    )
