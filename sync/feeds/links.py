@@ -5,7 +5,10 @@ while nothing touches it never shows up in the change feed. So every run re-read
 the links' Sell records with ``ids=`` reads of 100, carrying on where the previous run stopped
 (:class:`~sync.feeds.cursors.LinkCheckCursor`, the id of the last link checked, so a run
 reads only its share of the store too). A record missing from the answer is handled by
-the planner exactly as in the ``--full`` check (S5: tombstone).
+the planner exactly as in the ``--full`` check (S5: tombstone). Missing means proven gone:
+the client reads every id an ``ids=`` read left out on its own, and only Sell's 404
+``not_found`` leaves it out (:mod:`sync.clients.absence`; an answer that leaves out records
+that exist stops the run instead, so an empty page tombstones nothing).
 
 The share is ``ceil(links / runs_per_day)`` rounded up to whole reads of 100, where
 ``runs_per_day`` comes from ``SYNC_INTERVAL_MINUTES`` (:func:`runs_per_day`), so every link is
