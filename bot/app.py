@@ -37,9 +37,11 @@ from bot.edge import (
     TIMESTAMP_HEADER,
     VERIFIED_KEY,
     Refusal,
+    ResponseUrls,
     Verified,
     Verifier,
     log_refusal,
+    shape_problem,
     wall_clock,
 )
 from bot.listeners import Body, Deps, register_all, report_error
@@ -165,10 +167,18 @@ class SellsyncApp(App):
     before they are parsed.
     """
 
-    def __init__(self, *, verifier: Verifier, replays: ReplayGuard, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        verifier: Verifier,
+        replays: ReplayGuard,
+        response_urls: ResponseUrls | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.verifier = verifier
         self.replays = replays
+        self.response_urls = response_urls or ResponseUrls()
 
     def dispatch(self, req: BoltRequest) -> BoltResponse:
         if req.mode == "socket_mode":
@@ -196,6 +206,13 @@ class SellsyncApp(App):
                 log_refusal(verified, req.raw_body)
                 return verified.bolt()
             req.context[VERIFIED_KEY] = verified
+        # signed, but not a shape Slack sends, or answered somewhere else than Slack: refused
+        # before Bolt reads it, and without any call
+        problem = shape_problem(req.body) or self.response_urls.problem(req.body)
+        if problem is not None:
+            refusal = Refusal(400, problem)
+            log_refusal(refusal, req.raw_body)
+            return refusal.bolt()
         try:
             return self.replays.admit(
                 verified, req.body, retry=_header(req, RETRY_HEADER) is not None
@@ -244,6 +261,7 @@ def create_app(
         app = SellsyncApp(
             verifier=Verifier(signing_secret, now=wall_clock),
             replays=ReplayGuard(service.markers, now=wall_clock),
+            response_urls=ResponseUrls(settings.slack_api_url, settings.slack_response_url_hosts),
             name="sellsync",
             client=client,
             signing_secret=signing_secret or "",

@@ -31,6 +31,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from slack_bolt import BoltRequest, BoltResponse
 from slack_bolt.adapter.starlette.handler import to_starlette_response
@@ -76,6 +77,19 @@ _FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "callback_id": str,
     "command": str,
     "response_url": str,
+    "response_urls": list,
+    "trigger_id": str,
+}
+
+# What Bolt's routing and sellsync's listeners index into, per interactivity payload type: a
+# signed payload without them is refused (400) rather than failing inside Bolt (a 500).
+_REQUIRED: dict[str, tuple[str, ...]] = {
+    "view_submission": ("view", "view.type", "view.callback_id"),
+    "view_closed": ("view", "view.type", "view.callback_id"),
+    "shortcut": ("callback_id", "trigger_id"),
+    "message_action": ("callback_id", "trigger_id"),
+    "block_actions": ("actions",),
+    "block_suggestion": ("action_id",),
 }
 
 
@@ -219,7 +233,72 @@ def shape_problem(body: Any) -> str | None:
             return f"field {name!r} holds a non-object"
     if body.get("actions") == []:
         return "field 'actions' is empty"
+    for path in _REQUIRED.get(str(body.get("type")), ()):
+        node: Any = body
+        for name in path.split("."):
+            node = node.get(name) if isinstance(node, dict) else None
+        if not isinstance(node, dict | list | str) or node == "":
+            return f"a {body['type']} payload without {path!r}"
+    if body.get("type") == "block_actions" and not all(
+        isinstance(a.get("action_id"), str) for a in body["actions"]
+    ):
+        return "an action without 'action_id'"
     return None
+
+
+#: Where Slack's response_url points: requests naming any other place are refused (400).
+SLACK_HOOKS_ORIGIN = "https://hooks.slack.com"
+
+
+def url_origin(url: str) -> str | None:
+    """``scheme://host[:port]`` of an http(s) URL, lower-cased, without a default port (None
+    when ``url`` is not one)."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        return None
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    default = 443 if scheme == "https" else 80
+    return f"{scheme}://{host}" + (f":{port}" if port is not None and port != default else "")
+
+
+class ResponseUrls:
+    """Which ``response_url`` a request may carry: Slack's hooks host over https, the origin of
+    a Slack API URL that is not Slack's own (the sandbox), and any ``extra`` origins (a bare
+    host means https)."""
+
+    def __init__(self, api_url: str = "https://slack.com/api/", extra: str = "") -> None:
+        origins = [SLACK_HOOKS_ORIGIN]
+        api_host = (urlsplit(api_url).hostname or "").lower()
+        if api_host and api_host != "slack.com" and not api_host.endswith(".slack.com"):
+            origins.append(api_url)
+        for item in (x.strip() for x in extra.split(",")):
+            if item:
+                origins.append(item if "://" in item else f"https://{item}")
+        self.origins = frozenset(o for o in map(url_origin, origins) if o is not None)
+
+    def allows(self, url: object) -> bool:
+        return isinstance(url, str) and url_origin(url) in self.origins
+
+    def problem(self, body: Any) -> str | None:
+        """Why ``body`` names a response_url sellsync must not post to (None when it does not)."""
+        if not isinstance(body, dict):
+            return None
+        urls = [body["response_url"]] if "response_url" in body else []
+        listed = body.get("response_urls")
+        if listed is not None:
+            if not isinstance(listed, list):
+                return "field 'response_urls' has the wrong type"
+            urls += [u.get("response_url") for u in listed if isinstance(u, dict)]
+        if any(not self.allows(url) for url in urls):
+            return "response_url is not Slack's"
+        return None
 
 
 def bolt_request(

@@ -80,6 +80,9 @@ class AppSettings(BaseSettings):
     slack_approval_channel: str | None = None
     slack_manager_ids: str = ""
     slack_manager_group: str | None = None
+    #: Where a request's response_url may point besides https://hooks.slack.com (and the host of
+    #: a SLACK_API_URL that is not Slack's, e.g. the sandbox): origins, comma-separated.
+    slack_response_url_hosts: str = ""
 
     sync_interval_minutes: int = Field(default=15, ge=1)
     sync_bulk_limit: int = Field(default=100, ge=0)  # creations a run makes unasked (bulk guard)
@@ -87,6 +90,8 @@ class AppSettings(BaseSettings):
     summary_cron: str = "0 9 * * mon-fri"
     summary_tz: str = "UTC"
     port: int = Field(default=3000, ge=1, le=65535)
+    bind_address: str = "0.0.0.0"  # where serve listens (127.0.0.1: this host only)
+    metrics_token: SecretStr | None = None  # when set, /metrics and /healthz's details need it
 
     log_level: str | None = None  # DEBUG, INFO, WARNING, ERROR; unset: per command
     log_format: Literal["text", "json"] = "text"
@@ -159,7 +164,7 @@ class AppSettings(BaseSettings):
     def secrets(self) -> list[str]:
         """Every secret value in force, for scrubbing logs and messages."""
         out = []
-        for name in SECRET_FIELDS:
+        for name in (*SECRET_FIELDS, "metrics_token"):
             value = getattr(self, name)
             if isinstance(value, SecretStr) and value.get_secret_value():
                 out.append(value.get_secret_value())

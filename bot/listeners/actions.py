@@ -38,17 +38,6 @@ def _from_home(body: Body) -> bool:
     return (body.get("container") or {}).get("type") == "view"
 
 
-def _container_message(body: Body) -> tuple[str, str] | None:
-    container = body.get("container") or {}
-    if (
-        container.get("channel_id")
-        and container.get("message_ts")
-        and not container.get("is_ephemeral")
-    ):
-        return str(container["channel_id"]), str(container["message_ts"])
-    return None
-
-
 def register(app: App, deps: Deps) -> None:
     service = deps.service
 
@@ -64,16 +53,17 @@ def register(app: App, deps: Deps) -> None:
         )
         request = decision.request
         if decision.changed:
-            refresh_message(client, request, fallback=_container_message(body))
+            # only the message stored for the request: never one the payload names
+            refresh_message(client, request)
             notify_requester(client, request)
-            if _from_home(body) or not (request.channel or _container_message(body)):
+            if _from_home(body) or not (request.channel and request.message_ts):
                 tell(
                     body, client, respond, notice(f":white_check_mark: {decision_text(decision)}.")
                 )
         else:
             tell(body, client, respond, notice(f":information_source: {decision_text(decision)}."))
             if request.status in (RequestStatus.EXPIRED, RequestStatus.SUPERSEDED):
-                refresh_message(client, request, fallback=_container_message(body))
+                refresh_message(client, request)
         if _from_home(body):
             publish_home(deps, client, user)
 

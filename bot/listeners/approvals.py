@@ -51,12 +51,10 @@ def refresh_message(
     request: ChangeRequest,
     *,
     superseded_by: int | None = None,
-    fallback: tuple[str, str] | None = None,
 ) -> bool:
-    """Rewrite a request's message to show its current state (no buttons once decided)."""
+    """Rewrite a request's message, where it was stored when posted, to show its current state
+    (no buttons once decided). Without a stored message nothing is updated."""
     channel, ts = request.channel, request.message_ts
-    if not (channel and ts) and fallback is not None:
-        channel, ts = fallback
     if not (channel and ts):
         return False
     message = (
