@@ -28,7 +28,7 @@ SUMMARY_MIN_GAP = timedelta(minutes=5)
 
 
 class ChangeKind(StrEnum):
-    SETTING = "setting"  # an approved request: ``subject`` is ``threshold=60`` or ``list_id=7``
+    SETTING = "setting"  # approved, or set from the command line: ``threshold=60``, ``list_id=7``
     FIELD_MAPPED = "field_mapped"  # ``subject`` the HubSpot property, ``target`` the Sell field
     RESTORED = "restored"  # ``subject`` the Sell record whose tombstone was lifted
 
@@ -68,7 +68,7 @@ class Digest:
         counts: Counter[str] = Counter()
         changes: list[SettingChange] = []
         for e in events:
-            if e.kind in ("change_approved",):
+            if e.kind in ("change_approved", "setting_changed"):  # Slack, or `settings set`
                 changes.append(SettingChange(ChangeKind.SETTING, e.subject, approved_by=e.actor))
             elif e.kind == "field_mapped":
                 target = e.detail.get("sell_field")
