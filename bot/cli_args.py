@@ -130,7 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="sellsync",
         description="Keep Zendesk Sell and HubSpot in step, from Slack.",
-        epilog="Run `sellsync COMMAND --help` for a command's options and examples.",
+        epilog="Run `sellsync COMMAND --help` for a command's options and examples. The sync "
+        "rules (S1…S14, L1…L5) are explained in docs/rules.md.",
     )
     p.add_argument("--version", action="version", version=f"sellsync {_version()}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
