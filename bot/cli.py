@@ -128,6 +128,7 @@ def cmd_push(args: argparse.Namespace) -> int:
         )
     svc = cli_services.services()
     try:
+        _say_differences(svc)  # a push adds its contacts to the synced list
         report = svc.service.push(args.items, actor=CLI_ACTOR, dry_run=args.dry_run)
         _raise_setup_failure(report, json_output=args.json, svc=svc)
         if args.json:

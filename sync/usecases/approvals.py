@@ -14,6 +14,7 @@ from enum import StrEnum
 from sync.domain import HubSpotList
 from sync.ports import ChangeRequest
 from sync.usecases.common import Actor, Parts, Refused
+from sync.usecases.settings import parse_list_id
 from sync.usecases.threshold import Threshold, ThresholdImpact, parse_threshold
 
 REQUEST_TTL = timedelta(days=7)
@@ -83,9 +84,7 @@ class Approvals:
             new_value = str(parse_threshold(value))
             old_value = str(settings.threshold)
         else:
-            new_value = value.strip()
-            if not new_value.isdigit():
-                raise Refused(f"a HubSpot list id is a number (the v3 listId), not {value!r}")
+            new_value = parse_list_id(value)  # as `sellsync settings set list` checks it
             old_value = settings.list_id
             self.parts.hubspot.get_list(new_value)  # must exist
         if new_value == old_value:

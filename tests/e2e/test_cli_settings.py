@@ -127,6 +127,8 @@ def test_a_stored_value_that_differs_is_named_in_one_line_by_every_command_using
         assert sum(x.endswith(line) for x in (out + err).splitlines()) == 1, argv
     code, out, _ = term("check", SYNC_THRESHOLD="77")
     assert f"note: {line}" in out.splitlines()
+    _, _, err = term("push", "--dry-run", "nobody@x.com", SYNC_THRESHOLD="77")
+    assert sum(x.endswith(line) for x in err.splitlines()) == 1
     assert term.stored().threshold == 40  # still: the stored value wins
     other = term.sb.hubspot.create_list("Other", "MANUAL")
     _, _, err = term("status", SYNC_THRESHOLD=None, HUBSPOT_LIST_ID=other)

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot import action_ids as ids
 from bot.settings_text import difference_lines
 from sync.ports import StoredSettings
-from sync.service import CLI_ACTOR, ChangeKind, SettingChange
+from sync.service import CLI_ACTOR, Actor, ChangeKind, Refused, SettingChange
 from tests.conftest import LIST_ID, make_world
 from tests.scenario.conftest import APPROVALS, MANAGER, REP, Bot, button_value
 
@@ -52,4 +54,18 @@ def test_a_change_from_the_command_line_is_in_the_summary(tmp_path: Path) -> Non
     assert summary.setting_changes == [
         SettingChange(ChangeKind.SETTING, "threshold=70", approved_by="cli")
     ]
+    w.store.close()
+
+
+def test_a_list_id_in_other_digits_is_refused_in_slack_as_on_the_command_line(
+    tmp_path: Path,
+) -> None:
+    w = make_world(tmp_path)
+    for change in (
+        lambda: w.service.request_change("list_id", "١٢٣", actor=Actor("U1", is_manager=True)),
+        lambda: w.service.change_setting("list", "١٢٣", actor=CLI_ACTOR, reason="r"),
+    ):
+        with pytest.raises(Refused, match="a HubSpot list id is a number"):
+            change()
+    assert w.store.stored_settings() == StoredSettings()
     w.store.close()
