@@ -5,17 +5,21 @@ differs from the environment's is named in one line, and ``sellsync settings [se
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
 
 import bot.cli as cli
 import bot.cli_services as cli_services
 from sandbox import Sandbox
-from storage.db import open_store
+from storage.db import normalize_url, open_store
 from sync.ports import StoredSettings
+from tests.storage.conftest import PG_SKIP_REASON, pg_base_url, pg_url_in_schema
 
 
 class Terminal:
@@ -59,14 +63,35 @@ class Terminal:
         return json.loads(out)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database: a SQLite file, or (with TEST_DATABASE_URL) a PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/settings.db"
+        return
+    base = pg_base_url()
+    if base is None:
+        pytest.skip(PG_SKIP_REASON)
+    admin = sa.create_engine(normalize_url(base), poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    schema = f"sellsync_settings_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield pg_url_in_schema(base, schema)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 @pytest.fixture
 def term(
     sb: Sandbox, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-    tmp_path: Path,
+    tmp_path: Path, database_url: str,
 ) -> Iterator[Terminal]:  # fmt: skip
     sb.reset("empty")
     monkeypatch.chdir(tmp_path)  # no stray .env
-    yield Terminal(sb, monkeypatch, capsys, f"sqlite:///{tmp_path}/settings.db")
+    yield Terminal(sb, monkeypatch, capsys, database_url)
 
 
 def member(sb: Sandbox, list_id: str, score: int, email: str) -> str:
