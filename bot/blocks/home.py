@@ -28,7 +28,7 @@ from bot.blocks.common import (
 )
 from bot.blocks.conflicts import field_label, link_conflicts_blocks
 from bot.blocks.links import NO_HUBSPOT_URLS, RecordUrls
-from bot.blocks.status import RUN_STATUS, links_line, status_message
+from bot.blocks.status import RUN_STATUS, links_text, status_message
 from bot.blocks.threshold import pending_line
 from sync.ports import ChangeRequest, RunRecord
 from sync.service import ConflictPage, LinkConflictPage, StatusView
@@ -108,5 +108,5 @@ def home_view(
             blocks.append(context(f"…and {plural(len(runs) - MAX_RUNS, 'older run')}"))
     else:
         blocks.append(context("No sync has run yet."))
-    blocks.append(context(f"Links: {links_line(status.links)} · `/sellsync help` for commands"))
+    blocks.append(context(f"{links_text(status)} · `/sellsync help` for commands"))
     return View(type="home", blocks=fit_view_blocks(blocks))

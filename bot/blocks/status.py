@@ -54,6 +54,16 @@ def links_line(links: dict[str, int]) -> str:
     return " · ".join(parts) or "none yet"
 
 
+def links_text(view: StatusView) -> str:
+    """``Links: active 12 · …``; while a run is going on, what the store holds so far."""
+    running = view.running
+    if running is None:
+        return f"Links: {links_line(view.links)}"
+    if any(view.links.values()):
+        return f"Links so far: {links_line(view.links)}"
+    return f"Links: none so far (run #{running.id} is running)"
+
+
 def schedule_line(schedule: ScheduleState) -> str:
     """The next scheduled sync as the running scheduler recorded it, or why there is none."""
     if schedule.state == "running":
@@ -78,24 +88,18 @@ def status_message(view: StatusView) -> Message:
         f"*Open conflicts*\n{view.open_conflicts:,}{so_far}",
         f"*Pending approvals*\n{view.pending_requests:,}",
     ]
-    links = f"Links: {links_line(view.links)}"
     if running is not None:  # the figures are what the store holds while that run writes
         fields.insert(
             0,
             f"*Running now*\n:arrows_counterclockwise: run #{running.id} · "
             f"{trigger_text(running.trigger)} · since {when(running.started_at)}",
         )
-        links = (
-            f"Links so far: {links_line(view.links)}"
-            if any(view.links.values())
-            else f"Links: none so far (run #{running.id} is running)"
-        )
     blocks = [
         section(
             f"*sellsync status*\nThreshold *{view.threshold:,}* · synced HubSpot list {code(view.list_id or '(not set)')}",
             fields=fields,
         ),
-        context(links),
+        context(links_text(view)),
     ]
     return Message(
         f"sellsync: threshold {view.threshold}, {plural(view.open_conflicts, 'open conflict')}, "

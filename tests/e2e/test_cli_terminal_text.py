@@ -14,7 +14,7 @@ from rich.console import Console
 
 import bot.cli as cli
 import bot.cli_services as cli_services
-from bot.blocks.home import history_line
+from bot.blocks.home import history_line, home_view
 from bot.blocks.status import status_message
 from bot.terminal import STEPS, SyncProgress, outside
 from bot.wiring import build_database_services
@@ -118,16 +118,23 @@ def test_status_during_a_run_says_it_runs_and_that_the_figures_are_so_far(
     assert data["running_run"]["id"] == running and data["last_finished_run"]["id"] == 1
 
 
-def test_slack_status_during_a_run_says_the_same(database: str) -> None:
+def test_slack_status_and_app_home_during_a_run_say_the_same(database: str) -> None:
     running = _running_database(database)
     services = build_database_services(cli_services.settings())
     try:
-        text = json.dumps(status_message(services.service.status()).to_dict())
+        view = services.service.status()
+        text = json.dumps(status_message(view).to_dict())
+        home = json.dumps(
+            home_view(
+                view, [], services.service.conflicts(), viewer="U1", viewer_is_manager=False
+            ).to_dict()
+        )
     finally:
         services.close()
-    assert f"run #{running}" in text and "from the command line" in text
-    assert "7 so far" in text and f"none so far (run #{running} is running)" in text
-    assert "none yet" not in text
+    for shown in (text, home):
+        assert f"run #{running}" in shown and "from the command line" in shown
+        assert "7 so far" in shown and f"none so far (run #{running} is running)" in shown
+        assert "none yet" not in shown
 
 
 def test_a_run_trigger_is_one_word_stored_and_one_wording_shown(
