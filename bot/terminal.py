@@ -103,9 +103,11 @@ def counts_text(counts: Mapping[str, int], *, empty: str = "no changes") -> str:
     parts = []
     reasons = {k.removeprefix("skipped:"): v for k, v in counts.items() if k.startswith("skipped:")}
     for k in counted_outcomes(counts):
-        part = f"{outcome_label(k)} {counts[k]:,}"
+        part = f"{outside(outcome_label(k))} {counts[k]:,}"
         if k == Outcome.SKIPPED.value and reasons:
-            part += " (" + ", ".join(f"{r} {n:,}" for r, n in sorted(reasons.items())) + ")"
+            part += (
+                " (" + ", ".join(f"{outside(r)} {n:,}" for r, n in sorted(reasons.items())) + ")"
+            )
         parts.append(part)
     return ", ".join(parts) or empty
 
@@ -151,6 +153,7 @@ _STEP_OF = {
     "sell sync api": 6,
     "link check": 6,
     "full check": 6,
+    "bulk": 6,  # the creations and removals that waited for the bulk guard's count
 }
 
 

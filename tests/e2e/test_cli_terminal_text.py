@@ -65,7 +65,11 @@ def test_control_characters_from_outside_are_shown_escaped_everywhere(
     with open_store(database) as store:
         run = store.start_run(trigger=f"push:U1{ESC}", at=T0)
         store.finish_run(
-            run, at=T0 + timedelta(seconds=3), status="errors", counts={}, error=f"Bad\r{ESC}x"
+            run,
+            at=T0 + timedelta(seconds=3),
+            status="errors",
+            counts={"skipped": 1, f"skipped:bad{ESC}": 1, f"odd\x07{ESC}": 2},
+            error=f"Bad\r{ESC}x",
         )
         store.audit(AuditEvent(T0, "merged", f"lead:7|511{ESC}", {"summary": "a\x07b\x85c"}))
         store.open_conflict(Conflict(SellRef("lead", 7), "511", "email", f"a{ESC}@x.com", "b"))
