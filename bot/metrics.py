@@ -26,6 +26,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from sync.domain import LinkState
 from sync.ports import RUN_STATUSES, RunRecord
+from sync.usecases.history import stored_trigger
 from sync.usecases.status import Figures
 
 log = logging.getLogger("sellsync.metrics")
@@ -150,7 +151,7 @@ def health(last_run: Callable[[], RunRecord | None]) -> tuple[int, dict[str, Any
         if last is None
         else {
             "id": last.id,
-            "trigger": last.trigger,
+            "trigger": stored_trigger(last.trigger),
             "status": last.status,
             "started_at": last.started_at.isoformat(),
             "finished_at": last.finished_at.isoformat() if last.finished_at else None,

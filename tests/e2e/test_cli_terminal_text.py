@@ -16,6 +16,7 @@ import bot.cli as cli
 import bot.cli_services as cli_services
 from bot.blocks.home import history_line, home_view
 from bot.blocks.status import status_message
+from bot.metrics import health
 from bot.terminal import STEPS, SyncProgress, outside
 from bot.wiring import build_database_services
 from storage.db import open_store
@@ -165,6 +166,8 @@ def test_a_run_trigger_is_one_word_stored_and_one_wording_shown(
         "on schedule",
         "push by <@U0123ABCD>",
     ]
+    _, body = health(lambda: RunRecord(1, T0, None, "manual", "running", {}))
+    assert body["last_run"]["trigger"] == "slack"  # /healthz speaks today's words too
 
 
 def test_the_progress_knows_its_total_and_gives_a_percentage() -> None:
