@@ -41,6 +41,11 @@ APPROVE = "request_approve"
 REJECT = "request_reject"
 REQUEST_ACTIONS = (APPROVE, REJECT)
 
+#: A bulk hold (creations or link removals a run kept back for a manager).
+BULK_APPROVE = "bulk_approve"
+BULK_REJECT = "bulk_reject"
+BULK_ACTIONS = (BULK_APPROVE, BULK_REJECT)
+
 KEEP_SELL = "conflict_keep_sell"
 USE_HUBSPOT = "conflict_use_hubspot"
 DISMISS = "conflict_dismiss"
@@ -63,7 +68,13 @@ KEEP_OTHER_LINK = "link_conflict_keep_other"
 UNLINK_HELD = "link_conflict_unlink"
 LINK_CONFLICT_ACTIONS = (KEEP_HELD_LINK, KEEP_OTHER_LINK, UNLINK_HELD)
 
-ALL_ACTIONS = (*REQUEST_ACTIONS, *CONFLICT_ACTIONS, *PAGE_ACTIONS, *LINK_CONFLICT_ACTIONS)
+ALL_ACTIONS = (
+    *REQUEST_ACTIONS,
+    *BULK_ACTIONS,
+    *CONFLICT_ACTIONS,
+    *PAGE_ACTIONS,
+    *LINK_CONFLICT_ACTIONS,
+)
 
 # --------------------------------------------------------------------------- block ids
 
@@ -101,6 +112,21 @@ def decode_request(value: object) -> int | None:
     if not isinstance(value, str) or not value.startswith("req:"):
         return None
     return _int(value[4:])
+
+
+def encode_hold(hold_id: int) -> str:
+    """Approve / Reject value of a bulk hold: its id."""
+    return f"hold:{hold_id}"
+
+
+def decode_hold(value: object) -> int | None:
+    if not isinstance(value, str) or not value.startswith("hold:"):
+        return None
+    return _int(value[5:])
+
+
+def hold_block(hold_id: int) -> str:
+    return f"hold:{hold_id}"
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     svc = cli_services.services()
     try:
         _say_differences(svc)
+        if args.yes_bulk and not args.dry_run:  # the operator lets a held bulk through
+            svc.service.approve_bulk_from_terminal()
         with terminal.SyncProgress("Dry run" if args.dry_run else "Sync") as progress:
             report = svc.service.run(
                 actor=CLI_ACTOR,
@@ -102,6 +104,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 dry_run=args.dry_run,
                 full=args.full,
                 progress=progress,
+                yes_bulk=args.yes_bulk,
             )
         _raise_setup_failure(report, json_output=args.json, svc=svc)
         if args.json:

@@ -140,11 +140,22 @@ def build_parser() -> argparse.ArgumentParser:
         sub,
         "sync",
         "run one sync cycle now",
-        ["sellsync sync", "sellsync sync --dry-run", "sellsync sync --dry-run --verbose"],
+        [
+            "sellsync sync",
+            "sellsync sync --dry-run",
+            "sellsync sync --dry-run --verbose",
+            "sellsync sync --yes-bulk",
+        ],
         "Shows progress while it runs: a bar on a terminal, a line every few seconds otherwise.",
     )
     s.add_argument("--dry-run", action="store_true", help="print the plan; write nothing anywhere")
     s.add_argument("--full", action="store_true", help="also re-check every link on both sides")
+    s.add_argument(
+        "--yes-bulk",
+        action="store_true",
+        help="create (or tombstone) what the bulk guard would hold for a manager: more than "
+        "SYNC_BULK_LIMIT creations, or a mass of deleted links; approves a pending request",
+    )
     s.add_argument(
         "-v", "--verbose", action="store_true", help="the full plan, every skipped record"
     )

@@ -45,6 +45,7 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks.common import Message
 from bot.blocks.runs import failure_alert, recovered_message, summary_message
 from bot.blocks.threshold import request_closed_message
+from bot.listeners.approvals import announce_bulk
 from bot.settings import AppSettings
 from sync.engine import RunInProgress
 from sync.errors import ConfigError
@@ -93,9 +94,12 @@ class ChannelUnreachable(Exception):
 class SlackNotifier:
     """Posts to ``SLACK_SUMMARY_CHANNEL`` (with ``chat:write.public`` the bot needs no invite)."""
 
-    def __init__(self, client: WebClient, channel: str | None) -> None:
+    def __init__(
+        self, client: WebClient, channel: str | None, approval_channel: str | None = None
+    ) -> None:
         self.client = client
         self.channel = channel
+        self.approval_channel = approval_channel  # where a run's bulk hold is posted
 
     def post(self, message: Message) -> None:
         if not self.channel:
@@ -148,7 +152,20 @@ def run_scheduled_sync(service: SyncService, notifier: Notifier) -> SyncReport |
         _failed(service, notifier, failure_alert(report))
     else:
         _succeeded(service, notifier, report)
+    _announce_bulk(service, notifier, report)
     return report
+
+
+def _announce_bulk(service: SyncService, notifier: Notifier, report: SyncReport) -> None:
+    """A hold this run filed (or a terminal run did) goes to the approvals channel."""
+    try:
+        if isinstance(notifier, SlackNotifier):
+            channel = notifier.approval_channel or notifier.channel
+            announce_bulk(notifier.client, channel, service, report)
+        elif report.bulk is not None and report.bulk.total:
+            log.warning("%s", report.bulk.line(dry_run=False))
+    except Exception:
+        log.exception("could not post the bulk request")
 
 
 def _failed(service: SyncService, notifier: Notifier, alert: Message) -> None:
@@ -395,7 +412,9 @@ def notifier_for(settings: AppSettings, client: WebClient | None = None) -> Noti
     client = client or WebClient(token=token, base_url=settings.slack_api_url)
     if not settings.slack_summary_channel:
         log.warning("SLACK_SUMMARY_CHANNEL is not set: summaries and failure alerts are not posted")
-    return SlackNotifier(client, settings.slack_summary_channel)
+    return SlackNotifier(
+        client, settings.slack_summary_channel, settings.slack_approval_channel
+    )
 
 
 def run_worker(settings: AppSettings, service: SyncService) -> None:

@@ -439,7 +439,8 @@ def run_demo_slack(
     names: dict[str, str] | None = None,
     out: TextIO | None = None,
 ) -> list[str]:
-    """Drive the app through a push, a sync, a threshold approval, a conflict review, the
+    """Drive the app through a push, a sync (with the approval of its bulk of creations, when
+    it holds one), a threshold approval, a conflict review, the
     summary, App Home, the message shortcut and, given ``convert_lead`` (converts a Sell lead
     and returns its new individual contact's id), a lead conversion the next sync follows (L1),
     and given ``merge_contacts`` (merges the second HubSpot contact into the first), two merges:
@@ -520,7 +521,24 @@ def run_demo_slack(
 
             if run_sync:
                 say("=== 2. A sync now: the synced HubSpot list flows into Sell ===")
-                slash(manager, "run")
+                fresh = slash(manager, "run")
+                found = _button(fresh, ids.BULK_APPROVE)
+                if found is not None:  # a first sync creating more than SYNC_BULK_LIMIT
+                    message, value = found
+                    say(
+                        "The first sync would create more records in Sell than SYNC_BULK_LIMIT "
+                        "allows at once, so it asked first (the bulk guard)."
+                    )
+                    say(f"{who(manager)} clicks [Approve] in #{message['channel']}")
+                    driver.click(
+                        ids.BULK_APPROVE,
+                        value,
+                        user=manager,
+                        channel=str(message["channel"]),
+                        ts=str(message["ts"]),
+                    )
+                    show(driver)
+                    slash(manager, "run")
 
             say("=== 3. A threshold change, with its impact, approved by a manager ===")
             threshold = (

@@ -192,7 +192,10 @@ def sample(
             d = collector.decisions[kind][key]
             if kind is HeldKind.CREATE_IN_SELL:
                 email = d.link.email if d.link is not None else None
-                out.append(f"create HubSpot {key}" + (f" ({email})" if email else ""))
+                out.append(
+                    f"new Sell {d.create_kind} from HubSpot {key}"
+                    + (f" ({email})" if email else "")
+                )
             elif kind is HeldKind.TOMBSTONE:
                 out.append(f"tombstone {key} (missing in Sell)")
             else:
@@ -228,6 +231,7 @@ class BulkNotice:
     hold_id: int | None = None  # the request managers decide; None in a dry run
     rejected: int = 0  # left alone: a manager rejected them under this scope
     applied_hold: int | None = None  # an approved hold this run carried out
+    closed: tuple[int, ...] = ()  # holds this run closed (carried out, superseded): messages
 
     @property
     def total(self) -> int:
@@ -251,8 +255,8 @@ class BulkNotice:
             else:
                 out.append(
                     f"Held {what} for a manager's approval ({reason}): request "
-                    f"#{self.hold_id}. Approve it in the approvals channel (/sellsync "
-                    "approvals) or run `sellsync sync --yes-bulk`."
+                    f"#{self.hold_id}. A manager approves it in Slack's approvals channel, "
+                    "or an operator runs `sellsync sync --yes-bulk`."
                 )
         if self.rejected:
             out.append(

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from slack_sdk.models.blocks import Block
 
+from bot.blocks.bulk import held_note
 from bot.blocks.common import (
     OUTCOME_LABELS,
     Message,
@@ -30,6 +31,7 @@ STAGES = {
     "sell contacts": "reading Sell contacts",
     "hubspot changes": "reading HubSpot changes",
     "full check": "checking every link",
+    "bulk": "creating what the bulk guard counted",
 }
 
 
@@ -109,6 +111,9 @@ def run_finished(report: SyncReport, *, actor: str, urls: RecordUrls = NO_HUBSPO
     if report.errors:
         lines = [f"• {urls.item_link(e.item)} — {escape(e.reason)}" for e in report.errors]
         blocks += bullet_sections(lines, max_blocks=10)
+    held = held_note(report)
+    if held:
+        blocks.append(section(held))
     warnings = report.plan.warnings
     if warnings:
         shown = [f":warning: {escape(w)}" for w in warnings[:MAX_WARNINGS]]

@@ -9,6 +9,7 @@ from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 
 from bot import action_ids as ids
+from bot.blocks.bulk import decision_note
 from bot.blocks.common import Message, clip, escape, notice
 from bot.blocks.conflicts import (
     LINK_CONFLICTS_SHOWN,
@@ -18,7 +19,7 @@ from bot.blocks.conflicts import (
     resolved_note,
 )
 from bot.blocks.threshold import decision_text
-from bot.listeners.approvals import notify_requester, refresh_message
+from bot.listeners.approvals import notify_requester, refresh_hold, refresh_message
 from bot.listeners.common import Body, Deps, first_action, guarded, tell, user_id
 from bot.listeners.events import publish_home
 from sync.service import ConflictChanged, RequestStatus
@@ -66,6 +67,26 @@ def register(app: App, deps: Deps) -> None:
                 refresh_message(client, request)
         if _from_home(body):
             publish_home(deps, client, user)
+
+    def decide_bulk(body: Body, client: WebClient, respond: Respond) -> None:
+        action = first_action(body)
+        hold_id = ids.decode_hold(action.get("value"))
+        user = user_id(body)
+        if hold_id is None:
+            tell(body, client, respond, notice(OUT_OF_DATE))
+            return
+        decision = service.decide_bulk(
+            hold_id, approve=action.get("action_id") == ids.BULK_APPROVE, actor=deps.actor(user)
+        )
+        hold = decision.hold
+        note = decision_note(hold, changed=decision.changed)
+        if decision.changed:
+            # only the message stored for the hold: never one the payload names
+            refresh_hold(client, hold)
+            if _from_home(body) or not (hold.channel and hold.message_ts):
+                tell(body, client, respond, notice(f":white_check_mark: {note}."))
+        else:
+            tell(body, client, respond, notice(f":information_source: {note}."))
 
     def show_conflicts(
         body: Body,
@@ -136,6 +157,8 @@ def register(app: App, deps: Deps) -> None:
         app.action(action_id)(ack=_ack, lazy=[guarded(deps, choose_link)])
     for action_id in ids.REQUEST_ACTIONS:
         app.action(action_id)(ack=_ack, lazy=[guarded(deps, decide)])
+    for action_id in ids.BULK_ACTIONS:
+        app.action(action_id)(ack=_ack, lazy=[guarded(deps, decide_bulk)])
     for action_id in ids.CONFLICT_ACTIONS:
         app.action(action_id)(ack=_ack, lazy=[guarded(deps, resolve)])
     app.action(re.compile("^(" + "|".join(ids.PAGE_ACTIONS) + ")$"))(

@@ -1,4 +1,5 @@
-"""The approvals channel: post a change request, keep its message true, tell the requester.
+"""The approvals channel: post a change request (or a run's bulk hold), keep its message true,
+tell the requester.
 
 The message of a request is found through the store (``channel`` / ``message_ts`` saved when it
 was posted), so it is updated in place whether the click came from that message or the App Home.
@@ -11,10 +12,13 @@ import logging
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.blocks.bulk import hold_closed_message, hold_message
 from bot.blocks.threshold import request_closed_message, request_message, requester_notice
 from bot.listeners.common import Deps, dm
-from sync.ports import ChangeRequest
-from sync.service import RequestResult, RequestStatus
+from sync.bulk import HoldStatus
+from sync.ports import BulkHold, ChangeRequest
+from sync.report import SyncReport
+from sync.service import RequestResult, RequestStatus, SyncService
 
 log = logging.getLogger("sellsync.bot.approvals")
 
@@ -83,3 +87,50 @@ def notify_requester(client: WebClient, request: ChangeRequest) -> None:
             request.id,
             exc.response.get("error"),
         )
+
+
+# --------------------------------------------------------------------------- bulk holds
+
+
+def announce_bulk(
+    client: WebClient, channel: str | None, service: SyncService, report: SyncReport | None
+) -> int | None:
+    """After a run: rewrite the messages of the holds it closed, and post the pending hold no
+    message shows yet (filed by this run, or by a terminal run) to ``channel``. Returns the id
+    of the hold it posted."""
+    if report is not None and report.bulk is not None:
+        for hold_id in report.bulk.closed:
+            hold = service.bulk_hold(hold_id)
+            if hold is not None:
+                refresh_hold(client, hold)
+    hold = service.unposted_bulk_hold()
+    if hold is None:
+        return None
+    if not channel:
+        log.warning(
+            "bulk request #%s waits for a manager, but SLACK_APPROVAL_CHANNEL is not set: "
+            "approve it from a terminal with `sellsync sync --yes-bulk`",
+            hold.id,
+        )
+        return None
+    try:
+        posted = client.chat_postMessage(channel=channel, **hold_message(hold).kwargs())
+    except SlackApiError as exc:
+        log.warning("could not post bulk request #%s: %s", hold.id, exc.response.get("error"))
+        return None
+    service.attach_bulk_message(hold.id, channel=str(posted["channel"]), ts=str(posted["ts"]))
+    return hold.id
+
+
+def refresh_hold(client: WebClient, hold: BulkHold) -> bool:
+    """Rewrite a hold's message, where it was stored when posted, to show its current state."""
+    channel, ts = hold.channel, hold.message_ts
+    if not (channel and ts):
+        return False
+    message = hold_message(hold) if hold.status == HoldStatus.PENDING else hold_closed_message(hold)
+    try:
+        client.chat_update(channel=channel, ts=ts, **message.kwargs())
+    except SlackApiError as exc:
+        log.warning("could not update bulk request #%s: %s", hold.id, exc.response.get("error"))
+        return False
+    return True

@@ -25,7 +25,7 @@ from bot.blocks.push import push_result, push_started
 from bot.blocks.runs import run_finished, run_progress
 from bot.blocks.status import explanation_message, status_message
 from bot.blocks.threshold import list_message, request_preview, threshold_message
-from bot.listeners.approvals import post_request
+from bot.listeners.approvals import announce_bulk, post_request
 from bot.listeners.common import Body, Deps, guarded, user_id
 from sync.report import SyncReport
 
@@ -198,4 +198,5 @@ def run_now(
     progress = RunProgress(deps, client, respond, channel=channel, user=user)
     report = deps.service.run(actor=deps.actor(user), trigger="slack", progress=progress)
     progress.finish(report)
+    announce_bulk(client, deps.settings.approval_channel, deps.service, report)
     return report

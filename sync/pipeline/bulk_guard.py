@@ -18,9 +18,9 @@ A dry run judges the same and writes nothing: its report says what the guard wou
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from sync.applier import Applier
+from sync.applier import Applier, PlanOnly
 from sync.bulk import (
     CREATIONS,
     BulkCollector,
@@ -32,26 +32,46 @@ from sync.bulk import (
     sample,
     scope_of,
 )
+from sync.config import EngineConfig
 from sync.domain import LinkState
 from sync.feeds.members import CHUNK
 from sync.planner import PagePlan
-from sync.ports import AuditEvent, BulkHold
+from sync.ports import AuditEvent, BulkHold, Clock, Store
+from sync.report import SyncReport
 from sync.run_context import RunContext
-
-if TYPE_CHECKING:
-    from sync.pipeline.sync_run import RunParts
 
 #: Who files and closes holds in the audit log.
 GUARD = "sellsync"
 
+UNSETTLED = (HoldStatus.PENDING, HoldStatus.APPROVED, HoldStatus.REJECTED)
+
+
+class GuardParts(Protocol):
+    """What the guard uses of a run's parts (:class:`sync.pipeline.sync_run.RunParts`)."""
+
+    store: Store
+    clock: Clock
+    config: EngineConfig
+    applier: PlanOnly
+    report: SyncReport
+
+    def tick(self, stage: str) -> None: ...
+
 
 class BulkGuard:
-    def __init__(self, parts: RunParts, *, yes: bool) -> None:
+    def __init__(self, parts: GuardParts, *, yes: bool) -> None:
         self.p = parts
         self.yes = yes  # the operator's ``sync --yes-bulk``
         self.collector = BulkCollector()
+        self.closed: list[int] = []  # holds this run closed, whose messages change
         self.links_total = parts.store.count_links().get(LinkState.ACTIVE.value, 0)
         parts.applier.bulk = self.collector
+        #: Members in a hold a manager has not carried out (pending, approved, rejected): kept
+        #: with their scores (the threshold's impact counts them), yet read again every run,
+        #: so an approval finds them and a rejection is asked again under another limit.
+        self.unsettled: set[str] = set()
+        for hold in parts.store.holds(UNSETTLED):
+            self.unsettled.update(hold.items.get(HeldKind.CREATE_IN_SELL.value, ()))
 
     @property
     def real(self) -> bool:
@@ -81,26 +101,30 @@ class BulkGuard:
         p.applier.bulk = None
         self._release(settings.list_id, verdict)
         rejected_count = verdict.count(verdict.rejected)
-        waiting = verdict.held.get(HeldKind.CREATE_IN_SELL, []) + verdict.rejected.get(
-            HeldKind.CREATE_IN_SELL, []
-        )
-        if waiting:  # read again by the next run (in case a feed had marked them)
-            p.applier.remove_members(settings.list_id, set(waiting))
         hold_id = None
         if verdict.holds:
             hold_id = self._file(scope, verdict, pending[0] if pending else None, limit)
-        elif pending and self.real:
+        # only once in a hold (read again by every run until carried out): their scores
+        waiting = verdict.held.get(HeldKind.CREATE_IN_SELL, []) + verdict.rejected.get(
+            HeldKind.CREATE_IN_SELL, []
+        )
+        if waiting:
+            p.applier.remember_scores(
+                settings.list_id, {k: self.collector.scores.get(k) for k in waiting}
+            )
+        if not verdict.holds and pending and self.real:
             self._close(pending[0], HoldStatus.SUPERSEDED, "no run needs it any more")
         if self.real:
             for hold in approved:
                 self._close(hold, HoldStatus.APPLIED, "carried out", was=HoldStatus.APPROVED)
-        if verdict.holds or rejected_count or (approved and self.real):
+        if verdict.holds or rejected_count or self.closed:
             p.report.bulk = BulkNotice(
                 held={k.value: len(v) for k, v in verdict.held.items() if v},
                 limit=limit,
                 hold_id=hold_id,
                 rejected=rejected_count,
                 applied_hold=approved[0].id if approved and self.real else None,
+                closed=tuple(self.closed),
             )
 
     def _release(self, list_id: str, verdict: Verdict) -> None:
@@ -151,6 +175,7 @@ class BulkGuard:
             )
         )
         for old in superseded:
+            self.closed.append(old.id)
             self._audit_closed(old, HoldStatus.SUPERSEDED, f"superseded by #{hold.id}")
         return hold.id
 
@@ -161,6 +186,7 @@ class BulkGuard:
             hold.id, status=status, by=None, at=self.p.clock.now(), was=was
         )
         if changed:
+            self.closed.append(hold.id)
             self._audit_closed(hold, status, why)
 
     def _audit_closed(self, hold: BulkHold, status: HoldStatus, why: str) -> None:

@@ -200,7 +200,8 @@ class SyncRun:
         # 3. HubSpot changes since the last run
         self._hubspot_changes()
         # 4. members never evaluated (new to the list, or after a settings change)
-        for chunk in never_evaluated(self.members, known | self.done):
+        # (and those held for a manager: read again until a run carries them out)
+        for chunk in never_evaluated(self.members, (known - self.guard.unsettled) | self.done):
             links = p.store.links_by_hubspot(chunk)
             unlinked = [i for i in chunk if i not in links]
             if unlinked:

@@ -69,9 +69,11 @@ def test_a_first_sync_of_300_members_holds_them_and_an_approval_creates_each_onc
         hold = service.bulk_hold()
         assert hold is not None and hold.status == "pending"
         assert len(hold.items["create_in_sell"]) == 300
-        assert len(hold.sample) == 10 and hold.sample[0].startswith("create HubSpot ")
+        assert len(hold.sample) == 10 and hold.sample[0].startswith("new Sell lead from HubSpot ")
         assert report.bulk is not None and report.bulk.hold_id == hold.id
         assert "--yes-bulk" in (report.bulk.line(dry_run=False) or "")
+        # their scores are kept (the threshold's impact counts them) while they wait
+        assert engine.store.member_scores(list_id) == {m: "80" for m in members}
 
         again = engine.run(trigger="test")  # the same hold: not asked twice, nothing created
         assert again.bulk is not None and again.bulk.hold_id == hold.id
