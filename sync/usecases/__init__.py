@@ -11,6 +11,7 @@ Modules: ``status`` (the status board, the scheduler's liveness and the health f
 ``explain`` (status ITEM), ``threshold`` (the impact of a threshold), ``approvals`` (settings
 change requests), ``conflicts``, ``tombstones`` (restore), ``fields``, ``digest`` (the scheduled
 summary and the failure alert streak), ``history`` (runs and audit trail), ``markers`` (request
-markers and expired locks). Running a sync and pushing records are the engine's
+markers and expired locks), ``settings`` (the stored settings against the environment's, and a
+change from the command line). Running a sync and pushing records are the engine's
 (:mod:`sync.engine`); :class:`sync.service.SyncService` puts them all behind one facade.
 """
