@@ -10,7 +10,8 @@ cheap and bounded before the next, and refuses with a short JSON error:
 1. ``Content-Length`` over :data:`MAX_BODY_BYTES` → 413 before a byte of the body is read;
 2. the timestamp must be ASCII digits within 5 minutes of this server's clock, the signature
    ``v0=`` and 64 hex digits → 401, still without reading the body;
-3. the body is read up to the cap (a chunked body that goes past it → 413), must be UTF-8 → 400;
+3. the body is read up to the cap (a chunked body that goes past it → 413) within
+   :data:`BODY_TIMEOUT_SECONDS` (a trickled body → 408, connection closed), must be UTF-8 → 400;
 4. slack_sdk's :class:`~slack_sdk.signature.SignatureVerifier` checks the HMAC → 401;
 5. only a verified body is parsed, the way Bolt parses it, into a JSON object of bounded depth
    whose fields Bolt reads have the types Slack sends → 400.
@@ -23,6 +24,7 @@ are authenticated by their socket and skip it.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -46,6 +48,8 @@ log = logging.getLogger("sellsync.edge")
 MAX_BODY_BYTES = 1024 * 1024
 #: How far a request's timestamp may be from this server's clock (Slack's rule), in seconds.
 SIGNATURE_WINDOW_SECONDS = 300
+#: A request's body must arrive within this many seconds of its headers (Slack sends it at once).
+BODY_TIMEOUT_SECONDS = 10.0
 #: Deeper JSON than Slack ever sends (rich text nests about a dozen levels) is refused.
 MAX_DEPTH = 64
 
@@ -317,15 +321,22 @@ def bolt_request(
     return request
 
 
-async def read_capped(request: Request, limit: int = MAX_BODY_BYTES) -> bytes | Refusal:
-    """The body, read only while it stays within ``limit`` bytes."""
+async def read_capped(
+    request: Request, limit: int = MAX_BODY_BYTES, *, timeout: float = BODY_TIMEOUT_SECONDS
+) -> bytes | Refusal:
+    """The body, read only while it stays within ``limit`` bytes and arrives within ``timeout``
+    seconds (a body trickled byte by byte gets 408 and its connection is closed)."""
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return Refusal(413, f"body over {limit} bytes")
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(timeout):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    return Refusal(413, f"body over {limit} bytes")
+                chunks.append(chunk)
+    except TimeoutError:
+        return Refusal(408, f"body not received within {timeout:g} seconds")
     return b"".join(chunks)
 
 
@@ -334,7 +345,10 @@ def _json_response(refusal: Refusal) -> Response:
 
 
 def slack_endpoint(
-    dispatch: Callable[[BoltRequest], BoltResponse], verifier: Verifier
+    dispatch: Callable[[BoltRequest], BoltResponse],
+    verifier: Verifier,
+    *,
+    body_timeout: float = BODY_TIMEOUT_SECONDS,
 ) -> Callable[[Request], Awaitable[Response]]:
     """The ``POST /slack/events`` handler: the checks above, then ``dispatch`` on a worker thread
     (it blocks until the listener acks), never on the event loop."""
@@ -353,9 +367,10 @@ def slack_endpoint(
         early = verifier.check_headers(timestamp, signature)
         if isinstance(early, Refusal):
             return _refuse(early, size=size)
-        body = await read_capped(request)
+        body = await read_capped(request, timeout=body_timeout)
         if isinstance(body, Refusal):
-            return _refuse(body, size=MAX_BODY_BYTES + 1)
+            size = MAX_BODY_BYTES + 1 if body.status == 413 else size
+            return _refuse(body, size=size, close=True)
         verified = verifier.verify(timestamp, signature, body)
         if isinstance(verified, Refusal):
             return _refuse(verified, body)
@@ -370,6 +385,11 @@ def slack_endpoint(
     return events
 
 
-def _refuse(refusal: Refusal, body: bytes = b"", *, size: int | None = None) -> Response:
+def _refuse(
+    refusal: Refusal, body: bytes = b"", *, size: int | None = None, close: bool = False
+) -> Response:
     log_refusal(refusal, body, size=size)
-    return _json_response(refusal)
+    response = _json_response(refusal)
+    if close:  # the rest of the body is never read: the connection cannot serve another request
+        response.headers["connection"] = "close"
+    return response

@@ -9,6 +9,7 @@ so a busy port is a setting to fix (exit 2 naming PORT).
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
 import signal
@@ -20,6 +21,7 @@ from collections.abc import Callable
 import uvicorn
 from slack_bolt import App
 from starlette.applications import Starlette
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from bot.app import create_app
 from bot.scheduler import build_scheduler, notifier_for
@@ -30,9 +32,77 @@ from sync.service import SyncService
 
 log = logging.getLogger("sellsync.web")
 
+#: A client has this long, from connecting (or from its previous response), to send a whole
+#: request line and headers; then it is disconnected. Slack sends them at once.
+HEAD_TIMEOUT_SECONDS = 10.0
+#: An idle keep-alive connection is closed after this long.
+KEEP_ALIVE_SECONDS = 5
+#: Open connections (idle or not) beyond which new requests get 503 at once.
+MAX_CONNECTIONS = 512
+#: A request line plus headers larger than this gets 400 (h11's own default, made explicit).
+MAX_HEAD_BYTES = 16 * 1024
+
+
+class TimedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with a deadline for each request's head. uvicorn has none: its
+    keep-alive timer stops at the first byte, so a client that trickles a header line now and
+    then (slowloris) held its connection open for as long as it liked. The body has its own
+    deadline in ``bot.edge``."""
+
+    head_timeout = HEAD_TIMEOUT_SECONDS
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._arm_head_timer()
+
+    def _arm_head_timer(self) -> None:
+        self._cancel_head_timer()
+        self._head_timer = self.loop.call_later(self.head_timeout, self._head_late)
+
+    def _cancel_head_timer(self) -> None:
+        timer = getattr(self, "_head_timer", None)
+        if timer is not None:
+            timer.cancel()
+            self._head_timer = None
+
+    def _head_late(self) -> None:
+        self._head_timer = None
+        if not self.transport.is_closing():
+            log.info(
+                "closed a connection that sent no whole request head in %ss", self.head_timeout
+            )
+            self.transport.close()
+
+    def handle_events(self) -> None:
+        before = self.cycle
+        super().handle_events()
+        if self.cycle is not before:  # a request's head arrived: its handler runs now
+            self._cancel_head_timer()
+
+    def on_response_complete(self) -> None:
+        if not self.transport.is_closing():
+            self._arm_head_timer()  # for the next request on this connection
+        super().on_response_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_timer()
+        super().connection_lost(exc)
+
+
+def _protocol(head_timeout: float) -> type[TimedH11Protocol]:
+    if head_timeout == TimedH11Protocol.head_timeout:
+        return TimedH11Protocol
+    return type("TimedH11Protocol", (TimedH11Protocol,), {"head_timeout": head_timeout})
+
 
 def _config(
-    starlette_app: Starlette, host: str, port: int, log_level: str = "info"
+    starlette_app: Starlette,
+    host: str,
+    port: int,
+    log_level: str = "info",
+    *,
+    head_timeout: float = HEAD_TIMEOUT_SECONDS,
 ) -> uvicorn.Config:
     return uvicorn.Config(
         starlette_app,
@@ -43,8 +113,12 @@ def _config(
         access_log=False,
         lifespan="off",
         ws="none",
+        http=_protocol(head_timeout),
         server_header=False,
         timeout_graceful_shutdown=5,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        limit_concurrency=MAX_CONNECTIONS,
+        h11_max_incomplete_event_size=MAX_HEAD_BYTES,
     )
 
 
@@ -62,13 +136,22 @@ class BackgroundServer:
         httpx.post(server.url + "/slack/events", ...)
     """
 
-    def __init__(self, starlette_app: Starlette, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        starlette_app: Starlette,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        head_timeout: float = HEAD_TIMEOUT_SECONDS,
+    ) -> None:
         # IPPROTO_TCP lets asyncio set TCP_NODELAY on accepted connections (no Nagle delays)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((host, port))
         self.url = f"http://{host}:{self.sock.getsockname()[1]}"
-        self.server = uvicorn.Server(_config(starlette_app, host, port, "warning"))
+        self.server = uvicorn.Server(
+            _config(starlette_app, host, port, "warning", head_timeout=head_timeout)
+        )
         self.thread = threading.Thread(
             target=self.server.run,
             kwargs={"sockets": [self.sock]},

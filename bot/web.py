@@ -21,14 +21,20 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.app import SellsyncApp
-from bot.edge import slack_endpoint
+from bot.edge import BODY_TIMEOUT_SECONDS, slack_endpoint
 from bot.metrics import check_health, exposition, metrics_registry
 from sync.service import SyncService
 
 SLACK_PATH = "/slack/events"
 
 
-def build_web(app: App, service: SyncService, *, slack_events: bool = True) -> Starlette:
+def build_web(
+    app: App,
+    service: SyncService,
+    *,
+    slack_events: bool = True,
+    body_timeout: float = BODY_TIMEOUT_SECONDS,
+) -> Starlette:
     """The ASGI app: ``/slack/events`` (unless Socket Mode brings the requests), health, metrics."""
 
     registry = metrics_registry(service.figures)
@@ -51,6 +57,10 @@ def build_web(app: App, service: SyncService, *, slack_events: bool = True) -> S
         if not isinstance(app, SellsyncApp):
             raise TypeError("/slack/events serves only an app built by bot.app.create_app")
         routes.append(
-            Route(SLACK_PATH, slack_endpoint(app.dispatch, app.verifier), methods=["POST"])
+            Route(
+                SLACK_PATH,
+                slack_endpoint(app.dispatch, app.verifier, body_timeout=body_timeout),
+                methods=["POST"],
+            )
         )
     return Starlette(routes=routes)

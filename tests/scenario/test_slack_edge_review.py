@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
+import time
 from collections.abc import Iterator
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 import pytest
@@ -173,3 +175,102 @@ def test_a_signed_mis_shaped_payload_gets_400_with_one_line_and_no_traceback(
     nothing_happened(bot, recorder)
     # the same body handed to the app directly
     assert bot.dispatch(body, FORM, headers={k: [v] for k, v in signed(body).items()}).status == 400
+
+
+# --------------------------------------------------------------------------- slow clients
+
+
+def closed_within(sock: socket.socket, seconds: float, trickle: bytes = b"") -> float | None:
+    """Send ``trickle`` every 0.1 s until the server closes ``sock``: the seconds it took (None
+    when it was still open after ``seconds``). Whatever the server answered is discarded."""
+    started = time.monotonic()
+    sock.setblocking(False)
+    while time.monotonic() - started < seconds:
+        try:
+            got = sock.recv(65536)
+            if not got:
+                return time.monotonic() - started
+        except BlockingIOError:
+            pass
+        except (ConnectionResetError, BrokenPipeError):
+            return time.monotonic() - started
+        try:
+            if trickle:
+                sock.send(trickle)
+        except (BlockingIOError, ConnectionResetError, BrokenPipeError):
+            pass
+        time.sleep(0.1)
+    return None
+
+
+@pytest.fixture
+def strict_server(bot: Bot) -> Iterator[BackgroundServer]:
+    """The web app with short deadlines (the same code paths, quicker to test)."""
+    web = build_web(bot.app, bot.world.service, body_timeout=0.6)
+    with BackgroundServer(web, head_timeout=0.6) as srv:
+        yield srv
+
+
+def connect(server: BackgroundServer) -> socket.socket:
+    parts = urlsplit(server.url)
+    return socket.create_connection((parts.hostname, parts.port), timeout=5)
+
+
+def test_connections_that_trickle_their_headers_are_closed_at_the_head_deadline(
+    strict_server: BackgroundServer,
+) -> None:
+    socks = [connect(strict_server) for _ in range(40)]
+    try:
+        for sock in socks:
+            sock.sendall(b"POST /slack/events HTTP/1.1\r\nhost: x\r\n")
+        took = [closed_within(sock, 4.0, trickle=b"x-a: b\r\n") for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+    assert all(t is not None and t < 3.0 for t in took), took
+    # the server still answers
+    assert httpx.get(strict_server.url + "/healthz").status_code in (200, 503)
+
+
+def test_an_idle_connection_that_never_sends_a_byte_is_closed(
+    strict_server: BackgroundServer,
+) -> None:
+    with connect(strict_server) as sock:
+        took = closed_within(sock, 4.0)
+    assert took is not None and took < 3.0
+
+
+def test_a_body_trickled_byte_by_byte_gets_408_and_the_connection_is_closed(
+    strict_server: BackgroundServer,
+) -> None:
+    body = command("status", None)
+    head = (
+        "POST /slack/events HTTP/1.1\r\nhost: x\r\n"
+        f"content-type: {FORM}\r\ncontent-length: {len(body)}\r\n"
+        + "".join(f"{k}: {v}\r\n" for k, v in signed(body).items())
+        + "\r\n"
+    ).encode()
+    with connect(strict_server) as sock:
+        sock.sendall(head)
+        started = time.monotonic()
+        for char in body[:5]:  # a byte every 0.1 s, then nothing: never the whole body
+            sock.sendall(char.encode())
+            time.sleep(0.1)
+        sock.settimeout(4)
+        answer = b""
+        while got := sock.recv(65536):
+            answer += got
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:80]
+    assert b"connection: close" in answer.lower()
+    assert time.monotonic() - started < 3
+
+
+def test_the_server_runs_with_connection_limits() -> None:
+    from starlette.applications import Starlette
+
+    from bot.serve import HEAD_TIMEOUT_SECONDS, TimedH11Protocol, _config
+
+    config = _config(Starlette(), "127.0.0.1", 0)
+    assert config.timeout_keep_alive <= 5 and config.limit_concurrency is not None
+    assert config.h11_max_incomplete_event_size == 16 * 1024
+    assert config.http is TimedH11Protocol and HEAD_TIMEOUT_SECONDS <= 10
