@@ -17,7 +17,7 @@ import bot.cli_services as cli_services
 from bot.blocks.home import history_line, home_view
 from bot.blocks.status import status_message
 from bot.metrics import health
-from bot.terminal import STEPS, SyncProgress, outside
+from bot.terminal import SyncProgress
 from bot.wiring import build_database_services
 from storage.db import open_store
 from sync.domain import Conflict, SellRef
@@ -82,6 +82,8 @@ def test_control_characters_from_outside_are_shown_escaped_everywhere(
 
 
 def test_outside_escapes_every_control_and_keeps_the_rest() -> None:
+    from bot.terminal import outside
+
     assert outside("Zoë \u202eevil\x00\x7f\x9b") == "Zoë \\u202eevil\\x00\\x7f\\x9b"
     assert outside("one\ntwo") == "one\\ntwo"
     assert outside("one\ntwo\x1b", lines=True) == "one\ntwo\\x1b"
@@ -171,6 +173,8 @@ def test_a_run_trigger_is_one_word_stored_and_one_wording_shown(
 
 
 def test_the_progress_knows_its_total_and_gives_a_percentage() -> None:
+    from bot.terminal import STEPS
+
     report = SyncReport(trigger="cli", dry_run=False, started_at=T0)
     screen = io.StringIO()
     console = Console(file=screen, force_terminal=True, width=120)
