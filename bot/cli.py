@@ -236,7 +236,8 @@ AUDIT_TABLE_LIMIT = 100
 
 def cmd_audit(args: argparse.Namespace) -> int:
     export = args.json or args.csv
-    limit = args.limit if args.limit is not None or export else AUDIT_TABLE_LIMIT
+    table = args.limit if args.limit is not None else AUDIT_TABLE_LIMIT
+    limit = args.limit if export else table + 1  # one more: the table says when it left some out
     svc = cli_services.database_services()
     try:
         trail = svc.service.audit_trail(args.item, limit=limit, run_id=args.run, since=args.since)
@@ -245,7 +246,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         elif args.csv:
             terminal.write_audit_csv(trail.events, sys.stdout)
         else:
-            terminal.print_audit(trail, sys.stdout)
+            terminal.print_audit(trail, sys.stdout, shown=table)
     finally:
         svc.close()
     return EXIT_OK

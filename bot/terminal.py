@@ -154,6 +154,7 @@ _STEP_OF = {
     "link check": 6,
     "full check": 6,
     "bulk": 6,  # the creations and removals that waited for the bulk guard's count
+    "held links": 6,
 }
 
 
@@ -559,8 +560,13 @@ def _detail_text(detail: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}: {v}" for k, v in detail.items() if v not in (None, "", [], {}))
 
 
-def print_audit(trail: AuditTrail, stream: IO[str]) -> None:
+def print_audit(trail: AuditTrail, stream: IO[str], *, shown: int | None = None) -> None:
+    """The events as a table; with ``shown``, only the newest ``shown`` of them, and a line
+    saying that older ones were left out (and how to see them all)."""
     events = list(trail.events)
+    older = len(events) > shown if shown is not None else False
+    if shown is not None:
+        events = events[-shown:]
     if not events:
         about = f" about {outside(trail.item)}" if trail.item else ""
         print(f"No audit events{about}.", file=stream)
@@ -578,3 +584,9 @@ def print_audit(trail: AuditTrail, stream: IO[str]) -> None:
             )
         )
     _table_console(stream).print(table)
+    if older:
+        print(
+            f"Older events are not shown: the newest {len(events):,} are. "
+            "--limit N shows more; --csv or --json exports them all.",
+            file=stream,
+        )

@@ -93,6 +93,9 @@ def test_the_audit_csv_exports_every_event_in_flat_columns(
     assert cli.main(["audit"]) == 0  # the table stays at the newest 100
     table = capsys.readouterr().out
     assert "lead:249" in table and "lead:149 " not in table and "lead:150" in table
+    assert "Older events are not shown: the newest 100 are." in table  # never a silent cap
+    assert cli.main(["audit", "--limit", "250"]) == 0
+    assert "Older events" not in capsys.readouterr().out
 
 
 def test_the_audit_exports_filter_by_run_and_date(
