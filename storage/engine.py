@@ -4,8 +4,9 @@
   needs (``postgresql+psycopg://...``).
 * :func:`make_engine` builds an engine fit for several threads and processes sharing one
   database: SQLite in WAL mode with a busy timeout and ``BEGIN IMMEDIATE`` for writes,
-  PostgreSQL with a connect timeout, a pool as large as the Slack ack threads, and a ping only
-  for connections that sat idle.
+  PostgreSQL with a connect timeout, a pool as large as the Slack ack threads, a check at each
+  checkout that the server has not closed the connection (no round trip), and a ping only for
+  connections that sat idle.
 * :func:`reader` is the same engine for read-only work; :func:`autocommitter` runs each
   statement as a transaction of its own (the once-only marks of Slack requests).
 
@@ -15,6 +16,7 @@ can use it without importing each other.
 
 from __future__ import annotations
 
+import select
 import sqlite3
 import time
 from typing import Any
@@ -97,12 +99,32 @@ def _ping_when_idle(engine: Engine) -> None:
     @event.listens_for(engine, "checkout")
     def _on_checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
         idle_since = record.info.pop("idle_since", None)
+        if idle_since is not None and _closed_by_server(dbapi_connection):
+            # a restart or pg_terminate_backend: replaced now, not after a failed statement
+            raise sa.exc.DisconnectionError("the server closed the connection")
         if idle_since is None or time.monotonic() - idle_since < PG_PING_AFTER_IDLE_S:
             return
         try:
             engine.dialect.do_ping(dbapi_connection)
         except Exception as exc:  # the pool retries with a fresh connection
             raise sa.exc.DisconnectionError(type(exc).__name__) from exc
+
+
+def _closed_by_server(dbapi_connection: Any) -> bool:
+    """Did the server close this idle pooled connection? Then its socket reads as ready (the
+    server's "terminating connection" message, or the end of the stream), while an idle
+    connection has nothing to read otherwise. A poll of the socket, no round trip: the first
+    request after a PostgreSQL restart gets a fresh connection instead of an error (a 503 that
+    Slack does not retry for a slash command)."""
+    if getattr(dbapi_connection, "closed", False) or getattr(dbapi_connection, "broken", False):
+        return True
+    try:
+        fd = dbapi_connection.fileno()
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLPRI)
+        return bool(poller.poll(0))
+    except (AttributeError, OSError, ValueError, TypeError):  # no socket to ask: the ping decides
+        return False
 
 
 def _sqlite_engine(url: sa.URL, **kwargs: Any) -> Engine:
