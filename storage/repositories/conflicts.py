@@ -141,7 +141,7 @@ class ConflictRepository(Repository):
         status = ConflictStatus(status)
         if status is ConflictStatus.OPEN:
             raise ValueError("a conflict is resolved to kept_sell, used_hubspot or dismissed")
-        same = sa.true()
+        same: sa.ColumnElement[bool] = sa.true()
         if values is not None:
             same = t.conflicts.c.sell_value.is_not_distinct_from(
                 values[0]
