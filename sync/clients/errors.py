@@ -24,6 +24,8 @@ results. The tables below are the whole policy::
     timeouts, dropped / refused   RETRY                       RETRY
     connections
     other httpx errors            FAIL                        FAIL
+    2xx not of its endpoint's     FAIL (UnexpectedShape)      FAIL (UnexpectedShape)
+    shape (see SHAPES)
 
 ``ambiguous`` marks failures after which the request may have been applied (a read timeout,
 a connection dropped mid-exchange, 500/502/504): a non-idempotent create is not blindly
@@ -315,3 +317,95 @@ class AmbiguousWrite(ServiceUnavailable):
 
     Raised instead of retrying blindly, so the caller can look for the effect first.
     """
+
+
+# --------------------------------------------------------------------------- answer shapes
+
+
+class UnexpectedShape(ApiError):
+    """A success whose JSON is not the shape the endpoint answers with (a proxy's page, a
+    changed API, a broken answer): a classified API failure naming the endpoint, never a
+    TypeError deep in a client."""
+
+    def __init__(self, service: str, endpoint: str, why: str, status: int | None = None) -> None:
+        super().__init__(service, f"answered {endpoint} with an unexpected shape ({why})", status)
+        self.endpoint = endpoint
+        self.args = (f"{service} answered {endpoint} with an unexpected shape ({why})",)
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What a successful answer of one endpoint holds: a JSON object whose ``lists`` (when
+    present, or always for ``required`` ones) are lists of objects and whose ``objects`` (when
+    present) are objects. An empty body passes: the clients treat it as "nothing"."""
+
+    endpoint: str
+    lists: tuple[str, ...] = ()
+    objects: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()
+
+    def problem(self, body: Any) -> str | None:
+        if body is None:
+            return None
+        if not isinstance(body, dict):
+            return f"a JSON {type(body).__name__} where an object goes"
+        for key in self.required:
+            if key not in body:
+                return f"no {key!r}"
+        for key in self.lists:
+            value = body.get(key)
+            if value is None and key not in self.required:
+                continue
+            if not isinstance(value, list):
+                return f"{key!r} is not a list"
+            if not all(isinstance(item, dict) for item in value):
+                return f"{key!r} holds a non-object"
+        for key in self.objects:
+            value = body.get(key)
+            if value is not None and not isinstance(value, dict):
+                return f"{key!r} is not an object"
+        return None
+
+
+_RESULTS = {"lists": ("results",), "required": ("results",)}
+_ITEMS = {"lists": ("items",), "objects": ("meta",)}
+_ONE = {"objects": ("data", "meta")}
+
+#: The shape of each endpoint's successful answer, by service and the ``kind`` a client sends the
+#: request with. A kind not listed is only parsed.
+SHAPES: dict[tuple[str, str], Shape] = {
+    (HUBSPOT, "batch_read"): Shape("batch/read", **_RESULTS),
+    (HUBSPOT, "search"): Shape("search", objects=("paging",), **_RESULTS),
+    (HUBSPOT, "batch_create"): Shape("batch/create", lists=("results", "errors")),
+    (HUBSPOT, "batch_update"): Shape("batch/update", lists=("results", "errors")),
+    (HUBSPOT, "properties"): Shape("properties", **_RESULTS),
+    (HUBSPOT, "get_one"): Shape("a contact read", objects=("properties",)),
+    (HUBSPOT, "token_info"): Shape("the token check"),
+    (HUBSPOT, "get_list"): Shape("the list read", objects=("list",)),
+    (HUBSPOT, "memberships"): Shape("list memberships", objects=("paging",), **_RESULTS),
+    (HUBSPOT, "record_memberships"): Shape("a contact's lists", lists=("results",)),
+    (SELL, "list"): Shape("a record list", **_ITEMS),
+    (SELL, "get_records"): Shape("a record read by ids", **_ITEMS),
+    (SELL, "lead_sources"): Shape("lead sources", **_ITEMS),
+    (SELL, "custom_fields"): Shape("custom fields", **_ITEMS),
+    (SELL, "lead_conversions"): Shape("lead conversions", **_ITEMS),
+    (SELL, "find_created"): Shape("a record search", **_ITEMS),
+    (SELL, "sync_fetch"): Shape("the sync queue", **_ITEMS),
+    (SELL, "get_one"): Shape("a record read", **_ONE),
+    (SELL, "get"): Shape("a record read", **_ONE),
+    (SELL, "update"): Shape("a record update", **_ONE),
+    (SELL, "create"): Shape("a record create", **_ONE),
+    (SELL, "lead_source_create"): Shape("a lead source create", **_ONE),
+    (SELL, "users_self"): Shape("the token check", **_ONE),
+    (SELL, "sync_start"): Shape("the sync start", **_ONE),
+}
+
+
+def shape_error(service: str, kind: str, body: Any, status: int | None = None) -> ApiError | None:
+    """The error for a successful answer ``body`` of ``kind`` that lacks its shape (None when it
+    has it, or the kind has no shape on record)."""
+    shape = SHAPES.get((service, kind))
+    if shape is None:
+        return None
+    why = shape.problem(body)
+    return None if why is None else UnexpectedShape(service, shape.endpoint, why, status)

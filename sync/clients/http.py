@@ -29,6 +29,7 @@ from sync.clients.errors import (
     Remedy,
     Resolution,
     classify_exception,
+    shape_error,
 )
 from sync.clients.pacing import Pacer
 from sync.clients.retry import Random, RetryPolicy, Sleep
@@ -105,6 +106,7 @@ class Reply:
     response: httpx.Response
     resolution: Resolution | None = None  # None = success
     service: str = ""
+    kind: str = ""  # the endpoint, as the client named it (see errors.SHAPES)
 
     @property
     def ok(self) -> bool:
@@ -115,15 +117,21 @@ class Reply:
         return None if self.resolution is None else self.resolution.action
 
     def json(self) -> Any:
-        """The parsed body (None when empty); ApiError when it is not JSON."""
+        """The parsed body (None when empty); ApiError when it is not JSON, or when a success
+        is not the shape its endpoint answers with (:data:`~sync.clients.errors.SHAPES`)."""
         if not self.response.content:
             return None
         try:
-            return self.response.json()
+            body = self.response.json()
         except ValueError:
             raise ApiError(
                 self.service, "the response was not JSON", self.response.status_code
             ) from None
+        if self.resolution is None:
+            error = shape_error(self.service, self.kind, body, self.response.status_code)
+            if error is not None:
+                raise error
+        return body
 
     def error(self, item: str | None = None) -> SyncError:
         """The exception for a failed reply (``item`` names the record, when there is one)."""
@@ -229,7 +237,7 @@ class ApiSession:
                 resolution = classify_exception(exc, self.service)
             else:
                 if response.is_success:
-                    return Reply(response, service=self.service)
+                    return Reply(response, service=self.service, kind=kind)
                 resolution = self._classifier(response)
             resolution = self._scrubbed(resolution)
             if resolution.action is Remedy.RATE_LIMITED:
@@ -255,7 +263,7 @@ class ApiSession:
                 self._sleep(delay)
                 continue
             if response is not None and resolution.action in (Remedy.SKIP_RECORD, Remedy.NOT_FOUND):
-                return Reply(response, resolution, self.service)
+                return Reply(response, resolution, self.service, kind)
             if resolution.action is Remedy.RATE_LIMITED and resolution.wait is None:
                 resolution = dataclasses.replace(resolution, wait=self.retry.rate_limit_wait)
             raise resolution.error()
