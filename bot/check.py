@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -25,6 +26,7 @@ from sync.preflight import (
     SlackChannel,
     SlackGroup,
     check_hubspot,
+    check_published_credentials,
     check_sell,
     check_slack,
     check_slack_mode,
@@ -222,6 +224,9 @@ def run_check(settings: AppSettings) -> list[Finding]:
         bot_token=bot_token,
     )
     findings.append(mode)
+    published = check_published_credentials(_aimed_at_real_services(settings))
+    if published is not None:
+        findings.append(published)
     if bot_token is not None and mode.variable != "SLACK_BOT_TOKEN":
         client = WebClient(token=bot_token, base_url=settings.slack_api_url, timeout=10)
         app_token = _secret(settings, "slack_app_token")
@@ -239,6 +244,31 @@ def run_check(settings: AppSettings) -> list[Finding]:
             manager_ids=sorted(settings.manager_ids),
         )
     return findings
+
+
+#: The hosts of the real services; credentials sent elsewhere (the sandbox) are not checked
+#: against the sandbox's published ones.
+_REAL_HOSTS = {
+    "slack_api_url": "slack.com",
+    "hubspot_base_url": "hubapi.com",
+    "sell_base_url": "getbase.com",
+}
+_CREDENTIALS = {
+    "slack_api_url": ("slack_signing_secret", "slack_bot_token"),
+    "hubspot_base_url": ("hubspot_access_token",),
+    "sell_base_url": ("sell_access_token",),
+}
+
+
+def _aimed_at_real_services(settings: AppSettings) -> dict[str, str | None]:
+    """The credentials (by variable) whose service URL is the real service's."""
+    out: dict[str, str | None] = {}
+    for url_name, real in _REAL_HOSTS.items():
+        host = (urlsplit(getattr(settings, url_name)).hostname or "").lower()
+        if host == real or host.endswith("." + real):
+            for name in _CREDENTIALS[url_name]:
+                out[name.upper()] = _secret(settings, name)
+    return out
 
 
 # --------------------------------------------------------------------------- wording
@@ -372,6 +402,19 @@ def _slack_mode(f: Finding, d: dict[str, Any]) -> tuple[str, str]:
     )
 
 
+def _published(f: Finding, d: dict[str, Any]) -> tuple[str, str]:
+    names = " and ".join(d["names"])
+    return "credentials", (
+        f"{names} {'is' if len(d['names']) == 1 else 'are'} the sandbox's published value, "
+        "which anyone can use: set the real one"
+        + (
+            " (Slack app → Basic Information → Signing Secret)"
+            if "SLACK_SIGNING_SECRET" in d["names"]
+            else ""
+        )
+    )
+
+
 def _slack_token(f: Finding, d: dict[str, Any]) -> tuple[str, str]:
     what = "Slack auth.test" + (f" (bot {d['bot']} in {d['team']})" if d.get("bot") else "")
     if f.problem == "missing_scopes":
@@ -458,6 +501,7 @@ _WORDS = {
     "slack.mode": _slack_mode,
     "slack.token": _slack_token,
     "slack.app_token": _slack_app_token,
+    "secrets.published": _published,
     "slack.channel": _slack_channel,
     "slack.managers": _slack_managers,
 }

@@ -305,6 +305,33 @@ def check_slack_mode(
     return Finding("slack.mode", facts={"mode": "http"})
 
 
+#: The credentials the sandbox publishes (``sandbox/server.py``; a test keeps the two equal):
+#: anyone can sign a Slack request with this signing secret, so sellsync must not trust it for
+#: Slack itself, nor send these tokens to the real services.
+SANDBOX_CREDENTIALS: Mapping[str, str] = {
+    "SLACK_SIGNING_SECRET": "sandbox-signing-secret",
+    "SLACK_BOT_TOKEN": "xoxb-sandbox-token",
+    "HUBSPOT_ACCESS_TOKEN": "sandbox-hubspot-token",
+    "SELL_ACCESS_TOKEN": "sandbox-sell-token".ljust(64, "0"),
+}
+
+
+def check_published_credentials(values: Mapping[str, str | None]) -> Finding | None:
+    """``values``: the credentials (by variable) aimed at the real services. A finding when any
+    is the sandbox's published one (fatal for the signing secret: every forged request would
+    verify); None when none is."""
+    names = [n for n, v in values.items() if v is not None and SANDBOX_CREDENTIALS.get(n) == v]
+    if not names:
+        return None
+    return Finding(
+        "secrets.published",
+        "published",
+        names[0],
+        {"names": names},
+        fatal="SLACK_SIGNING_SECRET" in names,
+    )
+
+
 def check_slack(
     slack: SlackProbe,
     *,
