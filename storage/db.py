@@ -124,8 +124,8 @@ def open_store(url: str, *, migrate: bool = True, **engine_kwargs: Any) -> SqlSt
     """
     engine = make_engine(url, **engine_kwargs)
     try:
-        _reachable(engine)
         if migrate:
+            _reachable(engine)
             upgrade(engine)
     except BaseException:
         engine.dispose()
