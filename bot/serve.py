@@ -25,7 +25,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from bot.app import create_app
 from bot.scheduler import build_scheduler, notifier_for
-from bot.settings import AppSettings
+from bot.settings import AppSettings, is_placeholder
 from bot.web import SLACK_PATH, build_web
 from sync.errors import ConfigError, ServiceUnavailable
 from sync.service import SyncService
@@ -192,13 +192,19 @@ def _on_sigterm(signum: int, frame: object) -> None:
 
 def _listen(port: int, host: str = "0.0.0.0") -> socket.socket:
     """The HTTP socket, bound before anything else starts: a busy port is a setting to change
-    (exit 2 naming PORT), not a log line saying "listening" followed by exit 3."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    (exit 2 naming PORT), not a log line saying "listening" followed by exit 3; an address this
+    host does not have is one too (exit 2 naming BIND_ADDRESS)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
+        if exc.errno == errno.EADDRNOTAVAIL:
+            raise ConfigError(
+                "BIND_ADDRESS", f"{host} is not an address of this host: set BIND_ADDRESS"
+            ) from None
         reason = (
             "is already in use"
             if exc.errno == errno.EADDRINUSE
@@ -219,7 +225,11 @@ def serve(
     ``scheduler`` is true, the schedules, in this process, until SIGTERM or Ctrl-C; then the
     scheduler and the socket are shut down before returning. The port is taken first, then
     ``preflight`` runs (``sellsync check`` at start), then Slack is contacted."""
-    sock = _listen(settings.port)
+    metrics_token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+    if metrics_token is not None and metrics_token.strip() and is_placeholder(metrics_token):
+        raise ConfigError("METRICS_TOKEN", "is a placeholder: set a long random value, or unset it")
+    host = settings.bind_address
+    sock = _listen(settings.port, host)
     schedules = None
     socket_handler = None
     in_main = threading.current_thread() is threading.main_thread()
@@ -246,10 +256,18 @@ def serve(
                     "Slack", f"{_unreachable} for Socket Mode ({type(exc).__name__})"
                 ) from None
             log.info("Socket Mode connected; HTTP serves /healthz and /metrics only")
-        web = build_web(app, service, slack_events=socket_handler is None)
+        web = build_web(
+            app, service, slack_events=socket_handler is None, metrics_token=metrics_token or None
+        )
         uvicorn_level = (settings.log_level or "INFO").lower()  # LOG_LEVEL quiets uvicorn too
-        log.info("listening on 0.0.0.0:%s (%s, /healthz, /metrics)", settings.port, SLACK_PATH)
-        uvicorn.Server(_config(web, "0.0.0.0", settings.port, uvicorn_level)).run(sockets=[sock])
+        log.info(
+            "listening on %s:%s (%s, /healthz, /metrics%s)",
+            host,
+            settings.port,
+            SLACK_PATH,
+            " with METRICS_TOKEN" if metrics_token else "",
+        )
+        uvicorn.Server(_config(web, host, settings.port, uvicorn_level)).run(sockets=[sock])
     except (_Stopped, KeyboardInterrupt):
         log.info("stopping")
     finally:

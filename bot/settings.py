@@ -7,6 +7,7 @@ variables it uses with :meth:`AppSettings.require`; a missing or placeholder val
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 from typing import Literal
@@ -115,6 +116,20 @@ class AppSettings(BaseSettings):
     @classmethod
     def _format(cls, v: object) -> object:
         return v.strip().lower() if isinstance(v, str) else v
+
+    @field_validator("bind_address", mode="before")
+    @classmethod
+    def _bind_address(cls, v: object) -> object:
+        """An IP address (0.0.0.0: every interface, as a container needs; 127.0.0.1: this host
+        only; :: for IPv6)."""
+        if v is None or (isinstance(v, str) and not v.strip()):
+            return "0.0.0.0"
+        text = str(v).strip().strip("[]")
+        try:
+            ipaddress.ip_address(text)
+        except ValueError:
+            raise ValueError("use an IP address such as 0.0.0.0 or 127.0.0.1") from None
+        return text
 
     @field_validator("hubspot_base_url", "sell_base_url", "slack_api_url")
     @classmethod

@@ -4,14 +4,18 @@
   by ``bot.edge`` before Bolt sees them, then dispatched. ``App.dispatch`` blocks until the
   listener acks (up to 3 s), so it runs on Starlette's thread pool, never on the event loop: one
   slow ack does not hold up the others.
-* ``GET /healthz`` — JSON: is the database reachable, what was the last run. 200 or 503.
+* ``GET /healthz`` — JSON: is the database reachable, what was the last run. 200 or 503. With
+  ``METRICS_TOKEN`` set, only ``{"ok": …}`` unless the request bears the token.
 * ``GET /metrics`` — Prometheus text: runs by status, open conflicts, pending requests, links by
-  state, the last run's timestamps.
+  state, the last run's timestamps. With ``METRICS_TOKEN`` set, only for a request bearing it
+  (``Authorization: Bearer …``).
 
 What the last two say is ``bot/metrics.py``; running the app under uvicorn is ``bot/serve.py``.
 """
 
 from __future__ import annotations
+
+import hmac
 
 from slack_bolt import App
 from starlette.applications import Starlette
@@ -28,22 +32,44 @@ from sync.service import SyncService
 SLACK_PATH = "/slack/events"
 
 
+def bearer_matches(request: Request, token: str) -> bool:
+    """Does ``request`` carry ``Authorization: Bearer <token>``? (A constant-time comparison.)"""
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(given.strip().encode(), token.encode())
+
+
 def build_web(
     app: App,
     service: SyncService,
     *,
     slack_events: bool = True,
     body_timeout: float = BODY_TIMEOUT_SECONDS,
+    metrics_token: str | None = None,
 ) -> Starlette:
-    """The ASGI app: ``/slack/events`` (unless Socket Mode brings the requests), health, metrics."""
+    """The ASGI app: ``/slack/events`` (unless Socket Mode brings the requests), health, metrics.
+
+    With ``metrics_token`` (``METRICS_TOKEN``), ``/metrics`` answers only requests bearing it
+    (401 otherwise), and ``/healthz`` says only ``{"ok": …}`` (200 or 503) to the others: the
+    database state and the last run are for the token's bearer."""
 
     registry = metrics_registry(service.figures)
+    token = metrics_token or None
 
     async def healthz(request: Request) -> Response:
         status, payload = await check_health(service.last_run)
+        if token is not None and not bearer_matches(request, token):
+            payload = {"ok": payload.get("ok", status == 200)}
         return JSONResponse(payload, status_code=status)
 
     async def metrics(request: Request) -> Response:
+        if token is not None and not bearer_matches(request, token):
+            return JSONResponse(
+                {"error": "a bearer token is required"},
+                status_code=401,
+                headers={"www-authenticate": 'Bearer realm="sellsync metrics"'},
+            )
         body, content_type = await run_in_threadpool(
             exposition, registry, request.headers.get("accept")
         )
