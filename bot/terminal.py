@@ -62,6 +62,7 @@ RUN_STATUS = {
     "errors": "finished with errors",
     "failed": "failed",
     "running": "running",
+    "interrupted": "interrupted",
 }
 
 

@@ -30,6 +30,7 @@ from sync.bulk import BulkCollector
 from sync.domain import Conflict, FeedMark, Link, LinkState, RecordKind, SellRecord, SellRef, Skip
 from sync.email_index import EmailIndex
 from sync.errors import RecordNotFound, RecordRejected, SyncError
+from sync.interrupt import RunInterrupted, StopFlag
 from sync.lease import RunLease
 from sync.mapping import FieldMapping
 from sync.plan import RecordDecision
@@ -105,6 +106,7 @@ class Applier(PlanOnly):
         lease: RunLease | None,
         actor: str | None,
         sell_write_workers: int,
+        stop: StopFlag | None = None,
     ) -> None:
         super().__init__(report)
         self.hubspot = hubspot
@@ -115,7 +117,9 @@ class Applier(PlanOnly):
         self.lease = lease  # a real sync's lease (sync/lease.py), checked before writes
         self.actor = actor  # the rep who pushed, named in the audit events
         self.workers = sell_write_workers
+        self.stop = stop  # once set, no more Sell writes: the run stops after this page's
         self._links: list[Link] = []  # applied, not yet stored (see _flush)
+        self._applied: list[RecordDecision] = []  # counted once stored (see _flush)
         self._moves: list[tuple[SellRef, SellRef]] = []  # converted leads' links (L1)
         self._events: list[AuditEvent] = []
 
@@ -162,9 +166,12 @@ class Applier(PlanOnly):
         outcomes = self._pool_map(self._write_sell, ready)  # 2. Sell, recorded in plan order
         converted = self._converted_meanwhile(ready, outcomes)
         written: list[SellRecord] = []
+        interrupted: RunInterrupted | None = None
         for decision, outcome in zip(ready, outcomes, strict=True):
             assert decision.link is not None
-            if isinstance(outcome, RecordNotFound) and decision.link.sell in converted:
+            if isinstance(outcome, RunInterrupted):  # not sent: the next run decides it again
+                interrupted = outcome
+            elif isinstance(outcome, RecordNotFound) and decision.link.sell in converted:
                 # converted after it was read (L1): the next run's conversion feed moves it
                 self.report.errors.append(
                     Skip(str(decision.link.sell), "converted in Sell during the run")
@@ -185,6 +192,8 @@ class Applier(PlanOnly):
                 self._record(decision)
         self.index.add(written)
         self._flush()
+        if interrupted is not None:  # what was sent is stored; the page's mark must not move
+            raise interrupted
 
     def _converted_meanwhile(
         self,
@@ -232,7 +241,7 @@ class Applier(PlanOnly):
         def safe(decision: RecordDecision) -> SellRecord | BaseException | None:
             try:
                 return fn(decision)
-            except (RecordNotFound, RecordRejected) as exc:
+            except (RecordNotFound, RecordRejected, RunInterrupted) as exc:
                 return exc
 
         workers = min(self.workers, len(decisions))
@@ -247,6 +256,8 @@ class Applier(PlanOnly):
         assert link is not None
         if self.lease is not None:
             self.lease.check()  # lost meanwhile (seen by the heartbeat): not one more write
+        if self.stop is not None and (decision.create_kind is not None or decision.sell_writes):
+            self.stop.check()  # asked to stop: this write is not sent (RunInterrupted)
         if decision.create_kind is not None:
             kind: RecordKind = "contact" if decision.create_kind == "contact" else "lead"
             return self.sell.create_record(kind, decision.sell_writes)
@@ -265,7 +276,7 @@ class Applier(PlanOnly):
             self.index.remove([decision.moved_from])  # the lead is gone from Sell's lists
         if link.state is LinkState.TOMBSTONED:
             self.index.remove([link.sell])
-        self.report.applied.add(decision)
+        self._applied.append(decision)
         for outcome in decision.outcomes:
             self._events.append(
                 AuditEvent(
@@ -294,14 +305,18 @@ class Applier(PlanOnly):
             )
 
     def _flush(self) -> None:
-        """Store what a page applied, before the page's mark moves: audit events, then links."""
+        """Store what a page applied, before the page's mark moves: audit events, then links.
+        Only then is it counted: a run stopped before its links are stored decides the same
+        pairs again next time, and counting them here too would count them twice."""
         if self._events:
             self.store.audit_many(self._events)
         for old, new in self._moves:
             self.store.move_link(old, new)
         if self._links:
             self.store.save_links(self._links)
-        self._links, self._events, self._moves = [], [], []
+        for decision in self._applied:
+            self.report.applied.add(decision)
+        self._links, self._events, self._moves, self._applied = [], [], [], []
 
     # ------------------------------------------------------- run state
     def save_mark(self, name: str, mark: FeedMark) -> None:

@@ -118,10 +118,14 @@ def judge(
     links_total: int,
     approved: Mapping[str, Iterable[str]] | None = None,
     rejected: Mapping[str, Iterable[str]] | None = None,
+    pending: Mapping[str, Iterable[str]] | None = None,
     yes: bool = False,
 ) -> Verdict:
     """Split what a run collected. ``approved``/``rejected``: keys by kind a manager decided
-    (the rejected ones under this run's scope only); ``yes``: the operator's ``--yes-bulk``."""
+    (the rejected ones under this run's scope only); ``pending``: the keys of the request still
+    waiting under this scope (creations it holds stay held while the newcomers, if within the
+    limit on their own, are created); ``yes``: the operator's ``--yes-bulk``."""
+    waiting = {HeldKind(k): set(v) for k, v in (pending or {}).items()}
     approved_keys = {HeldKind(k): set(v) for k, v in (approved or {}).items()}
     rejected_keys = {HeldKind(k): set(v) for k, v in (rejected or {}).items()}
     verdict = Verdict()
@@ -137,7 +141,12 @@ def judge(
         over = (
             removals_over(removals, links_total) if kind in REMOVALS else len(keys) > max(limit, 0)
         )
-        if over and not yes:
+        asked = [k for k in keys if k in waiting.get(kind, set())]
+        newcomers = [k for k in keys if k not in waiting.get(kind, set())]
+        if over and not yes and kind in CREATIONS and asked and len(newcomers) <= limit:
+            verdict.held[kind] = asked  # the same request: newcomers are not held with it
+            verdict.released[kind] = verdict.released[kind] + newcomers
+        elif over and not yes:
             verdict.held[kind] = keys
         else:
             verdict.released[kind] = verdict.released[kind] + keys
@@ -167,6 +176,10 @@ class BulkCollector:
 
     def collected(self) -> dict[HeldKind, list[str]]:
         return {kind: list(d) for kind, d in self.decisions.items() if d}
+
+    def removals(self) -> set[str]:
+        """Sell refs of the links this run would remove (collected already)."""
+        return {key for kind in REMOVALS for key in self.decisions[kind]}
 
     def members_waiting(self) -> set[str]:
         """HubSpot ids of the members whose creation waits (not evaluated until created)."""

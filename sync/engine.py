@@ -14,8 +14,10 @@ whatever happens.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from contextlib import nullcontext
+from datetime import datetime
 from typing import Any
 
 from sync.applier import Applier, PlanOnly, write_field
@@ -23,13 +25,14 @@ from sync.config import EngineConfig
 from sync.domain import Link
 from sync.email_index import EmailIndex, OverlaidEmailIndex, StoredEmailIndex
 from sync.errors import ApiError, SyncError
+from sync.interrupt import RunInterrupted, StopFlag
 from sync.lease import RunLease
 from sync.mapping import FieldMapping
 from sync.pipeline.push_run import PushRun
 from sync.pipeline.sync_run import Progress, RunParts, SyncRun
 from sync.plan import SyncPlan
 from sync.planner import Planner
-from sync.ports import Clock, HubSpotPort, SellPort, Store, SyncSettings
+from sync.ports import Clock, HubSpotPort, RunRecord, SellPort, Store, SyncSettings
 from sync.report import SyncReport, classify_failure
 from sync.run_context import RunContext
 
@@ -40,9 +43,49 @@ log = logging.getLogger("sellsync.engine")
 SYNC_LOCK = "sync"
 
 
+#: Who started a run, by its stored trigger, for the refusal of another one.
+STARTED_BY = {
+    "schedule": "the schedule",
+    "cli": "the command line",
+    "slack": "a manager in Slack",
+    "manual": "a manager in Slack",
+}
+
+#: The error of a run closed as interrupted because its process vanished.
+ORPHANED = "its process ended before the run finished (killed, or out of disk or memory)"
+
+
 class RunInProgress(SyncError):
-    def __init__(self) -> None:
-        super().__init__("a sync is already running; try again when it has finished")
+    """Another run holds the run lock: who (its run row, when one is recorded), since when,
+    and when its lock would be taken over if that holder is dead."""
+
+    def __init__(
+        self,
+        holder: RunRecord | None = None,
+        *,
+        released_with_process: bool = False,
+        expires_at: datetime | None = None,
+    ) -> None:
+        self.holder = holder
+        self.released_with_process = released_with_process
+        self.expires_at = expires_at
+        text = "a sync is already running"
+        if holder is not None:
+            who = STARTED_BY.get(holder.trigger.partition(":")[0], holder.trigger)
+            text += f" (run #{holder.id}, started by {who} at {_utc(holder.started_at)})"
+        text += "; try again when it has finished"
+        if released_with_process:
+            text += (
+                ". Its lock is released with its process: if that process is gone, the next "
+                "run starts at once"
+            )
+        elif expires_at is not None:
+            text += f". If its holder is gone, the lock is taken over at {_utc(expires_at)}"
+        super().__init__(text)
+
+
+def _utc(at: datetime) -> str:
+    return at.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 class Engine:
@@ -59,6 +102,10 @@ class Engine:
         self.store = store
         self.clock = clock
         self.config = config
+        #: Set to stop this engine's runs at their next page boundary (:meth:`interrupt`).
+        self.stop = StopFlag()
+        self._active = 0  # real runs going on now, for :meth:`wait_idle`
+        self._idle = threading.Condition()
 
     # ------------------------------------------------------------------ public
     def settings(self) -> SyncSettings:
@@ -107,7 +154,10 @@ class Engine:
         )
         if lease is not None:
             try:
+                self._close_orphans(report.started_at)  # the lock is ours: no other run lives
                 report.run_id = self.store.start_run(trigger=trigger, at=report.started_at)
+                with self._idle:
+                    self._active += 1
             except BaseException:
                 lease.release()
                 raise
@@ -117,11 +167,17 @@ class Engine:
                 if lease is not None:  # a real run stores the settings it runs with
                     self.store_settings(parts.context)
                 SyncRun(parts, full=full, yes_bulk=yes_bulk).sync()
+        except RunInterrupted as exc:  # asked to stop: it did, at a page boundary
+            report.interrupted = exc.reason
+            log.warning("sync run interrupted (%s)", exc.reason)
         except (ApiError, SyncError) as exc:
             report.failure, report.failure_cause = str(exc), exc
             report.failure_kind = classify_failure(exc)
             log.warning("sync run stopped: %s", exc)
-        except BaseException as exc:  # a bug or an interrupt: recorded as failed, then raised
+        except (KeyboardInterrupt, SystemExit) as exc:  # recorded as interrupted, then raised
+            report.interrupted = "SIGINT" if isinstance(exc, KeyboardInterrupt) else "exit"
+            raise
+        except BaseException as exc:  # a bug: recorded as failed, then raised
             report.failure = f"{type(exc).__name__}: {exc}"
             report.failure_kind = classify_failure(exc)
             raise
@@ -138,8 +194,43 @@ class Engine:
                         error=report.failure,
                     )
                 finally:
-                    lease.release()
+                    self._release(lease)
         return report
+
+    def interrupt(self, reason: str) -> None:
+        """Stop this engine's runs at their next page boundary, recorded as interrupted (a
+        signal, the process shutting down). Runs started afterwards stop at their first page."""
+        self.stop.set(reason)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no real run of this engine goes on (False: still one after ``timeout``)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._active == 0, timeout)
+
+    def close_orphans(self) -> list[int]:
+        """Close the runs still recorded as running whose process vanished (the worker's start):
+        only while no run holds the lock, which proves them orphans. Their ids."""
+        lease = self._lease()
+        if not lease.acquire():
+            return []
+        try:
+            return self._close_orphans(self.clock.now())
+        finally:
+            lease.release()
+
+    def _close_orphans(self, at: datetime) -> list[int]:
+        ids = self.store.interrupt_runs(at=at, error=ORPHANED)
+        if ids:
+            log.warning("closed run(s) %s as interrupted: %s", ids, ORPHANED)
+        return ids
+
+    def _release(self, lease: RunLease) -> None:
+        try:
+            lease.release()
+        finally:
+            with self._idle:
+                self._active -= 1
+                self._idle.notify_all()
 
     def push(self, items: Sequence[str], *, actor: str, dry_run: bool = False) -> SyncReport:
         """S4: send the selected Sell records to HubSpot (create, or merge with an existing one)."""
@@ -203,6 +294,7 @@ class Engine:
                 lease=lease,
                 actor=actor,
                 sell_write_workers=self.config.sell_write_workers,
+                stop=self.stop,
             )
         return RunParts(
             hubspot=self.hubspot,
@@ -216,21 +308,30 @@ class Engine:
             report=report,
             lease=lease,
             progress=progress,
+            stop=self.stop,
         )
 
-    def _take_lease(self) -> RunLease:
-        """The run lease (see sync/lease.py), or RunInProgress while another run holds it.
-
-        A run killed anywhere leaves the lease until it expires (one TTL): whether its process
-        is gone cannot be told from here (another host, another PID namespace), only that it
-        stopped renewing."""
-        lease = RunLease(
+    def _lease(self) -> RunLease:
+        return RunLease(
             self.store,
             self.clock,
             name=SYNC_LOCK,
             ttl_seconds=self.config.lock_ttl_seconds,
             heartbeat_seconds=self.config.lock_heartbeat_seconds,
         )
+
+    def _take_lease(self) -> RunLease:
+        """The run lease (see sync/lease.py), or RunInProgress while another run holds it.
+
+        A run killed anywhere frees its process lock with its process: the next run takes the
+        lease at once. Where no process lock exists, the lease is taken over once it expired."""
+        lease = self._lease()
         if not lease.acquire():
-            raise RunInProgress()
+            running = self.store.running_runs()
+            by_process = lease.refused_by == "process"
+            raise RunInProgress(
+                running[0] if running else None,
+                released_with_process=by_process,
+                expires_at=None if by_process else self.store.lock_expiry(SYNC_LOCK),
+            )
         return lease

@@ -286,8 +286,10 @@ class AuditEvent:
     run_id: int | None = None
 
 
-#: The statuses a run row takes: ``running`` until it finishes with one of the others.
-RUN_STATUSES = ("running", "ok", "errors", "failed")
+#: The statuses a run row takes: ``running`` until it finishes with one of the others;
+#: ``interrupted``: stopped by a signal (Ctrl-C, SIGTERM), or its process vanished (closed so by
+#: the next run that holds the lock, or by the worker's start).
+RUN_STATUSES = ("running", "ok", "errors", "failed", "interrupted")
 #: Finished runs that count as a success (``errors``: some records failed, the run went through).
 SUCCESS_STATUSES = ("ok", "errors")
 
@@ -298,7 +300,7 @@ class RunRecord:
     started_at: datetime
     finished_at: datetime | None
     trigger: str
-    status: str  # running | ok | errors | failed
+    status: str  # running | ok | errors | failed | interrupted
     counts: Mapping[str, int] = field(default_factory=dict)
     error: str | None = None
 
@@ -524,6 +526,16 @@ class RunLog(Protocol):
         start, finish and success, computed in the database whatever the number of runs."""
         ...
 
+    def running_runs(self) -> list[RunRecord]:
+        """The runs recorded as started and not finished, newest first."""
+        ...
+
+    def interrupt_runs(self, *, at: datetime, error: str) -> list[int]:
+        """Close every run still ``running`` as ``interrupted`` at ``at`` (its counts kept):
+        called by a run that holds the run lock, when any other such row is an orphan whose
+        process vanished. Returns their ids."""
+        ...
+
 
 class AuditLog(Protocol):
     """Every change and decision, append-only."""
@@ -553,8 +565,38 @@ class AuditLog(Protocol):
         ...
 
 
+class LockHold(Protocol):
+    """A lock the operating system or the database drops with the process (or its database
+    session) that holds it: on PostgreSQL a session advisory lock, on SQLite a file lock
+    beside the database file. Taken by :meth:`LeaseStore.hold_lock`."""
+
+    @property
+    def kind(self) -> str:
+        """What it is, for people ("a file lock", "a PostgreSQL advisory lock"); empty for the
+        stand-in given where no such lock exists (in-memory SQLite): the TTL alone decides."""
+        ...
+
+    def alive(self) -> bool:
+        """Still held (the database session is up and still holds it)."""
+        ...
+
+    def release(self) -> None:
+        """Give it back (idempotent)."""
+        ...
+
+
 class LeaseStore(Protocol):
-    """Named locks that hold across processes until they expire (the run lock, the summary's)."""
+    """Named locks that hold across processes until they expire (the run lock, the summary's),
+    and the lock the kernel or the database drops with its holder (the run lock's)."""
+
+    def hold_lock(self, name: str) -> LockHold | None:
+        """Take ``name``'s process lock without waiting: None while another process (or
+        session) holds it; a hold of empty ``kind`` where this database has no such lock."""
+        ...
+
+    def lock_expiry(self, name: str) -> datetime | None:
+        """When the named lock's row expires (expired or not), or None when there is none."""
+        ...
 
     def try_lock(self, name: str, *, owner: str, at: datetime, ttl_seconds: int) -> bool:
         """Take a named lock that holds across processes; False when someone else holds it."""

@@ -115,8 +115,13 @@ class SyncReport:
     not_qualified: int = 0
     bulk: BulkNotice | None = None  # what the bulk guard held (or would hold, in a dry run)
 
+    #: The run stopped on request (Ctrl-C, SIGTERM, the process shutting down): what asked.
+    interrupted: str | None = None
+
     @property
     def status(self) -> str:
+        if self.interrupted is not None:
+            return "interrupted"
         if self.failure:
             return "failed"
         return "errors" if self.errors else "ok"
@@ -163,6 +168,7 @@ class SyncReport:
             },
             "failure": self.failure,
             "failure_kind": self.failure_kind.value if self.failure_kind else None,
+            "interrupted": self.interrupted,
             "plan": self.plan.to_dict() if self.dry_run else None,
         }
 

@@ -158,6 +158,20 @@ class SyncService:
         log.info("%s", run_log_line(report))
         return report
 
+    def interrupt(self, reason: str) -> None:
+        """Stop the runs going on at their next page boundary, recorded as interrupted (a
+        signal, or the process shutting down): see sync/interrupt.py."""
+        self.engine.interrupt(reason)
+
+    def wait_for_runs(self, timeout: float) -> bool:
+        """Wait until no run of this process goes on; False when one still does."""
+        return self.engine.wait_idle(timeout)
+
+    def close_orphaned_runs(self) -> list[int]:
+        """Close as interrupted the runs left "running" by processes that vanished (when no
+        run holds the lock); their ids."""
+        return self.engine.close_orphans()
+
     def push(self, items: Sequence[str], *, actor: Actor, dry_run: bool = False) -> SyncReport:
         parsed = parse_items(items)
         if parsed.empty and not parsed.invalid:

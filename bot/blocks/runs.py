@@ -32,6 +32,7 @@ STAGES = {
     "hubspot changes": "reading HubSpot changes",
     "full check": "checking every link",
     "bulk": "creating what the bulk guard counted",
+    "held links": "checking the links a bulk request names",
 }
 
 

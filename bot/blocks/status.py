@@ -26,6 +26,7 @@ RUN_STATUS = {
     "errors": ":warning: finished with errors",
     "failed": ":x: failed",
     "running": ":arrows_counterclockwise: running",
+    "interrupted": ":double_vertical_bar: interrupted",
 }
 
 LINK_STATES = {

@@ -52,8 +52,31 @@ class RunRepository(Repository):
 
     def recent_runs(self, limit: int = 10) -> list[RunRecord]:
         """The newest runs first."""
+        return self._runs(sa.true(), limit)
+
+    def running_runs(self) -> list[RunRecord]:
+        """The runs recorded as started and not finished, newest first."""
+        return self._runs(t.sync_runs.c.status == "running", None)
+
+    def interrupt_runs(self, *, at: datetime, error: str) -> list[int]:
+        """Close every run still ``running`` as ``interrupted`` (counts kept); their ids."""
+        runs = t.sync_runs.c
+        with self._write() as session:
+            ids = [
+                int(i)
+                for i in session.execute(
+                    sa.update(t.sync_runs)
+                    .where(runs.status == "running")
+                    .values(status="interrupted", finished_at=at, error=error)
+                    .returning(runs.id)
+                ).scalars()
+            ]
+        return sorted(ids)
+
+    def _runs(self, where: sa.ColumnElement[bool], limit: int | None) -> list[RunRecord]:
         query = (
             sa.select(t.sync_runs)
+            .where(where)
             .order_by(t.sync_runs.c.started_at.desc(), t.sync_runs.c.id.desc())
             .limit(limit)
         )

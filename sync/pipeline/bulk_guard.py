@@ -18,11 +18,13 @@ A dry run judges the same and writes nothing: its report says what the guard wou
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from sync.applier import Applier, PlanOnly
 from sync.bulk import (
     CREATIONS,
+    REMOVALS,
     BulkCollector,
     BulkNotice,
     HeldKind,
@@ -64,18 +66,28 @@ class BulkGuard:
         self.yes = yes  # the operator's ``sync --yes-bulk``
         self.collector = BulkCollector()
         self.closed: list[int] = []  # holds this run closed, whose messages change
+        self._after: list[Callable[[], None]] = []
         self.links_total = parts.store.count_links().get(LinkState.ACTIVE.value, 0)
         parts.applier.bulk = self.collector
         #: Members in a hold a manager has not carried out (pending, approved, rejected): kept
         #: with their scores (the threshold's impact counts them), yet read again every run,
         #: so an approval finds them and a rejection is asked again under another limit.
         self.unsettled: set[str] = set()
+        #: Links such a hold names (Sell refs): the run reads them again before it settles.
+        self.unsettled_links: set[str] = set()
         for hold in parts.store.holds(UNSETTLED):
             self.unsettled.update(hold.items.get(HeldKind.CREATE_IN_SELL.value, ()))
+            for kind in REMOVALS:
+                self.unsettled_links.update(hold.items.get(kind.value, ()))
 
     @property
     def real(self) -> bool:
         return isinstance(self.p.applier, Applier)
+
+    def after_settle(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` once the guard has applied or held what it collected (a Sync API page is
+        acked then: a run stopped before leaves its deletions to be sent again)."""
+        self._after.append(fn)
 
     def waiting(self) -> set[str]:
         """Members whose creation waits for the run's end: not evaluated yet."""
@@ -96,6 +108,7 @@ class BulkGuard:
             links_total=self.links_total,
             approved=_union(approved),
             rejected=_union(rejected),
+            pending=_union([h for h in pending if h.scope == scope]),
             yes=self.yes,
         )
         p.applier.bulk = None
@@ -117,6 +130,9 @@ class BulkGuard:
         if self.real:
             for hold in approved:
                 self._close(hold, HoldStatus.APPLIED, "carried out", was=HoldStatus.APPROVED)
+        for fn in self._after:
+            fn()
+        self._after.clear()
         if verdict.holds or rejected_count or self.closed:
             p.report.bulk = BulkNotice(
                 held={k.value: len(v) for k, v in verdict.held.items() if v},

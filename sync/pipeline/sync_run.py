@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
+from functools import partial
 
 from sync.applier import Applier, PlanOnly
 from sync.config import EngineConfig
@@ -64,6 +65,7 @@ from sync.feeds.links import LinkCheckFeed, runs_per_day
 from sync.feeds.members import CHUNK, all_links, list_members, never_evaluated
 from sync.feeds.sell import SellChangeFeed
 from sync.feeds.sell_sync import SellSyncFeed
+from sync.interrupt import StopFlag
 from sync.lease import RunLease
 from sync.pipeline.bulk_guard import BulkGuard
 from sync.planner import FOLLOWS_A_MERGE, ConvertedLead, LinkedPair, PagePlan, Planner
@@ -91,6 +93,7 @@ class RunParts:
         report: SyncReport,
         lease: RunLease | None = None,
         progress: Progress | None = None,
+        stop: StopFlag | None = None,
     ) -> None:
         self.hubspot = hubspot
         self.sell = sell
@@ -103,6 +106,7 @@ class RunParts:
         self.report = report
         self.lease = lease
         self.progress = progress
+        self.stop = stop  # set: the run stops at its next page boundary (sync/interrupt.py)
         self._planner: Planner | None = None
 
     @property
@@ -112,10 +116,13 @@ class RunParts:
         return self._planner
 
     def tick(self, stage: str) -> None:
+        """A page boundary: what the page applied is stored. The run stops here when asked."""
         if self.lease is not None:
             self.lease.renew()  # at every page; raises LeaseLost once another run holds it
         if self.progress is not None:
             self.progress(stage, self.report)
+        if self.stop is not None:
+            self.stop.check()  # raises RunInterrupted once a stop was asked
 
     def read_sell(self, refs: Iterable[SellRef]) -> dict[SellRef, SellRecord]:
         out: dict[SellRef, SellRecord] = {}
@@ -217,7 +224,9 @@ class SyncRun:
             self._recheck_all_links()
         elif not self._sync_api_deletions():
             self._check_link_share()
-        # 6. what the bulk guard kept back: applied, or held for a manager
+        # 6. what the bulk guard kept back: applied, or held for a manager (with the links a
+        # hold names read again, so that its decision finds them)
+        self._recheck_held_links()
         self.guard.settle(p.context)
 
     def _import(self, contacts: Sequence[HubSpotContact]) -> None:
@@ -442,9 +451,13 @@ class SyncRun:
             records = p.read_sell(link.sell for link in active) if active else {}
             missing = [LinkedPair(link, None, None) for link in active if link.sell not in records]
             missing = self._unless_converted(missing)  # a converted lead reads as deleted (L1)
+            waiting = len(self.guard.collector.removals())
             if missing:
                 p.applier.apply(p.plan_pairs(missing))
-            feed.ack(page)  # only once applied: unacked items come back in the next session
+            if len(self.guard.collector.removals()) > waiting:  # tombstones wait for the guard
+                self.guard.after_settle(partial(feed.ack, page))
+            else:
+                feed.ack(page)  # only once applied: unacked items come back in the next session
             p.tick("sell sync api")
         return True
 
@@ -474,27 +487,45 @@ class SyncRun:
 
     # ------------------------------------------------------------ --full
     def _recheck_all_links(self) -> None:
+        for batch in all_links(self.p.store):
+            self._recheck(batch, "full check")
+
+    def _recheck_held_links(self) -> None:
+        """Links a hold names that no manager's decision has carried out: read again whatever
+        share of the links this run checked, so the guard finds them (an approval carries them
+        out; a pending hold stays asked) or finds them back."""
         p = self.p
-        for batch in all_links(p.store):
-            active = [
-                link for link in batch if self._unchecked(link) and link.hubspot_id not in self.done
-            ]
-            if not active:
-                continue
-            records = p.read_sell(link.sell for link in active)
-            found, missing = p.hubspot.read_contacts(
-                [link.hubspot_id for link in active], p.context.hubspot_props()
-            )
-            pairs = []
-            for link in active:
-                self.done.add(link.hubspot_id)
-                pairs.append(
-                    LinkedPair(
-                        link,
-                        records.get(link.sell),
-                        found.get(link.hubspot_id),
-                        hubspot_missing=link.hubspot_id in missing,
-                    )
+        decided = self.guard.collector.removals()
+        refs = [SellRef.parse(key) for key in sorted(self.guard.unsettled_links - decided)]
+        links = list(p.store.links_by_sell(refs).values()) if refs else []
+        for start in range(0, len(links), CHUNK):
+            # even those a feed read this run: a feed that reads a contact may not read its record
+            self._recheck(links[start : start + CHUNK], "held links", skip_done=False)
+
+    def _recheck(self, batch: Sequence[Link], stage: str, *, skip_done: bool = True) -> None:
+        """Both sides of each active link in ``batch`` read again, and the pairs planned."""
+        p = self.p
+        active = [
+            link
+            for link in batch
+            if self._unchecked(link) and not (skip_done and link.hubspot_id in self.done)
+        ]
+        if not active:
+            return
+        records = p.read_sell(link.sell for link in active)
+        found, missing = p.hubspot.read_contacts(
+            [link.hubspot_id for link in active], p.context.hubspot_props()
+        )
+        pairs = []
+        for link in active:
+            self.done.add(link.hubspot_id)
+            pairs.append(
+                LinkedPair(
+                    link,
+                    records.get(link.sell),
+                    found.get(link.hubspot_id),
+                    hubspot_missing=link.hubspot_id in missing,
                 )
-            self._apply_pairs(self._unless_converted(pairs))
-            p.tick("full check")
+            )
+        self._apply_pairs(self._unless_converted(pairs))
+        p.tick(stage)

@@ -34,6 +34,7 @@ class RunStatus(StrEnum):
     ERRORS = "errors"
     FAILED = "failed"
     RUNNING = "running"
+    INTERRUPTED = "interrupted"  # stopped by a signal, or its process vanished
 
 
 @dataclass(frozen=True)

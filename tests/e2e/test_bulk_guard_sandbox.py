@@ -141,6 +141,14 @@ def test_updates_of_linked_records_flow_while_creations_are_held(
         assert report.bulk is not None and report.bulk.held == {"create_in_sell": 150}
         assert (sb.sell.get_record("lead", leads[0]) or {})["title"] == "Countess"
         assert len(sb.sell.records("lead")) == 5
+        # two newcomers while the request waits: created; the request stays the one asked
+        hold_id = report.bulk.hold_id
+        _members(sb, list_id, 2, start=500)
+        report = engine.run(trigger="test")
+        assert report.counts()["created_in_sell"] == 2
+        assert report.bulk is not None and report.bulk.hold_id == hold_id
+        assert report.bulk.held == {"create_in_sell": 150}
+        assert [h.id for h in engine.store.holds(["pending", "superseded"])] == [hold_id]
 
 
 def test_yes_bulk_creates_what_a_run_would_hold(sb: Sandbox, tmp_path: Path) -> None:
@@ -184,8 +192,14 @@ def test_a_run_tombstoning_30_of_200_links_holds_them_while_3_are_applied(
         assert hold is not None and sorted(hold.items["tombstone"]) == sorted(
             str(r) for r in refs[3:33]
         )
+        # an ordinary run checks a share of the links, and still reads the held ones again:
+        # the request stays asked, nothing is tombstoned
+        report = engine.run(trigger="test")
+        assert report.bulk is not None and report.bulk.hold_id == hold.id
+        assert service.bulk_hold() is not None and service.bulk_hold().id == hold.id
+        assert report.counts().get("tombstoned", 0) == 0
         assert service.decide_bulk(hold.id, approve=True, actor=MANAGER).changed
-        report = engine.run(trigger="test", full=True)
+        report = engine.run(trigger="test")  # not --full: the approval still finds them
         assert report.counts()["tombstoned"] == 30
         links = engine.store.links_by_sell(refs)
         assert {links[r].state for r in refs[:33]} == {LinkState.TOMBSTONED}

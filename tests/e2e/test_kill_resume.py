@@ -37,6 +37,7 @@ def env_for(sb: Sandbox, db: str) -> dict[str, str]:
         "DATABASE_URL": db,
         "SYNC_THRESHOLD": "50",
         "SYNC_LOCK_TTL_SECONDS": str(LEASE_TTL_SECONDS),
+        "SYNC_BULK_LIMIT": "1000",  # the demo seed's first sync creates 108 leads, unasked
     }
     for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
         env.pop(name, None)

@@ -769,7 +769,7 @@ def test_run_killed_after_a_sell_create_before_the_link_is_saved_adds_no_duplica
     with pytest.raises(KeyboardInterrupt):
         world.engine.run(trigger="test")
     assert len(sell_leads(world)) == 1  # created in Sell, link never stored
-    assert world.store.recent_runs(1)[0].status == "failed"
+    assert world.store.recent_runs(1)[0].status == "interrupted"
     world.store.save_links = real_save  # type: ignore[method-assign]
     world.store.unlock("sync", owner=world.store.recent_runs()[0].trigger)  # lock left behind
     world.clock.tick(3600)  # ... or it expires

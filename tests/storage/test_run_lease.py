@@ -1,6 +1,10 @@
 """The run lease (sync/lease.py): runs never overlap, even across hosts, containers sharing a
 host name, or a paused process; a run that loses its lease stops (SPEC §7). On SQLite and, with
-``TEST_DATABASE_URL``, PostgreSQL; the cross-process tests use spawned processes."""
+``TEST_DATABASE_URL``, PostgreSQL; the cross-process tests use spawned processes.
+
+The lease stands on a process lock (a file lock beside SQLite, an advisory lock on PostgreSQL):
+a live holder, paused or not, keeps it. Where no process lock can be had, the lease's TTL alone
+decides: the tests of that fallback block the SQLite lock file (:func:`no_process_lock`)."""
 
 from __future__ import annotations
 
@@ -57,6 +61,25 @@ def lock_row(store: SqlStore) -> tuple[str, datetime] | None:
             sa.select(t.locks.c.owner, t.locks.c.expires_at).where(t.locks.c.name == SYNC_LOCK)
         ).first()
     return None if row is None else (row[0], row[1])
+
+
+def no_process_lock(db_url: str) -> None:
+    """Make the SQLite lock file impossible to open (a directory in its place), as on a host
+    where no file lock can be had: the lease then falls back to its TTL alone."""
+    path = db_url.removeprefix("sqlite:///")
+    os.mkdir(f"{path}.{SYNC_LOCK}.lock")
+
+
+@pytest.fixture
+def fallback_url(sqlite_url: str) -> str:
+    no_process_lock(sqlite_url)
+    return sqlite_url
+
+
+@pytest.fixture
+def fallback_store(fallback_url: str) -> Iterator[SqlStore]:
+    with open_store(fallback_url) as opened:
+        yield opened
 
 
 def wait_until(probe: Any, *, timeout: float = 20.0) -> None:
@@ -116,15 +139,36 @@ def test_every_run_lease_has_its_own_random_owner(store: SqlStore) -> None:
     second = RunLease(store, clock, name="sync", ttl_seconds=60)
     assert first.owner != second.owner
     for owner in (first.owner, second.owner):  # random: nothing of the host or the process
-        assert uuid.UUID(hex=owner).version == 4
+        assert uuid.UUID(hex=owner[:32]).version == 4
     assert first.acquire() is True
     assert second.acquire() is False  # same host, same process: still two owners
     assert store.lock_holder("sync") == first.owner
+    first.release()
 
 
-def test_a_lease_kept_by_its_heartbeat_holds_and_one_that_stops_renewing_expires(
+def test_a_live_holder_keeps_its_lease_after_its_ttl_and_frees_it_at_once_when_it_ends(
     store: SqlStore, db_url: str
 ) -> None:
+    """A holder that stopped renewing but lives keeps its process lock: nobody takes over,
+    however long; once it gives the lock back, the next run takes it at once."""
+    ttl = 1
+    holder = RunLease(store, SystemClock(), name="sync", ttl_seconds=ttl)
+    assert holder.acquire()
+    with open_store(db_url, migrate=False) as other_store:
+        contender = RunLease(other_store, SystemClock(), name="sync", ttl_seconds=ttl)
+        deadline = time.monotonic() + 2.5 * ttl  # its row expired long ago
+        while time.monotonic() < deadline:
+            assert contender.acquire() is False and contender.refused_by == "process"
+            time.sleep(0.1)
+        holder.release()
+        assert contender.acquire() is True
+        contender.release()
+
+
+def test_without_a_process_lock_a_lease_kept_by_its_heartbeat_holds_and_one_that_stops_renewing_expires(
+    fallback_store: SqlStore, fallback_url: str
+) -> None:
+    store, db_url = fallback_store, fallback_url
     ttl = 3
     with open_store(db_url, migrate=False) as other_store:
         holder = RunLease(store, SystemClock(), name="sync", ttl_seconds=ttl)
@@ -180,6 +224,7 @@ def test_a_lease_not_confirmed_for_half_its_ttl_is_renewed_before_the_next_write
     with pytest.raises(LeaseLost):
         guarded.set_cursor("stale", FeedMark(last_id="2"))
     assert store.get_cursor("stale") is None and store.get_cursor("fresh") is not None
+    lease.release()
 
 
 # --------------------------------------------------------------------------- the engine
@@ -313,6 +358,15 @@ def test_two_processes_on_one_host_with_unseen_pids_never_run_at_once(
 
 @pytest.fixture
 def paused_worker(db_url: str) -> Iterator[tuple[Any, Any, Any]]:
+    yield from _paused_worker(db_url)
+
+
+@pytest.fixture
+def paused_fallback_worker(fallback_url: str) -> Iterator[tuple[Any, Any, Any]]:
+    yield from _paused_worker(fallback_url)
+
+
+def _paused_worker(db_url: str) -> Iterator[tuple[Any, Any, Any]]:
     context = multiprocessing.get_context("spawn")
     events, resumed = context.Queue(), context.Event()
     process = context.Process(target=workers.paused_sync, args=(db_url, 3, 150, events, resumed))
@@ -328,10 +382,44 @@ def paused_worker(db_url: str) -> Iterator[tuple[Any, Any, Any]]:
         events.join_thread()
 
 
-def test_a_paused_holder_is_taken_over_only_after_expiry_and_stops_when_resumed(
+def test_a_paused_holder_keeps_the_lock_past_its_expiry_and_the_refusal_names_it(
     store: SqlStore, paused_worker: tuple[Any, Any, Any]
 ) -> None:
+    """A paused process is alive: its process lock holds however long it is stopped (no
+    takeover, no overlap), and every refused run says which run holds it and since when."""
     process, events, resumed = paused_worker
+    kind, _creates = events.get(timeout=120)
+    assert kind == "paused here"
+    os.kill(process.pid, signal.SIGSTOP)
+    held = lock_row(store)
+    assert held is not None
+    (holder,) = store.running_runs()
+    hubspot = FakeHubSpot()
+    hubspot.make_list(LIST_ID)
+    config = EngineConfig(default_threshold=50, default_list_id=LIST_ID, lock_ttl_seconds=2)
+    engine = Engine(hubspot, FakeSell(), store, SystemClock(), config)
+    deadline = datetime.now(UTC) + timedelta(seconds=1.5)
+    while datetime.now(UTC) < max(deadline, held[1] + timedelta(seconds=1)):
+        with pytest.raises(RunInProgress) as refused:
+            engine.run(trigger="contender")
+        time.sleep(0.1)
+    message = str(refused.value)
+    assert f"run #{holder.id}, started by paused at " in message
+    assert holder.started_at.strftime("%Y-%m-%d %H:%M:%S UTC") in message
+    assert "released with its process" in message
+    os.kill(process.pid, signal.SIGCONT)
+    resumed.set()
+    done, status, failure, _ = events.get(timeout=120)
+    assert (done, status, failure) == ("done", "ok", None)
+    assert engine.run(trigger="after").status == "ok"
+    assert [r.status for r in store.recent_runs()] == ["ok", "ok"]
+
+
+def test_without_a_process_lock_a_paused_holder_is_taken_over_only_after_expiry_and_stops_when_resumed(
+    fallback_store: SqlStore, paused_fallback_worker: tuple[Any, Any, Any]
+) -> None:
+    store = fallback_store
+    process, events, resumed = paused_fallback_worker
     kind, creates_before_pause = events.get(timeout=120)
     assert kind == "paused here" and creates_before_pause == 100
     os.kill(process.pid, signal.SIGSTOP)

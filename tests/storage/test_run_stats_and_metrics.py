@@ -36,7 +36,7 @@ def scrape(store: SqlStore) -> dict[str, dict[tuple[tuple[str, str], ...], float
 
 def test_run_stats_of_an_empty_store(store: SqlStore) -> None:
     assert store.run_stats() == RunStats(
-        by_status={"running": 0, "ok": 0, "errors": 0, "failed": 0},
+        by_status={"running": 0, "ok": 0, "errors": 0, "failed": 0, "interrupted": 0},
         last_started=None,
         last_finished=None,
         last_success=None,
@@ -54,7 +54,7 @@ def test_run_stats_count_every_run_by_status_and_keep_the_last_times_exact(
     store.finish_run(failed, at=FINISHED, status="failed", counts={})
     store.start_run(trigger="manual", at=STARTED)
     assert store.run_stats() == RunStats(
-        by_status={"running": 1, "ok": 1_001, "errors": 1, "failed": 3},
+        by_status={"running": 1, "ok": 1_001, "errors": 1, "failed": 3, "interrupted": 0},
         last_started=STARTED,
         last_finished=FINISHED,
         last_success=STARTED - timedelta(minutes=1),
@@ -69,7 +69,29 @@ def test_metrics_count_more_than_a_million_runs_exactly(store: SqlStore) -> None
         (("status", "ok"),): 1_000_001,
         (("status", "errors"),): 0,
         (("status", "failed"),): 1_234,
+        (("status", "interrupted"),): 0,
     }
+
+
+def test_an_interrupted_run_is_counted_as_such_and_an_orphan_closed_leaves_none_running(
+    store: SqlStore,
+) -> None:
+    """A run whose process vanished stays "running" until the next run (or the worker's start)
+    closes it as interrupted: then ``sellsync_runs_running`` is back to 0."""
+    stopped = store.start_run(trigger="cli", at=STARTED)
+    store.finish_run(stopped, at=FINISHED, status="interrupted", counts={"merged": 3})
+    orphan = store.start_run(trigger="schedule", at=FINISHED)
+    assert scrape(store)["sellsync_runs_running"] == {(): 1}
+    assert [r.id for r in store.running_runs()] == [orphan]
+    assert store.interrupt_runs(at=FINISHED + timedelta(minutes=1), error="gone") == [orphan]
+    samples = scrape(store)
+    assert samples["sellsync_runs_running"] == {(): 0}
+    assert samples["sellsync_runs_total"][(("status", "interrupted"),)] == 2
+    runs = {r.id: r for r in store.recent_runs()}
+    assert runs[stopped].counts == {"merged": 3}  # its counts kept
+    assert (runs[orphan].status, runs[orphan].error) == ("interrupted", "gone")
+    assert runs[orphan].finished_at == FINISHED + timedelta(minutes=1)
+    assert store.interrupt_runs(at=FINISHED, error="gone") == []  # nothing running any more
 
 
 def test_metrics_are_standard_text_with_exact_timestamps(store: SqlStore) -> None:

@@ -122,3 +122,16 @@ def test_the_notice_says_what_was_held_why_and_how_to_let_it_through() -> None:
     assert "SYNC_BULK_LIMIT=100" in line and "5%" in line and "--yes-bulk" in line
     assert "would hold 300 creations" in (notice.line(dry_run=True) or "")
     assert BulkNotice(held={}, limit=100).line(dry_run=False) is None
+
+
+def test_while_a_request_waits_newcomers_within_the_limit_are_created_and_it_stays_the_same() -> (
+    None
+):
+    pending = {CREATE.value: keys(150)}
+    verdict = judge({CREATE: [*keys(150), "n1", "n2"]}, limit=100, links_total=0, pending=pending)
+    assert verdict.held == {CREATE: keys(150)} and verdict.released[CREATE] == ["n1", "n2"]
+    many = [*keys(150), *keys(101, "n")]
+    verdict = judge({CREATE: many}, limit=100, links_total=0, pending=pending)
+    assert verdict.held == {CREATE: many}  # too many newcomers too: all held, asked again
+    verdict = judge({CREATE: keys(60)}, limit=100, links_total=0, pending=pending)
+    assert not verdict.holds and verdict.released[CREATE] == keys(60)  # under the limit now
