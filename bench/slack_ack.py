@@ -7,6 +7,14 @@ Starlette app as ``sellsync serve``), with ``--baseline`` a bare Bolt app (Bolt'
 adapter, ``slack_bolt.adapter.starlette.SlackRequestHandler``, under uvicorn, a ``/sellsync``
 listener that acks at once), and the import of the list (``sellsync sync`` in a worker process
 sharing the web app's database, or with ``--sync-in process`` a thread of the web process).
+
+Two loads: ``--load paced`` (the default) paces the import by the real rate limits, so it mostly
+waits; ``--load unpaced`` runs it against sandbox CRMs that enforce no limit, with the clients'
+pacing lifted too, so the CRMs answer at once and the import keeps the CPU busy (on a 2-core
+machine, the ack competes with the import and the sandbox for it). An unpaced import of the 300
+members takes a few seconds, less than a measurement: the worker process then empties the
+database and imports again, until the measurement ends (each import after the first finds the
+Sell records the one before created, so it merges where the first created).
 This process only sends: ``--clients`` threads post signed ``/sellsync`` commands and time each
 HTTP response — the ack Slack waits for (it gives up after 3 s). The two apps take turns in
 ``--rounds`` rounds, so that both are measured across the same phases of the import.
@@ -14,6 +22,8 @@ HTTP response — the ack Slack waits for (it gives up after 3 s). The two apps 
     python bench/slack_ack.py --requests 1200 --clients 10 --baseline --commands status
     python bench/slack_ack.py --requests 1200 --clients 10 --baseline --commands status \\
         --database-url postgresql://postgres@127.0.0.1:5432/bench
+    python bench/slack_ack.py --requests 400 --clients 10 --baseline --commands status \\
+        --load unpaced
 """
 
 from __future__ import annotations
@@ -31,10 +41,11 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -45,6 +56,13 @@ sys.path.insert(0, str(ROOT))
 
 COMMANDS = ["status", "help", "threshold", "push lead:3000001", "conflicts", "status lead:3000002"]
 SELLSYNC, BASELINE = "sellsync", "bare Bolt"
+
+#: ``--load unpaced``: client-side rate limits far above anything the import reaches.
+UNPACED_ENV = {
+    "HUBSPOT_REQUESTS_PER_10S": "1000000",
+    "HUBSPOT_SEARCH_PER_S": "100000",
+    "SELL_REQUESTS_PER_S": "100000",
+}
 
 # --------------------------------------------------------------------------- the servers
 
@@ -70,7 +88,11 @@ def serve_sellsync(port: int) -> None:
     )
     services = build_services(settings)
     app = create_app(settings, services.service, authorize=authorize_with(env["SLACK_BOT_TOKEN"]))
-    with BackgroundServer(build_web(app, services.service), port=port) as server:
+    phases = _time_phases(app, services.service) if env.get("BENCH_PHASES") else None
+    web: Any = build_web(app, services.service)
+    if phases is not None:
+        web = _timed_http(web, phases["http"])
+    with BackgroundServer(web, port=port) as server:
         if env.get("BENCH_SYNC_DONE"):  # --sync-in process: the import runs in this process
 
             def background_sync() -> None:
@@ -82,6 +104,40 @@ def serve_sellsync(port: int) -> None:
             threading.Thread(target=background_sync, daemon=True).start()
         _serve_until_stdin_closes(server.url)
     services.close()
+    if phases is not None:
+        report = {name: percentiles(times) for name, times in phases.items() if times}
+        Path(env["BENCH_PHASES"]).write_text(json.dumps(report))
+
+
+def _time_phases(app: Any, service: Any) -> dict[str, list[float]]:
+    """``--phases``: the seconds each request spends in the web process, in its ASGI app (http),
+    in ``App.dispatch``, taking its replay marker (admit) and reading the status board."""
+    phases: dict[str, list[float]] = {"http": [], "dispatch": [], "admit": [], "status": []}
+
+    def timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                phases[name].append(time.perf_counter() - t0)
+
+        return run
+
+    app.replays.admit = timed("admit", app.replays.admit)
+    service.status = timed("status", service.status)
+    app.dispatch = timed("dispatch", app.dispatch)  # before build_web takes it
+    return phases
+
+
+def _timed_http(inner: Any, times: list[float]) -> Any:
+    async def asgi(scope: Any, receive: Any, send: Any) -> None:
+        t0 = time.perf_counter()
+        await inner(scope, receive, send)
+        if scope.get("type") == "http":
+            times.append(time.perf_counter() - t0)
+
+    return asgi
 
 
 def serve_baseline(port: int) -> None:
@@ -117,6 +173,51 @@ def serve_baseline(port: int) -> None:
         _serve_until_stdin_closes(server.url)
 
 
+def import_loop() -> None:
+    """``--load unpaced``'s worker process: the 300-member import, again and again on an emptied
+    database, until the bench closes our stdin; prints each import's counts and seconds."""
+    from sqlalchemy import delete
+
+    from bot.settings import load_settings
+    from bot.wiring import build_services
+    from storage.engine import make_engine
+    from storage.tables import metadata
+    from sync.service import CLI_ACTOR
+
+    stop = threading.Event()
+
+    def wait_for_eof() -> None:
+        sys.stdin.read()
+        stop.set()
+
+    threading.Thread(target=wait_for_eof, daemon=True).start()
+    settings = load_settings()
+    services = build_services(settings)  # once, as a worker does: its runs share them
+    engine = make_engine(settings.database_url)
+    imports: list[dict[str, object]] = []
+    try:
+        while not stop.is_set():
+            t0 = time.perf_counter()
+            with engine.begin() as connection:  # the database as before the first import
+                for table in reversed(metadata.sorted_tables):
+                    if table.name != "alembic_version":
+                        connection.execute(delete(table))
+            t1 = time.perf_counter()
+            report = services.service.run(actor=CLI_ACTOR, trigger="bench")
+            imports.append(
+                {
+                    "status": report.status,
+                    "counts": report.to_dict()["counts"],
+                    "seconds": round(time.perf_counter() - t1, 2),
+                    "emptying_ms": round((t1 - t0) * 1000, 1),
+                }
+            )
+    finally:
+        services.close()
+        engine.dispose()
+    print(json.dumps(imports), flush=True)
+
+
 def _serve_until_stdin_closes(url: str) -> None:
     print(f"URL {url}", flush=True)
     sys.stdin.read()  # the bench closes our stdin to stop us
@@ -145,11 +246,12 @@ def server_process(kind: str, env: dict[str, str]) -> Iterator[str]:
             proc.wait()
 
 
-def start_sandbox() -> tuple[subprocess.Popen[str], dict[str, str]]:
-    """The sandbox in its own process, as in a deployment (the app does not share its GIL)."""
+def start_sandbox(*, limits: bool = True) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """The sandbox in its own process, as in a deployment (the app does not share its GIL);
+    ``limits=False``: no rate limit enforced, every call answered at once."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "--seed", "demo"], cwd=ROOT,
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        [sys.executable, "-m", "sandbox", "--seed", "demo", *([] if limits else ["--no-limits"])],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )  # fmt: skip
     env: dict[str, str] = {}
     assert proc.stdout is not None
@@ -214,14 +316,28 @@ def main() -> None:
         help="worker: the sync runs in a separate process (Procfile web + worker); "
         "process: in the web process (sellsync serve with its scheduler)",
     )  # fmt: skip
+    ap.add_argument(
+        "--load", choices=["paced", "unpaced"], default="paced",
+        help="paced: the import paced by the real rate limits; unpaced: CRMs that answer at "
+        "once and no client pacing, so the import loads the CPU",
+    )  # fmt: skip
     ap.add_argument("--database-url", help="PostgreSQL to use (default: a SQLite file)")
-    ap.add_argument("--serve", choices=["sellsync", "baseline"], help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--phases", action="store_true",
+        help="also time the phases of each request inside the sellsync web process",
+    )  # fmt: skip
+    ap.add_argument(
+        "--serve", choices=["sellsync", "baseline", "import-loop"], help=argparse.SUPPRESS
+    )
     args = ap.parse_args()
     if args.serve:
-        {"sellsync": serve_sellsync, "baseline": serve_baseline}[args.serve](0)
+        if args.serve == "import-loop":
+            import_loop()
+        else:
+            {"sellsync": serve_sellsync, "baseline": serve_baseline}[args.serve](0)
         return
     secret = secrets.token_hex(16)
-    sandbox, sandbox_env = start_sandbox()
+    sandbox, sandbox_env = start_sandbox(limits=args.load == "paced")
     try:
         with tempfile.TemporaryDirectory() as tmp, database(args.database_url, tmp) as db:
             from storage.db import upgrade
@@ -234,17 +350,23 @@ def main() -> None:
                 "DATABASE_URL": db,
                 "SLACK_SIGNING_SECRET": secret,
                 "SYNC_THRESHOLD": "50",
+                "SYNC_BULK_LIMIT": "1000",  # the whole import, with no approval to wait for
+                **(UNPACED_ENV if args.load == "unpaced" else {}),
             }
+            phases_file = Path(tmp) / "phases.json"
+            if args.phases:
+                env["BENCH_PHASES"] = str(phases_file)
             results, sync_counts = measure(args, env, secret, tmp)
+            phases = json.loads(phases_file.read_text()) if phases_file.exists() else None
     finally:
         sandbox.send_signal(signal.SIGINT)
         sandbox.wait(timeout=30)
-    report(args, results, sync_counts)
+    report(args, results, sync_counts, phases)
 
 
 def measure(
     args: argparse.Namespace, env: dict[str, str], secret: str, tmp: str
-) -> tuple[list[Result], dict[str, int] | None]:
+) -> tuple[list[Result], dict[str, object] | None]:
     verifier = SignatureVerifier(secret)
     commands = COMMANDS if args.commands == "mix" else ["status"]
     done_flag = Path(tmp) / "sync-done"
@@ -275,7 +397,13 @@ def measure(
             return app, time.perf_counter() - t0, response.status_code, running(), text
 
         worker: subprocess.Popen[str] | None = None
-        if args.sync_in == "worker":
+        looping = args.load == "unpaced" and args.sync_in == "worker"
+        if looping:
+            worker = subprocess.Popen(
+                [sys.executable, __file__, "--serve", "import-loop"], env=env, cwd=ROOT,
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            )  # fmt: skip
+        elif args.sync_in == "worker":
             worker = subprocess.Popen(
                 [sys.executable, "-m", "bot.cli", "sync", "--json"], env=env, cwd=ROOT,
                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
@@ -296,8 +424,19 @@ def measure(
                     batch = range(n, n + per_round)
                     results += pool.map(lambda i, app=app: one(app, i), batch)
                 n += per_round
-        sync_counts = None
-        if worker is not None:
+        sync_counts: dict[str, object] | None = None
+        if looping and worker is not None:
+            out, _ = worker.communicate(input="", timeout=600)  # stops after the current import
+            imports = json.loads(out)
+            sync_counts = {
+                "imports": len(imports),
+                "seconds": [i["seconds"] for i in imports],
+                "statuses": dict(Counter(str(i["status"]) for i in imports)),
+                "emptying_ms": [i["emptying_ms"] for i in imports],
+                "first": imports[0]["counts"] if imports else None,
+                "last": imports[-1]["counts"] if imports else None,
+            }
+        elif worker is not None:
             out, _ = worker.communicate(timeout=600)
             sync_counts = json.loads(out)["counts"]
         else:
@@ -329,16 +468,22 @@ def percentiles(latencies_s: list[float]) -> dict[str, float]:
 
 
 def report(
-    args: argparse.Namespace, results: list[Result], sync_counts: dict[str, int] | None
+    args: argparse.Namespace,
+    results: list[Result],
+    sync_counts: dict[str, object] | None,
+    phases: dict[str, object] | None = None,
 ) -> None:
     figures: dict[str, object] = {
         "requests_per_app": len(results) // (2 if args.baseline else 1),
         "clients": args.clients,
         "commands": args.commands,
         "sync_in": args.sync_in,
+        "load": args.load,
         "database": "postgresql" if args.database_url else "sqlite",
         "background_sync": sync_counts,
     }
+    if phases is not None:
+        figures["sellsync_phases_ms"] = phases
     by_app: dict[str, dict[str, float]] = {}
     for app in (SELLSYNC, BASELINE):
         mine = [r for r in results if r[0] == app]

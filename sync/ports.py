@@ -14,6 +14,7 @@ root (and for the engine and service, which use most of them).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -715,6 +716,12 @@ class Store(
     """Every storage role at once, for the composition root (and, for now, the engine and the
     service). Every method commits on its own; all are idempotent where it matters. Anything
     narrower should take the role it uses."""
+
+    def reading(self) -> AbstractContextManager[None]:
+        """A scope whose reads share one connection and one read transaction (on SQLite, one
+        snapshot): for a screen that reads many things at once. Writes inside commit on their
+        own, as everywhere."""
+        ...
 
 
 #: The roles :class:`Store` is made of, read from its bases (the storage tests check each).

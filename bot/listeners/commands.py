@@ -120,7 +120,19 @@ def register(app: App, deps: Deps) -> None:
             _answer(respond, mapping_message(check, command.hubspot_property, command.sell_field))
         # Help, Invalid and plain Status were answered in the ack
 
+    # Commands answered in the ack get a listener without lazy work: Bolt would otherwise copy
+    # the request and start a thread for a lazy call that does nothing, on every `status` (a
+    # tail of the ack latency on a busy machine). The first listener that matches is used.
+    app.command(ids.COMMAND, matchers=[answered_in_ack])(ack_command)
     app.command(ids.COMMAND)(ack=ack_command, lazy=[guarded(deps, do_command)])
+
+
+def answered_in_ack(body: Body) -> bool:
+    """Help, bad input and the plain status board: the ack is the whole answer."""
+    command = p.parse_command(body.get("text"))
+    return isinstance(command, p.Invalid | p.Help) or (
+        isinstance(command, p.Status) and command.item is None
+    )
 
 
 # --------------------------------------------------------------------------- /sellsync run

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
@@ -18,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import StaticPool
 
 from storage.engine import reader
 from sync.errors import ConfigError
@@ -29,6 +31,9 @@ CHUNK = 500
 RACE_RETRIES = 5
 
 T = TypeVar("T")
+
+#: The read scope this thread is in (:meth:`Repository.reading`): its engine and connection.
+_READING: ContextVar[tuple[Engine, sa.Connection] | None] = ContextVar("reading", default=None)
 
 
 def chunked(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
@@ -82,10 +87,34 @@ class Repository:
             yield session
 
     @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Run the reads inside on one connection in one read transaction: one pool checkout
+        and, on SQLite, one BEGIN and one snapshot, instead of one of each per read (the status
+        board makes seven). Writes inside commit on their own as always; a SQLite snapshot
+        taken before them does not see them. A scope inside another joins it."""
+        scope = _READING.get()
+        if (scope is not None and scope[0] is self._engine) or isinstance(
+            self._engine.pool, StaticPool
+        ):  # joined; or one connection for everything (in-memory SQLite): writes need it free
+            yield
+            return
+        with self._reader.connect() as connection, connection.begin():
+            token = _READING.set((self._engine, connection))
+            try:
+                yield
+            finally:
+                _READING.reset(token)
+
+    @contextmanager
     def _read(self) -> Iterator[sa.Connection]:
-        """A connection in a read-only transaction (no write lock on SQLite). A Core connection
-        rather than an ORM session: reads run on every Slack request, and the session's
-        bookkeeping cost more CPU than the query."""
+        """A connection in a read-only transaction (no write lock on SQLite), or that of the
+        read scope this runs in (:meth:`reading`). A Core connection rather than an ORM
+        session: reads run on every Slack request, and the session's bookkeeping cost more
+        CPU than the query."""
+        scope = _READING.get()
+        if scope is not None and scope[0] is self._engine:
+            yield scope[1]
+            return
         with self._reader.connect() as connection, connection.begin():
             yield connection
 

@@ -139,8 +139,12 @@ class Status:
         self.approvals = approvals
 
     def status(self) -> StatusView:
-        settings = self.parts.settings()
         store = self.parts.store
+        with store.reading():  # one connection and, on SQLite, one snapshot for the whole board
+            return self._status(store)
+
+    def _status(self, store: Store) -> StatusView:
+        settings = self.parts.settings()
         runs = store.recent_runs(5)
         schedule = self.schedule_state()
         return StatusView(

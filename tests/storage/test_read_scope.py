@@ -1,0 +1,99 @@
+"""Read scopes (``Store.reading``): the status board, read on every ``/sellsync status``, takes
+one pooled connection instead of one per read (and on SQLite reads one snapshot), on SQLite and
+PostgreSQL; writes inside still commit, and the requests it expires on the way are not shown."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event
+
+from storage.repositories import SqlStore
+from sync.domain import Link, LinkState, SellRef
+from sync.engine import Engine, EngineConfig
+from sync.service import CLI_ACTOR, SyncService
+from tests.fakes import FakeHubSpot, FakeSell, TickClock
+
+
+@pytest.fixture
+def service(store: SqlStore) -> SyncService:
+    clock = TickClock()
+    hubspot = FakeHubSpot(clock=clock)
+    hubspot.make_list("7", "MANUAL")
+    engine = Engine(
+        hubspot, FakeSell(clock=clock), store, clock, EngineConfig(default_list_id="7")
+    )
+    return SyncService(engine)
+
+
+@pytest.fixture
+def checkouts(store: SqlStore) -> Iterator[list[int]]:
+    """One entry per connection taken from the store's pool."""
+    taken: list[int] = []
+
+    def on_checkout(*_args: object) -> None:
+        taken.append(1)
+
+    event.listen(store.engine, "checkout", on_checkout)
+    yield taken
+    event.remove(store.engine, "checkout", on_checkout)
+
+
+def link(n: int) -> Link:
+    return Link(sell=SellRef("lead", 3_000_000 + n), hubspot_id=str(100 + n), state=LinkState.ACTIVE)
+
+
+def test_the_status_board_takes_one_connection(
+    service: SyncService, store: SqlStore, checkouts: list[int]
+) -> None:
+    store.save_link(link(1))
+    service.status()  # the first reading stores the default settings (a write of its own)
+    checkouts.clear()
+    board = service.status()
+    assert board.links["active"] == 1
+    assert len(checkouts) == 1  # settings, runs, heartbeat, conflicts, requests, links
+
+
+def test_reads_outside_a_scope_each_take_their_own(store: SqlStore, checkouts: list[int]) -> None:
+    store.count_links()
+    store.count_conflicts()
+    assert len(checkouts) == 2
+    checkouts.clear()
+    with store.reading():
+        store.count_links()
+        store.count_conflicts()
+        with store.reading():  # a nested scope joins the outer one
+            store.recent_runs(5)
+    assert len(checkouts) == 1
+
+
+def test_writes_inside_a_scope_commit_at_once(store: SqlStore) -> None:
+    with store.reading():
+        store.save_link(link(2))
+    assert store.count_links()["active"] == 1
+
+
+def test_on_sqlite_a_scope_reads_one_snapshot(sqlite_url: str) -> None:
+    from storage.db import open_store
+
+    with open_store(sqlite_url) as store:
+        store.save_link(link(3))
+        with store.reading():
+            before = store.count_links()
+            store.save_link(link(4))  # another connection commits meanwhile
+            assert store.count_links() == before
+            assert before["active"] == 1
+        assert store.count_links()["active"] == 2
+
+
+def test_the_board_does_not_show_a_request_it_expired_on_the_way(
+    service: SyncService, store: SqlStore
+) -> None:
+    service.request_change("threshold", "70", actor=CLI_ACTOR, reason="more")
+    assert service.status().pending_requests == 1
+    service.engine.clock.tick(timedelta(days=8).total_seconds())  # type: ignore[attr-defined]
+    assert service.status().pending_requests == 0
+    assert store.pending_requests() == []
+
