@@ -241,7 +241,7 @@ def shape_problem(body: Any) -> str | None:
         node: Any = body
         for name in path.split("."):
             node = node.get(name) if isinstance(node, dict) else None
-        if not isinstance(node, dict | list | str) or node == "":
+        if not isinstance(node, dict | list | str):
             return f"a {body['type']} payload without {path!r}"
     if body.get("type") == "block_actions" and not all(
         isinstance(a.get("action_id"), str) for a in body["actions"]
