@@ -297,9 +297,9 @@ class ResponseUrls:
         urls = [body["response_url"]] if "response_url" in body else []
         listed = body.get("response_urls")
         if listed is not None:
-            if not isinstance(listed, list):
+            if not isinstance(listed, list) or not all(isinstance(u, dict) for u in listed):
                 return "field 'response_urls' has the wrong type"
-            urls += [u.get("response_url") for u in listed if isinstance(u, dict)]
+            urls += [u.get("response_url") for u in listed]
         if any(not self.allows(url) for url in urls):
             return "response_url is not Slack's"
         return None
