@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from bot import cli_services, terminal
 from bot.cli_args import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, build_parser
 from bot.settings import AppSettings
+from bot.signals import StopOnSignals
 from sync.engine import RunInProgress
 from sync.errors import ApiError, ConfigError, SyncError
 from sync.preflight import setup_variable
@@ -93,19 +94,31 @@ def _emit(data: Any) -> None:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     svc = cli_services.services()
+    # SIGINT / SIGTERM: the run stops at its next page, is recorded as interrupted, and the
+    # command exits 130 / 143 (a second signal stops at once, still recorded).
+    signals = StopOnSignals(svc.service.interrupt, note=_stopping)
     try:
-        _say_differences(svc)
-        if args.yes_bulk and not args.dry_run:  # the operator lets a held bulk through
-            svc.service.approve_bulk_from_terminal()
-        with terminal.SyncProgress("Dry run" if args.dry_run else "Sync") as progress:
-            report = svc.service.run(
-                actor=CLI_ACTOR,
-                trigger="cli",
-                dry_run=args.dry_run,
-                full=args.full,
-                progress=progress,
-                yes_bulk=args.yes_bulk,
-            )
+        with signals:
+            _say_differences(svc)
+            if args.yes_bulk and not args.dry_run:  # the operator lets a held bulk through
+                svc.service.approve_bulk_from_terminal()
+            with terminal.SyncProgress("Dry run" if args.dry_run else "Sync") as progress:
+                report = svc.service.run(
+                    actor=CLI_ACTOR,
+                    trigger="cli",
+                    dry_run=args.dry_run,
+                    full=args.full,
+                    progress=progress,
+                    yes_bulk=args.yes_bulk,
+                )
+    except KeyboardInterrupt:
+        svc.close()
+        code = signals.exit_code or 130
+        return _fail(code, "interrupted at once: the run is recorded as interrupted")
+    except BaseException:
+        svc.close()
+        raise
+    try:
         _raise_setup_failure(report, json_output=args.json, svc=svc)
         if args.json:
             _emit({**report.to_dict(), "api_calls": svc.api_calls()})
@@ -115,7 +128,17 @@ def cmd_sync(args: argparse.Namespace) -> int:
             print(terminal.render_report(report, verbose=args.verbose))
     finally:
         svc.close()
+    if report.status == "interrupted":
+        return signals.exit_code or 130
     return EXIT_OK if report.status == "ok" else EXIT_ERRORS
+
+
+def _stopping(name: str) -> None:
+    print(
+        f"sellsync: {name}: stopping at the next page (the run is recorded as interrupted); "
+        "send it again to stop at once",
+        file=sys.stderr,
+    )
 
 
 def cmd_push(args: argparse.Namespace) -> int:

@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import socket
-import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -47,6 +45,7 @@ from bot.blocks.runs import failure_alert, recovered_message, summary_message
 from bot.blocks.threshold import request_closed_message
 from bot.listeners.approvals import announce_bulk
 from bot.settings import AppSettings
+from bot.signals import StopOnSignals
 from sync.engine import RunInProgress
 from sync.errors import ConfigError
 from sync.ports import SchedulerBeat
@@ -67,6 +66,10 @@ HEARTBEAT_SECONDS = 60
 #: ``sellsync worker --healthcheck`` takes the scheduler for alive while its newest heartbeat is
 #: younger than three beats: one beat lost to a busy database is no reason to restart it.
 HEALTHY_WITHIN = timedelta(seconds=3 * HEARTBEAT_SECONDS)
+
+#: How long a stopping worker or ``serve`` waits for the run going on to reach its next page
+#: (``docker stop`` kills after 10 s).
+STOP_GRACE_SECONDS = 8.0
 
 #: Who runs scheduled syncs (a manager, as far as the service is concerned).
 SCHEDULE_ACTOR = Actor("schedule", is_manager=True, name="schedule")
@@ -148,6 +151,9 @@ def run_scheduled_sync(service: SyncService, notifier: Notifier) -> SyncReport |
         log.exception("scheduled sync crashed")
         _failed(service, notifier, failure_alert(None, kind=classify_failure(exc)))
         return None
+    if report.status == "interrupted":  # the process is stopping: neither failed nor recovered
+        log.info("scheduled sync interrupted (%s); the next run resumes", report.interrupted)
+        return report
     if report.status == "failed":
         _failed(service, notifier, failure_alert(report))
     else:
@@ -412,31 +418,43 @@ def notifier_for(settings: AppSettings, client: WebClient | None = None) -> Noti
     client = client or WebClient(token=token, base_url=settings.slack_api_url)
     if not settings.slack_summary_channel:
         log.warning("SLACK_SUMMARY_CHANNEL is not set: summaries and failure alerts are not posted")
-    return SlackNotifier(
-        client, settings.slack_summary_channel, settings.slack_approval_channel
-    )
+    return SlackNotifier(client, settings.slack_summary_channel, settings.slack_approval_channel)
 
 
 def run_worker(settings: AppSettings, service: SyncService) -> None:
-    """``sellsync worker``: run the schedules in this process until SIGTERM or Ctrl-C."""
+    """``sellsync worker``: run the schedules in this process until SIGTERM or Ctrl-C.
+
+    At start, the runs left "running" by a process that vanished are closed as interrupted.
+    SIGTERM (``docker stop``) or Ctrl-C stops the scheduler and the run going on at its next
+    page (recorded as interrupted, its lock released), within :data:`STOP_GRACE_SECONDS`."""
+    try:
+        closed = service.close_orphaned_runs()
+    except Exception as exc:  # the start-up check already said whether the database answers
+        log.warning("could not close runs left running: %s", type(exc).__name__)
+    else:
+        if closed:
+            log.warning("closed run(s) %s as interrupted: their process had vanished", closed)
     scheduler = build_scheduler(settings, service, notifier_for(settings), blocking=True)
 
-    def shutdown(signum: int, _frame: object) -> None:
-        log.info("signal %s: stopping the scheduler", signum)
-        scheduler.shutdown(wait=False)
+    def stop(name: str) -> None:
+        log.info("%s: stopping the scheduler and the run going on", name)
+        service.interrupt(name)  # a run stops at its next page, recorded as interrupted
+        scheduler.shutdown(wait=False)  # wakes the blocking scheduler: start() returns
 
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, shutdown)
     log.info(
         "scheduler: sync every %s min, summary on %r (%s)",
         settings.sync_interval_minutes,
         settings.summary_cron,
         settings.summary_tz,
     )
-    try:
-        scheduler.start()  # blocks until shutdown
-    except (KeyboardInterrupt, SystemExit):
-        pass
-    finally:
-        if scheduler.running:
-            scheduler.shutdown(wait=True)
+    with StopOnSignals(stop):
+        try:
+            scheduler.start()  # blocks until shutdown
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            if scheduler.running:
+                service.interrupt("shutdown")
+                scheduler.shutdown(wait=False)
+            if not service.wait_for_runs(STOP_GRACE_SECONDS):
+                log.warning("the run going on did not reach a page boundary in time")

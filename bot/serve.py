@@ -17,6 +17,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from types import FrameType
 
 import uvicorn
 from slack_bolt import App
@@ -24,7 +25,7 @@ from starlette.applications import Starlette
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from bot.app import create_app
-from bot.scheduler import build_scheduler, notifier_for
+from bot.scheduler import STOP_GRACE_SECONDS, build_scheduler, notifier_for
 from bot.settings import AppSettings, is_placeholder
 from bot.web import SLACK_PATH, build_web
 from sync.errors import ConfigError, ServiceUnavailable
@@ -267,7 +268,9 @@ def serve(
             SLACK_PATH,
             " with METRICS_TOKEN" if metrics_token else "",
         )
-        uvicorn.Server(_config(web, host, settings.port, uvicorn_level)).run(sockets=[sock])
+        _Server(_config(web, host, settings.port, uvicorn_level), on_exit=service.interrupt).run(
+            sockets=[sock]
+        )
     except (_Stopped, KeyboardInterrupt):
         log.info("stopping")
     finally:
@@ -276,8 +279,28 @@ def serve(
             signal.signal(signal.SIGTERM, previous)
         if socket_handler is not None:
             socket_handler.close()  # type: ignore[no-untyped-call]
+        # A run going on (scheduled, or started from Slack) stops at its next page, recorded
+        # as interrupted, its lock released: within a container's grace period.
+        service.interrupt("shutdown")
         if schedules is not None and schedules.running:
-            schedules.shutdown(wait=True)
+            schedules.shutdown(wait=False)
+        if not service.wait_for_runs(STOP_GRACE_SECONDS):
+            log.warning("the run going on did not reach a page boundary in time")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling ``on_exit`` as soon as SIGTERM or SIGINT arrives, so that a run
+    going on starts stopping while uvicorn closes its connections."""
+
+    def __init__(self, config: uvicorn.Config, *, on_exit: Callable[[str], None]) -> None:
+        super().__init__(config)
+        self._on_exit = on_exit
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        try:
+            self._on_exit(signal.Signals(sig).name)
+        finally:
+            super().handle_exit(sig, frame)
 
 
 _unreachable = "cannot reach Slack: check SLACK_API_URL and the network"

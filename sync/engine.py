@@ -191,7 +191,8 @@ class Engine:
                         at=report.finished_at,
                         status=report.status,
                         counts=report.run_counts(),
-                        error=report.failure,
+                        error=report.failure
+                        or (f"interrupted by {report.interrupted}" if report.interrupted else None),
                     )
                 finally:
                     self._release(lease)

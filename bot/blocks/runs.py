@@ -97,6 +97,11 @@ def run_finished(report: SyncReport, *, actor: str, urls: RecordUrls = NO_HUBSPO
             f":x: Sync started by {who(actor)} failed: {failure_reason(report.failure_kind)}. "
             + where_to_look()
         )
+    elif report.status == "interrupted":
+        head = (
+            f":double_vertical_bar: Sync started by {who(actor)} was interrupted (sellsync was "
+            "stopping); what it did is kept, and the next run picks up where it stopped"
+        )
     elif report.status == "errors":
         head = f":warning: Sync finished with {plural(len(report.errors), 'error')} (started by {who(actor)})"
     else:
@@ -122,6 +127,13 @@ def run_finished(report: SyncReport, *, actor: str, urls: RecordUrls = NO_HUBSPO
             shown.append(f"…and {plural(len(warnings) - MAX_WARNINGS, 'more warning')}")
         blocks.append(context(*shown))
     return Message(f"Sync {report.status}: {counts_line(report.counts())}".replace("*", ""), blocks)
+
+
+def run_crashed(kind: FailureKind, *, actor: str) -> Message:
+    """The final state of a run's progress message when the run raised instead of reporting
+    (its database failed as it recorded itself, say): the kind of failure, never its text."""
+    head = f":x: Sync started by {who(actor)} failed: {failure_reason(kind)}. " + where_to_look()
+    return Message(f"Sync failed: {failure_reason(kind)}", [section(head)])
 
 
 def run_in_progress() -> Message:

@@ -22,12 +22,12 @@ from bot.blocks.fields import (
 )
 from bot.blocks.help import help_message
 from bot.blocks.push import push_result, push_started
-from bot.blocks.runs import run_finished, run_progress
+from bot.blocks.runs import run_crashed, run_finished, run_progress
 from bot.blocks.status import explanation_message, status_message
 from bot.blocks.threshold import list_message, request_preview, threshold_message
 from bot.listeners.approvals import announce_bulk, post_request
 from bot.listeners.common import Body, Deps, guarded, user_id
-from sync.report import SyncReport
+from sync.report import SyncReport, classify_failure
 
 log = logging.getLogger("sellsync.bot.commands")
 
@@ -192,6 +192,20 @@ class RunProgress:
         except SlackApiError as exc:  # a missed progress update must not stop the sync
             log.warning("progress update failed: %s", exc.response.get("error"))
 
+    def crashed(self, error: BaseException) -> None:
+        """The run raised instead of reporting: a posted progress message says it failed, and
+        why in a word (the error handler tells the user and logs the details)."""
+        if self.ts is None and not self.via_response_url:
+            return  # never posted (refused before it started): nothing to update
+        message = run_crashed(classify_failure(error), actor=self.user)
+        try:
+            if self.ts is not None:
+                self.client.chat_update(channel=self.channel, ts=self.ts, **message.kwargs())
+            else:
+                _answer(self.respond, message)
+        except SlackApiError as exc:
+            log.warning("could not mark the run's progress failed: %s", exc.response.get("error"))
+
     def finish(self, report: SyncReport) -> None:
         message = run_finished(report, actor=self.user, urls=self.deps.urls)
         if self.ts is not None:
@@ -208,7 +222,11 @@ def run_now(
     """``/sellsync run``: the service refuses non-managers and a second concurrent run (the
     error handler answers both); otherwise the progress message follows the run."""
     progress = RunProgress(deps, client, respond, channel=channel, user=user)
-    report = deps.service.run(actor=deps.actor(user), trigger="slack", progress=progress)
+    try:
+        report = deps.service.run(actor=deps.actor(user), trigger="slack", progress=progress)
+    except Exception as exc:  # the progress message still reaches a final state
+        progress.crashed(exc)
+        raise
     progress.finish(report)
     announce_bulk(client, deps.settings.approval_channel, deps.service, report)
     return report

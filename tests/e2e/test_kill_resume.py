@@ -2,8 +2,8 @@
 run: no duplicate record on either side, no lost update. `sellsync sync` runs as a subprocess
 against the rate-limited sandbox and is killed (SIGKILL) in the middle of the import.
 
-The killed run's lease stays until it expires (nothing here can prove its process gone sooner),
-so the runs use a short lease, SYNC_LOCK_TTL_SECONDS, and the rerun waits it out."""
+The killed run's process lock died with it: the rerun starts at once, long before the killed
+run's lease (the default two minutes) would expire, and closes the killed run as interrupted."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from storage.tables import locks
 
 pytestmark = pytest.mark.slow
 
-LEASE_TTL_SECONDS = 4
+LEASE_TTL_SECONDS = 120
 
 
 def env_for(sb: Sandbox, db: str) -> dict[str, str]:
@@ -99,7 +99,7 @@ def test_a_sync_killed_mid_import_then_rerun_matches_an_uninterrupted_one(tmp_pa
         created_before_kill = sb.sell.count(method="POST", path_prefix="/v2/leads")
         assert 30 <= created_before_kill < first["counts"]["created_in_sell"]
 
-        # The killed run's lease still holds (renewed at most a third of its TTL ago) ...
+        # The killed run's lease row is still unexpired ...
         store = open_store(db, migrate=False)
         try:
             with store.engine.connect() as connection:
@@ -109,11 +109,19 @@ def test_a_sync_killed_mid_import_then_rerun_matches_an_uninterrupted_one(tmp_pa
             assert not store.try_lock(
                 "sync", owner="rerun", at=datetime.now(UTC), ttl_seconds=LEASE_TTL_SECONDS
             )
+            (killed,) = store.running_runs()
         finally:
             store.close()
-        # ... until it expires: then a rerun takes it over and resumes.
-        time.sleep(max(0.0, (expires_at - datetime.now(UTC)).total_seconds()) + 0.1)
+        # ... but its process lock died with it: the rerun starts at once and resumes.
         resumed = sync(env_for(sb, db))
         assert resumed["status"] == "ok", resumed
+        assert datetime.fromisoformat(resumed["started_at"]) < expires_at
+        store = open_store(db, migrate=False)
+        try:
+            runs = {r.id: r for r in store.recent_runs()}
+            assert runs[killed.id].status == "interrupted"  # closed by the rerun
+            assert store.running_runs() == []
+        finally:
+            store.close()
         sync(env_for(sb, db))  # settles the echoes; writes nothing
         assert state(sb, db) == expected

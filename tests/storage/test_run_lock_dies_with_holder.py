@@ -22,7 +22,7 @@ from storage.repositories import SqlStore
 from storage.repositories.leases import advisory_key
 from sync.engine import ORPHANED, SYNC_LOCK, Engine, EngineConfig, RunInProgress
 from sync.lease import LeaseLost, RunLease
-from tests.fakes import FakeHubSpot, FakeSell
+from tests.fakes import FakeHubSpot, FakeSell, TickClock
 
 from . import workers
 
@@ -137,3 +137,31 @@ def test_a_holder_whose_database_session_ended_loses_its_lease_at_its_next_renew
         lease.release()
         assert other.lock_holder(SYNC_LOCK) == taker.owner  # the loser frees nothing
         taker.release()
+
+
+def test_a_holder_without_the_process_lock_is_waited_for_until_its_lease_expires(
+    store: SqlStore,
+) -> None:
+    """A row taken without the process lock (a holder where none could be had, or a version
+    without it) proves nothing when the process lock is free: the refusal says when its lease
+    expires, and the run takes it over then."""
+    clock = TickClock()
+    holder = store.start_run(trigger="schedule", at=clock.now())
+    assert store.try_lock(SYNC_LOCK, owner="older version", at=clock.now(), ttl_seconds=120)
+    hubspot = FakeHubSpot(clock=clock)
+    hubspot.make_list(LIST_ID)
+    config = EngineConfig(default_threshold=50, default_list_id=LIST_ID)
+    engine = Engine(hubspot, FakeSell(clock=clock), store, clock, config)
+    with pytest.raises(RunInProgress) as refused:
+        engine.run(trigger="cli")
+    expires = store.lock_expiry(SYNC_LOCK)
+    assert expires is not None
+    assert str(refused.value) == (
+        f"a sync is already running (run #{holder}, started by the schedule at "
+        f"{clock.now().strftime('%Y-%m-%d %H:%M:%S UTC')}); try again when it has finished. "
+        f"If its holder is gone, the lock is taken over at "
+        f"{expires.strftime('%Y-%m-%d %H:%M:%S UTC')}"
+    )
+    clock.tick(121)
+    assert engine.run(trigger="cli").status == "ok"
+    assert {r.id: r.status for r in store.recent_runs()}[holder] == "interrupted"
