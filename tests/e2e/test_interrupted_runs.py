@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -128,22 +129,32 @@ def test_a_signal_ends_a_sync_as_interrupted_with_what_it_stored_and_the_next_ru
     assert len(sb.sell.records("lead")) == baseline_leads  # no duplicate created in Sell
 
 
-def test_sigterm_stops_a_worker_in_the_middle_of_a_run_within_the_grace_period(
-    sb: Sandbox, tmp_path: Path
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize("command", ["worker", "serve"])
+def test_sigterm_stops_a_scheduler_in_the_middle_of_a_run_within_the_grace_period(
+    sb: Sandbox, tmp_path: Path, command: str
 ) -> None:
     sb.reset("demo")
-    db = f"sqlite:///{tmp_path}/worker.db"
+    db = f"sqlite:///{tmp_path}/{command}.db"
     env = {**sb.settings_env(db), "SYNC_THRESHOLD": "50", "SYNC_BULK_LIMIT": "1000"}
     env = {**os.environ, **env, "LOG_LEVEL": "INFO", "LOG_FORMAT": "text"}
+    env.update(  # serve: its own port, and a signing secret of its own (not the sandbox's)
+        PORT=str(free_port()), BIND_ADDRESS="127.0.0.1", SLACK_SIGNING_SECRET="e2e-" + "7" * 28
+    )
     env.pop("SLACK_APP_TOKEN", None)
-    # The worker as shipped, but its interval job fires a second after start instead of after
+    # The command as shipped, but its interval job fires a second after start instead of after
     # SYNC_INTERVAL_MINUTES: the test needs a run going on when SIGTERM comes.
     start_soon = (
         "import bot.scheduler as s\n"
         "from apscheduler.triggers.interval import IntervalTrigger\n"
         "s.sync_trigger = lambda settings: IntervalTrigger(seconds=1, timezone=s.zone(settings))\n"
         "from bot.cli import main\n"
-        "raise SystemExit(main(['worker']))\n"
+        f"raise SystemExit(main([{command!r}]))\n"
     )
     proc = subprocess.Popen(
         [sys.executable, "-c", start_soon],
