@@ -231,7 +231,9 @@ def test_a_lease_not_confirmed_for_half_its_ttl_is_renewed_before_the_next_write
 
 
 def engine_on(store: SqlStore, clock: TickClock, hubspot: FakeHubSpot, ttl: int) -> Engine:
-    config = EngineConfig(default_threshold=50, default_list_id=LIST_ID, lock_ttl_seconds=ttl)
+    config = EngineConfig(
+        default_threshold=50, default_list_id=LIST_ID, lock_ttl_seconds=ttl, bulk_limit=1000
+    )
     return Engine(hubspot, FakeSell(clock=clock), store, clock, config)
 
 
@@ -247,18 +249,18 @@ def test_a_run_whose_lease_was_taken_over_stops_at_its_next_page_and_writes_noth
             LIST_ID, hubspot.add_contact(email=f"m{i}@x.com", lastname=f"M{i}", hubspotscore=90)
         )
     engine = engine_on(store, clock, hubspot, ttl)
-    real_read = hubspot.read_contacts
-    reads = 0
+    sell: FakeSell = engine.sell  # type: ignore[assignment]
+    real_create = sell.create_record
 
-    def read_contacts(ids: Any, properties: Any) -> Any:
-        nonlocal reads
-        reads += 1
-        if reads == 2:  # reading the second chunk: the lease expires and another run takes it
+    def create_record(kind: Any, values: Any) -> Any:
+        created = real_create(kind, values)
+        if sell.calls["lead_create"] == 100:  # the first chunk's last creation (the creations
+            # come at the run's end, chunk by chunk): the lease expires, another run takes it
             clock.tick(ttl + 1)
             assert store.try_lock(SYNC_LOCK, owner="another run", at=clock.now(), ttl_seconds=ttl)
-        return real_read(ids, properties)
+        return created
 
-    hubspot.read_contacts = read_contacts  # type: ignore[method-assign]
+    sell.create_record = create_record  # type: ignore[method-assign]
     report = engine.run(trigger="test")
     assert report.failure is not None and "lost the lock" in report.failure
     assert report.status == "failed"

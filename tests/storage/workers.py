@@ -88,12 +88,14 @@ def race_runs(url: str, fake_pid: int, barrier: Any, results: Any) -> None:
 
 
 def paused_sync(url: str, ttl: int, members: int, events: Any, resumed: Any) -> None:
-    """A sync importing ``members`` new list members. Reading the second chunk of them it
-    reports ("paused here", its Sell creates so far) and waits for ``resumed``: the parent
-    stops this process there (SIGSTOP), takes the lease over once it expired, and resumes it.
-    At the end it reports ("done", status, failure, its Sell creates)."""
+    """A sync importing ``members`` new list members. Once the first chunk of them is created
+    and stored (the run's creations come at its end, chunk by chunk, and the page boundary after
+    the first renewed the lease) it reports ("paused here", its Sell creates so far) and waits
+    for ``resumed``: the parent stops this process there (SIGSTOP), takes the lease over once it
+    expired, and resumes it. At the end it reports ("done", status, failure, its Sell creates)."""
     from bot.wiring import SystemClock
     from sync.engine import Engine, EngineConfig
+    from sync.report import SyncReport
     from tests.fakes import FakeHubSpot, FakeSell
 
     hubspot = FakeHubSpot()
@@ -102,18 +104,15 @@ def paused_sync(url: str, ttl: int, members: int, events: Any, resumed: Any) -> 
         cid = hubspot.add_contact(email=f"p{i}@example.com", lastname=f"P{i}", hubspotscore=90)
         hubspot.join(LIST_ID, cid)
     sell = FakeSell()
-    real_read = hubspot.read_contacts
-    reads = 0
+    paused = False
 
-    def read_contacts(ids: Sequence[str], properties: Sequence[str]) -> Any:
-        nonlocal reads
-        reads += 1
-        if reads == 2:  # the first chunk is written; its page renewed the lease
+    def pause_after_the_first_chunk(stage: str, report: SyncReport) -> None:
+        nonlocal paused
+        if stage == "bulk" and not paused:  # the first chunk is written; the lease renewed
+            paused = True
             events.put(("paused here", sell.calls["lead_create"]))
             assert resumed.wait(timeout=120)
-        return real_read(ids, properties)
 
-    hubspot.read_contacts = read_contacts  # type: ignore[method-assign]
     config = EngineConfig(
         default_threshold=50,
         default_list_id=LIST_ID,
@@ -121,9 +120,12 @@ def paused_sync(url: str, ttl: int, members: int, events: Any, resumed: Any) -> 
         # No heartbeat here: a process stopped in the middle of a renewal's transaction would
         # hold the row (PostgreSQL) or the database (SQLite) and block the takeover under test.
         lock_heartbeat_seconds=3600,
+        bulk_limit=10 * members,  # an import this size is no mistake here: no hold
     )
     with open_store(url, migrate=False) as store:
-        report = Engine(hubspot, sell, store, SystemClock(), config).run(trigger="paused")
+        report = Engine(hubspot, sell, store, SystemClock(), config).run(
+            trigger="paused", progress=pause_after_the_first_chunk
+        )
     events.put(("done", report.status, report.failure, sell.calls["lead_create"]))
 
 
