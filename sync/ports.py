@@ -307,6 +307,16 @@ class RunRecord:
 
 
 @dataclass(frozen=True)
+class BoardCounts:
+    """The status board's counts, read at once (:meth:`Store.board_counts`)."""
+
+    links: dict[str, int]  # by LinkState value, every state
+    open_conflicts: int
+    pending_requests: int
+    oldest_pending_at: datetime | None  # when the oldest pending change request was made
+
+
+@dataclass(frozen=True)
 class SchedulerBeat:
     """What one running scheduler last recorded about itself (SPEC §3 schedules).
 
@@ -721,6 +731,11 @@ class Store(
         """A scope whose reads share one connection and one read transaction (on SQLite, one
         snapshot): for a screen that reads many things at once. Writes inside commit on their
         own, as everywhere."""
+        ...
+
+    def board_counts(self) -> BoardCounts:
+        """Links by state, open conflicts and pending change requests in one statement (one
+        round trip), for the status board."""
         ...
 
 

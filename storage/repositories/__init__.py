@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 
 from storage.repositories.audit import AuditRepository
 from storage.repositories.base import CHUNK, Repository, chunked, utcnow
+from storage.repositories.board import BoardRepository
 from storage.repositories.bulk_holds import BulkHoldRepository
 from storage.repositories.change_requests import ChangeRequestRepository
 from storage.repositories.conflicts import ConflictRepository
@@ -40,6 +41,7 @@ from storage.repositories.settings import SettingsRepository
 __all__ = [
     "CHUNK",
     "AuditRepository",
+    "BoardRepository",
     "BulkHoldRepository",
     "ChangeRequestRepository",
     "ConflictRepository",
@@ -72,6 +74,7 @@ class SqlStore(
     LeaseRepository,
     RequestMarkerRepository,
     SchedulerStateRepository,
+    BoardRepository,
 ):
     """The sync state in a SQL database. Build it with :func:`storage.db.open_store`."""
 

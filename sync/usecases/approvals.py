@@ -8,7 +8,7 @@ compare-and-set on the request's row, so of two managers clicking at once only o
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sync.domain import HubSpotList
@@ -136,6 +136,14 @@ class Approvals:
         # the others, not read again: in a read scope (the status board) the snapshot predates
         # the expiry just written
         return [r for r in pending if now - r.created_at < REQUEST_TTL]
+
+    def pending_count(self, count: int, oldest_at: datetime | None) -> int:
+        """``count`` pending requests, the oldest made at ``oldest_at`` (the status board's one
+        read): that count as it is, unless one is past ``REQUEST_TTL`` (then they are expired
+        first, as :meth:`pending_requests` does)."""
+        if oldest_at is None or self.parts.clock.now() - oldest_at < REQUEST_TTL:
+            return count
+        return len(self.pending_requests())
 
     def decide(self, request_id: int, *, approve: bool, actor: Actor) -> Decision:
         store = self.parts.store

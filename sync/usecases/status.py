@@ -147,15 +147,18 @@ class Status:
         settings = self.parts.settings()
         runs = store.recent_runs(5)
         schedule = self.schedule_state()
+        counts = store.board_counts()  # links, conflicts, requests: one round trip
         return StatusView(
             threshold=settings.threshold,
             list_id=settings.list_id,
             last_run=runs[0] if runs else None,
             next_run=schedule.next_sync,
             schedule=schedule,
-            open_conflicts=store.count_conflicts(),
-            pending_requests=len(self.approvals.pending_requests()),
-            links=store.count_links(),
+            open_conflicts=counts.open_conflicts,
+            pending_requests=self.approvals.pending_count(
+                counts.pending_requests, counts.oldest_pending_at
+            ),
+            links=counts.links,
             recent_runs=runs,
         )
 

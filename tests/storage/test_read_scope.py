@@ -97,3 +97,39 @@ def test_the_board_does_not_show_a_request_it_expired_on_the_way(
     assert service.status().pending_requests == 0
     assert store.pending_requests() == []
 
+
+
+def test_the_status_board_is_four_round_trips(service: SyncService, store: SqlStore) -> None:
+    """Settings, recent runs, the newest heartbeat, and the counts in one statement."""
+    service.status()
+    statements: list[str] = []
+
+    def on_execute(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.split()[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK"):
+            statements.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", on_execute)
+    try:
+        service.status()
+    finally:
+        event.remove(store.engine, "before_cursor_execute", on_execute)
+    assert len(statements) == 4, statements
+
+
+def test_the_board_counts_agree_with_the_single_reads(
+    service: SyncService, store: SqlStore
+) -> None:
+    empty = store.board_counts()
+    assert empty.links == store.count_links() and set(empty.links) == {s.value for s in LinkState}
+    assert (empty.open_conflicts, empty.pending_requests, empty.oldest_pending_at) == (0, 0, None)
+    store.save_link(link(5))
+    store.save_link(link(6))
+    store.save_link(Link(sell=SellRef("contact", 7), hubspot_id="9", state=LinkState.TOMBSTONED))
+    service.request_change("threshold", "70", actor=CLI_ACTOR, reason="more")
+    made = service.engine.clock.now()  # type: ignore[attr-defined]
+    counts = store.board_counts()
+    assert counts.links == store.count_links()
+    assert (counts.links["active"], counts.links["tombstoned"]) == (2, 1)
+    assert counts.open_conflicts == store.count_conflicts() == 0
+    assert counts.pending_requests == len(store.pending_requests()) == 1
+    assert counts.oldest_pending_at == made
