@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.scheduler import run_scheduled_sync
 from sync.report import SyncReport
 from tests.conftest import World
 
@@ -52,3 +53,19 @@ def test_a_run_asked_to_stop_finishes_its_page_and_records_what_it_stored(world:
     assert run.status == "interrupted" and dict(run.counts) == report.run_counts()
     assert actions(dict(run.counts)) == world.store.count_links().get("active", 0)
     assert world.store.lock_holder("sync") is None  # released
+
+
+def test_a_scheduled_run_interrupted_by_a_shutdown_is_neither_a_failure_nor_a_recovery(
+    world: World,
+) -> None:
+    from tests.scenario.test_scheduler import RecordingNotifier
+
+    notifier = RecordingNotifier()
+    world.member(80, email="w@x.com", lastname="W")
+    world.store.set_alerted_failure_since(world.clock.now())  # a failure streak was alerted
+    world.service.interrupt("SIGTERM")  # the worker is stopping
+    report = run_scheduled_sync(world.service, notifier)
+    assert report is not None and report.status == "interrupted"
+    assert notifier.posted == []  # no failure alert, no "recovered" note
+    assert world.store.alerted_failure_since() is not None  # the streak is not over
+    assert world.store.recent_runs(1)[0].status == "interrupted"
