@@ -1,7 +1,8 @@
 """``sellsync``: the command line (SPEC §4): each command calls the service and prints its answer.
 
 Exit codes: 0 success, 1 the work had errors (or nothing could be done: the reasons are
-printed), 2 bad usage or configuration. Answers go to stdout, progress and errors to stderr.
+printed), 2 bad usage or configuration, 130 / 143 a sync stopped by SIGINT / SIGTERM (recorded
+as interrupted). Answers go to stdout, progress and errors to stderr.
 The grammar is ``bot/cli_args.py``, the text of the answers ``bot/terminal.py``, and the
 settings and services a command works with ``bot/cli_services.py``.
 """

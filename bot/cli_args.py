@@ -146,7 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
             "sellsync sync --dry-run --verbose",
             "sellsync sync --yes-bulk",
         ],
-        "Shows progress while it runs: a bar on a terminal, a line every few seconds otherwise.",
+        "Shows progress while it runs: a bar on a terminal, a line every few seconds otherwise.\n"
+        "Ctrl-C or SIGTERM stops it at the next page: what it did is kept, the run is recorded\n"
+        "as interrupted, and it exits 130 (Ctrl-C) or 143 (SIGTERM); the next run resumes.",
     )
     s.add_argument("--dry-run", action="store_true", help="print the plan; write nothing anywhere")
     s.add_argument("--full", action="store_true", help="also re-check every link on both sides")
