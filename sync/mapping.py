@@ -1,8 +1,9 @@
-"""The field table of SPEC S10–S13 as data, and the pure conversions between the two CRMs.
+"""The field table of SPEC S10–S13 as data, and the lookups that convert through it.
 
-Every mapped field is compared through a *canonical* string (or None for empty) so that
+Every mapped field is compared through a *canonical* string (or None for empty), so that
 ``"12.50"`` in Sell and ``"12.5"`` in HubSpot are the same number, a HubSpot enumeration value is
-compared by its label, and so on. Snapshots store canonical values.
+compared by its label, and so on. Snapshots store canonical values. What each value type does
+lives in its class in ``sync.field_types``; this module looks a mapping's type up and delegates.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ import enum
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sync.domain import (
@@ -22,8 +21,9 @@ from sync.domain import (
     RecordKind,
     SellCustomField,
     is_empty,
-    normalize_email,
 )
+from sync.field_types import FIELD_TYPES, FieldType, field_type_for
+from sync.field_types import ValueError_ as ValueError_  # callers catch mapping.ValueError_
 
 URL_PROPERTY = "@url"  # the contact's public URL: the record's `url`, not a property
 
@@ -34,7 +34,14 @@ class Direction(enum.StrEnum):
 
 
 class ValueType(enum.StrEnum):
+    """Names of the built-in value types (keys of ``sync.field_types.FIELD_TYPES``).
+
+    ``FieldMapping.value_type`` holds any registered name; these are spelled out for the tables.
+    """
+
     STRING = "string"
+    PHONE = "phone"
+    TEXT = "text"
     EMAIL = "email"
     NUMBER = "number"
     BOOL = "bool"
@@ -44,10 +51,6 @@ class ValueType(enum.StrEnum):
     MULTI = "multi"  # a HubSpot checkbox enumeration <-> a Sell multi_select_list
 
 
-class ValueError_(ValueError):
-    """A value that cannot be read as its field's type (S14)."""
-
-
 @dataclass(frozen=True)
 class FieldMapping:
     key: str  # stable name used in snapshots and conflicts
@@ -55,8 +58,12 @@ class FieldMapping:
     sell: str  # Sell key (see sync.domain)
     direction: Direction = Direction.BOTH
     kinds: tuple[RecordKind, ...] = RECORD_KINDS
-    value_type: ValueType = ValueType.STRING
+    value_type: str = ValueType.STRING  # a registered field type's name
     label: str = ""
+
+    @property
+    def field_type(self) -> FieldType:
+        return FIELD_TYPES[self.value_type]
 
     @property
     def sell_custom_field(self) -> str | None:
@@ -172,37 +179,10 @@ def hubspot_owned_fields(score_property: str = "hubspotscore") -> tuple[FieldMap
 # --------------------------------------------------------------------------- S13
 
 
-@dataclass(frozen=True)
-class SellTypeChoice:
-    """What Sell custom field type a HubSpot property needs (S13)."""
-
-    suggested: str
-    accepted: tuple[str, ...]
-    value_type: ValueType
-
-
-def sell_type_for(prop: PropertyInfo) -> SellTypeChoice | None:
-    """The Sell custom field type matching a HubSpot property, or None if it has no match."""
-    t, ft = prop.type, prop.field_type
-    if t == "number":
-        return SellTypeChoice("number", ("number",), ValueType.NUMBER)
-    if t == "string" and ft == "phonenumber":
-        return SellTypeChoice("phone", ("phone", "string"), ValueType.STRING)
-    if t == "string" and ft == "textarea":
-        return SellTypeChoice("text", ("text", "string"), ValueType.STRING)
-    if t == "string":
-        return SellTypeChoice("string", ("string", "text"), ValueType.STRING)
-    if t == "enumeration" and ft in ("select", "radio"):
-        return SellTypeChoice("list", ("list",), ValueType.LABEL)
-    if t == "enumeration" and ft == "checkbox":
-        return SellTypeChoice("multi_select_list", ("multi_select_list",), ValueType.MULTI)
-    if t == "bool" or (t == "enumeration" and ft == "booleancheckbox"):
-        return SellTypeChoice("bool", ("bool",), ValueType.BOOL)
-    if t == "date":
-        return SellTypeChoice("date", ("date",), ValueType.DATE)
-    if t == "datetime":
-        return SellTypeChoice("datetime", ("datetime",), ValueType.DATETIME)
-    return None
+def sell_type_for(prop: PropertyInfo) -> FieldType | None:
+    """The value type of a HubSpot property, which names the Sell custom field type to create
+    (``suggested``) and those that can hold it (``accepted``); None if no Sell type matches."""
+    return field_type_for(prop)
 
 
 @dataclass(frozen=True)
@@ -263,8 +243,8 @@ def check_custom_mapping(
             f'"{hubspot_property}" ({prop.type}/{prop.field_type}) needs a Sell field of type '
             f"{' or '.join(choice.accepted)}. {create_hint}",
         )
-    if choice.value_type in (ValueType.LABEL, ValueType.MULTI):
-        wanted = {o.label.strip().lower() for o in prop.options}
+    wanted = {label.strip().lower() for label in choice.required_choices(prop)}
+    if wanted:
         for kind, f in found:
             have = {c.strip().lower() for c in f.choices}
             missing = sorted(wanted - have)
@@ -280,7 +260,7 @@ def check_custom_mapping(
         hubspot=hubspot_property,
         sell=CUSTOM_PREFIX + found[0][1].name,
         kinds=kinds,
-        value_type=choice.value_type,
+        value_type=choice.name,
         label=prop.label or hubspot_property,
     )
     return MappingCheck(
@@ -288,10 +268,11 @@ def check_custom_mapping(
     )
 
 
-def _create_hint(sell_field: str, choice: SellTypeChoice, prop: PropertyInfo) -> str:
+def _create_hint(sell_field: str, choice: FieldType, prop: PropertyInfo) -> str:
     hint = f'Create it in Sell (Settings → Customize → Fields) as "{sell_field}" of type {choice.suggested}'
-    if choice.value_type in (ValueType.LABEL, ValueType.MULTI) and prop.options:
-        hint += " with the choices " + ", ".join(o.label for o in prop.options)
+    choices = choice.required_choices(prop)
+    if choices:
+        hint += " with the choices " + ", ".join(choices)
     return hint + "."
 
 
@@ -328,122 +309,27 @@ def valid_email(value: str | None) -> bool:
     return value is not None and len(value) <= MAX_EMAIL_LENGTH and bool(_EMAIL_RE.match(value))
 
 
-def _number(raw: Any) -> str:
-    if isinstance(raw, bool):
-        raise ValueError_(f"not a number: {raw!r}")
-    try:
-        d = Decimal(str(raw).strip())
-    except (InvalidOperation, ValueError) as exc:
-        raise ValueError_(f"not a number: {raw!r}") from exc
-    if not d.is_finite():
-        raise ValueError_(f"not a number: {raw!r}")
-    if d == d.to_integral_value():
-        return str(d.quantize(Decimal(1)))
-    return format(d.normalize(), "f")
-
-
-def _bool(raw: Any) -> str:
-    if isinstance(raw, bool):
-        return "true" if raw else "false"
-    text = str(raw).strip().lower()
-    if text in ("true", "yes", "1"):
-        return "true"
-    if text in ("false", "no", "0"):
-        return "false"
-    raise ValueError_(f"not a yes/no value: {raw!r}")
-
-
-def _parse_instant(raw: Any) -> datetime:
-    text = str(raw).strip()
-    if re.fullmatch(r"-?\d{9,}", text):
-        return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ValueError_(f"not a date: {raw!r}") from exc
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
-def _date(raw: Any) -> str:
-    text = str(raw).strip()
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        try:
-            return date.fromisoformat(text).isoformat()
-        except ValueError as exc:
-            raise ValueError_(f"not a date: {raw!r}") from exc
-    return _parse_instant(text).date().isoformat()
-
-
-def _datetime(raw: Any) -> str:
-    return _parse_instant(raw).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _options_label(prop: PropertyInfo | None, value: str) -> str:
-    return prop.label_for(value) if prop is not None else value
-
-
 def hubspot_canonical(
     mapping: FieldMapping, raw: Any, prop: PropertyInfo | None = None
 ) -> str | None:
     """A HubSpot value of ``mapping`` as a canonical string (None when empty)."""
     if is_empty(raw):
         return None
-    vt = mapping.value_type
-    if vt is ValueType.LABEL:
-        return _options_label(prop, str(raw).strip())
-    if vt is ValueType.MULTI:
-        parts = [p.strip() for p in str(raw).split(";") if p.strip()]
-        return ";".join(sorted(_options_label(prop, p) for p in parts)) or None
-    return _canonical_scalar(vt, raw)
+    return mapping.field_type.hubspot_canonical(raw, prop)
 
 
 def sell_canonical(mapping: FieldMapping, raw: Any) -> str | None:
     """A Sell value of ``mapping`` as a canonical string (None when empty)."""
     if is_empty(raw):
         return None
-    vt = mapping.value_type
-    if vt is ValueType.LABEL:
-        if isinstance(raw, Mapping):  # list custom fields may read back as {"id", "name"}
-            raw = raw.get("name")
-        return None if is_empty(raw) else str(raw).strip()
-    if vt is ValueType.MULTI:
-        items = raw if isinstance(raw, list | tuple) else str(raw).split(";")
-        names = [
-            str(i.get("name") if isinstance(i, Mapping) else i).strip()
-            for i in items
-            if not is_empty(i)
-        ]
-        return ";".join(sorted(n for n in names if n)) or None
-    return _canonical_scalar(vt, raw)
-
-
-def _canonical_scalar(vt: ValueType, raw: Any) -> str | None:
-    if vt is ValueType.EMAIL:
-        return normalize_email(raw)
-    if vt is ValueType.NUMBER:
-        return _number(raw)
-    if vt is ValueType.BOOL:
-        return _bool(raw)
-    if vt is ValueType.DATE:
-        return _date(raw)
-    if vt is ValueType.DATETIME:
-        return _datetime(raw)
-    text = str(raw).strip()
-    return text or None
+    return mapping.field_type.sell_canonical(raw)
 
 
 def to_sell_value(mapping: FieldMapping, canonical: str | None) -> Any:
     """A canonical value as Sell expects it in a write."""
     if canonical is None:
         return None
-    vt = mapping.value_type
-    if vt is ValueType.BOOL:
-        return canonical == "true"
-    if vt is ValueType.MULTI:
-        return canonical.split(";")
-    return canonical
+    return mapping.field_type.to_sell(canonical)
 
 
 def to_hubspot_value(
@@ -452,12 +338,4 @@ def to_hubspot_value(
     """A canonical value as HubSpot expects it ("" clears)."""
     if canonical is None:
         return ""
-    vt = mapping.value_type
-    if vt is ValueType.LABEL and prop is not None:
-        return prop.value_for(canonical) or canonical
-    if vt is ValueType.MULTI:
-        labels = canonical.split(";")
-        if prop is None:
-            return ";".join(labels)
-        return ";".join(prop.value_for(lbl) or lbl for lbl in labels)
-    return canonical
+    return mapping.field_type.to_hubspot(canonical, prop)
