@@ -27,7 +27,6 @@ from sync.errors import (
 from sync.lease import LeaseLost
 from sync.plan import SyncPlan
 
-
 #: The count of what the bulk guard held for a manager (or would hold, in a dry run).
 HELD = "held_for_approval"
 
