@@ -22,9 +22,7 @@ def service(store: SqlStore) -> SyncService:
     clock = TickClock()
     hubspot = FakeHubSpot(clock=clock)
     hubspot.make_list("7", "MANUAL")
-    engine = Engine(
-        hubspot, FakeSell(clock=clock), store, clock, EngineConfig(default_list_id="7")
-    )
+    engine = Engine(hubspot, FakeSell(clock=clock), store, clock, EngineConfig(default_list_id="7"))
     return SyncService(engine)
 
 
@@ -42,7 +40,9 @@ def checkouts(store: SqlStore) -> Iterator[list[int]]:
 
 
 def link(n: int) -> Link:
-    return Link(sell=SellRef("lead", 3_000_000 + n), hubspot_id=str(100 + n), state=LinkState.ACTIVE)
+    return Link(
+        sell=SellRef("lead", 3_000_000 + n), hubspot_id=str(100 + n), state=LinkState.ACTIVE
+    )
 
 
 def test_the_status_board_takes_one_connection(
@@ -96,7 +96,6 @@ def test_the_board_does_not_show_a_request_it_expired_on_the_way(
     service.engine.clock.tick(timedelta(days=8).total_seconds())  # type: ignore[attr-defined]
     assert service.status().pending_requests == 0
     assert store.pending_requests() == []
-
 
 
 def test_the_status_board_is_four_round_trips(service: SyncService, store: SqlStore) -> None:
