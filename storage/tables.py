@@ -196,6 +196,17 @@ class SettingsRow(StorageModel, table=True):
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class SettingValueRow(StorageModel, table=True):
+    """A named setting beyond the threshold and the list (the bulk limit, a pause): its value
+    as text, as its entry in ``sync.settings_registry`` writes and reads it."""
+
+    __tablename__: ClassVar[str] = "setting_values"
+
+    name: str = Field(primary_key=True, sa_type=NAME)
+    value: str = Field(sa_type=sa.Text)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
 class ChangeRequestRow(StorageModel, table=True):
     """A settings change waiting for (or past) a manager's decision.
 
@@ -348,6 +359,7 @@ list_members = _table(ListMemberRow)
 cursors = _table(CursorRow)
 conflicts = _table(ConflictRow)
 settings = _table(SettingsRow)
+setting_values = _table(SettingValueRow)
 change_requests = _table(ChangeRequestRow)
 bulk_holds = _table(BulkHoldRow)
 sync_runs = _table(SyncRunRow)

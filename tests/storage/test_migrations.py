@@ -34,6 +34,7 @@ TABLES = {
     "request_markers",
     "scheduler_state",
     "bulk_holds",
+    "setting_values",
 }
 
 
