@@ -6,7 +6,7 @@ Wire records are converted to :class:`~sync.domain.SellRecord` values with flat 
   ``status`` (leads), ``customer_status`` / ``prospect_status`` (contacts), ``owner_id``;
 * ``address.line1`` ... ``address.country`` from the nested ``address`` object;
 * ``lead_source`` (leads): the lead source's *name*, mapped from / to ``source_id`` (sources
-  are listed once and cached; a missing one is created on write);
+  are listed once and cached; a missing one is created on write: :mod:`sync.clients.sell_catalog`);
 * ``custom_fields.<Display name>`` from / to the name-keyed ``custom_fields`` object.
 
 On write, any other plain key is sent as a top-level field, so Sell itself judges it. A partial
@@ -27,11 +27,10 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 import httpx
 
@@ -40,6 +39,7 @@ from sync.clients.errors import SELL, AmbiguousWrite, Remedy, classify_sell, sel
 from sync.clients.http import DEFAULT_TIMEOUT, USER_AGENT, ApiSession, Reply
 from sync.clients.pacing import Clock, Pacer, RollingWindowPacer, Unpaced
 from sync.clients.retry import Random, RetryPolicy, Sleep
+from sync.clients.sell_catalog import SellCatalog
 from sync.clients.sell_lifecycle import (
     SellSyncApi,
     conversions_after,
@@ -48,7 +48,7 @@ from sync.clients.sell_lifecycle import (
 )
 from sync.clients.sell_pages import ListKeptShifting, OffsetWalk
 from sync.clients.sell_wire import (
-    custom_field_info,
+    PAGE_SIZE,
     has_next_page,
     item_data,
     parse_sell_time,
@@ -65,7 +65,6 @@ from sync.domain import (
 from sync.errors import ApiError, RecordRejected
 from sync.ports import SellPort, SellSyncPage, SellSyncStart
 
-PAGE_SIZE = 100
 ADDRESS_PREFIX = "address."
 ADDRESS_KEYS = ("line1", "city", "state", "postal_code", "country")
 COMMON_FIELDS = (
@@ -166,10 +165,7 @@ class SellClient(SellPort):
         self._sleep = sleep
         self._rand = rand
         self._now = now
-        self._lock = threading.RLock()
-        self._custom_fields: dict[str, list[SellCustomField]] = {}
-        self._source_names: dict[int, str | None] | None = None  # id -> name (None: unknown)
-        self._source_ids: dict[str, int] = {}  # lower-cased name -> id
+        self._catalog = SellCatalog(self._session, self.pacer)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -213,22 +209,6 @@ class SellClient(SellPort):
         reply.raise_for_error()
         return reply.json() or {}
 
-    def _pages(
-        self, path: str, *, kind: str, params: dict[str, str | int]
-    ) -> Iterator[list[dict[str, Any]]]:
-        """Every page of a collection, as lists of the items' ``data``."""
-        page = 1
-        while True:
-            body = self._get(
-                path, kind=kind, params={**params, "per_page": PAGE_SIZE, "page": page}
-            )
-            items = [d for d in (item_data(i) for i in body.get("items") or []) if d is not None]
-            if items:
-                yield items
-            if not items or not has_next_page(body):
-                return
-            page += 1
-
     # ------------------------------------------------------------------ conversion
 
     def _record(self, kind: RecordKind, data: Mapping[str, Any]) -> SellRecord:
@@ -241,7 +221,7 @@ class SellClient(SellPort):
             for sub in ADDRESS_KEYS:
                 values[ADDRESS_PREFIX + sub] = address.get(sub)
         if kind == "lead":
-            values[LEAD_SOURCE] = self._source_name(data.get("source_id"))
+            values[LEAD_SOURCE] = self._catalog.source_name(data.get("source_id"))
         custom = data.get("custom_fields") or {}
         if isinstance(custom, dict):
             for name, value in custom.items():
@@ -275,7 +255,7 @@ class SellClient(SellPort):
             elif key == LEAD_SOURCE:
                 if kind != "lead":
                     raise RecordRejected(item, "Sell contacts have no lead source")
-                data["source_id"] = self._source_id(value)
+                data["source_id"] = self._catalog.source_id(value)
             else:
                 data[key] = value
         if address:
@@ -283,57 +263,6 @@ class SellClient(SellPort):
         if custom:
             data["custom_fields"] = custom
         return data
-
-    # ------------------------------------------------------------------ lead sources
-
-    def _load_sources(self) -> None:
-        names: dict[int, str | None] = {}
-        for items in self._pages("/v2/lead_sources", kind="lead_sources", params={}):
-            for source in items:
-                if source.get("id") is not None and source.get("name") is not None:
-                    names[int(source["id"])] = str(source["name"])
-        self._source_names = names
-        self._source_ids = {str(n).strip().lower(): i for i, n in names.items() if n}
-
-    def _source_name(self, source_id: object) -> str | None:
-        if source_id in (None, ""):
-            return None
-        sid = int(cast(int, source_id))
-        with self._lock:
-            if self._source_names is None or sid not in self._source_names:
-                self._load_sources()
-                assert self._source_names is not None
-                self._source_names.setdefault(sid, None)  # do not reload for it again
-            return self._source_names[sid]
-
-    def _source_id(self, name: object) -> int | None:
-        if name is None or not str(name).strip():
-            return None
-        wanted = str(name).strip()
-        with self._lock:
-            if self._source_names is None or wanted.lower() not in self._source_ids:
-                self._load_sources()
-            if wanted.lower() in self._source_ids:
-                return self._source_ids[wanted.lower()]
-            reply = self._send(
-                "POST",
-                "/v2/lead_sources",
-                kind="lead_source_create",
-                json_body={"data": {"name": wanted}},
-            )
-            if reply.ok:
-                data = item_data(reply.json()) or {}
-                sid = int(data["id"])
-            else:
-                # Someone created it meanwhile ("already_exists"): read the list again.
-                self._load_sources()
-                if wanted.lower() not in self._source_ids:
-                    raise reply.error(f"lead source {wanted!r}")
-                sid = self._source_ids[wanted.lower()]
-            assert self._source_names is not None
-            self._source_names[sid] = wanted
-            self._source_ids[wanted.lower()] = sid
-            return sid
 
     # ------------------------------------------------------------------ reads
 
@@ -419,15 +348,7 @@ class SellClient(SellPort):
         )
 
     def custom_fields(self, kind: RecordKind) -> list[SellCustomField]:
-        with self._lock:
-            if kind not in self._custom_fields:
-                fields: list[SellCustomField] = []
-                for items in self._pages(
-                    f"/v2/{kind}/custom_fields", kind="custom_fields", params={}
-                ):
-                    fields.extend(custom_field_info(raw) for raw in items)
-                self._custom_fields[kind] = fields
-            return list(self._custom_fields[kind])
+        return self._catalog.custom_fields(kind)
 
     # ------------------------------------------------------------------ lead conversions
 

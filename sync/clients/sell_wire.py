@@ -10,6 +10,8 @@ from typing import Any
 
 from sync.domain import LeadConversion, SellCustomField
 
+PAGE_SIZE = 100  # the most items Sell's Core API lists a page (``per_page``)
+
 
 def parse_sell_time(value: object) -> datetime | None:
     """Sell's ISO-8601 UTC timestamps (``2016-03-15T09:13:06Z``) → aware datetime."""

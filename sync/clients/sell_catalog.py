@@ -1,0 +1,117 @@
+"""What a Sell account defines for its records: lead sources and custom fields.
+
+Both are listed once and cached for the client's life (a client lives for one run). A lead's
+``source_id`` is read as the source's *name*; writing a name Sell does not know yet creates the
+source (``POST /v2/lead_sources``), and if someone created it meanwhile the list is read again.
+Several threads may share one catalog.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any, cast
+
+from sync.clients.http import ApiSession
+from sync.clients.pacing import Pacer
+from sync.clients.sell_wire import PAGE_SIZE, custom_field_info, has_next_page, item_data
+from sync.domain import RecordKind, SellCustomField
+
+
+class SellCatalog:
+    """Lead sources by id and by name, and custom fields by record kind, read through
+    ``session`` at the client's pace."""
+
+    def __init__(self, session: ApiSession, pacer: Pacer) -> None:
+        self._session = session
+        self._pacer = pacer
+        self._lock = threading.RLock()
+        self._custom_fields: dict[str, list[SellCustomField]] = {}
+        self._source_names: dict[int, str | None] | None = None  # id -> name (None: unknown)
+        self._source_ids: dict[str, int] = {}  # lower-cased name -> id
+
+    def _pages(self, path: str, *, kind: str) -> Iterator[list[dict[str, Any]]]:
+        """Every page of a collection, as lists of the items' ``data``."""
+        page = 1
+        while True:
+            body = (
+                self._session.send_ok(
+                    "GET",
+                    path,
+                    kind=kind,
+                    pacer=self._pacer,
+                    params={"per_page": PAGE_SIZE, "page": page},
+                )
+                or {}
+            )
+            items = [d for d in (item_data(i) for i in body.get("items") or []) if d is not None]
+            if items:
+                yield items
+            if not items or not has_next_page(body):
+                return
+            page += 1
+
+    # ------------------------------------------------------------------ custom fields
+
+    def custom_fields(self, kind: RecordKind) -> list[SellCustomField]:
+        with self._lock:
+            if kind not in self._custom_fields:
+                fields: list[SellCustomField] = []
+                for items in self._pages(f"/v2/{kind}/custom_fields", kind="custom_fields"):
+                    fields.extend(custom_field_info(raw) for raw in items)
+                self._custom_fields[kind] = fields
+            return list(self._custom_fields[kind])
+
+    # ------------------------------------------------------------------ lead sources
+
+    def _load_sources(self) -> None:
+        names: dict[int, str | None] = {}
+        for items in self._pages("/v2/lead_sources", kind="lead_sources"):
+            for source in items:
+                if source.get("id") is not None and source.get("name") is not None:
+                    names[int(source["id"])] = str(source["name"])
+        self._source_names = names
+        self._source_ids = {str(n).strip().lower(): i for i, n in names.items() if n}
+
+    def source_name(self, source_id: object) -> str | None:
+        """The name of lead source ``source_id`` (None: none, or one Sell does not list)."""
+        if source_id in (None, ""):
+            return None
+        sid = int(cast(int, source_id))
+        with self._lock:
+            if self._source_names is None or sid not in self._source_names:
+                self._load_sources()
+                assert self._source_names is not None
+                self._source_names.setdefault(sid, None)  # do not reload for it again
+            return self._source_names[sid]
+
+    def source_id(self, name: object) -> int | None:
+        """The id of the lead source called ``name`` (any case), created when Sell has none."""
+        if name is None or not str(name).strip():
+            return None
+        wanted = str(name).strip()
+        with self._lock:
+            if self._source_names is None or wanted.lower() not in self._source_ids:
+                self._load_sources()
+            if wanted.lower() in self._source_ids:
+                return self._source_ids[wanted.lower()]
+            reply = self._session.send(
+                "POST",
+                "/v2/lead_sources",
+                kind="lead_source_create",
+                pacer=self._pacer,
+                json={"data": {"name": wanted}},
+            )
+            if reply.ok:
+                data = item_data(reply.json()) or {}
+                sid = int(data["id"])
+            else:
+                # Someone created it meanwhile ("already_exists"): read the list again.
+                self._load_sources()
+                if wanted.lower() not in self._source_ids:
+                    raise reply.error(f"lead source {wanted!r}")
+                sid = self._source_ids[wanted.lower()]
+            assert self._source_names is not None
+            self._source_names[sid] = wanted
+            self._source_ids[wanted.lower()] = sid
+            return sid
