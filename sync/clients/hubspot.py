@@ -7,12 +7,14 @@ are paced per bucket (general: ``per_10s`` per rolling 10 s; search: ``search_pe
 second), retried per :class:`~sync.clients.retry.RetryPolicy`, and counted in
 :attr:`HubSpotClient.stats`.
 
-This module sends the requests and parses contacts, lists and properties; the rest lives apart,
-free of HTTP: :func:`~sync.clients.isolate.isolate` finds the input that made HubSpot refuse a
-whole batch (S14: one bad contact never blocks the others),
-:mod:`~sync.clients.hubspot_writes` matches batch-write answers to their
-:class:`~sync.ports.ContactWrite` keys, and :class:`~sync.clients.hubspot_search.SearchCursor`
-pages a change search past the 10,000-result window.
+This module reads contacts and properties; lists are :mod:`~sync.clients.hubspot_lists` and
+batch creates and updates :mod:`~sync.clients.hubspot_writer`. The rest lives apart, free of
+HTTP: :mod:`~sync.clients.hubspot_wire` parses timestamps, not-found ids and properties,
+:func:`~sync.clients.isolate.isolate` finds the input that made HubSpot refuse a whole batch
+(S14: one bad contact never blocks the others), :mod:`~sync.clients.hubspot_writes` matches
+batch-write answers to their :class:`~sync.ports.ContactWrite` keys, and
+:class:`~sync.clients.hubspot_search.SearchCursor` pages a change search past the 10,000-result
+window.
 """
 
 from __future__ import annotations
@@ -23,25 +25,25 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
 
 from sync.clients.absence import confirm_absent
-from sync.clients.errors import HUBSPOT, Remedy, Resolution, classify_hubspot, existing_id
+from sync.clients.errors import HUBSPOT, Remedy, classify_hubspot
 from sync.clients.http import DEFAULT_TIMEOUT, USER_AGENT, ApiSession, Reply
 from sync.clients.hubspot_lists import HubSpotLists
 from sync.clients.hubspot_search import SEARCH_CAP, SEARCH_PAGE, SearchCursor
-from sync.clients.hubspot_writes import (
-    BATCH_SIZE,
-    created_results,
-    culprits,
-    unique_id_chunks,
-    updated_results,
-    write_failure,
+from sync.clients.hubspot_wire import (
+    ADDITIONAL_EMAILS,
+    NOT_FOUND_CATEGORY,
+    contact_addresses,
+    not_found_ids,
+    parse_timestamp_ms,
+    property_info,
 )
-from sync.clients.isolate import Refused, isolate
+from sync.clients.hubspot_writer import HubSpotWriter
+from sync.clients.hubspot_writes import BATCH_SIZE, chunks
 from sync.clients.pacing import Clock, Pacer, RollingWindowPacer, Unpaced
 from sync.clients.retry import Random, RetryPolicy, Sleep
 from sync.domain import (
@@ -49,7 +51,6 @@ from sync.domain import (
     HubSpotContact,
     HubSpotList,
     PropertyInfo,
-    PropertyOption,
     normalize_email,
 )
 from sync.errors import ApiError, AuthError
@@ -57,66 +58,8 @@ from sync.ports import ChangePage, ContactWrite, HubSpotPort, WriteResult
 
 API_VERSION = "2026-03"
 
-ADDITIONAL_EMAILS = "hs_additional_emails"  # a contact's other addresses, ``;``-separated
-NOT_FOUND_CATEGORY = "OBJECT_NOT_FOUND"  # how HubSpot says an id does not exist (or is archived)
-
-
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-def _chunks(items: Sequence[T], size: int) -> list[list[T]]:
-    return [list(items[i : i + size]) for i in range(0, len(items), size)]
-
-
-def parse_timestamp_ms(value: object) -> int | None:
-    """HubSpot datetimes come as epoch-ms strings or ISO-8601; → epoch ms."""
-    if value is None:
-        return None
-    text = str(value).strip()
-    if not text:
-        return None
-    if text.lstrip("-").isdigit():
-        return int(text)
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        return None
-    return int(parsed.timestamp() * 1000)
-
-
-def not_found_ids(body: Any) -> set[str]:
-    """The ids a batch answer's ``errors`` name as ``OBJECT_NOT_FOUND`` (``context.ids``)."""
-    errors = body.get("errors") if isinstance(body, dict) else None
-    named: set[str] = set()
-    for error in errors if isinstance(errors, list) else []:
-        if not isinstance(error, dict) or error.get("category") != NOT_FOUND_CATEGORY:
-            continue
-        context = error.get("context")
-        ids = context.get("ids") if isinstance(context, dict) else None
-        if isinstance(ids, list):
-            named.update(str(i) for i in ids if i not in (None, ""))
-    return named
-
-
-def property_info(raw: dict[str, Any]) -> PropertyInfo:
-    """A contact property as HubSpot's properties API describes it."""
-    meta = raw.get("modificationMetadata") or {}
-    options = tuple(
-        PropertyOption(value=str(o.get("value", "")), label=str(o.get("label", "")))
-        for o in raw.get("options") or []
-        if isinstance(o, dict)
-    )
-    return PropertyInfo(
-        name=str(raw.get("name")),
-        label=str(raw.get("label") or raw.get("name")),
-        type=str(raw.get("type") or "string"),
-        field_type=str(raw.get("fieldType") or "text"),
-        options=options,
-        read_only=bool(meta.get("readOnlyValue")) or bool(raw.get("calculated")),
-    )
 
 
 @dataclass(frozen=True)
@@ -214,6 +157,12 @@ class HubSpotClient(HubSpotPort):
         self.general_pacer = limits.pacer(limits.per_10s, limits.window_s, "hubspot", session)
         self.search_pacer = limits.pacer(limits.search_per_s, 1.0, "hubspot-search", session)
         self.lists = HubSpotLists(self._send, self.api_version)
+        self.writer = HubSpotWriter(
+            self._send,
+            self._parallel,
+            lambda ids, properties: self._batch_read(ids, properties, None),
+            self.api_version,
+        )
         self._properties: dict[str, PropertyInfo] | None = None
         self._properties_lock = threading.Lock()
 
@@ -366,7 +315,7 @@ class HubSpotClient(HubSpotPort):
         found: dict[str, HubSpotContact] = {}
         named: set[str] = set()
         for contacts, gone in self._parallel(
-            lambda batch: self._batch_read_named(batch, props, None), _chunks(unique, BATCH_SIZE)
+            lambda batch: self._batch_read_named(batch, props, None), chunks(unique, BATCH_SIZE)
         ):
             named |= gone & wanted
             for contact in contacts:
@@ -432,15 +381,11 @@ class HubSpotClient(HubSpotPort):
         wanted_set = set(wanted)
         found: dict[str, HubSpotContact] = {}
         for contacts in self._parallel(
-            lambda batch: self._batch_read(batch, props, "email"), _chunks(wanted, BATCH_SIZE)
+            lambda batch: self._batch_read(batch, props, "email"), chunks(wanted, BATCH_SIZE)
         ):
             for contact in contacts:
-                addresses = [contact.email]
-                extra = contact.properties.get(ADDITIONAL_EMAILS) or ""
-                addresses += [normalize_email(a) for a in extra.split(";")]
-                for address in addresses:
-                    if address and address in wanted_set:
-                        found.setdefault(address, contact)
+                for address in contact_addresses(contact) & wanted_set:
+                    found.setdefault(address, contact)
         return found
 
     def changed_pages(self, since_ms: int, properties: Sequence[str]) -> Iterator[ChangePage]:
@@ -474,101 +419,10 @@ class HubSpotClient(HubSpotPort):
     # ------------------------------------------------------------------ writes
 
     def create_contacts(self, writes: Sequence[ContactWrite]) -> list[WriteResult]:
-        out: dict[str, WriteResult] = {}
-        for part in self._parallel(self._create_batch, _chunks(list(writes), BATCH_SIZE)):
-            out.update(part)
-        return [out[w.key] for w in writes]
+        return self.writer.create_contacts(writes)
 
     def update_contacts(self, writes: Sequence[ContactWrite]) -> list[WriteResult]:
-        for write in writes:
-            if not write.id:
-                raise ValueError(f"update of {write.key} without a HubSpot id")
-        out: dict[str, WriteResult] = {}
-        for part in self._parallel(self._update_batch, unique_id_chunks(writes)):
-            out.update(part)
-        return [out[w.key] for w in writes]
-
-    def _input_for_existing(
-        self, pending: Sequence[ContactWrite], existing: str
-    ) -> list[ContactWrite]:
-        """The inputs whose e-mail is the existing contact's (whole-batch 409)."""
-        contacts = self._batch_read([existing], ["email", ADDITIONAL_EMAILS], None)
-        addresses: set[str] = set()
-        for contact in contacts:
-            if contact.email:
-                addresses.add(contact.email)
-            extra = contact.properties.get(ADDITIONAL_EMAILS) or ""
-            addresses.update(a for a in (normalize_email(x) for x in extra.split(";")) if a)
-        return [w for w in pending if normalize_email(w.properties.get("email")) in addresses]
-
-    def _create_batch(self, batch: list[ContactWrite]) -> dict[str, WriteResult]:
-        def send(pending: list[ContactWrite]) -> Reply:
-            inputs = [
-                {"properties": dict(w.properties), "associations": [], "objectWriteTraceId": w.key}
-                for w in pending
-            ]
-            return self._send(
-                "POST", self._objects("/batch/create"), kind="batch_create",
-                json_body={"inputs": inputs},
-            )  # fmt: skip
-
-        def blamed(pending: list[ContactWrite], resolution: Resolution) -> list[ContactWrite]:
-            named = culprits(pending, resolution, by_id=False)
-            duplicate = existing_id(resolution.message)
-            if not named and duplicate:
-                named = self._input_for_existing(pending, duplicate)
-            return named
-
-        def failure(key: str, resolution: Resolution) -> WriteResult:
-            return write_failure(key, resolution.message, creating=True)
-
-        return self._isolating(batch, send, created_results, blamed, failure)
-
-    def _isolating(
-        self,
-        batch: list[ContactWrite],
-        send: Callable[[list[ContactWrite]], Reply],
-        results: Callable[[Sequence[ContactWrite], dict[str, Any]], dict[str, WriteResult]],
-        culprits: Callable[[list[ContactWrite], Resolution], list[ContactWrite]],
-        failure: Callable[[str, Resolution], WriteResult],
-    ) -> dict[str, WriteResult]:
-        """:func:`~sync.clients.isolate.isolate` over HubSpot replies: a refused batch is one
-        whose reply is not OK, and its reason is the reply's :class:`Resolution`."""
-
-        def attempt(pending: list[ContactWrite]) -> dict[str, WriteResult] | Refused[Resolution]:
-            reply = send(pending)
-            if reply.ok:
-                return results(pending, reply.json() or {})
-            assert reply.resolution is not None
-            return Refused(reply.resolution)
-
-        return isolate(
-            batch,
-            attempt,
-            key=lambda write: write.key,
-            culprits=culprits,
-            failure=lambda write, resolution: failure(write.key, resolution),
-        )
-
-    def _update_batch(self, batch: list[ContactWrite]) -> dict[str, WriteResult]:
-        def send(pending: list[ContactWrite]) -> Reply:
-            inputs = [{"id": str(w.id), "properties": dict(w.properties)} for w in pending]
-            return self._send(
-                "POST", self._objects("/batch/update"), kind="batch_update",
-                json_body={"inputs": inputs},
-            )  # fmt: skip
-
-        def blamed(pending: list[ContactWrite], resolution: Resolution) -> list[ContactWrite]:
-            return culprits(pending, resolution, by_id=True)
-
-        def failure(key: str, resolution: Resolution) -> WriteResult:
-            not_found = resolution.action is Remedy.NOT_FOUND or (
-                isinstance(resolution.body, dict)
-                and resolution.body.get("category") == "OBJECT_NOT_FOUND"
-            )
-            return write_failure(key, resolution.message, not_found=not_found)
-
-        return self._isolating(batch, send, updated_results, blamed, failure)
+        return self.writer.update_contacts(writes)
 
     # ------------------------------------------------------------------ properties
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sync.clients.errors import Resolution, existing_id
 from sync.domain import normalize_email
@@ -44,6 +44,14 @@ def errors_of(body: Any) -> list[dict[str, Any]]:
     if isinstance(items, list):
         return [e for e in items if isinstance(e, dict)]
     return []
+
+
+T = TypeVar("T")
+
+
+def chunks(items: Sequence[T], size: int) -> list[list[T]]:
+    """``items`` in lists of ``size`` (the last one shorter)."""
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
 def unique_id_chunks(writes: Sequence[ContactWrite]) -> list[list[ContactWrite]]:
