@@ -343,6 +343,9 @@ class Shape:
     lists: tuple[str, ...] = ()
     objects: tuple[str, ...] = ()
     required: tuple[str, ...] = ()
+    #: Sell pages may hold ``null`` items: the clients read them as absent records (never as a
+    #: deletion: absence is confirmed record by record), so they are no shape error.
+    null_items: bool = False
 
     def problem(self, body: Any) -> str | None:
         if body is None:
@@ -358,7 +361,9 @@ class Shape:
                 continue
             if not isinstance(value, list):
                 return f"{key!r} is not a list"
-            if not all(isinstance(item, dict) for item in value):
+            if not all(
+                isinstance(item, dict) or (item is None and self.null_items) for item in value
+            ):
                 return f"{key!r} holds a non-object"
         for key in self.objects:
             value = body.get(key)
@@ -368,7 +373,7 @@ class Shape:
 
 
 _RESULTS = {"lists": ("results",), "required": ("results",)}
-_ITEMS = {"lists": ("items",), "objects": ("meta",)}
+_ITEMS: dict[str, Any] = {"lists": ("items",), "objects": ("meta",), "null_items": True}
 _ONE = {"objects": ("data", "meta")}
 
 #: The shape of each endpoint's successful answer, by service and the ``kind`` a client sends the
@@ -385,7 +390,7 @@ SHAPES: dict[tuple[str, str], Shape] = {
     (HUBSPOT, "memberships"): Shape("list memberships", objects=("paging",), **_RESULTS),
     (HUBSPOT, "record_memberships"): Shape("a contact's lists", lists=("results",)),
     (SELL, "list"): Shape("a record list", **_ITEMS),
-    (SELL, "get_records"): Shape("a record read by ids", **_ITEMS),
+    (SELL, "get_records"): Shape("a record read by ids", required=("items",), **_ITEMS),
     (SELL, "lead_sources"): Shape("lead sources", **_ITEMS),
     (SELL, "custom_fields"): Shape("custom fields", **_ITEMS),
     (SELL, "lead_conversions"): Shape("lead conversions", **_ITEMS),

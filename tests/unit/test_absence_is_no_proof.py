@@ -7,6 +7,7 @@ end to end over the sandbox are in ``tests/e2e/test_absence_sandbox.py``.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -105,7 +106,7 @@ def test_s5_a_mis_shaped_sell_answer_is_a_classified_failure(answer: Any) -> Non
     fake.faults = [httpx.Response(200, json=answer)]
     with pytest.raises(ApiError) as raised:
         make_sell(fake).get_records("lead", ids)
-    assert "no list of items" in str(raised.value)
+    assert "Sell answered a record read by ids with an unexpected shape" in str(raised.value)
     assert classify_failure(raised.value) is FailureKind.SELL_REFUSED
 
 
@@ -212,5 +213,5 @@ def test_s6_a_batch_answer_that_names_nothing_proves_nothing(batch: httpx.Respon
     calls: list[str] = []
     with pytest.raises(ApiError) as raised:
         hubspot(batch, {}, calls).read_contacts(["1"], [])
-    assert "batch read" in str(raised.value)
+    assert re.search(r"batch[ /]read", str(raised.value))
     assert classify_failure(raised.value) is FailureKind.HUBSPOT_REFUSED
