@@ -21,10 +21,7 @@ def _plain(value: str) -> str:
 
 
 def how_to_change(row: SettingRow, value: str) -> str:
-    return (
-        f"`sellsync settings set {row.name.value} {value} --reason …` "
-        f"or /sellsync {row.name.value} {value}"
-    )
+    return row.entry.how_to_set(value)
 
 
 def difference_line(row: SettingRow) -> str:
@@ -33,7 +30,7 @@ def difference_line(row: SettingRow) -> str:
     stored, env = _plain(row.stored or ""), _plain(row.environment or "")
     origin = f" ({ORIGIN_WORDS[row.origin]})" if row.origin is not None else ""
     return (
-        f"{row.name.value}: stored {stored}{origin} differs from {row.variable}={env}; the "
+        f"{row.command}: stored {stored}{origin} differs from {row.variable}={env}; the "
         f"stored value wins — change it with {how_to_change(row, env)}"
     )
 
@@ -48,9 +45,10 @@ def render_settings(view: SettingsView) -> str:
         stored = _plain(row.stored) if row.stored is not None else "not stored yet"
         env = _plain(row.environment) if row.environment is not None else "not set"
         origin = f" ({ORIGIN_WORDS[row.origin]})" if row.origin is not None else ""
+        variable = f"  {row.variable}: {env}" if row.variable is not None else ""
         lines.append(
-            f"{row.name.value:<10} in force {_plain(row.in_force) or '(none)'}  "
-            f"stored: {stored}{origin}  {row.variable}: {env}"
+            f"{row.command:<10} in force {_plain(row.in_force) or '(none)'}  "
+            f"stored: {stored}{origin}{variable}"
         )
     if view.custom_mappings:
         mapped = ", ".join(
@@ -58,7 +56,7 @@ def render_settings(view: SettingsView) -> str:
         )
         lines.append(f"{'mappings':<10} {mapped}  (sellsync fields)")
     lines.extend(difference_lines(list(view.rows)))
-    if any(r.stored is None for r in view.rows):
+    if any(r.stored is None and r.entry.seeded for r in view.rows):
         lines.append(
             "A setting not stored yet takes the environment's value; the first real sync "
             "(or serve, or worker) stores it."
@@ -70,7 +68,7 @@ def settings_dict(view: SettingsView) -> dict[str, Any]:
     return {
         "settings": [
             {
-                "name": r.name.value,
+                "name": r.command,
                 "in_force": r.in_force,
                 "stored": r.stored,
                 "origin": None if r.origin is None else r.origin.value,
@@ -89,8 +87,10 @@ def settings_dict(view: SettingsView) -> dict[str, Any]:
 
 
 def changed_line(change: SettingChanged) -> str:
-    return (
-        f"{change.setting.value}: {_plain(change.old) or '(none)'} → {_plain(change.new)} "
+    line = f"{change.entry.command}: {_plain(change.old) or '(none)'} → {_plain(change.new)} "
+    if not change.entry.replans:
+        return line + "(from the next sync)"
+    return line + (
         f"(settings version {change.version}; every list member is evaluated again at the "
         "next sync)"
     )

@@ -381,6 +381,13 @@ def render_status(status: StatusView) -> str:
         f"Threshold:          {status.threshold:,}",
         f"Synced list:        {outside(status.list_id) or '(not set)'}",
     ]
+    if status.paused is not None:  # no run starts until a resume is approved
+        pause = status.paused
+        why = f": {outside(pause.reason)}" if pause.reason.strip() else ""
+        lines.append(
+            f"Paused:             by {_person(pause.by)} since {stamp(pause.at)}{why}; resume "
+            "with /sellsync resume or `sellsync settings set pause off --reason …`"
+        )
     if running is not None:
         lines.append(
             f"Running now:        run #{running.id}, {run_trigger(running.trigger)}, "

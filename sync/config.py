@@ -41,4 +41,5 @@ class EngineConfig:
             list_id=stored.list_id if stored.list_id is not None else self.default_list_id,
             custom_mappings=stored.custom_mappings,
             version=stored.version,
+            values=stored.values,
         )

@@ -195,6 +195,17 @@ class LinkState(enum.StrEnum):
     MERGE_HELD = "merge_held"
 
 
+class SettingName(enum.StrEnum):
+    """A setting that changes only by a manager's decision (an approved request, or
+    ``sellsync settings set``): each has one entry in :mod:`sync.settings_registry`. The value
+    is what change requests and the audit log store (``threshold=60``)."""
+
+    THRESHOLD = "threshold"
+    LIST_ID = "list_id"
+    BULK_LIMIT = "bulk_limit"
+    PAUSE = "pause"
+
+
 class LinkOrigin(enum.StrEnum):
     LIST = "list"
     PUSH = "push"

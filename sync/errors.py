@@ -4,6 +4,7 @@
 
     SyncError
     ├── ConfigError            a setting is missing or unusable (exit 2)
+    ├── Refused                understood but not allowed or not possible: one line says why
     ├── RecordError            about one record: the run goes on (S14)
     │   ├── RecordNotFound     the record is gone (404): S5 / S6
     │   └── RecordRejected     the other side refused the values (422, 400, 409 ...)
@@ -22,6 +23,10 @@ from __future__ import annotations
 
 class SyncError(Exception):
     """Base of every error the sync core raises or expects from its ports."""
+
+
+class Refused(SyncError):
+    """The request is understood but not allowed or not possible; the message says why."""
 
 
 class ConfigError(SyncError):

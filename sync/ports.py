@@ -33,6 +33,7 @@ from sync.domain import (
     SellCustomField,
     SellRecord,
     SellRef,
+    SettingName,
 )
 
 # --------------------------------------------------------------------------- clock
@@ -228,7 +229,10 @@ class SyncSettings:
     threshold: int
     list_id: str
     custom_mappings: tuple[CustomMapping, ...] = ()
-    version: int = 0  # bumped by every change; a change re-evaluates every list member
+    version: int = 0  # bumped by every change that re-plans: it re-evaluates every list member
+    #: The other named settings stored, as text (the bulk limit, a pause …): read them through
+    #: their entry in :mod:`sync.settings_registry`, which knows their type and default.
+    values: Mapping[SettingName, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -240,12 +244,13 @@ class StoredSettings:
     list_id: str | None = None
     custom_mappings: tuple[CustomMapping, ...] = ()
     version: int = 0
+    values: Mapping[SettingName, str] = field(default_factory=dict)  # as in SyncSettings
 
 
 @dataclass(frozen=True)
 class ChangeRequest:
     id: int
-    setting: str  # "threshold" | "list_id"
+    setting: SettingName
     new_value: str
     old_value: str
     requested_by: str
@@ -361,6 +366,11 @@ class SyncSettingsStore(Protocol):
         custom_mappings: tuple[CustomMapping, ...] | None = None,
     ) -> StoredSettings:
         """Change the given settings; ``version`` goes up by one when anything changed."""
+        ...
+
+    def store_setting(self, name: SettingName, value: str, *, replans: bool) -> StoredSettings:
+        """Store one of the other named settings (``values``); "" removes it. With
+        ``replans``, ``version`` goes up by one when the value changed."""
         ...
 
 
@@ -492,7 +502,7 @@ class ChangeRequestStore(Protocol):
     def create_request(
         self,
         *,
-        setting: str,
+        setting: SettingName,
         new_value: str,
         old_value: str,
         requested_by: str,

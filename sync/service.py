@@ -19,6 +19,8 @@ from sync.mapping import MappingCheck
 from sync.ports import BulkHold, ChangeRequest, RunRecord, SchedulerBeat, SyncSettings
 from sync.push import parse_items
 from sync.report import SyncReport
+from sync.settings_registry import REGISTRY as SETTINGS
+from sync.settings_registry import Paused, paused
 from sync.usecases.approvals import (
     REQUEST_TTL,
     Approvals,
@@ -77,6 +79,7 @@ __all__ = [
     "HEARTBEAT_STALE",
     "MAX_THRESHOLD",
     "REQUEST_TTL",
+    "SETTINGS",
     "Actor",
     "AuditTrail",
     "ChangeKind",
@@ -91,6 +94,7 @@ __all__ = [
     "ImpactRow",
     "LinkConflict",
     "LinkConflictPage",
+    "Paused",
     "Refused",
     "RequestResult",
     "RequestStatus",
@@ -108,6 +112,7 @@ __all__ = [
     "Verdict",
     "conflict_seen_token",
     "field_label",
+    "paused_line",
     "run_dict",
     "run_log_line",
     "stored_trigger",
@@ -115,6 +120,16 @@ __all__ = [
 ]
 
 log = logging.getLogger("sellsync.runs")
+
+
+def paused_line(pause: Paused) -> str:
+    """Why no sync runs, in one line: who paused it, when, why, and how to resume."""
+    why = f": {pause.reason}" if pause.reason.strip() else ""
+    return (
+        f"the sync is paused (by {pause.by} at {pause.at:%Y-%m-%d %H:%M} UTC{why}); resume it "
+        "with /sellsync resume (a manager approves) or `sellsync settings set pause off "
+        "--reason …`"
+    )
 
 
 class SyncService:
@@ -152,6 +167,9 @@ class SyncService:
     ) -> SyncReport:
         if not actor.is_manager and not dry_run:
             raise Refused("only managers can start a sync")
+        pause = None if dry_run else self.paused()
+        if pause is not None:
+            raise Refused(paused_line(pause))
         report = self.engine.run(
             trigger=trigger, dry_run=dry_run, full=full, progress=progress, yes_bulk=yes_bulk
         )
@@ -187,6 +205,10 @@ class SyncService:
     # -------------------------------------------------------------- status and history
     def settings(self) -> SyncSettings:
         return self._parts.settings()
+
+    def paused(self) -> Paused | None:
+        """The pause in force (``/sellsync pause``, approved): no run starts while it holds."""
+        return paused(self._parts.settings())
 
     def settings_view(self) -> SettingsView:
         """Each setting stored and from the environment (``sellsync settings``). Reads only."""

@@ -15,6 +15,7 @@ from bot.blocks.common import (
     section,
     trigger_text,
     when,
+    who,
 )
 from bot.blocks.links import NO_HUBSPOT_URLS, RecordUrls
 from sync.domain import LinkState
@@ -89,6 +90,14 @@ def status_message(view: StatusView) -> Message:
         f"*Open conflicts*\n{view.open_conflicts:,}{so_far}",
         f"*Pending approvals*\n{view.pending_requests:,}",
     ]
+    if view.paused is not None:  # no run starts until a resume is approved
+        pause = view.paused
+        why = f": {escape(pause.reason)}" if pause.reason.strip() else ""
+        fields.insert(
+            0,
+            f"*Paused*\n:double_vertical_bar: by {who(pause.by)} {when(pause.at)}{why} · "
+            "`/sellsync resume` to ask for a resume",
+        )
     if running is not None:  # the figures are what the store holds while that run writes
         fields.insert(
             0,

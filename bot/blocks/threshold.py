@@ -25,14 +25,13 @@ from sync.domain import HubSpotList
 from sync.ports import ChangeRequest
 from sync.service import (
     REQUEST_TTL,
+    SETTINGS,
     Decision,
     DecisionOutcome,
     RequestResult,
     RequestStatus,
     ThresholdImpact,
 )
-
-SETTING_NAMES = {"threshold": "engagement-score threshold", "list_id": "synced HubSpot list"}
 
 
 def impact_table(impact: ThresholdImpact) -> str:
@@ -89,15 +88,15 @@ def list_message(lst: HubSpotList) -> Message:
     )
 
 
-def _setting_name(request: ChangeRequest) -> str:
-    return SETTING_NAMES.get(request.setting) or escape(request.setting)
+def _change_words(request: ChangeRequest) -> str:
+    """``change the engagement-score threshold from `40` to `50```, ``pause the sync`` …"""
+    entry = SETTINGS[request.setting]
+    return entry.request_words(request.old_value, request.new_value, show=code)
 
 
 def _request_line(request: ChangeRequest) -> str:
-    name = _setting_name(request)
     return (
-        f"*Request #{request.id}*: change the {name} from {code(request.old_value)} to "
-        f"{code(request.new_value)} · asked by {who(request.requested_by)}"
+        f"*Request #{request.id}*: {_change_words(request)} · asked by {who(request.requested_by)}"
     )
 
 
@@ -140,8 +139,7 @@ def request_message(request: ChangeRequest, impact: ThresholdImpact | None = Non
                 style="primary",
                 confirm=confirm(
                     "Approve this change?",
-                    f"The {_setting_name(request)} becomes {escape(request.new_value)} for the "
-                    "next sync.",
+                    SETTINGS[request.setting].approved_words(request.new_value, show=escape),
                     "Approve",
                 ),
             ),
@@ -186,12 +184,11 @@ def request_closed_message(request: ChangeRequest, *, superseded_by: int | None 
 
 def requester_notice(request: ChangeRequest) -> Message:
     """The DM telling the requester what became of their request."""
-    name = _setting_name(request)
     verb = {"approved": "approved", "rejected": "rejected"}.get(
         request.status, escape(request.status)
     )
     text = (
-        f"Your request #{request.id} to change the {name} to {code(request.new_value)} was "
+        f"Your request #{request.id} to {_change_words(request)} was "
         f"*{verb}* by {who(request.decided_by)} {when(request.decided_at)}."
     )
     if request.status == RequestStatus.APPROVED:

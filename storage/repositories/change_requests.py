@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from storage import tables as t
 from storage.repositories.base import RACE_RETRIES, Repository, rowcount
+from sync.domain import SettingName
 from sync.errors import RecordNotFound
 from sync.ports import ChangeRequest
 
@@ -27,7 +28,7 @@ class ChangeRequestRepository(Repository):
     def create_request(
         self,
         *,
-        setting: str,
+        setting: SettingName,
         new_value: str,
         old_value: str,
         requested_by: str,
@@ -45,7 +46,7 @@ class ChangeRequestRepository(Repository):
                         session.execute(
                             sa.update(t.change_requests)
                             .where(
-                                t.change_requests.c.setting == setting,
+                                t.change_requests.c.setting == str(setting),
                                 t.change_requests.c.status == PENDING,
                             )
                             .values(status=SUPERSEDED, decided_at=at)
@@ -58,7 +59,7 @@ class ChangeRequestRepository(Repository):
                         session.execute(
                             sa.insert(t.change_requests)
                             .values(
-                                setting=setting,
+                                setting=str(setting),
                                 new_value=new_value,
                                 old_value=old_value,
                                 requested_by=requested_by,
@@ -144,7 +145,7 @@ class ChangeRequestRepository(Repository):
 def _request(row: RowMapping) -> ChangeRequest:
     return ChangeRequest(
         id=row["id"],
-        setting=row["setting"],
+        setting=SettingName(row["setting"]),  # stored as its value, as before the enum
         new_value=row["new_value"],
         old_value=row["old_value"],
         requested_by=row["requested_by"],

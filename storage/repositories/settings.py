@@ -6,6 +6,10 @@ them) or by a decided change (:meth:`SettingsRepository.update_settings`). A set
 does not hold yet reads as None, so the environment's value still applies to it: ``list_id``
 is then empty, and ``threshold`` (a NOT NULL column since the first schema) holds
 :data:`UNSET_THRESHOLD`, which no stored threshold can be (they are 0 or more).
+
+The other named settings (the bulk limit, a pause …) are one row each in ``setting_values``,
+their text as their entry in :mod:`sync.settings_registry` writes it; a change that re-plans
+members also bumps the settings row's ``version``.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from storage import tables as t
 from storage.repositories.base import Repository
+from sync.domain import SettingName
 from sync.ports import CustomMapping, StoredSettings
 
 SETTINGS_ROW_ID = 1
@@ -31,9 +36,56 @@ class SettingsRepository(Repository):
 
     def stored_settings(self) -> StoredSettings:
         """What is stored; every setting None before anything was stored. Writes nothing."""
+        # one statement (the status board reads it): the row, if any, beside each named value
+        one = sa.select(sa.literal(1).label("one")).subquery("one")
+        query = sa.select(
+            *t.settings.c,
+            t.setting_values.c.name.label("value_name"),
+            t.setting_values.c.value.label("value_text"),
+        ).select_from(
+            one.outerjoin(t.settings, t.settings.c.id == SETTINGS_ROW_ID).outerjoin(
+                t.setting_values, sa.true()
+            )
+        )
         with self._read() as session:
-            row = self._settings_row(session)
-        return _settings(row)
+            rows = session.execute(query).mappings().all()
+        known = {n.value for n in SettingName}
+        values = {
+            SettingName(r["value_name"]): r["value_text"] for r in rows if r["value_name"] in known
+        }
+        row = rows[0] if rows and rows[0]["id"] is not None else None
+        return _settings(row, values)
+
+    def store_setting(self, name: SettingName, value: str, *, replans: bool) -> StoredSettings:
+        """Store one named setting ("" removes it); with ``replans``, a changed value bumps
+        ``version`` in the same transaction."""
+        now = self._clock()
+        with self._write() as session:
+            current = self._values(session).get(name)
+            if value == (current or ""):
+                return _settings(self._settings_row(session), self._values(session))
+            if value:
+                insert = self._insert(t.setting_values).values(
+                    name=name.value, value=value, updated_at=now
+                )
+                session.execute(
+                    insert.on_conflict_do_update(
+                        index_elements=[t.setting_values.c.name],
+                        set_={"value": value, "updated_at": now},
+                    )
+                )
+            else:
+                session.execute(
+                    sa.delete(t.setting_values).where(t.setting_values.c.name == name.value)
+                )
+            if replans:
+                self._ensure_row(session)
+                session.execute(
+                    sa.update(t.settings)
+                    .where(t.settings.c.id == SETTINGS_ROW_ID)
+                    .values(version=t.settings.c.version + 1, updated_at=now)
+                )
+            return _settings(self._settings_row(session), self._values(session))
 
     def seed_settings(self, *, threshold: int, list_id: str) -> StoredSettings:
         """Store ``threshold`` and ``list_id`` where no value is stored; a stored value stays.
@@ -55,7 +107,8 @@ class SettingsRepository(Repository):
                     .values(**changes, updated_at=self._clock())
                 )
                 row = self._settings_row(session)
-        return _settings(row)
+            values = self._values(session)
+        return _settings(row, values)
 
     def update_settings(
         self,
@@ -88,7 +141,8 @@ class SettingsRepository(Repository):
                     .values(**changes, version=t.settings.c.version + 1, updated_at=self._clock())
                 )
                 row = self._settings_row(session)
-        return _settings(row)
+            values = self._values(session)
+        return _settings(row, values)
 
     def _ensure_row(self, session: Session | sa.Connection) -> None:
         """The row, holding nothing yet, unless it exists (two processes may race here)."""
@@ -110,10 +164,16 @@ class SettingsRepository(Repository):
             query = query.with_for_update()
         return session.execute(query).mappings().first()
 
+    def _values(self, session: Session | sa.Connection) -> dict[SettingName, str]:
+        """The named settings stored; a name this version does not know is left out."""
+        rows = session.execute(sa.select(t.setting_values.c.name, t.setting_values.c.value))
+        known = {n.value for n in SettingName}
+        return {SettingName(name): value for name, value in rows if name in known}
 
-def _settings(row: RowMapping | None) -> StoredSettings:
+
+def _settings(row: RowMapping | None, values: dict[SettingName, str]) -> StoredSettings:
     if row is None:
-        return StoredSettings()
+        return StoredSettings(values=values)
     threshold = row["threshold"]
     return StoredSettings(
         threshold=None if threshold == UNSET_THRESHOLD else threshold,
@@ -123,6 +183,7 @@ def _settings(row: RowMapping | None) -> StoredSettings:
             for m in row["custom_mappings"] or []
         ),
         version=row["version"],
+        values=values,
     )
 
 

@@ -41,6 +41,7 @@ from sync.planner import PagePlan
 from sync.ports import AuditEvent, BulkHold, Clock, Store
 from sync.report import SyncReport
 from sync.run_context import RunContext
+from sync.settings_registry import bulk_limit
 
 #: Who files and closes holds in the audit log.
 GUARD = "sellsync"
@@ -96,7 +97,7 @@ class BulkGuard:
     def settle(self, context: RunContext) -> None:
         p = self.p
         settings = context.settings
-        limit = p.config.bulk_limit
+        limit = bulk_limit(settings, p.config)  # stored, else SYNC_BULK_LIMIT
         scope = scope_of(settings.list_id, settings.threshold, limit)
         approved = p.store.holds([HoldStatus.APPROVED])
         rejected = [h for h in p.store.holds([HoldStatus.REJECTED]) if h.scope == scope]

@@ -1,8 +1,11 @@
 """Settings change requests: asked by anyone, approved or rejected by another manager (S1, S2).
 
-A request for the threshold carries its impact; a newer request for the same setting supersedes
-the pending one; a request nobody decided expires after :data:`REQUEST_TTL`. Deciding is a
-compare-and-set on the request's row, so of two managers clicking at once only one decides.
+Any setting of :mod:`sync.settings_registry` can be asked for: its entry parses, validates and
+applies the value, so nothing here depends on which setting it is. A request for the threshold
+carries its impact; a newer request for the same setting supersedes the pending one (a resume
+supersedes a pending pause); a request nobody decided expires after :data:`REQUEST_TTL`.
+Deciding is a compare-and-set on the request's row, so of two managers clicking at once only
+one decides.
 """
 
 from __future__ import annotations
@@ -11,11 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sync.domain import HubSpotList
+from sync.domain import HubSpotList, SettingName
 from sync.ports import ChangeRequest
+from sync.settings_registry import THRESHOLD, Change, entry
 from sync.usecases.common import Actor, Parts, Refused
-from sync.usecases.settings import parse_list_id
-from sync.usecases.threshold import Threshold, ThresholdImpact, parse_threshold
+from sync.usecases.threshold import Threshold, ThresholdImpact
 
 REQUEST_TTL = timedelta(days=7)
 
@@ -23,11 +26,8 @@ REQUEST_TTL = timedelta(days=7)
 EXPIRER = "sellsync"
 
 
-class Setting(StrEnum):
-    """A setting that changes only through an approved request."""
-
-    THRESHOLD = "threshold"
-    LIST_ID = "list_id"
+#: A setting that changes only through an approved request (the registry's names).
+Setting = SettingName
 
 
 class RequestStatus(StrEnum):
@@ -73,26 +73,19 @@ class Approvals:
         return self.parts.hubspot.get_list(self.parts.settings().list_id)
 
     def request_change(
-        self, setting: str, value: str, *, actor: Actor, reason: str = ""
+        self, setting: SettingName | str, value: str, *, actor: Actor, reason: str = ""
     ) -> RequestResult:
-        if setting not in set(Setting):
-            raise Refused(f"unknown setting {setting!r}: use threshold or list_id")
-        setting = Setting(setting)
-        settings = self.parts.settings()
-        impact = None
-        if setting is Setting.THRESHOLD:
-            new_value = str(parse_threshold(value))
-            old_value = str(settings.threshold)
-        else:
-            new_value = parse_list_id(value)  # as `sellsync settings set list` checks it
-            old_value = settings.list_id
-            self.parts.hubspot.get_list(new_value)  # must exist
+        """File a request; its entry checks the value as ``sellsync settings set`` does."""
+        kind = entry(setting)
+        parsed = kind.parse(value)
+        new_value = kind.text(parsed)
+        old_value = kind.text(kind.in_force(self.parts.settings(), self.parts.config))
         if new_value == old_value:
-            raise Refused(f"{setting} is already {old_value}")
-        if setting is Setting.THRESHOLD:
-            impact = self.threshold.impact(int(new_value))
+            raise Refused(f"{kind.name} is already {old_value}")
+        kind.validate(parsed, self.parts.hubspot)
+        impact = self.threshold.impact(parsed) if kind is THRESHOLD else None
         request, superseded = self.parts.store.create_request(
-            setting=setting.value,
+            setting=kind.name,
             new_value=new_value,
             old_value=old_value,
             requested_by=actor.id,
@@ -101,7 +94,7 @@ class Approvals:
         )
         self.parts.audit(
             "change_requested",
-            f"{setting}={new_value}",
+            f"{kind.name}={new_value}",
             actor,
             {"request_id": request.id, "old": old_value, "reason": request.reason},
         )
@@ -167,10 +160,9 @@ class Approvals:
         if not changed:
             return Decision(decided, DecisionOutcome.DECIDED_MEANWHILE)
         if approve:
-            if request.setting == Setting.THRESHOLD:
-                store.update_settings(threshold=int(request.new_value))
-            else:
-                store.update_settings(list_id=request.new_value)
+            kind = entry(request.setting)
+            change = Change(request.requested_by, request.reason, now, approved_by=actor.id)
+            kind.apply(store, kind.parse(request.new_value), change)
         self.parts.audit(
             f"change_{status}",
             f"{request.setting}={request.new_value}",

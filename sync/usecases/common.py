@@ -6,15 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sync.errors import SyncError
+from sync.errors import Refused
 from sync.ports import AuditEvent, Clock, HubSpotPort, SellPort, Store, SyncSettings
 
 if TYPE_CHECKING:
     from sync.engine import Engine, EngineConfig
 
-
-class Refused(SyncError):
-    """The request is understood but not allowed or not possible; the message says why."""
+__all__ = ["CLI_ACTOR", "Actor", "Parts", "Refused", "iso"]
 
 
 @dataclass(frozen=True)

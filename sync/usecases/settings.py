@@ -1,43 +1,31 @@
 """The settings managers approve (S1, S2): what is stored, the environment's values, and a
 change made from the command line.
 
+Every setting is an entry of :mod:`sync.settings_registry`; nothing here names one.
 Each setting lives in the database once stored. Until then the environment's value applies
-(``SYNC_THRESHOLD``, ``HUBSPOT_LIST_ID``), for that invocation only: reading stores nothing.
+(``SYNC_THRESHOLD``, ``HUBSPOT_LIST_ID``, ``SYNC_BULK_LIMIT``), for that invocation only: reading
+stores nothing.
 Only a command that runs the sync for real stores them (:meth:`sync.engine.Engine.store_settings`,
 once HubSpot confirmed the list). A stored value wins over the environment's; where the two
 differ, :meth:`Settings.differences` says so, for every command to show in one line.
 
 :meth:`Settings.change` is the operator's way to change one without Slack: validated as a
 request in Slack is (a list must exist in HubSpot), audited as a change from the command line,
-and, like an approved request, a new settings version (every list member is evaluated again).
+and, like an approved request, a new settings version when the setting re-plans (every list
+member is evaluated again; a pause does not).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-from sync.errors import ApiError
+from sync.domain import SettingName
 from sync.ports import CustomMapping
+from sync.settings_registry import REGISTRY, Change, Entry, entry
+from sync.settings_registry import parse_list_id as parse_list_id
 from sync.usecases.common import Actor, Parts, Refused
-from sync.usecases.threshold import parse_threshold
-
-
-class SettingName(StrEnum):
-    """A setting shown and changed by name (``sellsync settings set NAME VALUE``)."""
-
-    THRESHOLD = "threshold"
-    LIST = "list"
-
-    @property
-    def key(self) -> str:
-        """The name in change requests and the audit log (``threshold=60``, ``list_id=7``)."""
-        return "list_id" if self is SettingName.LIST else self.value
-
-    @property
-    def variable(self) -> str:
-        """The environment variable that seeds it."""
-        return "HUBSPOT_LIST_ID" if self is SettingName.LIST else "SYNC_THRESHOLD"
 
 
 class Origin(StrEnum):
@@ -53,21 +41,8 @@ CHANGE_KINDS = {"change_approved": Origin.APPROVED, "setting_changed": Origin.CO
 
 
 def parse_setting(name: str) -> SettingName:
-    text = name.strip().lower()
-    if text == "list_id":
-        return SettingName.LIST
-    try:
-        return SettingName(text)
-    except ValueError:
-        names = " or ".join(s.value for s in SettingName)
-        raise Refused(f"unknown setting {name!r}: use {names}") from None
-
-
-def parse_list_id(text: str) -> str:
-    value = text.strip()
-    if not value.isascii() or not value.isdigit():
-        raise Refused(f"a HubSpot list id is a number (the v3 listId), not {text!r}")
-    return value
+    """A setting by the word typed for it (``list`` or ``list_id``); Refused when unknown."""
+    return entry(name).name
 
 
 @dataclass(frozen=True)
@@ -82,8 +57,17 @@ class SettingRow:
     origin: Origin | None = None  # how the stored value got there
 
     @property
-    def variable(self) -> str:
-        return self.name.variable
+    def entry(self) -> Entry[Any]:
+        return REGISTRY[self.name]
+
+    @property
+    def command(self) -> str:
+        """The word typed for it (``sellsync settings set WORD``)."""
+        return self.entry.command
+
+    @property
+    def variable(self) -> str | None:
+        return self.entry.variable
 
     @property
     def differs(self) -> bool:
@@ -113,6 +97,10 @@ class SettingChanged:
     new: str
     version: int
 
+    @property
+    def entry(self) -> Entry[Any]:
+        return REGISTRY[self.setting]
+
 
 class Settings:
     def __init__(self, parts: Parts) -> None:
@@ -123,19 +111,17 @@ class Settings:
         config = self.parts.config
         stored = self.parts.store.stored_settings()
         in_force = config.settings_over(stored)
-        env_threshold = config.default_threshold
-        values = {
-            SettingName.THRESHOLD: (
-                None if stored.threshold is None else str(stored.threshold),
-                None if env_threshold is None else str(env_threshold),
-                str(in_force.threshold),
-            ),
-            SettingName.LIST: (stored.list_id, config.default_list_id or None, in_force.list_id),
-        }
         rows = []
-        for name, (kept, env, now) in values.items():
-            origin = None if kept is None else self._origin(name, kept)
-            rows.append(SettingRow(name, kept, env, now, origin))
+        for kind in REGISTRY.values():
+            kept, env = kind.stored(stored), kind.environment(config)
+            kept_text = None if kept is None else kind.text(kept)
+            now = kind.text(kind.in_force(in_force, config))
+            origin = None if kept_text is None else self._origin(kind.name, kept_text)
+            rows.append(
+                SettingRow(
+                    kind.name, kept_text, None if env is None else kind.text(env), now, origin
+                )
+            )
         return SettingsView(tuple(rows), stored.custom_mappings, stored.version)
 
     def differences(self) -> list[SettingRow]:
@@ -145,40 +131,30 @@ class Settings:
     def change(self, name: str, value: str, *, actor: Actor, reason: str) -> SettingChanged:
         """Change one setting now (the operator's way without Slack): the value is checked as
         a request in Slack is, the change audited with its reason."""
-        setting = parse_setting(name)
+        kind = entry(name)
         if not actor.is_manager:
             raise Refused("only managers can change settings")
         if not reason.strip():
             raise Refused("say why: a change needs a reason (--reason)")
-        current = self.parts.settings()
-        if setting is SettingName.THRESHOLD:
-            new, old = str(parse_threshold(value)), str(current.threshold)
-        else:
-            new, old = parse_list_id(value), current.list_id
-        stored = self.parts.store.stored_settings()
-        is_stored = stored.threshold if setting is SettingName.THRESHOLD else stored.list_id
-        if new == old and is_stored is not None:
-            raise Refused(f"{setting} is already {old}")
-        if setting is SettingName.LIST:
-            try:
-                self.parts.hubspot.get_list(new)  # it must exist
-            except ApiError as exc:
-                if exc.status != 404:
-                    raise
-                raise Refused(f"HubSpot has no list {new}; nothing changed") from None
-            after = self.parts.store.update_settings(list_id=new)
-        else:
-            after = self.parts.store.update_settings(threshold=int(new))
+        parsed = kind.parse(value)
+        new = kind.text(parsed)
+        old = kind.text(kind.in_force(self.parts.settings(), self.parts.config))
+        is_stored = kind.stored(self.parts.store.stored_settings())
+        if new == old and (is_stored is not None or not kind.seeded):
+            raise Refused(f"{kind.command} is already {old}")
+        kind.validate(parsed, self.parts.hubspot)
+        now = self.parts.clock.now()
+        after = kind.apply(self.parts.store, parsed, Change(actor.id, reason.strip()[:500], now))
         self.parts.audit(
             "setting_changed",
-            f"{setting.key}={new}",
+            f"{kind.name}={new}",
             actor,
             {"old": old, "reason": reason.strip()[:500], "via": "command line"},
         )
-        return SettingChanged(setting, old, new, after.version)
+        return SettingChanged(kind.name, old, new, after.version)
 
     def _origin(self, name: SettingName, value: str) -> Origin:
-        events = self.parts.store.audit_trail(subjects=[f"{name.key}={value}"], limit=20)
+        events = self.parts.store.audit_trail(subjects=[f"{name}={value}"], limit=20)
         for event in reversed(events):  # newest first
             origin = CHANGE_KINDS.get(event.kind)
             if origin is not None:

@@ -5,16 +5,16 @@ Answered from the members and scores the last sync recorded: no API call.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from sync.domain import LinkState
 from sync.qualify import parse_score
-from sync.usecases.common import Parts, Refused
+from sync.settings_registry import MAX_THRESHOLD, parse_threshold
+from sync.usecases.common import Parts
 
-MAX_THRESHOLD = 1_000_000
+__all__ = ["MAX_THRESHOLD", "ImpactRow", "Threshold", "ThresholdImpact", "parse_threshold"]
 
 
 @dataclass(frozen=True)
@@ -37,16 +37,6 @@ class ThresholdImpact:
 
     def row(self, threshold: int) -> ImpactRow | None:
         return next((r for r in self.rows if r.threshold == threshold), None)
-
-
-def parse_threshold(text: str) -> int:
-    """A threshold as typed: a whole number from 0 to :data:`MAX_THRESHOLD`."""
-    raw = text.strip()
-    if (
-        not re.fullmatch(r"[0-9]{1,7}", raw) or int(raw) > MAX_THRESHOLD
-    ):  # ASCII only: int() reads "٥٠"
-        raise Refused(f"threshold must be a whole number from 0 to {MAX_THRESHOLD:,}, not {raw!r}")
-    return int(raw)
 
 
 class Threshold:

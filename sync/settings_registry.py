@@ -1,0 +1,346 @@
+"""The approvable settings: one typed entry per :class:`~sync.domain.SettingName`.
+
+A setting changes only by a manager's decision: a request approved in Slack
+(:mod:`sync.usecases.approvals`) or ``sellsync settings set`` (:mod:`sync.usecases.settings`).
+Everything that differs from one setting to the next lives in its entry, so those use cases,
+the Slack wording and the terminal never branch on a setting's name:
+
+* ``parse``: the text a person types → the value, or :class:`~sync.errors.Refused` in one line;
+* ``validate``: checks that need the CRM (the list exists), through a narrow port;
+* ``in_force`` / ``stored`` / ``environment``: the value now, the value the store holds (None:
+  not stored), the environment's (None: none), and ``text`` to show and compare any of them;
+* ``apply``: store a value (the caller audits the change);
+* ``replans``: whether a change evaluates every list member again (the settings version);
+* ``label``, ``request_words`` and ``approved_words``: how a request names the change;
+* ``variable``: the environment variable that seeds it (None: there is none);
+* ``seeded``: whether the first real sync stores the environment's value.
+
+The threshold and the list live in the settings row; the others in one row each
+(:meth:`sync.ports.SyncSettingsStore.store_setting`). Adding a setting is its name, its entry
+here, and the code that obeys it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+
+from sync.domain import HubSpotList, SettingName
+from sync.errors import ApiError, Refused
+from sync.ports import StoredSettings, SyncSettings, SyncSettingsStore
+
+if TYPE_CHECKING:
+    from sync.config import EngineConfig
+
+T = TypeVar("T")
+
+MAX_THRESHOLD = 1_000_000
+MAX_BULK_LIMIT = 1_000_000
+
+
+class ListLookup(Protocol):
+    """The one CRM call a setting's validation makes: does this HubSpot list exist."""
+
+    def get_list(self, list_id: str) -> HubSpotList: ...
+
+
+@dataclass(frozen=True)
+class Change:
+    """Who changes a setting, why and when (``approved_by``: the manager who approved it)."""
+
+    by: str
+    reason: str
+    at: datetime
+    approved_by: str | None = None
+
+
+def _same(text: str) -> str:
+    return text
+
+
+class Entry(Generic[T]):
+    """One approvable setting. Subclasses give the parsing and the storage."""
+
+    name: SettingName
+    command: str  # the word typed: ``sellsync settings set WORD``, ``/sellsync WORD``
+    label: str
+    variable: str | None = None
+    replans: bool = True
+    seeded: bool = False
+    slack_usage: str | None = None  # how to ask in Slack, "{value}" for the value
+
+    def parse(self, text: str) -> T:
+        raise NotImplementedError
+
+    def validate(self, value: T, crm: ListLookup) -> None:
+        """Checks that need the CRM; nothing by default."""
+        del value, crm
+
+    def text(self, value: T) -> str:
+        return str(value)
+
+    def in_force(self, settings: SyncSettings, config: EngineConfig) -> T:
+        raise NotImplementedError
+
+    def stored(self, stored: StoredSettings) -> T | None:
+        raise NotImplementedError
+
+    def environment(self, config: EngineConfig) -> T | None:
+        del config
+        return None
+
+    def apply(self, store: SyncSettingsStore, value: T, change: Change) -> StoredSettings:
+        raise NotImplementedError
+
+    def request_words(self, old: str, new: str, show: Callable[[str], str] = _same) -> str:
+        """``change the engagement-score threshold from 40 to 50`` (``show`` formats values)."""
+        return f"change the {self.label} from {show(old)} to {show(new)}"
+
+    def approved_words(self, new: str, show: Callable[[str], str] = _same) -> str:
+        """What approving does, for the confirmation dialog."""
+        return f"The {self.label} becomes {show(new)} for the next sync."
+
+    def how_to_set(self, value: str) -> str:
+        """How a person sets it to ``value``, from a terminal and (if it can) from Slack."""
+        terminal = f"`sellsync settings set {self.command} {value} --reason …`"
+        if self.slack_usage is None:
+            return terminal
+        return f"{terminal} or {self.slack_usage.format(value=value)}"
+
+
+class _Stored(Entry[T]):
+    """A setting kept in its own row of named settings, as :meth:`text` writes it."""
+
+    def decode(self, text: str) -> T:
+        return self.parse(text)
+
+    def stored(self, stored: StoredSettings) -> T | None:
+        raw = stored.values.get(self.name)
+        return None if raw is None else self.decode(raw)
+
+    def in_force(self, settings: SyncSettings, config: EngineConfig) -> T:
+        raw = settings.values.get(self.name)
+        if raw is not None:
+            return self.decode(raw)
+        return self.default(config)
+
+    def default(self, config: EngineConfig) -> T:
+        raise NotImplementedError
+
+    def encode(self, value: T, change: Change) -> str:
+        del change
+        return self.text(value)
+
+    def apply(self, store: SyncSettingsStore, value: T, change: Change) -> StoredSettings:
+        return store.store_setting(self.name, self.encode(value, change), replans=self.replans)
+
+
+# --------------------------------------------------------------------------- the entries
+
+
+def parse_threshold(text: str) -> int:
+    """A threshold as typed: a whole number from 0 to :data:`MAX_THRESHOLD`."""
+    raw = text.strip()
+    if (
+        not re.fullmatch(r"[0-9]{1,7}", raw) or int(raw) > MAX_THRESHOLD
+    ):  # ASCII only: int() reads "٥٠"
+        raise Refused(f"threshold must be a whole number from 0 to {MAX_THRESHOLD:,}, not {raw!r}")
+    return int(raw)
+
+
+def parse_list_id(text: str) -> str:
+    value = text.strip()
+    if not value.isascii() or not value.isdigit():
+        raise Refused(f"a HubSpot list id is a number (the v3 listId), not {text!r}")
+    return value
+
+
+class ThresholdEntry(Entry[int]):
+    name = SettingName.THRESHOLD
+    command = "threshold"
+    label = "engagement-score threshold"
+    variable = "SYNC_THRESHOLD"
+    seeded = True
+    slack_usage = "/sellsync threshold {value}"
+
+    def parse(self, text: str) -> int:
+        return parse_threshold(text)
+
+    def in_force(self, settings: SyncSettings, config: EngineConfig) -> int:
+        return settings.threshold
+
+    def stored(self, stored: StoredSettings) -> int | None:
+        return stored.threshold
+
+    def environment(self, config: EngineConfig) -> int | None:
+        return config.default_threshold
+
+    def apply(self, store: SyncSettingsStore, value: int, change: Change) -> StoredSettings:
+        return store.update_settings(threshold=value)
+
+
+class ListEntry(Entry[str]):
+    name = SettingName.LIST_ID
+    command = "list"
+    label = "synced HubSpot list"
+    variable = "HUBSPOT_LIST_ID"
+    seeded = True
+    slack_usage = "/sellsync list {value}"
+
+    def parse(self, text: str) -> str:
+        return parse_list_id(text)
+
+    def validate(self, value: str, crm: ListLookup) -> None:
+        try:
+            crm.get_list(value)  # it must exist
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+            raise Refused(f"HubSpot has no list {value} (not found); nothing changed") from None
+
+    def in_force(self, settings: SyncSettings, config: EngineConfig) -> str:
+        return settings.list_id
+
+    def stored(self, stored: StoredSettings) -> str | None:
+        return stored.list_id
+
+    def environment(self, config: EngineConfig) -> str | None:
+        return config.default_list_id or None
+
+    def apply(self, store: SyncSettingsStore, value: str, change: Change) -> StoredSettings:
+        return store.update_settings(list_id=value)
+
+
+class BulkLimitEntry(_Stored[int]):
+    """Creations one run makes unasked (the bulk guard): a change re-offers rejected holds,
+    whose scope names the limit, and evaluates every member again."""
+
+    name = SettingName.BULK_LIMIT
+    command = "bulk_limit"
+    label = "bulk limit"
+    variable = "SYNC_BULK_LIMIT"
+
+    def parse(self, text: str) -> int:
+        raw = text.strip()
+        if not re.fullmatch(r"[0-9]{1,7}", raw) or int(raw) > MAX_BULK_LIMIT:
+            raise Refused(
+                f"the bulk limit is a whole number from 0 to {MAX_BULK_LIMIT:,}, not {raw!r}"
+            )
+        return int(raw)
+
+    def default(self, config: EngineConfig) -> int:
+        return config.bulk_limit
+
+    def environment(self, config: EngineConfig) -> int | None:
+        return config.bulk_limit
+
+
+@dataclass(frozen=True)
+class Paused:
+    """Who paused the sync, why, when, and the manager who approved it."""
+
+    by: str
+    reason: str
+    at: datetime
+    approved_by: str | None = None
+
+
+PAUSE_WORDS = {"on": True, "pause": True, "paused": True, "off": False, "resume": False}
+
+
+class PauseEntry(_Stored[bool]):
+    """The sync paused: no scheduled run starts, and a run asked for is refused, until a
+    resume. Members are not evaluated again: a resumed run goes on from its marks."""
+
+    name = SettingName.PAUSE
+    command = "pause"
+    label = "pause"
+    replans = False
+    slack_usage = None  # /sellsync pause [reason] and /sellsync resume ask for on and off
+
+    def parse(self, text: str) -> bool:
+        word = text.strip().lower()
+        if word not in PAUSE_WORDS:
+            raise Refused(f"pause is on or off, not {text.strip()!r}")
+        return PAUSE_WORDS[word]
+
+    def text(self, value: bool) -> str:
+        return "on" if value else "off"
+
+    def decode(self, text: str) -> bool:
+        return bool(text)  # a stored pause is its details; none stored: not paused
+
+    def default(self, config: EngineConfig) -> bool:
+        return False
+
+    def encode(self, value: bool, change: Change) -> str:
+        if not value:
+            return ""  # removed
+        return json.dumps(
+            {
+                "by": change.by,
+                "reason": change.reason,
+                "at": change.at.isoformat(),
+                "approved_by": change.approved_by,
+            }
+        )
+
+    def paused(self, settings: SyncSettings) -> Paused | None:
+        """The pause in force, or None."""
+        raw = settings.values.get(self.name)
+        if not raw:
+            return None
+        data: dict[str, Any] = json.loads(raw)
+        return Paused(
+            by=str(data.get("by") or ""),
+            reason=str(data.get("reason") or ""),
+            at=datetime.fromisoformat(str(data["at"])),
+            approved_by=data.get("approved_by"),
+        )
+
+    def request_words(self, old: str, new: str, show: Callable[[str], str] = _same) -> str:
+        return "pause the sync" if self.parse(new) else "resume the sync"
+
+    def approved_words(self, new: str, show: Callable[[str], str] = _same) -> str:
+        if self.parse(new):
+            return "Scheduled runs stop, and a run asked for is refused, until a resume."
+        return "Scheduled runs start again."
+
+    def how_to_set(self, value: str) -> str:
+        slack = "/sellsync pause [reason]" if self.parse(value) else "/sellsync resume"
+        return f"`sellsync settings set pause {value} --reason …` or {slack}"
+
+
+THRESHOLD = ThresholdEntry()
+LIST_ID = ListEntry()
+BULK_LIMIT = BulkLimitEntry()
+PAUSE = PauseEntry()
+
+#: Every approvable setting, in the order they are shown.
+REGISTRY: Mapping[SettingName, Entry[Any]] = {
+    e.name: e for e in (THRESHOLD, LIST_ID, BULK_LIMIT, PAUSE)
+}
+
+
+def entry(name: SettingName | str) -> Entry[Any]:
+    """The entry of a setting by its name or the word typed for it (``list`` or ``list_id``)."""
+    text = str(name).strip().lower()
+    for e in REGISTRY.values():
+        if text in (e.name.value, e.command):
+            return e
+    names = ", ".join(e.command for e in REGISTRY.values())
+    raise Refused(f"unknown setting {str(name)!r}: use {names}")
+
+
+def paused(settings: SyncSettings) -> Paused | None:
+    """The pause in force (None: the sync runs)."""
+    return PAUSE.paused(settings)
+
+
+def bulk_limit(settings: SyncSettings, config: EngineConfig) -> int:
+    """The bulk limit in force: stored, else ``SYNC_BULK_LIMIT``."""
+    return BULK_LIMIT.in_force(settings, config)
