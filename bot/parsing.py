@@ -4,8 +4,13 @@
   (``fields map region "Sales region"``), Slack's curly quotes count as quotes, an apostrophe
   inside a word (``O’Brien``) is just a letter, an unterminated quote runs to the end, and Slack's
   ``<mailto:…|…>`` / ``<https://…>`` links stay one word whatever their label holds.
+* :data:`TABLE` is the one home of the ``/sellsync`` subcommands: each row gives a subcommand's
+  parser, its usage line, its help text and its forms (the command values it parses to, who may
+  run each, and which are answered inside the ack). The usage, ``/sellsync help``, the
+  manifests' usage hint and the managers-only gate all come from it.
 * :func:`parse_command` turns the text after ``/sellsync`` into one of the command values below,
-  or :class:`Invalid` with a one-line reason and the usage line to show with it.
+  or :class:`Invalid` with a one-line reason and the usage line to show with it;
+  :func:`read_command` gives the value's :class:`Form` with it.
 * :func:`parse_item_text` and :func:`extract_items` read push items from a modal's textarea and
   from a message.
 """
@@ -13,7 +18,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from sync.domain import SellRef
 from sync.push import (
@@ -26,28 +33,7 @@ from sync.push import (
 )
 from sync.service import Refused, SyncService
 
-# --------------------------------------------------------------------------- usage
-
-USAGE_LINES: dict[str, str] = {
-    "push": "/sellsync push ITEM…  (ITEM = email, lead:ID, contact:ID, Sell URL or tag:NAME)",
-    "status": "/sellsync status [ITEM]",
-    "threshold": "/sellsync threshold [N [reason]]",
-    "list": "/sellsync list [LIST_ID [reason]]",
-    "conflicts": "/sellsync conflicts [PAGE]",
-    "run": "/sellsync run",
-    "restore": "/sellsync restore ITEM  or  /sellsync restore run:N [reason]",
-    "fields": '/sellsync fields [map PROPERTY "Sell field"]',
-    "help": "/sellsync help",
-}
-
-SUBCOMMANDS = tuple(USAGE_LINES)
-
-USAGE = "\n".join(USAGE_LINES.values())
-
-#: The manifest's usage hint (Slack shows it while typing the command).
-USAGE_HINT = 'push ITEM… | status [ITEM] | threshold [N [reason]] | list [LIST_ID [reason]] | conflicts | run | restore ITEM | fields [map PROPERTY "Sell field"] | help'
-
-# --------------------------------------------------------------------------- commands
+# --------------------------------------------------------------------------- command values
 
 
 @dataclass(frozen=True)
@@ -63,6 +49,11 @@ class Push:
 @dataclass(frozen=True)
 class Status:
     item: str | None = None
+
+    @property
+    def board(self) -> bool:
+        """No item: the status board, answered inside the ack."""
+        return self.item is None
 
 
 @dataclass(frozen=True)
@@ -123,10 +114,10 @@ class MapField:
 
 @dataclass(frozen=True)
 class Invalid:
-    """Bad input: a one-line reason, and the usage to show with it."""
+    """Bad input: a one-line reason, and the usage to show with it (all of it by default)."""
 
     reason: str
-    usage: str = USAGE
+    usage: str = field(default_factory=lambda: USAGE)
 
 
 Command = (
@@ -300,91 +291,259 @@ def extract_items(message_text: str | None) -> list[str]:
     return list(out)
 
 
-def _check_item(word: str, subcommand: str) -> Invalid | None:
+# --------------------------------------------------------------------------- the table
+
+#: What a parser returns: the command value, or a one-line reason the words don't fit.
+Parsed = Command | str
+
+
+@dataclass(frozen=True)
+class Form:
+    """One command value a subcommand parses to, and how it is answered.
+
+    ``managers`` says what only managers may do ("only managers can {managers}"; ``None``:
+    anyone). ``instant`` forms are answered inside the ack and do no work after it, so they
+    never ask who is a manager. ``when`` tells apart two forms of one value type.
+    """
+
+    value: type
+    managers: str | None = None
+    instant: bool = False
+    when: Callable[[Any], bool] | None = None
+
+    def fits(self, command: object) -> bool:
+        return isinstance(command, self.value) and (self.when is None or self.when(command))
+
+    @property
+    def refusal(self) -> str:
+        return f"only managers can {self.managers}"
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    """One row of :data:`TABLE`: adding a subcommand is one row here and its handler in
+    ``bot/listeners/commands.py``."""
+
+    name: str
+    args: tuple[str, ...]  # the argument forms, as the usage line shows them
+    help: str  # what it does, one sentence for /sellsync help
+    parse: Callable[[list[str]], Parsed]
+    forms: tuple[Form, ...]
+    note: str = ""  # after the usage line (what ITEM may be)
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def usage(self) -> str:
+        """``/sellsync NAME ARGS`` (each argument form), then the note."""
+        line = "  or  ".join(f"/sellsync {self.name} {a}".rstrip() for a in self.args or ("",))
+        return f"{line}  {self.note}" if self.note else line
+
+    @property
+    def hint(self) -> str:
+        """This subcommand in the manifest's usage hint: its first argument form."""
+        return f"{self.name} {self.args[0]}" if self.args else self.name
+
+    def form_of(self, command: object) -> Form:
+        return next(f for f in self.forms if f.fits(command))
+
+
+def _parse_help(args: list[str]) -> Parsed:
+    return Help()
+
+
+def _parse_push(args: list[str]) -> Parsed:
+    check = check_items(args)
+    return Push(check.items) if check.ok else str(check.error)
+
+
+def _parse_status(args: list[str]) -> Parsed:
+    if not args:
+        return Status()
+    if len(args) > 1:
+        return "status takes one item"
+    return _check_item(args[0]) or Status(args[0])
+
+
+def _parse_threshold(args: list[str]) -> Parsed:
+    if not args:
+        return ShowThreshold()
+    try:
+        value = SyncService.parse_threshold(args[0])
+    except Refused as exc:
+        return str(exc)
+    return RequestThreshold(value, " ".join(args[1:]).strip())
+
+
+def _parse_list(args: list[str]) -> Parsed:
+    if not args:
+        return ShowList()
+    if not re.fullmatch(r"[0-9]{1,18}", args[0]):
+        return f"{_shown(args[0])} is not a HubSpot list id (the number in the list's URL)"
+    return RequestList(args[0], " ".join(args[1:]).strip())
+
+
+def _parse_conflicts(args: list[str]) -> Parsed:
+    if not args:
+        return Conflicts()
+    page = parse_id(args[0]) if len(args) == 1 else None
+    if page is not None and page <= 100_000:
+        return Conflicts(page)
+    return f"{_shown(' '.join(args))} is not a page number"
+
+
+def _parse_run(args: list[str]) -> Parsed:
+    return "run takes no arguments" if args else Run()
+
+
+def _parse_restore(args: list[str]) -> Parsed:
+    if args and args[0].lower().startswith("run:"):
+        run_id = parse_id(args[0][4:])
+        if run_id is None:
+            return f"{_shown(args[0])} names no run number"
+        return RestoreRun(run_id, " ".join(args[1:]))
+    if len(args) != 1:
+        return "restore takes exactly one item"
+    return _check_item(args[0]) or Restore(args[0])
+
+
+def _parse_fields(args: list[str]) -> Parsed:
+    if not args:
+        return Fields()
+    if args[0].lower() != "map":
+        return f"unknown fields action {_shown(args[0])}"
+    if len(args) != 3 or not args[1].strip() or not args[2].strip():
+        return "fields map takes a HubSpot property and a Sell field name (quote names with spaces)"
+    return MapField(args[1].strip(), args[2].strip())
+
+
+def _check_item(word: str) -> str | None:
+    """Why ``word`` names no record (``None`` when it does)."""
     if word.lower().startswith("hubspot:"):
         if parse_id(word[8:]) is not None:
             return None
-        return Invalid(
-            f"{_shown(word)} is not a HubSpot contact id (hubspot:ID)", USAGE_LINES[subcommand]
-        )
+        return f"{_shown(word)} is not a HubSpot contact id (hubspot:ID)"
     parsed = parse_items([word])
     if parsed.refs or parsed.emails:
         return None
-    return Invalid(
-        f"{_shown(word)} is not an email, lead:ID, contact:ID, Sell URL or hubspot:ID",
-        USAGE_LINES[subcommand],
-    )
+    return f"{_shown(word)} is not an email, lead:ID, contact:ID, Sell URL or hubspot:ID"
+
+
+#: Every ``/sellsync`` subcommand, in the order help lists them.
+TABLE: tuple[Subcommand, ...] = (
+    Subcommand(
+        "push",
+        ("ITEM…",),
+        f"Add Sell records to HubSpot now (up to {MAX_ITEMS:,} at a time).",
+        _parse_push,
+        (Form(Push),),
+        note="(ITEM = email, lead:ID, contact:ID, Sell URL or tag:NAME)",
+    ),
+    Subcommand(
+        "status",
+        ("[ITEM]",),
+        "The sync at a glance; with ITEM, why that record did or didn't sync.",
+        _parse_status,
+        (Form(Status, instant=True, when=lambda c: c.board), Form(Status)),
+    ),
+    Subcommand(
+        "threshold",
+        ("[N [reason]]",),
+        "The score threshold and what it lets in; with N, ask for a change (a manager approves).",
+        _parse_threshold,
+        (Form(ShowThreshold), Form(RequestThreshold)),
+    ),
+    Subcommand(
+        "list",
+        ("[LIST_ID [reason]]",),
+        "The synced HubSpot list; with LIST_ID, ask to sync another (a manager approves).",
+        _parse_list,
+        (Form(ShowList), Form(RequestList)),
+    ),
+    Subcommand(
+        "conflicts",
+        ("[PAGE]",),
+        "Fields that changed on both sides, to review and resolve.",
+        _parse_conflicts,
+        (Form(Conflicts),),
+    ),
+    Subcommand(
+        "run",
+        (),
+        "Sync now; the progress is posted in the channel.",
+        _parse_run,
+        (Form(Run, managers="start a sync"),),
+    ),
+    Subcommand(
+        "restore",
+        ("ITEM", "run:N [reason]"),
+        "Lift a tombstone or a “deleted in HubSpot” mark; run:N lifts every one a run made.",
+        _parse_restore,
+        (
+            Form(Restore, managers="restore deleted records"),
+            Form(RestoreRun, managers="restore deleted records"),
+        ),
+    ),
+    Subcommand(
+        "fields",
+        ('[map PROPERTY "Sell field"]',),
+        "The synced fields; map syncs a HubSpot property with a Sell custom field.",
+        _parse_fields,
+        (Form(Fields), Form(MapField, managers="map fields")),
+    ),
+    Subcommand(
+        "help",
+        (),
+        "This list.",
+        _parse_help,
+        (Form(Help, instant=True),),
+        aliases=("-h", "--help", "?"),
+    ),
+)
+
+USAGE_LINES: dict[str, str] = {row.name: row.usage for row in TABLE}
+
+SUBCOMMANDS = tuple(USAGE_LINES)
+
+USAGE: str = "\n".join(USAGE_LINES.values())
+
+#: The manifests' usage hint (Slack shows it while typing the command).
+USAGE_HINT: str = " | ".join(row.hint for row in TABLE)
+
+#: How bad input is answered: inside the ack, by anyone.
+INVALID_FORM = Form(Invalid, instant=True)
 
 
 # --------------------------------------------------------------------------- the command
 
 
+def read_command(text: str | None) -> tuple[Command, Form]:
+    """The text after ``/sellsync`` as a command value, with how it is answered."""
+    words = split_args(text)
+    row = subcommand("help" if not words else words[0])
+    if row is None:
+        return Invalid(f"unknown subcommand {_shown(words[0])}"), INVALID_FORM
+    parsed = row.parse(words[1:])
+    if isinstance(parsed, str):
+        return Invalid(parsed, row.usage), INVALID_FORM
+    return parsed, row.form_of(parsed)
+
+
+def subcommand(name: str) -> Subcommand | None:
+    """The table's row for ``name`` (or one of its aliases), any case."""
+    name = name.lower()
+    return next((row for row in TABLE if name == row.name or name in row.aliases), None)
+
+
 def parse_command(text: str | None) -> Command:
     """The text after ``/sellsync`` as a command value, or :class:`Invalid`."""
-    words = split_args(text)
-    if not words:
-        return Help()
-    name, args = words[0].lower(), words[1:]
-    if name in ("help", "-h", "--help", "?"):
-        return Help()
-    if name == "push":
-        check = check_items(args)
-        return Push(check.items) if check.ok else Invalid(str(check.error), USAGE_LINES["push"])
-    if name == "status":
-        if not args:
-            return Status()
-        if len(args) > 1:
-            return Invalid("status takes one item", USAGE_LINES["status"])
-        return _check_item(args[0], "status") or Status(args[0])
-    if name == "threshold":
-        if not args:
-            return ShowThreshold()
-        try:
-            value = SyncService.parse_threshold(args[0])
-        except Refused as exc:
-            return Invalid(str(exc), USAGE_LINES["threshold"])
-        return RequestThreshold(value, " ".join(args[1:]).strip())
-    if name == "list":
-        if not args:
-            return ShowList()
-        if not re.fullmatch(r"[0-9]{1,18}", args[0]):
-            return Invalid(
-                f"{_shown(args[0])} is not a HubSpot list id (the number in the list's URL)",
-                USAGE_LINES["list"],
-            )
-        return RequestList(args[0], " ".join(args[1:]).strip())
-    if name == "conflicts":
-        if not args:
-            return Conflicts()
-        page = parse_id(args[0]) if len(args) == 1 else None
-        if page is not None and page <= 100_000:
-            return Conflicts(page)
-        return Invalid(f"{_shown(' '.join(args))} is not a page number", USAGE_LINES["conflicts"])
-    if name == "run":
-        if args:
-            return Invalid("run takes no arguments", USAGE_LINES["run"])
-        return Run()
-    if name == "restore":
-        if args and args[0].lower().startswith("run:"):
-            run_id = parse_id(args[0][4:])
-            if run_id is None:
-                return Invalid(f"{_shown(args[0])} names no run number", USAGE_LINES["restore"])
-            return RestoreRun(run_id, " ".join(args[1:]))
-        if len(args) != 1:
-            return Invalid("restore takes exactly one item", USAGE_LINES["restore"])
-        return _check_item(args[0], "restore") or Restore(args[0])
-    if name == "fields":
-        if not args:
-            return Fields()
-        if args[0].lower() != "map":
-            return Invalid(f"unknown fields action {_shown(args[0])}", USAGE_LINES["fields"])
-        if len(args) != 3 or not args[1].strip() or not args[2].strip():
-            return Invalid(
-                "fields map takes a HubSpot property and a Sell field name (quote names with spaces)",
-                USAGE_LINES["fields"],
-            )
-        return MapField(args[1].strip(), args[2].strip())
-    return Invalid(f"unknown subcommand {_shown(words[0])}")
+    return read_command(text)[0]
+
+
+def form_of(command: Command) -> Form:
+    """How ``command`` is answered (the table's form for it)."""
+    if isinstance(command, Invalid):
+        return INVALID_FORM
+    return next(f for row in TABLE for f in row.forms if f.fits(command))
 
 
 def _shown(text: str, limit: int = 60) -> str:

@@ -1,11 +1,20 @@
 """``/sellsync``: parse and ack at once (bad input answered right there), then do the work lazily
-and answer through ``response_url`` (or, for ``run``, a channel message updated in place)."""
+and answer through ``response_url`` (or, for ``run``, a channel message updated in place).
+
+The dispatcher is a lookup: the subcommand table (``bot/parsing.py``) says how a command value is
+answered (inside the ack or after it) and who may run it; :data:`HANDLERS` holds what each value
+does, keyed by its type.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Generic, TypeVar
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -28,97 +37,182 @@ from bot.blocks.threshold import list_message, request_preview, threshold_messag
 from bot.listeners.approvals import announce_bulk, post_request
 from bot.listeners.common import Body, Deps, guarded, user_id
 from sync.report import SyncReport, classify_failure
+from sync.service import Actor, Refused, SyncService
 
 log = logging.getLogger("sellsync.bot.commands")
+
+C = TypeVar("C")
+
+#: Where the parsed command waits in Bolt's context between the matcher and the ack.
+_PARSED = "sellsync_command"
 
 
 def _answer(respond: Respond, message: Message) -> None:
     respond(response_type="ephemeral", replace_original=False, **message.kwargs())
 
 
-def register(app: App, deps: Deps) -> None:
-    service = deps.service
+@dataclass
+class Ctx:
+    """One ``/sellsync`` request, as a handler sees it."""
 
-    def ack_command(ack: Ack, body: Body) -> None:
-        command = p.parse_command(body.get("text"))
+    deps: Deps
+    body: Body
+    client: WebClient
+    respond: Respond
+
+    @property
+    def service(self) -> SyncService:
+        return self.deps.service
+
+    @property
+    def user(self) -> str:
+        return user_id(self.body)
+
+    @cached_property
+    def actor(self) -> Actor:
+        """Asked once per request, and only by what needs it (it may ask Slack)."""
+        return self.deps.actor(self.user)
+
+
+@dataclass(frozen=True)
+class Handler(Generic[C]):
+    """What one command value does: ``answer`` is the message to send (inside the ack for an
+    instant form, through ``response_url`` after it otherwise; ``None`` when it answered itself);
+    ``acked`` is what the ack says while the work goes on (``None``: a bare ack)."""
+
+    answer: Callable[[Ctx, C], Message | None]
+    acked: Callable[[C], Message] | None = None
+
+
+def _status(ctx: Ctx, c: p.Status) -> Message:
+    if c.item is None:
+        return status_message(ctx.service.status())
+    return explanation_message(ctx.service.explain(c.item), urls=ctx.deps.urls)
+
+
+def _push(ctx: Ctx, c: p.Push) -> Message:
+    return push_result(ctx.service.push(c.items, actor=ctx.actor), urls=ctx.deps.urls)
+
+
+def _request(ctx: Ctx, setting: str, value: str, reason: str) -> Message:
+    result = ctx.service.request_change(setting, value, actor=ctx.actor, reason=reason)
+    channel = post_request(ctx.client, ctx.deps, result)
+    return request_preview(result, channel=channel)
+
+
+def _filing(what: str) -> Message:
+    return notice(f":hourglass_flowing_sand: Filing a request to {what}…")
+
+
+def _conflicts(ctx: Ctx, c: p.Conflicts) -> Message:
+    page = ctx.service.conflicts(offset=(c.page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    return conflicts_message(
+        page,
+        can_resolve=ctx.deps.is_manager(ctx.user),
+        urls=ctx.deps.urls,
+        links=ctx.service.link_conflicts(limit=LINK_CONFLICTS_SHOWN),
+    )
+
+
+def _run(ctx: Ctx, c: p.Run) -> None:
+    channel = str(ctx.body.get("channel_id") or "")
+    run_now(ctx.deps, ctx.client, ctx.respond, channel=channel, user=ctx.user)
+
+
+def _map_field(ctx: Ctx, c: p.MapField) -> Message:
+    check = ctx.service.map_field(c.hubspot_property, c.sell_field, actor=ctx.actor)
+    return mapping_message(check, c.hubspot_property, c.sell_field)
+
+
+#: Each command value's handler, keyed by its type (a test checks every form has one).
+HANDLERS: dict[type, Handler[Any]] = {
+    p.Help: Handler[p.Help](lambda ctx, c: help_message()),
+    p.Push: Handler[p.Push](_push, acked=lambda c: push_started(len(c.items))),
+    p.Status: Handler[p.Status](_status),
+    p.ShowThreshold: Handler[p.ShowThreshold](
+        lambda ctx, c: threshold_message(ctx.service.threshold_impact())
+    ),
+    p.RequestThreshold: Handler[p.RequestThreshold](
+        lambda ctx, c: _request(ctx, "threshold", str(c.value), c.reason),
+        acked=lambda c: _filing(f"change the threshold to {c.value:,}"),
+    ),
+    p.ShowList: Handler[p.ShowList](lambda ctx, c: list_message(ctx.service.synced_list())),
+    p.RequestList: Handler[p.RequestList](
+        lambda ctx, c: _request(ctx, "list_id", c.list_id, c.reason),
+        acked=lambda c: _filing(f"sync HubSpot list {c.list_id}"),
+    ),
+    p.Conflicts: Handler[p.Conflicts](_conflicts),
+    p.Run: Handler[p.Run](_run),
+    p.Restore: Handler[p.Restore](
+        lambda ctx, c: restored_message(
+            ctx.service.restore(c.item, actor=ctx.actor), urls=ctx.deps.urls
+        )
+    ),
+    p.RestoreRun: Handler[p.RestoreRun](
+        lambda ctx, c: restored_run_message(
+            ctx.service.restore_run(c.run_id, actor=ctx.actor, reason=c.reason)
+        )
+    ),
+    p.Fields: Handler[p.Fields](lambda ctx, c: fields_message(ctx.service.fields())),
+    p.MapField: Handler[p.MapField](_map_field),
+}
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    """The parsed command in Bolt's context; immutable, so the copy Bolt makes of the request
+    for the lazy listener shares it instead of copying every pushed item."""
+
+    command: p.Command
+    form: p.Form
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Parsed:
+        return self
+
+
+def _read(body: Body, context: BoltContext | None = None) -> _Parsed:
+    """The request's command, parsed once on the ack's path: the matcher leaves it in the
+    context for the ack."""
+    if context is not None and isinstance(context.get(_PARSED), _Parsed):
+        parsed: _Parsed = context[_PARSED]
+        return parsed
+    parsed = _Parsed(*p.read_command(body.get("text")))
+    if context is not None:
+        context[_PARSED] = parsed
+    return parsed
+
+
+def register(app: App, deps: Deps) -> None:
+    def ack_command(
+        ack: Ack, body: Body, context: BoltContext, client: WebClient, respond: Respond
+    ) -> None:
+        parsed = _read(body, context)
+        command, form = parsed.command, parsed.form
         if isinstance(command, p.Invalid):
             ack(response_type="ephemeral", **invalid_input(command.reason, command.usage).kwargs())
-        elif isinstance(command, p.Help):
-            ack(response_type="ephemeral", **help_message().kwargs())
-        elif isinstance(command, p.Status) and command.item is None:
-            ack(response_type="ephemeral", **status_message(service.status()).kwargs())
-        elif isinstance(command, p.Push):
-            ack(response_type="ephemeral", **push_started(len(command.items)).kwargs())
-        elif isinstance(command, p.RequestThreshold):
-            ack(
-                response_type="ephemeral",
-                **notice(
-                    f":hourglass_flowing_sand: Filing a request to change the threshold to {command.value:,}…"
-                ).kwargs(),
-            )
-        elif isinstance(command, p.RequestList):
-            ack(
-                response_type="ephemeral",
-                **notice(
-                    f":hourglass_flowing_sand: Filing a request to sync HubSpot list {command.list_id}…"
-                ).kwargs(),
-            )
+            return
+        handler = HANDLERS[type(command)]
+        if form.instant:
+            message = handler.answer(Ctx(deps, body, client, respond), command)
+            if message is None:
+                ack()
+            else:
+                ack(response_type="ephemeral", **message.kwargs())
+        elif handler.acked is not None:
+            ack(response_type="ephemeral", **handler.acked(command).kwargs())
         else:
             ack()
 
     def do_command(body: Body, client: WebClient, respond: Respond) -> None:
-        command = p.parse_command(body.get("text"))
-        user = user_id(body)
-        if isinstance(command, p.Push):
-            report = service.push(command.items, actor=deps.actor(user))
-            _answer(respond, push_result(report, urls=deps.urls))
-        elif isinstance(command, p.Status) and command.item is not None:
-            _answer(respond, explanation_message(service.explain(command.item), urls=deps.urls))
-        elif isinstance(command, p.ShowThreshold):
-            _answer(respond, threshold_message(service.threshold_impact()))
-        elif isinstance(command, p.RequestThreshold):
-            result = service.request_change(
-                "threshold", str(command.value), actor=deps.actor(user), reason=command.reason
-            )
-            channel = post_request(client, deps, result)
-            _answer(respond, request_preview(result, channel=channel))
-        elif isinstance(command, p.ShowList):
-            _answer(respond, list_message(service.synced_list()))
-        elif isinstance(command, p.RequestList):
-            result = service.request_change(
-                "list_id", command.list_id, actor=deps.actor(user), reason=command.reason
-            )
-            channel = post_request(client, deps, result)
-            _answer(respond, request_preview(result, channel=channel))
-        elif isinstance(command, p.Conflicts):
-            page = service.conflicts(offset=(command.page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-            _answer(
-                respond,
-                conflicts_message(
-                    page,
-                    can_resolve=deps.is_manager(user),
-                    urls=deps.urls,
-                    links=service.link_conflicts(limit=LINK_CONFLICTS_SHOWN),
-                ),
-            )
-        elif isinstance(command, p.Run):
-            run_now(deps, client, respond, channel=str(body.get("channel_id") or ""), user=user)
-        elif isinstance(command, p.Restore):
-            link = service.restore(command.item, actor=deps.actor(user))
-            _answer(respond, restored_message(link, urls=deps.urls))
-        elif isinstance(command, p.RestoreRun):
-            done = service.restore_run(
-                command.run_id, actor=deps.actor(user), reason=command.reason
-            )
-            _answer(respond, restored_run_message(done))
-        elif isinstance(command, p.Fields):
-            _answer(respond, fields_message(service.fields()))
-        elif isinstance(command, p.MapField):
-            check = service.map_field(
-                command.hubspot_property, command.sell_field, actor=deps.actor(user)
-            )
-            _answer(respond, mapping_message(check, command.hubspot_property, command.sell_field))
-        # Help, Invalid and plain Status were answered in the ack
+        command, form = p.read_command(body.get("text"))  # a copy of the request: parse again
+        if form.instant:
+            return  # answered in the ack
+        ctx = Ctx(deps, body, client, respond)
+        if form.managers is not None and not ctx.actor.is_manager:
+            raise Refused(form.refusal)
+        message = HANDLERS[type(command)].answer(ctx, command)
+        if message is not None:
+            _answer(respond, message)
 
     # Commands answered in the ack get a listener without lazy work: Bolt would otherwise copy
     # the request and start a thread for a lazy call that does nothing, on every `status` (a
@@ -127,12 +221,10 @@ def register(app: App, deps: Deps) -> None:
     app.command(ids.COMMAND)(ack=ack_command, lazy=[guarded(deps, do_command)])
 
 
-def answered_in_ack(body: Body) -> bool:
-    """Help, bad input and the plain status board: the ack is the whole answer."""
-    command = p.parse_command(body.get("text"))
-    return isinstance(command, p.Invalid | p.Help) or (
-        isinstance(command, p.Status) and command.item is None
-    )
+def answered_in_ack(body: Body, context: BoltContext) -> bool:
+    """Help, bad input and the plain status board: the ack is the whole answer (the table's
+    instant forms)."""
+    return _read(body, context).form.instant
 
 
 # --------------------------------------------------------------------------- /sellsync run
