@@ -255,20 +255,30 @@ def build_parser() -> argparse.ArgumentParser:
     s = _command(
         sub,
         "settings",
-        "the approved settings (threshold, list): stored and from the environment",
+        "the approved settings (threshold, list, bulk_limit, pause): stored and from the "
+        "environment",
         [
             "sellsync settings",
             "sellsync settings --json",
             "sellsync settings set threshold 60 --reason 'fewer, warmer leads'",
             "sellsync settings set list 12345 --reason 'the new webinar list'",
+            "sellsync settings set bulk_limit 500 --reason 'the spring import'",
+            "sellsync settings set pause on --reason 'CRM migration tonight'",
         ],
         "A setting lives in the database once a real sync (or serve, or worker) stored it; until\n"
-        "then the environment's value applies (SYNC_THRESHOLD, HUBSPOT_LIST_ID). The stored\n"
+        "then the environment's value applies (SYNC_THRESHOLD, HUBSPOT_LIST_ID, SYNC_BULK_LIMIT).\n"
+        "The stored "
         "value wins, and every command says when it differs from the environment's.\n"
         "`settings set NAME VALUE --reason R` changes one now, as an approved request in Slack\n"
-        "would (a list must exist in HubSpot); the change is audited as made from the command line.",
+        "would (a list must exist in HubSpot); the change is audited as made from the command line.\n"
+        "`settings set pause on|off` pauses or resumes the sync: no run starts while it is paused.",
     )
-    s.add_argument("args", nargs="*", metavar="set NAME VALUE", help="NAME is threshold or list")
+    s.add_argument(
+        "args",
+        nargs="*",
+        metavar="set NAME VALUE",
+        help="NAME is threshold, list, bulk_limit or pause",
+    )
     s.add_argument("--reason", default="", help="why (required with set; audited)")
     s.add_argument("--json", action="store_true", help="as JSON")
 

@@ -87,6 +87,7 @@ def engine_config(settings: AppSettings) -> EngineConfig:
         lock_ttl_seconds=settings.sync_lock_ttl_seconds,
         sync_interval_minutes=settings.sync_interval_minutes,
         bulk_limit=settings.sync_bulk_limit,
+        bulk_limit_set="sync_bulk_limit" in settings.model_fields_set,
     )
 
 

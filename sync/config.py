@@ -28,6 +28,9 @@ class EngineConfig:
     #: The bulk guard (sync/bulk.py): a run creating more records than this on one side holds
     #: them for a manager (SYNC_BULK_LIMIT).
     bulk_limit: int = 100
+    #: False while SYNC_BULK_LIMIT is not set (``bulk_limit`` is then the default): only a
+    #: value someone set differs from a stored one.
+    bulk_limit_set: bool = True
 
     @property
     def seed_threshold(self) -> int:

@@ -236,7 +236,7 @@ class BulkLimitEntry(_Stored[int]):
         return config.bulk_limit
 
     def environment(self, config: EngineConfig) -> int | None:
-        return config.bulk_limit
+        return config.bulk_limit if config.bulk_limit_set else None
 
 
 @dataclass(frozen=True)

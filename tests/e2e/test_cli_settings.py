@@ -215,3 +215,38 @@ def test_settings_set_list_needs_only_hubspot_and_stores_an_existing_list(term: 
     assert code == 0, err
     assert term.stored() == StoredSettings(threshold=None, list_id=other, version=1)
     assert f"→ {other}" in out
+
+
+def test_settings_set_changes_the_bulk_limit_and_pauses_and_resumes_the_sync(
+    term: Terminal,
+) -> None:
+    real = term.sb.hubspot.create_list("Sell sync", "MANUAL")
+    term.monkeypatch.setenv("HUBSPOT_LIST_ID", real)
+    assert term("sync")[0] == 0
+    code, out, err = term("settings", "set", "bulk_limit", "5", "--reason", "go slow")
+    assert code == 0, err
+    assert out.startswith("bulk_limit: 100 → 5 (settings version 1;")
+    shown = {s["name"]: s for s in term.json("settings")["settings"]}
+    assert shown["bulk_limit"] == {
+        "name": "bulk_limit", "in_force": "5", "stored": "5", "origin": "command_line",
+        "variable": "SYNC_BULK_LIMIT", "environment": None, "differs": False,
+    }  # fmt: skip
+    assert shown["pause"]["in_force"] == "off" and shown["pause"]["variable"] is None
+    code, out, err = term("settings", "set", "pause", "on", "--reason", "CRM migration")
+    assert (code, out.strip()) == (0, "pause: off → on (from the next sync)"), err
+    code, out, err = term("sync")
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "the sync is paused (by cli at " in err and ": CRM migration)" in err
+    assert "sellsync settings set pause off" in err
+    _, out, _ = term("status")
+    assert "Paused:             by the command line since " in out
+    assert term.stored().version == 1  # a pause re-plans nobody
+    code, _, err = term("settings", "set", "pause", "maybe", "--reason", "r")
+    assert code == 2 and "pause is on or off, not 'maybe'" in err
+    assert term("settings", "set", "pause", "off", "--reason", "done")[0] == 0
+    code, _, err = term("sync")
+    assert code == 0, err
+    _, _, err = term("status", SYNC_BULK_LIMIT="100")  # set now: the stored 5 wins
+    assert (
+        "bulk_limit: stored 5 (set from the command line) differs from SYNC_BULK_LIMIT=100" in err
+    )
