@@ -28,6 +28,7 @@ IMPLEMENTATIONS: dict[type, type] = {
     ports.LeaseStore: r.LeaseRepository,
     ports.RequestMarkerStore: r.RequestMarkerRepository,
     ports.SchedulerStateStore: r.SchedulerStateRepository,
+    ports.BulkHoldStore: r.BulkHoldRepository,
 }
 
 
