@@ -374,17 +374,20 @@ def _run_line(run: RunRecord) -> str:
 
 
 def render_status(status: StatusView) -> str:
-    """The status board. While a run is under way, it says so first, and the figures below are
-    what the database holds so far (that run has not finished writing them)."""
+    """The status board, the terminal's one renderer of it (Slack's is
+    ``bot.blocks.status.status_message``). While a run is under way, it says so first, and the
+    figures below are what the database holds so far (that run has not finished writing them)."""
     running, last = status.running, status.last_finished
     lines = [
         f"Threshold:          {status.threshold:,}",
         f"Synced list:        {outside(status.list_id) or '(not set)'}",
     ]
-    for note in status.notes:  # what a setting in force asks to show (a pause)
-        why = f": {outside(note.reason)}" if note.reason.strip() else ""
+    if status.paused is not None:  # no run starts until a resume is approved
+        pause = status.paused
+        why = f": {outside(pause.reason)}" if pause.reason.strip() else ""
         lines.append(
-            f"{note.label + ':':<20}by {_person(note.by)} since {stamp(note.at)}{why}; {note.undo}"
+            f"Paused:             by {_person(pause.by)} since {stamp(pause.at)}{why}; resume "
+            "with /sellsync resume or `sellsync settings set pause off --reason …`"
         )
     if running is not None:
         lines.append(
@@ -398,10 +401,10 @@ def render_status(status: StatusView) -> str:
         lines.append(f"                    {counts_text(last.counts)}")
         if last.error:
             lines.append(f"                    {outside(run_error_text(last.error))}")
-    links = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in sorted(status.links.items()) if v)
+    links = ", ".join(f"{k.replace('_', ' ')} {n:,}" for k, n in status.link_counts)
     if running is not None:  # what the store holds while the run is still writing
         links = f"{links} so far" if links else f"none so far (run #{running.id} is running)"
-    so_far = " so far" if running is not None else ""
+    so_far = " so far" if status.so_far else ""
     lines += [
         f"Next run:           {schedule_text(status.schedule)}",
         f"Open conflicts:     {status.open_conflicts:,}{so_far}",

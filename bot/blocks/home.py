@@ -23,12 +23,10 @@ from bot.blocks.common import (
     header,
     plural,
     section,
-    trigger_text,
-    when,
 )
 from bot.blocks.conflicts import field_label, link_conflicts_blocks
 from bot.blocks.links import NO_HUBSPOT_URLS, RecordUrls
-from bot.blocks.status import RUN_STATUS, links_text, status_message
+from bot.blocks.status import run_head, status_message
 from bot.blocks.threshold import pending_line
 from sync.ports import ChangeRequest, RunRecord
 from sync.service import ConflictPage, LinkConflictPage, StatusView
@@ -41,9 +39,7 @@ MAX_RUNS = 10
 def history_line(run: RunRecord) -> str:
     """One run of the history: status · when · trigger · counts · duration (· where its error is:
     the error's text can hold SQL or a contact's data, so it stays on the server)."""
-    status = RUN_STATUS.get(run.status, escape(run.status))
-    parts = [status, when(run.started_at), trigger_text(run.trigger)]
-    parts.append(counts_line(run.counts, empty="no changes"))
+    parts = [run_head(run), counts_line(run.counts, empty="no changes")]
     if run.finished_at is not None:
         seconds = max(0, round((run.finished_at - run.started_at).total_seconds()))
         parts.append(f"took {seconds:,}s")
@@ -64,7 +60,7 @@ def home_view(
     urls: RecordUrls = NO_HUBSPOT_URLS,
 ) -> View:
     blocks: list[Block] = [header("sellsync: Sell ↔ HubSpot")]
-    blocks += status_message(status).blocks
+    blocks += status_message(status).blocks  # the board as /sellsync status words it
     blocks += [divider(), section(f"*Pending approvals* ({len(pending):,})")]
     if not pending:
         blocks.append(context("No settings change is waiting for approval."))
@@ -108,5 +104,5 @@ def home_view(
             blocks.append(context(f"…and {plural(len(runs) - MAX_RUNS, 'older run')}"))
     else:
         blocks.append(context("No sync has run yet."))
-    blocks.append(context(f"{links_text(status)} · `/sellsync help` for commands"))
+    blocks.append(context("`/sellsync help` for commands"))
     return View(type="home", blocks=fit_view_blocks(blocks))

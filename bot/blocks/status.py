@@ -38,11 +38,17 @@ LINK_STATES = {
 }
 
 
+def run_head(run: RunRecord) -> str:
+    """``status · when · trigger``: how every Slack line about a run starts (the status board's
+    last run, the App Home's run history)."""
+    status = RUN_STATUS.get(run.status, escape(run.status))
+    return f"{status} · {when(run.started_at)} · {trigger_text(run.trigger)}"
+
+
 def run_line(run: RunRecord | None) -> str:
     if run is None:
         return "no sync has finished yet"
-    status = RUN_STATUS.get(run.status, escape(run.status))
-    line = f"{status} · {when(run.started_at)} · {trigger_text(run.trigger)}"
+    line = run_head(run)
     counts = counts_line(run.counts, empty="")
     if counts:
         line += f"\n{counts}"
@@ -51,18 +57,14 @@ def run_line(run: RunRecord | None) -> str:
     return line
 
 
-def links_line(links: dict[str, int]) -> str:
-    parts = [f"{LINK_STATES.get(k, escape(k))} *{v:,}*" for k, v in sorted(links.items()) if v]
-    return " · ".join(parts) or "none yet"
-
-
 def links_text(view: StatusView) -> str:
     """``Links: active 12 · …``; while a run is going on, what the store holds so far."""
+    shown = " · ".join(f"{LINK_STATES.get(k, escape(k))} *{n:,}*" for k, n in view.link_counts)
     running = view.running
     if running is None:
-        return f"Links: {links_line(view.links)}"
-    if any(view.links.values()):
-        return f"Links so far: {links_line(view.links)}"
+        return f"Links: {shown or 'none yet'}"
+    if shown:
+        return f"Links so far: {shown}"
     return f"Links: none so far (run #{running.id} is running)"
 
 
@@ -82,19 +84,23 @@ def schedule_line(schedule: ScheduleState) -> str:
 
 
 def status_message(view: StatusView) -> Message:
+    """The status board in Slack: ``/sellsync status`` answers with it, and the App Home shows
+    it as it is (the one Slack renderer of the board)."""
     running = view.running
-    so_far = " so far" if running is not None else ""
+    so_far = " so far" if view.so_far else ""
     fields = [
         f"*Last run*\n{run_line(view.last_finished)}",
         f"*Next run*\n{schedule_line(view.schedule)}",
         f"*Open conflicts*\n{view.open_conflicts:,}{so_far}",
         f"*Pending approvals*\n{view.pending_requests:,}",
     ]
-    for note in reversed(view.notes):  # what a setting in force asks to show (a pause)
-        why = f": {escape(note.reason)}" if note.reason.strip() else ""
+    if view.paused is not None:  # no run starts until a resume is approved
+        pause = view.paused
+        why = f": {escape(pause.reason)}" if pause.reason.strip() else ""
         fields.insert(
             0,
-            f"*{escape(note.label)}*\nby {who(note.by)} {when(note.at)}{why} · {escape(note.undo)}",
+            f"*Paused*\n:double_vertical_bar: by {who(pause.by)} {when(pause.at)}{why} · "
+            "`/sellsync resume` to ask for a resume",
         )
     if running is not None:  # the figures are what the store holds while that run writes
         fields.insert(

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sync.ports import RunRecord, RunStats, SchedulerBeat, Store
-from sync.settings_registry import SettingNote, notes
+from sync.settings_registry import Paused, paused
 from sync.usecases.approvals import Approvals
 from sync.usecases.common import Parts, iso
 from sync.usecases.history import stored_trigger
@@ -78,6 +78,10 @@ class ScheduleState:
 
 @dataclass(frozen=True)
 class StatusView:
+    """The status board, one structured value for every surface: ``/sellsync status`` and the
+    App Home (``bot/blocks/status.py``, one renderer) and ``sellsync status`` (``bot/terminal.py``,
+    one renderer). What the board says is decided here; a surface only words it."""
+
     threshold: int
     list_id: str
     last_run: RunRecord | None
@@ -87,8 +91,7 @@ class StatusView:
     links: dict[str, int]
     recent_runs: list[RunRecord] = field(default_factory=list)
     schedule: ScheduleState = field(default_factory=lambda: ScheduleState(SchedulerState.NEVER))
-    #: What the settings in force ask to show (the sync paused: by whom, since when, why)
-    notes: tuple[SettingNote, ...] = ()
+    paused: Paused | None = None  # who paused the sync, why and when (None: it runs)
 
     @property
     def running(self) -> RunRecord | None:
@@ -96,6 +99,17 @@ class StatusView:
         what the store holds so far, and it is not yet done."""
         last = self.last_run
         return last if last is not None and last.status == RunStatus.RUNNING else None
+
+    @property
+    def so_far(self) -> bool:
+        """A run is going on: the links and open conflicts are what it wrote so far, and every
+        surface says so (decided here once, worded by each surface)."""
+        return self.running is not None
+
+    @property
+    def link_counts(self) -> list[tuple[str, int]]:
+        """The link states that hold links, by state name: what every surface lists."""
+        return [(state, n) for state, n in sorted(self.links.items()) if n]
 
     @property
     def last_finished(self) -> RunRecord | None:
@@ -114,10 +128,14 @@ class StatusView:
             "open_conflicts": self.open_conflicts,
             "pending_requests": self.pending_requests,
             "links": self.links,
-            "notes": [
-                {"label": n.label, "by": n.by, "at": iso(n.at), "reason": n.reason, "undo": n.undo}
-                for n in self.notes
-            ],
+            "paused": None
+            if self.paused is None
+            else {
+                "by": self.paused.by,
+                "approved_by": self.paused.approved_by,
+                "reason": self.paused.reason,
+                "at": iso(self.paused.at),
+            },
         }
 
 
@@ -167,7 +185,7 @@ class Status:
             ),
             links=counts.links,
             recent_runs=runs,
-            notes=notes(settings),
+            paused=paused(settings),
         )
 
     def schedule_state(self) -> ScheduleState:
