@@ -382,12 +382,10 @@ def render_status(status: StatusView) -> str:
         f"Threshold:          {status.threshold:,}",
         f"Synced list:        {outside(status.list_id) or '(not set)'}",
     ]
-    if status.paused is not None:  # no run starts until a resume is approved
-        pause = status.paused
-        why = f": {outside(pause.reason)}" if pause.reason.strip() else ""
+    for note in status.notes:  # what a setting in force asks to show (a pause)
+        why = f": {outside(note.reason)}" if note.reason.strip() else ""
         lines.append(
-            f"Paused:             by {_person(pause.by)} since {stamp(pause.at)}{why}; resume "
-            "with /sellsync resume or `sellsync settings set pause off --reason …`"
+            f"{note.label + ':':<20}by {_person(note.by)} since {stamp(note.at)}{why}; {note.undo}"
         )
     if running is not None:
         lines.append(

@@ -94,13 +94,11 @@ def status_message(view: StatusView) -> Message:
         f"*Open conflicts*\n{view.open_conflicts:,}{so_far}",
         f"*Pending approvals*\n{view.pending_requests:,}",
     ]
-    if view.paused is not None:  # no run starts until a resume is approved
-        pause = view.paused
-        why = f": {escape(pause.reason)}" if pause.reason.strip() else ""
+    for note in reversed(view.notes):  # what a setting in force asks to show (a pause)
+        why = f": {escape(note.reason)}" if note.reason.strip() else ""
         fields.insert(
             0,
-            f"*Paused*\n:double_vertical_bar: by {who(pause.by)} {when(pause.at)}{why} · "
-            "`/sellsync resume` to ask for a resume",
+            f"*{escape(note.label)}*\nby {who(note.by)} {when(note.at)}{why} · {escape(note.undo)}",
         )
     if running is not None:  # the figures are what the store holds while that run writes
         fields.insert(

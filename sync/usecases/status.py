@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sync.ports import RunRecord, RunStats, SchedulerBeat, Store
-from sync.settings_registry import Paused, paused
+from sync.settings_registry import SettingNote, notes
 from sync.usecases.approvals import Approvals
 from sync.usecases.common import Parts, iso
 from sync.usecases.history import stored_trigger
@@ -91,7 +91,8 @@ class StatusView:
     links: dict[str, int]
     recent_runs: list[RunRecord] = field(default_factory=list)
     schedule: ScheduleState = field(default_factory=lambda: ScheduleState(SchedulerState.NEVER))
-    paused: Paused | None = None  # who paused the sync, why and when (None: it runs)
+    #: What the settings in force ask to show (the sync paused: by whom, since when, why)
+    notes: tuple[SettingNote, ...] = ()
 
     @property
     def running(self) -> RunRecord | None:
@@ -128,14 +129,10 @@ class StatusView:
             "open_conflicts": self.open_conflicts,
             "pending_requests": self.pending_requests,
             "links": self.links,
-            "paused": None
-            if self.paused is None
-            else {
-                "by": self.paused.by,
-                "approved_by": self.paused.approved_by,
-                "reason": self.paused.reason,
-                "at": iso(self.paused.at),
-            },
+            "notes": [
+                {"label": n.label, "by": n.by, "at": iso(n.at), "reason": n.reason, "undo": n.undo}
+                for n in self.notes
+            ],
         }
 
 
@@ -185,7 +182,7 @@ class Status:
             ),
             links=counts.links,
             recent_runs=runs,
-            paused=paused(settings),
+            notes=notes(settings),
         )
 
     def schedule_state(self) -> ScheduleState:
