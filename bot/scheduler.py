@@ -50,7 +50,7 @@ from sync.engine import RunInProgress
 from sync.errors import ConfigError
 from sync.ports import SchedulerBeat
 from sync.report import SyncReport, classify_failure
-from sync.service import Actor, SchedulerState, Summary, SyncService, paused_line
+from sync.service import Actor, SchedulerState, Summary, SyncService
 
 log = logging.getLogger("sellsync.scheduler")
 
@@ -142,11 +142,11 @@ class LogNotifier:
 
 def run_scheduled_sync(service: SyncService, notifier: Notifier) -> SyncReport | None:
     """One scheduled sync; alerts once per failure streak and says when it recovered. While
-    the sync is paused it is skipped (logged, not a failure)."""
+    a setting holds runs (the sync is paused) it is skipped: logged, not a failure."""
     try:
-        pause = service.paused()
-        if pause is not None:
-            log.info("scheduled sync skipped: %s", paused_line(pause))
+        held = service.runs_held()
+        if held is not None:
+            log.info("scheduled sync skipped: %s", held)
             return None
         report = service.run(actor=SCHEDULE_ACTOR, trigger="schedule")
     except RunInProgress:

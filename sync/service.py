@@ -20,7 +20,7 @@ from sync.ports import BulkHold, ChangeRequest, RunRecord, SchedulerBeat, SyncSe
 from sync.push import parse_items
 from sync.report import SyncReport
 from sync.settings_registry import REGISTRY as SETTINGS
-from sync.settings_registry import Paused, paused
+from sync.settings_registry import SettingNote, runs_held
 from sync.usecases.approvals import (
     REQUEST_TTL,
     Approvals,
@@ -94,7 +94,6 @@ __all__ = [
     "ImpactRow",
     "LinkConflict",
     "LinkConflictPage",
-    "Paused",
     "Refused",
     "RequestResult",
     "RequestStatus",
@@ -104,6 +103,7 @@ __all__ = [
     "SchedulerState",
     "Setting",
     "SettingChange",
+    "SettingNote",
     "StatusView",
     "Summary",
     "SyncService",
@@ -112,7 +112,6 @@ __all__ = [
     "Verdict",
     "conflict_seen_token",
     "field_label",
-    "paused_line",
     "run_dict",
     "run_log_line",
     "stored_trigger",
@@ -120,16 +119,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("sellsync.runs")
-
-
-def paused_line(pause: Paused) -> str:
-    """Why no sync runs, in one line: who paused it, when, why, and how to resume."""
-    why = f": {pause.reason}" if pause.reason.strip() else ""
-    return (
-        f"the sync is paused (by {pause.by} at {pause.at:%Y-%m-%d %H:%M} UTC{why}); resume it "
-        "with /sellsync resume (a manager approves) or `sellsync settings set pause off "
-        "--reason …`"
-    )
 
 
 class SyncService:
@@ -167,9 +156,9 @@ class SyncService:
     ) -> SyncReport:
         if not actor.is_manager and not dry_run:
             raise Refused("only managers can start a sync")
-        pause = None if dry_run else self.paused()
-        if pause is not None:
-            raise Refused(paused_line(pause))
+        held = None if dry_run else self.runs_held()
+        if held is not None:
+            raise Refused(held)
         report = self.engine.run(
             trigger=trigger, dry_run=dry_run, full=full, progress=progress, yes_bulk=yes_bulk
         )
@@ -206,9 +195,9 @@ class SyncService:
     def settings(self) -> SyncSettings:
         return self._parts.settings()
 
-    def paused(self) -> Paused | None:
-        """The pause in force (``/sellsync pause``, approved): no run starts while it holds."""
-        return paused(self._parts.settings())
+    def runs_held(self) -> str | None:
+        """Why no sync may start now (a pause, approved), in one line; None: runs may start."""
+        return runs_held(self._parts.settings())
 
     def settings_view(self) -> SettingsView:
         """Each setting stored and from the environment (``sellsync settings``). Reads only."""

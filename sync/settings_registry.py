@@ -13,7 +13,9 @@ the Slack wording and the terminal never branch on a setting's name:
 * ``replans``: whether a change evaluates every list member again (the settings version);
 * ``label``, ``request_words`` and ``approved_words``: how a request names the change;
 * ``variable``: the environment variable that seeds it (None: there is none);
-* ``seeded``: whether the first real sync stores the environment's value.
+* ``seeded``: whether the first real sync stores the environment's value;
+* ``holds_runs``: why no sync may start while it has its value (None: runs go on), the one
+  place the service and the scheduler ask; ``note``: what the status board says about it.
 
 The threshold and the list live in the settings row; the others in one row each
 (:meth:`sync.ports.SyncSettingsStore.store_setting`). Adding a setting is its name, its entry
@@ -46,6 +48,18 @@ class ListLookup(Protocol):
     """The one CRM call a setting's validation makes: does this HubSpot list exist."""
 
     def get_list(self, list_id: str) -> HubSpotList: ...
+
+
+@dataclass(frozen=True)
+class SettingNote:
+    """What the status board says about a setting in force: ``label`` (``Paused``), who set
+    it, since when, why, and how to undo it."""
+
+    label: str
+    by: str
+    at: datetime
+    reason: str
+    undo: str
 
 
 @dataclass(frozen=True)
@@ -103,6 +117,16 @@ class Entry(Generic[T]):
     def approved_words(self, new: str, show: Callable[[str], str] = _same) -> str:
         """What approving does, for the confirmation dialog."""
         return f"The {self.label} becomes {show(new)} for the next sync."
+
+    def holds_runs(self, settings: SyncSettings) -> str | None:
+        """Why no sync may start with the settings in force, in one line (None: it may)."""
+        del settings
+        return None
+
+    def note(self, settings: SyncSettings) -> SettingNote | None:
+        """What the status board says about the value in force (None: nothing)."""
+        del settings
+        return None
 
     def how_to_set(self, value: str) -> str:
         """How a person sets it to ``value``, from a terminal and (if it can) from Slack."""
@@ -302,6 +326,23 @@ class PauseEntry(_Stored[bool]):
             approved_by=data.get("approved_by"),
         )
 
+    def holds_runs(self, settings: SyncSettings) -> str | None:
+        pause = self.paused(settings)
+        if pause is None:
+            return None
+        why = f": {pause.reason}" if pause.reason.strip() else ""
+        return (
+            f"the sync is paused (by {pause.by} at {pause.at:%Y-%m-%d %H:%M} UTC{why}); resume "
+            "it with /sellsync resume (a manager approves) or `sellsync settings set pause off "
+            "--reason …`"
+        )
+
+    def note(self, settings: SyncSettings) -> SettingNote | None:
+        pause = self.paused(settings)
+        if pause is None:
+            return None
+        return SettingNote("Paused", pause.by, pause.at, pause.reason, self.how_to_set("off"))
+
     def request_words(self, old: str, new: str, show: Callable[[str], str] = _same) -> str:
         return "pause the sync" if self.parse(new) else "resume the sync"
 
@@ -334,6 +375,16 @@ def entry(name: SettingName | str) -> Entry[Any]:
             return e
     names = ", ".join(e.command for e in REGISTRY.values())
     raise Refused(f"unknown setting {str(name)!r}: use {names}")
+
+
+def runs_held(settings: SyncSettings) -> str | None:
+    """Why no sync may start now, in one line (a pause …); None: runs may start."""
+    return next((why for e in REGISTRY.values() if (why := e.holds_runs(settings))), None)
+
+
+def notes(settings: SyncSettings) -> tuple[SettingNote, ...]:
+    """What the status board says about the settings in force (a pause …)."""
+    return tuple(note for e in REGISTRY.values() if (note := e.note(settings)) is not None)
 
 
 def paused(settings: SyncSettings) -> Paused | None:

@@ -66,23 +66,25 @@ def test_status_says_who_paused_and_why_and_a_pause_changes_no_version(tmp_path:
     change = w.service.change_setting("pause", "on", actor=CLI_ACTOR, reason="maintenance")
     assert (change.old, change.new, change.version) == ("off", "on", before)
     view = w.service.status()
-    assert view.paused is not None and (view.paused.by, view.paused.reason) == (
-        "cli",
-        "maintenance",
-    )
+    assert [(n.label, n.by, n.reason) for n in view.notes] == [("Paused", "cli", "maintenance")]
     board = render_status(view)
     assert "Paused:             by the command line since " in board
-    assert ": maintenance; resume with /sellsync resume" in board
-    assert view.to_dict()["paused"] == {
-        "by": "cli",
-        "approved_by": None,
-        "reason": "maintenance",
-        "at": view.paused.at.isoformat(),
-    }
+    assert (
+        ": maintenance; `sellsync settings set pause off --reason …` or /sellsync resume" in board
+    )
+    assert view.to_dict()["notes"] == [
+        {
+            "label": "Paused",
+            "by": "cli",
+            "at": view.notes[0].at.isoformat(),
+            "reason": "maintenance",
+            "undo": "`sellsync settings set pause off --reason …` or /sellsync resume",
+        }
+    ]
     with pytest.raises(Refused, match="pause is already on"):
         w.service.change_setting("pause", "on", actor=CLI_ACTOR, reason="again")
     w.service.change_setting("pause", "off", actor=CLI_ACTOR, reason="done")
-    assert w.service.status().paused is None
+    assert w.service.status().notes == ()
     assert "Paused" not in render_status(w.service.status())
     w.store.close()
 
