@@ -5,6 +5,7 @@ the command once."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import pytest
 
@@ -24,7 +25,8 @@ class Secret:
     pass
 
 
-def _parse_ping(args: list[str]) -> Ping | str:
+# a new value joins the parser's Command union in bot/parsing.py; here it stays outside it
+def _parse_ping(args: list[str]) -> Any:
     if args and args != ["loud"]:
         return "ping takes only “loud”"
     return Ping(loud=bool(args))
@@ -35,7 +37,7 @@ SECRET = p.Subcommand(
     "secret",
     (),
     "Tell a secret.",
-    lambda args: Secret(),
+    lambda args: Secret(),  # type: ignore[arg-type,return-value]
     (p.Form(Secret, managers="hear secrets"),),
 )
 
