@@ -13,6 +13,10 @@ kill anywhere and re-run:
    before the links are stored, for the same reason;
 4. then the run stores the page's feed mark, members and scores (also through here).
 
+It decides nothing: a write that finds its record gone is reported (:meth:`Applier.take_found`),
+and the run hands that back to the planner, whose decision (a tombstone, a "deleted in HubSpot"
+mark) comes back through :meth:`Applier.record_found` before the page's mark is stored.
+
 A resolved conflict writes one field to one side through :func:`write_field`, here too.
 
 A dry run gets a :class:`PlanOnly` instead: it takes the same plans, keeps them for printing,
@@ -34,7 +38,7 @@ from sync.interrupt import RunInterrupted, StopFlag
 from sync.lease import RunLease
 from sync.mapping import FieldMapping
 from sync.plan import RecordDecision
-from sync.planner import PagePlan, hubspot_gone, tombstone
+from sync.planner import PagePlan, WriteFacts
 from sync.ports import AuditEvent, Clock, ContactWrite, HubSpotPort, SellPort, Store
 from sync.report import SyncReport
 from sync.run_context import RunContext
@@ -71,6 +75,14 @@ class PlanOnly:
     def create_in_hubspot(self, page: PagePlan) -> Created:
         self.write(page)
         return Created()
+
+    def take_found(self) -> WriteFacts:
+        """What the writes of the last pages found (a record gone, a contact gone), which the
+        run hands back to the planner; a dry run writes nothing and finds nothing."""
+        return WriteFacts()
+
+    def record_found(self, page: PagePlan) -> None:
+        pass
 
     def save_mark(self, name: str, mark: FeedMark) -> None:
         pass
@@ -122,6 +134,7 @@ class Applier(PlanOnly):
         self._applied: list[RecordDecision] = []  # counted once stored (see _flush)
         self._moves: list[tuple[SellRef, SellRef]] = []  # converted leads' links (L1)
         self._events: list[AuditEvent] = []
+        self._found = WriteFacts()  # what writes found (a record gone), for the planner
 
     # ---------------------------------------------------------- records
     def write(self, page: PagePlan) -> None:
@@ -155,30 +168,20 @@ class Applier(PlanOnly):
             result = results.get(str(i))
             assert decision.link is not None
             if result is not None and result.missing:
-                gone = hubspot_gone(decision.link)
-                self._record(
-                    replace(gone, moved_from=decision.moved_from, merged_from=decision.merged_from)
-                )
+                self._found.hubspot_gone.append(decision)  # decided by the planner (S6)
             elif result is not None and result.error:
                 self.report.errors.append(Skip(_who(decision), f"HubSpot refused: {result.error}"))
             else:
                 ready.append(decision)
         outcomes = self._pool_map(self._write_sell, ready)  # 2. Sell, recorded in plan order
-        converted = self._converted_meanwhile(ready, outcomes)
         written: list[SellRecord] = []
         interrupted: RunInterrupted | None = None
         for decision, outcome in zip(ready, outcomes, strict=True):
             assert decision.link is not None
             if isinstance(outcome, RunInterrupted):  # not sent: the next run decides it again
                 interrupted = outcome
-            elif isinstance(outcome, RecordNotFound) and decision.link.sell in converted:
-                # converted after it was read (L1): the next run's conversion feed moves it
-                self.report.errors.append(
-                    Skip(str(decision.link.sell), "converted in Sell during the run")
-                )
             elif isinstance(outcome, RecordNotFound):
-                gone = tombstone(decision.link, "deleted in Sell")
-                self._record(replace(gone, moved_from=decision.moved_from))
+                self._found.sell_gone.append(decision)  # decided by the planner (S5, L1)
             elif isinstance(outcome, RecordRejected):
                 self.report.errors.append(Skip(_who(decision), f"Sell refused: {outcome.reason}"))
             elif isinstance(outcome, BaseException):
@@ -195,21 +198,16 @@ class Applier(PlanOnly):
         if interrupted is not None:  # what was sent is stored; the page's mark must not move
             raise interrupted
 
-    def _converted_meanwhile(
-        self,
-        decisions: Sequence[RecordDecision],
-        outcomes: Sequence[SellRecord | BaseException | None],
-    ) -> set[SellRef]:
-        """Leads a Sell write found gone that Sell converted (L1), not deleted: one lookup."""
-        gone = [
-            d.link.sell
-            for d, o in zip(decisions, outcomes, strict=True)
-            if isinstance(o, RecordNotFound) and d.link is not None and d.link.sell.kind == "lead"
-        ]
-        if not gone:
-            return set()
-        found = self.sell.conversions_of([ref.id for ref in gone])
-        return {ref for ref in gone if ref.id in found}
+    def take_found(self) -> WriteFacts:
+        found, self._found = self._found, WriteFacts()
+        return found
+
+    def record_found(self, page: PagePlan) -> None:
+        """What the planner decided of :meth:`take_found` (no writes: links marked gone)."""
+        self.report.errors.extend(page.errors)
+        for decision in page.plan.actions:
+            self._record(decision)
+        self._flush()
 
     def create_in_hubspot(self, page: PagePlan) -> Created:
         """S4: create the planned contacts; ones HubSpot already has come back as duplicates."""

@@ -1,13 +1,27 @@
-"""A run's decisions as a value: what ``sellsync sync --dry-run`` prints and the engine applies."""
+"""A run's decisions as a value: what ``sellsync sync --dry-run`` prints and the engine applies.
+
+Also what the planner is handed for a linked pair (:class:`LinkedPair`, :class:`ConvertedLead`,
+gathered by :mod:`sync.pipeline.facts`) and the decisions every rule shares (:func:`tombstone`,
+:func:`hubspot_gone`, :func:`after_event`).
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sync.domain import Link, Outcome, SellRef, Skip
+from sync.domain import (
+    HubSpotContact,
+    LeadConversion,
+    Link,
+    LinkState,
+    Outcome,
+    SellRecord,
+    SellRef,
+    Skip,
+)
 from sync.merge import RecordMerge
 
 
@@ -119,3 +133,94 @@ class SyncPlan:
         for w in self.warnings:
             lines.append(f"  warning: {w}")
         return "\n".join(lines)
+
+
+@dataclass
+class PagePlan:
+    """What one page (or a push) decided: decisions, skips, failures, members not qualified."""
+
+    plan: SyncPlan = field(default_factory=SyncPlan)
+    errors: list[Skip] = field(default_factory=list)
+    not_qualified: int = 0
+
+    def add(self, decided: RecordDecision | Skip | None) -> None:
+        """A decision is planned, a Skip is a record that could not be planned (S14)."""
+        if isinstance(decided, Skip):
+            self.errors.append(decided)
+        elif decided is not None:
+            self.plan.add(decided)
+
+    def extend(self, other: PagePlan) -> None:
+        self.plan.extend(other.plan)
+        self.errors.extend(other.errors)
+        self.not_qualified += other.not_qualified
+
+
+@dataclass(frozen=True)
+class LinkedPair:
+    """A linked pair as read for re-syncing: either side may be gone."""
+
+    link: Link
+    record: SellRecord | None  # None: deleted in Sell
+    contact: HubSpotContact | None  # None with ``hubspot_missing``: gone from HubSpot
+    hubspot_missing: bool = False
+    #: L2: when ``contact`` is another contact than the link's (HubSpot merged the link's contact
+    #: into it), the link that contact already has, if any (read by the run).
+    survivor_link: Link | None = None
+
+    @property
+    def merged(self) -> bool:
+        """HubSpot answered for the link's contact with the contact it was merged into (L2)."""
+        return self.contact is not None and self.contact.id != self.link.hubspot_id
+
+    @property
+    def lead_missing(self) -> bool:
+        """An active link whose lead Sell no longer answers: deleted, or converted (L1)."""
+        link = self.link
+        return self.record is None and link.sell.kind == "lead" and link.state is LinkState.ACTIVE
+
+
+@dataclass(frozen=True)
+class ConvertedLead:
+    """A linked lead Sell converted (L1), read for moving its link to the new contact."""
+
+    link: Link
+    conversion: LeadConversion
+    record: SellRecord | None  # the individual contact; None: there is none (any more)
+    contact: HubSpotContact | None  # None with ``hubspot_missing``: gone from HubSpot
+    hubspot_missing: bool = False
+
+
+def after_event(
+    event: Outcome, summary: str, decision: RecordDecision, **origin: Any
+) -> RecordDecision:
+    """``decision`` for a link a lifecycle event (L1, L2) moved: the event's outcome first, its
+    summary before the decision's, and where the link came from (``moved_from``/``merged_from``)."""
+    return replace(
+        decision,
+        outcomes=(event, *decision.outcomes),
+        summary=f"{summary}; {decision.summary}",
+        **origin,
+    )
+
+
+def tombstone(link: Link, reason: str) -> RecordDecision:
+    """S5: the Sell record is gone; the pair is never synced or created again unless restored."""
+    return RecordDecision(
+        (Outcome.TOMBSTONED,),
+        link.sell,
+        link.hubspot_id,
+        reason,
+        link=replace(link, state=LinkState.TOMBSTONED),
+    )
+
+
+def hubspot_gone(link: Link) -> RecordDecision:
+    """S6: the HubSpot contact is gone; the Sell record is kept and no longer synced."""
+    return RecordDecision(
+        (Outcome.HUBSPOT_DELETED,),
+        link.sell,
+        link.hubspot_id,
+        "archived or deleted in HubSpot; the Sell record is kept and no longer synced",
+        link=replace(link, state=LinkState.HUBSPOT_DELETED),
+    )

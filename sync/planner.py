@@ -12,11 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from sync.domain import (
     HubSpotContact,
-    LeadConversion,
     Link,
     LinkOrigin,
     LinkState,
@@ -27,73 +25,51 @@ from sync.domain import (
     SellRef,
     Skip,
 )
-from sync.mapping import FieldMapping, hubspot_canonical, sell_canonical, valid_email
+from sync.mapping import FieldMapping, valid_email
 from sync.merge import (
     RecordMerge,
-    hubspot_raw,
     initial_hubspot_properties,
     initial_sell_values,
     merge_record,
 )
-from sync.plan import RecordDecision, SyncPlan
+from sync.plan import (
+    ConvertedLead,
+    LinkedPair,
+    PagePlan,
+    RecordDecision,
+    hubspot_gone,
+    tombstone,
+)
 from sync.ports import SellIndexEntry
 from sync.qualify import qualify
+from sync.rules.contact_merges import FOLLOWS_A_MERGE, follow_contact_merge
+from sync.rules.conversions import follow_conversions, sell_gone_on_write
+from sync.run_state import RunState
+
+__all__ = [
+    "FOLLOWS_A_MERGE",
+    "ConvertedLead",
+    "LinkedPair",
+    "PagePlan",
+    "Planner",
+    "WriteFacts",
+    "hubspot_gone",
+    "tombstone",
+]
 
 
 @dataclass
-class PagePlan:
-    """What one page (or a push) decided: decisions, skips, failures, members not qualified."""
+class WriteFacts:
+    """What the applier found while writing a page, for the planner to decide (never the
+    applier): decisions whose Sell record a write found gone, those whose HubSpot contact an
+    update found gone, and which of the gone leads Sell converted meanwhile (read after)."""
 
-    plan: SyncPlan = field(default_factory=SyncPlan)
-    errors: list[Skip] = field(default_factory=list)
-    not_qualified: int = 0
+    sell_gone: list[RecordDecision] = field(default_factory=list)
+    hubspot_gone: list[RecordDecision] = field(default_factory=list)
+    converted: set[SellRef] = field(default_factory=set)
 
-    def add(self, decided: RecordDecision | Skip | None) -> None:
-        """A decision is planned, a Skip is a record that could not be planned (S14)."""
-        if isinstance(decided, Skip):
-            self.errors.append(decided)
-        elif decided is not None:
-            self.plan.add(decided)
-
-    def extend(self, other: PagePlan) -> None:
-        self.plan.extend(other.plan)
-        self.errors.extend(other.errors)
-        self.not_qualified += other.not_qualified
-
-
-#: Link states a HubSpot merge moves to the survivor (L2): a link S6 stopped may have been
-#: stopped by a read that reported its merged contact missing, and a tombstone moves so that S5
-#: keeps the survivor out of Sell.
-FOLLOWS_A_MERGE = (LinkState.ACTIVE, LinkState.HUBSPOT_DELETED, LinkState.TOMBSTONED)
-
-
-@dataclass(frozen=True)
-class LinkedPair:
-    """A linked pair as read for re-syncing: either side may be gone."""
-
-    link: Link
-    record: SellRecord | None  # None: deleted in Sell
-    contact: HubSpotContact | None  # None with ``hubspot_missing``: gone from HubSpot
-    hubspot_missing: bool = False
-    #: L2: when ``contact`` is another contact than the link's (HubSpot merged the link's contact
-    #: into it), the link that contact already has, if any (read by the run).
-    survivor_link: Link | None = None
-
-    @property
-    def merged(self) -> bool:
-        """HubSpot answered for the link's contact with the contact it was merged into (L2)."""
-        return self.contact is not None and self.contact.id != self.link.hubspot_id
-
-
-@dataclass(frozen=True)
-class ConvertedLead:
-    """A linked lead Sell converted (L1), read for moving its link to the new contact."""
-
-    link: Link
-    conversion: LeadConversion
-    record: SellRecord | None  # the individual contact; None: there is none (any more)
-    contact: HubSpotContact | None  # None with ``hubspot_missing``: gone from HubSpot
-    hubspot_missing: bool = False
+    def __bool__(self) -> bool:
+        return bool(self.sell_gone or self.hubspot_gone)
 
 
 class Planner:
@@ -113,34 +89,21 @@ class Planner:
         self.score_property = score_property
         self.import_as = import_as
         self.contact_url = contact_url
-
-    # ------------------------------------------------------- what changed
-    def sell_side_changed(self, record: SellRecord, link: Link) -> bool:
-        for m in self.tables[record.kind]:
-            snap = link.snapshot.get(m.key)
-            if snap is None:
-                return True
-            try:
-                if sell_canonical(m, record.values.get(m.sell)) != snap.sell:
-                    return True
-            except ValueError:
-                return True
-        return False
-
-    def hubspot_side_changed(self, contact: HubSpotContact, link: Link) -> bool:
-        for m in self.tables[link.sell.kind]:
-            snap = link.snapshot.get(m.key)
-            if snap is None:
-                return True
-            raw = hubspot_raw(m, contact, self.contact_url(contact.id))
-            try:
-                if hubspot_canonical(m, raw, self.props.get(m.hubspot)) != snap.hubspot:
-                    return True
-            except ValueError:
-                return True
-        return False
+        #: What this run decided so far (one value, owned here; the run only asks it).
+        self.state = RunState()
 
     # ------------------------------------------------------- linked pairs
+    def decide(
+        self, pairs: Sequence[LinkedPair], converted: Sequence[ConvertedLead] = ()
+    ) -> PagePlan:
+        """Linked pairs read again, decided once with what was read about them: the converted
+        leads among them move (L1), and the rest is planned as :meth:`linked_pairs`. A pair
+        whose lead this run moved already is left out (a dry run's store still has the lead)."""
+        out = self.conversions(converted) if converted else PagePlan()
+        rest = [p for p in pairs if not (p.lead_missing and self.state.was_followed(p.link.sell))]
+        out.extend(self.linked_pairs(rest))
+        return out
+
     def linked_pairs(self, pairs: Sequence[LinkedPair]) -> PagePlan:
         """S5, S6, S9 for linked pairs read again (a feed's page or the ``--full`` check), and
         L2 for those whose HubSpot contact was merged into another."""
@@ -148,117 +111,43 @@ class Planner:
         claimed: dict[str, SellRef] = {}  # survivors a link moved to in this plan (L2)
         for p in pairs:
             if p.merged:
-                self._follow_merge(p, claimed, out)
+                follow_contact_merge(p, claimed, out, self.link_sync)
             elif p.record is None:
                 out.add(tombstone(p.link, "deleted in Sell"))
             elif p.hubspot_missing:
                 out.add(hubspot_gone(p.link))
             elif p.contact is not None:
                 out.add(self.link_sync(p.record, p.contact, p.link))
+        for d in out.plan.actions:
+            if d.merged_from is not None and d.sell is not None:
+                self.state.merge_decided(d.sell)
+            if d.hubspot_id is not None and Outcome.HUBSPOT_MERGED in d.outcomes:
+                # a survivor a link moved to was synced with it; one holding a link conflict
+                # is not: its own pair may have changed with the merge
+                self.state.handle([d.hubspot_id])
         return out
 
-    def _follow_merge(self, p: LinkedPair, claimed: dict[str, SellRef], out: PagePlan) -> None:
-        """L2: the link moves to the surviving contact and is synced there, unless the survivor
-        is linked to another Sell record already; then the link is held for a manager."""
-        survivor = p.contact
-        assert survivor is not None
-        link, absorbed = p.link, p.link.hubspot_id
-        head = f"merged in HubSpot: contact {absorbed} into {survivor.id}"
-        owner = p.survivor_link
-        other = (
-            owner.sell
-            if owner is not None and owner.state is LinkState.ACTIVE and owner.sell != link.sell
-            else claimed.get(survivor.id)
-        )
-        if link.state is LinkState.TOMBSTONED:
-            # S5 follows the person: the survivor is not imported again, unless another Sell
-            # record holds it already (then there is nothing to choose and the tombstone stays).
-            if other is None:
-                claimed[survivor.id] = link.sell
-                out.add(
-                    RecordDecision(
-                        (Outcome.HUBSPOT_MERGED,),
-                        link.sell,
-                        survivor.id,
-                        f"{head}; its tombstone moved with it",
-                        link=replace(link, hubspot_id=survivor.id),
-                        merged_from=absorbed,
-                    )
-                )
-            return
-        if other is not None and other != link.sell:
-            out.add(
-                RecordDecision(
-                    (Outcome.LINK_CONFLICT,),
-                    link.sell,
-                    survivor.id,
-                    f"{head}, which is linked to {other} already; "
-                    "a manager chooses which link stays",
-                    link=replace(link, hubspot_id=survivor.id, state=LinkState.MERGE_HELD),
-                    merged_from=absorbed,
-                )
-            )
-            return
-        claimed[survivor.id] = link.sell
-        moved = replace(link, hubspot_id=survivor.id, state=LinkState.ACTIVE)
-        summary = f"{head}; the link moved with it"
-        if p.record is None:
-            gone = tombstone(moved, "deleted in Sell")
-            out.add(_after(Outcome.HUBSPOT_MERGED, summary, gone, merged_from=absorbed))
-            return
-        synced = self.link_sync(p.record, survivor, moved)
-        if isinstance(synced, Skip):
-            out.errors.append(synced)  # the link still moves; its values wait for a fix
-            synced = None
-        if synced is None:
-            decision = RecordDecision(
-                (Outcome.HUBSPOT_MERGED,), link.sell, survivor.id, summary, link=moved
-            )
-        else:
-            decision = _after(Outcome.HUBSPOT_MERGED, summary, synced)
-        out.add(replace(decision, merged_from=absorbed))
-
     def conversions(self, leads: Sequence[ConvertedLead]) -> PagePlan:
-        """L1: each converted lead's link moves to its individual contact, snapshots kept, and
-        is synced there at once (S10 mirrors land in the contact's custom fields)."""
-        out = PagePlan()
+        """L1 (:mod:`sync.rules.conversions`): each converted lead's link moves."""
+        self.state.handle(c.link.hubspot_id for c in leads)
+        out = follow_conversions(leads, self.link_sync)
+        moved = {d.moved_from: d.link for d in out.plan.actions if d.moved_from is not None}
         for c in leads:
-            lead = c.link.sell
-            if c.record is None:
-                reason = (
-                    "converted in Sell into an organization only"
-                    if c.conversion.individual_id is None
-                    else "converted in Sell, then its contact was deleted"
-                )
-                out.add(tombstone(c.link, reason))
-                continue
-            moved = replace(c.link, sell=c.record.ref, email=c.record.email or c.link.email)
-            summary = f"converted in Sell: the link moved from {lead} to {c.record.ref}"
-            if c.hubspot_missing:
-                out.add(_after(Outcome.CONVERTED, summary, hubspot_gone(moved), moved_from=lead))
-                continue
-            # A contact HubSpot merged meanwhile (L2) is followed by the next run's read of it,
-            # which checks the survivor's links first: this move only re-points the Sell side.
-            merged = c.contact is not None and c.contact.id != c.link.hubspot_id
-            synced = (
-                None if c.contact is None or merged else self.link_sync(c.record, c.contact, moved)
-            )
-            if isinstance(synced, Skip):
-                out.errors.append(synced)
-                synced = None
-            if synced is None:
-                out.add(
-                    RecordDecision(
-                        (Outcome.CONVERTED,),
-                        c.record.ref,
-                        c.link.hubspot_id,
-                        summary,
-                        link=moved,
-                        moved_from=lead,
-                    )
-                )
-            else:
-                out.add(_after(Outcome.CONVERTED, summary, synced, moved_from=lead))
+            self.state.conversion_followed(c.link.sell, moved.get(c.link.sell))
+        return out
+
+    def after_writes(self, found: WriteFacts) -> PagePlan:
+        """What the applier found while writing, decided: a record a write found gone is
+        tombstoned (S5, unless the lead was converted meanwhile: L1), a contact gone is marked
+        so (S6). The links keep where they came from (``moved_from``, ``merged_from``)."""
+        out = PagePlan()
+        for decision in found.hubspot_gone:
+            assert decision.link is not None
+            gone = hubspot_gone(decision.link)
+            out.add(replace(gone, moved_from=decision.moved_from, merged_from=decision.merged_from))
+        for decision in found.sell_gone:
+            assert decision.link is not None
+            out.add(sell_gone_on_write(decision, decision.link.sell in found.converted))
         return out
 
     def link_sync(
@@ -452,39 +341,6 @@ class Planner:
                 email=record.email,
             ),
         )
-
-
-def _after(event: Outcome, summary: str, decision: RecordDecision, **origin: Any) -> RecordDecision:
-    """``decision`` for a link a lifecycle event (L1, L2) moved: the event's outcome first, its
-    summary before the decision's, and where the link came from (``moved_from``/``merged_from``)."""
-    return replace(
-        decision,
-        outcomes=(event, *decision.outcomes),
-        summary=f"{summary}; {decision.summary}",
-        **origin,
-    )
-
-
-def tombstone(link: Link, reason: str) -> RecordDecision:
-    """S5: the Sell record is gone; the pair is never synced or created again unless restored."""
-    return RecordDecision(
-        (Outcome.TOMBSTONED,),
-        link.sell,
-        link.hubspot_id,
-        reason,
-        link=replace(link, state=LinkState.TOMBSTONED),
-    )
-
-
-def hubspot_gone(link: Link) -> RecordDecision:
-    """S6: the HubSpot contact is gone; the Sell record is kept and no longer synced."""
-    return RecordDecision(
-        (Outcome.HUBSPOT_DELETED,),
-        link.sell,
-        link.hubspot_id,
-        "archived or deleted in HubSpot; the Sell record is kept and no longer synced",
-        link=replace(link, state=LinkState.HUBSPOT_DELETED),
-    )
 
 
 def _conflict_lines(merge: RecordMerge) -> tuple[str, ...]:

@@ -13,16 +13,38 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from sync.domain import LeadConversion
-from sync.feeds.cursors import ConversionCursor
+from sync.feeds.base import Page, SaveMark
+from sync.feeds.cursors import LEAD_CONVERSIONS, ConversionCursor
 from sync.ports import SellPort
 
 BATCH = 100  # conversions planned and applied together
 
 
 class ConversionFeed:
-    def __init__(self, sell: SellPort, cursor: ConversionCursor) -> None:
+    """A :class:`~sync.feeds.base.Feed`; the mark moves after every applied batch."""
+
+    stage = "lead conversions"
+
+    def __init__(
+        self, sell: SellPort, cursor: ConversionCursor, save: SaveMark | None = None
+    ) -> None:
         self.sell = sell
         self.cursor = cursor
+        self.save = save
+        self._batches: Iterator[list[LeadConversion]] | None = None
+
+    def read(self) -> Page[LeadConversion] | None:
+        if self._batches is None:
+            self._batches = self.batches()
+        batch = next(self._batches, None)
+        if batch is None:
+            return None
+        self.cursor.observe(batch)
+        return Page(batch, self.cursor.close_slice())
+
+    def close(self, page: Page[LeadConversion]) -> None:
+        if self.save is not None and page.mark is not None:
+            self.save(LEAD_CONVERSIONS, page.mark)
 
     def batches(self) -> Iterator[list[LeadConversion]]:
         """The new conversions in batches; the run moves the cursor past each one it applied."""

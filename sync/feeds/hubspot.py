@@ -7,23 +7,53 @@ this feed only keeps the position between runs.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
-from sync.feeds.cursors import HubSpotChangeCursor
+from sync.domain import HubSpotContact
+from sync.feeds.base import Page, SaveMark
+from sync.feeds.cursors import HUBSPOT_CHANGES, HubSpotChangeCursor
 from sync.ports import ChangePage, HubSpotPort
 
 
 class HubSpotChangeFeed:
+    """A :class:`~sync.feeds.base.Feed`: oldest first, so the mark moves after every page. A
+    first run reads no page: every member is read as new, and changes are watched from now."""
+
+    stage = "hubspot changes"
+
     def __init__(
         self,
         hubspot: HubSpotPort,
         cursor: HubSpotChangeCursor,
         *,
         overlap_ms: int,
+        properties: Callable[[], Sequence[str]] = list,
+        now_ms: Callable[[], int] = lambda: 0,
+        save: SaveMark | None = None,
     ) -> None:
         self.hubspot = hubspot
         self.cursor = cursor
         self.overlap_ms = overlap_ms
+        self.properties = properties  # read once the first page is (a first run reads none)
+        self.now_ms = now_ms
+        self.save = save
+        self._pages: Iterator[ChangePage] | None = None
+        self._started = False
+
+    def read(self) -> Page[HubSpotContact] | None:
+        if self._pages is None:
+            if self._started:
+                return None  # a first run's closing page was read
+            self._started = True
+            if self.cursor.position_ms is None:
+                return Page([], self.cursor.start(self.now_ms()), final=True)
+            self._pages = self.pages(self.properties())
+        page = next(self._pages, None)
+        return None if page is None else Page(page.contacts, self.cursor.close_slice())
+
+    def close(self, page: Page[HubSpotContact]) -> None:
+        if self.save is not None and page.mark is not None:
+            self.save(HUBSPOT_CHANGES, page.mark)
 
     def pages(self, properties: Sequence[str]) -> Iterator[ChangePage]:
         since = self.cursor.since_ms(self.overlap_ms)

@@ -14,15 +14,44 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from sync.domain import RecordKind, SellRecord
-from sync.feeds.cursors import SellChangeCursor
+from sync.feeds.base import Page, SaveMark
+from sync.feeds.cursors import SellChangeCursor, sell_changes_name
 from sync.ports import SellPort
 
 
 class SellChangeFeed:
-    def __init__(self, sell: SellPort, kind: RecordKind, cursor: SellChangeCursor) -> None:
+    """A :class:`~sync.feeds.base.Feed` whose mark is only on its closing page."""
+
+    def __init__(
+        self,
+        sell: SellPort,
+        kind: RecordKind,
+        cursor: SellChangeCursor,
+        save: SaveMark | None = None,
+    ) -> None:
         self.sell = sell
         self.kind = kind
         self.cursor = cursor
+        self.save = save
+        self.stage = f"sell {kind}s"
+        self._pages: Iterator[list[SellRecord]] | None = None
+        self._closed = False
+
+    def read(self) -> Page[SellRecord] | None:
+        if self._pages is None:
+            self._pages = self.pages()
+        page = next(self._pages, None)
+        if page is not None:
+            return Page(page)
+        if self._closed:
+            return None
+        self._closed = True
+        mark = self.cursor.close_slice()  # newest first: only once the whole feed is applied
+        return None if mark is None else Page([], mark, final=True)
+
+    def close(self, page: Page[SellRecord]) -> None:
+        if self.save is not None and page.mark is not None:
+            self.save(sell_changes_name(self.kind), page.mark)
 
     def pages(self) -> Iterator[list[SellRecord]]:
         for page in self.sell.changed_pages(self.kind, self.cursor.since):

@@ -28,20 +28,51 @@ Nothing promises a ``deleted`` for a record removed before the device's first se
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 
 from sync.domain import RECORD_KINDS, RecordKind, SellRef
+from sync.feeds.base import Page
 from sync.ports import SellPort, SellSyncPage, SellSyncPort
 
 _KINDS: dict[str, RecordKind] = {kind: kind for kind in RECORD_KINDS}
 
 
 class SellSyncFeed:
-    """The deletions of one Sync API session, page by page; :meth:`ack` after applying each."""
+    """The deletions of one Sync API session, page by page; :meth:`ack` after applying each.
+
+    As a :class:`~sync.feeds.base.Feed`, closing a page acks it, unless applying it left link
+    removals waiting for the bulk guard (``waiting`` grew): then the ack waits for the guard's
+    settling too (``after_settle``), so a held tombstone's deletion is reported again."""
+
+    stage = "sell sync api"
 
     def __init__(self, sell: SellSyncPort) -> None:
         self.sell = sell
         self.session: str | None = None
+        self.waiting: Callable[[], int] = lambda: 0
+        self.after_settle: Callable[[Callable[[], None]], None] = lambda ack: ack()
+        self._pages: Iterator[tuple[list[SellRef], SellSyncPage]] | None = None
+        self._open: tuple[SellSyncPage, int] | None = None  # read, not closed; waiting then
+
+    def read(self) -> Page[SellRef] | None:
+        if self._pages is None:
+            self._pages = self.pages()
+        read = next(self._pages, None)
+        if read is None:
+            return None
+        gone, page = read
+        self._open = (page, self.waiting())
+        return Page(gone)
+
+    def close(self, page: Page[SellRef]) -> None:
+        assert self._open is not None
+        queued, before = self._open
+        self._open = None
+        if self.waiting() > before:  # tombstones wait for the guard
+            self.after_settle(partial(self.ack, queued))
+        else:
+            self.ack(queued)  # only once applied: unacked items come back in the next session
 
     @staticmethod
     def of(sell: SellPort) -> SellSyncFeed | None:

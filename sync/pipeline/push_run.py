@@ -22,8 +22,7 @@ from sync.domain import (
 from sync.feeds.cursors import SellChangeCursor, sell_changes_name, sell_index_name
 from sync.feeds.sell import SellChangeFeed
 from sync.pipeline.sync_run import RunParts
-from sync.plan import RecordDecision
-from sync.planner import LinkedPair, PagePlan
+from sync.plan import LinkedPair, PagePlan, RecordDecision
 from sync.ports import AuditEvent
 from sync.push import parse_items, select_records
 
@@ -55,7 +54,7 @@ class PushRun:
                 out.plan.skip(f"tag:{tag}", "no Sell lead or contact has this tag")
             for entry in entries:
                 refs.setdefault(entry.ref, f"tag:{tag}")
-        records = p.read_sell(refs)
+        records = p.facts.read_sell(refs)
         for ref, item in refs.items():
             if ref not in records:
                 out.plan.skip(item if item == str(ref) else f"{item} ({ref})", "not found in Sell")
@@ -64,7 +63,7 @@ class PushRun:
             out.plan.skip(s.item, s.reason)
         to_hubspot = self._plan_linked(out, list(selection.chosen))
         creates = self._plan_merges(out, to_hubspot)
-        p.applier.apply(out)
+        p.apply(out)
         linked_ids = [a.hubspot_id for a in p.report.applied.actions if a.hubspot_id]
         created_ids = self._create(creates)
         p.applier.add_to_synced_list(p.context, linked_ids + created_ids)
@@ -99,7 +98,8 @@ class PushRun:
                 to_hubspot.append(r)  # never linked, or its HubSpot contact is gone (S6)
                 continue
             if contacts[link.hubspot_id].id != link.hubspot_id:  # merged in HubSpot (L2)
-                out.extend(p.plan_pairs([LinkedPair(link, r, contacts[link.hubspot_id])]))
+                pair = LinkedPair(link, r, contacts[link.hubspot_id])
+                out.extend(p.planner.linked_pairs(p.facts.with_survivor_links([pair])))
                 continue
             decided = p.planner.link_sync(r, contacts[link.hubspot_id], link)
             out.add(decided)
@@ -160,7 +160,7 @@ class PushRun:
                         "merged with the existing HubSpot contact",
                     )
                 )
-        p.applier.apply(merges)
+        p.apply(merges)
         return created.ids + [cid for _, cid in created.duplicates if cid in contacts]
 
     def _refresh_index(self, kind: RecordKind) -> None:

@@ -27,9 +27,11 @@ from sync.domain import (
 )
 from sync.feeds.conversions import ConversionFeed
 from sync.feeds.cursors import LEAD_CONVERSIONS, ConversionCursor
-from sync.planner import FOLLOWS_A_MERGE, LinkedPair
+from sync.plan import LinkedPair
 from sync.push import parse_items
 from sync.qualify import qualify
+from sync.rules.contact_merges import links_that_follow
+from sync.rules.conversions import converted_into
 from sync.usecases.common import Parts, Refused
 
 
@@ -155,10 +157,7 @@ class Explain:
         store = self.parts.store
         owner = store.links_by_hubspot([survivor.id]).get(survivor.id)
         absorbed = store.links_by_hubspot(survivor.merged_ids | {link.hubspot_id})
-        rivals = sorted(
-            (other for other in absorbed.values() if other.state in FOLLOWS_A_MERGE),
-            key=lambda other: other.id or 0,
-        )
+        rivals = links_that_follow(absorbed.values())
         pairs = [
             LinkedPair(
                 other,
@@ -203,13 +202,9 @@ class Explain:
                 and (link is None or link.state is not LinkState.ACTIVE)
             ):
                 # a link to a contact merged into this one moves here at the next sync (L2)
-                moving = [
-                    other
-                    for other in store.links_by_hubspot(contact.merged_ids).values()
-                    if other.state in FOLLOWS_A_MERGE
-                ]
+                moving = links_that_follow(store.links_by_hubspot(contact.merged_ids).values())
                 if moving:
-                    link = min(moving, key=lambda other: other.id or 0)
+                    link = moving[0]
         else:
             parsed = parse_items([item])
             if parsed.invalid:
@@ -265,19 +260,18 @@ class Explain:
 
     def _converted_into(self, ref: SellRef) -> tuple[Link, SellRef] | None:
         """A linked lead converted into this contact since the last run, read from the same
-        conversion feed the run follows: the link it will have, and the lead it moves from."""
+        conversion feed the run follows and decided by the same rule (L1)."""
         if ref.kind != "contact":
             return None
         store = self.parts.store
         cursor = ConversionCursor.from_mark(store.get_cursor(LEAD_CONVERSIONS))
         for batch in ConversionFeed(self.parts.sell, cursor).batches():
-            for conversion in batch:
-                if conversion.individual_id != ref.id:
-                    continue
-                lead = SellRef("lead", conversion.lead_id)
-                link = store.links_by_sell([lead]).get(lead)
-                if link is not None and link.state is LinkState.ACTIVE:
-                    return replace(link, sell=ref), lead
+            mine = [c for c in batch if c.individual_id == ref.id]
+            if mine:
+                links = store.links_by_sell(SellRef("lead", c.lead_id) for c in mine)
+                moved = converted_into(ref, mine, links)
+                if moved is not None:
+                    return moved
         return None
 
     def _in_list(self, list_id: str, contact_id: str) -> bool:

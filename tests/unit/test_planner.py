@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sync.changes import changed_in_hubspot, changed_in_sell
 from sync.domain import (
     FieldSnapshot,
     HubSpotContact,
@@ -102,7 +103,7 @@ def test_a_sell_change_is_planned_as_a_hubspot_write_with_a_new_snapshot() -> No
     link = Link(ref, "7", snapshot=snapshot(first_name=("Ann", "Ann")))
     changed = record("lead", 1, first_name="Anna")
     p = planner(table=tuple(NAMES))
-    assert p.sell_side_changed(changed, link)
+    assert changed_in_sell(p.tables["lead"], changed, link)
     decided = p.link_sync(changed, contact("7", firstname="Ann"), link)
     assert isinstance(decided, RecordDecision)
     assert decided.outcomes == (Outcome.UPDATED_HUBSPOT,)
@@ -122,8 +123,8 @@ def test_a_pair_in_step_is_not_planned_at_all() -> None:
         email="ann@example.com",
     )
     p = planner(table=tuple(NAMES))
-    assert not p.sell_side_changed(same, link)
-    assert not p.hubspot_side_changed(c, link)
+    assert not changed_in_sell(p.tables["lead"], same, link)
+    assert not changed_in_hubspot(p.tables["lead"], p.props, c, link, p.contact_url)
     assert p.link_sync(same, c, link) is None
 
 

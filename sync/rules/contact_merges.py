@@ -1,0 +1,97 @@
+"""L2, HubSpot contact merges: a linked contact merged into another moves its link there.
+
+HubSpot answers a read of the merged (absorbed) contact with the surviving one, and the survivor
+lists the absorbed ids in ``hs_merged_object_ids``. The link moves to the survivor and is synced
+there, unless the survivor is linked to another Sell record already: then the link is held for a
+manager (a link conflict, :attr:`~sync.domain.LinkState.MERGE_HELD`), never guessed. A tombstone
+moves too, so that S5 keeps the survivor out of Sell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+
+from sync.domain import HubSpotContact, Link, LinkState, Outcome, SellRecord, SellRef, Skip
+from sync.plan import LinkedPair, PagePlan, RecordDecision, after_event, tombstone
+
+#: Link states a HubSpot merge moves to the survivor (L2): a link S6 stopped may have been
+#: stopped by a read that reported its merged contact missing, and a tombstone moves so that S5
+#: keeps the survivor out of Sell.
+FOLLOWS_A_MERGE = (LinkState.ACTIVE, LinkState.HUBSPOT_DELETED, LinkState.TOMBSTONED)
+
+#: S9 for a pair (the planner's ``link_sync``): a decision, a record that cannot be planned, or
+#: None when the pair is in step.
+SyncPair = Callable[[SellRecord, HubSpotContact, Link], RecordDecision | Skip | None]
+
+
+def links_that_follow(links: Iterable[Link]) -> list[Link]:
+    """The links of absorbed contacts that move to the survivor, lowest row first (the order
+    the run reads them in)."""
+    return sorted(
+        (link for link in links if link.state in FOLLOWS_A_MERGE), key=lambda link: link.id or 0
+    )
+
+
+def follow_contact_merge(
+    p: LinkedPair, claimed: dict[str, SellRef], out: PagePlan, sync: SyncPair
+) -> None:
+    """The link moves to the surviving contact and is synced there, unless the survivor is
+    linked to another Sell record already (or another link of this plan moved there first):
+    then the link is held for a manager. ``claimed``: survivors a link moved to in this plan."""
+    survivor = p.contact
+    assert survivor is not None
+    link, absorbed = p.link, p.link.hubspot_id
+    head = f"merged in HubSpot: contact {absorbed} into {survivor.id}"
+    owner = p.survivor_link
+    other = (
+        owner.sell
+        if owner is not None and owner.state is LinkState.ACTIVE and owner.sell != link.sell
+        else claimed.get(survivor.id)
+    )
+    if link.state is LinkState.TOMBSTONED:
+        # S5 follows the person: the survivor is not imported again, unless another Sell
+        # record holds it already (then there is nothing to choose and the tombstone stays).
+        if other is None:
+            claimed[survivor.id] = link.sell
+            out.add(
+                RecordDecision(
+                    (Outcome.HUBSPOT_MERGED,),
+                    link.sell,
+                    survivor.id,
+                    f"{head}; its tombstone moved with it",
+                    link=replace(link, hubspot_id=survivor.id),
+                    merged_from=absorbed,
+                )
+            )
+        return
+    if other is not None and other != link.sell:
+        out.add(
+            RecordDecision(
+                (Outcome.LINK_CONFLICT,),
+                link.sell,
+                survivor.id,
+                f"{head}, which is linked to {other} already; a manager chooses which link stays",
+                link=replace(link, hubspot_id=survivor.id, state=LinkState.MERGE_HELD),
+                merged_from=absorbed,
+            )
+        )
+        return
+    claimed[survivor.id] = link.sell
+    moved = replace(link, hubspot_id=survivor.id, state=LinkState.ACTIVE)
+    summary = f"{head}; the link moved with it"
+    if p.record is None:
+        gone = tombstone(moved, "deleted in Sell")
+        out.add(after_event(Outcome.HUBSPOT_MERGED, summary, gone, merged_from=absorbed))
+        return
+    synced = sync(p.record, survivor, moved)
+    if isinstance(synced, Skip):
+        out.errors.append(synced)  # the link still moves; its values wait for a fix
+        synced = None
+    if synced is None:
+        decision = RecordDecision(
+            (Outcome.HUBSPOT_MERGED,), link.sell, survivor.id, summary, link=moved
+        )
+    else:
+        decision = after_event(Outcome.HUBSPOT_MERGED, summary, synced)
+    out.add(replace(decision, merged_from=absorbed))
