@@ -322,6 +322,16 @@ class BoardCounts:
 
 
 @dataclass(frozen=True)
+class Board:
+    """Everything the status board reads, in one statement (:meth:`Store.board`)."""
+
+    settings: StoredSettings
+    recent_runs: list[RunRecord]  # newest first
+    heartbeat: SchedulerBeat | None  # the most recently seen scheduler
+    counts: BoardCounts
+
+
+@dataclass(frozen=True)
 class SchedulerBeat:
     """What one running scheduler last recorded about itself (SPEC §3 schedules).
 
@@ -746,6 +756,11 @@ class Store(
     def board_counts(self) -> BoardCounts:
         """Links by state, open conflicts and pending change requests in one statement (one
         round trip), for the status board."""
+        ...
+
+    def board(self, runs: int = 5) -> Board:
+        """The status board's reads in one statement (one round trip on PostgreSQL): the
+        stored settings, the ``runs`` newest runs, the newest heartbeat and the counts."""
         ...
 
 

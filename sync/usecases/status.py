@@ -20,6 +20,9 @@ from sync.usecases.history import stored_trigger
 #: taken for dead (crashed, stopped without a chance to say so, or its host is gone).
 HEARTBEAT_STALE = timedelta(minutes=5)
 
+#: The runs the status board lists (the newest first).
+RECENT_RUNS = 5
+
 
 class SchedulerState(StrEnum):
     RUNNING = "running"  # seen within HEARTBEAT_STALE
@@ -166,10 +169,11 @@ class Status:
             return self._status(store)
 
     def _status(self, store: Store) -> StatusView:
-        settings = self.parts.settings()
-        runs = store.recent_runs(5)
-        schedule = self.schedule_state()
-        counts = store.board_counts()  # links, conflicts, requests: one round trip
+        board = store.board(RECENT_RUNS)  # everything the board reads: one round trip
+        settings = self.parts.config.settings_over(board.settings)
+        runs = board.recent_runs
+        schedule = ScheduleState.from_beat(board.heartbeat, self.parts.clock.now())
+        counts = board.counts
         return StatusView(
             threshold=settings.threshold,
             list_id=settings.list_id,

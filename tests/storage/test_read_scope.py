@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import event
 
 from storage.repositories import SqlStore
-from sync.domain import Link, LinkState, SellRef
+from sync.domain import Link, LinkState, SellRef, SettingName
 from sync.engine import Engine, EngineConfig
+from sync.ports import CustomMapping, SchedulerBeat
 from sync.service import CLI_ACTOR, SyncService
 from tests.fakes import FakeHubSpot, FakeSell, TickClock
 
@@ -98,8 +99,8 @@ def test_the_board_does_not_show_a_request_it_expired_on_the_way(
     assert store.pending_requests() == []
 
 
-def test_the_status_board_is_four_round_trips(service: SyncService, store: SqlStore) -> None:
-    """Settings, recent runs, the newest heartbeat, and the counts in one statement."""
+def test_the_status_board_is_one_statement(service: SyncService, store: SqlStore) -> None:
+    """Settings, recent runs, the newest heartbeat and the counts: one round trip."""
     service.status()
     statements: list[str] = []
 
@@ -112,7 +113,7 @@ def test_the_status_board_is_four_round_trips(service: SyncService, store: SqlSt
         service.status()
     finally:
         event.remove(store.engine, "before_cursor_execute", on_execute)
-    assert len(statements) == 4, statements
+    assert len(statements) == 1, statements
 
 
 def test_the_board_counts_agree_with_the_single_reads(
@@ -132,3 +133,45 @@ def test_the_board_counts_agree_with_the_single_reads(
     assert counts.open_conflicts == store.count_conflicts() == 0
     assert counts.pending_requests == len(store.pending_requests()) == 1
     assert counts.oldest_pending_at == made
+
+
+def test_the_board_agrees_with_the_single_reads(service: SyncService, store: SqlStore) -> None:
+    """``Store.board`` reads what the status board read one statement at a time: the stored
+    settings (row and named values), the newest runs in order, the newest heartbeat, the counts."""
+    empty = store.board()
+    assert empty.settings == store.stored_settings()
+    assert (empty.recent_runs, empty.heartbeat) == ([], None)
+    assert empty.counts == store.board_counts()
+
+    service.status()  # stores the settings
+    store.update_settings(
+        custom_mappings=(CustomMapping(hubspot_property="jobtitle", sell_field="title"),)
+    )
+    store.store_setting(SettingName.BULK_LIMIT, "40", replans=False)
+    at = service.engine.clock.now()
+    for n in range(7):  # two share a start time: the newer id comes first
+        run = store.start_run(trigger=f"t{n}", at=at + timedelta(minutes=min(n, 5)))
+        if n % 2:
+            store.finish_run(run, at=at + timedelta(hours=1), status="ok", counts={"created": n})
+    for n, seen in enumerate((3, 9, 6)):
+        store.record_heartbeat(
+            SchedulerBeat(
+                scheduler_id=f"s{n}",
+                started_at=at,
+                seen_at=at + timedelta(minutes=seen),
+                next_sync_at=at + timedelta(minutes=seen + 15),
+            )
+        )
+    store.save_link(link(8))
+    service.request_change("threshold", "70", actor=CLI_ACTOR, reason="more")
+
+    board = store.board(5)
+    assert board.settings == store.stored_settings()
+    assert board.settings.values == {SettingName.BULK_LIMIT: "40"}
+    assert len(board.settings.custom_mappings) == 1
+    assert board.recent_runs == store.recent_runs(5)
+    assert [r.trigger for r in board.recent_runs] == ["t6", "t5", "t4", "t3", "t2"]
+    assert board.heartbeat == store.latest_heartbeat()
+    assert board.heartbeat is not None and board.heartbeat.scheduler_id == "s1"
+    assert board.counts == store.board_counts()
+    assert board.counts.links["active"] == 1 and board.counts.pending_requests == 1
