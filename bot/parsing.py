@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sync.domain import SellRef
+from sync.domain import SellRef, SettingName
 from sync.push import (
     MAX_ITEMS,
     looks_like_email,
@@ -79,6 +79,15 @@ class RequestList:
 
 
 @dataclass(frozen=True)
+class RequestSetting:
+    """Ask for a setting of the registry to change (a manager approves): ``pause``, ``resume``."""
+
+    setting: SettingName
+    value: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class Conflicts:
     page: int = 1  # 1-based, as people count
 
@@ -128,6 +137,7 @@ Command = (
     | RequestThreshold
     | ShowList
     | RequestList
+    | RequestSetting
     | Conflicts
     | Run
     | Restore
@@ -406,6 +416,14 @@ def _parse_restore(args: list[str]) -> Parsed:
     return _check_item(args[0]) or Restore(args[0])
 
 
+def _parse_pause(args: list[str]) -> Parsed:
+    return RequestSetting(SettingName.PAUSE, "on", " ".join(args).strip())
+
+
+def _parse_resume(args: list[str]) -> Parsed:
+    return RequestSetting(SettingName.PAUSE, "off", " ".join(args).strip())
+
+
 def _parse_fields(args: list[str]) -> Parsed:
     if not args:
         return Fields()
@@ -458,6 +476,20 @@ TABLE: tuple[Subcommand, ...] = (
         "The synced HubSpot list; with LIST_ID, ask to sync another (a manager approves).",
         _parse_list,
         (Form(ShowList), Form(RequestList)),
+    ),
+    Subcommand(
+        "pause",
+        ("[reason]",),
+        "Ask to pause the sync: no run starts until a resume (a manager approves).",
+        _parse_pause,
+        (Form(RequestSetting),),
+    ),
+    Subcommand(
+        "resume",
+        ("[reason]",),
+        "Ask to resume a paused sync (a manager approves).",
+        _parse_resume,
+        (Form(RequestSetting),),
     ),
     Subcommand(
         "conflicts",

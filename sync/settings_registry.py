@@ -114,6 +114,10 @@ class Entry(Generic[T]):
         """``change the engagement-score threshold from 40 to 50`` (``show`` formats values)."""
         return f"change the {self.label} from {show(old)} to {show(new)}"
 
+    def asked_words(self, new: str, show: Callable[[str], str] = _same) -> str:
+        """``change the bulk limit to 500``: what a request asks, before it is filed."""
+        return f"change the {self.label} to {show(new)}"
+
     def approved_words(self, new: str, show: Callable[[str], str] = _same) -> str:
         """What approving does, for the confirmation dialog."""
         return f"The {self.label} becomes {show(new)} for the next sync."
@@ -345,6 +349,9 @@ class PauseEntry(_Stored[bool]):
 
     def request_words(self, old: str, new: str, show: Callable[[str], str] = _same) -> str:
         return "pause the sync" if self.parse(new) else "resume the sync"
+
+    def asked_words(self, new: str, show: Callable[[str], str] = _same) -> str:
+        return self.request_words("", new)
 
     def approved_words(self, new: str, show: Callable[[str], str] = _same) -> str:
         if self.parse(new):

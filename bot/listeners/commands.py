@@ -36,8 +36,9 @@ from bot.blocks.status import explanation_message, status_message
 from bot.blocks.threshold import list_message, request_preview, threshold_message
 from bot.listeners.approvals import announce_bulk, post_request
 from bot.listeners.common import Body, Deps, guarded, user_id
+from sync.domain import SettingName
 from sync.report import SyncReport, classify_failure
-from sync.service import Actor, Refused, SyncService
+from sync.service import SETTINGS, Actor, Refused, SyncService
 
 log = logging.getLogger("sellsync.bot.commands")
 
@@ -94,7 +95,7 @@ def _push(ctx: Ctx, c: p.Push) -> Message:
     return push_result(ctx.service.push(c.items, actor=ctx.actor), urls=ctx.deps.urls)
 
 
-def _request(ctx: Ctx, setting: str, value: str, reason: str) -> Message:
+def _request(ctx: Ctx, setting: SettingName, value: str, reason: str) -> Message:
     result = ctx.service.request_change(setting, value, actor=ctx.actor, reason=reason)
     channel = post_request(ctx.client, ctx.deps, result)
     return request_preview(result, channel=channel)
@@ -133,13 +134,17 @@ HANDLERS: dict[type, Handler[Any]] = {
         lambda ctx, c: threshold_message(ctx.service.threshold_impact())
     ),
     p.RequestThreshold: Handler[p.RequestThreshold](
-        lambda ctx, c: _request(ctx, "threshold", str(c.value), c.reason),
+        lambda ctx, c: _request(ctx, SettingName.THRESHOLD, str(c.value), c.reason),
         acked=lambda c: _filing(f"change the threshold to {c.value:,}"),
     ),
     p.ShowList: Handler[p.ShowList](lambda ctx, c: list_message(ctx.service.synced_list())),
     p.RequestList: Handler[p.RequestList](
-        lambda ctx, c: _request(ctx, "list_id", c.list_id, c.reason),
+        lambda ctx, c: _request(ctx, SettingName.LIST_ID, c.list_id, c.reason),
         acked=lambda c: _filing(f"sync HubSpot list {c.list_id}"),
+    ),
+    p.RequestSetting: Handler[p.RequestSetting](
+        lambda ctx, c: _request(ctx, c.setting, c.value, c.reason),
+        acked=lambda c: _filing(SETTINGS[c.setting].asked_words(c.value)),
     ),
     p.Conflicts: Handler[p.Conflicts](_conflicts),
     p.Run: Handler[p.Run](_run),

@@ -1,5 +1,5 @@
-"""A paused sync (an approvable setting of the registry): no scheduled run starts while it
-holds (the job logs why and skips, no alert), a run asked for is refused in one line naming who
+"""A paused sync (an approvable setting of the registry; ``/sellsync pause`` and ``resume`` are
+requests a manager approves): no scheduled run starts while it holds (the job logs why and skips, no alert), a run asked for is refused in one line naming who
 paused it, why and how to resume, the status board says so, and a resume lets runs start
 again. The bulk limit is a setting too: a limit set from the command line is the guard's."""
 
@@ -7,13 +7,25 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bot import action_ids as ids
 from bot.scheduler import run_scheduled_sync
 from bot.terminal import render_status
 from sync.service import CLI_ACTOR, Actor, Refused
 from tests.conftest import make_world
+from tests.scenario.conftest import (
+    APPROVALS,
+    REP,
+    Bot,
+    action_ids_in,
+    button_value,
+    message_text,
+)
+from tests.scenario.conftest import MANAGER as MANAGER_ID
+from tests.scenario.conftest import MANAGER2 as MANAGER2_ID
 from tests.scenario.test_scheduler import RecordingNotifier
 
 MANAGER = Actor("UMGR1", is_manager=True)
@@ -103,3 +115,55 @@ def test_a_bulk_limit_set_from_the_command_line_is_the_guards(tmp_path: Path) ->
     w.sync()
     assert w.store.count_links()["active"] == 3
     w.store.close()
+
+
+def _approve(bot: Bot, user: str = MANAGER_ID) -> dict[str, Any]:
+    """The newest request in the approvals channel, approved by ``user``."""
+    message = bot.sent("chat.postMessage", channel=APPROVALS)[-1]
+    value = button_value(message["blocks"], ids.APPROVE)
+    bot.click(ids.APPROVE, value, user=user, message={"ts": message["ts"], "channel": APPROVALS})
+    return message
+
+
+def test_pause_and_resume_in_slack_are_requests_a_manager_approves(bot: Bot) -> None:
+    bot.world.member(80, email="a@x.com", lastname="A")
+    sent = bot.command("pause CRM migration tonight", user=REP)
+    assert "Filing a request to pause the sync" in sent.body["text"]
+    preview = message_text(sent.reply())
+    assert "Request #1" in preview and "pause the sync" in preview
+    message = bot.sent("chat.postMessage", channel=APPROVALS)[-1]
+    assert action_ids_in(message["blocks"]) == [ids.APPROVE, ids.REJECT]
+    assert "pause the sync" in message_text(message) and "CRM migration tonight" in (
+        message_text(message)
+    )
+    assert bot.world.service.runs_held() is None  # nothing changes before approval
+    _approve(bot)
+    assert "Your request #1 to pause the sync was *approved*" in message_text(bot.dms(REP)[-1])
+    held = bot.world.service.runs_held()
+    assert held is not None and "by UREP1" in held and ": CRM migration tonight)" in held
+
+    status = message_text(bot.command("status", user=REP).body)
+    assert "*Paused*" in status and "by <@UREP1>" in status and "CRM migration tonight" in status
+    refused = message_text(bot.command("run", user=MANAGER_ID).reply())
+    assert "the sync is paused (by UREP1 at " in refused and "/sellsync resume" in refused
+    assert bot.world.store.recent_runs(5) == []
+    assert run_scheduled_sync(bot.world.service, RecordingNotifier()) is None
+    assert bot.world.store.recent_runs(5) == []
+
+    assert "Filing a request to resume the sync" in bot.command("resume", user=REP).body["text"]
+    _approve(bot, MANAGER2_ID)
+    assert bot.world.service.runs_held() is None
+    assert "Paused" not in message_text(bot.command("status", user=REP).body)
+    report = run_scheduled_sync(bot.world.service, RecordingNotifier())
+    assert report is not None and report.status == "ok"
+    assert bot.world.store.count_links()["active"] == 1
+
+
+def test_a_pause_needs_no_reason_and_a_resume_of_a_running_sync_is_refused(bot: Bot) -> None:
+    bot.command("pause", user=REP).reply()
+    pending = bot.world.service.pending_requests()
+    assert [(r.setting, r.new_value, r.reason) for r in pending] == [("pause", "on", "")]
+    refused = bot.command("resume", user=REP).reply()  # not paused: nothing to resume
+    assert "pause is already off" in message_text(refused)
+    assert refused["response_type"] == "ephemeral"
+    assert len(bot.world.service.pending_requests()) == 1
