@@ -26,7 +26,7 @@ from sync.errors import ApiError, ConfigError, SyncError
 from sync.preflight import setup_variable
 from sync.push import parse_items
 from sync.report import SyncReport
-from sync.service import CLI_ACTOR, Refused, run_dict
+from sync.service import CLI_ACTOR, Refused, run_dict, setting_needs_crm
 
 if TYPE_CHECKING:
     from bot.wiring import Services
@@ -313,7 +313,7 @@ def cmd_settings(args: argparse.Namespace) -> int:
         finally:
             svc.close()
         return EXIT_OK
-    needs_hubspot = args.args[1].strip().lower() in ("list", "list_id")  # the list must exist
+    needs_hubspot = setting_needs_crm(args.args[1])  # the list must exist
     svc = cli_services.hubspot_services() if needs_hubspot else cli_services.database_services()
     try:
         change = svc.service.change_setting(

@@ -21,6 +21,7 @@ from sync.push import parse_items
 from sync.report import SyncReport
 from sync.settings_registry import REGISTRY as SETTINGS
 from sync.settings_registry import SettingNote, runs_held
+from sync.settings_registry import needs_crm as setting_needs_crm
 from sync.usecases.approvals import (
     REQUEST_TTL,
     Approvals,
@@ -114,6 +115,7 @@ __all__ = [
     "field_label",
     "run_dict",
     "run_log_line",
+    "setting_needs_crm",
     "stored_trigger",
     "trigger_parts",
 ]

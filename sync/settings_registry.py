@@ -86,6 +86,8 @@ class Entry(Generic[T]):
     replans: bool = True
     seeded: bool = False
     slack_usage: str | None = None  # how to ask in Slack, "{value}" for the value
+    needs_crm: bool = False  # its validation asks HubSpot (a change needs its token)
+    shows_impact: bool = False  # a request carries what the new value would let in
 
     def parse(self, text: str) -> T:
         raise NotImplementedError
@@ -194,6 +196,7 @@ class ThresholdEntry(Entry[int]):
     variable = "SYNC_THRESHOLD"
     seeded = True
     slack_usage = "/sellsync threshold {value}"
+    shows_impact = True
 
     def parse(self, text: str) -> int:
         return parse_threshold(text)
@@ -218,6 +221,7 @@ class ListEntry(Entry[str]):
     variable = "HUBSPOT_LIST_ID"
     seeded = True
     slack_usage = "/sellsync list {value}"
+    needs_crm = True
 
     def parse(self, text: str) -> str:
         return parse_list_id(text)
@@ -372,6 +376,13 @@ PAUSE = PauseEntry()
 REGISTRY: Mapping[SettingName, Entry[Any]] = {
     e.name: e for e in (THRESHOLD, LIST_ID, BULK_LIMIT, PAUSE)
 }
+
+
+def needs_crm(name: str) -> bool:
+    """Whether changing the setting typed as ``name`` asks HubSpot (False when unknown: the
+    change is refused before anything is asked)."""
+    text = name.strip().lower()
+    return any(e.needs_crm for e in REGISTRY.values() if text in (e.name.value, e.command))
 
 
 def entry(name: SettingName | str) -> Entry[Any]:

@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from sync.domain import HubSpotList, SettingName
 from sync.ports import ChangeRequest
-from sync.settings_registry import THRESHOLD, Change, entry
+from sync.settings_registry import Change, entry
 from sync.usecases.common import Actor, Parts, Refused
 from sync.usecases.threshold import Threshold, ThresholdImpact
 
@@ -83,7 +83,7 @@ class Approvals:
         if new_value == old_value:
             raise Refused(f"{kind.name} is already {old_value}")
         kind.validate(parsed, self.parts.hubspot)
-        impact = self.threshold.impact(parsed) if kind is THRESHOLD else None
+        impact = self.threshold.impact(parsed) if kind.shows_impact else None
         request, superseded = self.parts.store.create_request(
             setting=kind.name,
             new_value=new_value,

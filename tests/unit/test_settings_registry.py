@@ -17,6 +17,7 @@ from sync.settings_registry import (
     REGISTRY,
     THRESHOLD,
     entry,
+    needs_crm,
     paused,
 )
 
@@ -100,6 +101,14 @@ def test_each_entry_has_its_label_variable_and_request_wording() -> None:
         ("bulk limit", "SYNC_BULK_LIMIT", True),
         ("pause", None, False),
     ]
+    assert [(k.command, k.needs_crm, k.shows_impact) for k in REGISTRY.values()] == [
+        ("threshold", False, True),
+        ("list", True, False),
+        ("bulk_limit", False, False),
+        ("pause", False, False),
+    ]
+    assert needs_crm("list_id") and needs_crm(" LIST ") and not needs_crm("threshold")
+    assert not needs_crm("colour")
     assert THRESHOLD.request_words("40", "50") == (
         "change the engagement-score threshold from 40 to 50"
     )
