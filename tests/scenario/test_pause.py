@@ -167,3 +167,19 @@ def test_a_pause_needs_no_reason_and_a_resume_of_a_running_sync_is_refused(bot: 
     assert "pause is already off" in message_text(refused)
     assert refused["response_type"] == "ephemeral"
     assert len(bot.world.service.pending_requests()) == 1
+
+
+def test_a_bulk_limit_can_be_asked_for_and_approved_like_the_threshold(tmp_path: Path) -> None:
+    w = make_world(tmp_path)
+    rep, manager = Actor("UREP1"), Actor("UMGR1", is_manager=True)
+    filed = w.service.request_change("bulk_limit", "500", actor=rep, reason="spring import")
+    assert (filed.request.setting, filed.request.old_value, filed.impact) == (
+        "bulk_limit",
+        "100",
+        None,
+    )
+    before = w.service.settings().version
+    assert w.service.decide(filed.request.id, approve=True, actor=manager).changed
+    settings = w.service.settings()
+    assert settings.values == {"bulk_limit": "500"} and settings.version == before + 1
+    w.store.close()
