@@ -196,6 +196,7 @@ def test_metrics_expose_runs_conflicts_requests_links_and_the_last_run(
         'sellsync_runs_total{"status": "ok"}': 1,
         'sellsync_runs_total{"status": "errors"}': 0,
         'sellsync_runs_total{"status": "failed"}': 0,
+        'sellsync_runs_total{"status": "interrupted"}': 0,
         "sellsync_runs_running{}": 0,
         "sellsync_open_conflicts{}": 1,
         "sellsync_pending_requests{}": 1,
