@@ -89,7 +89,9 @@ class SqlStore(
         self._owns_engine = owns_engine
 
     def close(self) -> None:
-        """Close the pooled connections (when the store made its engine)."""
+        """Close the pooled connections (when the store made its engine) and the markers'
+        own file (always the store's)."""
+        self.close_markers()
         if self._owns_engine:
             self._engine.dispose()
 

@@ -436,12 +436,15 @@ def test_a_command_costs_one_small_database_write(bot: Bot) -> None:
             writes.append(statement[:60])
 
     bot.command("status", user=MANAGER)  # the first read of the settings stores their defaults
-    engine = bot.world.store.engine
-    event.listen(engine, "before_cursor_execute", count)
+    store = bot.world.store
+    engines = {store.engine, store.markers_engine}  # the markers may have a file of their own
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", count)
     try:
         sent = bot.command("status", user=MANAGER)
     finally:
-        event.remove(engine, "before_cursor_execute", count)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", count)
     assert sent.status == 200
     # the marker, and nothing else
     assert len(writes) == 1 and writes[0].startswith("INSERT INTO request_markers"), writes

@@ -3,9 +3,12 @@ statement that commits on its own, so per-request marks stay cheap beside a sync
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+
+from sqlalchemy.engine import make_url
 
 from storage.db import open_store
 from storage.repositories import SqlStore
@@ -93,3 +96,36 @@ def test_a_mark_leaves_the_connection_settings_as_they_were(store: SqlStore) -> 
         if connection.dialect.name == "postgresql":
             assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
     assert store.mark_once("sig", owner="o", at=T0, ttl_seconds=60) is False  # it was committed
+
+
+def test_on_sqlite_a_mark_does_not_wait_for_the_sync_holding_the_write_lock(
+    sqlite_url: str,
+) -> None:
+    """A sync's write transaction holds the database file's write lock; the replay guard's
+    marks, written on every Slack request, live in a file of their own and do not wait for it."""
+    database = make_url(sqlite_url).database
+    assert database is not None
+    with open_store(sqlite_url) as store:
+        writer = sqlite3.connect(database, isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")  # a sync's write transaction, held
+        writer.execute("DELETE FROM links")
+        marked: list[object] = []
+
+        def marks() -> None:
+            marked.append(store.mark_once("sig", owner="o", at=T0, ttl_seconds=60))
+            store.release_mark("sig", owner="o")
+            marked.append(store.mark_once("sig", owner="p", at=T0, ttl_seconds=60))
+            marked.append(store.purge_marks(at=T0 + timedelta(seconds=61)))
+
+        thread = threading.Thread(target=marks, daemon=True)
+        try:
+            thread.start()
+            thread.join(timeout=5)
+            assert marked == [True, True, 1]  # done while the write lock is still held
+        finally:
+            writer.rollback()
+            writer.close()
+            thread.join(timeout=60)
+        with open_store(sqlite_url, migrate=False) as another:  # every process finds them
+            assert another.mark_once("k", owner="o", at=T0, ttl_seconds=60) is True
+            assert store.mark_once("k", owner="o", at=T0, ttl_seconds=60) is False
