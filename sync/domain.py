@@ -190,9 +190,26 @@ class LinkState(enum.StrEnum):
     ACTIVE = "active"
     TOMBSTONED = "tombstoned"  # S5: the Sell record was deleted
     HUBSPOT_DELETED = "hubspot_deleted"  # S6: the HubSpot contact was archived or deleted
-    # L2: its contact was merged into one already linked to another Sell record; held (not
-    # synced, ``hubspot_id`` is the survivor's) until a manager chooses which link stays
+    # A held link (a link conflict): not synced until a manager chooses which link stays.
+    # ``Link.hold`` says why and names its counterpart. The one reason so far is L2: its contact
+    # was merged into one already linked to another Sell record (``hubspot_id`` is the
+    # survivor's); the stored value keeps that name.
     MERGE_HELD = "merge_held"
+
+
+class HoldReason(enum.StrEnum):
+    """Why a link is held for a manager (a link conflict)."""
+
+    CONTACT_MERGE = "contact_merge"  # L2: HubSpot merged its contact into a linked one
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Why a held link is held, and its counterpart: the Sell record whose link it conflicts
+    with (None when that one was unlinked since)."""
+
+    reason: HoldReason
+    counterpart: SellRef | None = None
 
 
 class SettingName(enum.StrEnum):
@@ -229,6 +246,7 @@ class Link:
     email: str | None = None
     last_synced_at: datetime | None = None
     id: int | None = None
+    hold: Hold | None = None  # a held link's reason and counterpart (state MERGE_HELD)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,8 @@ from sync.domain import (
     ConflictStatus,
     FieldSnapshot,
     HeldLinkSettled,
+    Hold,
+    HoldReason,
     Link,
     LinkOrigin,
     LinkState,
@@ -54,6 +56,8 @@ LINK_COLUMNS = (
     t.links.c.email,
     t.links.c.snapshot,
     t.links.c.last_synced_at,
+    t.links.c.hold_reason,
+    t.links.c.held_with,
 )
 
 
@@ -132,6 +136,8 @@ class LinkRepository(Repository):
                 "email": new.email,
                 "snapshot": new.snapshot,
                 "last_synced_at": new.last_synced_at,
+                "hold_reason": new.hold_reason,
+                "held_with": new.held_with,
                 "updated_at": new.updated_at,
                 # A tombstone keeps the time it was first laid; any other state has none.
                 "tombstoned_at": sa.case(
@@ -157,6 +163,7 @@ class LinkRepository(Repository):
             "snapshot": {k: [v.sell, v.hubspot] for k, v in link.snapshot.items()},
             "last_synced_at": link.last_synced_at,
             "tombstoned_at": now if state is LinkState.TOMBSTONED else None,
+            **_hold_params(link),
             "created_at": now,
             "updated_at": now,
         }
@@ -256,7 +263,9 @@ class LinkRepository(Repository):
             released: SellRef | None = None
             if keep_held:
                 changed = session.execute(
-                    sa.update(t.links).where(is_held).values(state=ACTIVE, updated_at=now)
+                    sa.update(t.links)
+                    .where(is_held)
+                    .values(state=ACTIVE, hold_reason=None, held_with=None, updated_at=now)
                 )
                 owner = (
                     session.execute(
@@ -322,7 +331,25 @@ def _link(row: RowMapping) -> Link:
         email=row["email"],
         last_synced_at=row["last_synced_at"],
         id=row["id"],
+        hold=_hold(row),
     )
+
+
+def _hold(row: RowMapping) -> Hold | None:
+    """A held link's reason and counterpart (a link held before they were stored: L2)."""
+    if row["state"] != HELD:
+        return None
+    reason = HoldReason(row["hold_reason"] or HoldReason.CONTACT_MERGE.value)
+    held_with = row["held_with"]
+    return Hold(reason, SellRef.parse(held_with) if held_with else None)
+
+
+def _hold_params(link: Link) -> dict[str, Any]:
+    hold = link.hold if link.state is LinkState.MERGE_HELD else None
+    return {
+        "hold_reason": None if hold is None else hold.reason.value,
+        "held_with": None if hold is None or hold.counterpart is None else str(hold.counterpart),
+    }
 
 
 def _preferred(link: Link, current: Link) -> bool:

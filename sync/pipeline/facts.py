@@ -20,7 +20,7 @@ the same rules (:mod:`sync.usecases.explain`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from sync.changes import changed_in_hubspot, changed_in_sell
@@ -54,6 +54,18 @@ class FactParts(Protocol):
 
     @property
     def planner(self) -> Planner: ...
+
+
+@dataclass
+class FactSources:
+    """:class:`FactParts` outside a run: ``status ITEM`` gathers one record's facts."""
+
+    hubspot: HubSpotPort
+    sell: SellPort
+    store: Store
+    context: RunContext
+    index: EmailIndex
+    planner: Planner
 
 
 class Facts:
@@ -125,6 +137,15 @@ class Facts:
         """The links whose Sell record a read proves gone (deleted, or a lead converted)."""
         records = self.read_sell(link.sell for link in links) if links else {}
         return [LinkedPair(link, None, None) for link in links if link.sell not in records]
+
+    # ------------------------------------------------- before the planner
+    def for_decision(
+        self, pairs: Sequence[LinkedPair]
+    ) -> tuple[list[LinkedPair], list[ConvertedLead]]:
+        """Everything the lifecycle rules need about ``pairs``, read before the planner decides
+        them once: the survivors' links (L2) and the conversions of leads gone (L1)."""
+        pairs = self.with_survivor_links(pairs)
+        return pairs, self.converted_leads(pairs)
 
     # ------------------------------------------------------------------ L2
     def absorbed_by(self, contacts: Sequence[HubSpotContact]) -> list[LinkedPair]:

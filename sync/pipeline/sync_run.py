@@ -151,8 +151,7 @@ class RunParts:
         """Linked pairs read again: their L1/L2 facts gathered, decided once, applied."""
         if not pairs:
             return
-        pairs = self.facts.with_survivor_links(pairs)
-        converted = self.facts.converted_leads(pairs)
+        pairs, converted = self.facts.for_decision(pairs)
         self.apply(self.planner.decide(pairs, converted))
 
     def plan_imports(self, contacts: Sequence[HubSpotContact], members: set[str]) -> PagePlan:

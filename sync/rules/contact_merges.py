@@ -3,7 +3,8 @@
 HubSpot answers a read of the merged (absorbed) contact with the surviving one, and the survivor
 lists the absorbed ids in ``hs_merged_object_ids``. The link moves to the survivor and is synced
 there, unless the survivor is linked to another Sell record already: then the link is held for a
-manager (a link conflict, :attr:`~sync.domain.LinkState.MERGE_HELD`), never guessed. A tombstone
+manager (a held link, :class:`~sync.domain.Hold`: reason ``CONTACT_MERGE``, its counterpart the
+record the survivor is linked to), never guessed. A tombstone
 moves too, so that S5 keeps the survivor out of Sell.
 """
 
@@ -12,7 +13,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
-from sync.domain import HubSpotContact, Link, LinkState, Outcome, SellRecord, SellRef, Skip
+from sync.domain import (
+    Hold,
+    HoldReason,
+    HubSpotContact,
+    Link,
+    LinkState,
+    Outcome,
+    SellRecord,
+    SellRef,
+    Skip,
+)
 from sync.plan import LinkedPair, PagePlan, RecordDecision, after_event, tombstone
 
 #: Link states a HubSpot merge moves to the survivor (L2): a link S6 stopped may have been
@@ -72,7 +83,12 @@ def follow_contact_merge(
                 link.sell,
                 survivor.id,
                 f"{head}, which is linked to {other} already; a manager chooses which link stays",
-                link=replace(link, hubspot_id=survivor.id, state=LinkState.MERGE_HELD),
+                link=replace(
+                    link,
+                    hubspot_id=survivor.id,
+                    state=LinkState.MERGE_HELD,
+                    hold=Hold(HoldReason.CONTACT_MERGE, other),
+                ),
                 merged_from=absorbed,
             )
         )

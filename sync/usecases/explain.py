@@ -25,9 +25,10 @@ from sync.domain import (
     SellRecord,
     SellRef,
 )
+from sync.email_index import StoredEmailIndex
 from sync.feeds.conversions import ConversionFeed
 from sync.feeds.cursors import LEAD_CONVERSIONS, ConversionCursor
-from sync.plan import LinkedPair
+from sync.pipeline.facts import Facts, FactSources
 from sync.push import parse_items
 from sync.qualify import qualify
 from sync.rules.contact_merges import links_that_follow
@@ -94,8 +95,7 @@ class Explain:
             }.get(link.state, Verdict.SYNCED)
             found = replace(found, marked_by_run=self._marked_by(link))
             if link.state is LinkState.MERGE_HELD:
-                owner = parts.store.links_by_hubspot([link.hubspot_id]).get(link.hubspot_id)
-                held_by = owner.sell if owner and owner.state is LinkState.ACTIVE else None
+                held_by = self._counterpart(link)
                 return replace(found, kind=kind, conflicts=open_conflicts, held_by=held_by)
             if contact is not None and contact.id != link.hubspot_id:
                 return self._merged(found, link, contact, open_conflicts)
@@ -150,28 +150,21 @@ class Explain:
     def _merged(
         self, found: Explanation, link: Link, survivor: HubSpotContact, conflicts: list[Conflict]
     ) -> Explanation:
-        """L2: HubSpot merged the link's contact into ``survivor``. The run's planner decides,
-        as in the run, between every link the survivor absorbed (lowest row first, as the run
-        reads them): the link moves there (MERGED), becomes a link conflict (MERGE_HELD, held
-        by the record the survivor is linked to), or, a tombstone, moves as one."""
-        store = self.parts.store
-        owner = store.links_by_hubspot([survivor.id]).get(survivor.id)
-        absorbed = store.links_by_hubspot(survivor.merged_ids | {link.hubspot_id})
-        rivals = links_that_follow(absorbed.values())
-        pairs = [
-            LinkedPair(
-                other,
-                found.record if other.sell == link.sell else None,
-                survivor,
-                survivor_link=owner,
-            )
-            for other in rivals
-        ]
-        plan = self.parts.engine.planner().linked_pairs(pairs).plan
+        """L2: HubSpot merged the link's contact into ``survivor``. The run's facts step reads
+        what the run reads from the survivor's side (every link it absorbed, their records, the
+        link it has) and the run's planner decides once, as in the run: the link moves there
+        (MERGED), is held (MERGE_HELD, with its counterpart), or, a tombstone, moves as one."""
+        facts = self._facts()
+        pairs, converted = facts.for_decision(facts.absorbed_by([survivor]))
+        plan = facts.p.planner.decide(pairs, converted).plan
         mine = next((d for d in plan.actions if d.sell == link.sell), None)
         if mine is None or Outcome.HUBSPOT_MERGED not in mine.outcomes:
-            if owner is not None and owner.state is LinkState.ACTIVE:
-                holder: SellRef | None = owner.sell
+            hold = None if mine is None or mine.link is None else mine.link.hold
+            owner = next((p.survivor_link for p in pairs if p.survivor_link), None)
+            if hold is not None:
+                holder: SellRef | None = hold.counterpart
+            elif owner is not None and owner.state is LinkState.ACTIVE:
+                holder = owner.sell
             else:  # another absorbed link moves there first
                 holder = next(
                     (d.sell for d in plan.actions if Outcome.HUBSPOT_MERGED in d.outcomes), None
@@ -180,6 +173,21 @@ class Explain:
             return replace(found, kind=kind, conflicts=conflicts, held_by=holder)
         kind = Verdict.TOMBSTONED if link.state is LinkState.TOMBSTONED else Verdict.MERGED
         return replace(found, kind=kind, conflicts=conflicts)
+
+    def _facts(self) -> Facts:
+        """The run's facts step over a read-only context, for one record."""
+        p = self.parts
+        context = p.engine.context()
+        return Facts(
+            FactSources(
+                hubspot=p.hubspot,
+                sell=p.sell,
+                store=p.store,
+                context=context,
+                index=StoredEmailIndex(p.store),
+                planner=context.planner(import_as=p.config.import_as),
+            )
+        )
 
     def _locate(self, item: str) -> Explanation:
         """What ITEM names: its link, Sell record and HubSpot contact (kind NOT_FOUND so far)."""
@@ -273,6 +281,16 @@ class Explain:
                 if moved is not None:
                     return moved
         return None
+
+    def _counterpart(self, link: Link) -> SellRef | None:
+        """A held link's counterpart, as stored with it, while it is still linked (a link held
+        before counterparts were stored: the record its contact is linked to)."""
+        stored = link.hold.counterpart if link.hold is not None else None
+        if stored is not None:
+            other = self.parts.store.links_by_sell([stored]).get(stored)
+            return stored if other is not None and other.state is LinkState.ACTIVE else None
+        owner = self.parts.store.links_by_hubspot([link.hubspot_id]).get(link.hubspot_id)
+        return owner.sell if owner and owner.state is LinkState.ACTIVE else None
 
     def _in_list(self, list_id: str, contact_id: str) -> bool:
         """Whether the contact is a member of the synced list now, as the next run reads it (a

@@ -270,3 +270,41 @@ def test_an_up_to_date_database_is_opened_without_migration_chatter(
         db.open_store(db_url).close()  # every command opens the store: nothing to migrate now
     assert any("Running upgrade" in line for line in migrated)
     assert [r.getMessage() for r in caplog.records if r.name.startswith("alembic")] == []
+
+
+def test_0007_gives_links_held_before_it_their_reason_and_counterpart(db_url: str) -> None:
+    from storage import tables as t
+    from storage.repositories import SqlStore
+    from sync.domain import Hold, HoldReason, LinkState, SellRef
+
+    db.upgrade(db_url, "0006")
+    engine = db.make_engine(db_url)
+    try:
+        row = {"origin": "list", "snapshot": {}, "created_at": T0, "updated_at": T0}
+        with engine.begin() as connection:
+            connection.execute(
+                sa.insert(t.links).values(
+                    [
+                        {
+                            **row,
+                            "sell_kind": "lead",
+                            "sell_id": 1,
+                            "hubspot_id": "9",
+                            "state": "merge_held",
+                        },
+                        {
+                            **row,
+                            "sell_kind": "contact",
+                            "sell_id": 2,
+                            "hubspot_id": "9",
+                            "state": "active",
+                        },
+                    ]
+                )
+            )
+        db.upgrade(engine, "0007")
+        held = SqlStore(engine).links_by_sell([SellRef("lead", 1)])[SellRef("lead", 1)]
+        assert held.state is LinkState.MERGE_HELD
+        assert held.hold == Hold(HoldReason.CONTACT_MERGE, SellRef("contact", 2))
+    finally:
+        engine.dispose()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from sync.domain import LinkState, Outcome, SellRef
+from sync.domain import Hold, HoldReason, LinkState, Outcome, SellRef
 from sync.service import Actor, Refused
 from tests.conftest import World
 
@@ -269,3 +269,17 @@ def test_l2_a_lead_converted_while_its_contact_was_merged_follows_both(world: Wo
     link = world.store.links_by_sell([contact])[contact]
     assert link.hubspot_id == survivor and link.state is LinkState.ACTIVE
     assert world.hubspot.writes_to_merged_ids == []
+
+
+def test_l2_a_held_link_stores_why_it_is_held_and_its_counterpart(world: World) -> None:
+    ref_a, absorbed = _linked(world, "ada@x.com", "Lovelace")
+    ref_b, survivor = _linked(world, "ada.l@x.com", "Lovelace")
+    world.hubspot.merge(survivor, absorbed)
+    world.sync()
+    held = world.store.links_by_sell([ref_a])[ref_a]
+    assert held.state is LinkState.MERGE_HELD
+    assert held.hold == Hold(HoldReason.CONTACT_MERGE, ref_b)
+    assert world.service.explain(f"{ref_a}").held_by == ref_b
+    world.service.keep_link(ref_a, ref_a, actor=MANAGER)  # kept: no longer held
+    kept = world.store.links_by_sell([ref_a])[ref_a]
+    assert kept.state is LinkState.ACTIVE and kept.hold is None
