@@ -37,8 +37,7 @@ from sync.errors import RecordNotFound, RecordRejected, SyncError
 from sync.interrupt import RunInterrupted, StopFlag
 from sync.lease import RunLease
 from sync.mapping import FieldMapping
-from sync.plan import RecordDecision
-from sync.planner import PagePlan, WriteFacts
+from sync.plan import PagePlan, RecordDecision, WriteFacts
 from sync.ports import AuditEvent, Clock, ContactWrite, HubSpotPort, SellPort, Store
 from sync.report import SyncReport
 from sync.run_context import RunContext

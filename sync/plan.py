@@ -156,6 +156,20 @@ class PagePlan:
         self.not_qualified += other.not_qualified
 
 
+@dataclass
+class WriteFacts:
+    """What the applier found while writing a page, for the planner to decide (never the
+    applier): decisions whose Sell record a write found gone, those whose HubSpot contact an
+    update found gone, and which of the gone leads Sell converted meanwhile (read after)."""
+
+    sell_gone: list[RecordDecision] = field(default_factory=list)
+    hubspot_gone: list[RecordDecision] = field(default_factory=list)
+    converted: set[SellRef] = field(default_factory=set)
+
+    def __bool__(self) -> bool:
+        return bool(self.sell_gone or self.hubspot_gone)
+
+
 @dataclass(frozen=True)
 class LinkedPair:
     """A linked pair as read for re-syncing: either side may be gone."""

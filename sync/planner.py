@@ -11,7 +11,7 @@ explains a record with the same rules, so neither can disagree with what a run d
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from sync.domain import (
     HubSpotContact,
@@ -37,6 +37,7 @@ from sync.plan import (
     LinkedPair,
     PagePlan,
     RecordDecision,
+    WriteFacts,
     hubspot_gone,
     tombstone,
 )
@@ -56,20 +57,6 @@ __all__ = [
     "hubspot_gone",
     "tombstone",
 ]
-
-
-@dataclass
-class WriteFacts:
-    """What the applier found while writing a page, for the planner to decide (never the
-    applier): decisions whose Sell record a write found gone, those whose HubSpot contact an
-    update found gone, and which of the gone leads Sell converted meanwhile (read after)."""
-
-    sell_gone: list[RecordDecision] = field(default_factory=list)
-    hubspot_gone: list[RecordDecision] = field(default_factory=list)
-    converted: set[SellRef] = field(default_factory=set)
-
-    def __bool__(self) -> bool:
-        return bool(self.sell_gone or self.hubspot_gone)
 
 
 class Planner:

@@ -35,8 +35,8 @@ from sync.domain import (
 )
 from sync.email_index import EmailIndex
 from sync.feeds.members import CHUNK
-from sync.plan import ConvertedLead, LinkedPair
-from sync.planner import Planner, WriteFacts
+from sync.plan import ConvertedLead, LinkedPair, WriteFacts
+from sync.planner import Planner
 from sync.ports import HubSpotPort, SellPort, Store
 from sync.rules.contact_merges import FOLLOWS_A_MERGE
 from sync.rules.conversions import follows, leads_to_look_up
