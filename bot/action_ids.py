@@ -15,8 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from sync.domain import SellRef
-from sync.service import ConflictAction
+from sync.api import ConflictAction, SellRef
 
 # --------------------------------------------------------------------------- the command
 

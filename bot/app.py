@@ -47,7 +47,7 @@ from bot.edge import (
 from bot.listeners import Body, Deps, register_all, report_error
 from bot.replay import Marker, ReplayGuard
 from bot.settings import AppSettings
-from sync.service import SyncService
+from sync.api import SyncService
 
 log = logging.getLogger("sellsync.bot")
 

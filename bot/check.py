@@ -16,12 +16,14 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.settings import AppSettings, is_placeholder
-from sync.clients.hubspot import HubSpotClient, HubSpotLimits, HubSpotSession
-from sync.clients.retry import RetryPolicy
-from sync.clients.sell import SellClient
-from sync.errors import ConfigError
-from sync.preflight import (
+from sync.api import (
+    ConfigError,
     Finding,
+    HubSpotClient,
+    HubSpotLimits,
+    HubSpotSession,
+    RetryPolicy,
+    SellClient,
     SlackAuth,
     SlackChannel,
     SlackGroup,

@@ -21,12 +21,19 @@ from bot import cli_services, terminal
 from bot.cli_args import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, build_parser
 from bot.settings import AppSettings
 from bot.signals import StopOnSignals
-from sync.engine import RunInProgress
-from sync.errors import ApiError, ConfigError, SyncError
-from sync.preflight import setup_variable
-from sync.push import parse_items
-from sync.report import SyncReport
-from sync.service import CLI_ACTOR, Refused, run_dict, setting_needs_crm
+from sync.api import (
+    CLI_ACTOR,
+    ApiError,
+    ConfigError,
+    Refused,
+    RunInProgress,
+    SyncError,
+    SyncReport,
+    parse_items,
+    run_dict,
+    setting_needs_crm,
+    setup_variable,
+)
 
 if TYPE_CHECKING:
     from bot.wiring import Services
@@ -458,7 +465,7 @@ def _startup(settings: AppSettings, svc: Services) -> None:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from bot.check import render, run_check, settings_notes
-    from sync.preflight import passed
+    from sync.api import passed
 
     settings = cli_services.settings()
     findings = run_check(settings)

@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.settings import AppSettings, load_settings
-from sync.errors import ConfigError
-from sync.scrub import scrub
+from sync.api import ConfigError, scrub
 
 if TYPE_CHECKING:
     from bot.wiring import Services

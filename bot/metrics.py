@@ -24,10 +24,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from sync.domain import LinkState
-from sync.ports import RUN_STATUSES, RunRecord
-from sync.usecases.history import stored_trigger
-from sync.usecases.status import Figures
+from sync.api import RUN_STATUSES, Figures, LinkState, RunRecord, stored_trigger
 
 log = logging.getLogger("sellsync.metrics")
 

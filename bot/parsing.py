@@ -22,16 +22,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sync.domain import SellRef, SettingName
-from sync.push import (
+from sync.api import (
     MAX_ITEMS,
+    Refused,
+    SellRef,
+    SettingName,
+    SyncService,
     looks_like_email,
     mentions_sell_host,
     parse_id,
     parse_items,
     parse_sell_url,
 )
-from sync.service import Refused, SyncService
 
 # --------------------------------------------------------------------------- command values
 

@@ -30,7 +30,7 @@ from typing import Any
 from slack_bolt import BoltResponse
 
 from bot.edge import SIGNATURE_WINDOW_SECONDS, Refusal, Verified, wall_clock
-from sync.usecases.markers import Markers
+from sync.api import Markers
 
 log = logging.getLogger("sellsync.bot.replay")
 

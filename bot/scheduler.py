@@ -46,11 +46,17 @@ from bot.blocks.threshold import request_closed_message
 from bot.listeners.approvals import announce_bulk
 from bot.settings import AppSettings
 from bot.signals import StopOnSignals
-from sync.engine import RunInProgress
-from sync.errors import ConfigError
-from sync.ports import SchedulerBeat
-from sync.report import SyncReport, classify_failure
-from sync.service import Actor, SchedulerState, Summary, SyncService
+from sync.api import (
+    Actor,
+    ConfigError,
+    RunInProgress,
+    SchedulerBeat,
+    SchedulerState,
+    Summary,
+    SyncReport,
+    SyncService,
+    classify_failure,
+)
 
 log = logging.getLogger("sellsync.scheduler")
 

@@ -28,8 +28,7 @@ from bot.app import create_app
 from bot.scheduler import STOP_GRACE_SECONDS, build_scheduler, notifier_for
 from bot.settings import AppSettings, is_placeholder
 from bot.web import SLACK_PATH, build_web
-from sync.errors import ConfigError, ServiceUnavailable
-from sync.service import SyncService
+from sync.api import ConfigError, ServiceUnavailable, SyncService
 
 log = logging.getLogger("sellsync.web")
 

@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from sync.errors import ConfigError
+from sync.api import ConfigError
 
 _PLACEHOLDER = re.compile(r"^(changeme|xxx+|your[-_].*|<.*>|todo|replace[-_ ]?me)$", re.I)
 # Tokens are often pasted as the service's prefix plus a placeholder ("xoxb-your-token",

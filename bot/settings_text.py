@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sync.usecases.settings import Origin, SettingChanged, SettingRow, SettingsView
+from sync.api import Origin, SettingChanged, SettingRow, SettingsView
 
 ORIGIN_WORDS = {
     Origin.APPROVED: "approved in Slack",

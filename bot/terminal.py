@@ -34,17 +34,18 @@ from rich.text import Text
 
 from bot.blocks.common import counted_outcomes, outcome_label, plural, stamp, trigger_text
 from bot.blocks.status import explanation_facts, verdict_text
-from sync.domain import Outcome
-from sync.mapping import Direction
-from sync.ports import AuditEvent, RunRecord
-from sync.report import SyncReport
-from sync.service import (
+from sync.api import (
+    AuditEvent,
     AuditTrail,
     ConflictPage,
+    Direction,
     Explanation,
     LinkConflictPage,
+    Outcome,
+    RunRecord,
     ScheduleState,
     StatusView,
+    SyncReport,
     field_label,
 )
 

@@ -27,7 +27,7 @@ from starlette.routing import Route
 from bot.app import SellsyncApp
 from bot.edge import BODY_TIMEOUT_SECONDS, slack_endpoint
 from bot.metrics import check_health, exposition, metrics_registry
-from sync.service import SyncService
+from sync.api import SyncService
 
 SLACK_PATH = "/slack/events"
 

@@ -12,12 +12,17 @@ from pythonjsonlogger.json import JsonFormatter
 from bot.settings import SYNC_VARIABLES, AppSettings
 from storage.db import open_store
 from storage.repositories import SqlStore
-from sync.clients.hubspot import HubSpotClient, HubSpotLimits, HubSpotSession
-from sync.clients.sell import SellClient
-from sync.engine import Engine, EngineConfig
-from sync.errors import ConfigError
-from sync.scrub import scrub
-from sync.service import SyncService
+from sync.api import (
+    ConfigError,
+    Engine,
+    EngineConfig,
+    HubSpotClient,
+    HubSpotLimits,
+    HubSpotSession,
+    SellClient,
+    SyncService,
+    scrub,
+)
 
 
 class SystemClock:

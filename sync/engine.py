@@ -24,68 +24,27 @@ from sync.applier import Applier, PlanOnly, write_field
 from sync.config import EngineConfig
 from sync.domain import Link
 from sync.email_index import EmailIndex, OverlaidEmailIndex, StoredEmailIndex
-from sync.errors import ApiError, SyncError
-from sync.interrupt import RunInterrupted, StopFlag
+from sync.errors import ApiError, RunInProgress, RunInterrupted, SyncError
+from sync.interrupt import StopFlag
 from sync.lease import RunLease
 from sync.mapping import FieldMapping
 from sync.pipeline.push_run import PushRun
 from sync.pipeline.sync_run import Progress, RunParts, SyncRun
 from sync.plan import SyncPlan
 from sync.planner import Planner
-from sync.ports import Clock, HubSpotPort, RunRecord, SellPort, Store, SyncSettings
+from sync.ports import Clock, HubSpotPort, SellPort, Store, SyncSettings
 from sync.report import SyncReport, classify_failure
 from sync.run_context import RunContext
 
-__all__ = ["SYNC_LOCK", "Engine", "EngineConfig", "Progress", "RunInProgress"]
+__all__ = ["SYNC_LOCK", "Engine", "EngineConfig", "Progress"]
 
 log = logging.getLogger("sellsync.engine")
 
 SYNC_LOCK = "sync"
 
 
-#: Who started a run, by its stored trigger, for the refusal of another one.
-STARTED_BY = {
-    "schedule": "the schedule",
-    "cli": "the command line",
-    "slack": "a manager in Slack",
-    "manual": "a manager in Slack",
-}
-
 #: The error of a run closed as interrupted because its process vanished.
 ORPHANED = "its process ended before the run finished (killed, or out of disk or memory)"
-
-
-class RunInProgress(SyncError):
-    """Another run holds the run lock: who (its run row, when one is recorded), since when,
-    and when its lock would be taken over if that holder is dead."""
-
-    def __init__(
-        self,
-        holder: RunRecord | None = None,
-        *,
-        released_with_process: bool = False,
-        expires_at: datetime | None = None,
-    ) -> None:
-        self.holder = holder
-        self.released_with_process = released_with_process
-        self.expires_at = expires_at
-        text = "a sync is already running"
-        if holder is not None:
-            who = STARTED_BY.get(holder.trigger.partition(":")[0], holder.trigger)
-            text += f" (run #{holder.id}, started by {who} at {_utc(holder.started_at)})"
-        text += "; try again when it has finished"
-        if released_with_process:
-            text += (
-                ". Its lock is released with its process: if that process is gone, the next "
-                "run starts at once"
-            )
-        elif expires_at is not None:
-            text += f". If its holder is gone, the lock is taken over at {_utc(expires_at)}"
-        super().__init__(text)
-
-
-def _utc(at: datetime) -> str:
-    return at.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 class Engine:

@@ -23,17 +23,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
 from sync.domain import PropertyInfo, is_empty, normalize_email
-
-
-class ValueError_(ValueError):
-    """A value that cannot be read as its field's type (S14)."""
+from sync.errors import UnusableValue
 
 
 class FieldType:
     """One value type. The base reads and writes trimmed text; a type overrides what differs.
 
     The ``*_canonical`` methods receive a raw value that is not empty (``sync.mapping`` has
-    already answered None for an empty one) and raise ``ValueError_`` for a value they cannot
+    already answered None for an empty one) and raise ``UnusableValue`` for a value they cannot
     read. ``to_sell`` and ``to_hubspot`` receive a canonical value that is not None.
     """
 
@@ -122,13 +119,13 @@ class NumberType(FieldType):
 
     def canonical(self, raw: Any) -> str | None:
         if isinstance(raw, bool):
-            raise ValueError_(f"not a number: {raw!r}")
+            raise UnusableValue(f"not a number: {raw!r}")
         try:
             d = Decimal(str(raw).strip())
         except (InvalidOperation, ValueError) as exc:
-            raise ValueError_(f"not a number: {raw!r}") from exc
+            raise UnusableValue(f"not a number: {raw!r}") from exc
         if not d.is_finite():
-            raise ValueError_(f"not a number: {raw!r}")
+            raise UnusableValue(f"not a number: {raw!r}")
         if d == d.to_integral_value():
             return str(d.quantize(Decimal(1)))
         return format(d.normalize(), "f")
@@ -152,7 +149,7 @@ class BoolType(FieldType):
             return "true"
         if text in ("false", "no", "0"):
             return "false"
-        raise ValueError_(f"not a yes/no value: {raw!r}")
+        raise UnusableValue(f"not a yes/no value: {raw!r}")
 
     def to_sell(self, canonical: str) -> Any:
         return canonical == "true"
@@ -165,7 +162,7 @@ def _parse_instant(raw: Any) -> datetime:
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise ValueError_(f"not a date: {raw!r}") from exc
+        raise UnusableValue(f"not a date: {raw!r}") from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
@@ -187,7 +184,7 @@ class DateType(FieldType):
             try:
                 return date.fromisoformat(text).isoformat()
             except ValueError as exc:
-                raise ValueError_(f"not a date: {raw!r}") from exc
+                raise UnusableValue(f"not a date: {raw!r}") from exc
         return _parse_instant(text).date().isoformat()
 
 

@@ -11,14 +11,9 @@ from __future__ import annotations
 
 import threading
 
+from sync.errors import RunInterrupted
 
-class RunInterrupted(BaseException):
-    """The run stopped on request at a page boundary. A :class:`BaseException`, like
-    :class:`KeyboardInterrupt`: nothing on the way may take it for an error and go on."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(f"interrupted ({reason})")
+__all__ = ["RunInterrupted", "StopFlag"]
 
 
 class StopFlag:

@@ -48,7 +48,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
-from sync.errors import SyncError
+from sync.errors import LeaseLost
 from sync.ports import Clock, LeaseStore, LockHold
 
 log = logging.getLogger("sellsync.lease")
@@ -64,18 +64,6 @@ LOCK_METHODS = frozenset(
 HELD_MARK = "+held"
 
 S = TypeVar("S")
-
-
-class LeaseLost(SyncError):
-    """The run's lease was taken over (it expired while the run could not renew it, or the
-    database session holding its process lock ended)."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(
-            f"lost the lock on {name!r} (it is no longer this run's: it expired and was taken "
-            "over, or the database session holding it ended): stopped before writing anything "
-            "more"
-        )
 
 
 def new_owner() -> str:

@@ -23,7 +23,6 @@ from sync.domain import (
     is_empty,
 )
 from sync.field_types import FIELD_TYPES, FieldType, field_type_for
-from sync.field_types import ValueError_ as ValueError_  # callers catch mapping.ValueError_
 
 URL_PROPERTY = "@url"  # the contact's public URL: the record's `url`, not a property
 

@@ -132,7 +132,7 @@ def merge_record(
     *,
     fallback_url: str | None = None,
 ) -> RecordMerge:
-    """Decide every mapped field of one linked pair. Raises mapping.ValueError_ (S14)."""
+    """Decide every mapped field of one linked pair. Raises :class:`~sync.errors.UnusableValue` (S14)."""
     decisions: list[FieldDecision] = []
     sell_writes: dict[str, Any] = {}
     hubspot_writes: dict[str, str] = {}

@@ -20,11 +20,11 @@ from sync.errors import (
     ApiError,
     AuthError,
     ConfigError,
+    LeaseLost,
     RateLimited,
     ServiceUnavailable,
     UnprovenAbsence,
 )
-from sync.lease import LeaseLost
 from sync.plan import SyncPlan
 
 #: The count of what the bulk guard held for a manager (or would hold, in a dry run).

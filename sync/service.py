@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sync.domain import Conflict, HubSpotList, Link, SellRef
 from sync.engine import Engine
+from sync.errors import ConflictChanged
 from sync.mapping import MappingCheck
 from sync.ports import BulkHold, ChangeRequest, RunRecord, SchedulerBeat, SyncSettings
 from sync.push import parse_items
@@ -35,7 +36,6 @@ from sync.usecases.bulk import BulkHolds, HoldDecision
 from sync.usecases.common import CLI_ACTOR, Actor, Parts, Refused
 from sync.usecases.conflicts import (
     ConflictAction,
-    ConflictChanged,
     ConflictPage,
     Conflicts,
     LinkConflict,

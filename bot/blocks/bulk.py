@@ -17,9 +17,15 @@ from bot.blocks.common import (
     when,
     who,
 )
-from sync.bulk import REMOVALS, REMOVALS_MIN, REMOVALS_SHARE, HoldStatus, describe
-from sync.ports import BulkHold
-from sync.report import SyncReport
+from sync.api import (
+    REMOVALS,
+    REMOVALS_MIN,
+    REMOVALS_SHARE,
+    BulkHold,
+    HoldStatus,
+    SyncReport,
+    describe,
+)
 
 
 def _counts(hold: BulkHold) -> dict[str, int]:

@@ -21,7 +21,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from sync.service import Trigger, trigger_parts
+from sync.api import Trigger, trigger_parts
 
 # --------------------------------------------------------------------------- Slack's limits
 

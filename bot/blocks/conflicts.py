@@ -18,9 +18,17 @@ from bot.blocks.common import (
     who,
 )
 from bot.blocks.links import NO_HUBSPOT_URLS, RecordUrls
-from sync.domain import Conflict, ConflictStatus, SellRef
-from sync.mapping import STANDARD_FIELDS, hubspot_owned_fields
-from sync.service import ConflictPage, LinkConflict, LinkConflictPage, conflict_seen_token
+from sync.api import (
+    STANDARD_FIELDS,
+    Conflict,
+    ConflictPage,
+    ConflictStatus,
+    LinkConflict,
+    LinkConflictPage,
+    SellRef,
+    conflict_seen_token,
+    hubspot_owned_fields,
+)
 
 #: Conflicts per page: 2 blocks each, so a page stays far below 50 blocks.
 PAGE_SIZE = 10

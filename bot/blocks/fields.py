@@ -6,9 +6,7 @@ from slack_sdk.models.blocks import Block
 
 from bot.blocks.common import Message, bullet_sections, code, context, escape, plural, section
 from bot.blocks.links import NO_HUBSPOT_URLS, RecordUrls
-from sync.domain import Link, LinkState
-from sync.mapping import Direction, MappingCheck
-from sync.service import FieldRow, RunRestored
+from sync.api import Direction, FieldRow, Link, LinkState, MappingCheck, RunRestored
 
 STATUS_ICONS = {"ok": ":white_check_mark:", "missing": ":construction:", "refused": ":no_entry:"}
 

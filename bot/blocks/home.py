@@ -28,8 +28,7 @@ from bot.blocks.conflicts import field_label, link_conflicts_blocks
 from bot.blocks.links import NO_HUBSPOT_URLS, RecordUrls
 from bot.blocks.status import run_head, status_message
 from bot.blocks.threshold import pending_line
-from sync.ports import ChangeRequest, RunRecord
-from sync.service import ConflictPage, LinkConflictPage, StatusView
+from sync.api import ChangeRequest, ConflictPage, LinkConflictPage, RunRecord, StatusView
 
 MAX_PENDING = 10
 MAX_CONFLICTS = 5

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.blocks.common import code, escape
-from sync.domain import SellRef
+from sync.api import SellRef
 
 # no whitespace, no ``<``, ``>`` or ``|`` (they would end the link early), http(s) only
 _SAFE_URL = re.compile(r"^https?://[^\s<>|]+$")

@@ -15,8 +15,7 @@ from bot.blocks.common import (
 )
 from bot.blocks.links import NO_HUBSPOT_URLS, RecordUrls
 from bot.blocks.runs import failure_reason, where_to_look
-from sync.domain import Outcome, Skip
-from sync.report import SyncReport
+from sync.api import Outcome, Skip, SyncReport
 
 #: How many result lines (one per record) the message may spend before "…and N more".
 MAX_RESULT_SECTIONS = 40

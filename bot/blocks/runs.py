@@ -21,8 +21,7 @@ from bot.blocks.common import (
     who,
 )
 from bot.blocks.links import NO_HUBSPOT_URLS, RecordUrls
-from sync.report import FailureKind, SyncReport
-from sync.service import ChangeKind, SettingChange, Summary
+from sync.api import ChangeKind, FailureKind, SettingChange, Summary, SyncReport
 
 STAGES = {
     "start": "starting",

@@ -18,9 +18,15 @@ from bot.blocks.common import (
     who,
 )
 from bot.blocks.links import NO_HUBSPOT_URLS, RecordUrls
-from sync.domain import LinkState
-from sync.ports import RunRecord
-from sync.service import Explanation, ScheduleState, StatusView, Verdict, field_label
+from sync.api import (
+    Explanation,
+    LinkState,
+    RunRecord,
+    ScheduleState,
+    StatusView,
+    Verdict,
+    field_label,
+)
 
 RUN_STATUS = {
     "ok": ":white_check_mark: ok",

@@ -21,13 +21,13 @@ from bot.blocks.common import (
     when,
     who,
 )
-from sync.domain import HubSpotList
-from sync.ports import ChangeRequest
-from sync.service import (
+from sync.api import (
     REQUEST_TTL,
     SETTINGS,
+    ChangeRequest,
     Decision,
     DecisionOutcome,
+    HubSpotList,
     RequestResult,
     RequestStatus,
     ThresholdImpact,

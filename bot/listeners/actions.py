@@ -22,7 +22,7 @@ from bot.blocks.threshold import decision_text
 from bot.listeners.approvals import notify_requester, refresh_hold, refresh_message
 from bot.listeners.common import Body, Deps, first_action, guarded, tell, user_id
 from bot.listeners.events import publish_home
-from sync.service import ConflictChanged, RequestStatus
+from sync.api import ConflictChanged, RequestStatus
 
 OUT_OF_DATE = ":warning: That button is out of date; run the command again."
 

@@ -15,10 +15,15 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks.bulk import hold_closed_message, hold_message
 from bot.blocks.threshold import request_closed_message, request_message, requester_notice
 from bot.listeners.common import Deps, dm
-from sync.bulk import HoldStatus
-from sync.ports import BulkHold, ChangeRequest
-from sync.report import SyncReport
-from sync.service import RequestResult, RequestStatus, SyncService
+from sync.api import (
+    BulkHold,
+    ChangeRequest,
+    HoldStatus,
+    RequestResult,
+    RequestStatus,
+    SyncReport,
+    SyncService,
+)
 
 log = logging.getLogger("sellsync.bot.approvals")
 

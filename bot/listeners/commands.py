@@ -36,9 +36,15 @@ from bot.blocks.status import explanation_message, status_message
 from bot.blocks.threshold import list_message, request_preview, threshold_message
 from bot.listeners.approvals import announce_bulk, post_request
 from bot.listeners.common import Body, Deps, guarded, user_id
-from sync.domain import SettingName
-from sync.report import SyncReport, classify_failure
-from sync.service import SETTINGS, Actor, Refused, SyncService
+from sync.api import (
+    SETTINGS,
+    Actor,
+    Refused,
+    SettingName,
+    SyncReport,
+    SyncService,
+    classify_failure,
+)
 
 log = logging.getLogger("sellsync.bot.commands")
 

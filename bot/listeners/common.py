@@ -24,9 +24,7 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks.common import Message, clip, escape, notice
 from bot.blocks.links import RecordUrls
 from bot.settings import AppSettings
-from sync.errors import SyncError
-from sync.scrub import scrub
-from sync.service import Actor, Refused, SyncService
+from sync.api import Actor, Refused, SyncError, SyncService, scrub
 
 log = logging.getLogger("sellsync.bot")
 

@@ -56,6 +56,7 @@ from sync.errors import (
     RecordRejected,
     ServiceUnavailable,
     SyncError,
+    UnexpectedShape,
 )
 
 HUBSPOT = "HubSpot"
@@ -312,25 +313,7 @@ def classify_sell(response: httpx.Response) -> Resolution:
     return _generic(response, SELL, message, body)
 
 
-class AmbiguousWrite(ServiceUnavailable):
-    """A non-idempotent request failed in a way that may have applied it (timeout, drop, 500).
-
-    Raised instead of retrying blindly, so the caller can look for the effect first.
-    """
-
-
 # --------------------------------------------------------------------------- answer shapes
-
-
-class UnexpectedShape(ApiError):
-    """A success whose JSON is not the shape the endpoint answers with (a proxy's page, a
-    changed API, a broken answer): a classified API failure naming the endpoint, never a
-    TypeError deep in a client."""
-
-    def __init__(self, service: str, endpoint: str, why: str, status: int | None = None) -> None:
-        super().__init__(service, f"answered {endpoint} with an unexpected shape ({why})", status)
-        self.endpoint = endpoint
-        self.args = (f"{service} answered {endpoint} with an unexpected shape ({why})",)
 
 
 @dataclass(frozen=True)
@@ -372,9 +355,9 @@ class Shape:
         return None
 
 
-_RESULTS = {"lists": ("results",), "required": ("results",)}
+_RESULTS: dict[str, Any] = {"lists": ("results",), "required": ("results",)}
 _ITEMS: dict[str, Any] = {"lists": ("items",), "objects": ("meta",), "null_items": True}
-_ONE = {"objects": ("data", "meta")}
+_ONE: dict[str, Any] = {"objects": ("data", "meta")}
 
 #: The shape of each endpoint's successful answer, by service and the ``kind`` a client sends the
 #: request with. A kind not listed is only parsed.

@@ -24,7 +24,6 @@ from typing import Any
 import httpx
 
 from sync.clients.errors import (
-    AmbiguousWrite,
     Classifier,
     Remedy,
     Resolution,
@@ -33,7 +32,7 @@ from sync.clients.errors import (
 )
 from sync.clients.pacing import Pacer
 from sync.clients.retry import Random, RetryPolicy, Sleep
-from sync.errors import ApiError, SyncError
+from sync.errors import AmbiguousWrite, ApiError, SyncError
 from sync.scrub import scrub
 
 logger = logging.getLogger("sync.clients.http")

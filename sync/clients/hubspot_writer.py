@@ -23,7 +23,7 @@ from sync.clients.hubspot_writes import (
     updated_results,
     write_failure,
 )
-from sync.clients.isolate import Refused, isolate
+from sync.clients.isolate import BatchRefused, isolate
 from sync.domain import HubSpotContact, normalize_email
 from sync.ports import ContactWrite, WriteResult
 
@@ -129,12 +129,14 @@ class HubSpotWriter:
         """:func:`~sync.clients.isolate.isolate` over HubSpot replies: a refused batch is one
         whose reply is not OK, and its reason is the reply's :class:`Resolution`."""
 
-        def attempt(pending: list[ContactWrite]) -> dict[str, WriteResult] | Refused[Resolution]:
+        def attempt(
+            pending: list[ContactWrite],
+        ) -> dict[str, WriteResult] | BatchRefused[Resolution]:
             reply = send(pending)
             if reply.ok:
                 return results(pending, reply.json() or {})
             assert reply.resolution is not None
-            return Refused(reply.resolution)
+            return BatchRefused(reply.resolution)
 
         return isolate(
             batch,

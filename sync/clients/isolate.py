@@ -24,7 +24,7 @@ E = TypeVar("E")  # why a whole batch was refused
 
 
 @dataclass(frozen=True)
-class Refused(Generic[E]):
+class BatchRefused(Generic[E]):
     """``send``'s answer when the whole batch was refused, for ``reason``."""
 
     reason: E
@@ -32,7 +32,7 @@ class Refused(Generic[E]):
 
 def isolate(
     batch: Sequence[W],
-    send: Callable[[list[W]], Mapping[str, R] | Refused[E]],
+    send: Callable[[list[W]], Mapping[str, R] | BatchRefused[E]],
     *,
     key: Callable[[W], str],
     culprits: Callable[[list[W], E], Sequence[W]],
@@ -40,7 +40,7 @@ def isolate(
 ) -> dict[str, R]:
     """A result for every input of ``batch``, by ``key``.
 
-    * ``send(inputs)`` writes ``inputs`` and returns their results by key, or :class:`Refused`.
+    * ``send(inputs)`` writes ``inputs`` and returns their results by key, or :class:`BatchRefused`.
     * ``culprits(inputs, reason)`` names the inputs a refusal blames (possibly none).
     * ``failure(input, reason)`` is the result of an input that was refused.
     """
@@ -48,7 +48,7 @@ def isolate(
     pending = list(batch)
     while pending:
         outcome = send(pending)
-        if not isinstance(outcome, Refused):
+        if not isinstance(outcome, BatchRefused):
             out.update(outcome)
             return out
         reason = outcome.reason

@@ -35,7 +35,7 @@ from typing import Any
 import httpx
 
 from sync.clients.absence import confirm_absent
-from sync.clients.errors import SELL, AmbiguousWrite, Remedy, classify_sell, sell_errors
+from sync.clients.errors import SELL, Remedy, classify_sell, sell_errors
 from sync.clients.http import DEFAULT_TIMEOUT, USER_AGENT, ApiSession, Reply
 from sync.clients.pacing import Clock, Pacer, RollingWindowPacer, Unpaced
 from sync.clients.retry import Random, RetryPolicy, Sleep
@@ -46,7 +46,7 @@ from sync.clients.sell_lifecycle import (
     conversions_of,
     device_uuid_for,
 )
-from sync.clients.sell_pages import ListKeptShifting, OffsetWalk
+from sync.clients.sell_pages import OffsetWalk
 from sync.clients.sell_wire import (
     PAGE_SIZE,
     has_next_page,
@@ -62,7 +62,7 @@ from sync.domain import (
     SellRecord,
     normalize_email,
 )
-from sync.errors import ApiError, RecordRejected
+from sync.errors import AmbiguousWrite, ApiError, ListKeptShifting, RecordRejected
 from sync.ports import SellPort, SellSyncPage, SellSyncStart
 
 ADDRESS_PREFIX = "address."

@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, TypeVar
 
+from sync.errors import ListKeptShifting
+
 PAGE_MAX = 100  # Sell's largest per_page
 OVERLAP = 5  # places each window re-reads of the previous one
 MAX_STEPS_BACK = 50
@@ -54,16 +56,6 @@ class Versioned(Protocol):
 
 
 R = TypeVar("R", bound=Versioned)
-
-
-class ListKeptShifting(Exception):
-    """The list shifted under every window the walk tried."""
-
-    def __init__(self, steps: int) -> None:
-        super().__init__(
-            f"the list kept shifting while it was paged ({steps} steps back); "
-            "the next run reads it again"
-        )
 
 
 @dataclass(frozen=True)

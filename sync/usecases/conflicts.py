@@ -22,7 +22,7 @@ from typing import Any
 
 from sync.applier import FieldWriteRefused
 from sync.domain import Conflict, ConflictStatus, FieldSnapshot, Link, LinkState, SellRef
-from sync.errors import SyncError
+from sync.errors import ConflictChanged, SyncError
 from sync.mapping import (
     FieldMapping,
     hubspot_canonical,
@@ -48,15 +48,6 @@ CLOSED_AS = {
     ConflictAction.USE_HUBSPOT: ConflictStatus.USED_HUBSPOT,
     ConflictAction.DISMISS: ConflictStatus.DISMISSED,
 }
-
-
-class ConflictChanged(Refused):
-    """The conflict no longer shows what the manager reviewed: nothing was written, and
-    ``conflict`` (still open) holds the fresh values to review again."""
-
-    def __init__(self, conflict: Conflict, message: str) -> None:
-        self.conflict = conflict
-        super().__init__(message)
 
 
 def _shown(value: str | None) -> str:

@@ -778,7 +778,7 @@ def test_run_killed_after_a_sell_create_before_the_link_is_saved_adds_no_duplica
 
 
 def test_runs_never_overlap(world: World) -> None:
-    from sync.engine import RunInProgress
+    from sync.errors import RunInProgress
 
     host = socket.gethostname()
 
@@ -800,7 +800,7 @@ def test_runs_never_overlap(world: World) -> None:
 def test_a_lock_naming_a_gone_local_pid_is_held_until_it_expires(world: World) -> None:
     """Two containers can share a host name, and a pid that is gone here may be a live run in
     another PID namespace: only the lease's expiry proves its holder gone."""
-    from sync.engine import RunInProgress
+    from sync.errors import RunInProgress
 
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()

@@ -27,9 +27,9 @@ from storage import tables as t
 from storage.db import open_store
 from storage.repositories import SqlStore
 from sync.domain import FeedMark
-from sync.engine import SYNC_LOCK, Engine, EngineConfig, RunInProgress
-from sync.errors import ConfigError
-from sync.lease import LeaseLost, RunLease
+from sync.engine import SYNC_LOCK, Engine, EngineConfig
+from sync.errors import ConfigError, LeaseLost, RunInProgress
+from sync.lease import RunLease
 from sync.report import SyncReport
 from tests.fakes import FakeHubSpot, FakeSell, TickClock
 

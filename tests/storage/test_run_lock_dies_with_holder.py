@@ -20,8 +20,9 @@ from bot.wiring import SystemClock
 from storage.db import open_store
 from storage.repositories import SqlStore
 from storage.repositories.leases import advisory_key
-from sync.engine import ORPHANED, SYNC_LOCK, Engine, EngineConfig, RunInProgress
-from sync.lease import LeaseLost, RunLease
+from sync.engine import ORPHANED, SYNC_LOCK, Engine, EngineConfig
+from sync.errors import LeaseLost, RunInProgress
+from sync.lease import RunLease
 from tests.fakes import FakeHubSpot, FakeSell, TickClock
 
 from . import workers

@@ -58,7 +58,8 @@ def race_runs(url: str, fake_pid: int, barrier: Any, results: Any) -> None:
     owner made of host and pid would say, only one of the two syncs may run."""
     import sync.engine as engine_module
     from bot.wiring import SystemClock
-    from sync.engine import Engine, EngineConfig, RunInProgress
+    from sync.engine import Engine, EngineConfig
+    from sync.errors import RunInProgress
     from tests.fakes import FakeHubSpot, FakeSell
 
     engine_module.os = _PidNamespace(fake_pid)  # type: ignore[attr-defined]

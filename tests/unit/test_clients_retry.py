@@ -8,11 +8,17 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from sync.clients.errors import AmbiguousWrite, Remedy, Resolution, classify_hubspot, classify_sell
+from sync.clients.errors import Remedy, Resolution, classify_hubspot, classify_sell
 from sync.clients.http import ApiSession, build_http_client, loggable_url
 from sync.clients.pacing import RollingWindowPacer, Unpaced
 from sync.clients.retry import RetryPolicy
-from sync.errors import AuthError, DailyLimitReached, RateLimited, ServiceUnavailable
+from sync.errors import (
+    AmbiguousWrite,
+    AuthError,
+    DailyLimitReached,
+    RateLimited,
+    ServiceUnavailable,
+)
 
 TOKEN = "pat-na1-SECRET-0123456789abcdef"
 

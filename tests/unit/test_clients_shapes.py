@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from sync.clients.errors import SHAPES, UnexpectedShape, shape_error
+from sync.clients.errors import SHAPES, shape_error
 from sync.clients.retry import RetryPolicy
 from sync.clients.sell import SellClient
-from sync.errors import ApiError
+from sync.errors import ApiError, UnexpectedShape
 from tests.unit.test_clients_hubspot import make as make_hubspot
 
 Handler = Callable[[httpx.Request], httpx.Response]

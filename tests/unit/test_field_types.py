@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from sync.domain import FieldSnapshot, HubSpotContact, PropertyInfo, SellCustomField
-from sync.field_types import FIELD_TYPES, FieldType, ValueError_
+from sync.errors import UnusableValue
+from sync.field_types import FIELD_TYPES, FieldType
 from sync.mapping import (
     check_custom_mapping,
     field_table,
@@ -34,7 +35,7 @@ class E164Type(FieldType):
     def canonical(self, raw: Any) -> str | None:
         digits = re.sub(r"[^\d]", "", str(raw))
         if not digits:
-            raise ValueError_(f"not a phone number: {raw!r}")
+            raise UnusableValue(f"not a phone number: {raw!r}")
         return "+" + digits
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from sync.clients.isolate import Refused, isolate
+from sync.clients.isolate import BatchRefused, isolate
 
 
 class Server:
@@ -15,11 +15,11 @@ class Server:
         self.names = names
         self.sent: list[list[str]] = []
 
-    def send(self, batch: list[str]) -> Mapping[str, str] | Refused[list[str]]:
+    def send(self, batch: list[str]) -> Mapping[str, str] | BatchRefused[list[str]]:
         self.sent.append(list(batch))
         blamed = [item for item in batch if item in self.bad]
         if blamed:
-            return Refused(blamed if self.names else [])
+            return BatchRefused(blamed if self.names else [])
         return {item: "ok" for item in batch}
 
 
@@ -60,7 +60,7 @@ def test_a_refused_batch_of_one_is_that_inputs_failure_without_asking_culprits()
     asked: list[object] = []
     results = isolate(
         ["only"],
-        lambda batch: Refused("no"),
+        lambda batch: BatchRefused("no"),
         key=lambda item: item,
         culprits=lambda pending, reason: asked.append(reason) or [],
         failure=lambda item, reason: f"{item}: {reason}",

@@ -12,8 +12,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sync.clients.sell_pages import ListKeptShifting, OffsetWalk, Window, window_after
+from sync.clients.sell_pages import OffsetWalk, Window, window_after
 from sync.domain import RecordKind, SellRef
+from sync.errors import ListKeptShifting
 from tests.conftest import LIST_ID, World
 from tests.fakes import FakeSell, TickClock
 

@@ -24,11 +24,11 @@ from sync.errors import (
     AuthError,
     ConfigError,
     DailyLimitReached,
+    LeaseLost,
     RateLimited,
     ServiceUnavailable,
     SyncError,
 )
-from sync.lease import LeaseLost
 from sync.mapping import (
     STANDARD_FIELDS,
     Direction,

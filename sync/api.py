@@ -1,0 +1,218 @@
+"""The sync core's public surface: everything the bot (Slack, the scheduler, the command line)
+uses of the core, and nothing else.
+
+``bot/`` imports the core only through this module (checked by ``lint-imports`` and
+``tests/unit/test_public_api.py``), so what the core may change freely is whatever is not
+named in ``__all__`` below. Storage implements the ports of :mod:`sync.ports` and imports them
+directly.
+
+What is here, by kind:
+
+* the facade over the use cases (:class:`SyncService`) and the values its methods answer with;
+* the engine, its configuration and the CRM clients, for the composition root;
+* the domain and port values the bot renders (links, conflicts, runs, requests, holds);
+* the errors (:mod:`sync.errors` draws their tree);
+* the parsing of what people type (items to push, settings) and the setup checks.
+"""
+
+from __future__ import annotations
+
+from sync.bulk import REMOVALS, REMOVALS_MIN, REMOVALS_SHARE, HoldStatus, describe
+from sync.clients.hubspot import HubSpotClient, HubSpotLimits, HubSpotSession
+from sync.clients.retry import RetryPolicy
+from sync.clients.sell import SellClient
+from sync.config import EngineConfig
+from sync.domain import (
+    Conflict,
+    ConflictStatus,
+    HubSpotList,
+    Link,
+    LinkState,
+    Outcome,
+    SellRef,
+    SettingName,
+    Skip,
+)
+from sync.engine import Engine
+from sync.errors import (
+    ApiError,
+    ConfigError,
+    ConflictChanged,
+    Refused,
+    RunInProgress,
+    ServiceUnavailable,
+    SyncError,
+)
+from sync.mapping import STANDARD_FIELDS, Direction, MappingCheck, hubspot_owned_fields
+from sync.ports import (
+    RUN_STATUSES,
+    AuditEvent,
+    BulkHold,
+    ChangeRequest,
+    RunRecord,
+    SchedulerBeat,
+)
+from sync.preflight import (
+    Finding,
+    SlackAuth,
+    SlackChannel,
+    SlackGroup,
+    check_hubspot,
+    check_published_credentials,
+    check_sell,
+    check_slack,
+    check_slack_mode,
+    hubspot_skipped,
+    passed,
+    sell_skipped,
+    setup_variable,
+)
+from sync.push import (
+    MAX_ITEMS,
+    looks_like_email,
+    mentions_sell_host,
+    parse_id,
+    parse_items,
+    parse_sell_url,
+)
+from sync.report import FailureKind, SyncReport, classify_failure
+from sync.scrub import scrub
+from sync.service import (
+    CLI_ACTOR,
+    REQUEST_TTL,
+    SETTINGS,
+    Actor,
+    AuditTrail,
+    ChangeKind,
+    ConflictAction,
+    ConflictPage,
+    Decision,
+    DecisionOutcome,
+    Explanation,
+    FieldRow,
+    LinkConflict,
+    LinkConflictPage,
+    RequestResult,
+    RequestStatus,
+    RunRestored,
+    SchedulerState,
+    ScheduleState,
+    SettingChange,
+    StatusView,
+    Summary,
+    SyncService,
+    ThresholdImpact,
+    Trigger,
+    Verdict,
+    conflict_seen_token,
+    field_label,
+    run_dict,
+    setting_needs_crm,
+    trigger_parts,
+)
+from sync.usecases.history import stored_trigger
+from sync.usecases.markers import Markers
+from sync.usecases.settings import Origin, SettingChanged, SettingRow, SettingsView
+from sync.usecases.status import Figures
+
+__all__ = [
+    "CLI_ACTOR",
+    "MAX_ITEMS",
+    "REMOVALS",
+    "REMOVALS_MIN",
+    "REMOVALS_SHARE",
+    "REQUEST_TTL",
+    "RUN_STATUSES",
+    "SETTINGS",
+    "STANDARD_FIELDS",
+    "Actor",
+    "ApiError",
+    "AuditEvent",
+    "AuditTrail",
+    "BulkHold",
+    "ChangeKind",
+    "ChangeRequest",
+    "ConfigError",
+    "Conflict",
+    "ConflictAction",
+    "ConflictChanged",
+    "ConflictPage",
+    "ConflictStatus",
+    "Decision",
+    "DecisionOutcome",
+    "Direction",
+    "Engine",
+    "EngineConfig",
+    "Explanation",
+    "FailureKind",
+    "FieldRow",
+    "Figures",
+    "Finding",
+    "HoldStatus",
+    "HubSpotClient",
+    "HubSpotLimits",
+    "HubSpotList",
+    "HubSpotSession",
+    "Link",
+    "LinkConflict",
+    "LinkConflictPage",
+    "LinkState",
+    "MappingCheck",
+    "Markers",
+    "Origin",
+    "Outcome",
+    "Refused",
+    "RequestResult",
+    "RequestStatus",
+    "RetryPolicy",
+    "RunInProgress",
+    "RunRecord",
+    "RunRestored",
+    "ScheduleState",
+    "SchedulerBeat",
+    "SchedulerState",
+    "SellClient",
+    "SellRef",
+    "ServiceUnavailable",
+    "SettingChange",
+    "SettingChanged",
+    "SettingName",
+    "SettingRow",
+    "SettingsView",
+    "Skip",
+    "SlackAuth",
+    "SlackChannel",
+    "SlackGroup",
+    "StatusView",
+    "Summary",
+    "SyncError",
+    "SyncReport",
+    "SyncService",
+    "ThresholdImpact",
+    "Trigger",
+    "Verdict",
+    "check_hubspot",
+    "check_published_credentials",
+    "check_sell",
+    "check_slack",
+    "check_slack_mode",
+    "classify_failure",
+    "conflict_seen_token",
+    "describe",
+    "field_label",
+    "hubspot_owned_fields",
+    "hubspot_skipped",
+    "looks_like_email",
+    "mentions_sell_host",
+    "parse_id",
+    "parse_items",
+    "parse_sell_url",
+    "passed",
+    "run_dict",
+    "scrub",
+    "sell_skipped",
+    "setting_needs_crm",
+    "setup_variable",
+    "stored_trigger",
+    "trigger_parts",
+]
