@@ -73,7 +73,7 @@ class BoardRepository(Repository):
 
 
 @functools.cache
-def _board_statement(runs: int) -> sa.CompoundSelect:
+def _board_statement(runs: int) -> sa.CompoundSelect[Any]:
     """The board's statement, built once (building it costs more CPU than running it)."""
     beat, by_state, recent = _latest_beat(), _by_state(), _recent(runs)
     return sa.union_all(
