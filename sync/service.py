@@ -33,7 +33,7 @@ from sync.usecases.approvals import (
     Setting,
 )
 from sync.usecases.bulk import BulkHolds, HoldDecision
-from sync.usecases.common import CLI_ACTOR, Actor, Parts, Refused
+from sync.usecases.common import CLI_ACTOR, Actor, Audit, Parts, Refused
 from sync.usecases.conflicts import (
     ConflictAction,
     ConflictPage,
@@ -131,19 +131,33 @@ class SyncService:
         parts = Parts.of(engine)
         self.clock = parts.clock
         self._parts = parts
-        self._threshold = Threshold(parts)
-        self._approvals = Approvals(parts, self._threshold)
-        self._bulk = BulkHolds(parts)
-        self._status = Status(parts, self._approvals)
-        self._history = History(parts)
+        # Each use case gets the storage roles it calls (the store plays them all).
+        store, clock, config, in_force = engine.store, engine.clock, engine.config, engine.settings
+        hubspot, sell = engine.hubspot, engine.sell
+        audit = Audit(store, clock)
+        self._threshold = Threshold(store, store, store, in_force)
+        self._approvals = Approvals(store, store, hubspot, in_force, audit, config, self._threshold)
+        self._bulk = BulkHolds(store, audit, clock)
+        self._status = Status(store, clock, config, self._approvals)
+        self._history = History(store, store, store, store)
         self._explain = Explain(parts)
-        self._conflicts = Conflicts(parts)
-        self._link_conflicts = LinkConflicts(parts)
-        self._tombstones = Tombstones(parts)
-        self._fields = Fields(parts)
-        self._digest = Digest(parts)
-        self.markers = Markers(parts)
-        self._settings = Settings(parts)
+        self._conflicts = Conflicts(
+            store,
+            store,
+            hubspot,
+            sell,
+            audit,
+            context=engine.context,
+            write_field=engine.write_field,
+        )
+        self._link_conflicts = LinkConflicts(store, audit)
+        self._tombstones = Tombstones(store, store, clock)
+        self._fields = Fields(
+            hubspot, sell, store, in_force, audit, score_property=config.score_property
+        )
+        self._digest = Digest(store, store, store, store, clock)
+        self.markers = Markers(store, store, clock)
+        self._settings = Settings(store, store, hubspot, in_force, clock, config)
 
     # -------------------------------------------------------------- running (the engine's)
     def run(

@@ -1,7 +1,8 @@
 """The features, one module each, as functions of the ports that return values.
 
-Every use case takes what it needs from :class:`~sync.usecases.common.Parts` (the two CRMs,
-the store, the clock, the run context), checks who may do it, does it, and returns a frozen value
+Every use case takes the ports it calls (a CRM, the storage roles of :mod:`sync.ports` such as
+``LinkStore`` or ``AuditLog``, the clock), never the whole store or the engine; the facade wires
+them. It checks who may do it, does it, and returns a frozen value
 whose statuses, actions and settings are StrEnums. None of them words anything for a person:
 ``bot/blocks`` turns the values into Slack messages and ``bot/terminal`` into CLI text, so both
 say the same thing in their own form. Refusals are :class:`~sync.usecases.common.Refused` with a

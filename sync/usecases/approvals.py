@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from sync.config import EngineConfig
 from sync.domain import HubSpotList, SettingName
-from sync.ports import ChangeRequest
+from sync.ports import ChangeRequest, ChangeRequestStore, Clock, HubSpotPort, SyncSettingsStore
 from sync.settings_registry import Change, entry
-from sync.usecases.common import Actor, Parts, Refused
+from sync.usecases.common import Actor, Audit, InForce, Refused
 from sync.usecases.threshold import Threshold, ThresholdImpact
 
 REQUEST_TTL = timedelta(days=7)
@@ -64,13 +65,28 @@ class Decision:
 
 
 class Approvals:
-    def __init__(self, parts: Parts, threshold: Threshold) -> None:
-        self.parts = parts
+    def __init__(
+        self,
+        requests: ChangeRequestStore,
+        settings_store: SyncSettingsStore,
+        hubspot: HubSpotPort,
+        settings: InForce,
+        audit: Audit,
+        config: EngineConfig,
+        threshold: Threshold,
+    ) -> None:
+        self.requests = requests
+        self.settings_store = settings_store
+        self.hubspot = hubspot
+        self.settings = settings
+        self.audit = audit
+        self.clock: Clock = audit.clock
+        self.config = config
         self.threshold = threshold
 
     def synced_list(self) -> HubSpotList:
         """The one HubSpot list that feeds Sell (S2)."""
-        return self.parts.hubspot.get_list(self.parts.settings().list_id)
+        return self.hubspot.get_list(self.settings().list_id)
 
     def request_change(
         self, setting: SettingName | str, value: str, *, actor: Actor, reason: str = ""
@@ -79,20 +95,20 @@ class Approvals:
         kind = entry(setting)
         parsed = kind.parse(value)
         new_value = kind.text(parsed)
-        old_value = kind.text(kind.in_force(self.parts.settings(), self.parts.config))
+        old_value = kind.text(kind.in_force(self.settings(), self.config))
         if new_value == old_value:
             raise Refused(f"{kind.name} is already {old_value}")
-        kind.validate(parsed, self.parts.hubspot)
+        kind.validate(parsed, self.hubspot)
         impact = self.threshold.impact(parsed) if kind.shows_impact else None
-        request, superseded = self.parts.store.create_request(
+        request, superseded = self.requests.create_request(
             setting=kind.name,
             new_value=new_value,
             old_value=old_value,
             requested_by=actor.id,
             reason=reason.strip()[:500],
-            at=self.parts.clock.now(),
+            at=self.clock.now(),
         )
-        self.parts.audit(
+        self.audit(
             "change_requested",
             f"{kind.name}={new_value}",
             actor,
@@ -102,12 +118,12 @@ class Approvals:
 
     def attach_message(self, request_id: int, *, channel: str, ts: str) -> None:
         """Remember where the request's approval message was posted, to rewrite it later."""
-        self.parts.store.set_request_message(request_id, channel=channel, ts=ts)
+        self.requests.set_request_message(request_id, channel=channel, ts=ts)
 
     def expire_requests(self) -> list[ChangeRequest]:
         """Mark pending requests older than 7 days expired; returns the ones it expired."""
-        store = self.parts.store
-        now = self.parts.clock.now()
+        store = self.requests
+        now = self.clock.now()
         expired = []
         for r in store.pending_requests():
             if now - r.created_at >= REQUEST_TTL:
@@ -121,8 +137,8 @@ class Approvals:
     def pending_requests(self) -> list[ChangeRequest]:
         """The pending requests, once those past ``REQUEST_TTL`` are expired (one read when
         none is: this runs on every ``/sellsync status``)."""
-        pending = self.parts.store.pending_requests()
-        now = self.parts.clock.now()
+        pending = self.requests.pending_requests()
+        now = self.clock.now()
         if not any(now - r.created_at >= REQUEST_TTL for r in pending):
             return pending
         self.expire_requests()
@@ -134,12 +150,12 @@ class Approvals:
         """``count`` pending requests, the oldest made at ``oldest_at`` (the status board's one
         read): that count as it is, unless one is past ``REQUEST_TTL`` (then they are expired
         first, as :meth:`pending_requests` does)."""
-        if oldest_at is None or self.parts.clock.now() - oldest_at < REQUEST_TTL:
+        if oldest_at is None or self.clock.now() - oldest_at < REQUEST_TTL:
             return count
         return len(self.pending_requests())
 
     def decide(self, request_id: int, *, approve: bool, actor: Actor) -> Decision:
-        store = self.parts.store
+        store = self.requests
         request = store.get_request(request_id)
         if request is None:
             raise Refused(f"there is no change request #{request_id}")
@@ -149,7 +165,7 @@ class Approvals:
             raise Refused("only managers can approve or reject settings changes")
         if actor.id == request.requested_by:
             raise Refused("you can't approve or reject your own request")
-        now = self.parts.clock.now()
+        now = self.clock.now()
         if now - request.created_at >= REQUEST_TTL:
             expired, _ = store.decide_request(
                 request.id, status=RequestStatus.EXPIRED, by=EXPIRER, at=now
@@ -162,8 +178,8 @@ class Approvals:
         if approve:
             kind = entry(request.setting)
             change = Change(request.requested_by, request.reason, now, approved_by=actor.id)
-            kind.apply(store, kind.parse(request.new_value), change)
-        self.parts.audit(
+            kind.apply(self.settings_store, kind.parse(request.new_value), change)
+        self.audit(
             f"change_{status}",
             f"{request.setting}={request.new_value}",
             actor,

@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sync.bulk import HoldStatus
-from sync.ports import BulkHold
+from sync.ports import BulkHold, BulkHoldStore, Clock
 from sync.usecases.approvals import DecisionOutcome
-from sync.usecases.common import Actor, Parts, Refused
+from sync.usecases.common import Actor, Audit, Refused
 
 
 @dataclass(frozen=True)
@@ -29,16 +29,18 @@ class HoldDecision:
 
 
 class BulkHolds:
-    def __init__(self, parts: Parts) -> None:
-        self.parts = parts
+    def __init__(self, holds: BulkHoldStore, audit: Audit, clock: Clock) -> None:
+        self.holds = holds
+        self.audit = audit
+        self.clock = clock
 
     def pending(self) -> BulkHold | None:
         """The one pending hold, if any."""
-        holds = self.parts.store.holds([HoldStatus.PENDING], limit=1)
+        holds = self.holds.holds([HoldStatus.PENDING], limit=1)
         return holds[0] if holds else None
 
     def get(self, hold_id: int) -> BulkHold | None:
-        return self.parts.store.get_hold(hold_id)
+        return self.holds.get_hold(hold_id)
 
     def unposted(self) -> BulkHold | None:
         """The pending hold when no message shows it yet (the scheduler posts it)."""
@@ -46,10 +48,10 @@ class BulkHolds:
         return hold if hold is not None and hold.message_ts is None else None
 
     def attach_message(self, hold_id: int, *, channel: str, ts: str) -> None:
-        self.parts.store.set_hold_message(hold_id, channel=channel, ts=ts)
+        self.holds.set_hold_message(hold_id, channel=channel, ts=ts)
 
     def decide(self, hold_id: int, *, approve: bool, actor: Actor) -> HoldDecision:
-        store = self.parts.store
+        store = self.holds
         hold = store.get_hold(hold_id)
         if hold is None:
             raise Refused(f"there is no bulk request #{hold_id}")
@@ -59,11 +61,11 @@ class BulkHolds:
             raise Refused("only managers can approve or reject held creations")
         status = HoldStatus.APPROVED if approve else HoldStatus.REJECTED
         decided, changed = store.decide_hold(
-            hold.id, status=status, by=actor.id, at=self.parts.clock.now()
+            hold.id, status=status, by=actor.id, at=self.clock.now()
         )
         if not changed:
             return HoldDecision(decided, DecisionOutcome.DECIDED_MEANWHILE)
-        self.parts.audit(
+        self.audit(
             f"bulk_{status}",
             f"bulk hold #{hold.id}",
             actor,

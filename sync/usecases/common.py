@@ -1,18 +1,26 @@
-"""What every use case shares: who acts, the refusal, the parts they work on, the audit write."""
+"""What every use case shares: who acts, the refusal, the audit write, the settings in force.
+
+Each use case takes the storage roles of :mod:`sync.ports` it calls (a ``LinkStore``, an
+``AuditLog`` ...), never the whole store or the engine; :class:`sync.service.SyncService` wires
+them. :class:`Parts` is the whole set, for what reads across all of them (``status ITEM``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sync.errors import Refused
-from sync.ports import AuditEvent, Clock, HubSpotPort, SellPort, Store, SyncSettings
+from sync.ports import AuditEvent, AuditLog, Clock, HubSpotPort, SellPort, Store, SyncSettings
 
 if TYPE_CHECKING:
     from sync.engine import Engine, EngineConfig
 
-__all__ = ["CLI_ACTOR", "Actor", "Parts", "Refused", "iso"]
+__all__ = ["CLI_ACTOR", "Actor", "Audit", "InForce", "Parts", "Refused", "iso"]
+
+#: The settings in force (the stored ones over the environment's): ``Engine.settings``.
+InForce = Callable[[], SyncSettings]
 
 
 @dataclass(frozen=True)
@@ -23,6 +31,21 @@ class Actor:
 
 
 CLI_ACTOR = Actor("cli", is_manager=True, name="command line")
+
+
+@dataclass(frozen=True)
+class Audit:
+    """Records what a person did: one audit event, stamped now."""
+
+    log: AuditLog
+    clock: Clock
+
+    def __call__(self, kind: str, subject: str, actor: Actor, detail: dict[str, object]) -> None:
+        self.log.audit(
+            AuditEvent(
+                at=self.clock.now(), kind=kind, subject=subject, detail=detail, actor=actor.id
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -45,11 +68,7 @@ class Parts:
         return self.engine.settings()
 
     def audit(self, kind: str, subject: str, actor: Actor, detail: dict[str, object]) -> None:
-        self.store.audit(
-            AuditEvent(
-                at=self.clock.now(), kind=kind, subject=subject, detail=detail, actor=actor.id
-            )
-        )
+        Audit(self.store, self.clock)(kind, subject, actor, detail)
 
 
 def iso(value: datetime | None) -> str | None:

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from sync.applier import FieldWriteRefused
 from sync.domain import Conflict, ConflictStatus, FieldSnapshot, Link, LinkState, SellRef
@@ -31,7 +32,9 @@ from sync.mapping import (
     to_sell_value,
 )
 from sync.merge import hubspot_raw
-from sync.usecases.common import Actor, Parts, Refused
+from sync.ports import ConflictStore, HubSpotPort, LinkStore, SellPort
+from sync.run_context import RunContext
+from sync.usecases.common import Actor, Audit, Refused
 
 _CHANGED = "conflict #{id} changed since you looked; nothing was written: review again"
 
@@ -86,13 +89,39 @@ class _Resolution:
         return replace(self.link, snapshot=snapshot, last_synced_at=at)
 
 
+class FieldWriter(Protocol):
+    """Writes one field's value to one side of a link through the applier
+    (``Engine.write_field``)."""
+
+    def __call__(
+        self, link: Link, mapping: FieldMapping, raw: Any, *, to_hubspot: bool
+    ) -> None: ...
+
+
 class Conflicts:
-    def __init__(self, parts: Parts) -> None:
-        self.parts = parts
+    def __init__(
+        self,
+        conflicts: ConflictStore,
+        links: LinkStore,
+        hubspot: HubSpotPort,
+        sell: SellPort,
+        audit: Audit,
+        *,
+        context: Callable[[], RunContext],
+        write_field: FieldWriter,
+    ) -> None:
+        self.conflicts = conflicts
+        self.links = links
+        self.hubspot = hubspot
+        self.sell = sell
+        self.audit = audit
+        self.clock = audit.clock
+        self.context = context
+        self.write_field = write_field
 
     def page(self, *, offset: int = 0, limit: int = 10) -> ConflictPage:
         """One page of open conflicts; a page past the end (``conflicts 999``) is the last one."""
-        store = self.parts.store
+        store = self.conflicts
         limit = max(1, limit)
         total = store.count_conflicts()
         offset = min(max(0, offset), (max(0, total - 1) // limit) * limit)
@@ -109,7 +138,7 @@ class Conflicts:
         written and :class:`ConflictChanged` carries the fresh conflict. When the CRM write
         fails, the decision is undone, the conflict is open again, and Refused says why.
         """
-        store = self.parts.store
+        store = self.conflicts
         if not actor.is_manager:
             raise Refused("only managers can resolve conflicts")
         if action not in set(ConflictAction):
@@ -132,7 +161,7 @@ class Conflicts:
             conflict_id,
             status=status,
             by=actor.id,
-            at=self.parts.clock.now(),
+            at=self.clock.now(),
             values=(conflict.sell_value, conflict.hubspot_value),
         )
         if not changed and resolved.status is ConflictStatus.OPEN:
@@ -146,7 +175,7 @@ class Conflicts:
                 self._write(write)
             except BaseException as exc:  # the decision is undone, whatever stopped the write
                 reopened = store.reopen_conflict(conflict_id, status=status, by=actor.id)
-                self.parts.audit(
+                self.audit(
                     "conflict_resolution_failed",
                     subject,
                     actor,
@@ -161,11 +190,11 @@ class Conflicts:
                     raise
                 again = "it is open again" if reopened else "a newer conflict replaces it"
                 raise Refused(f"{exc}; conflict #{conflict_id} was not resolved, {again}") from exc
-            store.save_link(write.settled(self.parts.clock.now()))
+            self.links.save_link(write.settled(self.clock.now()))
         detail: dict[str, Any] = {"field": conflict.field, "action": action.value}
         if write is not None:
             detail |= {"written": write.value, "to": "hubspot" if write.to_hubspot else "sell"}
-        self.parts.audit("conflict_resolved", subject, actor, detail)
+        self.audit("conflict_resolved", subject, actor, detail)
         return resolved, True
 
     def _changed(
@@ -186,12 +215,12 @@ class Conflicts:
             sell_value=fresh if keep_sell else conflict.sell_value,
             hubspot_value=conflict.hubspot_value if keep_sell else fresh,
         )
-        refreshed = self.parts.store.refresh_conflict(
+        refreshed = self.conflicts.refresh_conflict(
             conflict_id,
             sell_value=changed.sell_value,
             hubspot_value=changed.hubspot_value,
         )
-        self.parts.audit(
+        self.audit(
             "conflict_changed",
             f"{conflict.sell}|{conflict.hubspot_id}",
             actor,
@@ -212,20 +241,17 @@ class Conflicts:
 
     def _plan(self, conflict: Conflict, action: ConflictAction) -> _Resolution:
         """What resolving ``conflict`` writes, read from both sides now (no write yet)."""
-        parts = self.parts
-        link = parts.store.links_by_sell([conflict.sell]).get(conflict.sell)
+        link = self.links.links_by_sell([conflict.sell]).get(conflict.sell)
         if link is None or link.state is not LinkState.ACTIVE:
             raise Refused(f"{conflict.sell} is no longer synced; dismiss the conflict instead")
-        run = parts.engine.context()
+        run = self.context()
         mapping = next((m for m in run.table(conflict.sell.kind) if m.key == conflict.field), None)
         if mapping is None:
             raise Refused(
                 f"field {conflict.field} is no longer mapped; dismiss the conflict instead"
             )
-        record = parts.sell.get_records(conflict.sell.kind, [conflict.sell.id]).get(
-            conflict.sell.id
-        )
-        found, _ = parts.hubspot.read_contacts([link.hubspot_id], run.hubspot_props())
+        record = self.sell.get_records(conflict.sell.kind, [conflict.sell.id]).get(conflict.sell.id)
+        found, _ = self.hubspot.read_contacts([link.hubspot_id], run.hubspot_props())
         contact = found.get(link.hubspot_id)
         if record is None or contact is None:
             raise Refused("the record no longer exists on one side; dismiss the conflict instead")
@@ -247,9 +273,7 @@ class Conflicts:
     def _write(self, write: _Resolution) -> None:
         """Through the engine's applier, the one writer of field values."""
         try:
-            self.parts.engine.write_field(
-                write.link, write.mapping, write.raw, to_hubspot=write.to_hubspot
-            )
+            self.write_field(write.link, write.mapping, write.raw, to_hubspot=write.to_hubspot)
         except FieldWriteRefused as exc:
             raise Refused(str(exc)) from exc
 
@@ -272,11 +296,12 @@ class LinkConflicts:
     """Link conflicts (L2): two Sell records that a HubSpot merge left on one contact. A manager
     keeps one of the two links; the other Sell record is unlinked. Nothing is guessed."""
 
-    def __init__(self, parts: Parts) -> None:
-        self.parts = parts
+    def __init__(self, links: LinkStore, audit: Audit) -> None:
+        self.links = links
+        self.audit = audit
 
     def page(self, *, limit: int = 10) -> LinkConflictPage:
-        store = self.parts.store
+        store = self.links
         total = store.count_links().get(LinkState.MERGE_HELD.value, 0)
         items = [LinkConflict(h, o) for h, o in store.held_links(limit=limit)] if total else []
         return LinkConflictPage(items, total)
@@ -289,7 +314,7 @@ class LinkConflicts:
         unlinked, and False when another manager decided first (then nothing is changed)."""
         if not actor.is_manager:
             raise Refused("only managers can resolve link conflicts")
-        store = self.parts.store
+        store = self.links
         link = store.links_by_sell([held]).get(held)
         if link is None or link.state is not LinkState.MERGE_HELD:
             return None, False
@@ -300,7 +325,7 @@ class LinkConflicts:
         settled = store.settle_held_link(held, keep_held=keep == held)
         if settled is None:
             return None, False
-        self.parts.audit(
+        self.audit(
             "link_conflict_resolved",
             f"{held}|{settled.held.hubspot_id}",
             actor,

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from sync.ports import LeaseStore, SchedulerStateStore
-from sync.usecases.common import Parts
+from sync.ports import AuditLog, Clock, LeaseStore, RunLog, SchedulerStateStore
 from sync.usecases.status import RunStatus
 
 log = logging.getLogger("sellsync.scheduler")
@@ -59,12 +58,22 @@ class Summary:
 
 
 class Digest:
-    def __init__(self, parts: Parts) -> None:
-        self.parts = parts
+    def __init__(
+        self,
+        audit_log: AuditLog,
+        runs: RunLog,
+        leases: LeaseStore,
+        state: SchedulerStateStore,
+        clock: Clock,
+    ) -> None:
+        self.audit_log = audit_log
+        self.runs = runs
+        self.leases = leases
+        self.state = state
+        self.clock = clock
 
     def summary_since(self, since: datetime | None) -> Summary:
-        store = self.parts.store
-        events = store.audit_since(since)
+        events = self.audit_log.audit_since(since)
         counts: Counter[str] = Counter()
         changes: list[SettingChange] = []
         for e in events:
@@ -85,7 +94,7 @@ class Digest:
                 counts[e.kind] += len(e.detail.get("conflicts") or ()) or 1
             else:
                 counts[e.kind] += 1
-        runs = [r for r in store.recent_runs(500) if since is None or r.started_at >= since]
+        runs = [r for r in self.runs.recent_runs(500) if since is None or r.started_at >= since]
         skipped: Counter[str] = Counter()
         for r in runs:
             for k, v in r.counts.items():
@@ -96,7 +105,7 @@ class Digest:
             counts["error"] = errors
         return Summary(
             since,
-            self.parts.clock.now(),
+            self.clock.now(),
             dict(counts),
             dict(skipped),
             changes,
@@ -108,10 +117,10 @@ class Digest:
         """Build the summary since the last one and ``post`` it; the watermark moves only when
         ``post`` returns True. False as well when another scheduler holds the summary lock or
         has just posted one."""
-        leases: LeaseStore = self.parts.store
-        state: SchedulerStateStore = self.parts.store
+        leases = self.leases
+        state = self.state
         owner = f"summary:{uuid.uuid4().hex[:12]}"
-        now = self.parts.clock.now()
+        now = self.clock.now()
         if not leases.try_lock(SUMMARY_LOCK, owner=owner, at=now, ttl_seconds=600):
             log.info("summary skipped: another scheduler is posting it")
             return False
@@ -134,19 +143,19 @@ class Digest:
     def failed(self, alert: Callable[[], object]) -> bool:
         """A run failed: ``alert()`` unless this failure streak was alerted already. The streak
         is recorded only once ``alert`` returns, so a failed alert is tried again next time."""
-        state: SchedulerStateStore = self.parts.store
+        state = self.state
         alerted = state.alerted_failure_since()
         if alerted is not None:
             log.info("sync still failing; already alerted at %s", alerted)
             return False
         alert()
-        state.set_alerted_failure_since(self.parts.clock.now())
+        state.set_alerted_failure_since(self.clock.now())
         return True
 
     def succeeded(self, note: Callable[[datetime | None], object]) -> bool:
         """A run did not fail: when a failure streak was alerted, ``note(failing_since)`` says
         it recovered, and the streak ends."""
-        state: SchedulerStateStore = self.parts.store
+        state = self.state
         alerted = state.alerted_failure_since()
         if alerted is None:
             return False

@@ -12,8 +12,8 @@ from sync.mapping import (
     check_custom_mapping,
     hubspot_owned_fields,
 )
-from sync.ports import CustomMapping
-from sync.usecases.common import Actor, Parts, Refused
+from sync.ports import CustomMapping, HubSpotPort, SellPort, SyncSettingsStore
+from sync.usecases.common import Actor, Audit, InForce, Refused
 
 
 @dataclass(frozen=True)
@@ -40,20 +40,33 @@ def field_label(key: str) -> str:
 
 
 class Fields:
-    def __init__(self, parts: Parts) -> None:
-        self.parts = parts
+    def __init__(
+        self,
+        hubspot: HubSpotPort,
+        sell: SellPort,
+        settings_store: SyncSettingsStore,
+        settings: InForce,
+        audit: Audit,
+        *,
+        score_property: str,
+    ) -> None:
+        self.hubspot = hubspot
+        self.sell = sell
+        self.settings_store = settings_store
+        self.settings = settings
+        self.audit = audit
+        self.score_property = score_property
 
     def rows(self) -> list[FieldRow]:
-        parts = self.parts
         rows = [FieldRow(m.hubspot, m.sell, Direction.BOTH, m.kinds) for m in STANDARD_FIELDS]
         rows += [
             FieldRow(m.hubspot, m.sell, Direction.TO_SELL, m.kinds)
-            for m in hubspot_owned_fields(parts.config.score_property)
+            for m in hubspot_owned_fields(self.score_property)
         ]
-        settings = parts.settings()
+        settings = self.settings()
         if settings.custom_mappings:
-            props = parts.hubspot.properties()
-            sell_fields = {k: parts.sell.custom_fields(k) for k in RECORD_KINDS}
+            props = self.hubspot.properties()
+            sell_fields = {k: self.sell.custom_fields(k) for k in RECORD_KINDS}
             for cm in settings.custom_mappings:
                 check = check_custom_mapping(cm.hubspot_property, cm.sell_field, props, sell_fields)
                 rows.append(
@@ -70,7 +83,6 @@ class Fields:
 
     def map_field(self, hubspot_property: str, sell_field: str, *, actor: Actor) -> MappingCheck:
         """S13: map a HubSpot custom property to a Sell custom field (managers)."""
-        parts = self.parts
         if not actor.is_manager:
             raise Refused("only managers can map fields")
         prop_name, field_name = hubspot_property.strip(), sell_field.strip()
@@ -78,15 +90,17 @@ class Fields:
             raise Refused('usage: fields map PROPERTY "Sell field"')
         if any(m.hubspot == prop_name for m in (*STANDARD_FIELDS, *hubspot_owned_fields())):
             raise Refused(f"{prop_name} is a standard field and is already synced")
-        props = parts.hubspot.properties()
-        sell_fields = {k: parts.sell.custom_fields(k) for k in RECORD_KINDS}
+        props = self.hubspot.properties()
+        sell_fields = {k: self.sell.custom_fields(k) for k in RECORD_KINDS}
         check = check_custom_mapping(prop_name, field_name, props, sell_fields)
         if check.status == "refused":
             return check
-        settings = parts.settings()
+        settings = self.settings()
         kept = tuple(m for m in settings.custom_mappings if m.hubspot_property != prop_name)
-        parts.store.update_settings(custom_mappings=(*kept, CustomMapping(prop_name, field_name)))
-        parts.audit(
+        self.settings_store.update_settings(
+            custom_mappings=(*kept, CustomMapping(prop_name, field_name))
+        )
+        self.audit(
             "field_mapped", prop_name, actor, {"sell_field": field_name, "status": check.status}
         )
         return check

@@ -11,10 +11,10 @@ from datetime import datetime
 from enum import StrEnum
 
 from sync.domain import SellRef
-from sync.ports import AuditEvent, RunRecord
+from sync.ports import AuditEvent, AuditLog, LinkStore, RunLog, RunRecord, SellIndexStore
 from sync.push import parse_items
 from sync.report import SyncReport
-from sync.usecases.common import Parts, Refused
+from sync.usecases.common import Refused
 
 
 class Trigger(StrEnum):
@@ -61,12 +61,17 @@ class AuditTrail:
 
 
 class History:
-    def __init__(self, parts: Parts) -> None:
-        self.parts = parts
+    def __init__(
+        self, runs: RunLog, audit_log: AuditLog, links: LinkStore, index: SellIndexStore
+    ) -> None:
+        self._runs = runs
+        self.audit_log = audit_log
+        self.links = links
+        self.index = index
 
     def runs(self, limit: int = 20) -> list[RunRecord]:
         """Run history, newest first."""
-        return self.parts.store.recent_runs(limit)
+        return self._runs.recent_runs(limit)
 
     def audit_trail(
         self,
@@ -90,13 +95,12 @@ class History:
                 return AuditTrail(item, subjects, [])
         else:
             item = None
-        events = self.parts.store.audit_events(
+        events = self.audit_log.audit_events(
             subjects=subjects, run_id=run_id, since=since, newest=limit
         )
         return AuditTrail(item, subjects, events if limit is None else list(events))
 
     def _subjects(self, item: str) -> tuple[str, ...]:
-        store = self.parts.store
         refs: list[SellRef] = []
         hubspot_ids: list[str] = []
         parsed = parse_items([item])
@@ -108,11 +112,11 @@ class History:
                 )
             hubspot_ids.append(item)
         refs.extend(parsed.refs)
-        for entries in store.find_by_email(parsed.emails).values():
+        for entries in self.index.find_by_email(parsed.emails).values():
             refs.extend(e.ref for e in entries)
-        for link in store.links_by_sell(refs).values():
+        for link in self.links.links_by_sell(refs).values():
             hubspot_ids.append(link.hubspot_id)
-        for link in store.links_by_hubspot(hubspot_ids).values():
+        for link in self.links.links_by_hubspot(hubspot_ids).values():
             refs.append(link.sell)
         return tuple(dict.fromkeys([*(str(r) for r in refs), *hubspot_ids]))
 

@@ -10,27 +10,24 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sync.ports import LeaseStore, RequestMarkerStore
-from sync.usecases.common import Parts
+from sync.ports import Clock, LeaseStore, RequestMarkerStore
 
 
 class Markers:
-    def __init__(self, parts: Parts) -> None:
-        self.parts = parts
+    def __init__(self, markers: RequestMarkerStore, leases: LeaseStore, clock: Clock) -> None:
+        self.markers = markers
+        self.leases = leases
+        self.clock = clock
 
     def take(self, name: str, *, owner: str, at: datetime, ttl_seconds: int) -> bool:
         """True when this is the first live marker of ``name``."""
-        markers: RequestMarkerStore = self.parts.store
-        return markers.mark_once(name, owner=owner, at=at, ttl_seconds=ttl_seconds)
+        return self.markers.mark_once(name, owner=owner, at=at, ttl_seconds=ttl_seconds)
 
     def give_back(self, name: str, *, owner: str) -> None:
-        markers: RequestMarkerStore = self.parts.store
-        markers.release_mark(name, owner=owner)
+        self.markers.release_mark(name, owner=owner)
 
     def purge_expired(self) -> None:
         """Drop expired markers and the locks of runs that crashed."""
-        markers: RequestMarkerStore = self.parts.store
-        leases: LeaseStore = self.parts.store
-        now = self.parts.clock.now()
-        markers.purge_marks(at=now)
-        leases.purge_locks(at=now)
+        now = self.clock.now()
+        self.markers.purge_marks(at=now)
+        self.leases.purge_locks(at=now)

@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from sync.config import EngineConfig
 from sync.domain import SettingName
-from sync.ports import CustomMapping
+from sync.ports import AuditLog, Clock, CustomMapping, HubSpotPort, SyncSettingsStore
 from sync.settings_registry import REGISTRY, Change, Entry, entry
 from sync.settings_registry import parse_list_id as parse_list_id
-from sync.usecases.common import Actor, Parts, Refused
+from sync.usecases.common import Actor, Audit, InForce, Refused
 
 
 class Origin(StrEnum):
@@ -103,13 +104,27 @@ class SettingChanged:
 
 
 class Settings:
-    def __init__(self, parts: Parts) -> None:
-        self.parts = parts
+    def __init__(
+        self,
+        settings_store: SyncSettingsStore,
+        audit_log: AuditLog,
+        hubspot: HubSpotPort,
+        settings: InForce,
+        clock: Clock,
+        config: EngineConfig,
+    ) -> None:
+        self.settings_store = settings_store
+        self.audit_log = audit_log
+        self.hubspot = hubspot
+        self.settings = settings
+        self.clock = clock
+        self.config = config
+        self.audit = Audit(audit_log, clock)
 
     def view(self) -> SettingsView:
         """Every setting, stored and from the environment. Reads only."""
-        config = self.parts.config
-        stored = self.parts.store.stored_settings()
+        config = self.config
+        stored = self.settings_store.stored_settings()
         in_force = config.settings_over(stored)
         rows = []
         for kind in REGISTRY.values():
@@ -138,14 +153,14 @@ class Settings:
             raise Refused("say why: a change needs a reason (--reason)")
         parsed = kind.parse(value)
         new = kind.text(parsed)
-        old = kind.text(kind.in_force(self.parts.settings(), self.parts.config))
-        is_stored = kind.stored(self.parts.store.stored_settings())
+        old = kind.text(kind.in_force(self.settings(), self.config))
+        is_stored = kind.stored(self.settings_store.stored_settings())
         if new == old and (is_stored is not None or not kind.seeded):
             raise Refused(f"{kind.command} is already {old}")
-        kind.validate(parsed, self.parts.hubspot)
-        now = self.parts.clock.now()
-        after = kind.apply(self.parts.store, parsed, Change(actor.id, reason.strip()[:500], now))
-        self.parts.audit(
+        kind.validate(parsed, self.hubspot)
+        now = self.clock.now()
+        after = kind.apply(self.settings_store, parsed, Change(actor.id, reason.strip()[:500], now))
+        self.audit(
             "setting_changed",
             f"{kind.name}={new}",
             actor,
@@ -154,7 +169,7 @@ class Settings:
         return SettingChanged(kind.name, old, new, after.version)
 
     def _origin(self, name: SettingName, value: str) -> Origin:
-        events = self.parts.store.audit_trail(subjects=[f"{name}={value}"], limit=20)
+        events = self.audit_log.audit_trail(subjects=[f"{name}={value}"], limit=20)
         for event in reversed(events):  # newest first
             origin = CHANGE_KINDS.get(event.kind)
             if origin is not None:

@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sync.ports import RunRecord, RunStats, SchedulerBeat, Store
+from sync.config import EngineConfig
+from sync.ports import Clock, RunRecord, RunStats, SchedulerBeat, Store
 from sync.settings_registry import SettingNote, notes
 from sync.usecases.approvals import Approvals
-from sync.usecases.common import Parts, iso
+from sync.usecases.common import iso
 from sync.usecases.history import stored_trigger
 
 #: A scheduler records a heartbeat every minute (bot/scheduler.py); one silent for this long is
@@ -159,20 +160,25 @@ def read_figures(store: Store) -> Figures:
 
 
 class Status:
-    def __init__(self, parts: Parts, approvals: Approvals) -> None:
-        self.parts = parts
+    def __init__(
+        self, store: Store, clock: Clock, config: EngineConfig, approvals: Approvals
+    ) -> None:
+        # the whole store: the board reads every role at once, in one snapshot
+        self.store = store
+        self.clock = clock
+        self.config = config
         self.approvals = approvals
 
     def status(self) -> StatusView:
-        store = self.parts.store
+        store = self.store
         with store.reading():  # one connection and, on SQLite, one snapshot for the whole board
             return self._status(store)
 
     def _status(self, store: Store) -> StatusView:
         board = store.board(RECENT_RUNS)  # everything the board reads: one round trip
-        settings = self.parts.config.settings_over(board.settings)
+        settings = self.config.settings_over(board.settings)
         runs = board.recent_runs
-        schedule = ScheduleState.from_beat(board.heartbeat, self.parts.clock.now())
+        schedule = ScheduleState.from_beat(board.heartbeat, self.clock.now())
         counts = board.counts
         return StatusView(
             threshold=settings.threshold,
@@ -191,21 +197,21 @@ class Status:
 
     def schedule_state(self) -> ScheduleState:
         """Is a scheduler alive, and when does it run next (from its heartbeat)."""
-        return ScheduleState.from_beat(self.parts.store.latest_heartbeat(), self.parts.clock.now())
+        return ScheduleState.from_beat(self.store.latest_heartbeat(), self.clock.now())
 
     def record_heartbeat(self, beat: SchedulerBeat) -> None:
         """A scheduler says it is alive (or, with ``stopped_at``, that it stopped cleanly)."""
-        self.parts.store.record_heartbeat(beat)
+        self.store.record_heartbeat(beat)
 
     def last_run(self) -> RunRecord | None:
         """The newest run; raises when the database does not answer (the health check)."""
-        runs = self.parts.store.recent_runs(1)
+        runs = self.store.recent_runs(1)
         return runs[0] if runs else None
 
     def figures(self) -> Figures:
         """Runs by status, links by state, open work (``/metrics``); raises when the database
         does not answer."""
-        return read_figures(self.parts.store)
+        return read_figures(self.store)
 
 
 def run_dict(run: RunRecord | None) -> dict[str, object] | None:

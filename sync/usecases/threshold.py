@@ -10,9 +10,10 @@ from datetime import datetime
 from decimal import Decimal
 
 from sync.domain import LinkState
+from sync.ports import LinkStore, MemberStore, RunLog
 from sync.qualify import parse_score
 from sync.settings_registry import MAX_THRESHOLD, parse_threshold
-from sync.usecases.common import Parts
+from sync.usecases.common import InForce
 
 __all__ = ["MAX_THRESHOLD", "ImpactRow", "Threshold", "ThresholdImpact", "parse_threshold"]
 
@@ -40,15 +41,19 @@ class ThresholdImpact:
 
 
 class Threshold:
-    def __init__(self, parts: Parts) -> None:
-        self.parts = parts
+    def __init__(
+        self, links: LinkStore, members: MemberStore, runs: RunLog, settings: InForce
+    ) -> None:
+        self.links = links
+        self.members = members
+        self.runs = runs
+        self.settings = settings
 
     def impact(self, proposed: int | None = None) -> ThresholdImpact:
         """How many list members qualify now and at nearby thresholds, and how many are linked."""
-        store = self.parts.store
-        settings = self.parts.settings()
-        recorded = store.member_scores(settings.list_id)
-        links = store.links_by_hubspot(recorded)
+        settings = self.settings()
+        recorded = self.members.member_scores(settings.list_id)
+        links = self.links.links_by_hubspot(recorded)
         # Linked pairs sync whatever their score (S7): only the others can still enter Sell.
         scores = {
             cid: parse_score(raw)
@@ -65,7 +70,7 @@ class Threshold:
             qual = [cid for cid, s in scores.items() if s is not None and s >= Decimal(t)]
             tombs = sum(1 for cid in qual if cid in links)
             rows.append(ImpactRow(t, len(qual), len(qual) - tombs))
-        runs = store.recent_runs(1)
+        runs = self.runs.recent_runs(1)
         return ThresholdImpact(
             current=current,
             proposed=proposed,

@@ -18,9 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from sync.domain import Link, LinkState, Outcome, SellRef
-from sync.ports import AuditEvent
+from sync.ports import AuditEvent, AuditLog, Clock, LinkStore
 from sync.push import parse_items
-from sync.usecases.common import Actor, Parts, Refused
+from sync.usecases.common import Actor, Audit, Refused
 
 #: What each audited outcome left on a link, and so what ``restore --run`` lifts.
 LIFTED: dict[str, LinkState] = {
@@ -54,8 +54,11 @@ def _pair(subject: str) -> tuple[SellRef, str] | None:
 
 
 class Tombstones:
-    def __init__(self, parts: Parts) -> None:
-        self.parts = parts
+    def __init__(self, links: LinkStore, audit_log: AuditLog, clock: Clock) -> None:
+        self.links = links
+        self.audit_log = audit_log
+        self.clock = clock
+        self.audit = Audit(audit_log, clock)
 
     def restore(self, item: str, *, actor: Actor) -> Link:
         """Lift ITEM's tombstone (from the next sync the contact is treated as never linked) or
@@ -64,21 +67,18 @@ class Tombstones:
             raise Refused("only managers can restore deleted records")
         link = self._marked(item.strip())
         if link.state is LinkState.TOMBSTONED:
-            self.parts.store.delete_link(link.sell)
+            self.links.delete_link(link.sell)
         else:
-            self.parts.store.save_link(replace(link, state=LinkState.ACTIVE))
-        self.parts.audit(
-            RESTORED, f"{link.sell}|{link.hubspot_id}", actor, {"was": link.state.value}
-        )
+            self.links.save_link(replace(link, state=LinkState.ACTIVE))
+        self.audit(RESTORED, f"{link.sell}|{link.hubspot_id}", actor, {"was": link.state.value})
         return link
 
     def restore_run(self, run_id: int, *, actor: Actor, reason: str = "") -> RunRestored:
         """Re-activate every link run ``run_id`` tombstoned or marked deleted in HubSpot."""
         if not actor.is_manager:
             raise Refused("only managers can restore deleted records")
-        store = self.parts.store
         marked: dict[SellRef, tuple[str, LinkState]] = {}
-        for event in store.audit_events(run_id=run_id):
+        for event in self.audit_log.audit_events(run_id=run_id):
             pair = _pair(event.subject) if event.kind in LIFTED else None
             if pair is not None:
                 marked[pair[0]] = (pair[1], LIFTED[event.kind])
@@ -87,15 +87,15 @@ class Tombstones:
                 f"run {run_id} tombstoned nothing and marked nothing deleted in HubSpot; "
                 "`sellsync runs` lists the runs"
             )
-        links = store.links_by_sell(marked)
+        links = self.links.links_by_sell(marked)
         lifted: list[tuple[Link, LinkState]] = []
         for ref, (hubspot_id, state) in marked.items():
             link = links.get(ref)
             if link is not None and link.state is state and link.hubspot_id == hubspot_id:
                 lifted.append((link, state))
-        now = self.parts.clock.now()
+        now = self.clock.now()
         detail: dict[str, object] = {"run": run_id, **({"reason": reason} if reason else {})}
-        store.audit_many(
+        self.audit_log.audit_many(
             [
                 AuditEvent(
                     at=now,
@@ -107,7 +107,7 @@ class Tombstones:
                 for link, state in lifted
             ]
         )
-        store.save_links([replace(link, state=LinkState.ACTIVE) for link, _ in lifted])
+        self.links.save_links([replace(link, state=LinkState.ACTIVE) for link, _ in lifted])
         return RunRestored(
             run_id,
             tombstones=sum(1 for _, s in lifted if s is LinkState.TOMBSTONED),
@@ -116,7 +116,7 @@ class Tombstones:
         )
 
     def _marked(self, item: str) -> Link:
-        store = self.parts.store
+        store = self.links
         candidates: list[Link] = []
         if item.lower().startswith("hubspot:"):
             hub = item.split(":", 1)[1].strip()
