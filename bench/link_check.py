@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scale import build
 
 from sync.domain import LinkState, SellRef
-from sync.feeds.cursors import LINK_CHECK, LinkCheckCursor
+from sync.feeds.marks import LINK_CHECK, LinkCheckMark
 from sync.feeds.links import runs_per_day, share_size
 
 
@@ -57,7 +57,7 @@ def main() -> None:
             assert report.failure is None, report.failure
             calls = {k: v - before.get(k, 0) for k, v in sell.calls.items() if v - before.get(k, 0)}
             # the worst case: the last link the last run checked is deleted now
-            after_id = LinkCheckCursor.from_mark(store.get_cursor(LINK_CHECK)).after_id
+            after_id = LinkCheckMark.from_mark(store.get_mark(LINK_CHECK)).after_id
             victim = next(link for page in store.iter_links(after_id=after_id - 1) for link in page)
             sell.delete("lead", victim.sell.id)
             runs = 0

@@ -317,7 +317,7 @@ class Applier(PlanOnly):
 
     # ------------------------------------------------------- run state
     def save_mark(self, name: str, mark: FeedMark) -> None:
-        self.store.set_cursor(name, mark)
+        self.store.set_mark(name, mark)
 
     def add_members(self, list_id: str, ids: Sequence[str]) -> None:
         self.store.add_members(list_id, ids)

@@ -285,7 +285,7 @@ class Conflict:
 class FeedMark:
     """What the store keeps of one feed's position, between runs.
 
-    Each feed reads it into its own typed cursor (sync/feeds/cursors.py): ``(updated_at, id)``
+    Each feed reads it into its own typed mark (sync/feeds/marks.py): ``(updated_at, id)``
     of the newest record seen for the Sell change feed, ``position_ms`` (lastmodifieddate) for
     the HubSpot one, and ``last_id`` alone as the "list:settings version" key of the list
     members already evaluated.

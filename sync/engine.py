@@ -1,6 +1,6 @@
 """The engine: the public face of a sync run and a push, and the run lease around a run.
 
-A run is a pipeline (sync/pipeline/sync_run.py): feeds read pages and own their cursors
+A run is a pipeline (sync/pipeline/sync_run.py): feeds read pages and own their marks
 (sync/feeds/), the planner turns each page and what the store knows of it into a plan value
 (sync/planner.py), and the applier is the only code that writes (sync/applier.py). A push
 (sync/pipeline/push_run.py) is built from the same parts. A dry run is the same pipeline with

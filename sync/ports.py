@@ -4,7 +4,7 @@
 implements the storage roles; ``bot/`` wires them together. Every method either returns a value
 or raises one of :mod:`sync.errors`.
 
-Storage is split by role (links, the Sell email index, list members, cursors, conflicts, change
+Storage is split by role (links, the Sell email index, list members, feed marks, conflicts, change
 requests, the run log, the audit log, leases, request markers, scheduler state, sync settings),
 each a small Protocol over tables of its own, so that a consumer names the few methods it uses
 and a reader sees which job each table does. :class:`Store` joins them all for the composition
@@ -453,12 +453,12 @@ class MemberStore(Protocol):
     def remove_members(self, list_id: str, ids: Iterable[str]) -> None: ...
 
 
-class CursorStore(Protocol):
+class MarkStore(Protocol):
     """Where each change feed of a sync run stopped."""
 
-    def get_cursor(self, name: str) -> FeedMark | None: ...
+    def get_mark(self, name: str) -> FeedMark | None: ...
 
-    def set_cursor(self, name: str, cursor: FeedMark) -> None: ...
+    def set_mark(self, name: str, mark: FeedMark) -> None: ...
 
 
 class ConflictStore(Protocol):
@@ -732,7 +732,7 @@ class Store(
     LinkStore,
     SellIndexStore,
     MemberStore,
-    CursorStore,
+    MarkStore,
     ConflictStore,
     ChangeRequestStore,
     BulkHoldStore,

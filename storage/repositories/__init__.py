@@ -1,5 +1,5 @@
 """The storage roles of :mod:`sync.ports` on SQLAlchemy, for PostgreSQL and SQLite: one module
-per role (``links``, ``sell_index``, ``members``, ``cursors``, ``conflicts``,
+per role (``links``, ``sell_index``, ``members``, ``marks``, ``conflicts``,
 ``change_requests``, ``runs``, ``audit``, ``leases``, ``markers``, ``scheduler``, ``settings``),
 each a small class over the engine helpers of :mod:`storage.repositories.base`, and composed here,
 in one place, into :class:`SqlStore`.
@@ -28,7 +28,7 @@ from storage.repositories.board import BoardRepository
 from storage.repositories.bulk_holds import BulkHoldRepository
 from storage.repositories.change_requests import ChangeRequestRepository
 from storage.repositories.conflicts import ConflictRepository
-from storage.repositories.cursors import CursorRepository
+from storage.repositories.marks import MarkRepository
 from storage.repositories.leases import LeaseRepository
 from storage.repositories.links import LinkRepository
 from storage.repositories.markers import RequestMarkerRepository
@@ -45,7 +45,7 @@ __all__ = [
     "BulkHoldRepository",
     "ChangeRequestRepository",
     "ConflictRepository",
-    "CursorRepository",
+    "MarkRepository",
     "LeaseRepository",
     "LinkRepository",
     "MemberRepository",
@@ -65,7 +65,7 @@ class SqlStore(
     LinkRepository,
     SellIndexRepository,
     MemberRepository,
-    CursorRepository,
+    MarkRepository,
     ConflictRepository,
     ChangeRequestRepository,
     BulkHoldRepository,
@@ -116,7 +116,7 @@ if TYPE_CHECKING:
         BulkHoldStore,
         ChangeRequestStore,
         ConflictStore,
-        CursorStore,
+        MarkStore,
         LeaseStore,
         LinkStore,
         MemberStore,
@@ -134,7 +134,7 @@ if TYPE_CHECKING:
         links: LinkRepository,
         index: SellIndexRepository,
         members: MemberRepository,
-        cursors: CursorRepository,
+        marks: MarkRepository,
         conflicts: ConflictRepository,
         requests: ChangeRequestRepository,
         holds: BulkHoldRepository,
@@ -149,7 +149,7 @@ if TYPE_CHECKING:
         LinkStore,
         SellIndexStore,
         MemberStore,
-        CursorStore,
+        MarkStore,
         ConflictStore,
         ChangeRequestStore,
         BulkHoldStore,
@@ -165,7 +165,7 @@ if TYPE_CHECKING:
             links,
             index,
             members,
-            cursors,
+            marks,
             conflicts,
             requests,
             holds,

@@ -5,8 +5,8 @@ run applied it (storing the mark the page reaches, acking a queue …). It never
 records: :func:`read_through` hands each page's items to the run's "what to plan" callable,
 then closes the page, then passes the page boundary (the run lease is renewed, progress is
 reported, a stop asked for is honoured). This is the split of Airbyte's ``Stream`` (reads
-pages) and ``Cursor`` (says how far, once applied) — :mod:`sync.feeds.cursors` holds the
-cursors.
+pages) and ``Cursor`` (says how far, once applied): here a feed's *mark* says how far it read,
+and :mod:`sync.feeds.marks` holds each feed's typed mark.
 
 A new feed (an inbox of webhook events, say) is a class with ``stage``, ``read`` and ``close``;
 the reader does not change.

@@ -4,7 +4,7 @@ Converting a lead gives it a new id as a contact and takes the lead off the lead
 the change feed and the link check a converted lead looks deleted. ``GET /v2/lead_conversions``
 is the only map from the lead to its contact; following it lets the run move a linked lead's
 link to the contact instead of laying a tombstone. The mark is the id of the newest conversion
-read (:class:`~sync.feeds.cursors.ConversionCursor`); it is stored only once the batch is
+read (:class:`~sync.feeds.marks.ConversionMark`); it is stored only once the batch is
 applied, so a run killed half way reads the same conversions again.
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from sync.domain import LeadConversion
 from sync.feeds.base import Page, SaveMark
-from sync.feeds.cursors import LEAD_CONVERSIONS, ConversionCursor
+from sync.feeds.marks import LEAD_CONVERSIONS, ConversionMark
 from sync.ports import SellPort
 
 BATCH = 100  # conversions planned and applied together
@@ -26,10 +26,10 @@ class ConversionFeed:
     stage = "lead conversions"
 
     def __init__(
-        self, sell: SellPort, cursor: ConversionCursor, save: SaveMark | None = None
+        self, sell: SellPort, mark: ConversionMark, save: SaveMark | None = None
     ) -> None:
         self.sell = sell
-        self.cursor = cursor
+        self.mark = mark
         self.save = save
         self._batches: Iterator[list[LeadConversion]] | None = None
 
@@ -39,15 +39,15 @@ class ConversionFeed:
         batch = next(self._batches, None)
         if batch is None:
             return None
-        self.cursor.observe(batch)
-        return Page(batch, self.cursor.close_slice())
+        self.mark.observe(batch)
+        return Page(batch, self.mark.close_slice())
 
     def close(self, page: Page[LeadConversion]) -> None:
         if self.save is not None and page.mark is not None:
             self.save(LEAD_CONVERSIONS, page.mark)
 
     def batches(self) -> Iterator[list[LeadConversion]]:
-        """The new conversions in batches; the run moves the cursor past each one it applied."""
-        conversions = self.sell.conversions_after(self.cursor.after_id)
+        """The new conversions in batches; the run moves the mark past each one it applied."""
+        conversions = self.sell.conversions_after(self.mark.after_id)
         for start in range(0, len(conversions), BATCH):
             yield conversions[start : start + BATCH]

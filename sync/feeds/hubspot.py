@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from sync.domain import HubSpotContact
 from sync.feeds.base import Page, SaveMark
-from sync.feeds.cursors import HUBSPOT_CHANGES, HubSpotChangeCursor
+from sync.feeds.marks import HUBSPOT_CHANGES, HubSpotChangeMark
 from sync.ports import ChangePage, HubSpotPort
 
 
@@ -24,7 +24,7 @@ class HubSpotChangeFeed:
     def __init__(
         self,
         hubspot: HubSpotPort,
-        cursor: HubSpotChangeCursor,
+        mark: HubSpotChangeMark,
         *,
         overlap_ms: int,
         properties: Callable[[], Sequence[str]] = list,
@@ -32,7 +32,7 @@ class HubSpotChangeFeed:
         save: SaveMark | None = None,
     ) -> None:
         self.hubspot = hubspot
-        self.cursor = cursor
+        self.mark = mark
         self.overlap_ms = overlap_ms
         self.properties = properties  # read once the first page is (a first run reads none)
         self.now_ms = now_ms
@@ -45,18 +45,18 @@ class HubSpotChangeFeed:
             if self._started:
                 return None  # a first run's closing page was read
             self._started = True
-            if self.cursor.position_ms is None:
-                return Page([], self.cursor.start(self.now_ms()), final=True)
+            if self.mark.position_ms is None:
+                return Page([], self.mark.start(self.now_ms()), final=True)
             self._pages = self.pages(self.properties())
         page = next(self._pages, None)
-        return None if page is None else Page(page.contacts, self.cursor.close_slice())
+        return None if page is None else Page(page.contacts, self.mark.close_slice())
 
     def close(self, page: Page[HubSpotContact]) -> None:
         if self.save is not None and page.mark is not None:
             self.save(HUBSPOT_CHANGES, page.mark)
 
     def pages(self, properties: Sequence[str]) -> Iterator[ChangePage]:
-        since = self.cursor.since_ms(self.overlap_ms)
+        since = self.mark.since_ms(self.overlap_ms)
         for page in self.hubspot.changed_pages(since, properties):
-            self.cursor.observe(page.high_water_ms)
+            self.mark.observe(page.high_water_ms)
             yield page

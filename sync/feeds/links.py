@@ -3,7 +3,7 @@
 Sell's Core API lists no deleted records (``reference/sell-api.md`` §7), and a record deleted
 while nothing touches it never shows up in the change feed. So every run re-reads a share of
 the links' Sell records with ``ids=`` reads of 100, carrying on where the previous run stopped
-(:class:`~sync.feeds.cursors.LinkCheckCursor`, the id of the last link checked, so a run
+(:class:`~sync.feeds.marks.LinkCheckMark`, the id of the last link checked, so a run
 reads only its share of the store too). A record missing from the answer is handled by
 the planner exactly as in the ``--full`` check (S5: tombstone). Missing means proven gone:
 the client reads every id an ``ids=`` read left out on its own, and only Sell's 404
@@ -23,7 +23,7 @@ import math
 from collections.abc import Iterator
 
 from sync.domain import Link
-from sync.feeds.cursors import LinkCheckCursor
+from sync.feeds.marks import LinkCheckMark
 from sync.ports import Store
 
 READ = 100  # ids per Sell read
@@ -45,32 +45,32 @@ def share_size(links: int, *, runs_per_day: int = RUNS_PER_DAY) -> int:
 
 
 class LinkCheckFeed:
-    """This run's share of the stored links, after the cursor's link, wrapping round."""
+    """This run's share of the stored links, after the mark's link, wrapping round."""
 
     def __init__(
-        self, store: Store, cursor: LinkCheckCursor, *, total: int, per_day: int = RUNS_PER_DAY
+        self, store: Store, mark: LinkCheckMark, *, total: int, per_day: int = RUNS_PER_DAY
     ) -> None:
         self.store = store
-        self.cursor = cursor
+        self.mark = mark
         self.share = share_size(total, runs_per_day=per_day)
 
     def batches(self) -> Iterator[list[Link]]:
-        """The share in batches of :data:`READ`; the cursor moves past each batch yielded."""
+        """The share in batches of :data:`READ`; the mark moves past each batch yielded."""
         batch: list[Link] = []
         for link in self._share():
             batch.append(link)
             if len(batch) == READ:
                 yield batch
-                self.cursor.observe(batch)
+                self.mark.observe(batch)
                 batch = []
         if batch:
             yield batch
-            self.cursor.observe(batch)
+            self.mark.observe(batch)
 
     def _share(self) -> Iterator[Link]:
-        """``share`` links after the cursor's, going round again from the first after the last
+        """``share`` links after the mark's, going round again from the first after the last
         (but not past where this run started)."""
-        start, left = self.cursor.after_id, self.share
+        start, left = self.mark.after_id, self.share
         for after in (start, 0) if start else (0,):
             for page in self.store.iter_links(batch_size=READ, after_id=after):
                 for link in page:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 from sync.domain import RecordKind, SellRecord
 from sync.feeds.base import Page, SaveMark
-from sync.feeds.cursors import SellChangeCursor, sell_changes_name
+from sync.feeds.marks import SellChangeMark, sell_changes_name
 from sync.ports import SellPort
 
 
@@ -26,12 +26,12 @@ class SellChangeFeed:
         self,
         sell: SellPort,
         kind: RecordKind,
-        cursor: SellChangeCursor,
+        mark: SellChangeMark,
         save: SaveMark | None = None,
     ) -> None:
         self.sell = sell
         self.kind = kind
-        self.cursor = cursor
+        self.mark = mark
         self.save = save
         self.stage = f"sell {kind}s"
         self._pages: Iterator[list[SellRecord]] | None = None
@@ -46,7 +46,7 @@ class SellChangeFeed:
         if self._closed:
             return None
         self._closed = True
-        mark = self.cursor.close_slice()  # newest first: only once the whole feed is applied
+        mark = self.mark.close_slice()  # newest first: only once the whole feed is applied
         return None if mark is None else Page([], mark, final=True)
 
     def close(self, page: Page[SellRecord]) -> None:
@@ -54,6 +54,6 @@ class SellChangeFeed:
             self.save(sell_changes_name(self.kind), page.mark)
 
     def pages(self) -> Iterator[list[SellRecord]]:
-        for page in self.sell.changed_pages(self.kind, self.cursor.since):
-            self.cursor.observe(page)
+        for page in self.sell.changed_pages(self.kind, self.mark.since):
+            self.mark.observe(page)
             yield page

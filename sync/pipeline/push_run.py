@@ -19,7 +19,7 @@ from sync.domain import (
     SellRecord,
     SellRef,
 )
-from sync.feeds.cursors import SellChangeCursor, sell_changes_name, sell_index_name
+from sync.feeds.marks import SellChangeMark, sell_changes_name, sell_index_name
 from sync.feeds.sell import SellChangeFeed
 from sync.pipeline.sync_run import RunParts
 from sync.plan import LinkedPair, PagePlan, RecordDecision
@@ -166,12 +166,12 @@ class PushRun:
     def _refresh_index(self, kind: RecordKind) -> None:
         """The email index from the Sell feed, under its own mark (the run's feed stays put)."""
         p = self.p
-        mark = p.store.get_cursor(sell_index_name(kind)) or p.store.get_cursor(
+        mark = p.store.get_mark(sell_index_name(kind)) or p.store.get_mark(
             sell_changes_name(kind)
         )
-        feed = SellChangeFeed(p.sell, kind, SellChangeCursor.from_mark(mark))
+        feed = SellChangeFeed(p.sell, kind, SellChangeMark.from_mark(mark))
         for page in feed.pages():
             p.index.add(page)
-        new_mark = feed.cursor.close_slice()
+        new_mark = feed.mark.close_slice()
         if new_mark is not None:
             p.applier.save_mark(sell_index_name(kind), new_mark)

@@ -51,16 +51,16 @@ from sync.domain import (
 from sync.email_index import EmailIndex
 from sync.feeds.base import BatchFeed, Feed, read_through
 from sync.feeds.conversions import ConversionFeed
-from sync.feeds.cursors import (
+from sync.feeds.marks import (
     HUBSPOT_CHANGES,
     LEAD_CONVERSIONS,
     LINK_CHECK,
     LIST_MEMBERS,
-    ConversionCursor,
-    HubSpotChangeCursor,
-    LinkCheckCursor,
+    ConversionMark,
+    HubSpotChangeMark,
+    LinkCheckMark,
     MembersEvaluatedKey,
-    SellChangeCursor,
+    SellChangeMark,
     sell_changes_name,
 )
 from sync.feeds.hubspot import HubSpotChangeFeed
@@ -185,21 +185,21 @@ class SyncRun:
         p.tick("members")
         key = MembersEvaluatedKey(list_id, settings.version)
         known = p.store.known_members(list_id)
-        if self.full or not key.matches(p.store.get_cursor(LIST_MEMBERS)):
+        if self.full or not key.matches(p.store.get_mark(LIST_MEMBERS)):
             p.applier.remove_members(list_id, known)
             known = set()
         # 1b. lead conversions: links move before a feed can take the lead for deleted (L1)
-        cursor = ConversionCursor.from_mark(p.store.get_cursor(LEAD_CONVERSIONS))
-        self._read(ConversionFeed(p.sell, cursor, save), self._on_conversions)
+        mark = ConversionMark.from_mark(p.store.get_mark(LEAD_CONVERSIONS))
+        self._read(ConversionFeed(p.sell, mark, save), self._on_conversions)
         # 2. the Sell change feed: index + linked records changed in Sell
         for kind in RECORD_KINDS:
-            mark = p.store.get_cursor(sell_changes_name(kind))
-            feed = SellChangeFeed(p.sell, kind, SellChangeCursor.from_mark(mark), save)
+            mark = p.store.get_mark(sell_changes_name(kind))
+            feed = SellChangeFeed(p.sell, kind, SellChangeMark.from_mark(mark), save)
             self._read(feed, self._on_sell_changes)
         # 3. HubSpot changes since the last run
         hubspot = HubSpotChangeFeed(
             p.hubspot,
-            HubSpotChangeCursor.from_mark(p.store.get_cursor(HUBSPOT_CHANGES)),
+            HubSpotChangeMark.from_mark(p.store.get_mark(HUBSPOT_CHANGES)),
             overlap_ms=p.config.hubspot_overlap_ms,
             properties=p.context.hubspot_props,
             now_ms=lambda: int(p.clock.now().timestamp() * 1000),
@@ -342,10 +342,10 @@ class SyncRun:
     def _link_share(self) -> BatchFeed[Link]:
         """This run's share of the links (:mod:`sync.feeds.links`)."""
         p = self.p
-        cursor = LinkCheckCursor.from_mark(p.store.get_cursor(LINK_CHECK))
+        mark = LinkCheckMark.from_mark(p.store.get_mark(LINK_CHECK))
         share = LinkCheckFeed(
             p.store,
-            cursor,
+            mark,
             total=sum(p.store.count_links().values()),
             per_day=runs_per_day(p.config.sync_interval_minutes),
         )
@@ -353,7 +353,7 @@ class SyncRun:
             "link check",
             share.batches(),
             name=LINK_CHECK,
-            mark=cursor.close_slice,
+            mark=mark.close_slice,
             save=p.applier.save_mark,
         )
 

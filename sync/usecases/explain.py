@@ -27,7 +27,7 @@ from sync.domain import (
 )
 from sync.email_index import StoredEmailIndex
 from sync.feeds.conversions import ConversionFeed
-from sync.feeds.cursors import LEAD_CONVERSIONS, ConversionCursor
+from sync.feeds.marks import LEAD_CONVERSIONS, ConversionMark
 from sync.pipeline.facts import Facts, FactSources
 from sync.push import parse_items
 from sync.qualify import qualify
@@ -272,8 +272,8 @@ class Explain:
         if ref.kind != "contact":
             return None
         store = self.parts.store
-        cursor = ConversionCursor.from_mark(store.get_cursor(LEAD_CONVERSIONS))
-        for batch in ConversionFeed(self.parts.sell, cursor).batches():
+        mark = ConversionMark.from_mark(store.get_mark(LEAD_CONVERSIONS))
+        for batch in ConversionFeed(self.parts.sell, mark).batches():
             mine = [c for c in batch if c.individual_id == ref.id]
             if mine:
                 links = store.links_by_sell(SellRef("lead", c.lead_id) for c in mine)

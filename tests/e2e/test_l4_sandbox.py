@@ -15,7 +15,7 @@ from sync.clients.hubspot import API_VERSION, HubSpotClient, HubSpotLimits, HubS
 from sync.clients.hubspot_search import SEARCH_CAP
 from sync.clients.sell import SellClient
 from sync.domain import FeedMark
-from sync.feeds.cursors import SellChangeCursor
+from sync.feeds.marks import SellChangeMark
 from sync.feeds.sell import SellChangeFeed
 from tests.e2e.conftest import engine_over
 
@@ -49,7 +49,7 @@ def test_l4_sell_records_deleted_while_the_feed_pages_hide_no_change(sb: Sandbox
     def run(mark: FeedMark, hook: bool) -> tuple[set[int], FeedMark | None]:
         http = httpx.Client(event_hooks={"response": [churn]} if hook else {})
         with SellClient(sb.sell_url, sb.sell_token, http=http, per_s=None) as sell:
-            feed = SellChangeFeed(sell, "lead", SellChangeCursor.from_mark(mark))
+            feed = SellChangeFeed(sell, "lead", SellChangeMark.from_mark(mark))
             seen = {r.id for page in feed.pages() for r in page}
         http.close()
         return seen, feed.cursor.close_slice()

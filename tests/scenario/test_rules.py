@@ -710,7 +710,7 @@ def test_dry_run_plan_equals_what_apply_does_and_writes_nothing(world: World) ->
     assert world.sell.records.keys() == sell_before.keys()
     assert {k: r.values for k, r in world.sell.records.items()} == sell_before
     assert world.store.recent_runs() == [] and world.store.audit_since(None) == []
-    assert world.store.get_cursor("hubspot:changes") is None
+    assert world.store.get_mark("hubspot:changes") is None
     real = world.engine.run(trigger="test", keep_actions=True)
     assert dry.counts() == real.counts()
     assert [

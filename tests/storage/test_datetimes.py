@@ -26,8 +26,8 @@ def test_every_stored_timestamp_comes_back_as_aware_utc(store: SqlStore) -> None
     assert saved.last_synced_at == UTC_INSTANT and is_utc(saved.last_synced_at)
     assert is_utc(store.links_by_sell([ref])[ref].last_synced_at)
 
-    store.set_cursor("c", FeedMark(updated_at=LOCAL))
-    cursor = store.get_cursor("c")
+    store.set_mark("c", FeedMark(updated_at=LOCAL))
+    cursor = store.get_mark("c")
     assert cursor is not None and cursor.updated_at == UTC_INSTANT and is_utc(cursor.updated_at)
 
     store.index_sell_records([SellIndexEntry(ref=ref, email="a@b.co", updated_at=LOCAL)])
@@ -75,6 +75,6 @@ def test_comparisons_in_sql_use_the_instant_not_the_wall_clock(store: SqlStore) 
 
 
 def test_naive_datetimes_are_taken_as_utc(store: SqlStore) -> None:
-    store.set_cursor("c", FeedMark(updated_at=UTC_INSTANT.replace(tzinfo=None)))
-    cursor = store.get_cursor("c")
+    store.set_mark("c", FeedMark(updated_at=UTC_INSTANT.replace(tzinfo=None)))
+    cursor = store.get_mark("c")
     assert cursor is not None and cursor.updated_at == UTC_INSTANT and is_utc(cursor.updated_at)

@@ -33,15 +33,15 @@ def test_many_members_are_added_and_removed_in_chunks(store: SqlStore) -> None:
 
 
 def test_cursor_is_absent_then_stored_then_replaced(store: SqlStore) -> None:
-    assert store.get_cursor("sell:lead") is None
-    store.set_cursor("sell:lead", FeedMark(updated_at=T0, last_id="42"))
-    assert store.get_cursor("sell:lead") == FeedMark(updated_at=T0, last_id="42", position_ms=None)
+    assert store.get_mark("sell:lead") is None
+    store.set_mark("sell:lead", FeedMark(updated_at=T0, last_id="42"))
+    assert store.get_mark("sell:lead") == FeedMark(updated_at=T0, last_id="42", position_ms=None)
     later = FeedMark(updated_at=T0 + timedelta(hours=1), last_id="43", position_ms=None)
-    store.set_cursor("sell:lead", later)
-    assert store.get_cursor("sell:lead") == later
-    store.set_cursor("hubspot", FeedMark(position_ms=1_740_992_400_123, last_id="9007199254740993"))
-    assert store.get_cursor("hubspot") == FeedMark(
+    store.set_mark("sell:lead", later)
+    assert store.get_mark("sell:lead") == later
+    store.set_mark("hubspot", FeedMark(position_ms=1_740_992_400_123, last_id="9007199254740993"))
+    assert store.get_mark("hubspot") == FeedMark(
         updated_at=None, last_id="9007199254740993", position_ms=1_740_992_400_123
     )
-    store.set_cursor("sell:lead", FeedMark())
-    assert store.get_cursor("sell:lead") == FeedMark()
+    store.set_mark("sell:lead", FeedMark())
+    assert store.get_mark("sell:lead") == FeedMark()

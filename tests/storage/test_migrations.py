@@ -214,8 +214,8 @@ def test_0004_moves_markers_and_scheduler_state_into_their_own_tables(db_url: st
         # the scheduler's state moved; the sync's own cursors stayed
         assert store.alerted_failure_since() == T0
         assert store.summary_watermark() == T0 + timedelta(hours=1)
-        assert store.get_cursor("alert") is None and store.get_cursor("summary") is None
-        cursor = store.get_cursor("hubspot:changes")
+        assert store.get_mark("alert") is None and store.get_mark("summary") is None
+        cursor = store.get_mark("hubspot:changes")
         assert cursor is not None and cursor.position_ms == 1_740_992_400_123
     finally:
         engine.dispose()

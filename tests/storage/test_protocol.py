@@ -20,7 +20,7 @@ IMPLEMENTATIONS: dict[type, type] = {
     ports.LinkStore: r.LinkRepository,
     ports.SellIndexStore: r.SellIndexRepository,
     ports.MemberStore: r.MemberRepository,
-    ports.CursorStore: r.CursorRepository,
+    ports.MarkStore: r.MarkRepository,
     ports.ConflictStore: r.ConflictRepository,
     ports.ChangeRequestStore: r.ChangeRequestRepository,
     ports.RunLog: r.RunRepository,

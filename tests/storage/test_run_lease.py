@@ -193,14 +193,14 @@ def test_the_heartbeat_notices_a_lost_lease_and_a_guarded_store_refuses_to_write
     lease = RunLease(store, FixedClock(), name="sync", ttl_seconds=60, heartbeat_seconds=0.02)
     assert lease.acquire()
     guarded = lease.guard(store)
-    guarded.set_cursor("before", FeedMark(last_id="1"))
+    guarded.set_mark("before", FeedMark(last_id="1"))
     with lease:
         store.unlock("sync", owner=lease.owner)  # released behind its back ...
         assert store.try_lock("sync", owner="another run", at=T0, ttl_seconds=60)  # ... retaken
         wait_until(lambda: lease.lost)
     with pytest.raises(LeaseLost, match="lost the lock"):
-        guarded.set_cursor("after", FeedMark(last_id="2"))
-    assert store.get_cursor("after") is None and store.get_cursor("before") is not None
+        guarded.set_mark("after", FeedMark(last_id="2"))
+    assert store.get_mark("after") is None and store.get_mark("before") is not None
     lease.release()
     assert store.lock_holder("sync") == "another run"  # the loser frees nothing
 
@@ -215,15 +215,15 @@ def test_a_lease_not_confirmed_for_half_its_ttl_is_renewed_before_the_next_write
     assert lease.acquire()
     guarded = lease.guard(store)
     monotonic.t += 29  # fresh enough: no renewal, no database round trip needed
-    guarded.set_cursor("fresh", FeedMark(last_id="1"))
+    guarded.set_mark("fresh", FeedMark(last_id="1"))
     # stopped for 90 s: the lease expired and another run took it
     monotonic.t += 90
     assert store.try_lock(
         "sync", owner="another run", at=T0 + timedelta(seconds=90), ttl_seconds=60
     )
     with pytest.raises(LeaseLost):
-        guarded.set_cursor("stale", FeedMark(last_id="2"))
-    assert store.get_cursor("stale") is None and store.get_cursor("fresh") is not None
+        guarded.set_mark("stale", FeedMark(last_id="2"))
+    assert store.get_mark("stale") is None and store.get_mark("fresh") is not None
     lease.release()
 
 

@@ -45,4 +45,4 @@ def test_the_state_is_shared_by_every_process_and_is_not_a_cursor(db_url: str) -
         first.set_alerted_failure_since(T0)
         first.set_summary_watermark(T0)
         assert second.alerted_failure_since() == T0 and second.summary_watermark() == T0
-        assert second.get_cursor("alert") is None and second.get_cursor("summary") is None
+        assert second.get_mark("alert") is None and second.get_mark("summary") is None

@@ -16,7 +16,7 @@ def contend(
 ) -> None:
     """For each lock name: wait for every contender, then try to take it; report the outcome."""
     with open_store(url, migrate=False) as store:
-        store.get_cursor("warm-up")  # connect before the first race
+        store.get_mark("warm-up")  # connect before the first race
         for name in names:
             barrier.wait(timeout=60)
             results.put((name, owner, store.try_lock(name, owner=owner, at=at, ttl_seconds=60)))
@@ -77,7 +77,7 @@ def race_runs(url: str, fake_pid: int, barrier: Any, results: Any) -> None:
     hubspot.join(LIST_ID, hubspot.add_contact(email=f"r{fake_pid}@example.com", lastname="R"))
     config = EngineConfig(default_threshold=0, default_list_id=LIST_ID)
     with open_store(url, migrate=False) as store:
-        store.get_cursor("warm-up")  # connect before the race
+        store.get_mark("warm-up")  # connect before the race
         engine = Engine(hubspot, FakeSell(), store, SystemClock(), config)
         barrier.wait(timeout=60)
         try:

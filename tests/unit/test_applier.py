@@ -50,7 +50,7 @@ def test_a_dry_push_plans_what_a_real_push_does_and_writes_nothing(world: World)
     assert world.hubspot.written == []
     assert world.store.links_by_sell([SellRef("contact", new), SellRef("lead", both)]) == {}
     assert world.store.audit_since(None) == []
-    assert world.store.get_cursor("index:lead") is None
+    assert world.store.get_mark("index:lead") is None
     assert world.store.count_conflicts() == 0
     real = world.engine.push(items, actor="U1")
     assert dry.counts() == real.counts()

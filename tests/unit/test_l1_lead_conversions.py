@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from sync.domain import ConflictStatus, FeedMark, LinkState, Outcome, SellRef
-from sync.feeds.cursors import LEAD_CONVERSIONS, ConversionCursor
+from sync.feeds.marks import LEAD_CONVERSIONS, ConversionMark
 from tests.conftest import World
 
 SCORE = "custom_fields.HubSpot score"
@@ -78,7 +78,7 @@ def test_l1_a_conversion_of_an_unlinked_lead_creates_nothing(world: World) -> No
     counts = report.counts()
     assert counts.get("converted", 0) == 0 and counts.get("created_in_hubspot", 0) == 0
     # the feed moved past it
-    mark = ConversionCursor.from_mark(world.store.get_cursor(LEAD_CONVERSIONS))
+    mark = ConversionMark.from_mark(world.store.get_mark(LEAD_CONVERSIONS))
     assert mark.after_id == world.sell.conversions[-1].id
 
 
@@ -89,7 +89,7 @@ def test_l1_a_linked_lead_found_missing_is_checked_against_conversions_first(
     conversion = world.sell.convert(rid)
     # The feed already passed this conversion (say it was read before the lead was linked):
     # only the link check finds the lead missing.
-    world.store.set_cursor(LEAD_CONVERSIONS, FeedMark(last_id=str(conversion.id)))
+    world.store.set_mark(LEAD_CONVERSIONS, FeedMark(last_id=str(conversion.id)))
     report = world.sync()
     link = world.link_of_hubspot(cid)
     assert link is not None and link.state is LinkState.ACTIVE
@@ -100,7 +100,7 @@ def test_l1_a_linked_lead_found_missing_is_checked_against_conversions_first(
 def test_l1_the_full_check_follows_a_conversion_too(world: World) -> None:
     rid, cid = _linked_lead(world)
     conversion = world.sell.convert(rid)
-    world.store.set_cursor(LEAD_CONVERSIONS, FeedMark(last_id=str(conversion.id)))
+    world.store.set_mark(LEAD_CONVERSIONS, FeedMark(last_id=str(conversion.id)))
     report = world.sync(full=True)
     assert report.counts().get("tombstoned", 0) == 0
     assert world.link_of_hubspot(cid).sell == SellRef("contact", conversion.individual_id or 0)
@@ -114,7 +114,7 @@ def test_l1_a_conversion_reported_as_a_deletion_by_the_sync_api_moves_the_link(
     world.sell.sync_api = True
     rid, cid = _linked_lead(world)
     conversion = world.sell.convert(rid)
-    world.store.set_cursor(LEAD_CONVERSIONS, FeedMark(last_id=str(conversion.id)))
+    world.store.set_mark(LEAD_CONVERSIONS, FeedMark(last_id=str(conversion.id)))
     report = world.sync()
     link = world.link_of_hubspot(cid)
     assert link is not None and link.state is LinkState.ACTIVE
@@ -133,13 +133,13 @@ def test_l1_a_deleted_lead_is_still_a_tombstone(world: World) -> None:
 def test_l1_a_dry_run_plans_the_move_and_changes_nothing(world: World) -> None:
     rid, cid = _linked_lead(world)
     world.sell.convert(rid)
-    mark = world.store.get_cursor(LEAD_CONVERSIONS)
+    mark = world.store.get_mark(LEAD_CONVERSIONS)
     world.clock.tick(60)
     dry = world.engine.run(trigger="test", dry_run=True, keep_actions=True)
     assert dry.counts()["converted"] == 1
     assert "converted in Sell: the link moved from lead:" in dry.plan.render()
     assert world.link_of_hubspot(cid).sell == SellRef("lead", rid)
-    assert world.store.get_cursor(LEAD_CONVERSIONS) == mark
+    assert world.store.get_mark(LEAD_CONVERSIONS) == mark
 
 
 def test_l1_a_lead_converted_between_the_runs_read_and_its_write_is_not_tombstoned(

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sync.domain import LinkState, Outcome, SellRef
-from sync.feeds.cursors import LINK_CHECK, LinkCheckCursor
+from sync.feeds.marks import LINK_CHECK, LinkCheckMark
 from sync.feeds.links import RUNS_PER_DAY, runs_per_day, share_size
 from tests.conftest import World, make_world
 
@@ -63,7 +63,7 @@ def test_l3_each_run_reads_one_share_and_the_rotation_persists(world: World) -> 
         before = world.sell.calls["leads_by_ids"]
         world.sync()
         assert world.sell.calls["leads_by_ids"] - before == 1  # 100 ids in one read
-        marks.append(LinkCheckCursor.from_mark(world.store.get_cursor(LINK_CHECK)).after_id)
+        marks.append(LinkCheckMark.from_mark(world.store.get_mark(LINK_CHECK)).after_id)
     # runs so far checked 100 links each: 300, 400, ... links round a ring of 250
     assert marks == [ids[(100 * k - 1) % 250] for k in range(3, 7)]
 
@@ -91,12 +91,12 @@ def test_l3_the_share_check_tombstones_as_the_full_check_does(tmp_path: Path) ->
 
 def test_l3_a_dry_run_plans_the_tombstone_and_keeps_the_rotation(world: World) -> None:
     (rid, _), *_ = _linked(world, 2)
-    mark = world.store.get_cursor(LINK_CHECK)
+    mark = world.store.get_mark(LINK_CHECK)
     world.sell.delete("lead", rid)
     world.clock.tick(60)
     dry = world.engine.run(trigger="test", dry_run=True)
     assert dry.counts()["tombstoned"] == 1
-    assert world.store.get_cursor(LINK_CHECK) == mark
+    assert world.store.get_mark(LINK_CHECK) == mark
     link = world.store.links_by_sell([SellRef("lead", rid)])[SellRef("lead", rid)]
     assert link.state is LinkState.ACTIVE
 

@@ -30,7 +30,7 @@ class EventInbox:
     def __init__(self, events: list[str], store: World) -> None:
         self.events = events
         self.world = store
-        mark = store.store.get_cursor(INBOX)
+        mark = store.store.get_mark(INBOX)
         self.at = 0 if mark is None or mark.position_ms is None else mark.position_ms
 
     def read(self) -> Page[str] | None:
@@ -42,7 +42,7 @@ class EventInbox:
 
     def close(self, page: Page[str]) -> None:
         assert page.mark is not None
-        self.world.store.set_cursor(INBOX, page.mark)
+        self.world.store.set_mark(INBOX, page.mark)
 
 
 class Stop(Exception):
@@ -64,10 +64,10 @@ def test_a_new_feed_plugs_into_the_one_reader_and_its_mark_moves_only_once_appli
     with pytest.raises(Stop):
         read_through(EventInbox(events, world), applied.extend, boundary)
     assert applied == ["1", "2", "3", "4"]
-    assert world.store.get_cursor(INBOX) == FeedMark(position_ms=4)
+    assert world.store.get_mark(INBOX) == FeedMark(position_ms=4)
     read_through(EventInbox(events, world), applied.extend, lambda stage: None)
     assert applied == ["1", "2", "3", "4", "5"]  # the next run carries on where it stopped
-    assert world.store.get_cursor(INBOX) == FeedMark(position_ms=5)
+    assert world.store.get_mark(INBOX) == FeedMark(position_ms=5)
 
 
 def _linked(world: World) -> Link:

@@ -1,4 +1,4 @@
-"""Cursors: where each change feed of a sync run stopped, by name. Nothing else lives here."""
+"""Feed marks: where each change feed of a sync run stopped, by name (the ``cursors`` table). Nothing else lives here."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from storage.repositories.base import Repository
 from sync.domain import FeedMark
 
 
-class CursorRepository(Repository):
-    """:class:`sync.ports.CursorStore` on the ``cursors`` table."""
+class MarkRepository(Repository):
+    """:class:`sync.ports.MarkStore` on the ``cursors`` table."""
 
-    def get_cursor(self, name: str) -> FeedMark | None:
+    def get_mark(self, name: str) -> FeedMark | None:
         with self._read() as session:
             row = (
                 session.execute(sa.select(t.cursors).where(t.cursors.c.name == name))
@@ -25,12 +25,12 @@ class CursorRepository(Repository):
             updated_at=row["updated_at"], last_id=row["last_id"], position_ms=row["position_ms"]
         )
 
-    def set_cursor(self, name: str, cursor: FeedMark) -> None:
+    def set_mark(self, name: str, mark: FeedMark) -> None:
         insert = self._insert(t.cursors).values(
             name=name,
-            updated_at=cursor.updated_at,
-            last_id=cursor.last_id,
-            position_ms=cursor.position_ms,
+            updated_at=mark.updated_at,
+            last_id=mark.last_id,
+            position_ms=mark.position_ms,
         )
         statement = insert.on_conflict_do_update(
             index_elements=[t.cursors.c.name],

@@ -1,4 +1,4 @@
-"""Typed cursors: one per feed, each turning the store's :class:`~sync.domain.FeedMark` into
+"""Typed marks: one per feed, each turning the store's :class:`~sync.domain.FeedMark` into
 what that feed needs, and back.
 
 They follow Airbyte CDK's ``Cursor``: ``observe`` every record (or page) read, ``close_slice``
@@ -29,7 +29,7 @@ def sell_index_name(kind: RecordKind) -> str:
 
 
 @dataclass
-class SellChangeCursor:
+class SellChangeMark:
     """``(updated_at, id)`` of the newest Sell record read.
 
     Sell pages come newest first, so the mark may only move once the whole feed has been read
@@ -41,7 +41,7 @@ class SellChangeCursor:
     _newest: tuple[datetime, int] | None = field(default=None, repr=False)
 
     @classmethod
-    def from_mark(cls, mark: FeedMark | None) -> SellChangeCursor:
+    def from_mark(cls, mark: FeedMark | None) -> SellChangeMark:
         if mark is None:
             return cls()
         return cls(since=mark.updated_at, since_id=mark.last_id)
@@ -63,7 +63,7 @@ class SellChangeCursor:
 
 
 @dataclass
-class HubSpotChangeCursor:
+class HubSpotChangeMark:
     """The ``lastmodifieddate`` (ms) up to which HubSpot's changes were applied.
 
     HubSpot pages come oldest first, so the mark moves after every applied page. ``None``
@@ -73,7 +73,7 @@ class HubSpotChangeCursor:
     position_ms: int | None = None
 
     @classmethod
-    def from_mark(cls, mark: FeedMark | None) -> HubSpotChangeCursor:
+    def from_mark(cls, mark: FeedMark | None) -> HubSpotChangeMark:
         return cls(position_ms=None if mark is None else mark.position_ms)
 
     def since_ms(self, overlap_ms: int) -> int:
@@ -119,7 +119,7 @@ LEAD_CONVERSIONS = "sell:lead_conversions"
 
 
 @dataclass
-class ConversionCursor:
+class ConversionMark:
     """The id of the newest Sell lead conversion followed (ids only grow).
 
     Conversions are read oldest first, so the mark may move after every applied batch.
@@ -128,7 +128,7 @@ class ConversionCursor:
     after_id: int = 0
 
     @classmethod
-    def from_mark(cls, mark: FeedMark | None) -> ConversionCursor:
+    def from_mark(cls, mark: FeedMark | None) -> ConversionMark:
         raw = None if mark is None else mark.last_id
         return cls(int(raw) if raw is not None and raw.isascii() and raw.isdigit() else 0)
 
@@ -143,7 +143,7 @@ LINK_CHECK = "links:check"
 
 
 @dataclass
-class LinkCheckCursor:
+class LinkCheckMark:
     """How far the rotating check of linked Sell records got: the stored id of the last link
     checked. The next run carries on after it, and starts again from the first link after the
     last; links added meanwhile join the round, links removed leave no gap."""
@@ -151,7 +151,7 @@ class LinkCheckCursor:
     after_id: int = 0
 
     @classmethod
-    def from_mark(cls, mark: FeedMark | None) -> LinkCheckCursor:
+    def from_mark(cls, mark: FeedMark | None) -> LinkCheckMark:
         raw = None if mark is None else mark.last_id
         return cls(int(raw) if raw is not None and raw.isascii() and raw.isdigit() else 0)
 
