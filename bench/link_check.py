@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scale import build
 
 from sync.domain import LinkState, SellRef
-from sync.feeds.marks import LINK_CHECK, LinkCheckMark
 from sync.feeds.links import runs_per_day, share_size
+from sync.feeds.marks import LINK_CHECK, LinkCheckMark
 
 
 def main() -> None:

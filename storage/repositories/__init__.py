@@ -28,10 +28,10 @@ from storage.repositories.board import BoardRepository
 from storage.repositories.bulk_holds import BulkHoldRepository
 from storage.repositories.change_requests import ChangeRequestRepository
 from storage.repositories.conflicts import ConflictRepository
-from storage.repositories.marks import MarkRepository
 from storage.repositories.leases import LeaseRepository
 from storage.repositories.links import LinkRepository
 from storage.repositories.markers import RequestMarkerRepository
+from storage.repositories.marks import MarkRepository
 from storage.repositories.members import MemberRepository
 from storage.repositories.runs import RunRepository
 from storage.repositories.scheduler import SchedulerStateRepository
@@ -45,9 +45,9 @@ __all__ = [
     "BulkHoldRepository",
     "ChangeRequestRepository",
     "ConflictRepository",
-    "MarkRepository",
     "LeaseRepository",
     "LinkRepository",
+    "MarkRepository",
     "MemberRepository",
     "Repository",
     "RequestMarkerRepository",
@@ -116,9 +116,9 @@ if TYPE_CHECKING:
         BulkHoldStore,
         ChangeRequestStore,
         ConflictStore,
-        MarkStore,
         LeaseStore,
         LinkStore,
+        MarkStore,
         MemberStore,
         RequestMarkerStore,
         RunLog,

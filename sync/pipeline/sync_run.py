@@ -51,6 +51,8 @@ from sync.domain import (
 from sync.email_index import EmailIndex
 from sync.feeds.base import BatchFeed, Feed, read_through
 from sync.feeds.conversions import ConversionFeed
+from sync.feeds.hubspot import HubSpotChangeFeed
+from sync.feeds.links import LinkCheckFeed, runs_per_day
 from sync.feeds.marks import (
     HUBSPOT_CHANGES,
     LEAD_CONVERSIONS,
@@ -63,8 +65,6 @@ from sync.feeds.marks import (
     SellChangeMark,
     sell_changes_name,
 )
-from sync.feeds.hubspot import HubSpotChangeFeed
-from sync.feeds.links import LinkCheckFeed, runs_per_day
 from sync.feeds.members import CHUNK, all_links, list_members, never_evaluated
 from sync.feeds.sell import SellChangeFeed
 from sync.feeds.sell_sync import SellSyncFeed

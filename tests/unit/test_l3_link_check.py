@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from sync.domain import LinkState, Outcome, SellRef
-from sync.feeds.marks import LINK_CHECK, LinkCheckMark
 from sync.feeds.links import RUNS_PER_DAY, runs_per_day, share_size
+from sync.feeds.marks import LINK_CHECK, LinkCheckMark
 from tests.conftest import World, make_world
 
 
