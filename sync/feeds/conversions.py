@@ -25,9 +25,7 @@ class ConversionFeed:
 
     stage = "lead conversions"
 
-    def __init__(
-        self, sell: SellPort, mark: ConversionMark, save: SaveMark | None = None
-    ) -> None:
+    def __init__(self, sell: SellPort, mark: ConversionMark, save: SaveMark | None = None) -> None:
         self.sell = sell
         self.mark = mark
         self.save = save
