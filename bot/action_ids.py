@@ -61,7 +61,7 @@ CONFLICTS_PREV = "conflicts_prev"
 CONFLICTS_NEXT = "conflicts_next"
 PAGE_ACTIONS = (CONFLICTS_PREV, CONFLICTS_NEXT)
 
-#: A link conflict (L2): two Sell records on one HubSpot contact after a merge.
+#: A link conflict (L2): two Sell records on one HubSpot contact after a HubSpot contact merge.
 KEEP_HELD_LINK = "link_conflict_keep_held"
 KEEP_OTHER_LINK = "link_conflict_keep_other"
 UNLINK_HELD = "link_conflict_unlink"

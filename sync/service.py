@@ -318,7 +318,7 @@ class SyncService:
         return self._conflicts.resolve(conflict_id, action, actor=actor, seen=seen)
 
     def link_conflicts(self, *, limit: int = 10) -> LinkConflictPage:
-        """L2: Sell records a HubSpot merge left on one contact, waiting for a manager."""
+        """L2: Sell records a HubSpot contact merge left on one contact, waiting for a manager."""
         return self._link_conflicts.page(limit=limit)
 
     def keep_link(

@@ -139,7 +139,7 @@ def register(app: App, deps: Deps) -> None:
         show_conflicts(body, client, respond, offset=offset, can_resolve=manager)
 
     def choose_link(body: Body, client: WebClient, respond: Respond) -> None:
-        """L2: a manager keeps one of the two Sell records a HubSpot merge left on a contact."""
+        """L2: a manager keeps one of the two Sell records a HubSpot contact merge left on a contact."""
         choice = ids.decode_link_choice(first_action(body).get("value"))
         user = user_id(body)
         if choice is None:

@@ -280,7 +280,7 @@ class Conflicts:
 
 @dataclass(frozen=True)
 class LinkConflict:
-    """L2: a link a HubSpot merge holds, and the link the surviving contact already has."""
+    """L2: a link a HubSpot contact merge holds, and the link the surviving contact already has."""
 
     held: Link  # its ``hubspot_id`` is the survivor's
     linked: Link | None  # None: the survivor has no active link any more
@@ -293,7 +293,7 @@ class LinkConflictPage:
 
 
 class LinkConflicts:
-    """Link conflicts (L2): two Sell records that a HubSpot merge left on one contact. A manager
+    """Link conflicts (L2): two Sell records that a HubSpot contact merge left on one contact. A manager
     keeps one of the two links; the other Sell record is unlinked. Nothing is guessed."""
 
     def __init__(self, links: LinkStore, audit: Audit) -> None:

@@ -5,10 +5,10 @@
   treated as never linked (and linked again to its Sell record when that still exists). On a
   link marked deleted in HubSpot it lifts the mark: the link is active again.
 * ``restore --run N`` re-activates every link run N tombstoned or marked deleted in HubSpot and
-  still holds as that run left it (a link changed since, by a restore, a merge or a later run,
-  is left alone and counted). The run's own audit events name the links, so nothing else is
-  guessed. A record that really was deleted is found so again by a later run, with proof, and
-  marked again.
+  still holds as that run left it (a link changed since, by a restore, a HubSpot contact merge
+  or a later run, is left alone and counted). The run's own audit events name the links, so
+  nothing else is guessed. A record that really was deleted is found so again by a later run,
+  with proof, and marked again.
 
 Every lift is audited as ``restored`` by the manager who asked, with the run and the reason.
 """
