@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from bot import cli_services, terminal
 from bot.cli_args import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, build_parser
 from bot.settings import AppSettings
+from bot.settings_text import refusal_text
 from bot.signals import StopOnSignals
 from sync.api import (
     CLI_ACTOR,
@@ -63,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         return _fail(EXIT_USAGE, f"configuration error: {exc}")
     except Refused as exc:
-        return _fail(EXIT_USAGE, str(exc))
+        return _fail(EXIT_USAGE, refusal_text(exc))
     except RunInProgress as exc:
         return _fail(EXIT_ERRORS, str(exc))
     except (ApiError, SyncError) as exc:

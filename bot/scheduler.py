@@ -152,7 +152,7 @@ def run_scheduled_sync(service: SyncService, notifier: Notifier) -> SyncReport |
     try:
         held = service.runs_held()
         if held is not None:
-            log.info("scheduled sync skipped: %s", held)
+            log.info("scheduled sync skipped: %s", held.why)
             return None
         report = service.run(actor=SCHEDULE_ACTOR, trigger="schedule")
     except RunInProgress:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sync.api import Origin, SettingChanged, SettingRow, SettingsView
+from sync.api import HowToSet, Origin, Refused, RunsHeld, SettingChanged, SettingRow, SettingsView
 
 ORIGIN_WORDS = {
     Origin.APPROVED: "approved in Slack",
@@ -20,8 +20,22 @@ def _plain(value: str) -> str:
     return "".join(c if c.isprintable() else "?" for c in value)
 
 
+def how_to(how: HowToSet) -> str:
+    r"""``\`sellsync settings set pause off --reason …\` or /sellsync resume``: how a person
+    sets a setting, from a terminal and (where a subcommand asks for it) from Slack."""
+    terminal = f"`sellsync settings set {how.command} {how.value} --reason …`"
+    return terminal if how.slack_args is None else f"{terminal} or /sellsync {how.slack_args}"
+
+
 def how_to_change(row: SettingRow, value: str) -> str:
-    return row.entry.how_to_set(value)
+    return how_to(row.entry.how_to_set(value))
+
+
+def refusal_text(error: Refused) -> str:
+    """A refusal in one line; one that held a run says how to let runs go again."""
+    if isinstance(error, RunsHeld):
+        return f"{error}; {error.held.action} with {how_to(error.held.undo)}"
+    return str(error)
 
 
 def difference_line(row: SettingRow) -> str:

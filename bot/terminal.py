@@ -34,6 +34,7 @@ from rich.text import Text
 
 from bot.blocks.common import counted_outcomes, outcome_label, plural, stamp, trigger_text
 from bot.blocks.status import explanation_facts, verdict_text
+from bot.settings_text import how_to
 from sync.api import (
     AuditEvent,
     AuditTrail,
@@ -386,7 +387,7 @@ def render_status(status: StatusView) -> str:
     for note in status.notes:  # what a setting in force asks to show (a pause)
         why = f": {outside(note.reason)}" if note.reason.strip() else ""
         lines.append(
-            f"{note.label + ':':<20}by {_person(note.by)} since {stamp(note.at)}{why}; {note.undo}"
+            f"{note.label + ':':<20}by {_person(note.by)} since {stamp(note.at)}{why}; {how_to(note.undo)}"
         )
     if running is not None:
         lines.append(

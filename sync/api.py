@@ -25,6 +25,7 @@ from sync.config import EngineConfig
 from sync.domain import (
     Conflict,
     ConflictStatus,
+    HowToSet,
     HubSpotList,
     Link,
     LinkState,
@@ -40,6 +41,7 @@ from sync.errors import (
     ConflictChanged,
     Refused,
     RunInProgress,
+    RunsHeld,
     ServiceUnavailable,
     SyncError,
 )
@@ -149,6 +151,7 @@ __all__ = [
     "Figures",
     "Finding",
     "HoldStatus",
+    "HowToSet",
     "HubSpotClient",
     "HubSpotLimits",
     "HubSpotList",
@@ -168,6 +171,7 @@ __all__ = [
     "RunInProgress",
     "RunRecord",
     "RunRestored",
+    "RunsHeld",
     "ScheduleState",
     "SchedulerBeat",
     "SchedulerState",

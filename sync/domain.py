@@ -223,6 +223,28 @@ class SettingName(enum.StrEnum):
     PAUSE = "pause"
 
 
+@dataclass(frozen=True)
+class HowToSet:
+    """How a person sets a setting to ``value``: the word ``sellsync settings set`` takes, and
+    the arguments of the slash command that asks for it (None: there is none). The bot words
+    both; the core names no command of either surface."""
+
+    command: str
+    value: str
+    slack_args: str | None = None
+
+
+@dataclass(frozen=True)
+class Held:
+    """Why no sync may start (``why``, one line), what lets runs go again (``action``:
+    ``resume it``) and how to do it (``undo``)."""
+
+    why: str
+    action: str
+    undo: HowToSet
+
+
+
 class LinkOrigin(enum.StrEnum):
     LIST = "list"
     PUSH = "push"

@@ -5,7 +5,8 @@
     SyncError
     ├── ConfigError            a setting is missing or unusable (exit 2)
     ├── Refused                understood but not allowed or not possible: one line says why
-    │   └── ConflictChanged    a field conflict changed since the manager reviewed it
+    │   ├── ConflictChanged    a field conflict changed since the manager reviewed it
+    │   └── RunsHeld           a setting holds runs (the sync is paused): no run starts
     ├── RecordError            about one record: the run goes on (S14)
     │   ├── RecordNotFound     the record is gone (404): S5 / S6
     │   └── RecordRejected     the other side refused the values (422, 400, 409 ...)
@@ -41,7 +42,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sync.domain import Conflict
+    from sync.domain import Conflict, Held
     from sync.ports import RunRecord
 
 
@@ -51,6 +52,15 @@ class SyncError(Exception):
 
 class Refused(SyncError):
     """The request is understood but not allowed or not possible; the message says why."""
+
+
+class RunsHeld(Refused):
+    """No sync may start while a setting holds runs (the sync is paused). ``held`` says why,
+    and how to let runs go again, for the bot to word."""
+
+    def __init__(self, held: Held) -> None:
+        self.held = held
+        super().__init__(held.why)
 
 
 class ConflictChanged(Refused):

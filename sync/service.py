@@ -13,9 +13,9 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sync.domain import Conflict, HubSpotList, Link, SellRef
+from sync.domain import Conflict, Held, HubSpotList, Link, SellRef
 from sync.engine import Engine
-from sync.errors import ConflictChanged
+from sync.errors import ConflictChanged, RunsHeld
 from sync.mapping import MappingCheck
 from sync.ports import BulkHold, ChangeRequest, RunRecord, SchedulerBeat, SyncSettings
 from sync.push import parse_items
@@ -174,7 +174,7 @@ class SyncService:
             raise Refused("only managers can start a sync")
         held = None if dry_run else self.runs_held()
         if held is not None:
-            raise Refused(held)
+            raise RunsHeld(held)
         report = self.engine.run(
             trigger=trigger, dry_run=dry_run, full=full, progress=progress, yes_bulk=yes_bulk
         )
@@ -211,8 +211,8 @@ class SyncService:
     def settings(self) -> SyncSettings:
         return self._parts.settings()
 
-    def runs_held(self) -> str | None:
-        """Why no sync may start now (a pause, approved), in one line; None: runs may start."""
+    def runs_held(self) -> Held | None:
+        """Why no sync may start now (a pause, approved); None: runs may start."""
         return runs_held(self._parts.settings())
 
     def settings_view(self) -> SettingsView:

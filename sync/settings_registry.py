@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from sync.domain import HubSpotList, SettingName
+from sync.domain import Held, HowToSet, HubSpotList, SettingName
 from sync.errors import ApiError, Refused
 from sync.ports import StoredSettings, SyncSettings, SyncSettingsStore
 
@@ -59,7 +59,7 @@ class SettingNote:
     by: str
     at: datetime
     reason: str
-    undo: str
+    undo: HowToSet
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ class Entry(Generic[T]):
     variable: str | None = None
     replans: bool = True
     seeded: bool = False
-    slack_usage: str | None = None  # how to ask in Slack, "{value}" for the value
+    slack_args: str | None = None  # the slash command's arguments asking for it ("{value}")
     needs_crm: bool = False  # its validation asks HubSpot (a change needs its token)
     shows_impact: bool = False  # a request carries what the new value would let in
 
@@ -124,8 +124,8 @@ class Entry(Generic[T]):
         """What approving does, for the confirmation dialog."""
         return f"The {self.label} becomes {show(new)} for the next sync."
 
-    def holds_runs(self, settings: SyncSettings) -> str | None:
-        """Why no sync may start with the settings in force, in one line (None: it may)."""
+    def holds_runs(self, settings: SyncSettings) -> Held | None:
+        """Why no sync may start with the settings in force (None: it may)."""
         del settings
         return None
 
@@ -134,12 +134,10 @@ class Entry(Generic[T]):
         del settings
         return None
 
-    def how_to_set(self, value: str) -> str:
+    def how_to_set(self, value: str) -> HowToSet:
         """How a person sets it to ``value``, from a terminal and (if it can) from Slack."""
-        terminal = f"`sellsync settings set {self.command} {value} --reason …`"
-        if self.slack_usage is None:
-            return terminal
-        return f"{terminal} or {self.slack_usage.format(value=value)}"
+        args = None if self.slack_args is None else self.slack_args.format(value=value)
+        return HowToSet(self.command, value, args)
 
 
 class _Stored(Entry[T]):
@@ -195,7 +193,7 @@ class ThresholdEntry(Entry[int]):
     label = "engagement-score threshold"
     variable = "SYNC_THRESHOLD"
     seeded = True
-    slack_usage = "/sellsync threshold {value}"
+    slack_args = "threshold {value}"
     shows_impact = True
 
     def parse(self, text: str) -> int:
@@ -220,7 +218,7 @@ class ListEntry(Entry[str]):
     label = "synced HubSpot list"
     variable = "HUBSPOT_LIST_ID"
     seeded = True
-    slack_usage = "/sellsync list {value}"
+    slack_args = "list {value}"
     needs_crm = True
 
     def parse(self, text: str) -> str:
@@ -292,7 +290,7 @@ class PauseEntry(_Stored[bool]):
     command = "pause"
     label = "pause"
     replans = False
-    slack_usage = None  # /sellsync pause [reason] and /sellsync resume ask for on and off
+    slack_args = None  # two subcommands ask for on and off: see how_to_set
 
     def parse(self, text: str) -> bool:
         word = text.strip().lower()
@@ -334,15 +332,15 @@ class PauseEntry(_Stored[bool]):
             approved_by=data.get("approved_by"),
         )
 
-    def holds_runs(self, settings: SyncSettings) -> str | None:
+    def holds_runs(self, settings: SyncSettings) -> Held | None:
         pause = self.paused(settings)
         if pause is None:
             return None
         why = f": {pause.reason}" if pause.reason.strip() else ""
-        return (
-            f"the sync is paused (by {pause.by} at {pause.at:%Y-%m-%d %H:%M} UTC{why}); resume "
-            "it with /sellsync resume (a manager approves) or `sellsync settings set pause off "
-            "--reason …`"
+        return Held(
+            f"the sync is paused (by {pause.by} at {pause.at:%Y-%m-%d %H:%M} UTC{why})",
+            "resume it",
+            self.how_to_set("off"),
         )
 
     def note(self, settings: SyncSettings) -> SettingNote | None:
@@ -362,9 +360,8 @@ class PauseEntry(_Stored[bool]):
             return "Scheduled runs stop, and a run asked for is refused, until a resume."
         return "Scheduled runs start again."
 
-    def how_to_set(self, value: str) -> str:
-        slack = "/sellsync pause [reason]" if self.parse(value) else "/sellsync resume"
-        return f"`sellsync settings set pause {value} --reason …` or {slack}"
+    def how_to_set(self, value: str) -> HowToSet:
+        return HowToSet(self.command, value, "pause [reason]" if self.parse(value) else "resume")
 
 
 THRESHOLD = ThresholdEntry()
@@ -395,7 +392,7 @@ def entry(name: SettingName | str) -> Entry[Any]:
     raise Refused(f"unknown setting {str(name)!r}: use {names}")
 
 
-def runs_held(settings: SyncSettings) -> str | None:
+def runs_held(settings: SyncSettings) -> Held | None:
     """Why no sync may start now, in one line (a pause …); None: runs may start."""
     return next((why for e in REGISTRY.values() if (why := e.holds_runs(settings))), None)
 

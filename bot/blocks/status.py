@@ -18,6 +18,7 @@ from bot.blocks.common import (
     who,
 )
 from bot.blocks.links import NO_HUBSPOT_URLS, RecordUrls
+from bot.settings_text import how_to
 from sync.api import (
     Explanation,
     LinkState,
@@ -104,7 +105,7 @@ def status_message(view: StatusView) -> Message:
         why = f": {escape(note.reason)}" if note.reason.strip() else ""
         fields.insert(
             0,
-            f"*{escape(note.label)}*\nby {who(note.by)} {when(note.at)}{why} · {escape(note.undo)}",
+            f"*{escape(note.label)}*\nby {who(note.by)} {when(note.at)}{why} · {escape(how_to(note.undo))}",
         )
     if running is not None:  # the figures are what the store holds while that run writes
         fields.insert(

@@ -24,6 +24,7 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks.common import Message, clip, escape, notice
 from bot.blocks.links import RecordUrls
 from bot.settings import AppSettings
+from bot.settings_text import refusal_text
 from sync.api import Actor, Refused, SyncError, SyncService, scrub
 
 log = logging.getLogger("sellsync.bot")
@@ -96,7 +97,7 @@ def tell(body: Body, client: WebClient, respond: Respond | None, message: Messag
 def user_message(error: BaseException, ref: str) -> str:
     """The one line a person sees for ``error``: a reason they can act on, never a traceback."""
     if isinstance(error, Refused):
-        return f":no_entry: {escape(error)}"
+        return f":no_entry: {escape(refusal_text(error))}"
     if isinstance(error, SyncError):  # RunInProgress, ApiError …: messages built without secrets
         return f":warning: {escape(error)}"
     if isinstance(error, SlackApiError):

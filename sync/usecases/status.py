@@ -134,7 +134,13 @@ class StatusView:
             "pending_requests": self.pending_requests,
             "links": self.links,
             "notes": [
-                {"label": n.label, "by": n.by, "at": iso(n.at), "reason": n.reason, "undo": n.undo}
+                {
+                    "label": n.label,
+                    "by": n.by,
+                    "at": iso(n.at),
+                    "reason": n.reason,
+                    "undo": {"setting": n.undo.command, "value": n.undo.value},
+                }
                 for n in self.notes
             ],
         }

@@ -13,7 +13,9 @@ import pytest
 
 from bot import action_ids as ids
 from bot.scheduler import run_scheduled_sync
+from bot.settings_text import refusal_text
 from bot.terminal import render_status
+from sync.errors import RunsHeld
 from sync.service import CLI_ACTOR, Actor, Refused
 from tests.conftest import make_world
 from tests.scenario.conftest import (
@@ -61,7 +63,8 @@ def test_a_run_asked_for_while_paused_is_refused_in_one_line_and_a_dry_run_is_no
     w.service.change_setting("pause", "on", actor=CLI_ACTOR, reason="maintenance")
     with pytest.raises(Refused) as refused:
         w.service.run(actor=MANAGER, trigger="slack")
-    line = str(refused.value)
+    assert isinstance(refused.value, RunsHeld)
+    line = refusal_text(refused.value)
     assert "\n" not in line
     assert line.startswith("the sync is paused (by cli at ")
     assert ": maintenance)" in line and "/sellsync resume" in line
@@ -90,7 +93,7 @@ def test_status_says_who_paused_and_why_and_a_pause_changes_no_version(tmp_path:
             "by": "cli",
             "at": view.notes[0].at.isoformat(),
             "reason": "maintenance",
-            "undo": "`sellsync settings set pause off --reason …` or /sellsync resume",
+            "undo": {"setting": "pause", "value": "off"},
         }
     ]
     with pytest.raises(Refused, match="pause is already on"):
@@ -140,7 +143,7 @@ def test_pause_and_resume_in_slack_are_requests_a_manager_approves(bot: Bot) -> 
     _approve(bot)
     assert "Your request #1 to pause the sync was *approved*" in message_text(bot.dms(REP)[-1])
     held = bot.world.service.runs_held()
-    assert held is not None and "by UREP1" in held and ": CRM migration tonight)" in held
+    assert held is not None and "by UREP1" in held.why and ": CRM migration tonight)" in held.why
 
     status = message_text(bot.command("status", user=REP).body)
     assert "*Paused*" in status and "by <@UREP1>" in status and "CRM migration tonight" in status

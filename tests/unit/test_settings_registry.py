@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.settings_text import how_to
 from sync.config import EngineConfig
 from sync.domain import HubSpotList, SettingName
 from sync.errors import ApiError, Refused
@@ -16,6 +17,7 @@ from sync.settings_registry import (
     PAUSE,
     REGISTRY,
     THRESHOLD,
+    HowToSet,
     entry,
     needs_crm,
     paused,
@@ -117,10 +119,15 @@ def test_each_entry_has_its_label_variable_and_request_wording() -> None:
     )
     assert PAUSE.request_words("off", "on") == "pause the sync"
     assert PAUSE.request_words("on", "off") == "resume the sync"
-    assert THRESHOLD.how_to_set("77") == (
+    assert THRESHOLD.how_to_set("77") == HowToSet("threshold", "77", "threshold 77")
+    assert BULK_LIMIT.how_to_set("5") == HowToSet("bulk_limit", "5", None)
+    assert PAUSE.how_to_set("off") == HowToSet("pause", "off", "resume")
+    assert PAUSE.how_to_set("on") == HowToSet("pause", "on", "pause [reason]")
+    # the bot words them: the core names no command of either surface
+    assert how_to(THRESHOLD.how_to_set("77")) == (
         "`sellsync settings set threshold 77 --reason …` or /sellsync threshold 77"
     )
-    assert BULK_LIMIT.how_to_set("5") == "`sellsync settings set bulk_limit 5 --reason …`"
+    assert how_to(BULK_LIMIT.how_to_set("5")) == "`sellsync settings set bulk_limit 5 --reason …`"
 
 
 def test_values_in_force_come_from_the_store_else_the_environment() -> None:
