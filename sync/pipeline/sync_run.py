@@ -193,8 +193,8 @@ class SyncRun:
         self._read(ConversionFeed(p.sell, mark, save), self._on_conversions)
         # 2. the Sell change feed: index + linked records changed in Sell
         for kind in RECORD_KINDS:
-            mark = p.store.get_mark(sell_changes_name(kind))
-            feed = SellChangeFeed(p.sell, kind, SellChangeMark.from_mark(mark), save)
+            stored = p.store.get_mark(sell_changes_name(kind))
+            feed = SellChangeFeed(p.sell, kind, SellChangeMark.from_mark(stored), save)
             self._read(feed, self._on_sell_changes)
         # 3. HubSpot changes since the last run
         hubspot = HubSpotChangeFeed(
