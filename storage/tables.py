@@ -112,7 +112,7 @@ class LinkRow(StorageModel, table=True):
     snapshot: dict[str, Any] = Field(default_factory=dict, sa_type=JSONText)
     last_synced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     tombstoned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    # a held link (state "merge_held"): why it is held, and its counterpart ("lead:12")
+    # a held link (state "held"): why it is held, and its counterpart ("lead:12")
     hold_reason: str | None = Field(default=None, sa_type=STATUS)
     held_with: str | None = Field(default=None, sa_type=ID)
     created_at: datetime = Field(sa_type=UTCDateTime)

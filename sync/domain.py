@@ -190,15 +190,14 @@ class LinkState(enum.StrEnum):
     ACTIVE = "active"
     TOMBSTONED = "tombstoned"  # S5: the Sell record was deleted
     HUBSPOT_DELETED = "hubspot_deleted"  # S6: the HubSpot contact was archived or deleted
-    # A held link (a link conflict): not synced until a manager chooses which link stays.
-    # ``Link.hold`` says why and names its counterpart. The one reason so far is L2: its contact
-    # was merged into one already linked to another Sell record (``hubspot_id`` is the
-    # survivor's); the stored value keeps that name.
-    MERGE_HELD = "merge_held"
+    # A held link: not synced until a manager chooses which link stays. ``Link.hold`` says why
+    # and names its counterpart. The one reason so far is L2: HubSpot absorbed its contact into
+    # one already linked to another Sell record (``hubspot_id`` is the survivor's).
+    HELD = "held"
 
 
 class HoldReason(enum.StrEnum):
-    """Why a link is held for a manager (a link conflict)."""
+    """Why a link is held for a manager."""
 
     CONTACT_MERGE = "contact_merge"  # L2: HubSpot merged its contact into a linked one
 
@@ -244,7 +243,6 @@ class Held:
     undo: HowToSet
 
 
-
 class LinkOrigin(enum.StrEnum):
     LIST = "list"
     PUSH = "push"
@@ -268,7 +266,16 @@ class Link:
     email: str | None = None
     last_synced_at: datetime | None = None
     id: int | None = None
-    hold: Hold | None = None  # a held link's reason and counterpart (state MERGE_HELD)
+    hold: Hold | None = None  # a held link's reason and counterpart (state HELD)
+
+    def counterpart_link(self, links: Mapping[SellRef, Link]) -> Link | None:
+        """A held link's counterpart's link, picked from ``links`` (by Sell record): the link of
+        the Sell record the hold names, while it is still the active link of the same contact."""
+        other = None if self.hold is None else self.hold.counterpart
+        link = None if other is None else links.get(other)
+        if link is None or link.state is not LinkState.ACTIVE or link.hubspot_id != self.hubspot_id:
+            return None
+        return link
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ LINK_STATES = {
     "active": "active",
     "tombstoned": "tombstoned (deleted in Sell)",
     "hubspot_deleted": "deleted in HubSpot",
-    "merge_held": "held by a HubSpot merge",
+    "held": "held by a HubSpot merge",
 }
 
 
@@ -162,7 +162,7 @@ def verdict_text(exp: Explanation, *, push: str = "/sellsync push") -> str:
         )
     if kind is Verdict.MERGE_HELD and link is not None:
         other = f"{exp.held_by}" if exp.held_by is not None else "another Sell record"
-        if link.state is not LinkState.MERGE_HELD and exp.contact is not None:
+        if link.state is not LinkState.HELD and exp.contact is not None:
             return (
                 f"about to be held: HubSpot merged contact {link.hubspot_id} into "
                 f"{exp.contact.id}, which is linked to {other}; the next sync reports a link "

@@ -40,9 +40,9 @@ STATE_PREFERENCE = {
     LinkState.ACTIVE: 0,
     LinkState.TOMBSTONED: 1,
     LinkState.HUBSPOT_DELETED: 2,
-    LinkState.MERGE_HELD: 3,
+    LinkState.HELD: 3,
 }
-HELD = LinkState.MERGE_HELD.value
+HELD = LinkState.HELD.value
 ACTIVE = LinkState.ACTIVE.value
 
 #: The columns a :class:`~sync.domain.Link` is made of (bookkeeping columns are left out).
@@ -227,8 +227,8 @@ class LinkRepository(Repository):
             last_id = rows[-1]["id"]
 
     def held_links(self, *, offset: int = 0, limit: int = 10) -> list[tuple[Link, Link | None]]:
-        """Links a HubSpot merge holds (L2), oldest first, each with the active link of the
-        same (surviving) HubSpot contact, when there still is one."""
+        """Held links, oldest first, each with the link of its stored counterpart while that is
+        still the active link of the same (surviving) HubSpot contact."""
         with self._read() as session:
             rows = session.execute(
                 sa.select(*LINK_COLUMNS)
@@ -238,11 +238,12 @@ class LinkRepository(Repository):
                 .limit(max(1, limit))
             ).mappings()
             held = [_link(row) for row in rows]
-        owners = self.links_by_hubspot(link.hubspot_id for link in held)
-        return [
-            (link, owner if owner is not None and owner.state is LinkState.ACTIVE else None)
-            for link, owner in ((h, owners.get(h.hubspot_id)) for h in held)
-        ]
+        counterparts = self.links_by_sell(
+            h.hold.counterpart
+            for h in held
+            if h.hold is not None and h.hold.counterpart is not None
+        )
+        return [(link, link.counterpart_link(counterparts)) for link in held]
 
     def settle_held_link(self, held: SellRef, *, keep_held: bool) -> HeldLinkSettled | None:
         """A manager's choice for a link a merge holds (L2), in one transaction.
@@ -345,7 +346,7 @@ def _hold(row: RowMapping) -> Hold | None:
 
 
 def _hold_params(link: Link) -> dict[str, Any]:
-    hold = link.hold if link.state is LinkState.MERGE_HELD else None
+    hold = link.hold if link.state is LinkState.HELD else None
     return {
         "hold_reason": None if hold is None else hold.reason.value,
         "held_with": None if hold is None or hold.counterpart is None else str(hold.counterpart),

@@ -86,7 +86,7 @@ def follow_contact_merge(
                 link=replace(
                     link,
                     hubspot_id=survivor.id,
-                    state=LinkState.MERGE_HELD,
+                    state=LinkState.HELD,
                     hold=Hold(HoldReason.CONTACT_MERGE, other),
                 ),
                 merged_from=absorbed,

@@ -302,25 +302,26 @@ class LinkConflicts:
 
     def page(self, *, limit: int = 10) -> LinkConflictPage:
         store = self.links
-        total = store.count_links().get(LinkState.MERGE_HELD.value, 0)
+        total = store.count_links().get(LinkState.HELD.value, 0)
         items = [LinkConflict(h, o) for h, o in store.held_links(limit=limit)] if total else []
         return LinkConflictPage(items, total)
 
     def keep(
         self, held: SellRef, keep: SellRef | None, *, actor: Actor
     ) -> tuple[SellRef | None, bool]:
-        """Keep ``keep``'s link to the survivor: ``held`` itself, or the Sell record the survivor
-        is linked to (None: unlink ``held`` and keep no other). Returns the Sell record left
-        unlinked, and False when another manager decided first (then nothing is changed)."""
+        """Keep ``keep``'s link to the survivor: ``held`` itself, or its stored counterpart while
+        that is still linked to the survivor (None: unlink ``held`` and keep no other). Returns
+        the Sell record left unlinked, and False when another manager decided first (then
+        nothing is changed)."""
         if not actor.is_manager:
             raise Refused("only managers can resolve link conflicts")
         store = self.links
         link = store.links_by_sell([held]).get(held)
-        if link is None or link.state is not LinkState.MERGE_HELD:
+        if link is None or link.state is not LinkState.HELD:
             return None, False
         if keep is not None and keep != held:
-            owner = store.links_by_hubspot([link.hubspot_id]).get(link.hubspot_id)
-            if owner is None or owner.state is not LinkState.ACTIVE or owner.sell != keep:
+            other = link.counterpart_link(store.links_by_sell([keep]))
+            if other is None:
                 raise Refused(f"{keep} is not one of the two Sell records of this link conflict")
         settled = store.settle_held_link(held, keep_held=keep == held)
         if settled is None:

@@ -91,10 +91,10 @@ class Explain:
             kind = {
                 LinkState.TOMBSTONED: Verdict.TOMBSTONED,
                 LinkState.HUBSPOT_DELETED: Verdict.HUBSPOT_DELETED,
-                LinkState.MERGE_HELD: Verdict.MERGE_HELD,
+                LinkState.HELD: Verdict.MERGE_HELD,
             }.get(link.state, Verdict.SYNCED)
             found = replace(found, marked_by_run=self._marked_by(link))
-            if link.state is LinkState.MERGE_HELD:
+            if link.state is LinkState.HELD:
                 held_by = self._counterpart(link)
                 return replace(found, kind=kind, conflicts=open_conflicts, held_by=held_by)
             if contact is not None and contact.id != link.hubspot_id:

@@ -17,7 +17,7 @@ import bot.cli as cli
 import bot.cli_services as cli_services
 from sandbox import Sandbox, SandboxLimits
 from storage.db import open_store
-from sync.domain import Conflict, Link, LinkState, SellRef
+from sync.domain import Conflict, Hold, HoldReason, Link, LinkState, SellRef
 from sync.ports import AuditEvent
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -386,7 +386,8 @@ def test_l2_conflicts_lists_link_conflicts_held_by_a_merge(
     store = open_store(url)
     try:
         store.save_link(Link(SellRef("contact", 9), "600"))
-        store.save_link(Link(SellRef("lead", 10), "600", state=LinkState.MERGE_HELD))
+        hold = Hold(HoldReason.CONTACT_MERGE, SellRef("contact", 9))
+        store.save_link(Link(SellRef("lead", 10), "600", state=LinkState.HELD, hold=hold))
     finally:
         store.close()
     monkeypatch.setenv("DATABASE_URL", url)

@@ -62,7 +62,7 @@ def test_l1_a_converted_lead_keeps_syncing_as_its_new_contact(sb: Sandbox, tmp_p
             "active": 1,
             "tombstoned": 0,
             "hubspot_deleted": 0,
-            "merge_held": 0,
+            "held": 0,
         }
         assert len(sb.hubspot.contact_ids()) == 1
         # and the moved link syncs: a HubSpot change reaches the contact

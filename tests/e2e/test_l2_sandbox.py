@@ -81,7 +81,7 @@ def test_l2_a_merge_onto_a_linked_contact_is_held_as_a_link_conflict(
     assert report.failure is None, report.failure
     assert report.counts()["link_conflict"] == 1
     held = store.links_by_sell([SellRef("lead", lead)])[SellRef("lead", lead)]
-    assert held.state is LinkState.MERGE_HELD and held.hubspot_id == survivor
+    assert held.state is LinkState.HELD and held.hubspot_id == survivor
     assert store.links_by_hubspot([survivor])[survivor].sell == SellRef("contact", contact)
     sb.sell.update_record("lead", lead, {"title": "Held"})
     assert run.run(trigger="test").failure is None

@@ -203,7 +203,7 @@ def test_metrics_expose_runs_conflicts_requests_links_and_the_last_run(
         'sellsync_links{"state": "active"}': 1,
         'sellsync_links{"state": "tombstoned"}': 0,
         'sellsync_links{"state": "hubspot_deleted"}': 0,
-        'sellsync_links{"state": "merge_held"}': 0,
+        'sellsync_links{"state": "held"}': 0,
         "sellsync_last_run_timestamp_seconds{}": run.started_at.timestamp(),
         "sellsync_last_run_finished_timestamp_seconds{}": run.finished_at.timestamp(),
         "sellsync_last_success_timestamp_seconds{}": run.finished_at.timestamp(),

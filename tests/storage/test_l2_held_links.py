@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from storage.repositories import SqlStore
-from sync.domain import Conflict, ConflictStatus, Link, LinkState, SellRef
+from sync.domain import Conflict, ConflictStatus, Hold, HoldReason, Link, LinkState, SellRef
 
 from .test_conflicts import run_together
 
@@ -17,21 +17,46 @@ SURVIVOR = "900"
 
 def _setup(store: SqlStore) -> None:
     store.save_link(Link(sell=OWNER, hubspot_id=SURVIVOR))
-    store.save_link(Link(sell=HELD, hubspot_id=SURVIVOR, state=LinkState.MERGE_HELD))
+    store.save_link(
+        Link(
+            sell=HELD,
+            hubspot_id=SURVIVOR,
+            state=LinkState.HELD,
+            hold=Hold(HoldReason.CONTACT_MERGE, OWNER),
+        )
+    )
 
 
 def test_l2_a_held_link_never_stands_for_its_contact_and_is_listed_with_the_owner(
     store: SqlStore,
 ) -> None:
     _setup(store)
-    store.save_link(Link(sell=SellRef("lead", 12), hubspot_id="901", state=LinkState.MERGE_HELD))
+    store.save_link(
+        Link(
+            sell=SellRef("lead", 12),
+            hubspot_id="901",
+            state=LinkState.HELD,
+            hold=Hold(HoldReason.CONTACT_MERGE),
+        )
+    )
     assert store.links_by_hubspot([SURVIVOR])[SURVIVOR].sell == OWNER
     listed = store.held_links(limit=10)
     assert [(h.sell, o.sell if o else None) for h, o in listed] == [
         (HELD, OWNER),
         (SellRef("lead", 12), None),
     ]
-    assert store.count_links()[LinkState.MERGE_HELD.value] == 2
+    assert store.count_links()[LinkState.HELD.value] == 2
+
+
+def test_a_held_link_is_listed_with_its_stored_counterpart_not_whoever_has_its_contact_now(
+    store: SqlStore,
+) -> None:
+    _setup(store)
+    store.delete_link(OWNER)  # the counterpart was unlinked; another record took the contact
+    store.save_link(Link(sell=SellRef("contact", 33), hubspot_id=SURVIVOR))
+    assert [(h.sell, o) for h, o in store.held_links(limit=10)] == [(HELD, None)]
+    store.save_link(Link(sell=OWNER, hubspot_id="902"))  # the counterpart, on another contact
+    assert [(h.sell, o) for h, o in store.held_links(limit=10)] == [(HELD, None)]
 
 
 @pytest.mark.parametrize("keep_held", [True, False])

@@ -73,7 +73,7 @@ def test_save_link_upserts_by_sell_ref(store: SqlStore) -> None:
         "active": 0,
         "tombstoned": 0,
         "hubspot_deleted": 1,
-        "merge_held": 0,
+        "held": 0,
     }
 
 
@@ -116,7 +116,7 @@ def test_delete_link_removes_it_and_ignores_unknown_refs(store: SqlStore) -> Non
         "active": 0,
         "tombstoned": 0,
         "hubspot_deleted": 0,
-        "merge_held": 0,
+        "held": 0,
     }
 
 
@@ -130,7 +130,7 @@ def test_count_links_counts_every_state(store: SqlStore) -> None:
         "active": 5,
         "tombstoned": 3,
         "hubspot_deleted": 1,
-        "merge_held": 0,
+        "held": 0,
     }
 
 

@@ -302,9 +302,45 @@ def test_0007_gives_links_held_before_it_their_reason_and_counterpart(db_url: st
                     ]
                 )
             )
-        db.upgrade(engine, "0007")
+        db.upgrade(engine)  # through 0007, and 0008, which names the state "held"
         held = SqlStore(engine).links_by_sell([SellRef("lead", 1)])[SellRef("lead", 1)]
-        assert held.state is LinkState.MERGE_HELD
+        assert held.state is LinkState.HELD
         assert held.hold == Hold(HoldReason.CONTACT_MERGE, SellRef("contact", 2))
+    finally:
+        engine.dispose()
+
+
+def test_0008_names_a_held_link_held_and_its_downgrade_names_it_back(db_url: str) -> None:
+    from storage import tables as t
+
+    db.upgrade(db_url, "0007")
+    engine = db.make_engine(db_url)
+    try:
+        row = {
+            "origin": "list",
+            "snapshot": {},
+            "hubspot_id": "9",
+            "created_at": T0,
+            "updated_at": T0,
+        }
+        with engine.begin() as connection:
+            connection.execute(
+                sa.insert(t.links).values(
+                    [
+                        {**row, "sell_kind": "lead", "sell_id": 1, "state": "merge_held"},
+                        {**row, "sell_kind": "contact", "sell_id": 2, "state": "active"},
+                    ]
+                )
+            )
+
+        def states() -> list[str]:
+            with engine.connect() as connection:
+                query = sa.select(t.links.c.state).order_by(t.links.c.sell_id)
+                return list(connection.execute(query).scalars())
+
+        db.upgrade(engine, "0008")
+        assert states() == ["held", "active"]
+        db.downgrade(engine, "0007")
+        assert states() == ["merge_held", "active"]
     finally:
         engine.dispose()

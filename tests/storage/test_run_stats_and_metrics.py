@@ -110,7 +110,7 @@ def test_metrics_are_standard_text_with_exact_timestamps(store: SqlStore) -> Non
         (("state", "active"),): 0,
         (("state", "tombstoned"),): 0,
         (("state", "hubspot_deleted"),): 0,
-        (("state", "merge_held"),): 0,
+        (("state", "held"),): 0,
     }
 
 

@@ -786,7 +786,7 @@ def test_a_click_on_a_request_already_decided_names_who_decided_it_with_a_live_m
 def _link_conflicts(n: int, *, owned: bool = True) -> LinkConflictPage:
     items = [
         LinkConflict(
-            Link(SellRef("lead", 100 + i), str(900 + i), LinkState.MERGE_HELD),
+            Link(SellRef("lead", 100 + i), str(900 + i), LinkState.HELD),
             Link(SellRef("contact", 200 + i), str(900 + i)) if owned else None,
         )
         for i in range(min(n, 5))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from sync.domain import Hold, HoldReason, LinkState, Outcome, SellRef
+from sync.domain import Hold, HoldReason, Link, LinkState, Outcome, SellRef
 from sync.service import Actor, Refused
 from tests.conftest import World
 
@@ -108,7 +108,7 @@ def test_l2_a_survivor_linked_to_another_record_is_a_link_conflict_not_a_guess(
     report = world.sync()
     assert report.counts()[Outcome.LINK_CONFLICT.value] == 1
     held = world.store.links_by_sell([ref_a])[ref_a]
-    assert held.state is LinkState.MERGE_HELD and held.hubspot_id == survivor
+    assert held.state is LinkState.HELD and held.hubspot_id == survivor
     owner = world.link_of_hubspot(survivor)
     assert owner.sell == ref_b and owner.state is LinkState.ACTIVE
     page = world.service.link_conflicts()
@@ -161,6 +161,24 @@ def test_l2_keeping_a_record_that_is_not_part_of_the_conflict_is_refused(world: 
     assert world.service.link_conflicts().total == 1
 
 
+def test_l2_only_the_stored_counterpart_is_kept_not_whoever_links_the_survivor_now(
+    world: World,
+) -> None:
+    ref_a, absorbed = _linked(world, "ada@x.com", "Lovelace")
+    ref_b, survivor = _linked(world, "ada.l@x.com", "Lovelace")
+    world.hubspot.merge(survivor, absorbed)
+    world.sync()
+    assert world.store.links_by_sell([ref_a])[ref_a].hold == Hold(HoldReason.CONTACT_MERGE, ref_b)
+    newcomer = SellRef("lead", 424_242)
+    world.store.delete_link(ref_b)  # the counterpart was unlinked; another record took the contact
+    world.store.save_link(Link(sell=newcomer, hubspot_id=survivor))
+    page = world.service.link_conflicts()
+    assert page.total == 1 and page.conflicts[0].linked is None
+    with pytest.raises(Refused, match="not one of the two"):
+        world.service.keep_link(ref_a, newcomer, actor=MANAGER)
+    assert world.store.links_by_sell([newcomer])[newcomer].state is LinkState.ACTIVE
+
+
 def test_l2_two_links_merged_into_one_unlinked_survivor_move_one_and_hold_the_other(
     world: World,
 ) -> None:
@@ -172,7 +190,7 @@ def test_l2_two_links_merged_into_one_unlinked_survivor_move_one_and_hold_the_ot
     world.sync()
     links = world.store.links_by_sell([ref_a, ref_b])
     states = sorted(link.state.value for link in links.values())
-    assert states == [LinkState.ACTIVE.value, LinkState.MERGE_HELD.value]
+    assert states == [LinkState.ACTIVE.value, LinkState.HELD.value]
     assert {link.hubspot_id for link in links.values()} == {survivor}
     assert world.service.link_conflicts().total == 1
 
@@ -277,7 +295,7 @@ def test_l2_a_held_link_stores_why_it_is_held_and_its_counterpart(world: World) 
     world.hubspot.merge(survivor, absorbed)
     world.sync()
     held = world.store.links_by_sell([ref_a])[ref_a]
-    assert held.state is LinkState.MERGE_HELD
+    assert held.state is LinkState.HELD
     assert held.hold == Hold(HoldReason.CONTACT_MERGE, ref_b)
     assert world.service.explain(f"{ref_a}").held_by == ref_b
     world.service.keep_link(ref_a, ref_a, actor=MANAGER)  # kept: no longer held

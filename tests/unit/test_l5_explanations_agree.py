@@ -372,11 +372,11 @@ def check_moved(exp: Explanation, link: Link | None, run: RunFacts) -> None:
     said = f"status said {exp.kind.value} of {link.sell} (contact {link.hubspot_id}); the run"
     assert after is not None, f"{said} dropped the link"
     if exp.kind is Verdict.MERGE_HELD:
-        if before is not None and before.state is LinkState.MERGE_HELD:
+        if before is not None and before.state is LinkState.HELD:
             assert not touched and after == before, f"{said} planned {touched}: {after}"
             return
         assert Outcome.LINK_CONFLICT in touched, f"{said} planned {touched}"
-        assert after.state is LinkState.MERGE_HELD, f"{said} left {after}"
+        assert after.state is LinkState.HELD, f"{said} left {after}"
         if exp.held_by is not None:
             owner = run.world.store.links_by_hubspot([after.hubspot_id])[after.hubspot_id]
             assert owner.sell == exp.held_by, f"{said} left it held by {owner.sell}"
