@@ -181,7 +181,7 @@ def import_loop() -> None:
 
     from bot.settings import load_settings
     from bot.wiring import build_services
-    from storage.engine import make_engine
+    from storage.connection import make_engine
     from storage.tables import metadata
     from sync.service import CLI_ACTOR
 

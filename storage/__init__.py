@@ -6,7 +6,7 @@ Use :func:`open_store` (migrates to head, then returns a :class:`SqlStore` that 
 """
 
 from storage.db import open_store, upgrade
-from storage.engine import make_engine, normalize_url
+from storage.connection import make_engine, normalize_url
 from storage.repositories import SqlStore
 
 __all__ = ["SqlStore", "make_engine", "normalize_url", "open_store", "upgrade"]

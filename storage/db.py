@@ -1,6 +1,6 @@
 """Migrations and the entry point :func:`open_store`.
 
-* :func:`open_store` makes an engine (:mod:`storage.engine`, whose :func:`make_engine` and
+* :func:`open_store` makes an engine (:mod:`storage.connection`, whose :func:`make_engine` and
   :func:`normalize_url` are re-exported here), migrates it and wraps it in a store.
 * :func:`upgrade` runs the packaged Alembic migrations to head, whatever the current directory.
 """
@@ -21,7 +21,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
-from storage.engine import make_engine, normalize_url, reader
+from storage.connection import make_engine, normalize_url, reader
 from storage.repositories import SqlStore
 from sync.errors import ConfigError
 

@@ -14,7 +14,7 @@ import os
 import sqlalchemy as sa
 from alembic import context
 
-from storage.engine import make_engine, normalize_url
+from storage.connection import make_engine, normalize_url
 from storage.tables import metadata
 
 config = context.config

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
-from storage.engine import reader
+from storage.connection import reader
 from sync.errors import ConfigError
 
 #: The most values sent in one ``IN (...)`` list or one multi-row statement.

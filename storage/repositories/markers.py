@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from storage import tables as t
-from storage.engine import autocommitter, make_engine
+from storage.connection import autocommitter, make_engine
 from storage.repositories.base import Repository, chunked, rowcount
 
 #: Appended to a SQLite database's path to name the markers' own file.

@@ -79,7 +79,7 @@ def test_postgres_scheme_url_is_accepted(pg_url: str) -> None:
 def test_a_pooled_connection_the_server_dropped_is_replaced_after_an_idle_spell(
     pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import storage.engine
+    import storage.connection
 
     with open_store(pg_url) as store:
         with store.engine.connect() as connection:
@@ -91,7 +91,7 @@ def test_a_pooled_connection_the_server_dropped_is_replaced_after_an_idle_spell(
                 assert connection.execute(kill, {"pid": pid}).scalar()
         finally:
             admin.dispose()
-        monkeypatch.setattr(storage.engine, "PG_PING_AFTER_IDLE_S", 0.0)
+        monkeypatch.setattr(storage.connection, "PG_PING_AFTER_IDLE_S", 0.0)
         store.add_members("L", ["1"])  # the dead connection is pinged, dropped and replaced
         assert store.known_members("L") == {"1"}
 

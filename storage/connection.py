@@ -1,4 +1,6 @@
-"""Engines: from the ``DATABASE_URL`` people paste to an engine fit for sellsync's workload.
+"""Database connections: from the ``DATABASE_URL`` people paste to a SQLAlchemy engine fit for
+sellsync's workload. (In the rest of sellsync "the engine" is :class:`sync.engine.Engine`, which
+runs syncs; here the word is SQLAlchemy's.)
 
 * :func:`normalize_url` turns ``postgres://...`` (Heroku and friends) into the URL SQLAlchemy
   needs (``postgresql+psycopg://...``).
