@@ -5,8 +5,8 @@ Use :func:`open_store` (migrates to head, then returns a :class:`SqlStore` that 
 :class:`sync.ports.Store`, every role at once) and :func:`upgrade` (``sellsync db upgrade``).
 """
 
-from storage.db import open_store, upgrade
 from storage.connection import make_engine, normalize_url
+from storage.db import open_store, upgrade
 from storage.repositories import SqlStore
 
 __all__ = ["SqlStore", "make_engine", "normalize_url", "open_store", "upgrade"]
