@@ -291,8 +291,8 @@ class Applier(PlanOnly):
                             else {}
                         ),
                         **(
-                            {"merged_from": decision.merged_from}
-                            if decision.merged_from is not None
+                            {"merged_from": decision.absorbed_from}
+                            if decision.absorbed_from is not None
                             else {}
                         ),
                     },

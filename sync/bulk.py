@@ -75,7 +75,7 @@ def held_kind(decision: RecordDecision) -> HeldKind | None:
     if (
         kind is None
         or decision.moved_from is not None
-        or decision.merged_from is not None
+        or decision.absorbed_from is not None
         or decision.sell_writes
         or decision.hubspot_writes
     ):

@@ -337,7 +337,8 @@ class Outcome(enum.StrEnum):
     TOMBSTONED = "tombstoned"
     HUBSPOT_DELETED = "hubspot_deleted"
     CONVERTED = "converted"  # L1: the linked lead became a contact; the link moved with it
-    HUBSPOT_MERGED = "hubspot_merged"  # L2: the contact was merged; the link moved to the survivor
+    # L2: HubSpot absorbed the contact into another; the link moved to that survivor
+    HUBSPOT_ABSORBED = "hubspot_merged"
     LINK_CONFLICT = "link_conflict"  # L2: the survivor is linked to another Sell record already
     SKIPPED = "skipped"
     ERROR = "error"

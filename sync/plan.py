@@ -45,7 +45,7 @@ class RecordDecision:
     merge: RecordMerge | None = field(default=None, compare=False, repr=False)
     create_kind: str | None = field(default=None, compare=False, repr=False)
     moved_from: SellRef | None = field(default=None, compare=False, repr=False)  # L1
-    merged_from: str | None = field(default=None, compare=False, repr=False)  # L2: absorbed id
+    absorbed_from: str | None = field(default=None, compare=False, repr=False)  # L2: absorbed id
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -183,8 +183,8 @@ class LinkedPair:
     survivor_link: Link | None = None
 
     @property
-    def merged(self) -> bool:
-        """HubSpot answered for the link's contact with the contact it was merged into (L2)."""
+    def absorbed(self) -> bool:
+        """HubSpot answered for the link's contact with the contact that absorbed it (L2)."""
         return self.contact is not None and self.contact.id != self.link.hubspot_id
 
     @property
@@ -209,7 +209,7 @@ def after_event(
     event: Outcome, summary: str, decision: RecordDecision, **origin: Any
 ) -> RecordDecision:
     """``decision`` for a link a lifecycle event (L1, L2) moved: the event's outcome first, its
-    summary before the decision's, and where the link came from (``moved_from``/``merged_from``)."""
+    summary before the decision's, and where the link came from (``moved_from``/``absorbed_from``)."""
     return replace(
         decision,
         outcomes=(event, *decision.outcomes),

@@ -43,12 +43,12 @@ from sync.plan import (
 )
 from sync.ports import SellIndexEntry
 from sync.qualify import qualify
-from sync.rules.contact_merges import FOLLOWS_A_MERGE, follow_contact_merge
+from sync.rules.contact_merges import MOVES_TO_SURVIVOR, follow_absorbed_contact
 from sync.rules.conversions import follow_conversions, sell_gone_on_write
 from sync.run_state import RunState
 
 __all__ = [
-    "FOLLOWS_A_MERGE",
+    "MOVES_TO_SURVIVOR",
     "ConvertedLead",
     "LinkedPair",
     "PagePlan",
@@ -97,8 +97,8 @@ class Planner:
         out = PagePlan()
         claimed: dict[str, SellRef] = {}  # survivors a link moved to in this plan (L2)
         for p in pairs:
-            if p.merged:
-                follow_contact_merge(p, claimed, out, self.link_sync)
+            if p.absorbed:
+                follow_absorbed_contact(p, claimed, out, self.link_sync)
             elif p.record is None:
                 out.add(tombstone(p.link, "deleted in Sell"))
             elif p.hubspot_missing:
@@ -106,9 +106,9 @@ class Planner:
             elif p.contact is not None:
                 out.add(self.link_sync(p.record, p.contact, p.link))
         for d in out.plan.actions:
-            if d.merged_from is not None and d.sell is not None:
-                self.state.merge_decided(d.sell)
-            if d.hubspot_id is not None and Outcome.HUBSPOT_MERGED in d.outcomes:
+            if d.absorbed_from is not None and d.sell is not None:
+                self.state.absorb_decided(d.sell)
+            if d.hubspot_id is not None and Outcome.HUBSPOT_ABSORBED in d.outcomes:
                 # a survivor a link moved to was synced with it; one holding a link conflict
                 # is not: its own pair may have changed with the merge
                 self.state.handle([d.hubspot_id])
@@ -126,12 +126,14 @@ class Planner:
     def after_writes(self, found: WriteFacts) -> PagePlan:
         """What the applier found while writing, decided: a record a write found gone is
         tombstoned (S5, unless the lead was converted meanwhile: L1), a contact gone is marked
-        so (S6). The links keep where they came from (``moved_from``, ``merged_from``)."""
+        so (S6). The links keep where they came from (``moved_from``, ``absorbed_from``)."""
         out = PagePlan()
         for decision in found.hubspot_gone:
             assert decision.link is not None
             gone = hubspot_gone(decision.link)
-            out.add(replace(gone, moved_from=decision.moved_from, merged_from=decision.merged_from))
+            out.add(
+                replace(gone, moved_from=decision.moved_from, absorbed_from=decision.absorbed_from)
+            )
         for decision in found.sell_gone:
             assert decision.link is not None
             out.add(sell_gone_on_write(decision, decision.link.sell in found.converted))

@@ -19,7 +19,7 @@ class RunState:
         self._handled: set[str] = set()  # HubSpot ids whose pair this run read and decided
         self._followed: set[SellRef] = set()  # converted leads whose link this run moved (L1)
         self._moved: dict[SellRef, Link] = {}  # … and the links as moved
-        self._merge_decided: set[SellRef] = set()  # records a HubSpot contact merge decided (L2)
+        self._absorb_decided: set[SellRef] = set()  # records a HubSpot contact merge decided (L2)
 
     # ------------------------------------------------------------- pairs
     def handle(self, hubspot_ids: Iterable[str]) -> None:
@@ -47,10 +47,10 @@ class RunState:
         """``link`` as this run's conversions left it (a dry run's store still has the lead)."""
         return self._moved.get(link.sell, link)
 
-    def merge_decided(self, record: SellRef) -> None:
+    def absorb_decided(self, record: SellRef) -> None:
         """L2: a HubSpot contact merge decided this record's link (moved or held it)."""
-        self._merge_decided.add(record)
+        self._absorb_decided.add(record)
 
     def still_to_check(self, link: Link) -> bool:
         """An active link no lifecycle event of this run decided: the deletion checks read it."""
-        return link.state is LinkState.ACTIVE and link.sell not in self._merge_decided
+        return link.state is LinkState.ACTIVE and link.sell not in self._absorb_decided

@@ -155,12 +155,12 @@ def verdict_text(exp: Explanation, *, push: str = "/sellsync push") -> str:
             f"not synced: HubSpot contact {link.hubspot_id} was deleted in HubSpot; the Sell "
             "record is kept. Push it again to re-create it in HubSpot"
         )
-    if kind is Verdict.MERGED and link is not None and exp.contact is not None:
+    if kind is Verdict.ABSORBED and link is not None and exp.contact is not None:
         return (
             f"synced: HubSpot merged contact {link.hubspot_id} into {exp.contact.id}; "
             "the next sync moves the link there"
         )
-    if kind is Verdict.MERGE_HELD and link is not None:
+    if kind is Verdict.HELD and link is not None:
         other = f"{exp.held_by}" if exp.held_by is not None else "another Sell record"
         if link.state is not LinkState.HELD and exp.contact is not None:
             return (

@@ -38,7 +38,7 @@ from sync.feeds.members import CHUNK
 from sync.plan import ConvertedLead, LinkedPair, WriteFacts
 from sync.planner import Planner
 from sync.ports import HubSpotPort, SellPort, Store
-from sync.rules.contact_merges import FOLLOWS_A_MERGE
+from sync.rules.contact_merges import MOVES_TO_SURVIVOR
 from sync.rules.conversions import follows, leads_to_look_up
 from sync.run_context import RunContext
 
@@ -158,7 +158,7 @@ class Facts:
         state = self.p.planner.state
         links = self.p.store.links_by_hubspot(into)
         followed = [
-            state.as_moved(link) for link in links.values() if link.state in FOLLOWS_A_MERGE
+            state.as_moved(link) for link in links.values() if link.state in MOVES_TO_SURVIVOR
         ]
         live = [link for link in followed if link.state is not LinkState.TOMBSTONED]
         records = self.read_sell(link.sell for link in live) if live else {}
@@ -176,13 +176,13 @@ class Facts:
     def with_survivor_links(self, pairs: Sequence[LinkedPair]) -> list[LinkedPair]:
         """Pairs HubSpot answered with another contact (merged) get the link that surviving
         contact already has, so a survivor linked to another Sell record is held, not guessed."""
-        survivors = {p.contact.id for p in pairs if p.merged and p.contact is not None}
+        survivors = {p.contact.id for p in pairs if p.absorbed and p.contact is not None}
         if not survivors:
             return list(pairs)
         owners = self.p.store.links_by_hubspot(survivors)
         return [
             replace(p, survivor_link=owners.get(p.contact.id))
-            if p.merged and p.contact is not None
+            if p.absorbed and p.contact is not None
             else p
             for p in pairs
         ]

@@ -6,6 +6,11 @@ there, unless the survivor is linked to another Sell record already: then the li
 manager (a held link, :class:`~sync.domain.Hold`: reason ``CONTACT_MERGE``, its counterpart the
 record the survivor is linked to), never guessed. A tombstone
 moves too, so that S5 keeps the survivor out of Sell.
+
+Words: the event is HubSpot's "contact merge" (this module's name, HubSpot's
+``hs_merged_object_ids``, and what users read: "merged in HubSpot"). What the code does about it
+says "absorb" (the survivor absorbed a contact: ``absorbed_from``, ``HUBSPOT_ABSORBED``), because
+"merge" alone is the merge of two records on their first link (:mod:`sync.merge`).
 """
 
 from __future__ import annotations
@@ -26,10 +31,10 @@ from sync.domain import (
 )
 from sync.plan import LinkedPair, PagePlan, RecordDecision, after_event, tombstone
 
-#: Link states a HubSpot merge moves to the survivor (L2): a link S6 stopped may have been
+#: Link states a HubSpot contact merge moves to the survivor (L2): a link S6 stopped may have been
 #: stopped by a read that reported its merged contact missing, and a tombstone moves so that S5
 #: keeps the survivor out of Sell.
-FOLLOWS_A_MERGE = (LinkState.ACTIVE, LinkState.HUBSPOT_DELETED, LinkState.TOMBSTONED)
+MOVES_TO_SURVIVOR = (LinkState.ACTIVE, LinkState.HUBSPOT_DELETED, LinkState.TOMBSTONED)
 
 #: S9 for a pair (the planner's ``link_sync``): a decision, a record that cannot be planned, or
 #: None when the pair is in step.
@@ -40,11 +45,11 @@ def links_that_follow(links: Iterable[Link]) -> list[Link]:
     """The links of absorbed contacts that move to the survivor, lowest row first (the order
     the run reads them in)."""
     return sorted(
-        (link for link in links if link.state in FOLLOWS_A_MERGE), key=lambda link: link.id or 0
+        (link for link in links if link.state in MOVES_TO_SURVIVOR), key=lambda link: link.id or 0
     )
 
 
-def follow_contact_merge(
+def follow_absorbed_contact(
     p: LinkedPair, claimed: dict[str, SellRef], out: PagePlan, sync: SyncPair
 ) -> None:
     """The link moves to the surviving contact and is synced there, unless the survivor is
@@ -67,12 +72,12 @@ def follow_contact_merge(
             claimed[survivor.id] = link.sell
             out.add(
                 RecordDecision(
-                    (Outcome.HUBSPOT_MERGED,),
+                    (Outcome.HUBSPOT_ABSORBED,),
                     link.sell,
                     survivor.id,
                     f"{head}; its tombstone moved with it",
                     link=replace(link, hubspot_id=survivor.id),
-                    merged_from=absorbed,
+                    absorbed_from=absorbed,
                 )
             )
         return
@@ -89,7 +94,7 @@ def follow_contact_merge(
                     state=LinkState.HELD,
                     hold=Hold(HoldReason.CONTACT_MERGE, other),
                 ),
-                merged_from=absorbed,
+                absorbed_from=absorbed,
             )
         )
         return
@@ -98,7 +103,7 @@ def follow_contact_merge(
     summary = f"{head}; the link moved with it"
     if p.record is None:
         gone = tombstone(moved, "deleted in Sell")
-        out.add(after_event(Outcome.HUBSPOT_MERGED, summary, gone, merged_from=absorbed))
+        out.add(after_event(Outcome.HUBSPOT_ABSORBED, summary, gone, absorbed_from=absorbed))
         return
     synced = sync(p.record, survivor, moved)
     if isinstance(synced, Skip):
@@ -106,8 +111,8 @@ def follow_contact_merge(
         synced = None
     if synced is None:
         decision = RecordDecision(
-            (Outcome.HUBSPOT_MERGED,), link.sell, survivor.id, summary, link=moved
+            (Outcome.HUBSPOT_ABSORBED,), link.sell, survivor.id, summary, link=moved
         )
     else:
-        decision = after_event(Outcome.HUBSPOT_MERGED, summary, synced)
-    out.add(replace(decision, merged_from=absorbed))
+        decision = after_event(Outcome.HUBSPOT_ABSORBED, summary, synced)
+    out.add(replace(decision, absorbed_from=absorbed))

@@ -60,8 +60,8 @@ def follow_conversions(leads: Sequence[ConvertedLead], sync: SyncPair) -> PagePl
             continue
         # A contact HubSpot merged meanwhile (L2) is followed by the next run's read of it,
         # which checks the survivor's links first: this move only re-points the Sell side.
-        merged = c.contact is not None and c.contact.id != c.link.hubspot_id
-        synced = None if c.contact is None or merged else sync(c.record, c.contact, moved)
+        absorbed = c.contact is not None and c.contact.id != c.link.hubspot_id
+        synced = None if c.contact is None or absorbed else sync(c.record, c.contact, moved)
         if isinstance(synced, Skip):
             out.errors.append(synced)
             synced = None

@@ -47,8 +47,10 @@ class Verdict(StrEnum):
     COMPANY = "company"  # a Sell company contact: never sent to HubSpot
     NO_EMAIL = "no_email"  # a Sell record without an email
     NOT_LINKED = "not_linked"  # a Sell record that can be pushed
-    MERGED = "merged"  # linked, and HubSpot merged its contact: the next sync moves the link (L2)
-    MERGE_HELD = "merge_held"  # a merge left two Sell records on one contact: a manager chooses
+    # linked, and HubSpot absorbed its contact into another: the next sync moves the link (L2)
+    ABSORBED = "merged"
+    # a HubSpot contact merge left two Sell records on one contact: a manager chooses
+    HELD = "merge_held"
 
 
 @dataclass(frozen=True)
@@ -91,14 +93,14 @@ class Explain:
             kind = {
                 LinkState.TOMBSTONED: Verdict.TOMBSTONED,
                 LinkState.HUBSPOT_DELETED: Verdict.HUBSPOT_DELETED,
-                LinkState.HELD: Verdict.MERGE_HELD,
+                LinkState.HELD: Verdict.HELD,
             }.get(link.state, Verdict.SYNCED)
             found = replace(found, marked_by_run=self._marked_by(link))
             if link.state is LinkState.HELD:
                 held_by = self._counterpart(link)
                 return replace(found, kind=kind, conflicts=open_conflicts, held_by=held_by)
             if contact is not None and contact.id != link.hubspot_id:
-                return self._merged(found, link, contact, open_conflicts)
+                return self._absorbed(found, link, contact, open_conflicts)
             return replace(found, kind=kind, conflicts=open_conflicts)
         if contact is not None:
             # the run's own planner screens it, so the answer is what the next run does
@@ -147,18 +149,18 @@ class Explain:
             kind = Verdict.NOT_LINKED
         return replace(found, kind=kind)
 
-    def _merged(
+    def _absorbed(
         self, found: Explanation, link: Link, survivor: HubSpotContact, conflicts: list[Conflict]
     ) -> Explanation:
         """L2: HubSpot merged the link's contact into ``survivor``. The run's facts step reads
         what the run reads from the survivor's side (every link it absorbed, their records, the
         link it has) and the run's planner decides once, as in the run: the link moves there
-        (MERGED), is held (MERGE_HELD, with its counterpart), or, a tombstone, moves as one."""
+        (ABSORBED), is held (HELD, with its counterpart), or, a tombstone, moves as one."""
         facts = self._facts()
         pairs, converted = facts.for_decision(facts.absorbed_by([survivor]))
         plan = facts.p.planner.decide(pairs, converted).plan
         mine = next((d for d in plan.actions if d.sell == link.sell), None)
-        if mine is None or Outcome.HUBSPOT_MERGED not in mine.outcomes:
+        if mine is None or Outcome.HUBSPOT_ABSORBED not in mine.outcomes:
             hold = None if mine is None or mine.link is None else mine.link.hold
             owner = next((p.survivor_link for p in pairs if p.survivor_link), None)
             if hold is not None:
@@ -167,11 +169,11 @@ class Explain:
                 holder = owner.sell
             else:  # another absorbed link moves there first
                 holder = next(
-                    (d.sell for d in plan.actions if Outcome.HUBSPOT_MERGED in d.outcomes), None
+                    (d.sell for d in plan.actions if Outcome.HUBSPOT_ABSORBED in d.outcomes), None
                 )
-            kind = Verdict.TOMBSTONED if link.state is LinkState.TOMBSTONED else Verdict.MERGE_HELD
+            kind = Verdict.TOMBSTONED if link.state is LinkState.TOMBSTONED else Verdict.HELD
             return replace(found, kind=kind, conflicts=conflicts, held_by=holder)
-        kind = Verdict.TOMBSTONED if link.state is LinkState.TOMBSTONED else Verdict.MERGED
+        kind = Verdict.TOMBSTONED if link.state is LinkState.TOMBSTONED else Verdict.ABSORBED
         return replace(found, kind=kind, conflicts=conflicts)
 
     def _facts(self) -> Facts:

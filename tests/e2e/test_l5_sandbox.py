@@ -79,8 +79,8 @@ def test_l5_status_of_every_record_equals_what_the_next_run_does(
         assert said_h[qualifies].kind is Verdict.QUALIFIES
         assert said_h[low].kind is Verdict.NOT_QUALIFIED
         assert said_h[outside].kind is Verdict.NOT_QUALIFIED
-        assert said_h[merged_away].kind is Verdict.MERGED
-        assert said_h[held_b].kind is Verdict.MERGE_HELD
+        assert said_h[merged_away].kind is Verdict.ABSORBED
+        assert said_h[held_b].kind is Verdict.HELD
         assert said_s[SellRef("lead", lead)].missing == SellRef("lead", lead)
 
         links_h = store.links_by_hubspot(contact_ids)

@@ -39,10 +39,10 @@ def test_l2_a_merged_contact_moves_its_link_to_the_survivor(world: World) -> Non
     link = world.store.links_by_sell([ref])[ref]
     assert link.hubspot_id == survivor and link.state is LinkState.ACTIVE
     assert link.id == before.id  # the same row: snapshots and history kept
-    assert report.counts()[Outcome.HUBSPOT_MERGED.value] == 1
+    assert report.counts()[Outcome.HUBSPOT_ABSORBED.value] == 1
     assert report.counts().get("hubspot_deleted", 0) == 0
     events = world.store.audit_trail(subjects=[f"{ref}|{survivor}"])
-    merged = [e for e in events if e.kind == Outcome.HUBSPOT_MERGED.value]
+    merged = [e for e in events if e.kind == Outcome.HUBSPOT_ABSORBED.value]
     assert len(merged) == 1 and merged[0].detail["merged_from"] == absorbed
     # synced at once with the survivor (S9: HubSpot's new value fills Sell's blank title)
     assert world.sell.value("lead", ref.id, "title") == "Countess"
@@ -231,7 +231,7 @@ def test_l2_a_push_of_a_record_whose_contact_was_merged_moves_its_link(world: Wo
     survivor = _survivor(world, "ada.l@x.com", "Lovelace")
     world.hubspot.merge(survivor, absorbed)
     result = world.service.push([str(ref)], actor=REP)
-    assert Outcome.HUBSPOT_MERGED.value in result.counts()
+    assert Outcome.HUBSPOT_ABSORBED.value in result.counts()
     assert world.link_of_hubspot(survivor).sell == ref
     assert world.hubspot.writes_to_merged_ids == []
 

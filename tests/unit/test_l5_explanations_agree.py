@@ -327,7 +327,7 @@ def check_contact(cid: str, exp: Explanation, run: RunFacts, verdicts: dict[str,
         assert all(r.startswith(f"its Sell record {before.sell} was deleted") for r in skips)
     elif kind is Verdict.SYNCED:
         check_synced(exp, before, after, run, verdicts, said)
-    elif kind is Verdict.MERGE_HELD:
+    elif kind is Verdict.HELD:
         check_moved(exp, exp.link, run)
     else:  # COMPANY, NO_EMAIL, NOT_LINKED are verdicts on Sell records only
         raise AssertionError(f"hubspot:{cid} got a Sell record's verdict {kind}")
@@ -371,7 +371,7 @@ def check_moved(exp: Explanation, link: Link | None, run: RunFacts) -> None:
     touched = run.touching(link.sell)
     said = f"status said {exp.kind.value} of {link.sell} (contact {link.hubspot_id}); the run"
     assert after is not None, f"{said} dropped the link"
-    if exp.kind is Verdict.MERGE_HELD:
+    if exp.kind is Verdict.HELD:
         if before is not None and before.state is LinkState.HELD:
             assert not touched and after == before, f"{said} planned {touched}: {after}"
             return
@@ -386,13 +386,13 @@ def check_moved(exp: Explanation, link: Link | None, run: RunFacts) -> None:
         assert not touched and after == before, f"{said} planned {touched}: {after}"
         return
     if exp.contact is not None and exp.contact.id != link.hubspot_id:
-        assert Outcome.HUBSPOT_MERGED in touched, f"{said} planned {touched}"
+        assert Outcome.HUBSPOT_ABSORBED in touched, f"{said} planned {touched}"
         assert after.hubspot_id == exp.contact.id, f"{said} left {after}"
     expected = LinkState.TOMBSTONED if exp.kind is Verdict.TOMBSTONED else None
     if expected is not None:
         assert after.state is expected, f"{said} left {after}"
     else:
-        assert exp.kind is Verdict.MERGED, exp.kind
+        assert exp.kind is Verdict.ABSORBED, exp.kind
         assert after.state in (LinkState.ACTIVE, LinkState.TOMBSTONED), f"{said} left {after}"
 
 
@@ -418,7 +418,7 @@ def check_record(
                 f"{said} merged it with HubSpot {cid}, whose status was {verdicts.get(cid)}"
             )
         assert after is None or after.hubspot_id in mergers, f"{said} linked it: {after}"
-    elif kind in (Verdict.MERGED, Verdict.MERGE_HELD) or (
+    elif kind in (Verdict.ABSORBED, Verdict.HELD) or (
         exp.link is not None and exp.contact is not None and exp.contact.id != exp.link.hubspot_id
     ):
         check_moved(exp, exp.link, run)
