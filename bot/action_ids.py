@@ -87,7 +87,7 @@ def conflict_block(conflict_id: int) -> str:
     return f"conflict:{conflict_id}"
 
 
-def link_conflict_block(held: SellRef) -> str:
+def held_link_block(held: SellRef) -> str:
     return f"link:{held.kind}:{held.id}"
 
 

@@ -215,7 +215,7 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
     svc = cli_services.database_services()
     try:
         page = svc.service.conflicts(limit=1000)
-        links = svc.service.link_conflicts(limit=1000)
+        links = svc.service.held_links(limit=1000)
         if args.json:
             _emit(
                 {
@@ -225,7 +225,7 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
                             "hubspot_id": c.held.hubspot_id,
                             "linked": None if c.linked is None else str(c.linked.sell),
                         }
-                        for c in links.conflicts
+                        for c in links.links
                     ],
                     "total": page.total,
                     "conflicts": [

@@ -41,7 +41,7 @@ from sync.api import (
     ConflictPage,
     Direction,
     Explanation,
-    LinkConflictPage,
+    HeldLinkPage,
     Outcome,
     RunRecord,
     ScheduleState,
@@ -457,11 +457,11 @@ def explanation_dict(e: Explanation) -> dict[str, object]:
     }
 
 
-def render_conflicts(page: ConflictPage, links: LinkConflictPage | None = None) -> str:
+def render_conflicts(page: ConflictPage, links: HeldLinkPage | None = None) -> str:
     lines = []
     if links is not None and links.total:
         lines.append(f"{plural(links.total, 'link conflict')} (HubSpot merges; resolve in Slack)")
-        for lc in links.conflicts:
+        for lc in links.links:
             other = "no other record" if lc.linked is None else f"also linked to {lc.linked.sell}"
             lines.append(f"  {lc.held.sell} held on HubSpot {outside(lc.held.hubspot_id)}, {other}")
     lines.append(f"{plural(page.total, 'open conflict')}")

@@ -339,7 +339,7 @@ class Outcome(enum.StrEnum):
     CONVERTED = "converted"  # L1: the linked lead became a contact; the link moved with it
     # L2: HubSpot absorbed the contact into another; the link moved to that survivor
     HUBSPOT_ABSORBED = "hubspot_merged"
-    LINK_CONFLICT = "link_conflict"  # L2: the survivor is linked to another Sell record already
+    LINK_HELD = "link_conflict"  # L2: the survivor is linked to another Sell record already
     SKIPPED = "skipped"
     ERROR = "error"
 

@@ -38,9 +38,9 @@ from sync.usecases.conflicts import (
     ConflictAction,
     ConflictPage,
     Conflicts,
-    LinkConflict,
-    LinkConflictPage,
-    LinkConflicts,
+    HeldLink,
+    HeldLinkPage,
+    HeldLinks,
 )
 from sync.usecases.conflicts import seen_token as conflict_seen_token
 from sync.usecases.digest import ChangeKind, Digest, SettingChange, Summary
@@ -92,9 +92,9 @@ __all__ = [
     "Explanation",
     "FieldRow",
     "Figures",
+    "HeldLink",
+    "HeldLinkPage",
     "ImpactRow",
-    "LinkConflict",
-    "LinkConflictPage",
     "Refused",
     "RequestResult",
     "RequestStatus",
@@ -150,7 +150,7 @@ class SyncService:
             context=engine.context,
             write_field=engine.write_field,
         )
-        self._link_conflicts = LinkConflicts(store, audit)
+        self._held_links = HeldLinks(store, audit)
         self._tombstones = Tombstones(store, store, clock)
         self._fields = Fields(
             hubspot, sell, store, in_force, audit, score_property=config.score_property
@@ -317,15 +317,15 @@ class SyncService:
         manager saw); raises ConflictChanged when that is no longer what it holds."""
         return self._conflicts.resolve(conflict_id, action, actor=actor, seen=seen)
 
-    def link_conflicts(self, *, limit: int = 10) -> LinkConflictPage:
+    def held_links(self, *, limit: int = 10) -> HeldLinkPage:
         """L2: Sell records a HubSpot contact merge left on one contact, waiting for a manager."""
-        return self._link_conflicts.page(limit=limit)
+        return self._held_links.page(limit=limit)
 
     def keep_link(
         self, held: SellRef, keep: SellRef | None, *, actor: Actor
     ) -> tuple[SellRef | None, bool]:
         """L2: keep ``keep``'s link to the surviving contact; the other record is unlinked."""
-        return self._link_conflicts.keep(held, keep, actor=actor)
+        return self._held_links.keep(held, keep, actor=actor)
 
     def restore(self, item: str, *, actor: Actor) -> Link:
         return self._tombstones.restore(item, actor=actor)

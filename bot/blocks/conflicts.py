@@ -23,8 +23,8 @@ from sync.api import (
     Conflict,
     ConflictPage,
     ConflictStatus,
-    LinkConflict,
-    LinkConflictPage,
+    HeldLink,
+    HeldLinkPage,
     SellRef,
     conflict_seen_token,
     hubspot_owned_fields,
@@ -85,10 +85,10 @@ def conflicts_message(
     can_resolve: bool,
     note: str | None = None,
     urls: RecordUrls = NO_HUBSPOT_URLS,
-    links: LinkConflictPage | None = None,
+    links: HeldLinkPage | None = None,
 ) -> Message:
     link_blocks = (
-        [] if links is None else link_conflicts_blocks(links, can_resolve=can_resolve, urls=urls)
+        [] if links is None else held_links_blocks(links, can_resolve=can_resolve, urls=urls)
     )
     if page.total == 0:
         text = ":tada: No open conflicts." if not link_blocks else "No open field conflicts."
@@ -143,11 +143,11 @@ def resolved_note(conflict: Conflict, *, changed: bool, urls: RecordUrls = NO_HU
 
 
 #: Link conflicts shown with their buttons (each is 2 blocks); the rest are counted.
-LINK_CONFLICTS_SHOWN = 5
+HELD_LINKS_SHOWN = 5
 
 
-def link_conflict_blocks(
-    conflict: LinkConflict, *, can_resolve: bool, urls: RecordUrls = NO_HUBSPOT_URLS
+def held_link_blocks(
+    conflict: HeldLink, *, can_resolve: bool, urls: RecordUrls = NO_HUBSPOT_URLS
 ) -> list[Block]:
     """L2: the held Sell record, the one the surviving contact is linked to, and the choice."""
     held, other = conflict.held, conflict.linked
@@ -187,20 +187,20 @@ def link_conflict_blocks(
                     f"Unlink {held.sell}", ids.UNLINK_HELD, ids.encode_link_choice(held.sell, None)
                 )
             )
-        blocks.append(actions(*buttons, block_id=ids.link_conflict_block(held.sell)))
+        blocks.append(actions(*buttons, block_id=ids.held_link_block(held.sell)))
     return blocks
 
 
-def link_conflicts_blocks(
-    page: LinkConflictPage, *, can_resolve: bool, urls: RecordUrls = NO_HUBSPOT_URLS
+def held_links_blocks(
+    page: HeldLinkPage, *, can_resolve: bool, urls: RecordUrls = NO_HUBSPOT_URLS
 ) -> list[Block]:
     """The link conflicts section of ``/sellsync conflicts`` (nothing when there are none)."""
     if page.total == 0:
         return []
     blocks: list[Block] = [section(f"*Link conflicts* ({page.total:,}): HubSpot merges")]
-    for conflict in page.conflicts[:LINK_CONFLICTS_SHOWN]:
-        blocks += link_conflict_blocks(conflict, can_resolve=can_resolve, urls=urls)
-    more = page.total - min(len(page.conflicts), LINK_CONFLICTS_SHOWN)
+    for conflict in page.links[:HELD_LINKS_SHOWN]:
+        blocks += held_link_blocks(conflict, can_resolve=can_resolve, urls=urls)
+    more = page.total - min(len(page.links), HELD_LINKS_SHOWN)
     if more > 0:
         blocks.append(context(f"…and {more:,} more; they show here as these are resolved."))
     return blocks

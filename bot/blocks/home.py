@@ -24,11 +24,11 @@ from bot.blocks.common import (
     plural,
     section,
 )
-from bot.blocks.conflicts import field_label, link_conflicts_blocks
+from bot.blocks.conflicts import field_label, held_links_blocks
 from bot.blocks.links import NO_HUBSPOT_URLS, RecordUrls
 from bot.blocks.status import run_head, status_message
 from bot.blocks.threshold import pending_line
-from sync.api import ChangeRequest, ConflictPage, LinkConflictPage, RunRecord, StatusView
+from sync.api import ChangeRequest, ConflictPage, HeldLinkPage, RunRecord, StatusView
 
 MAX_PENDING = 10
 MAX_CONFLICTS = 5
@@ -52,7 +52,7 @@ def home_view(
     status: StatusView,
     pending: list[ChangeRequest],
     conflicts: ConflictPage,
-    link_conflicts: LinkConflictPage | None = None,
+    held_links: HeldLinkPage | None = None,
     *,
     viewer: str,
     viewer_is_manager: bool,
@@ -93,8 +93,8 @@ def home_view(
         )
     else:
         blocks.append(context("No open conflicts."))
-    if link_conflicts is not None and link_conflicts.total:
-        blocks += link_conflicts_blocks(link_conflicts, can_resolve=viewer_is_manager, urls=urls)
+    if held_links is not None and held_links.total:
+        blocks += held_links_blocks(held_links, can_resolve=viewer_is_manager, urls=urls)
     runs = status.recent_runs
     blocks += [divider(), section(f"*Run history* ({plural(len(runs), 'recent run')})")]
     if runs:

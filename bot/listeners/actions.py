@@ -12,7 +12,7 @@ from bot import action_ids as ids
 from bot.blocks.bulk import decision_note
 from bot.blocks.common import Message, clip, escape, notice
 from bot.blocks.conflicts import (
-    LINK_CONFLICTS_SHOWN,
+    HELD_LINKS_SHOWN,
     PAGE_SIZE,
     conflicts_message,
     link_choice_note,
@@ -104,7 +104,7 @@ def register(app: App, deps: Deps) -> None:
             can_resolve=can_resolve,
             note=note,
             urls=deps.urls,
-            links=service.link_conflicts(limit=LINK_CONFLICTS_SHOWN),
+            links=service.held_links(limit=HELD_LINKS_SHOWN),
         )
         if body.get("response_url"):
             _replace(respond, message)

@@ -22,7 +22,7 @@ from slack_sdk.errors import SlackApiError
 from bot import action_ids as ids
 from bot import parsing as p
 from bot.blocks.common import Message, invalid_input, notice
-from bot.blocks.conflicts import LINK_CONFLICTS_SHOWN, PAGE_SIZE, conflicts_message
+from bot.blocks.conflicts import HELD_LINKS_SHOWN, PAGE_SIZE, conflicts_message
 from bot.blocks.fields import (
     fields_message,
     mapping_message,
@@ -117,7 +117,7 @@ def _conflicts(ctx: Ctx, c: p.Conflicts) -> Message:
         page,
         can_resolve=ctx.deps.is_manager(ctx.user),
         urls=ctx.deps.urls,
-        links=ctx.service.link_conflicts(limit=LINK_CONFLICTS_SHOWN),
+        links=ctx.service.held_links(limit=HELD_LINKS_SHOWN),
     )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.blocks.conflicts import LINK_CONFLICTS_SHOWN, PAGE_SIZE
+from bot.blocks.conflicts import HELD_LINKS_SHOWN, PAGE_SIZE
 from bot.blocks.home import home_view
 from bot.listeners.common import Deps
 
@@ -18,7 +18,7 @@ def publish_home(deps: Deps, client: WebClient, user: str) -> None:
         service.status(),
         service.pending_requests(),
         service.conflicts(offset=0, limit=PAGE_SIZE),
-        service.link_conflicts(limit=LINK_CONFLICTS_SHOWN),
+        service.held_links(limit=HELD_LINKS_SHOWN),
         viewer=user,
         viewer_is_manager=deps.is_manager(user),
         urls=deps.urls,

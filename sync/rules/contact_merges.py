@@ -84,7 +84,7 @@ def follow_absorbed_contact(
     if other is not None and other != link.sell:
         out.add(
             RecordDecision(
-                (Outcome.LINK_CONFLICT,),
+                (Outcome.LINK_HELD,),
                 link.sell,
                 survivor.id,
                 f"{head}, which is linked to {other} already; a manager chooses which link stays",

@@ -279,32 +279,34 @@ class Conflicts:
 
 
 @dataclass(frozen=True)
-class LinkConflict:
-    """L2: a link a HubSpot contact merge holds, and the link the surviving contact already has."""
+class HeldLink:
+    """A held link (shown as a "link conflict"), and the link of its stored counterpart while
+    that is still the surviving contact's active link."""
 
     held: Link  # its ``hubspot_id`` is the survivor's
     linked: Link | None  # None: the survivor has no active link any more
 
 
 @dataclass(frozen=True)
-class LinkConflictPage:
-    conflicts: list[LinkConflict]
+class HeldLinkPage:
+    links: list[HeldLink]
     total: int
 
 
-class LinkConflicts:
-    """Link conflicts (L2): two Sell records that a HubSpot contact merge left on one contact. A manager
-    keeps one of the two links; the other Sell record is unlinked. Nothing is guessed."""
+class HeldLinks:
+    """Held links (shown as "link conflicts"; L2: two Sell records that a HubSpot contact merge
+    left on one contact). A manager keeps one of the two links; the other Sell record is
+    unlinked. Nothing is guessed."""
 
     def __init__(self, links: LinkStore, audit: Audit) -> None:
         self.links = links
         self.audit = audit
 
-    def page(self, *, limit: int = 10) -> LinkConflictPage:
+    def page(self, *, limit: int = 10) -> HeldLinkPage:
         store = self.links
         total = store.count_links().get(LinkState.HELD.value, 0)
-        items = [LinkConflict(h, o) for h, o in store.held_links(limit=limit)] if total else []
-        return LinkConflictPage(items, total)
+        items = [HeldLink(h, o) for h, o in store.held_links(limit=limit)] if total else []
+        return HeldLinkPage(items, total)
 
     def keep(
         self, held: SellRef, keep: SellRef | None, *, actor: Actor

@@ -240,7 +240,7 @@ def test_a_crm_outage_during_the_write_reopens_the_conflict(
     assert "+1 555 0100" in message_text(listed) and "+1 555 0199" in message_text(listed)
 
 
-def make_link_conflict(bot: Bot) -> tuple[SellRef, SellRef, str]:
+def make_held_link(bot: Bot) -> tuple[SellRef, SellRef, str]:
     """Two linked pairs, then HubSpot merges the first contact into the second (L2): the first
     link is held. Returns (held, the survivor's record, the survivor's id)."""
     world = bot.world
@@ -257,7 +257,7 @@ def make_link_conflict(bot: Bot) -> tuple[SellRef, SellRef, str]:
 def test_l2_a_link_conflict_is_listed_and_a_manager_keeps_one_link_with_a_click(
     bot: Bot,
 ) -> None:
-    held, owner, survivor = make_link_conflict(bot)
+    held, owner, survivor = make_held_link(bot)
     rep_view = bot.command("conflicts", user=REP).reply()
     assert "Link conflicts* (1)" in message_text(rep_view)
     assert action_ids_in(rep_view["blocks"]) == []
@@ -279,9 +279,9 @@ def test_l2_a_link_conflict_is_listed_and_a_manager_keeps_one_link_with_a_click(
 
 
 def test_l2_a_forged_link_choice_is_out_of_date_and_changes_nothing(bot: Bot) -> None:
-    held, _owner, survivor = make_link_conflict(bot)
+    held, _owner, survivor = make_held_link(bot)
     for value in ("link:lead:x:-", f"link:{held.kind}:{held.id}:contact:99999"):
         reply = bot.click(ids.KEEP_OTHER_LINK, value, user=MANAGER, ephemeral=True).reply()
         assert "out of date" in reply["text"] or "not one of the two" in reply["text"]
     assert bot.world.store.links_by_sell([held])[held].hubspot_id == survivor
-    assert bot.world.service.link_conflicts().total == 1
+    assert bot.world.service.held_links().total == 1

@@ -109,7 +109,7 @@ def test_the_demo_walks_from_a_push_through_a_sync_and_approval_to_home_and_the_
     low = world.hubspot.by_email("low@example.com")
     assert low is not None
     assert world.store.links_by_hubspot([low.id])[low.id].state.value == "active"
-    assert world.service.link_conflicts().total == 0
+    assert world.service.held_links().total == 0
     assert world.hubspot.writes_to_merged_ids == []
     # the manager group is read with the bot token (no "not_authed" warning)
     assert not [r for r in caplog.records if "unreadable" in r.getMessage()]

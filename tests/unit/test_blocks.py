@@ -79,9 +79,9 @@ from sync.service import (
     DecisionOutcome,
     Explanation,
     FieldRow,
+    HeldLink,
+    HeldLinkPage,
     ImpactRow,
-    LinkConflict,
-    LinkConflictPage,
     Refused,
     RequestResult,
     SettingChange,
@@ -783,20 +783,20 @@ def test_a_click_on_a_request_already_decided_names_who_decided_it_with_a_live_m
     assert not any(markup in decision_text(hostile) for markup in LIVE_MARKUP)
 
 
-def _link_conflicts(n: int, *, owned: bool = True) -> LinkConflictPage:
+def _held_links(n: int, *, owned: bool = True) -> HeldLinkPage:
     items = [
-        LinkConflict(
+        HeldLink(
             Link(SellRef("lead", 100 + i), str(900 + i), LinkState.HELD),
             Link(SellRef("contact", 200 + i), str(900 + i)) if owned else None,
         )
         for i in range(min(n, 5))
     ]
-    return LinkConflictPage(items, n)
+    return HeldLinkPage(items, n)
 
 
 def test_l2_link_conflicts_show_both_records_and_a_choice_for_managers_only() -> None:
     page = next(conflict_pages(30))
-    links = _link_conflicts(7)
+    links = _held_links(7)
     data = conflicts_message(page, can_resolve=True, links=links, urls=HUBSPOT_URLS).to_dict()
     assert limit_problems(data["blocks"], 50) == []
     text = str(data)
@@ -818,7 +818,7 @@ def test_l2_link_conflicts_show_both_records_and_a_choice_for_managers_only() ->
 
 def test_l2_a_held_link_whose_survivor_lost_its_link_offers_keep_or_unlink() -> None:
     none = conflicts_message(
-        ConflictPage([], 0, 0, PAGE_SIZE), can_resolve=True, links=_link_conflicts(1, owned=False)
+        ConflictPage([], 0, 0, PAGE_SIZE), can_resolve=True, links=_held_links(1, owned=False)
     ).to_dict()
     actions = [
         e["action_id"] for b in none["blocks"] if b["type"] == "actions" for e in b["elements"]
@@ -832,7 +832,7 @@ def test_l2_the_home_tab_lists_link_conflicts() -> None:
         status_view(),
         [],
         next(conflict_pages(2)),
-        _link_conflicts(1),
+        _held_links(1),
         viewer="U1",
         viewer_is_manager=True,
         urls=HUBSPOT_URLS,

@@ -106,21 +106,21 @@ def test_l2_a_survivor_linked_to_another_record_is_a_link_conflict_not_a_guess(
     ref_b, survivor = _linked(world, "ada.l@x.com", "Lovelace")
     world.hubspot.merge(survivor, absorbed)
     report = world.sync()
-    assert report.counts()[Outcome.LINK_CONFLICT.value] == 1
+    assert report.counts()[Outcome.LINK_HELD.value] == 1
     held = world.store.links_by_sell([ref_a])[ref_a]
     assert held.state is LinkState.HELD and held.hubspot_id == survivor
     owner = world.link_of_hubspot(survivor)
     assert owner.sell == ref_b and owner.state is LinkState.ACTIVE
-    page = world.service.link_conflicts()
+    page = world.service.held_links()
     assert page.total == 1
-    assert page.conflicts[0].held.sell == ref_a and page.conflicts[0].linked.sell == ref_b
+    assert page.links[0].held.sell == ref_a and page.links[0].linked.sell == ref_b
     # held links are not synced: a Sell change on A reaches no HubSpot contact
     world.sell.edit(ref_a.kind, ref_a.id, title="Held")
     world.sync()
     assert world.hubspot.value(survivor, "jobtitle") != "Held"
     assert world.hubspot.writes_to_merged_ids == []
     # reported once, not again at every run
-    assert world.sync().counts().get(Outcome.LINK_CONFLICT.value, 0) == 0
+    assert world.sync().counts().get(Outcome.LINK_HELD.value, 0) == 0
 
 
 @pytest.mark.parametrize("keep_held", [True, False])
@@ -138,7 +138,7 @@ def test_l2_a_manager_keeps_one_of_the_two_links(world: World, keep_held: bool) 
     assert links[keep].state is LinkState.ACTIVE and links[keep].hubspot_id == survivor
     assert other not in links
     assert world.link_of_hubspot(survivor).sell == keep
-    assert world.service.link_conflicts().total == 0
+    assert world.service.held_links().total == 0
     # a second click (another manager at the same time) changes nothing
     assert world.service.keep_link(ref_a, keep, actor=MANAGER) == (None, False)
     events = world.store.audit_trail(subjects=[f"{ref_a}|{survivor}"])
@@ -158,7 +158,7 @@ def test_l2_keeping_a_record_that_is_not_part_of_the_conflict_is_refused(world: 
     world.sync()
     with pytest.raises(Refused, match="not one of the two"):
         world.service.keep_link(ref_a, SellRef("lead", 999_999), actor=MANAGER)
-    assert world.service.link_conflicts().total == 1
+    assert world.service.held_links().total == 1
 
 
 def test_l2_only_the_stored_counterpart_is_kept_not_whoever_links_the_survivor_now(
@@ -172,8 +172,8 @@ def test_l2_only_the_stored_counterpart_is_kept_not_whoever_links_the_survivor_n
     newcomer = SellRef("lead", 424_242)
     world.store.delete_link(ref_b)  # the counterpart was unlinked; another record took the contact
     world.store.save_link(Link(sell=newcomer, hubspot_id=survivor))
-    page = world.service.link_conflicts()
-    assert page.total == 1 and page.conflicts[0].linked is None
+    page = world.service.held_links()
+    assert page.total == 1 and page.links[0].linked is None
     with pytest.raises(Refused, match="not one of the two"):
         world.service.keep_link(ref_a, newcomer, actor=MANAGER)
     assert world.store.links_by_sell([newcomer])[newcomer].state is LinkState.ACTIVE
@@ -192,7 +192,7 @@ def test_l2_two_links_merged_into_one_unlinked_survivor_move_one_and_hold_the_ot
     states = sorted(link.state.value for link in links.values())
     assert states == [LinkState.ACTIVE.value, LinkState.HELD.value]
     assert {link.hubspot_id for link in links.values()} == {survivor}
-    assert world.service.link_conflicts().total == 1
+    assert world.service.held_links().total == 1
 
 
 def test_l2_status_says_a_merged_link_moves_at_the_next_sync(world: World) -> None:
@@ -271,7 +271,7 @@ def test_l2_the_survivor_of_a_link_conflict_still_syncs_what_the_merge_gave_it(
     assert world.hubspot.value(survivor, "jobtitle") == "Countess"
     world.sell.edit(ref_a.kind, ref_a.id, phone="+1 555 0100")
     report = world.sync()
-    assert report.counts()[Outcome.LINK_CONFLICT.value] == 1
+    assert report.counts()[Outcome.LINK_HELD.value] == 1
     assert world.sell.value(ref_b.kind, ref_b.id, "title") == "Countess"
 
 

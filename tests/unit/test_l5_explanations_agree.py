@@ -375,7 +375,7 @@ def check_moved(exp: Explanation, link: Link | None, run: RunFacts) -> None:
         if before is not None and before.state is LinkState.HELD:
             assert not touched and after == before, f"{said} planned {touched}: {after}"
             return
-        assert Outcome.LINK_CONFLICT in touched, f"{said} planned {touched}"
+        assert Outcome.LINK_HELD in touched, f"{said} planned {touched}"
         assert after.state is LinkState.HELD, f"{said} left {after}"
         if exp.held_by is not None:
             owner = run.world.store.links_by_hubspot([after.hubspot_id])[after.hubspot_id]

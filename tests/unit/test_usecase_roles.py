@@ -26,7 +26,7 @@ USE_CASES = [
     approvals.Approvals,
     bulk.BulkHolds,
     conflicts.Conflicts,
-    conflicts.LinkConflicts,
+    conflicts.HeldLinks,
     digest.Digest,
     fields.Fields,
     history.History,
