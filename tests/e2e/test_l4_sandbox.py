@@ -52,7 +52,7 @@ def test_l4_sell_records_deleted_while_the_feed_pages_hide_no_change(sb: Sandbox
             feed = SellChangeFeed(sell, "lead", SellChangeMark.from_mark(mark))
             seen = {r.id for page in feed.pages() for r in page}
         http.close()
-        return seen, feed.cursor.close_slice()
+        return seen, feed.mark.close_slice()
 
     first, mark = run(FeedMark(updated_at=since, last_id=str(ids[100])), hook=True)
     assert mark is not None and lists[0] > 2  # it paged, and the data moved under it
