@@ -364,7 +364,7 @@ def check_synced(
 
 
 def check_moved(exp: Explanation, link: Link | None, run: RunFacts) -> None:
-    """L2: status said a merge moves the link (MERGED), holds it (MERGE_HELD) or moves its
+    """L2: status said a merge moves the link (ABSORBED), holds it (HELD) or moves its
     tombstone (TOMBSTONED); the run did that to the link of the same Sell record."""
     assert link is not None
     before, after = run.links_before_s.get(link.sell), run.link_after_s(link.sell)
