@@ -33,7 +33,7 @@ from typing import Any
 from sync.bulk import BulkCollector
 from sync.domain import Conflict, FeedMark, Link, LinkState, RecordKind, SellRecord, SellRef, Skip
 from sync.email_index import EmailIndex
-from sync.errors import RecordNotFound, RecordRejected, SyncError
+from sync.errors import FieldWriteRefused, RecordNotFound, RecordRejected
 from sync.interrupt import RunInterrupted, StopFlag
 from sync.lease import RunLease
 from sync.mapping import FieldMapping
@@ -338,10 +338,6 @@ class Applier(PlanOnly):
 
     def audit(self, event: AuditEvent) -> None:
         self.store.audit(event)
-
-
-class FieldWriteRefused(SyncError):
-    """A CRM refused one field's value (or the record is gone): nothing was written."""
 
 
 def write_field(

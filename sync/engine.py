@@ -206,7 +206,7 @@ class Engine:
 
     def write_field(self, link: Link, mapping: FieldMapping, raw: Any, *, to_hubspot: bool) -> None:
         """Write one field's value to one side of ``link`` (resolving a conflict) through the
-        applier. Raises :class:`~sync.applier.FieldWriteRefused` when the side refuses it."""
+        applier. Raises :class:`~sync.errors.FieldWriteRefused` when the side refuses it."""
         write_field(self.hubspot, self.sell, link, mapping, raw, to_hubspot=to_hubspot)
 
     def context(self) -> RunContext:

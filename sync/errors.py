@@ -7,6 +7,7 @@
     ├── Refused                understood but not allowed or not possible: one line says why
     │   ├── ConflictChanged    a field conflict changed since the manager reviewed it
     │   └── RunsHeld           a setting holds runs (the sync is paused): no run starts
+    ├── FieldWriteRefused      a CRM refused one field's value, or the record is gone
     ├── RecordError            about one record: the run goes on (S14)
     │   ├── RecordNotFound     the record is gone (404): S5 / S6
     │   └── RecordRejected     the other side refused the values (422, 400, 409 ...)
@@ -61,6 +62,10 @@ class RunsHeld(Refused):
     def __init__(self, held: Held) -> None:
         self.held = held
         super().__init__(held.why)
+
+
+class FieldWriteRefused(SyncError):
+    """A CRM refused one field's value (or the record is gone): nothing was written."""
 
 
 class ConflictChanged(Refused):

@@ -21,9 +21,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from sync.applier import FieldWriteRefused
 from sync.domain import Conflict, ConflictStatus, FieldSnapshot, Link, LinkState, SellRef
-from sync.errors import ConflictChanged, SyncError
+from sync.errors import ConflictChanged, FieldWriteRefused, SyncError
 from sync.mapping import (
     FieldMapping,
     hubspot_canonical,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sync.applier import FieldWriteRefused
 from sync.domain import Link, SellRef
+from sync.errors import FieldWriteRefused
 from sync.mapping import STANDARD_FIELDS
 from tests.conftest import World
 
