@@ -166,9 +166,7 @@ class PushRun:
     def _refresh_index(self, kind: RecordKind) -> None:
         """The email index from the Sell feed, under its own mark (the run's feed stays put)."""
         p = self.p
-        mark = p.store.get_mark(sell_index_name(kind)) or p.store.get_mark(
-            sell_changes_name(kind)
-        )
+        mark = p.store.get_mark(sell_index_name(kind)) or p.store.get_mark(sell_changes_name(kind))
         feed = SellChangeFeed(p.sell, kind, SellChangeMark.from_mark(mark))
         for page in feed.pages():
             p.index.add(page)
