@@ -74,7 +74,7 @@ def serve_sellsync(port: int) -> None:
 
     from bot.app import authorize_with, create_app
     from bot.serve import BackgroundServer
-    from bot.web import build_web
+    from bot.web import build_web, settle_heap
     from bot.wiring import build_services
     from demo.walkthrough import sandbox_settings
 
@@ -93,6 +93,7 @@ def serve_sellsync(port: int) -> None:
     web: Any = build_web(app, services.service)
     if phases is not None:
         web = _timed_http(web, phases["http"])
+    settle_heap()  # as sellsync serve does just before it answers
     with BackgroundServer(web, port=port) as server:
         if env.get("BENCH_SYNC_DONE"):  # --sync-in process: the import runs in this process
 

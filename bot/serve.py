@@ -27,7 +27,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from bot.app import create_app
 from bot.scheduler import STOP_GRACE_SECONDS, build_scheduler, notifier_for
 from bot.settings import AppSettings, is_placeholder
-from bot.web import SLACK_PATH, build_web
+from bot.web import SLACK_PATH, build_web, settle_heap
 from sync.api import ConfigError, ServiceUnavailable, SyncService
 
 log = logging.getLogger("sellsync.web")
@@ -267,6 +267,7 @@ def serve(
             SLACK_PATH,
             " with METRICS_TOKEN" if metrics_token else "",
         )
+        settle_heap()
         _Server(_config(web, host, settings.port, uvicorn_level), on_exit=service.interrupt).run(
             sockets=[sock]
         )
