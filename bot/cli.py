@@ -1,4 +1,5 @@
-"""``sellsync``: the command line (SPEC §4): each command calls the service and prints its answer.
+"""``sellsync``: the command line (docs/operations.md): each command calls the service and prints
+its answer.
 
 Exit codes: 0 success, 1 the work had errors (or nothing could be done: the reasons are
 printed), 2 bad usage or configuration, 130 / 143 a sync stopped by SIGINT / SIGTERM (recorded

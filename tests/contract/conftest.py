@@ -50,3 +50,17 @@ def sandbox(running: Sandbox) -> Sandbox:
     running.reset("empty")
     running.limits.update(SandboxLimits(enabled=False).to_dict())
     return running
+
+
+@pytest.fixture(scope="module")
+def demo_running() -> Iterator[Sandbox]:
+    """The servers seeded with the demo data (the `check` suites)."""
+    with Sandbox(seed="demo") as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def sb(demo_running: Sandbox) -> Sandbox:
+    """The demo servers, their data as seeded."""
+    demo_running.reset("demo")
+    return demo_running

@@ -6,37 +6,18 @@ only on an install that never ran a sync."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
 
 from bot.check import render, run_check, startup_check
-from bot.settings import AppSettings
 from sandbox.server import Sandbox
 from storage.db import alembic_config, downgrade, head_revision, open_store
 from sync.errors import ConfigError
+from tests.contract.check_env import WRONG_SELL_TOKEN, settings_for
 
 WRONG_HUBSPOT_TOKEN = "pat-na1-00000000-0000-0000-0000-000000000000"
-WRONG_SELL_TOKEN = "wrong-sell-token".ljust(64, "0")
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(seed="demo") as sb:
-        yield sb
-
-
-@pytest.fixture
-def sb(sandbox: Sandbox) -> Sandbox:
-    sandbox.reset("demo")
-    return sandbox
-
-
-def settings_for(sb: Sandbox, tmp_path: Path, **changes: str) -> AppSettings:
-    env = sb.settings_env(f"sqlite:///{tmp_path}/check.db") | changes
-    return AppSettings(_env_file=None, **{k.lower(): v for k, v in env.items()})  # type: ignore[arg-type]
 
 
 def test_a_refused_hubspot_token_shows_the_hubspot_checks_it_kept_from_running(
