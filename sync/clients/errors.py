@@ -378,6 +378,7 @@ SHAPES: dict[tuple[str, str], Shape] = {
     (SELL, "custom_fields"): Shape("custom fields", **_ITEMS),
     (SELL, "lead_conversions"): Shape("lead conversions", **_ITEMS),
     (SELL, "find_created"): Shape("a record search", **_ITEMS),
+    (SELL, "archive"): Shape("a list read for the archive", **_ITEMS),
     (SELL, "sync_fetch"): Shape("the sync queue", **_ITEMS),
     (SELL, "get_one"): Shape("a record read", **_ONE),
     (SELL, "get"): Shape("a record read", **_ONE),

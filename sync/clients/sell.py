@@ -39,6 +39,7 @@ from sync.clients.errors import SELL, Remedy, classify_sell, sell_errors
 from sync.clients.http import DEFAULT_TIMEOUT, USER_AGENT, ApiSession, Reply
 from sync.clients.pacing import Clock, Pacer, RollingWindowPacer, Unpaced
 from sync.clients.retry import Random, RetryPolicy, Sleep
+from sync.clients.sell_archive import SellArchive
 from sync.clients.sell_catalog import SellCatalog
 from sync.clients.sell_lifecycle import (
     SellSyncApi,
@@ -349,6 +350,11 @@ class SellClient(SellPort):
 
     def custom_fields(self, kind: RecordKind) -> list[SellCustomField]:
         return self._catalog.custom_fields(kind)
+
+    def archive(self) -> SellArchive:
+        """Readers of everything the account holds, at this client's pace (for migration and
+        export): :mod:`sync.clients.sell_archive`."""
+        return SellArchive(self._session, self.pacer)
 
     # ------------------------------------------------------------------ lead conversions
 
