@@ -29,6 +29,7 @@ from sync.interrupt import StopFlag
 from sync.lease import RunLease
 from sync.mapping import FieldMapping
 from sync.pipeline.push_run import PushRun
+from sync.pipeline.short_run import ShortRun, ShortWork
 from sync.pipeline.sync_run import Progress, RunParts, SyncRun
 from sync.plan import SyncPlan
 from sync.planner import Planner
@@ -94,8 +95,12 @@ class Engine:
         progress: Progress | None = None,
         keep_actions: bool = False,
         yes_bulk: bool = False,
+        short: ShortWork | None = None,
     ) -> SyncReport:
         """One sync cycle. Raises RunInProgress when another run holds the lock.
+
+        ``short``: a small run of what events and polls brought up instead of the whole cycle
+        (:meth:`run_short`).
 
         ``yes_bulk``: the operator confirms creations and link removals above the bulk guard's
         limits (``sync --yes-bulk``); without it they are held for a manager.
@@ -125,7 +130,10 @@ class Engine:
             with lease or nullcontext():  # the lease is renewed by a heartbeat while it runs
                 if lease is not None:  # a real run stores the settings it runs with
                     self.store_settings(parts.context)
-                SyncRun(parts, full=full, yes_bulk=yes_bulk).sync()
+                if short is not None:
+                    ShortRun(parts, short).sync()
+                else:
+                    SyncRun(parts, full=full, yes_bulk=yes_bulk).sync()
         except RunInterrupted as exc:  # asked to stop: it did, at a page boundary
             report.interrupted = exc.reason
             log.warning("sync run interrupted (%s)", exc.reason)
@@ -156,6 +164,13 @@ class Engine:
                 finally:
                     self._release(lease)
         return report
+
+    def run_short(self, work: ShortWork, *, trigger: str) -> SyncReport:
+        """A small run (:mod:`sync.pipeline.short_run`): the records ``work`` names, read as
+        they are now, and its poll's feeds, through the same planner and applier, under the
+        same lock, recorded in the run log under ``trigger`` (``events``, ``poll``). Raises
+        RunInProgress when another run holds the lock (the hints wait for the next one)."""
+        return self.run(trigger=trigger, short=work)
 
     def interrupt(self, reason: str) -> None:
         """Stop this engine's runs at their next page boundary, recorded as interrupted (a

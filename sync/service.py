@@ -17,6 +17,7 @@ from sync.domain import Conflict, Held, HubSpotList, Link, SellRef
 from sync.engine import Engine
 from sync.errors import ConflictChanged, RunsHeld
 from sync.mapping import MappingCheck
+from sync.pipeline.short_run import ShortWork
 from sync.ports import BulkHold, ChangeRequest, RunRecord, SchedulerBeat, SyncSettings
 from sync.push import parse_items
 from sync.report import SyncReport
@@ -179,6 +180,17 @@ class SyncService:
             trigger=trigger, dry_run=dry_run, full=full, progress=progress, yes_bulk=yes_bulk
         )
         log.info("%s", run_log_line(report))
+        return report
+
+    def run_short(self, work: ShortWork, *, trigger: str) -> SyncReport:
+        """A small run of what events and polls brought up (the worker's); raises RunsHeld
+        while the sync is paused and RunInProgress while another run holds the lock."""
+        held = self.runs_held()
+        if held is not None:
+            raise RunsHeld(held)
+        report = self.engine.run_short(work, trigger=trigger)
+        if report.counts().total() or report.failure or report.errors:
+            log.info("%s", run_log_line(report))
         return report
 
     def interrupt(self, reason: str) -> None:

@@ -62,9 +62,12 @@ class GuardParts(Protocol):
 
 
 class BulkGuard:
-    def __init__(self, parts: GuardParts, *, yes: bool) -> None:
+    def __init__(self, parts: GuardParts, *, yes: bool, reconcile: bool = True) -> None:
         self.p = parts
         self.yes = yes  # the operator's ``sync --yes-bulk``
+        #: False for a small run (events, polls): it reads only what its hints name, so it
+        #: neither closes a pending hold no run of its own needs nor marks approved ones applied.
+        self.reconcile = reconcile
         self.collector = BulkCollector()
         self.closed: list[int] = []  # holds this run closed, whose messages change
         self._after: list[Callable[[], None]] = []
@@ -126,9 +129,9 @@ class BulkGuard:
             p.applier.remember_scores(
                 settings.list_id, {k: self.collector.scores.get(k) for k in waiting}
             )
-        if not verdict.holds and pending and self.real:
+        if not verdict.holds and pending and self.real and self.reconcile:
             self._close(pending[0], HoldStatus.SUPERSEDED, "no run needs it any more")
-        if self.real:
+        if self.real and self.reconcile:
             for hold in approved:
                 self._close(hold, HoldStatus.APPLIED, "carried out", was=HoldStatus.APPROVED)
         for fn in self._after:
