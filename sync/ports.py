@@ -76,11 +76,24 @@ class ChangePage:
     high_water_ms: int  # lastmodifieddate of the newest contact in this page
 
 
+@dataclass(frozen=True)
+class JoinPage:
+    """One page of a list's members in the order they joined (oldest first)."""
+
+    ids: Sequence[str]
+    after: str | None  # the paging token that reads this page (None: the first page)
+
+
 class HubSpotPort(Protocol):
     def get_list(self, list_id: str) -> HubSpotList: ...
 
     def list_member_pages(self, list_id: str) -> Iterator[Sequence[str]]:
         """Member record ids, page by page (<=250 each)."""
+        ...
+
+    def list_join_pages(self, list_id: str, after: str | None = None) -> Iterator[JoinPage]:
+        """Member record ids in the order they joined the list, from the page ``after`` reads
+        (the first when None) to the last, one call a page (<=250 each)."""
         ...
 
     def lists_of(self, contact_id: str) -> set[str]:

@@ -41,6 +41,7 @@ from sync.errors import ApiError, RecordNotFound, RecordRejected
 from sync.ports import (
     ChangePage,
     ContactWrite,
+    JoinPage,
     SellSyncEvent,
     SellSyncPage,
     SellSyncStart,
@@ -145,6 +146,9 @@ class FakeHubSpot:
     merged_into: dict[str, str] = field(default_factory=dict)  # absorbed id -> survivor id
     writes_to_merged_ids: list[str] = field(default_factory=list)  # writes addressed to those
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(51_000_000_001))
+    #: list id -> member id -> the order it joined in (given when a join-order read sees it)
+    _joined: dict[str, dict[str, int]] = field(default_factory=dict)
+    _joins: Iterator[int] = field(default_factory=itertools.count)
 
     # -- test helpers ---------------------------------------------------------
     def _tick(self) -> int:
@@ -284,6 +288,25 @@ class FakeHubSpot:
             page = list(itertools.islice(members, 250))
             yield page
             if len(page) < 250:
+                return
+
+    def list_join_pages(self, list_id: str, after: str | None = None) -> Iterator[JoinPage]:
+        """Members oldest join first; the token is a position, as the sandbox's (a member who
+        leaves moves every later one a place up)."""
+        members = self.members.get(list_id, set())
+        joined = self._joined.setdefault(list_id, {})
+        for cid in [c for c in joined if c not in members]:
+            del joined[cid]
+        for cid in sorted(members - joined.keys(), key=lambda c: (len(c), c)):
+            joined[cid] = next(self._joins)
+        ordered = sorted(joined, key=joined.__getitem__)
+        start = int(after) if after else 0
+        while True:
+            self.calls["join_order"] += 1
+            page = ordered[start : start + 250]
+            yield JoinPage(page, str(start) if start else None)
+            start += 250
+            if start >= len(ordered) or not page:
                 return
 
     def read_contacts(

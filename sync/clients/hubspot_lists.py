@@ -11,6 +11,7 @@ from sync.clients.errors import HUBSPOT, Remedy
 from sync.clients.http import Reply
 from sync.domain import HubSpotList
 from sync.errors import ApiError
+from sync.ports import JoinPage
 
 MEMBERSHIP_PAGE = 250  # GET lists/{id}/memberships
 MEMBERSHIP_WRITE = 100  # ids per PUT memberships/add
@@ -78,6 +79,25 @@ class HubSpotLists:
             ids = [str(r["recordId"]) for r in body.get("results") or [] if "recordId" in r]
             if ids:
                 yield ids
+            after = ((body.get("paging") or {}).get("next") or {}).get("after")
+            if not after or not ids:
+                return
+
+    def join_pages(self, list_id: str, after: str | None = None) -> Iterator[JoinPage]:
+        """``GET .../memberships/join-order``: members oldest join first, from the page the
+        token ``after`` reads; a list that has no page there yields one empty page."""
+        path = self._path(f"/{quote(str(list_id), safe='')}/memberships/join-order")
+        while True:
+            params: dict[str, str | int] = {"limit": MEMBERSHIP_PAGE}
+            if after:
+                params["after"] = after
+            reply = self._send("GET", path, kind="join_order", params=params)
+            if reply.action is Remedy.NOT_FOUND:
+                raise ApiError(HUBSPOT, f"HubSpot list {list_id} not found", 404)
+            reply.raise_for_error()
+            body = reply.json() or {}
+            ids = [str(r["recordId"]) for r in body.get("results") or [] if "recordId" in r]
+            yield JoinPage(ids, after)
             after = ((body.get("paging") or {}).get("next") or {}).get("after")
             if not after or not ids:
                 return

@@ -8,6 +8,7 @@ run stores the mark, and only when it applies (a dry run reads the same pages an
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -162,3 +163,54 @@ class LinkCheckMark:
 
     def close_slice(self) -> FeedMark:
         return FeedMark(last_id=str(self.after_id))
+
+
+JOIN_ORDER = "hubspot:joins"
+
+
+@dataclass
+class JoinOrderMark:
+    """How far the synced list's join order was read, and when its membership was last read
+    whole (the sweep).
+
+    ``page_after`` is the paging token of the page holding ``last_id``, the last member read
+    (None: the first page). A read starts on that page again, so it can check ``last_id`` is
+    still where it was: members who left before it move every later one up, and a read that
+    does not find it reads the list whole instead. Joins come oldest first, so the mark moves
+    after every applied page. Stored for one list: another list starts with no mark.
+    """
+
+    list_id: str
+    page_after: str | None = None
+    last_id: str | None = None
+    swept_at: datetime | None = None
+
+    @classmethod
+    def from_mark(cls, list_id: str, mark: FeedMark | None) -> JoinOrderMark:
+        try:
+            stored = json.loads(mark.last_id) if mark is not None and mark.last_id else None
+        except ValueError:
+            stored = None
+        if not isinstance(stored, list) or len(stored) != 3 or stored[0] != list_id:
+            return cls(list_id)
+        _, page_after, last_id = stored
+        assert mark is not None
+        return cls(
+            list_id,
+            page_after if isinstance(page_after, str) else None,
+            last_id if isinstance(last_id, str) else None,
+            mark.updated_at,
+        )
+
+    def restart(self, swept_at: datetime) -> None:
+        """A sweep: the join order is read from its first page."""
+        self.page_after = self.last_id = None
+        self.swept_at = swept_at
+
+    def observe(self, page_after: str | None, ids: Sequence[str]) -> None:
+        if ids:
+            self.page_after, self.last_id = page_after, ids[-1]
+
+    def close_slice(self) -> FeedMark:
+        text = json.dumps([self.list_id, self.page_after, self.last_id], separators=(",", ":"))
+        return FeedMark(updated_at=self.swept_at, last_id=text)

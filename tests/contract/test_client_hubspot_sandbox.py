@@ -71,6 +71,21 @@ def test_list_and_members(sb: Sandbox) -> None:
     assert sb.hubspot.count(path_prefix=f"/crm/lists/{API_VERSION}/") == hs.stats["requests"]
 
 
+def test_e2_join_order_pages_then_one_call_from_the_last_page(sb: Sandbox) -> None:
+    ids = add_contacts(sb, 300)
+    list_id = sb.hubspot.create_list("Joins", "MANUAL")
+    sb.hubspot.add_to_list(list_id, ids[:260])
+    hs = client(sb)
+    pages = list(hs.list_join_pages(list_id))
+    assert [len(p.ids) for p in pages] == [250, 10]
+    assert pages[0].after is None and pages[1].after is not None
+    assert sorted(i for p in pages for i in p.ids) == sorted(ids[:260])
+    sb.hubspot.add_to_list(list_id, ids[260:])
+    again = list(hs.list_join_pages(list_id, pages[-1].after))
+    assert [list(p.ids) for p in again] == [[*pages[-1].ids, *ids[260:]]]
+    assert hs.stats["join_order"] == 3
+
+
 def test_missing_list_and_dynamic_list(sb: Sandbox) -> None:
     hs = client(sb)
     with pytest.raises(ApiError, match="HubSpot list 999999 not found"):
