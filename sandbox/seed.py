@@ -13,7 +13,9 @@ the same records, ids included):
   with conflicting values, or with blanks on one side; 3 emails held by both a lead and a
   contact; the ``HubSpot ...`` custom fields of SPEC S10, fields matching the HubSpot custom
   properties by type (and "Preferred contact method", a ``string`` where S13 wants a ``list``,
-  to show a refused mapping), and three lead sources.
+  to show a refused mapping), and three lead sources; then the history a move out of Sell
+  carries (users, organizations with their people, deals, notes, tasks, calls, documents, tags:
+  :mod:`sandbox.seed_archive`).
 * Slack: a rep, two managers and the user group ``S0MANAGERS``.
 """
 
@@ -25,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sandbox.hubspot import HubSpotState
+from sandbox.seed_archive import ArchiveSummary, seed_sell_archive
 from sandbox.sell import SellState
 from sandbox.sell_fields import USER_ID, iso_seconds
 from sandbox.slack import SlackState
@@ -277,6 +280,7 @@ class SeedSummary:
     shared_emails: list[str] = field(default_factory=list)  # held by a Sell lead and contact
     leads: int = 0
     contacts: int = 0
+    archive: ArchiveSummary = field(default_factory=ArchiveSummary)  # users, deals, notes
 
 
 def apply_seed(seed: str, hubspot: HubSpotState, sell: SellState, slack: SlackState) -> SeedSummary:
@@ -336,6 +340,7 @@ class _Demo:
         )
 
         self._sell_records(members, ids, overlap)
+        self.summary.archive = seed_sell_archive(self.sell)
         self._slack()
         return self.summary
 

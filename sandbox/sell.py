@@ -27,6 +27,7 @@ from sandbox.core import (
     json_response,
 )
 from sandbox.limits import SandboxLimits, TokenBucket
+from sandbox.sell_archive_api import ArchiveRoutes
 from sandbox.sell_conversions_api import ConversionRoutes
 from sandbox.sell_fields import SellErrors, request_error
 from sandbox.sell_records_api import RecordRoutes
@@ -64,6 +65,9 @@ class SellState(ServiceState, SellStore):
             "user": self.user["name"],
             "leads": len(self.records_by_id["lead"]),
             "contacts": len(self.records_by_id["contact"]),
+            "users": len(self.users_by_id),
+            "notes": len(self.notes_by_id),
+            "deals": len(self.deals_by_id),
         }
 
     def fault_answers(self, fault: Fault, req: ApiRequest) -> bool:
@@ -193,6 +197,7 @@ class SellState(ServiceState, SellStore):
         ReferenceRoutes(self, self._pages).register(r)
         SyncRoutes(self).register(r)
         ConversionRoutes(self, self._pages).register(r)
+        ArchiveRoutes(self, self._pages).register(r)
         return r
 
     # ================================================================== control endpoints

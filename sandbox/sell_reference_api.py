@@ -15,8 +15,8 @@ from starlette.responses import Response
 from sandbox.core import ApiRequest, Reject, Router, empty_response
 from sandbox.sell_fields import (
     READ_ONLY,
-    USER_ID,
     SellErrors,
+    bool_filter,
     exact_filter,
     ids_filter,
     request_error,
@@ -143,7 +143,7 @@ class ReferenceRoutes:
     def _h_users(self, req: ApiRequest) -> Response:
         return self.pages.answer(
             req,
-            [self.store.user],
+            list(self.store.users_by_id.values()),
             "user",
             sortable=("id", "name", "created_at", "updated_at"),
             default_sort="id:asc",
@@ -153,10 +153,12 @@ class ReferenceRoutes:
                 "name": string_filter("name"),
                 "status": string_filter("status"),
                 "role": string_filter("role"),
+                "confirmed": bool_filter("confirmed"),
             },
         )
 
     def _h_user_get(self, req: ApiRequest, uid: str) -> Response:
-        if int(uid) != USER_ID:
+        user = self.store.users_by_id.get(int(uid))
+        if user is None:
             return not_found(req)
-        return one(self.store.user, "user")
+        return one(user, "user")

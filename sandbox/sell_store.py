@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from sandbox.sell_archive import SellArchive
 from sandbox.sell_conversions import LeadConversions
 from sandbox.sell_fields import (
     ADDRESS_KEYS,
@@ -49,7 +50,7 @@ class SyncState:
         self.started = 0
 
 
-class SellStore(LeadConversions):
+class SellStore(LeadConversions, SellArchive):
     """A Sell account's records and definitions. Subclasses provide ``lock``."""
 
     lock: threading.RLock
@@ -97,6 +98,7 @@ class SellStore(LeadConversions):
         self.version = 0  # bumped by every change, so cached list pages go stale
         self.sync_api = False  # the premium Sync API add-on: off, like most accounts
         self.sync = SyncState()
+        self._reset_archive()  # users, notes, deals, tags, tasks, calls, documents
 
     # ================================================================== data helpers (tests)
 
@@ -324,7 +326,7 @@ class SellStore(LeadConversions):
         if value_kind == "int":
             if isinstance(value, bool) or not isinstance(value, int):
                 return "invalid_type", f"{key} must be an integer"
-            if key == "owner_id" and value != USER_ID:
+            if key == "owner_id" and value not in self.users_by_id:
                 return "incorrect_value", f"there is no user with id {value}"
             if key == "source_id" and value not in self.lead_sources_by_id:
                 return "incorrect_value", f"there is no lead source with id {value}"

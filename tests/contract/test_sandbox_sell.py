@@ -284,6 +284,6 @@ def test_rate_limit_has_no_headers_and_refuses_without_effect(
 
 
 def test_unknown_path_is_incorrect_path(http: httpx.Client) -> None:
-    response = http.get("/v2/deals/1")
+    response = http.get("/v2/widgets/1")
     assert response.status_code == 404
     assert error(response)["code"] == "incorrect_path"
