@@ -299,6 +299,7 @@ class _Demo:
         self.summary = SeedSummary()
 
     def run(self) -> SeedSummary:
+        self.sell.firehose.enabled = True  # the demo account has Sell's premium APIs
         self._hubspot_properties()
         self._sell_fields()
         self.sources = [self.sell.add_lead_source(name) for name in SELL_LEAD_SOURCES]

@@ -30,6 +30,7 @@ from sandbox.limits import SandboxLimits, TokenBucket
 from sandbox.sell_archive_api import ArchiveRoutes
 from sandbox.sell_conversions_api import ConversionRoutes
 from sandbox.sell_fields import SellErrors, request_error
+from sandbox.sell_firehose import FirehoseRoutes
 from sandbox.sell_records_api import RecordRoutes
 from sandbox.sell_reference_api import ReferenceRoutes
 from sandbox.sell_store import SellStore
@@ -197,6 +198,7 @@ class SellState(ServiceState, SellStore):
         ReferenceRoutes(self, self._pages).register(r)
         SyncRoutes(self).register(r)
         ConversionRoutes(self, self._pages).register(r)
+        FirehoseRoutes(lambda: self.firehose).register(r)
         ArchiveRoutes(self, self._pages).register(r)
         return r
 
@@ -208,6 +210,19 @@ class SellState(ServiceState, SellStore):
             if req.method == "PUT":
                 self.sync_api = bool(body.get("enabled"))
             return json_response(200, {"enabled": self.sync_api})
+        if req.path == "/_sandbox/firehose" and req.method in ("GET", "PUT"):
+            if req.method == "PUT":
+                if "enabled" in body:
+                    self.firehose.enabled = bool(body["enabled"])
+                if "retention_seconds" in body:
+                    self.firehose.retention_seconds = float(body["retention_seconds"])
+            return json_response(
+                200,
+                {
+                    "enabled": self.firehose.enabled,
+                    "retention_seconds": self.firehose.retention_seconds,
+                },
+            )
         found = re.fullmatch(r"/_sandbox/(lead|contact)s(?:/(\d+))?", req.path)
         if not found:
             return None

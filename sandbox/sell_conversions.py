@@ -32,6 +32,16 @@ class LeadConversions:
             self, kind: str, record: dict[str, Any], data: dict[str, Any], *, lenient: bool
         ) -> None: ...
 
+        def record_event(
+            self,
+            kind: str,
+            event_type: str,
+            record: dict[str, Any],
+            *,
+            before: dict[str, Any] | None = None,
+            cause: str = "interaction",
+        ) -> None: ...
+
     def convert_lead(self, lead_id: int, *, create_deal: bool = False) -> dict[str, Any]:
         """Convert a lead as Sell does; returns the conversion.
 
@@ -91,6 +101,12 @@ class LeadConversions:
             self._next_conversion_id += 1
             self.conversions_by_id[conversion["id"]] = conversion
             self.version += 1
+            # the lead leaves the leads list: its stream says deleted (sandbox.sell_firehose)
+            self.record_event("lead", "deleted", lead, cause="system")
+            for contact_id in (organization_id, individual_id):
+                if contact_id is not None:
+                    contact = self.records_by_id["contact"][contact_id]
+                    self.record_event("contact", "created", contact, cause="system")
             return copy.deepcopy(conversion)
 
     def _converted_contact(self, data: dict[str, Any], now: str) -> int:

@@ -7,6 +7,7 @@ semantics: a field left out keeps its value) and answers in the envelopes of
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -95,6 +96,7 @@ class RecordRoutes:
             self.store.merge(kind, record, clean, lenient=False)
             self.store.records_by_id[kind][record["id"]] = record
             self.store.version += 1
+            self.store.record_event(kind, "created", record)
             return one(record, kind)
 
         return handler
@@ -103,9 +105,11 @@ class RecordRoutes:
         def handler(req: ApiRequest, rid: str) -> Response:
             record = self._record_or_404(req, kind, rid)
             clean = self.store.validate(kind, payload(req), record)
+            before = copy.deepcopy(record)
             self.store.version += 1
             self.store.merge(kind, record, clean, lenient=False)
             record["updated_at"] = self.store.now_iso()
+            self.store.record_event(kind, "updated", record, before=before)
             return one(record, kind)
 
         return handler
@@ -113,8 +117,9 @@ class RecordRoutes:
     def _deleter(self, kind: str) -> Callable[..., Response]:
         def handler(req: ApiRequest, rid: str) -> Response:
             self._record_or_404(req, kind, rid)
-            del self.store.records_by_id[kind][int(rid)]
+            gone = self.store.records_by_id[kind].pop(int(rid))
             self.store.version += 1
+            self.store.record_event(kind, "deleted", gone)
             return empty_response(204)
 
         return handler

@@ -36,6 +36,7 @@ from sandbox.sell_fields import (
     resource_error,
     stored_custom,
 )
+from sandbox.sell_firehose import FirehoseLog
 
 FIRST_IDS = {"lead": 3_000_001, "contact": 5_000_001}
 
@@ -98,6 +99,7 @@ class SellStore(LeadConversions, SellArchive):
         self.version = 0  # bumped by every change, so cached list pages go stale
         self.sync_api = False  # the premium Sync API add-on: off, like most accounts
         self.sync = SyncState()
+        self.firehose = FirehoseLog()  # the premium Firehose streams: off, like most accounts
         self._reset_archive()  # users, notes, deals, tags, tasks, calls, documents
 
     # ================================================================== data helpers (tests)
@@ -132,6 +134,7 @@ class SellStore(LeadConversions, SellArchive):
             )
             self.records_by_id[kind][record_id] = record
             self.version += 1
+            self.record_event(kind, "created", record)
             return record_id
 
     def update_record(self, kind: str, record_id: int, data: dict[str, Any]) -> None:
@@ -139,9 +142,11 @@ class SellStore(LeadConversions, SellArchive):
         self._check_kind(kind)
         with self.lock:
             record = self.records_by_id[kind][int(record_id)]
+            before = copy.deepcopy(record)
             self.merge(kind, record, data, lenient=True)
             self.version += 1
             record["updated_at"] = self.now_iso()
+            self.record_event(kind, "updated", record, before=before)
 
     def get_record(self, kind: str, record_id: int) -> dict[str, Any] | None:
         self._check_kind(kind)
@@ -158,8 +163,30 @@ class SellStore(LeadConversions, SellArchive):
     def delete_record(self, kind: str, record_id: int) -> None:
         self._check_kind(kind)
         with self.lock:
-            self.records_by_id[kind].pop(int(record_id), None)
+            gone = self.records_by_id[kind].pop(int(record_id), None)
             self.version += 1
+            if gone is not None:
+                self.record_event(kind, "deleted", gone)
+
+    def record_event(
+        self,
+        kind: str,
+        event_type: str,
+        record: dict[str, Any],
+        *,
+        before: dict[str, Any] | None = None,
+        cause: str = "interaction",
+    ) -> None:
+        """Every write of a lead or contact, whoever makes it, is a Firehose event
+        (:mod:`sandbox.sell_firehose`)."""
+        self.firehose.emit(
+            kind,
+            event_type,
+            record,
+            fields=self.custom_field_defs.get(kind),
+            before=before,
+            cause=cause,
+        )
 
     def add_custom_field(
         self,
