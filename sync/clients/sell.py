@@ -41,6 +41,7 @@ from sync.clients.pacing import Clock, Pacer, RollingWindowPacer, Unpaced
 from sync.clients.retry import Random, RetryPolicy, Sleep
 from sync.clients.sell_archive import SellArchive
 from sync.clients.sell_catalog import SellCatalog
+from sync.clients.sell_firehose import SellFirehose
 from sync.clients.sell_lifecycle import (
     SellSyncApi,
     conversions_after,
@@ -167,6 +168,8 @@ class SellClient(SellPort):
         self._rand = rand
         self._now = now
         self._catalog = SellCatalog(self._session, self.pacer)
+        #: Sell's Firehose streams (premium), paced with the Core API: one token, one limit.
+        self.firehose = SellFirehose(self._session, self.pacer)
 
     # ------------------------------------------------------------------ plumbing
 
