@@ -34,14 +34,22 @@ from dataclasses import dataclass, field
 from sync.domain import RECORD_KINDS, HubSpotContact, LinkState, SellRef
 from sync.feeds.base import BatchFeed, Feed
 from sync.feeds.hubspot import HubSpotChangeFeed
-from sync.feeds.marks import HUBSPOT_CHANGES, HubSpotChangeMark, SellChangeMark, sell_changes_name
+from sync.feeds.join_order import JoinOrderFeed, ReadAhead
+from sync.feeds.marks import (
+    HUBSPOT_CHANGES,
+    JOIN_ORDER,
+    HubSpotChangeMark,
+    JoinOrderMark,
+    SellChangeMark,
+    sell_changes_name,
+)
 from sync.feeds.members import CHUNK
 from sync.feeds.sell import SellChangeFeed
 from sync.pipeline.bulk_guard import BulkGuard
 from sync.pipeline.sync_run import RunParts, SyncRun
 from sync.plan import LinkedPair
 
-__all__ = ["EVENTS", "POLL", "Hints", "JoinFeed", "Poll", "ShortRun", "ShortWork"]
+__all__ = ["EVENTS", "POLL", "Hints", "JoinFeed", "Poll", "ShortRun", "ShortWork", "join_order"]
 
 #: The run log's triggers of small runs.
 EVENTS = "events"
@@ -50,6 +58,23 @@ POLL = "poll"
 #: Builds the join-order feed over a run's parts (its client, its stored mark, the applier's
 #: ``save_mark``): its pages are the HubSpot ids that joined the synced list, oldest first.
 JoinFeed = Callable[[RunParts], Feed[str]]
+
+
+def join_order(parts: RunParts) -> Feed[str]:
+    """The synced list's joins since the stored mark (:mod:`sync.feeds.join_order`: one call
+    when no one joined). A poll never reads the list whole: before the first sweep, or when the
+    join order cannot be followed from the mark, it reads no joins and leaves the mark as it
+    is, for the reconcile's sweep."""
+    list_id = parts.context.settings.list_id
+    mark = JoinOrderMark.from_mark(list_id, parts.store.get_mark(JOIN_ORDER))
+    nothing: Feed[str] = BatchFeed("list joins", [])
+    if mark.swept_at is None:
+        return nothing
+    feed = JoinOrderFeed(
+        parts.hubspot, mark, sweep=False, now=parts.clock.now, save=parts.applier.save_mark
+    )
+    ahead = ReadAhead(feed)
+    return nothing if feed.swept else ahead
 
 
 @dataclass(frozen=True)
@@ -131,6 +156,10 @@ class ShortRun(SyncRun):
         self.members = (p.store.known_members(list_id) | self.work.hints.joined) - (
             self.guard.unsettled
         )
+        # members now for certain; a known member that would qualify is asked whether it is
+        # still in the list before it is imported (the run's check of a run that did not read
+        # the list whole)
+        self.joined = set(self.work.hints.joined)
         hints = self.work.hints
         if hints.sell:
             refs = sorted(hints.sell, key=lambda r: (r.kind, r.id))
@@ -222,5 +251,6 @@ class ShortRun(SyncRun):
         """Contacts that joined the synced list: members now, read and evaluated (S1)."""
         fresh = [i for i in ids if i not in self.guard.unsettled]
         self.members.update(fresh)
+        self.joined.update(fresh)
         for chunk in _chunks(fresh):
             self._on_hubspot_hints(chunk, set(chunk))
