@@ -10,16 +10,14 @@ pause and the run lock), an expired position to one full reconcile (``trigger`` 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 
+from sync.clients.sell_firehose import SellFirehose
 from sync.domain import SellRef
-from sync.feeds.firehose import SellFirehosePort
 from sync.pipeline.firehose import (
     FirehoseFollower,
     Followed,
     FollowResult,
     firehose_available,
-    firehose_lag,
 )
 from sync.pipeline.short_run import EVENTS, Hints, ShortWork
 from sync.service import SyncService
@@ -31,7 +29,6 @@ __all__ = [
     "FollowResult",
     "Followed",
     "firehose_follower",
-    "firehose_position_age",
     "sell_firehose_available",
 ]
 
@@ -44,10 +41,9 @@ def firehose_follower(service: SyncService) -> FirehoseFollower | None:
     """The follower of ``service``'s Sell account, or None when its Sell port reads no Firehose
     (an in-memory stand-in, say: the poll reads Sell then)."""
     engine = service.engine
-    firehose = getattr(engine.sell, "firehose", None)
-    if firehose is None:
+    reader = getattr(engine.sell, "firehose", None)
+    if not isinstance(reader, SellFirehose):
         return None
-    reader: SellFirehosePort = firehose
 
     def apply(refs: Sequence[SellRef]) -> bool:
         report = service.run_short(ShortWork(Hints.of(sell=refs)), trigger=EVENTS)
@@ -63,11 +59,6 @@ def firehose_follower(service: SyncService) -> FirehoseFollower | None:
 def sell_firehose_available(service: SyncService) -> bool:
     """True unless Sell said (within the last day) that the account has no Firehose, or the
     Sell port reads none: then Sell's ``updated_at`` feed is polled instead."""
-    if getattr(service.engine.sell, "firehose", None) is None:
+    if not isinstance(getattr(service.engine.sell, "firehose", None), SellFirehose):
         return False
     return firehose_available(service.engine.store, service.clock)
-
-
-def firehose_position_age(service: SyncService) -> timedelta | None:
-    """How long ago the Firehose positions were last stored (None: not followed)."""
-    return firehose_lag(service.engine.store, service.clock)
