@@ -33,8 +33,12 @@ from sandbox.core import (
     empty_response,
     json_response,
 )
+from sandbox.hubspot_associations_api import AssociationRoutes
 from sandbox.hubspot_contacts_api import ContactRoutes
 from sandbox.hubspot_lists_api import ListRoutes
+from sandbox.hubspot_objects import OBJECT_TYPES
+from sandbox.hubspot_objects_api import ObjectRoutes
+from sandbox.hubspot_owners_api import OwnerRoutes
 from sandbox.hubspot_properties_api import PropertyRoutes
 from sandbox.hubspot_search import MAX_RESULTS
 from sandbox.hubspot_store import PORTAL_ID, HubSpotStore, InvalidValues
@@ -51,7 +55,12 @@ _CANONICAL = (
         re.compile(r"^/crm/(?:v3/properties|properties/\d{4}-\d{2})/(?:contacts|0-1)"),
         "/crm/properties/2026-03/contacts",
     ),
-)
+    # companies, notes, owners and associations (sandbox.hubspot_crm)
+    (re.compile(r"^/crm/(?:v3/objects|objects/\d{4}-\d{2})/(?:companies|0-2)\b"), "/crm/objects/2026-03/companies"),
+    (re.compile(r"^/crm/(?:v3/objects|objects/\d{4}-\d{2})/(?:notes|0-46)\b"), "/crm/objects/2026-03/notes"),
+    (re.compile(r"^/crm/(?:v3/owners|owners/\d{4}-\d{2})"), "/crm/owners/2026-03"),
+    (re.compile(r"^/crm/(?:v4/associations|associations/\d{4}-\d{2})"), "/crm/associations/2026-03"),
+)  # fmt: skip
 
 TOKEN_INFO_PATH = "/oauth/v2/private-apps/get/access-token-info"
 BATCH_READ_PATH = "/crm/objects/2026-03/contacts/batch/read"
@@ -177,7 +186,8 @@ class HubSpotState(ServiceState, HubSpotStore):
             return error(404, f"Unable to route {req.method} {req.path}", "OBJECT_NOT_FOUND")
         req.endpoint = match.name
         token = req.bearer_token() or ""
-        search = match.name.endswith(".search") and match.name.startswith("contacts")
+        # CRM search, of every object type, has its own bucket (the lists search does not)
+        search = match.name.endswith(".search") and not match.name.startswith("lists")
         headers: dict[str, str] = {}
         if self.limits.enabled:
             refused = self._rate_limit(token, search, headers)
@@ -243,6 +253,10 @@ class HubSpotState(ServiceState, HubSpotStore):
         ContactRoutes(self, result_cap=lambda: MAX_RESULTS).register(r)
         ListRoutes(self).register(r)
         PropertyRoutes(self).register(r)
+        for otype in OBJECT_TYPES:
+            ObjectRoutes(self, otype).register(r)
+        OwnerRoutes(self).register(r)
+        AssociationRoutes(self).register(r)
         return r
 
     # ================================================================== control endpoints

@@ -154,6 +154,8 @@ def standard_properties() -> list[dict[str, Any]]:
             options=LIFECYCLE_STAGES,
         ),
         std("hs_lead_status", "Lead Status", "enumeration", "radio", options=LEAD_STATUSES),
+        # its options are the portal's active owners (sandbox.hubspot_crm keeps them in step)
+        std("hubspot_owner_id", "Contact owner", "enumeration", "select", group="sales_properties"),
         std(
             "hs_analytics_source",
             "Original Source",

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from sandbox.hubspot_crm import CrmArchive
 from sandbox.hubspot_merges import ContactMerges
 from sandbox.hubspot_properties import (
     PropertyValueError,
@@ -50,7 +51,7 @@ class UniqueConflict(Exception):
         self.existing_id = existing_id
 
 
-class HubSpotStore(ContactMerges):
+class HubSpotStore(ContactMerges, CrmArchive):
     """A portal's contacts, lists and properties. Subclasses provide ``lock`` and ``portal_id``."""
 
     lock: threading.RLock
@@ -70,6 +71,7 @@ class HubSpotStore(ContactMerges):
         self._last_ms = 0
         self.demo_list_id: str | None = None
         self._reset_merges()
+        self._reset_objects()  # companies, notes, owners, associations (sandbox.hubspot_crm)
 
     # ================================================================== data helpers (tests)
 

@@ -27,7 +27,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sandbox.hubspot import HubSpotState
-from sandbox.seed_archive import ArchiveSummary, seed_sell_archive
+from sandbox.seed_archive import (
+    ArchiveSummary,
+    HubSpotArchiveSummary,
+    seed_hubspot_archive,
+    seed_sell_archive,
+)
 from sandbox.sell import SellState
 from sandbox.sell_fields import USER_ID, iso_seconds
 from sandbox.slack import SlackState
@@ -281,6 +286,7 @@ class SeedSummary:
     leads: int = 0
     contacts: int = 0
     archive: ArchiveSummary = field(default_factory=ArchiveSummary)  # users, deals, notes
+    hubspot_archive: HubSpotArchiveSummary = field(default_factory=HubSpotArchiveSummary)
 
 
 def apply_seed(seed: str, hubspot: HubSpotState, sell: SellState, slack: SlackState) -> SeedSummary:
@@ -342,6 +348,7 @@ class _Demo:
 
         self._sell_records(members, ids, overlap)
         self.summary.archive = seed_sell_archive(self.sell)
+        self.summary.hubspot_archive = seed_hubspot_archive(self.hubspot)
         self._slack()
         return self.summary
 

@@ -11,6 +11,10 @@ the records before it stay exactly as they were (their ``updated_at`` is never t
 * notes by those users on about half the leads and contacts and on most deals: several lines,
   markup-like and non-ASCII text, one long note, some marked important;
 * 30 tasks, 20 calls, 10 documents, and the tag definitions every tag in use has.
+
+And in HubSpot (:func:`seed_hubspot_archive`), what a move finds already there: 5 owners (three
+of the Sell users, one with its e-mail in other capitals, one archived, one HubSpot-only user),
+and 2 companies, one of them with the domain of a Sell organization and its people associated.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sandbox.hubspot import HubSpotState
+from sandbox.hubspot_crm import COMPANY, CONTACT
 from sandbox.sell import SellState
 from sandbox.sell_fields import USER_ID, iso_seconds
 
@@ -212,6 +218,51 @@ def _activities(sell: SellState, rng: random.Random) -> None:
             size=rng.randint(20_000, 2_000_000),
             created_at=iso_seconds(ANCHOR_S - rng.randint(1, 90) * DAY_S),
         )
+
+
+#: (email, first name, last name, archived): the HubSpot owners, in id order.
+HUBSPOT_OWNERS = (
+    ("sandra.box@sandbox.example", "Sandra", "Box", False),
+    ("Marco.Ruiz@Sandbox.example", "Marco", "Ruiz", False),
+    ("priya.natarajan@sandbox.example", "Priya", "Natarajan", False),
+    ("tom.becker@sandbox.example", "Tom", "Becker", True),
+    ("jordan.lee@sandbox.example", "Jordan", "Lee", False),
+)
+HUBSPOT_COMPANIES = (
+    ("Acme Analytics", "acme-analytics.com", "COMPUTER_SOFTWARE"),
+    ("Zephyr Labs", "zephyrlabs.io", "BIOTECHNOLOGY"),
+)
+
+
+@dataclass
+class HubSpotArchiveSummary:
+    owners: list[str] = field(default_factory=list)
+    companies: list[str] = field(default_factory=list)
+
+
+def seed_hubspot_archive(hubspot: HubSpotState) -> HubSpotArchiveSummary:
+    summary = HubSpotArchiveSummary()
+    with hubspot.lock:
+        for email, first, last, archived in HUBSPOT_OWNERS:
+            summary.owners.append(
+                hubspot.add_owner(email, first, last, archived=archived, teams=["Sales"])
+            )
+        for name, domain, industry in HUBSPOT_COMPANIES:
+            company_id = hubspot.add_company(
+                {
+                    "name": name,
+                    "domain": domain,
+                    "industry": industry,
+                    "hubspot_owner_id": summary.owners[0],
+                }
+            )
+            summary.companies.append(company_id)
+            kind = hubspot.default_type(CONTACT, COMPANY)
+            for contact_id in hubspot.contact_ids():
+                email = (hubspot.contacts_by_id[contact_id].values.get("email") or "").lower()
+                if kind is not None and email.endswith("@" + domain):
+                    hubspot.associate((CONTACT, contact_id), (COMPANY, company_id), kind)
+    return summary
 
 
 def owner_counts(sell: SellState) -> Counter[int]:
