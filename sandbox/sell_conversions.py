@@ -32,6 +32,8 @@ class LeadConversions:
             self, kind: str, record: dict[str, Any], data: dict[str, Any], *, lenient: bool
         ) -> None: ...
 
+        def add_deal(self, name: str, contact_id: int | None, **fields: Any) -> int: ...
+
         def record_event(
             self,
             kind: str,
@@ -86,9 +88,15 @@ class LeadConversions:
                     now,
                 )
             deal_id = None
-            if create_deal:
-                deal_id = self._next_deal_id
-                self._next_deal_id += 1
+            if create_deal:  # the new deal is listed with the others (sandbox.sell_archive)
+                name = lead.get("organization_name") or lead.get("last_name") or "Deal"
+                deal_id = self.add_deal(
+                    f"{name} deal",
+                    individual_id or organization_id,
+                    owner_id=int(lead.get("owner_id") or USER_ID),
+                    tags=list(lead.get("tags") or []),
+                    created_at=now,
+                )
             conversion = {
                 "id": self._next_conversion_id,
                 "lead_id": lead["id"],

@@ -280,3 +280,18 @@ def test_basecrm_creates_a_note(sandbox: Sandbox) -> None:
     note = sell.notes.create(resource_type="contact", resource_id=contact_id, content="Met at café")
     assert note.content == "Met at café"
     assert sandbox.sell.notes("contact", contact_id)[0]["id"] == note.id
+
+
+def test_a_conversion_that_creates_a_deal_lists_it(sandbox: Sandbox) -> None:
+    lead_id = sandbox.sell.add_record(
+        "lead", {"last_name": "Lovelace", "organization_name": "Engines", "tags": ["vip"]}
+    )
+    with client(sandbox) as http:
+        converted = http.post(
+            "/v2/lead_conversions", json={"data": {"lead_id": lead_id, "create_deal": True}}
+        ).json()["data"]
+        deals = every(http, "/v2/deals")
+    assert [d["id"] for d in deals] == [converted["deal_id"]]
+    assert deals[0]["contact_id"] == converted["individual_id"]
+    assert deals[0]["organization_id"] == converted["organization_id"]
+    assert deals[0]["tags"] == ["vip"]
