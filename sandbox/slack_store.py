@@ -24,6 +24,8 @@ DEFAULT_SCOPES = (
     "usergroups:read",
     "channels:read",
     "groups:read",
+    "users:read",
+    "users:read.email",
 )
 
 

@@ -1,4 +1,5 @@
-"""Slack's ``users.info`` and ``usergroups.users.list``: who a user is, who is in a group.
+"""Slack's ``users.info``, ``users.lookupByEmail`` and ``usergroups.users.list``: who a user
+is, who has an e-mail address, who is in a group.
 
 An unknown but well-formed ``U…`` id gets a plain invented user; user groups need
 ``usergroups:read`` and answer ``no_such_subteam`` when the group is not defined.
@@ -24,6 +25,7 @@ class UserMethods:
         return {
             "usergroups.users.list": self._usergroup_users,
             "users.info": self._users_info,
+            "users.lookupByEmail": self._lookup_by_email,
         }
 
     def _usergroup_users(self, args: Args) -> Args:
@@ -32,6 +34,20 @@ class UserMethods:
         if group not in self.store.usergroups:
             raise SlackError("no_such_subteam")
         return {"users": list(self.store.usergroups[group])}
+
+    def _lookup_by_email(self, args: Args) -> Args:
+        """The workspace member with this e-mail (``users:read.email``); ``users_not_found``
+        for an address no member has, as Slack answers it."""
+        self.store.need_scope("users:read.email")
+        email = str(args.get("email") or "").strip()
+        if not email:
+            raise SlackError("invalid_arguments")
+        for user in self.store.users.values():
+            if str(user["profile"].get("email") or "").casefold() == email.casefold():
+                if user.get("deleted"):
+                    break
+                return {"user": copy.deepcopy(user)}
+        raise SlackError("users_not_found")
 
     def _users_info(self, args: Args) -> Args:
         user_id = str(args.get("user") or "")
