@@ -94,7 +94,9 @@ def _token_matcher(pattern: str) -> Callable[[str], bool]:
     return matches
 
 
-def _compile_filter(f: Mapping[str, Any], props: Mapping[str, Mapping[str, Any]]) -> Predicate:
+def _compile_filter(f: Any, props: Mapping[str, Mapping[str, Any]]) -> Predicate:
+    if not isinstance(f, Mapping):
+        raise SearchError("each filter is a {propertyName, operator, value} object")
     name = f.get("propertyName")
     op = f.get("operator")
     if not isinstance(name, str) or name not in props:

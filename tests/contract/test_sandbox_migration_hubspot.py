@@ -695,3 +695,55 @@ def test_official_client_companies_notes_owners_and_associations(
     assert [t.to_object_id for t in read.results[0].to] == [note.id]
     assert sandbox.hubspot.associated_ids("contacts", person, "companies") == [company]
     assert sandbox.hubspot.internal_errors == []
+
+
+# ---------------------------------------------------------------------- bad input
+
+BAD_BODIES: list[Any] = [
+    [],
+    "x",
+    {},
+    {"inputs": 1},
+    {"inputs": [1]},
+    {"inputs": [{}]},
+    {"inputs": [{"id": None, "properties": None, "from": 1, "to": [], "types": [1]}]},
+    {"properties": "x", "associations": [1]},
+    {"properties": {"name": {"a": 1}}},
+    {"filterGroups": [{"filters": [1]}]},
+    {"sorts": [1], "limit": "x"},
+    {"label": None, "name": None},
+    [1],
+]
+
+
+def test_bad_bodies_get_a_4xx_never_a_crash(http: httpx.Client, sandbox: Sandbox) -> None:
+    person = contact(sandbox)
+    company = sandbox.hubspot.add_company({"name": "Acme"})
+    paths = [
+        (method, f"/crm/objects/2026-03/{kind}{tail}")
+        for kind in ("companies", "notes")
+        for method, tail in (
+            ("POST", ""),
+            ("POST", "/search"),
+            ("POST", "/batch/read"),
+            ("POST", "/batch/create"),
+            ("POST", "/batch/update"),
+            ("POST", "/batch/upsert"),
+            ("PATCH", f"/{company}"),
+        )
+    ] + [
+        ("POST", f"{ASSOC}/contacts/companies/batch/create"),
+        ("POST", f"{ASSOC}/contacts/companies/batch/associate/default"),
+        ("POST", f"{ASSOC}/contacts/companies/batch/read"),
+        ("POST", f"{ASSOC}/contacts/companies/labels"),
+        ("PUT", f"/crm/objects/2026-03/contacts/{person}/associations/companies/{company}"),
+    ]
+    for method, path in paths:
+        for body in [*BAD_BODIES, None]:
+            sent = {"content": b"{not json"} if body is None else {"json": body}
+            response = http.request(method, path, **sent)
+            assert response.status_code < 500, (method, path, body, response.text)
+            if body is None or not isinstance(body, dict):  # not a JSON object: always refused
+                assert 400 <= response.status_code < 500, (method, path, body, response.text)
+                assert response.json()["status"] == "error"
+    assert sandbox.hubspot.internal_errors == []
