@@ -74,6 +74,11 @@ def ints_filter(name: str) -> Filter:
     return compile_
 
 
+def ignored(wanted: str) -> Callable[[dict[str, Any]], bool]:
+    """A documented parameter that selects nothing (``includes``: "not supported at the moment")."""
+    return lambda item: True
+
+
 def text_filter(name: str) -> Filter:
     """Sell's ``q``: a case-insensitive full-text match on one attribute."""
 
@@ -133,6 +138,7 @@ class ArchiveRoutes:
                 "ids": ids_filter,
                 "creator_id": int_filter("creator_id"),
                 "q": text_filter("content"),
+                "includes": ignored,
                 "resource_type": choice_filter("resource_type", NOTE_RESOURCES),
                 "resource_id": int_filter("resource_id"),
             },
@@ -224,6 +230,7 @@ class ArchiveRoutes:
                 "hot": bool_filter("hot"),
                 "name": exact_filter("name"),
                 "estimated_close_date": exact_filter("estimated_close_date"),
+                "includes": ignored,
             },
         )
 

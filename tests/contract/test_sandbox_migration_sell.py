@@ -146,6 +146,7 @@ def test_notes_page_by_resource_with_envelopes(http: httpx.Client, demo: Sandbox
     stamps = [(i["data"]["updated_at"], i["data"]["id"]) for i in body["items"]]
     assert stamps == sorted(stamps)  # default sort updated_at:asc, ties by id
     assert len(every(http, "/v2/notes")) == 287
+    assert len(every(http, "/v2/notes", includes="creator")) == 287  # documented, selects nothing
     lead = next(n for n in demo.sell.notes() if n["resource_type"] == "lead")
     mine = every(http, "/v2/notes", resource_type="lead", resource_id=lead["resource_id"])
     assert sorted(mine, key=lambda n: n["id"]) == demo.sell.notes("lead", lead["resource_id"])
