@@ -46,7 +46,9 @@ class _Event:
     item: dict[str, Any]
 
 
-def firehose_data(record: dict[str, Any], fields: list[dict[str, Any]]) -> dict[str, Any]:
+def firehose_data(
+    kind: str, record: dict[str, Any], fields: list[dict[str, Any]]
+) -> dict[str, Any]:
     """A record as Firehose carries it: tags as tag envelopes, custom fields as
     ``custom_field_values`` (``[{value, custom_field: {data: {id, name, type,
     resource_type}}}]``), not the Core API's name-keyed object."""
@@ -67,7 +69,7 @@ def firehose_data(record: dict[str, Any], fields: list[dict[str, Any]]) -> dict[
                         "id": definition["id"],
                         "name": name,
                         "type": definition["type"],
-                        "resource_type": record.get("_kind", ""),
+                        "resource_type": kind,
                     }
                 },
             }
@@ -109,8 +111,7 @@ class FirehoseLog:
         if event_type == "deleted":
             data: dict[str, Any] = {"id": rid}
         else:
-            data = firehose_data({**record, "_kind": kind}, fields or [])
-            data.pop("_kind", None)
+            data = firehose_data(kind, record, fields or [])
         previous = {}
         if before is not None and event_type == "updated":
             previous = {
