@@ -34,6 +34,14 @@ from sandbox.core import (
     json_response,
 )
 from sandbox.hubspot_associations_api import AssociationRoutes
+from sandbox.hubspot_auth import (
+    DEFAULT_TOKEN_SCOPES,
+    Credential,
+    Kind,
+    default_credentials,
+    missing_scopes,
+    missing_scopes_response,
+)
 from sandbox.hubspot_contacts_api import ContactRoutes
 from sandbox.hubspot_lists_api import ListRoutes
 from sandbox.hubspot_objects import OBJECT_TYPES
@@ -64,15 +72,6 @@ _CANONICAL = (
 
 TOKEN_INFO_PATH = "/oauth/v2/private-apps/get/access-token-info"
 BATCH_READ_PATH = "/crm/objects/2026-03/contacts/batch/read"
-#: What a private app made by docs/setup.md is granted; tests narrow ``token_scopes``.
-DEFAULT_TOKEN_SCOPES = (
-    "crm.lists.read",
-    "crm.lists.write",
-    "crm.objects.contacts.read",
-    "crm.objects.contacts.write",
-    "crm.schemas.contacts.read",
-    "oauth",
-)
 
 
 class HubSpotState(ServiceState, HubSpotStore):
@@ -91,8 +90,40 @@ class HubSpotState(ServiceState, HubSpotStore):
         self._windows: dict[str, RollingWindow] = {}
         self._search_windows: dict[str, RollingWindow] = {}
         self._daily = DailyCounter()
-        # None: the token is not a private app's (a service key), so token-info does not know it
+        # The main token is a legacy private app's with these scopes (tests narrow them); None
+        # makes it a service key with every scope, which the token info does not describe.
         self.token_scopes: list[str] | None = list(DEFAULT_TOKEN_SCOPES)
+        # The other kinds (sandbox.hubspot_auth): a service key and a project app's token.
+        self.credentials: dict[str, Credential] = default_credentials()
+
+    def credential_for(self, token: str | None) -> Credential | None:
+        """The credential a bearer token (or a token info's ``tokenKey``) stands for."""
+        if token is None:
+            return None
+        if token == self.token:
+            if self.token_scopes is None:
+                return Credential("service_key", scopes=None, app_id=None)
+            return Credential("private_app", scopes=self.token_scopes)
+        return self.credentials.get(token)
+
+    def add_credential(
+        self,
+        token: str,
+        kind: Kind,
+        scopes: list[str] | None = None,
+        *,
+        token_info_status: int = 404,
+    ) -> Credential:
+        """Accept ``token`` as a credential of ``kind`` holding ``scopes`` (default: those of
+        a private app made by docs/setup.md)."""
+        credential = Credential(
+            kind,
+            list(DEFAULT_TOKEN_SCOPES) if scopes is None else list(scopes),
+            app_id=None if kind == "service_key" else 900 + len(self.credentials),
+            token_info_status=token_info_status,
+        )
+        self.credentials[token] = credential
+        return credential
 
     def canonical_path(self, path: str) -> str:
         for pattern, replacement in _CANONICAL:
@@ -177,7 +208,8 @@ class HubSpotState(ServiceState, HubSpotStore):
         if (req.method, req.path) == ("POST", TOKEN_INFO_PATH):  # takes the token in its body
             req.endpoint = "oauth.token_info"
             return self._h_token_info(req)
-        if req.bearer_token() != self.token:
+        credential = self.credential_for(req.bearer_token())
+        if credential is None:
             return error(401, AUTH_MESSAGE, "INVALID_AUTHENTICATION")
         match = self._router.match(req.method, req.path)
         if match is None and self._router.knows(req.path):
@@ -185,6 +217,9 @@ class HubSpotState(ServiceState, HubSpotStore):
         if match is None:
             return error(404, f"Unable to route {req.method} {req.path}", "OBJECT_NOT_FOUND")
         req.endpoint = match.name
+        lacking = missing_scopes(credential.scopes, req.method, self.canonical_path(req.path))
+        if lacking is not None:  # checked before the body is read, like HubSpot
+            return missing_scopes_response(lacking)
         token = req.bearer_token() or ""
         # CRM search, of every object type, has its own bucket (the lists search does not)
         search = match.name.endswith(".search") and not match.name.startswith("lists")
@@ -205,20 +240,27 @@ class HubSpotState(ServiceState, HubSpotStore):
         return response
 
     def _h_token_info(self, req: ApiRequest) -> Response:
-        """Private-app token info: who the token belongs to and its scopes. What HubSpot answers
-        for an unknown token is not documented; a 401 like every other refusal stands in."""
+        """Private-app token info: who the token belongs to and its scopes, for an app's static
+        token (a legacy private app's or a project app's). What HubSpot answers for an unknown
+        token or a service key is not documented: a 401 stands in for the first, the service
+        key's ``token_info_status`` (404 unless a test says otherwise) for the second."""
         body = req.json if isinstance(req.json, dict) else {}
-        if body.get("tokenKey") != self.token:
+        token = body.get("tokenKey")
+        credential = self.credential_for(token if isinstance(token, str) else None)
+        if credential is None:
             return error(401, AUTH_MESSAGE, "INVALID_AUTHENTICATION")
-        if self.token_scopes is None:  # undocumented for service keys too: a 404 stands in
-            return error(404, "No private app has this token", "OBJECT_NOT_FOUND")
+        if not credential.described_by_token_info:
+            status = credential.token_info_status
+            if status == 401:
+                return error(401, AUTH_MESSAGE, "INVALID_AUTHENTICATION")
+            return error(status, "No private app has this token", "OBJECT_NOT_FOUND")
         return json_response(
             200,
             {
                 "userId": 4242,
                 "hubId": self.portal_id,
-                "appId": 777,
-                "scopes": list(self.token_scopes),
+                "appId": credential.app_id,
+                "scopes": list(credential.scopes or ()),
             },
         )
 
