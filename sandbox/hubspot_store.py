@@ -283,13 +283,9 @@ class HubSpotStore(ContactMerges, CrmArchive):
                 self._email_owner.get(key[1]) if key[0] == "email" else self._unique_owner.get(key)
             )
             if owner is not None and owner != own_id:
-                if key[0] == "email":
-                    return UniqueConflict(f"Contact already exists. Existing ID: {owner}", owner)
-                return UniqueConflict(
-                    f"A contact with the value {key[1]!r} for the unique property {key[0]!r}"
-                    f" already exists. Existing ID: {owner}",
-                    owner,
-                )
+                # one phrasing for an e-mail and for a unique property's value, as HubSpot
+                # answers for every object type ("Company already exists. Existing ID: N")
+                return UniqueConflict(f"Contact already exists. Existing ID: {owner}", owner)
         return None
 
     def roster(self, archived: bool) -> list[int]:

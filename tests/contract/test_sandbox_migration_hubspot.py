@@ -747,3 +747,17 @@ def test_bad_bodies_get_a_4xx_never_a_crash(http: httpx.Client, sandbox: Sandbox
                 assert 400 <= response.status_code < 500, (method, path, body, response.text)
                 assert response.json()["status"] == "error"
     assert sandbox.hubspot.internal_errors == []
+
+
+def test_contacts_unique_property_conflict_is_phrased_like_every_object(
+    http: httpx.Client, sandbox: Sandbox
+) -> None:
+    unique_property(http, "contacts", "zendesk_sell_id")
+    first = http.post(
+        "/crm/objects/2026-03/contacts", json={"properties": {"zendesk_sell_id": "lead:1"}}
+    )
+    again = http.post(
+        "/crm/objects/2026-03/contacts", json={"properties": {"zendesk_sell_id": "lead:1"}}
+    )
+    assert again.status_code == 409 and again.json()["category"] == "CONFLICT"
+    assert again.json()["message"] == f"Contact already exists. Existing ID: {first.json()['id']}"
