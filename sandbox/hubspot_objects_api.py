@@ -3,8 +3,8 @@
 For each type in :data:`~sandbox.hubspot_objects.OBJECT_TYPES`, under both the dated
 (``/crm/objects/2026-03/companies``) and the legacy (``/crm/v3/objects/companies``) prefixes and
 the type id (``0-2``, ``0-46``): list, create, read, update, archive, ``batch/read|create|
-update|upsert|archive`` and search; ``/crm/properties/…/{type}`` lists, reads and creates the
-definitions (``hasUniqueValue`` included, at most ten unique properties per type).
+update|upsert|archive`` and search; ``/crm/properties/…/{type}`` lists, reads, creates and
+updates the definitions (``hasUniqueValue`` included, at most ten unique properties per type).
 
 Creates take inline ``associations`` (``[{"to": {"id"}, "types": [{"associationCategory",
 "associationTypeId"}]}]``); the type id names the target's object type. Batches take at most
@@ -27,6 +27,7 @@ from sandbox.core import ApiRequest, Reject, Router, empty_response, json_respon
 from sandbox.hubspot_crm import PLURAL, SINGULAR, TYPE_IDS, AssociationType
 from sandbox.hubspot_objects import Conflict, CrmObjects, ObjectType
 from sandbox.hubspot_properties import FIELD_TYPES
+from sandbox.hubspot_properties_api import update_property
 from sandbox.hubspot_search import (
     MAX_BODY_CHARS,
     MAX_LIMIT,
@@ -93,6 +94,7 @@ class ObjectRoutes:
         r.add("GET", props, f"properties.{k}.list", self._h_props_list)
         r.add("POST", props, f"properties.{k}.create", self._h_prop_create)
         r.add("GET", props + r"/(?P<name>[^/]+)", f"properties.{k}.get", self._h_prop_get)
+        r.add("PATCH", props + r"/(?P<name>[^/]+)", f"properties.{k}.update", self._h_prop_update)
 
     # ------------------------------------------------------------------ shared pieces
 
@@ -518,6 +520,9 @@ class ObjectRoutes:
         if prop is None:
             return error(404, f"Unable to find property {name}", "OBJECT_NOT_FOUND")
         return json_response(200, prop)
+
+    def _h_prop_update(self, req: ApiRequest, name: str) -> Response:
+        return update_property(self.objects.properties, name, req, self.store.now_ms())
 
     def _h_prop_create(self, req: ApiRequest) -> Response:
         body = object_body(req)

@@ -761,3 +761,32 @@ def test_contacts_unique_property_conflict_is_phrased_like_every_object(
     )
     assert again.status_code == 409 and again.json()["category"] == "CONFLICT"
     assert again.json()["message"] == f"Contact already exists. Existing ID: {first.json()['id']}"
+
+
+def test_property_options_are_replaced_by_an_update(http: httpx.Client, sandbox: Sandbox) -> None:
+    for object_type in ("contacts", "companies"):
+        base = f"/crm/properties/2026-03/{object_type}"
+        http.post(
+            base,
+            json={
+                "name": "sell_tags",
+                "label": "Sell tags",
+                "type": "enumeration",
+                "fieldType": "checkbox",
+                "groupName": "sellsync",
+                "options": [{"label": "vip", "value": "vip"}],
+            },
+        )
+        updated = http.patch(
+            f"{base}/sell_tags",
+            json={"options": [{"label": t, "value": t} for t in ("vip", "new-tag")]},
+        )
+        assert updated.status_code == 200, updated.text
+        assert [o["value"] for o in updated.json()["options"]] == ["vip", "new-tag"]
+        empty = http.patch(f"{base}/sell_tags", json={"options": []})
+        assert empty.status_code == 400
+        assert http.patch(f"{base}/nope", json={"label": "x"}).status_code == 404
+        builtin = http.patch(f"{base}/hubspot_owner_id", json={"label": "x"})
+        assert builtin.status_code == 400
+    tagged = http.post(COMPANIES, json={"properties": {"name": "T", "sell_tags": "new-tag"}})
+    assert tagged.status_code == 201
