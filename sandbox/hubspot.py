@@ -138,6 +138,9 @@ class HubSpotState(ServiceState, HubSpotStore):
             "demo_list_id": self.demo_list_id,
             "contacts": sum(1 for c in self.contacts_by_id.values() if not c.archived),
             "lists": {hs_list.list_id: hs_list.name for hs_list in self.lists_by_id.values()},
+            "companies": len(self.companies.live()),
+            "notes": len(self.notes.live()),
+            "owners": len(self.owners()),
         }
 
     def _rate_body(self, policy: str, message: str) -> dict[str, Any]:
