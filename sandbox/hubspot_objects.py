@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sandbox.hubspot_properties import (
+    InvalidValues,
     PropertyValueError,
     coerce_value,
     iso_ms,
@@ -261,8 +262,6 @@ class CrmObjects:
 
     def validated(self, raw: Any, current: StoredObject | None) -> dict[str, str | None]:
         """The values HubSpot would store, or :class:`InvalidValues` listing every refusal."""
-        from sandbox.hubspot_store import InvalidValues  # the contacts' error, shared
-
         if raw is None:
             raw = {}
         if not isinstance(raw, dict):

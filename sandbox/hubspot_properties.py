@@ -199,6 +199,14 @@ class PropertyValueError(Exception):
         self.message = message
 
 
+class InvalidValues(Exception):
+    """Every refused value of one write (HubSpot's 400 ``VALIDATION_ERROR``)."""
+
+    def __init__(self, errors: list[PropertyValueError]) -> None:
+        super().__init__(errors[0].message)
+        self.errors = errors
+
+
 def is_read_only(prop: dict[str, Any]) -> bool:
     meta = prop.get("modificationMetadata") or {}
     return bool(meta.get("readOnlyValue")) or bool(prop.get("calculated"))

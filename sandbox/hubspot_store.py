@@ -18,6 +18,9 @@ from typing import Any
 from sandbox.hubspot_crm import CrmArchive
 from sandbox.hubspot_merges import ContactMerges
 from sandbox.hubspot_properties import (
+    InvalidValues as InvalidValues,  # re-exported: the routes import it from here
+)
+from sandbox.hubspot_properties import (
     PropertyValueError,
     coerce_value,
     iso_ms,
@@ -36,12 +39,6 @@ PROCESSING_TYPES = ("MANUAL", "DYNAMIC", "SNAPSHOT")
 
 def normalize_email(value: str) -> str:
     return value.strip().lower()
-
-
-class InvalidValues(Exception):
-    def __init__(self, errors: list[PropertyValueError]) -> None:
-        super().__init__(errors[0].message)
-        self.errors = errors
 
 
 class UniqueConflict(Exception):
