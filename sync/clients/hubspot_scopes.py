@@ -45,12 +45,6 @@ class HubSpotCredential:
     hub_id: str = ""
     status: int | None = None
 
-    @property
-    def can_receive_webhooks(self) -> bool | None:
-        """True for an app's token (apps receive webhooks); None when the kind is not told (a
-        service key cannot, a project app's token can)."""
-        return True if self.kind == "app" else None
-
 
 #: What an endpoint serves: every sync and push, or leaving Sell (the one-off migration).
 Feature = Literal["sync", "migration"]
