@@ -25,6 +25,7 @@ from starlette.applications import Starlette
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from bot.app import create_app
+from bot.hubspot_webhooks import webhook_options
 from bot.scheduler import STOP_GRACE_SECONDS, build_scheduler, notifier_for
 from bot.settings import AppSettings, is_placeholder
 from bot.web import SLACK_PATH, build_web, settle_heap
@@ -228,6 +229,7 @@ def serve(
     metrics_token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
     if metrics_token is not None and metrics_token.strip() and is_placeholder(metrics_token):
         raise ConfigError("METRICS_TOKEN", "is a placeholder: set a long random value, or unset it")
+    webhook_secret = webhook_options(settings)
     host = settings.bind_address
     sock = _listen(settings.port, host)
     schedules = None
@@ -257,7 +259,12 @@ def serve(
                 ) from None
             log.info("Socket Mode connected; HTTP serves /healthz and /metrics only")
         web = build_web(
-            app, service, slack_events=socket_handler is None, metrics_token=metrics_token or None
+            app,
+            service,
+            slack_events=socket_handler is None,
+            metrics_token=metrics_token or None,
+            hubspot_client_secret=webhook_secret,
+            public_url=settings.public_url,
         )
         uvicorn_level = (settings.log_level or "INFO").lower()  # LOG_LEVEL quiets uvicorn too
         log.info(

@@ -28,6 +28,7 @@ SECRET_FIELDS = (
     "slack_bot_token",
     "slack_signing_secret",
     "slack_app_token",
+    "hubspot_client_secret",
 )
 
 
@@ -65,6 +66,11 @@ class AppSettings(BaseSettings):
     hubspot_portal_id: str | None = None
     hubspot_requests_per_10s: int = 190
     hubspot_search_per_s: float = 5.0
+    #: The HubSpot app's client secret: signs the webhooks sent to POST /hubspot/webhooks (set
+    #: it to accept them). PUBLIC_URL: where HubSpot reaches this server (scheme, host and any
+    #: path prefix, as in the app's target URL), when a proxy in front changes them.
+    hubspot_client_secret: SecretStr | None = None
+    public_url: str | None = None
 
     sell_access_token: SecretStr | None = None
     sell_base_url: str = "https://api.getbase.com"
@@ -135,6 +141,16 @@ class AppSettings(BaseSettings):
     @classmethod
     def _url(cls, v: str) -> str:
         return _http_url(v)
+
+    @field_validator("public_url", mode="before")
+    @classmethod
+    def _public_url(cls, v: object) -> object:
+        if v is None or (isinstance(v, str) and not v.strip()):
+            return None
+        text = _http_url(str(v))
+        if "?" in text or "#" in text:
+            raise ValueError(f"{text!r} has a query or a fragment: give scheme, host and path")
+        return text.rstrip("/")
 
     @field_validator("database_url")
     @classmethod

@@ -4,6 +4,8 @@
   by ``bot.edge`` before Bolt sees them, then dispatched. ``App.dispatch`` blocks until the
   listener acks (up to 3 s), so it runs on Starlette's thread pool, never on the event loop: one
   slow ack does not hold up the others.
+* ``POST /hubspot/webhooks`` — HubSpot's webhook batches, with ``HUBSPOT_CLIENT_SECRET`` set:
+  verified, stored, then answered (``bot/hubspot_webhooks.py``); without it, 404.
 * ``GET /healthz`` — JSON: is the database reachable, what was the last run. 200 or 503. With
   ``METRICS_TOKEN`` set, only ``{"ok": …}`` unless the request bears the token.
 * ``GET /metrics`` — Prometheus text: runs by status, open conflicts, pending requests, links by
@@ -27,6 +29,7 @@ from starlette.routing import Route
 
 from bot.app import SellsyncApp
 from bot.edge import BODY_TIMEOUT_SECONDS, slack_endpoint
+from bot.hubspot_webhooks import webhook_route
 from bot.metrics import check_health, exposition, metrics_registry
 from sync.api import SyncService
 
@@ -62,12 +65,17 @@ def build_web(
     slack_events: bool = True,
     body_timeout: float = BODY_TIMEOUT_SECONDS,
     metrics_token: str | None = None,
+    hubspot_client_secret: str | None = None,
+    public_url: str | None = None,
 ) -> Starlette:
     """The ASGI app: ``/slack/events`` (unless Socket Mode brings the requests), health, metrics.
 
     With ``metrics_token`` (``METRICS_TOKEN``), ``/metrics`` answers only requests bearing it
     (401 otherwise), and ``/healthz`` says only ``{"ok": …}`` (200 or 503) to the others: the
-    database state and the last run are for the token's bearer."""
+    database state and the last run are for the token's bearer.
+
+    With ``hubspot_client_secret`` (``HUBSPOT_CLIENT_SECRET``), ``POST /hubspot/webhooks`` takes
+    HubSpot's signed webhook batches (signed over ``public_url`` + the path when given)."""
 
     registry = metrics_registry(service.figures)
     token = metrics_token or None
@@ -102,6 +110,16 @@ def build_web(
                 SLACK_PATH,
                 slack_endpoint(app.dispatch, app.verifier, body_timeout=body_timeout),
                 methods=["POST"],
+            )
+        )
+    if hubspot_client_secret:
+        routes.append(
+            webhook_route(
+                service.webhook_inbox,
+                service.markers,
+                hubspot_client_secret,
+                public_url=public_url,
+                body_timeout=body_timeout,
             )
         )
     return Starlette(routes=routes)

@@ -153,6 +153,8 @@ def build_services(settings: AppSettings, *, store: SqlStore | None = None) -> S
         per_s=settings.sell_requests_per_s,
     )
     store = store or open_store_for(settings)
+    hubspot.remember_in(store)  # definitions and refusals outlive the process (a day)
+    sell.remember_in(store)
     engine = Engine(hubspot, sell, store, SystemClock(), engine_config(settings))
     return Services(SyncService(engine), store, hubspot, sell)
 

@@ -145,6 +145,29 @@ class ListMemberRow(StorageModel, table=True):
     score: str | None = Field(default=None, sa_type=sa.String(64))  # as HubSpot gave it
 
 
+class ListRosterRow(StorageModel, table=True):
+    """A member of a HubSpot list as the runs know it: the whole list as the last sweep read
+    it, and those who joined since (whether evaluated or not: see ``list_members``)."""
+
+    __tablename__: ClassVar[str] = "list_roster"
+
+    list_id: str = Field(primary_key=True, sa_type=ID)
+    hubspot_id: str = Field(primary_key=True, sa_type=ID)
+
+
+class RememberedReadRow(StorageModel, table=True):
+    """An API answer that does not change from run to run (custom-field definitions, HubSpot's
+    properties, a refusal), kept so that a new process does not ask again before
+    ``expires_at`` (None: until forgotten)."""
+
+    __tablename__: ClassVar[str] = "remembered_reads"
+
+    key: str = Field(primary_key=True, sa_type=NAME)
+    value: Any = Field(sa_type=JSONText)
+    fetched_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 class CursorRow(StorageModel, table=True):
     __tablename__: ClassVar[str] = "cursors"
 
@@ -325,6 +348,52 @@ class RequestMarkerRow(StorageModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class WebhookEventRow(StorageModel, table=True):
+    """A HubSpot webhook event, stored before its request was answered, and its apply
+    bookkeeping. One row per HubSpot ``eventId``: a redelivery is stored once.
+
+    ``attempts`` counts failed applies, ``last_error`` is the classified reason of the last one
+    (never record data), ``next_attempt_at`` when it may be tried again; a worker claims a row
+    (``claimed_by`` until ``claimed_until``) while it applies it; ``applied_at`` once it is done.
+    """
+
+    __tablename__: ClassVar[str] = "webhook_events"
+    __table_args__ = (
+        sa.UniqueConstraint("event_id", name="uq_webhook_events_event_id"),
+        sa.Index(
+            "ix_webhook_events_unapplied",
+            "id",
+            sqlite_where=sa.text("applied_at IS NULL"),
+            postgresql_where=sa.text("applied_at IS NULL"),
+        ),
+        sa.Index("ix_webhook_events_received_at", "received_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(sa_type=sa.BigInteger)
+    subscription_type: str = Field(sa_type=sa.String(64))
+    object_id: str = Field(sa_type=ID)
+    property_name: str | None = Field(default=None, sa_type=NAME)
+    property_value: str | None = Field(default=None, sa_type=sa.Text)
+    occurred_at: datetime = Field(sa_type=UTCDateTime)
+    attempt_number: int = Field(default=0)
+    change_source: str | None = Field(default=None, sa_type=NAME)
+    change_flag: str | None = Field(default=None, sa_type=NAME)
+    source_id: str | None = Field(default=None, sa_type=NAME)
+    portal_id: int | None = Field(default=None, sa_type=sa.BigInteger)
+    # contact.merge only
+    primary_object_id: str | None = Field(default=None, sa_type=ID)
+    merged_object_ids: list[str] = Field(default_factory=list, sa_type=JSONText)
+    new_object_id: str | None = Field(default=None, sa_type=ID)
+    received_at: datetime = Field(sa_type=UTCDateTime)
+    applied_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    attempts: int = Field(default=0)
+    last_error: str | None = Field(default=None, sa_type=NAME)
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    claimed_by: str | None = Field(default=None, sa_type=ID)
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 class SchedulerStateRow(StorageModel, table=True):
     """The single row (id 1) of what the schedulers remember between runs: when the failure
     streak they alerted began (None: no alert out) and where the next summary starts."""
@@ -359,6 +428,8 @@ def _table(model: Any) -> sa.Table:
 links = _table(LinkRow)
 sell_index = _table(SellIndexRow)
 list_members = _table(ListMemberRow)
+list_roster = _table(ListRosterRow)
+remembered_reads = _table(RememberedReadRow)
 cursors = _table(CursorRow)
 conflicts = _table(ConflictRow)
 settings = _table(SettingsRow)
@@ -371,3 +442,4 @@ locks = _table(LockRow)
 scheduler_heartbeats = _table(SchedulerHeartbeatRow)
 request_markers = _table(RequestMarkerRow)
 scheduler_state = _table(SchedulerStateRow)
+webhook_events = _table(WebhookEventRow)

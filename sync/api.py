@@ -39,12 +39,14 @@ from sync.errors import (
     ApiError,
     ConfigError,
     ConflictChanged,
+    MalformedEvents,
     Refused,
     RunInProgress,
     RunsHeld,
     ServiceUnavailable,
     SyncError,
 )
+from sync.event_payload import parse_events
 from sync.mapping import STANDARD_FIELDS, Direction, MappingCheck, hubspot_owned_fields
 from sync.ports import (
     RUN_STATUSES,
@@ -116,6 +118,7 @@ from sync.usecases.history import stored_trigger
 from sync.usecases.markers import Markers
 from sync.usecases.settings import Origin, SettingChanged, SettingRow, SettingsView
 from sync.usecases.status import Figures
+from sync.usecases.webhook_inbox import WebhookInbox
 
 __all__ = [
     "CLI_ACTOR",
@@ -160,6 +163,7 @@ __all__ = [
     "HubSpotSession",
     "Link",
     "LinkState",
+    "MalformedEvents",
     "MappingCheck",
     "Markers",
     "Origin",
@@ -195,6 +199,7 @@ __all__ = [
     "ThresholdImpact",
     "Trigger",
     "Verdict",
+    "WebhookInbox",
     "check_hubspot",
     "check_published_credentials",
     "check_sell",
@@ -208,6 +213,7 @@ __all__ = [
     "hubspot_skipped",
     "looks_like_email",
     "mentions_sell_host",
+    "parse_events",
     "parse_id",
     "parse_items",
     "parse_sell_url",

@@ -8,6 +8,7 @@
     │   ├── ConflictChanged    a field conflict changed since the manager reviewed it
     │   └── RunsHeld           a setting holds runs (the sync is paused): no run starts
     ├── FieldWriteRefused      a CRM refused one field's value, or the record is gone
+    ├── MalformedEvents        a webhook body that is not a batch of HubSpot events (400)
     ├── RecordError            about one record: the run goes on (S14)
     │   ├── RecordNotFound     the record is gone (404): S5 / S6
     │   └── RecordRejected     the other side refused the values (422, 400, 409 ...)
@@ -66,6 +67,11 @@ class RunsHeld(Refused):
 
 class FieldWriteRefused(SyncError):
     """A CRM refused one field's value (or the record is gone): nothing was written."""
+
+
+class MalformedEvents(SyncError):
+    """A webhook body is not a batch of well-formed HubSpot events; the message says what is
+    wrong and where, never a value from the body."""
 
 
 class ConflictChanged(Refused):

@@ -5,10 +5,10 @@ implements the storage roles; ``bot/`` wires them together. Every method either 
 or raises one of :mod:`sync.errors`.
 
 Storage is split by role (links, the Sell email index, list members, feed marks, conflicts, change
-requests, the run log, the audit log, leases, request markers, scheduler state, sync settings),
-each a small Protocol over tables of its own, so that a consumer names the few methods it uses
-and a reader sees which job each table does. :class:`Store` joins them all for the composition
-root (and for the engine and service, which use most of them).
+requests, the run log, the audit log, leases, request markers, scheduler state, sync settings,
+the webhook inbox), each a small Protocol over tables of its own, so that a consumer names the
+few methods it uses and a reader sees which job each table does. :class:`Store` joins them all
+for the composition root (and for the engine and service, which use most of them).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
 from sync.domain import (
@@ -35,6 +35,7 @@ from sync.domain import (
     SellRef,
     SettingName,
 )
+from sync.events import HubSpotEvent, StoredEvent
 
 # --------------------------------------------------------------------------- clock
 
@@ -466,6 +467,31 @@ class MemberStore(Protocol):
     def remove_members(self, list_id: str, ids: Iterable[str]) -> None: ...
 
 
+class RosterStore(Protocol):
+    """The synced list's members as the runs know them: the whole list as the last sweep read
+    it, and those who joined since (evaluated or not)."""
+
+    def roster(self, list_id: str) -> set[str]: ...
+
+    def add_to_roster(self, list_id: str, ids: Iterable[str]) -> None: ...
+
+    def remove_from_roster(self, list_id: str, ids: Iterable[str]) -> None: ...
+
+
+class RememberedReads(Protocol):
+    """API answers that do not change from run to run (definitions, a refusal, a cursor),
+    remembered in the database so that a new process does not ask again.
+
+    A value is any JSON value but None; ``ttl`` None keeps it until forgotten. :meth:`recall`
+    gives None for a key never remembered, forgotten, or whose ``ttl`` has run out."""
+
+    def remember(self, key: str, value: Any, ttl: timedelta | None) -> None: ...
+
+    def recall(self, key: str) -> Any | None: ...
+
+    def forget(self, key: str) -> None: ...
+
+
 class MarkStore(Protocol):
     """Where each change feed of a sync run stopped."""
 
@@ -679,6 +705,56 @@ class RequestMarkerStore(Protocol):
         ...
 
 
+class EventInbox(Protocol):
+    """HubSpot webhook events, stored before their request is answered, and their applies.
+
+    Any number of web processes store; the worker claims due events, applies them and marks
+    them. One row per HubSpot ``eventId``: a redelivery is stored once. Times of bookkeeping
+    (when received, applied, whether a claim or a back-off has run out) are the store's clock.
+    """
+
+    def store_batch(self, events: Sequence[HubSpotEvent]) -> int:
+        """Store ``events`` in one transaction; returns how many were new (an ``eventId``
+        already stored is left as it is). Raises when the database cannot take them: nothing
+        may answer HubSpot 2xx then."""
+        ...
+
+    def claim_due(self, limit: int, *, owner: str, until: datetime) -> list[StoredEvent]:
+        """Claim for ``owner`` until ``until`` up to ``limit`` unapplied events, oldest first,
+        whose back-off has run out and that no one else holds (an expired claim is free:
+        its worker died). Two workers never get the same event while a claim holds."""
+        ...
+
+    def mark_applied(self, ids: Sequence[int]) -> int:
+        """The events (inbox ids) were applied: they leave the queue; returns how many."""
+        ...
+
+    def mark_failed(self, ids: Sequence[int], *, reason: str, next_attempt_at: datetime) -> int:
+        """An apply of the events failed with the classified ``reason`` (no record data): one
+        more attempt counted, the claim released, not due again before ``next_attempt_at``."""
+        ...
+
+    def depth(self) -> int:
+        """How many stored events are not applied yet."""
+        ...
+
+    def oldest_unapplied(self) -> datetime | None:
+        """When the oldest event not applied yet was received; None when none waits."""
+        ...
+
+    def received_count(self) -> int:
+        """How many events are stored (each ``eventId`` once)."""
+        ...
+
+    def last_received_at(self) -> datetime | None:
+        """When the newest event was received; None when none ever was."""
+        ...
+
+    def failing(self, min_attempts: int = 3) -> list[StoredEvent]:
+        """Unapplied events whose apply failed at least ``min_attempts`` times, oldest first."""
+        ...
+
+
 class BulkHoldStore(Protocol):
     """The bulk guard's holds: at most one pending; a newer one supersedes it."""
 
@@ -745,6 +821,8 @@ class Store(
     LinkStore,
     SellIndexStore,
     MemberStore,
+    RosterStore,
+    RememberedReads,
     MarkStore,
     ConflictStore,
     ChangeRequestStore,
@@ -754,6 +832,7 @@ class Store(
     LeaseStore,
     RequestMarkerStore,
     SchedulerStateStore,
+    EventInbox,
     Protocol,
 ):
     """Every storage role at once, for the composition root (and, for now, the engine and the

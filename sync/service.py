@@ -75,6 +75,7 @@ from sync.usecases.threshold import (
     parse_threshold,
 )
 from sync.usecases.tombstones import RunRestored, Tombstones
+from sync.usecases.webhook_inbox import WebhookInbox
 
 __all__ = [
     "CLI_ACTOR",
@@ -158,6 +159,7 @@ class SyncService:
         )
         self._digest = Digest(store, store, store, store, clock)
         self.markers = Markers(store, store, clock)
+        self.webhook_inbox = WebhookInbox(store)
         self._settings = Settings(store, store, hubspot, in_force, clock, config)
 
     # -------------------------------------------------------------- running (the engine's)

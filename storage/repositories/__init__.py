@@ -1,6 +1,7 @@
 """The storage roles of :mod:`sync.ports` on SQLAlchemy, for PostgreSQL and SQLite: one module
 per role (``links``, ``sell_index``, ``members``, ``marks``, ``conflicts``,
-``change_requests``, ``runs``, ``audit``, ``leases``, ``markers``, ``scheduler``, ``settings``),
+``change_requests``, ``runs``, ``audit``, ``leases``, ``markers``, ``scheduler``, ``settings``,
+``remembered``, ``inbox``),
 each a small class over the engine helpers of :mod:`storage.repositories.base`, and composed here,
 in one place, into :class:`SqlStore`.
 
@@ -28,11 +29,13 @@ from storage.repositories.board import BoardRepository
 from storage.repositories.bulk_holds import BulkHoldRepository
 from storage.repositories.change_requests import ChangeRequestRepository
 from storage.repositories.conflicts import ConflictRepository
+from storage.repositories.inbox import InboxRepository
 from storage.repositories.leases import LeaseRepository
 from storage.repositories.links import LinkRepository
 from storage.repositories.markers import RequestMarkerRepository
 from storage.repositories.marks import MarkRepository
 from storage.repositories.members import MemberRepository
+from storage.repositories.remembered import RememberedReadRepository, RosterRepository
 from storage.repositories.runs import RunRepository
 from storage.repositories.scheduler import SchedulerStateRepository
 from storage.repositories.sell_index import SellIndexRepository
@@ -45,12 +48,15 @@ __all__ = [
     "BulkHoldRepository",
     "ChangeRequestRepository",
     "ConflictRepository",
+    "InboxRepository",
     "LeaseRepository",
     "LinkRepository",
     "MarkRepository",
     "MemberRepository",
+    "RememberedReadRepository",
     "Repository",
     "RequestMarkerRepository",
+    "RosterRepository",
     "RunRepository",
     "SchedulerStateRepository",
     "SellIndexRepository",
@@ -65,6 +71,8 @@ class SqlStore(
     LinkRepository,
     SellIndexRepository,
     MemberRepository,
+    RosterRepository,
+    RememberedReadRepository,
     MarkRepository,
     ConflictRepository,
     ChangeRequestRepository,
@@ -74,6 +82,7 @@ class SqlStore(
     LeaseRepository,
     RequestMarkerRepository,
     SchedulerStateRepository,
+    InboxRepository,
     BoardRepository,
 ):
     """The sync state in a SQL database. Build it with :func:`storage.db.open_store`."""
@@ -176,3 +185,8 @@ if TYPE_CHECKING:
             scheduler,
             store,
         )
+
+    from sync.ports import EventInbox
+
+    def _inbox_role(inbox: InboxRepository) -> EventInbox:
+        return inbox

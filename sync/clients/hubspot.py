@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from sync.clients import remembered
 from sync.clients.absence import confirm_absent
 from sync.clients.errors import HUBSPOT, Remedy, classify_hubspot
 from sync.clients.http import DEFAULT_TIMEOUT, USER_AGENT, ApiSession, Reply
@@ -54,7 +55,14 @@ from sync.domain import (
     normalize_email,
 )
 from sync.errors import ApiError, AuthError
-from sync.ports import ChangePage, ContactWrite, HubSpotPort, JoinPage, WriteResult
+from sync.ports import (
+    ChangePage,
+    ContactWrite,
+    HubSpotPort,
+    JoinPage,
+    RememberedReads,
+    WriteResult,
+)
 
 API_VERSION = "2026-03"
 
@@ -165,6 +173,12 @@ class HubSpotClient(HubSpotPort):
         )
         self._properties: dict[str, PropertyInfo] | None = None
         self._properties_lock = threading.Lock()
+        self._memory: RememberedReads | None = None
+
+    def remember_in(self, memory: RememberedReads) -> None:
+        """Keep the contact properties in ``memory`` (the database) for a day rather than for
+        this client's life: a new process does not read them again (:mod:`.remembered`)."""
+        self._memory = memory
 
     # ------------------------------------------------------------------ plumbing
 
@@ -422,31 +436,50 @@ class HubSpotClient(HubSpotPort):
     # ------------------------------------------------------------------ writes
 
     def create_contacts(self, writes: Sequence[ContactWrite]) -> list[WriteResult]:
-        return self.writer.create_contacts(writes)
+        return self._after_writes(self.writer.create_contacts(writes))
 
     def update_contacts(self, writes: Sequence[ContactWrite]) -> list[WriteResult]:
-        return self.writer.update_contacts(writes)
+        return self._after_writes(self.writer.update_contacts(writes))
+
+    def _after_writes(self, results: list[WriteResult]) -> list[WriteResult]:
+        """A write refused for a property HubSpot does not know: the properties are read again
+        before they are used next."""
+        if any(remembered.refuses_unknown_property(r.error) for r in results):
+            with self._properties_lock:
+                self._properties = None
+                if self._memory is not None:
+                    self._memory.forget(remembered.HUBSPOT_PROPERTIES)
+        return results
 
     # ------------------------------------------------------------------ properties
 
     def properties(self) -> dict[str, PropertyInfo]:
         with self._properties_lock:
-            if self._properties is None:
-                data = (
-                    self._session.send_ok(
-                        "GET",
-                        f"/crm/properties/{self.api_version}/contacts",
-                        kind="properties",
-                        pacer=self.general_pacer,
-                        params={"archived": "false"},
-                    )
-                    or {}
+            if self._memory is not None:
+                return remembered.recalled(
+                    self._memory,
+                    remembered.HUBSPOT_PROPERTIES,
+                    remembered.decode_properties,
+                    self._read_properties_now,
+                    remembered.encode_properties,
+                    remembered.DEFINITIONS_TTL,
                 )
-                self._properties = {
-                    info.name: info
-                    for info in (property_info(p) for p in data.get("results") or [])
-                }
+            if self._properties is None:
+                self._properties = self._read_properties_now()
             return dict(self._properties)
+
+    def _read_properties_now(self) -> dict[str, PropertyInfo]:
+        data = (
+            self._session.send_ok(
+                "GET",
+                f"/crm/properties/{self.api_version}/contacts",
+                kind="properties",
+                pacer=self.general_pacer,
+                params={"archived": "false"},
+            )
+            or {}
+        )
+        return {info.name: info for info in (property_info(p) for p in data.get("results") or [])}
 
     # ------------------------------------------------------------------ preflight
 

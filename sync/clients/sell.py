@@ -34,6 +34,7 @@ from typing import Any
 
 import httpx
 
+from sync.clients import remembered
 from sync.clients.absence import confirm_absent
 from sync.clients.errors import SELL, Remedy, classify_sell, sell_errors
 from sync.clients.http import DEFAULT_TIMEOUT, USER_AGENT, ApiSession, Reply
@@ -65,7 +66,7 @@ from sync.domain import (
     normalize_email,
 )
 from sync.errors import AmbiguousWrite, ApiError, ListKeptShifting, RecordRejected
-from sync.ports import SellPort, SellSyncPage, SellSyncStart
+from sync.ports import RememberedReads, SellPort, SellSyncPage, SellSyncStart
 
 ADDRESS_PREFIX = "address."
 ADDRESS_KEYS = ("line1", "city", "state", "postal_code", "country")
@@ -171,6 +172,12 @@ class SellClient(SellPort):
         #: Sell's Firehose streams (premium), paced with the Core API: one token, one limit.
         self.firehose = SellFirehose(self._session, self.pacer)
 
+    def remember_in(self, memory: RememberedReads) -> None:
+        """Keep custom-field definitions and the Sync API's refusal in ``memory`` (the
+        database), so a new process does not ask again (:mod:`.remembered`)."""
+        self._catalog.memory = memory
+        self._sync.memory = memory
+
     # ------------------------------------------------------------------ plumbing
 
     @property
@@ -198,7 +205,7 @@ class SellClient(SellPort):
         json_body: Any = None,
         retry_ambiguous: bool = True,
     ) -> Reply:
-        return self._session.send(
+        reply = self._session.send(
             method,
             path,
             kind=kind,
@@ -207,6 +214,10 @@ class SellClient(SellPort):
             json=json_body,
             retry_ambiguous=retry_ambiguous,
         )
+        refused = kind in ("create", "update") and not reply.ok
+        if refused and remembered.refuses_custom_field(reply.response.text):
+            self._catalog.forget_custom_fields()
+        return reply
 
     def _get(self, path: str, *, kind: str, params: dict[str, str | int] | None = None) -> Any:
         reply = self._send("GET", path, kind=kind, params=params)

@@ -1,6 +1,8 @@
 """What a Sell account defines for its records: lead sources and custom fields.
 
-Both are listed once and cached for the client's life (a client lives for one run). A lead's
+Both are listed once and cached for the client's life; custom fields, once the client is given
+a memory (:mod:`.remembered`), for a day in the database instead, and read again after a write
+Sell refused over them. A lead's
 ``source_id`` is read as the source's *name*; writing a name Sell does not know yet creates the
 source (``POST /v2/lead_sources``), and if someone created it meanwhile the list is read again.
 Several threads may share one catalog.
@@ -12,10 +14,12 @@ import threading
 from collections.abc import Iterator
 from typing import Any, cast
 
+from sync.clients import remembered
 from sync.clients.http import ApiSession
 from sync.clients.pacing import Pacer
 from sync.clients.sell_wire import PAGE_SIZE, custom_field_info, has_next_page, item_data
-from sync.domain import RecordKind, SellCustomField
+from sync.domain import RECORD_KINDS, RecordKind, SellCustomField
+from sync.ports import RememberedReads
 
 
 class SellCatalog:
@@ -29,6 +33,7 @@ class SellCatalog:
         self._custom_fields: dict[str, list[SellCustomField]] = {}
         self._source_names: dict[int, str | None] | None = None  # id -> name (None: unknown)
         self._source_ids: dict[str, int] = {}  # lower-cased name -> id
+        self.memory: RememberedReads | None = None
 
     def _pages(self, path: str, *, kind: str) -> Iterator[list[dict[str, Any]]]:
         """Every page of a collection, as lists of the items' ``data``."""
@@ -55,12 +60,32 @@ class SellCatalog:
 
     def custom_fields(self, kind: RecordKind) -> list[SellCustomField]:
         with self._lock:
+            if self.memory is not None:
+                return remembered.recalled(
+                    self.memory,
+                    remembered.sell_custom_fields_key(kind),
+                    remembered.decode_fields,
+                    lambda: self._read_custom_fields(kind),
+                    remembered.encode_fields,
+                    remembered.DEFINITIONS_TTL,
+                )
             if kind not in self._custom_fields:
-                fields: list[SellCustomField] = []
-                for items in self._pages(f"/v2/{kind}/custom_fields", kind="custom_fields"):
-                    fields.extend(custom_field_info(raw) for raw in items)
-                self._custom_fields[kind] = fields
+                self._custom_fields[kind] = self._read_custom_fields(kind)
             return list(self._custom_fields[kind])
+
+    def _read_custom_fields(self, kind: RecordKind) -> list[SellCustomField]:
+        fields: list[SellCustomField] = []
+        for items in self._pages(f"/v2/{kind}/custom_fields", kind="custom_fields"):
+            fields.extend(custom_field_info(raw) for raw in items)
+        return fields
+
+    def forget_custom_fields(self) -> None:
+        """A write was refused over custom fields: read the definitions again when next used."""
+        with self._lock:
+            self._custom_fields.clear()
+            if self.memory is not None:
+                for kind in RECORD_KINDS:
+                    self.memory.forget(remembered.sell_custom_fields_key(kind))
 
     # ------------------------------------------------------------------ lead sources
 

@@ -2,7 +2,8 @@
 API (``/v2/sync``, L3), apart from the Core API client that composes them.
 
 Sell's Sync API is a premium add-on: a 403 or 404 to ``POST /v2/sync/start`` means the account
-lacks it, which is remembered for a day (:data:`SYNC_API_RECHECK_SECONDS`) and never raised.
+lacks it, which is remembered for a day (:data:`SYNC_API_RECHECK_SECONDS`; in the database when
+the client is given a memory, so a new process does not ask again) and never raised.
 Every Sync API request carries the same ``X-Basecrm-Device-UUID`` (a new one makes Sell resend
 everything): by default derived from the base URL and a hash of the token.
 """
@@ -13,16 +14,18 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from sync.clients import remembered
 from sync.clients.errors import Remedy
 from sync.clients.http import ApiSession, Reply
 from sync.clients.pacing import Clock, Pacer
 from sync.clients.sell_wire import has_next_page, item_data, lead_conversion
 from sync.domain import LeadConversion
 from sync.errors import AuthError
-from sync.ports import SellSyncEvent, SellSyncPage, SellSyncStart
+from sync.ports import RememberedReads, SellSyncEvent, SellSyncPage, SellSyncStart
 
 logger = logging.getLogger("sync.clients.sell")
 
@@ -87,6 +90,7 @@ class SellSyncApi:
         self.device_uuid = device_uuid
         self._clock = clock
         self._refused_at: float | None = None
+        self.memory: RememberedReads | None = None
 
     def _send(self, method: str, path: str, *, kind: str, json_body: Any = None) -> Reply:
         return self._session.send(
@@ -102,6 +106,8 @@ class SellSyncApi:
         refused = self._refused_at
         if refused is not None and self._clock() - refused < SYNC_API_RECHECK_SECONDS:
             return SellSyncStart(available=False)
+        if self.memory is not None and self.memory.recall(remembered.SELL_SYNC_API_REFUSED):
+            return SellSyncStart(available=False)
         try:
             reply = self._send("POST", "/v2/sync/start", kind="sync_start")
         except AuthError as exc:
@@ -112,6 +118,12 @@ class SellSyncApi:
             if refused is None:
                 logger.info("Sell's Sync API is not available; checking links by reads instead")
             self._refused_at = self._clock()
+            if self.memory is not None:
+                self.memory.remember(
+                    remembered.SELL_SYNC_API_REFUSED,
+                    True,
+                    timedelta(seconds=SYNC_API_RECHECK_SECONDS),
+                )
             return SellSyncStart(available=False)
         self._refused_at = None
         reply.raise_for_error()

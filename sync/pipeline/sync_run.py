@@ -2,7 +2,10 @@
 
 A run reads, in this order:
 
-1. the synced list's member ids (the only per-run cost that grows with the list);
+1. the synced list's members: those who joined since the last run, from HubSpot's join order
+   (one call when no one joined, :mod:`sync.feeds.join_order`), with the members the last runs
+   evaluated; the whole list (the sweep, which also finds who left) at most daily, on a
+   ``--full`` run and after a settings change;
 1b. Sell's lead conversions since the last run, moving a converted lead's link to its new
    contact (L1; :mod:`sync.feeds.conversions`) before any feed can see the lead as deleted;
 2. the Sell change feed of leads and contacts, which keeps the bulk email index current and
@@ -52,20 +55,23 @@ from sync.email_index import EmailIndex
 from sync.feeds.base import BatchFeed, Feed, read_through
 from sync.feeds.conversions import ConversionFeed
 from sync.feeds.hubspot import HubSpotChangeFeed
+from sync.feeds.join_order import JoinOrderFeed, ReadAhead, sweep_due
 from sync.feeds.links import LinkCheckFeed, runs_per_day
 from sync.feeds.marks import (
     HUBSPOT_CHANGES,
+    JOIN_ORDER,
     LEAD_CONVERSIONS,
     LINK_CHECK,
     LIST_MEMBERS,
     ConversionMark,
     HubSpotChangeMark,
+    JoinOrderMark,
     LinkCheckMark,
     MembersEvaluatedKey,
     SellChangeMark,
     sell_changes_name,
 )
-from sync.feeds.members import CHUNK, all_links, list_members, never_evaluated
+from sync.feeds.members import CHUNK, all_links, never_evaluated
 from sync.feeds.sell import SellChangeFeed
 from sync.feeds.sell_sync import SellSyncFeed
 from sync.interrupt import RunInterrupted, StopFlag
@@ -75,6 +81,7 @@ from sync.pipeline.facts import Facts
 from sync.plan import LinkedPair, PagePlan
 from sync.planner import Planner
 from sync.ports import Clock, HubSpotPort, SellPort, Store
+from sync.qualify import qualify
 from sync.report import SyncReport
 from sync.run_context import RunContext
 
@@ -169,6 +176,11 @@ class SyncRun:
         self.full = full
         self.yes_bulk = yes_bulk  # the operator confirmed any bulk from the terminal
         self.members: set[str] = set()
+        #: Whether this run read the list whole; if not, ``members`` are those the last runs
+        #: evaluated and those who joined since, and only ``joined`` are known members now.
+        self.swept = False
+        self.joined: set[str] = set()
+        self._roster: set[str] = set()
         self.state = parts.planner.state  # what this run decided so far (asked, never written)
 
     def sync(self) -> None:
@@ -179,15 +191,30 @@ class SyncRun:
         p.tick("start")
         # creations and link removals wait for the run's end: the bulk guard (sync/bulk.py)
         self.guard = BulkGuard(p, yes=self.yes_bulk)
-        # 1. members of the one synced list (S2)
-        for page in list_members(p.hubspot, p.context.hs_list.id):
-            self.members.update(page)
-        p.tick("members")
+        # 1. members of the one synced list (S2): who joined since the last run, or the whole
+        # list when it is due (their mark moves once they are evaluated, in step 4)
         key = MembersEvaluatedKey(list_id, settings.version)
         known = p.store.known_members(list_id)
-        if self.full or not key.matches(p.store.get_mark(LIST_MEMBERS)):
+        reset = self.full or not key.matches(p.store.get_mark(LIST_MEMBERS))
+        joined_to = JoinOrderMark.from_mark(list_id, p.store.get_mark(JOIN_ORDER))
+        join_feed = JoinOrderFeed(
+            p.hubspot,
+            joined_to,
+            sweep=reset or sweep_due(joined_to, p.clock.now()),
+            now=p.clock.now,
+            save=save,
+        )
+        joins = ReadAhead(join_feed)
+        self.swept = join_feed.swept
+        self.joined = set(joins.items)
+        self.members = set(self.joined)
+        p.tick("members")
+        if reset:
             p.applier.remove_members(list_id, known)
             known = set()
+        self._roster = p.store.roster(list_id)
+        if not self.swept:  # members as the runs before found them, and those joining now
+            self.members |= self._roster
         # 1b. lead conversions: links move before a feed can take the lead for deleted (L1)
         mark = ConversionMark.from_mark(p.store.get_mark(LEAD_CONVERSIONS))
         self._read(ConversionFeed(p.sell, mark, save), self._on_conversions)
@@ -208,7 +235,8 @@ class SyncRun:
         self._read(hubspot, self._on_hubspot_changes)
         # 4. members never evaluated (new to the list, or after a settings change), and those
         # held for a manager: read again until a run carries them out
-        p.applier.remove_members(list_id, known - self.members)
+        if self.swept:  # who left is known only from the whole list
+            p.applier.remove_members(list_id, known - self.members)
         evaluated = (known - self.guard.unsettled) | self.state.handled_ids
         fresh = BatchFeed(
             "members",
@@ -218,6 +246,10 @@ class SyncRun:
             save=save,
         )
         self._read(fresh, self._on_fresh_members)
+        # the joins were evaluated with the members above: they join the roster, the mark moves
+        self._read(joins, self._on_joined)
+        if self.swept and self.real:  # the roster is the list as read whole
+            p.store.remove_from_roster(list_id, self._roster - self.members)
         # 5. deletions no feed reports: a full run re-checks every link, any other a share
         if self.full:
             self._read(self._links_to_recheck("full check", all_links(p.store)), self._recheck)
@@ -279,10 +311,45 @@ class SyncRun:
         ]
         if linked:
             p.decide(p.facts.with_records(linked))
-        candidates = [c for c in contacts if c.id not in links and c.id in self.members]
+        candidates = self._still_members(
+            [c for c in contacts if c.id not in links and c.id in self.members]
+        )
         if candidates:
             self._import(candidates)
         self.state.handle(c.id for c in contacts)
+
+    def _still_members(self, contacts: Sequence[HubSpotContact]) -> list[HubSpotContact]:
+        """Of members a run that did not read the list whole knows from before, those that
+        would qualify are asked whether they are still in the list (one call each: a score
+        risen is rare, the list read whole is not), so one who left is never imported (S2)."""
+        if self.swept:
+            return list(contacts)
+        p = self.p
+        list_id = p.context.settings.list_id
+        threshold, score = p.context.settings.threshold, p.config.score_property
+        left = {
+            c.id
+            for c in contacts
+            if c.id not in self.joined
+            and qualify(c.properties.get(score), in_list=True, threshold=threshold).qualifies
+            and list_id not in p.hubspot.lists_of(c.id)
+        }
+        if left:
+            self.members -= left
+            p.applier.remove_members(list_id, left)
+            if self.real:
+                p.store.remove_from_roster(list_id, left)
+        return [c for c in contacts if c.id not in left]
+
+    @property
+    def real(self) -> bool:
+        """Whether this run writes (a dry run writes nothing, not even the roster)."""
+        return isinstance(self.p.applier, Applier)
+
+    def _on_joined(self, ids: Sequence[str]) -> None:
+        if self.real:
+            new = [i for i in ids if i not in self._roster]
+            self.p.store.add_to_roster(self.p.context.settings.list_id, new)
 
     def _on_fresh_members(self, chunk: Sequence[str]) -> None:
         p = self.p

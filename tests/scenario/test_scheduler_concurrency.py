@@ -10,7 +10,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,6 +24,7 @@ from bot.wiring import SystemClock
 from storage.db import normalize_url, open_store
 from storage.repositories import SqlStore
 from sync.engine import Engine, EngineConfig
+from sync.ports import JoinPage
 from sync.service import SyncService
 from tests.conftest import LIST_ID
 from tests.fakes import FakeHubSpot, FakeSell
@@ -48,14 +49,14 @@ class SlowHubSpot(FakeHubSpot):
 
     probe: Probe
 
-    def list_member_pages(self, list_id: str) -> Iterator[Sequence[str]]:
+    def list_join_pages(self, list_id: str, after: str | None = None) -> Iterator[JoinPage]:
         with self.probe.lock:
             self.probe.active += 1
             self.probe.runs += 1
             self.probe.max_active = max(self.probe.max_active, self.probe.active)
         try:
             time.sleep(0.1)
-            yield from super().list_member_pages(list_id)
+            yield from super().list_join_pages(list_id, after)
         finally:
             with self.probe.lock:
                 self.probe.active -= 1

@@ -35,6 +35,9 @@ TABLES = {
     "scheduler_state",
     "bulk_holds",
     "setting_values",
+    "webhook_events",
+    "remembered_reads",
+    "list_roster",
 }
 
 

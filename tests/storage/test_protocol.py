@@ -20,6 +20,8 @@ IMPLEMENTATIONS: dict[type, type] = {
     ports.LinkStore: r.LinkRepository,
     ports.SellIndexStore: r.SellIndexRepository,
     ports.MemberStore: r.MemberRepository,
+    ports.RosterStore: r.RosterRepository,
+    ports.RememberedReads: r.RememberedReadRepository,
     ports.MarkStore: r.MarkRepository,
     ports.ConflictStore: r.ConflictRepository,
     ports.ChangeRequestStore: r.ChangeRequestRepository,
@@ -29,6 +31,7 @@ IMPLEMENTATIONS: dict[type, type] = {
     ports.RequestMarkerStore: r.RequestMarkerRepository,
     ports.SchedulerStateStore: r.SchedulerStateRepository,
     ports.BulkHoldStore: r.BulkHoldRepository,
+    ports.EventInbox: r.InboxRepository,
 }
 
 

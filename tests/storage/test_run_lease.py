@@ -14,7 +14,7 @@ import signal
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,6 +30,7 @@ from sync.domain import FeedMark
 from sync.engine import SYNC_LOCK, Engine, EngineConfig
 from sync.errors import ConfigError, LeaseLost, RunInProgress
 from sync.lease import RunLease
+from sync.ports import JoinPage
 from sync.report import SyncReport
 from tests.fakes import FakeHubSpot, FakeSell, TickClock
 
@@ -280,10 +281,10 @@ def test_a_stage_longer_than_the_ttl_keeps_its_lease_through_the_heartbeat(
     started = threading.Event()
 
     class SlowHubSpot(FakeHubSpot):
-        def list_member_pages(self, list_id: str) -> Iterator[Sequence[str]]:
+        def list_join_pages(self, list_id: str, after: str | None = None) -> Iterator[JoinPage]:
             started.set()
             time.sleep(ttl * 1.75)  # one stage, no page in between: only the heartbeat renews
-            yield from super().list_member_pages(list_id)
+            yield from super().list_join_pages(list_id, after)
 
     hubspot = SlowHubSpot()
     hubspot.make_list(LIST_ID)

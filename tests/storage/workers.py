@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 from storage.db import make_engine, open_store, upgrade
+from sync.ports import JoinPage
 
 
 def contend(
@@ -66,10 +67,10 @@ def race_runs(url: str, fake_pid: int, barrier: Any, results: Any) -> None:
     spans: list[tuple[float, float]] = []
 
     class SlowHubSpot(FakeHubSpot):
-        def list_member_pages(self, list_id: str) -> Iterator[Sequence[str]]:
+        def list_join_pages(self, list_id: str, after: str | None = None) -> Iterator[JoinPage]:
             start = time.time()
             time.sleep(1.5)  # long enough for the other process to try meanwhile
-            yield from super().list_member_pages(list_id)
+            yield from super().list_join_pages(list_id, after)
             spans.append((start, time.time()))
 
     hubspot = SlowHubSpot()

@@ -1,0 +1,201 @@
+"""The webhook inbox: HubSpot events stored before their request is answered, and their applies.
+
+Storing is one ``INSERT ... ON CONFLICT (event_id) DO NOTHING`` per batch in one transaction, so
+a redelivery (HubSpot retries, or two web processes given the same event) is stored once, and a
+batch is stored whole or not at all. Claiming is one ``UPDATE ... WHERE id IN (SELECT ...)`` in
+one transaction: on PostgreSQL the subquery takes its rows ``FOR UPDATE SKIP LOCKED``, so two
+workers claiming at once take different events; SQLite has one writer at a time. A claim that
+runs out (its worker was killed) leaves the event free for the next claim; an event is done only
+when :meth:`InboxRepository.mark_applied` says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import RowMapping
+
+from storage import tables as t
+from storage.repositories.base import Repository, chunked, rowcount, unique
+from sync.events import HubSpotEvent, StoredEvent
+
+#: Events per INSERT statement (a batch is at most 100; this keeps SQLite's variable cap far).
+_INSERT_ROWS = 50
+#: The longest classified reason kept (the column's width).
+_MAX_REASON = 255
+
+
+class InboxRepository(Repository):
+    """:class:`sync.ports.EventInbox` on the ``webhook_events`` table."""
+
+    def store_batch(self, events: Sequence[HubSpotEvent]) -> int:
+        if not events:
+            return 0
+        table = t.webhook_events
+        at = self._clock()
+        rows = [_row(event, at) for event in events]
+        stored = 0
+        with self._write() as session:
+            for part in chunked(rows, _INSERT_ROWS):
+                insert = self._insert(table).values(list(part))
+                statement = insert.on_conflict_do_nothing(
+                    index_elements=[table.c.event_id]
+                ).returning(table.c.id)
+                stored += len(session.execute(statement).all())
+        return stored
+
+    def claim_due(self, limit: int, *, owner: str, until: datetime) -> list[StoredEvent]:
+        if limit <= 0:
+            return []
+        table = t.webhook_events
+        now = self._clock()
+        due = (
+            sa.select(table.c.id)
+            .where(
+                table.c.applied_at.is_(None),
+                sa.or_(table.c.next_attempt_at.is_(None), table.c.next_attempt_at <= now),
+                sa.or_(table.c.claimed_until.is_(None), table.c.claimed_until <= now),
+            )
+            .order_by(table.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        with self._write() as session:
+            rows = (
+                session.execute(
+                    sa.update(table)
+                    .where(table.c.id.in_(due))
+                    .values(claimed_by=owner, claimed_until=until)
+                    .returning(*table.c)
+                )
+                .mappings()
+                .all()
+            )
+        return sorted((_stored(row) for row in rows), key=lambda e: e.id)
+
+    def mark_applied(self, ids: Sequence[int]) -> int:
+        table = t.webhook_events
+        at = self._clock()
+        done = 0
+        with self._write() as session:
+            for part in chunked(unique(ids)):
+                result = session.execute(
+                    sa.update(table)
+                    .where(table.c.id.in_(list(part)), table.c.applied_at.is_(None))
+                    .values(applied_at=at, claimed_by=None, claimed_until=None)
+                )
+                done += rowcount(result)
+        return done
+
+    def mark_failed(self, ids: Sequence[int], *, reason: str, next_attempt_at: datetime) -> int:
+        table = t.webhook_events
+        failed = 0
+        with self._write() as session:
+            for part in chunked(unique(ids)):
+                result = session.execute(
+                    sa.update(table)
+                    .where(table.c.id.in_(list(part)), table.c.applied_at.is_(None))
+                    .values(
+                        attempts=table.c.attempts + 1,
+                        last_error=reason[:_MAX_REASON],
+                        next_attempt_at=next_attempt_at,
+                        claimed_by=None,
+                        claimed_until=None,
+                    )
+                )
+                failed += rowcount(result)
+        return failed
+
+    def depth(self) -> int:
+        table = t.webhook_events
+        query = sa.select(sa.func.count()).where(table.c.applied_at.is_(None))
+        with self._read() as connection:
+            return int(connection.execute(query).scalar_one())
+
+    def oldest_unapplied(self) -> datetime | None:
+        table = t.webhook_events
+        query = (
+            sa.select(table.c.received_at)
+            .where(table.c.applied_at.is_(None))
+            .order_by(table.c.id)
+            .limit(1)
+        )
+        with self._read() as connection:
+            value = connection.execute(query).scalar_one_or_none()
+        return None if value is None else t.as_utc(value)
+
+    def received_count(self) -> int:
+        query = sa.select(sa.func.count()).select_from(t.webhook_events)
+        with self._read() as connection:
+            return int(connection.execute(query).scalar_one())
+
+    def last_received_at(self) -> datetime | None:
+        query = sa.select(sa.func.max(t.webhook_events.c.received_at))
+        with self._read() as connection:
+            value = connection.execute(query).scalar_one_or_none()
+        if isinstance(value, str):  # SQLite's max() hands back the stored text
+            value = datetime.fromisoformat(value)
+        return None if value is None else t.as_utc(value)
+
+    def failing(self, min_attempts: int = 3) -> list[StoredEvent]:
+        table = t.webhook_events
+        query = (
+            sa.select(table)
+            .where(table.c.applied_at.is_(None), table.c.attempts >= min_attempts)
+            .order_by(table.c.id)
+        )
+        with self._read() as connection:
+            return [_stored(row) for row in connection.execute(query).mappings()]
+
+
+def _row(event: HubSpotEvent, at: datetime) -> dict[str, object]:
+    return {
+        "event_id": event.event_id,
+        "subscription_type": event.subscription_type,
+        "object_id": event.object_id,
+        "property_name": event.property_name,
+        "property_value": event.property_value,
+        "occurred_at": event.occurred_at,
+        "attempt_number": event.attempt_number,
+        "change_source": event.change_source,
+        "change_flag": event.change_flag,
+        "source_id": event.source_id,
+        "portal_id": event.portal_id,
+        "primary_object_id": event.primary_object_id,
+        "merged_object_ids": list(event.merged_ids),
+        "new_object_id": event.new_object_id,
+        "received_at": at,
+        "attempts": 0,
+    }
+
+
+def _stored(row: RowMapping) -> StoredEvent:
+    return StoredEvent(
+        id=row["id"],
+        event=HubSpotEvent(
+            event_id=row["event_id"],
+            subscription_type=row["subscription_type"],
+            object_id=row["object_id"],
+            occurred_at=row["occurred_at"],
+            attempt_number=row["attempt_number"],
+            portal_id=row["portal_id"],
+            change_source=row["change_source"],
+            change_flag=row["change_flag"],
+            source_id=row["source_id"],
+            property_name=row["property_name"],
+            property_value=row["property_value"],
+            primary_object_id=row["primary_object_id"],
+            merged_ids=tuple(row["merged_object_ids"] or ()),
+            new_object_id=row["new_object_id"],
+        ),
+        received_at=row["received_at"],
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+        next_attempt_at=row["next_attempt_at"],
+        applied_at=row["applied_at"],
+        claimed_by=row["claimed_by"],
+        claimed_until=row["claimed_until"],
+    )

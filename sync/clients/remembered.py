@@ -1,0 +1,120 @@
+"""What the clients remember in the database between runs and processes
+(:class:`sync.ports.RememberedReads`), so that an idle run started by cron asks only what may
+have changed.
+
+* HubSpot's contact properties and Sell's custom-field definitions: for a day
+  (:data:`DEFINITIONS_TTL`), and read again at once when a write is refused for a field or
+  property the service does not know (it was created, renamed or deleted since);
+* Sell's Sync API refusal (an account without the add-on): for a day (:data:`REFUSAL_TTL`).
+
+A client without a memory (tests' fakes, ``sellsync check``) reads every time, as before.
+Values are stored as JSON; one that does not decode (an older shape) counts as not remembered.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from sync.domain import PropertyInfo, PropertyOption, RecordKind, SellCustomField
+from sync.ports import RememberedReads
+
+logger = logging.getLogger("sync.clients")
+
+DEFINITIONS_TTL = timedelta(days=1)
+REFUSAL_TTL = timedelta(days=1)
+
+HUBSPOT_PROPERTIES = "hubspot:properties"
+SELL_SYNC_API_REFUSED = "sell:sync_api_refused"
+
+T = TypeVar("T")
+
+
+def sell_custom_fields_key(kind: RecordKind) -> str:
+    return f"sell:custom_fields:{kind}"
+
+
+def recalled(
+    memory: RememberedReads | None,
+    key: str,
+    decode: Callable[[Any], T],
+    fetch: Callable[[], T],
+    encode: Callable[[T], Any],
+    ttl: timedelta,
+) -> T:
+    """The value remembered under ``key``, else ``fetch()``, remembered for ``ttl``."""
+    if memory is None:
+        return fetch()
+    raw = memory.recall(key)
+    if raw is not None:
+        try:
+            return decode(raw)
+        except (KeyError, TypeError, ValueError):
+            logger.info("remembered %s does not decode; reading it again", key)
+    value = fetch()
+    memory.remember(key, encode(value), ttl)
+    return value
+
+
+# --------------------------------------------------------------------------- HubSpot properties
+
+
+def encode_properties(props: dict[str, PropertyInfo]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": p.name,
+            "label": p.label,
+            "type": p.type,
+            "field_type": p.field_type,
+            "options": [[o.value, o.label] for o in p.options],
+            "read_only": p.read_only,
+        }
+        for p in props.values()
+    ]
+
+
+def decode_properties(raw: Any) -> dict[str, PropertyInfo]:
+    if not isinstance(raw, list):
+        raise TypeError("not a list")
+    out: dict[str, PropertyInfo] = {}
+    for item in raw:
+        info = PropertyInfo(
+            name=str(item["name"]),
+            label=str(item["label"]),
+            type=str(item["type"]),
+            field_type=str(item["field_type"]),
+            options=tuple(PropertyOption(str(v), str(label)) for v, label in item["options"]),
+            read_only=bool(item["read_only"]),
+        )
+        out[info.name] = info
+    return out
+
+
+def refuses_unknown_property(message: str | None) -> bool:
+    """Whether HubSpot refused a write for a property it does not know."""
+    text = message or ""
+    return "PROPERTY_DOESNT_EXIST" in text or ("Property" in text and "does not exist" in text)
+
+
+# --------------------------------------------------------------------------- Sell custom fields
+
+
+def encode_fields(fields: list[SellCustomField]) -> list[dict[str, Any]]:
+    return [{"name": f.name, "type": f.type, "choices": list(f.choices)} for f in fields]
+
+
+def decode_fields(raw: Any) -> list[SellCustomField]:
+    if not isinstance(raw, list):
+        raise TypeError("not a list")
+    return [
+        SellCustomField(str(f["name"]), str(f["type"]), tuple(str(c) for c in f["choices"]))
+        for f in raw
+    ]
+
+
+def refuses_custom_field(body: str) -> bool:
+    """Whether Sell refused a write over its custom fields (one it does not know, or of
+    another type): the definitions are read again before the next write."""
+    return "custom_field" in body
