@@ -420,6 +420,59 @@ class SchedulerHeartbeatRow(StorageModel, table=True):
     stopped_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class MigrationRunRow(StorageModel, table=True):
+    """One ``sellsync migrate`` run (leaving Sell): when, how it ended, what it counted."""
+
+    __tablename__: ClassVar[str] = "migration_runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    status: str = Field(sa_type=STATUS)  # running | finished | failed
+    counts: dict[str, int] = Field(default_factory=dict, sa_type=JSONText)
+
+
+class MigrationItemRow(StorageModel, table=True):
+    """A Sell record, organization, note or association moved to HubSpot, keyed by its
+    ``zendesk_sell_id`` (``lead:12``, ``organization:7``, ``note:3``, ``assoc:contact:4``)."""
+
+    __tablename__: ClassVar[str] = "migration_items"
+    __table_args__ = (sa.Index("ix_migration_items_object", "object_type"),)
+
+    sell_key: str = Field(primary_key=True, sa_type=NAME)
+    object_type: str = Field(sa_type=STATUS)  # contacts | companies | notes | associations
+    hubspot_id: str = Field(sa_type=ID)
+    run_id: int | None = Field(default=None)
+    moved_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class MigrationRefusalRow(StorageModel, table=True):
+    """A record a migration run could not move, and why (the run went on)."""
+
+    __tablename__: ClassVar[str] = "migration_refusals"
+    __table_args__ = (sa.Index("ix_migration_refusals_run", "run_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field()
+    sell_key: str = Field(sa_type=NAME)
+    reason: str = Field(sa_type=sa.Text)
+    at: datetime = Field(sa_type=UTCDateTime)
+
+
+class MigrationVerificationRow(StorageModel, table=True):
+    """One ``sellsync migrate --verify``: how many moved items matched and which differed."""
+
+    __tablename__: ClassVar[str] = "migration_verifications"
+    __table_args__ = (sa.Index("ix_migration_verifications_at", "verified_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    verified_at: datetime = Field(sa_type=UTCDateTime)
+    checked: int = Field()
+    verified: int = Field()
+    differences: int = Field()
+    details: list[Any] = Field(default_factory=list, sa_type=JSONText)
+
+
 def _table(model: Any) -> sa.Table:
     table: sa.Table = model.__table__
     return table
@@ -443,3 +496,7 @@ scheduler_heartbeats = _table(SchedulerHeartbeatRow)
 request_markers = _table(RequestMarkerRow)
 scheduler_state = _table(SchedulerStateRow)
 webhook_events = _table(WebhookEventRow)
+migration_runs = _table(MigrationRunRow)
+migration_items = _table(MigrationItemRow)
+migration_refusals = _table(MigrationRefusalRow)
+migration_verifications = _table(MigrationVerificationRow)

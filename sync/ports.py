@@ -816,6 +816,98 @@ class SchedulerStateStore(Protocol):
     def set_summary_watermark(self, at: datetime) -> None: ...
 
 
+# --------------------------------------------------------------------------- leaving Sell
+
+
+@dataclass(frozen=True)
+class MovedItem:
+    """One thing a migration put in HubSpot: ``sell_key`` is its ``zendesk_sell_id``
+    (``lead:12``, ``contact:4``, ``organization:7``, ``note:3``) or, for an association, the
+    contact's key with ``assoc:`` in front; ``object_type`` is ``contacts``, ``companies``,
+    ``notes`` or ``associations``."""
+
+    sell_key: str
+    object_type: str
+    hubspot_id: str
+
+
+@dataclass(frozen=True)
+class MigrationRefusal:
+    """A record a migration run could not move, and HubSpot's (or the rules') reason."""
+
+    sell_key: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class MigrationVerification:
+    """What one ``migrate --verify`` found: ``checked`` moved items read back, ``verified`` of
+    them equal on both sides, ``differences`` the number of differences found and ``details``
+    the first of them (``{"key", "field", "sell", "hubspot"}``)."""
+
+    verified_at: datetime
+    checked: int
+    verified: int
+    differences: int
+    details: tuple[Mapping[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class MigrationStanding:
+    """Where leaving Sell stands, from storage alone (no API call).
+
+    * ``verified_at``: when the newest verification ran (None: never);
+    * ``verified``: moved items it found equal on both sides;
+    * ``differences``: differences it found (0 when none, or never verified);
+    * ``unverified``: moved items no verification vouches for (moved since, or differing);
+      None when nothing is known (nothing moved and never verified);
+    * ``moved``: items recorded as moved (contacts, companies, notes, associations).
+    """
+
+    verified_at: datetime | None
+    verified: int
+    differences: int
+    unverified: int | None
+    moved: int = 0
+
+
+class MigrationStore(Protocol):
+    """What ``sellsync migrate`` keeps: its runs, what moved (by ``zendesk_sell_id``), what
+    was refused, and each verification."""
+
+    def start_migration_run(self, at: datetime) -> int:
+        """A new run in state ``running``; its id."""
+        ...
+
+    def finish_migration_run(
+        self, run_id: int, at: datetime, status: str, counts: Mapping[str, int]
+    ) -> None: ...
+
+    def record_moved(self, run_id: int, items: Sequence[MovedItem], at: datetime) -> None:
+        """Insert or replace each item by its ``sell_key``."""
+        ...
+
+    def moved_ids(self, sell_keys: Sequence[str]) -> dict[str, str]:
+        """``sell_key`` → HubSpot id of the keys among ``sell_keys`` already moved."""
+        ...
+
+    def moved_pages(self, object_type: str, size: int = 100) -> Iterator[list[MovedItem]]:
+        """The moved items of ``object_type`` in ``sell_key`` order, ``size`` at a time."""
+        ...
+
+    def record_refusals(
+        self, run_id: int, refusals: Sequence[MigrationRefusal], at: datetime
+    ) -> None: ...
+
+    def migration_refusals(self, run_id: int) -> list[MigrationRefusal]: ...
+
+    def record_verification(self, verification: MigrationVerification) -> None: ...
+
+    def migration_standing(self) -> MigrationStanding:
+        """The newest verification against the moved items (see :class:`MigrationStanding`)."""
+        ...
+
+
 class Store(
     SyncSettingsStore,
     LinkStore,
@@ -833,6 +925,7 @@ class Store(
     RequestMarkerStore,
     SchedulerStateStore,
     EventInbox,
+    MigrationStore,
     Protocol,
 ):
     """Every storage role at once, for the composition root (and, for now, the engine and the

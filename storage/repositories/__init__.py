@@ -35,6 +35,7 @@ from storage.repositories.links import LinkRepository
 from storage.repositories.markers import RequestMarkerRepository
 from storage.repositories.marks import MarkRepository
 from storage.repositories.members import MemberRepository
+from storage.repositories.migration import MigrationRepository
 from storage.repositories.remembered import RememberedReadRepository, RosterRepository
 from storage.repositories.runs import RunRepository
 from storage.repositories.scheduler import SchedulerStateRepository
@@ -53,6 +54,7 @@ __all__ = [
     "LinkRepository",
     "MarkRepository",
     "MemberRepository",
+    "MigrationRepository",
     "RememberedReadRepository",
     "Repository",
     "RequestMarkerRepository",
@@ -82,6 +84,7 @@ class SqlStore(
     LeaseRepository,
     RequestMarkerRepository,
     SchedulerStateRepository,
+    MigrationRepository,
     InboxRepository,
     BoardRepository,
 ):

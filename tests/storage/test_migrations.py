@@ -38,6 +38,10 @@ TABLES = {
     "webhook_events",
     "remembered_reads",
     "list_roster",
+    "migration_runs",
+    "migration_items",
+    "migration_refusals",
+    "migration_verifications",
 }
 
 

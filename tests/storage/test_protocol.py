@@ -32,6 +32,7 @@ IMPLEMENTATIONS: dict[type, type] = {
     ports.SchedulerStateStore: r.SchedulerStateRepository,
     ports.BulkHoldStore: r.BulkHoldRepository,
     ports.EventInbox: r.InboxRepository,
+    ports.MigrationStore: r.MigrationRepository,
 }
 
 
