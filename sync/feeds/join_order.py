@@ -14,7 +14,7 @@ pair, so nothing but the sweep needs to see departures.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
@@ -36,7 +36,11 @@ def sweep_due(mark: JoinOrderMark, now: datetime, every: timedelta = SWEEP_EVERY
 class JoinOrderFeed:
     """A :class:`~sync.feeds.base.Feed` of member ids (oldest join first); the mark moves after
     every applied page. With ``sweep`` (or when the join order cannot be followed from the
-    mark) it reads the whole membership and :attr:`swept` is True."""
+    mark) it reads the whole membership and :attr:`swept` is True; with ``follow_only`` (a
+    short poll) it never does, and reads nothing until a reconcile has swept the list.
+
+    ``joined``, if given, is told each page's ids once the page is applied, before the mark
+    moves (the run adds them to the roster of members)."""
 
     stage = "list joins"
 
@@ -48,12 +52,16 @@ class JoinOrderFeed:
         sweep: bool,
         now: Callable[[], datetime],
         save: SaveMark | None = None,
+        joined: Callable[[Sequence[str]], None] | None = None,
+        follow_only: bool = False,
     ) -> None:
         self.hubspot = hubspot
         self.mark = mark
         self.sweep = sweep
         self.now = now
         self.save = save
+        self.joined = joined
+        self.follow_only = follow_only
         self.swept = False  # True once this feed reads the membership whole
         self._pages: Iterator[list[str]] | None = None
 
@@ -64,6 +72,8 @@ class JoinOrderFeed:
         return None if ids is None else Page(ids, self.mark.close_slice())
 
     def close(self, page: Page[str]) -> None:
+        if self.joined is not None and page.items:
+            self.joined(page.items)
         if self.save is not None and page.mark is not None:
             self.save(JOIN_ORDER, page.mark)
 
@@ -81,6 +91,8 @@ class JoinOrderFeed:
                     if page.ids:
                         yield list(page.ids)
                 return
+        if self.follow_only:
+            return  # the list is read whole by a reconcile, never by a short poll
         # the sweep: every member, and the mark restarts at the join order's end
         self.swept = True
         self.mark.restart(self.now())

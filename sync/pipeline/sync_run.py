@@ -203,6 +203,7 @@ class SyncRun:
             sweep=reset or sweep_due(joined_to, p.clock.now()),
             now=p.clock.now,
             save=save,
+            joined=self._on_joined,
         )
         joins = ReadAhead(join_feed)
         self.swept = join_feed.swept
@@ -247,7 +248,7 @@ class SyncRun:
         )
         self._read(fresh, self._on_fresh_members)
         # the joins were evaluated with the members above: they join the roster, the mark moves
-        self._read(joins, self._on_joined)
+        self._read(joins, lambda ids: None)
         if self.swept and self.real:  # the roster is the list as read whole
             p.store.remove_from_roster(list_id, self._roster - self.members)
         # 5. deletions no feed reports: a full run re-checks every link, any other a share

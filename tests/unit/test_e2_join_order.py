@@ -134,3 +134,41 @@ def test_e2_read_ahead_closes_each_page_only_when_applied() -> None:
     assert sorted(ahead.items) == sorted(ids) and saved == {}
     read_through(ahead, lambda items: None, lambda stage: None)
     assert _read(hs, saved[JOIN_ORDER])[0] == []
+
+
+def test_e2_a_poll_never_reads_the_list_whole() -> None:
+    hs, ids = _hubspot(600)
+    feed = JoinOrderFeed(hs, JoinOrderMark(LIST_ID), sweep=False, now=lambda: NOW, follow_only=True)
+    assert feed.read() is None and hs.calls["join_order"] == 0  # never swept: left to a reconcile
+    _, mark, _ = _read(hs, None)
+    hs.leave(LIST_ID, ids[-1])  # the mark's member left: only a sweep can follow
+    hs.calls.clear()
+    feed = JoinOrderFeed(
+        hs, JoinOrderMark.from_mark(LIST_ID, mark), sweep=False, now=lambda: NOW, follow_only=True
+    )
+    assert feed.read() is None and not feed.swept
+    assert hs.calls["join_order"] == 1
+
+
+def test_e2_joined_is_told_each_page_before_the_mark_moves() -> None:
+    hs, _ = _hubspot(3)
+    _, mark, _ = _read(hs, None)
+    new = hs.add_contact(email="n@example.com")
+    hs.join(LIST_ID, new)
+    told: list[list[str]] = []
+    saved: dict[str, FeedMark] = {}
+
+    def joined(ids: object) -> None:
+        assert saved == {}
+        told.append(list(ids))  # type: ignore[call-overload]
+
+    feed = JoinOrderFeed(
+        hs,
+        JoinOrderMark.from_mark(LIST_ID, mark),
+        sweep=False,
+        now=lambda: NOW,
+        save=saved.__setitem__,
+        joined=joined,
+    )
+    read_through(feed, lambda items: None, lambda stage: None)
+    assert told == [[new]] and JOIN_ORDER in saved
