@@ -120,6 +120,8 @@ class MigrationReport:
     new_properties: list[str] = field(default_factory=list)
     not_moved: dict[str, int] = field(default_factory=dict)
     status: str = "finished"
+    #: Sell items read (what ``Progress.done`` counts): a plan's is a run's progress total.
+    walked: int = 0
 
     def count(self, name: str, amount: int = 1, sample: str | None = None) -> None:
         self.counts[name] = self.counts.get(name, 0) + amount
@@ -159,6 +161,7 @@ class MigrationReport:
             "dry_run": self.dry_run,
             "run_id": self.run_id,
             "status": self.status,
+            "walked": self.walked,
             "counts": dict(sorted(self.counts.items())),
             "samples": {k: list(v) for k, v in sorted(self.samples.items())},
             "conflicts": [
@@ -306,6 +309,7 @@ class Mover:
 
     def _page_done(self, phase: str, items: int) -> None:
         self.done += items
+        self.report.walked = self.done
         if self.on_progress is not None:
             self.on_progress(Progress(phase, self.done, self.total))
         if self.should_stop is not None and self.should_stop():
@@ -328,20 +332,15 @@ class Mover:
             self.key_ready[object_type] = held[object_type] or not self.dry_run
 
     def _ensure_property(self, spec: PropertySpec) -> None:
+        """Create ``spec`` when HubSpot lacks it (planned only, when planning); give
+        ``sell_tags`` the tags it lacks. The definitions kept here follow, so later pages
+        need not read them again."""
         existing = self.props[spec.object_type].get(spec.name)
         if existing is None:
             self.report.new_properties.append(f"{spec.object_type}.{spec.name}")
             if not self.dry_run:
                 self.hubspot.create_property(spec)
-                self.props[spec.object_type] = self.hubspot.object_properties(spec.object_type)
-            else:  # planned: later pages see it as made
-                self.props[spec.object_type][spec.name] = PropertyInfo(
-                    spec.name,
-                    spec.label,
-                    spec.type,
-                    spec.field_type,
-                    tuple(PropertyOption(o, o) for o in spec.options),
-                )
+            self.props[spec.object_type][spec.name] = _info(spec, spec.options)
             return
         if spec.name == TAGS_PROPERTY:
             have = {o.value for o in existing.options}
@@ -351,15 +350,7 @@ class Mover:
                 merged = sorted(have | new, key=str.lower)
                 if not self.dry_run:
                     self.hubspot.set_options(spec.object_type, spec.name, merged)
-                    self.props[spec.object_type] = self.hubspot.object_properties(spec.object_type)
-                else:
-                    self.props[spec.object_type][spec.name] = PropertyInfo(
-                        spec.name,
-                        existing.label,
-                        existing.type,
-                        existing.field_type,
-                        tuple(PropertyOption(o, o) for o in merged),
-                    )
+                self.props[spec.object_type][spec.name] = _info(spec, merged)
 
     def _ensure_tags(self, persons: Sequence[Person]) -> None:
         """``sell_tags`` offers every tag of the page before the page is written (tags are
@@ -674,6 +665,16 @@ class Mover:
                 self.report.count(f"{d.object_type}.unassigned", sample=d.key)
             for name, value in sorted(d.dropped.items()):
                 self.report.count("values_without_option", sample=f"{d.key} {name}={value!r}")
+
+
+def _info(spec: PropertySpec, options: Iterable[str]) -> PropertyInfo:
+    return PropertyInfo(
+        spec.name,
+        spec.label,
+        spec.type,
+        spec.field_type,
+        tuple(PropertyOption(o, o) for o in options),
+    )
 
 
 def _names(desired: Sequence[Desired]) -> list[str]:
