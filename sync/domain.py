@@ -220,6 +220,26 @@ class SettingName(enum.StrEnum):
     LIST_ID = "list_id"
     BULK_LIMIT = "bulk_limit"
     PAUSE = "pause"
+    SELL_MODE = "sell_mode"
+
+
+class SellMode(enum.StrEnum):
+    """How far sellsync still uses Sell (the ``sell_mode`` setting), on the way out of it:
+    ``active`` reads and writes it; ``read_only`` only reads it (Sell's changes still reach
+    HubSpot, nothing is written to Sell); ``retired``: Sell is not called at all and HubSpot is
+    the system of record."""
+
+    ACTIVE = "active"
+    READ_ONLY = "read_only"
+    RETIRED = "retired"
+
+    @property
+    def writes_sell(self) -> bool:
+        return self is SellMode.ACTIVE
+
+    @property
+    def reads_sell(self) -> bool:
+        return self is not SellMode.RETIRED
 
 
 @dataclass(frozen=True)

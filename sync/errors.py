@@ -6,7 +6,9 @@
     ├── ConfigError            a setting is missing or unusable (exit 2)
     ├── Refused                understood but not allowed or not possible: one line says why
     │   ├── ConflictChanged    a field conflict changed since the manager reviewed it
-    │   └── RunsHeld           a setting holds runs (the sync is paused): no run starts
+    │   ├── RunsHeld           a setting holds runs (the sync is paused): no run starts
+    │   ├── SellNotCalled      the sell_mode in force forbids this call to Sell
+    │   └── RetireUnverified   retiring Sell needs a second confirmation: migration unverified
     ├── FieldWriteRefused      a CRM refused one field's value, or the record is gone
     ├── MalformedEvents        a webhook body that is not a batch of HubSpot events (400)
     ├── RecordError            about one record: the run goes on (S14)
@@ -63,6 +65,26 @@ class RunsHeld(Refused):
     def __init__(self, held: Held) -> None:
         self.held = held
         super().__init__(held.why)
+
+
+class SellNotCalled(Refused):
+    """The ``sell_mode`` in force forbids the call to Sell: a write under ``read_only``, any
+    call under ``retired``. Nothing was sent."""
+
+
+class RetireUnverified(Refused):
+    """Retiring Sell was asked without confirming that the migration is not verified:
+    ``unverified`` moved items no verification vouches for (None: nothing was ever moved and
+    verified). Nothing changed; the same change, confirmed, goes through."""
+
+    def __init__(self, unverified: int | None) -> None:
+        self.unverified = unverified
+        if unverified is None:
+            what = "no migration to HubSpot was run and verified"
+        else:
+            items = f"{unverified:,} moved item{'' if unverified == 1 else 's'}"
+            what = f"{items} no verification vouches for"
+        super().__init__(f"retiring Sell needs a second confirmation: {what}")
 
 
 class FieldWriteRefused(SyncError):

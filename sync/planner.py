@@ -21,12 +21,14 @@ from sync.domain import (
     Outcome,
     PropertyInfo,
     RecordKind,
+    SellMode,
     SellRecord,
     SellRef,
     Skip,
 )
 from sync.mapping import FieldMapping, valid_email
 from sync.merge import (
+    FieldMove,
     RecordMerge,
     initial_hubspot_properties,
     initial_sell_values,
@@ -47,8 +49,12 @@ from sync.rules.contact_merges import MOVES_TO_SURVIVOR, follow_absorbed_contact
 from sync.rules.conversions import follow_conversions, sell_gone_on_write
 from sync.run_state import RunState
 
+#: Why a run writes nothing to Sell (M5): a skipped record's reason starts with it.
+SELL_READ_ONLY = "Sell is read-only"
+
 __all__ = [
     "MOVES_TO_SURVIVOR",
+    "SELL_READ_ONLY",
     "ConvertedLead",
     "LinkedPair",
     "PagePlan",
@@ -69,8 +75,13 @@ class Planner:
         score_property: str,
         import_as: RecordKind,
         contact_url: Callable[[str], str | None],
+        sell_mode: SellMode = SellMode.ACTIVE,
     ) -> None:
         self.tables = tables
+        #: ``read_only``: nothing is written to Sell (M5): new members are skipped, a value
+        #: for Sell is held back (the pair is decided afresh whenever a run reads it again).
+        self.sell_mode = sell_mode
+        self._held: list[Skip] = []
         self.props = props
         self.threshold = threshold
         self.score_property = score_property
@@ -112,7 +123,7 @@ class Planner:
                 # a survivor a link moved to was synced with it; one holding a link conflict
                 # is not: its own pair may have changed with the merge
                 self.state.handle([d.hubspot_id])
-        return out
+        return self._with_held(out)
 
     def conversions(self, leads: Sequence[ConvertedLead]) -> PagePlan:
         """L1 (:mod:`sync.rules.conversions`): each converted lead's link moves."""
@@ -121,7 +132,7 @@ class Planner:
         moved = {d.moved_from: d.link for d in out.plan.actions if d.moved_from is not None}
         for c in leads:
             self.state.conversion_followed(c.link.sell, moved.get(c.link.sell))
-        return out
+        return self._with_held(out)
 
     def after_writes(self, found: WriteFacts) -> PagePlan:
         """What the applier found while writing, decided: a record a write found gone is
@@ -200,7 +211,7 @@ class Planner:
         )
 
     def _merge(self, record: SellRecord, contact: HubSpotContact, link: Link | None) -> RecordMerge:
-        return merge_record(
+        merge = merge_record(
             self.tables[record.kind],
             record.values,
             contact,
@@ -208,6 +219,37 @@ class Planner:
             self.props,
             fallback_url=self.contact_url(contact.id),
         )
+        if self.sell_mode.writes_sell or not merge.sell_writes:
+            return merge
+        # M5 read_only: what would go to Sell stays where it is. Each side keeps its value in
+        # the snapshot, so nothing reads as a change; an empty Sell field or a mirror is
+        # offered again each time the pair is read (and written once Sell is active again).
+        held = [d for d in merge.decisions if d.action is FieldMove.TO_SELL]
+        self._held.append(
+            Skip(
+                str(record.ref),
+                f"{SELL_READ_ONLY}: not written to Sell: "
+                + ", ".join(d.mapping.label or d.mapping.key for d in held),
+            )
+        )
+        return replace(
+            merge,
+            decisions=tuple(
+                replace(d, action=FieldMove.NONE) if d.action is FieldMove.TO_SELL else d
+                for d in merge.decisions
+            ),
+            sell_writes={},
+        )
+
+    def _with_held(self, out: PagePlan) -> PagePlan:
+        """``out`` with the writes to Sell held back since the last call, as skipped records."""
+        out.plan.skipped.extend(self.held())
+        return out
+
+    def held(self) -> list[Skip]:
+        """The writes to Sell held back (read_only) since the last call, as skipped records."""
+        held, self._held = self._held, []
+        return held
 
     # ------------------------------------------------------------ imports
     def screen_imports(
@@ -237,7 +279,9 @@ class Planner:
             if not q.qualifies:
                 out.not_qualified += 1
                 continue
-            if c.email is None:
+            if not self.sell_mode.writes_sell:
+                out.plan.skip(f"HubSpot {c.id}", f"{SELL_READ_ONLY}: it is not added to Sell")
+            elif c.email is None:
                 out.plan.skip(f"HubSpot {c.id}", "no email")
             elif not valid_email(c.email):
                 out.errors.append(Skip(f"HubSpot {c.id}", f"invalid email {c.email!r}"))
@@ -284,7 +328,7 @@ class Planner:
                 out.add(self.first_link(record, c, LinkOrigin.LIST, "matched by email"))
             else:
                 out.add(self.create_in_sell(c))
-        return out
+        return self._with_held(out)
 
     def create_in_sell(self, contact: HubSpotContact) -> RecordDecision | Skip:
         kind = self.import_as

@@ -20,6 +20,7 @@ from sync.mapping import (
 )
 from sync.planner import Planner
 from sync.ports import HubSpotPort, SellPort, SyncSettings
+from sync.settings_registry import sell_mode
 
 
 class RunContext:
@@ -86,6 +87,7 @@ class RunContext:
             score_property=self.score_property,
             import_as=import_as,
             contact_url=self.contact_url,
+            sell_mode=sell_mode(self.settings),
         )
 
     def _build_tables(self) -> dict[RecordKind, list[FieldMapping]]:

@@ -28,10 +28,10 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from sync.domain import Held, HowToSet, HubSpotList, SettingName
+from sync.domain import Held, HowToSet, HubSpotList, SellMode, SettingName
 from sync.errors import ApiError, Refused
 from sync.ports import StoredSettings, SyncSettings, SyncSettingsStore
 
@@ -364,14 +364,118 @@ class PauseEntry(_Stored[bool]):
         return HowToSet(self.command, value, "pause [reason]" if self.parse(value) else "resume")
 
 
+SELL_MODE_WORDS = {m.value: m for m in SellMode} | {
+    "read-only": SellMode.READ_ONLY,
+    "readonly": SellMode.READ_ONLY,
+}
+
+
+class SellModeEntry(_Stored[SellMode]):
+    """How far sellsync still uses Sell: ``active`` → ``read_only`` (nothing is written to
+    Sell; its changes still reach HubSpot) → ``retired`` (Sell is not called; no sync runs,
+    HubSpot is the system of record). Stored with who set it, when and why, for the status
+    board. A change evaluates every list member again, so members skipped while Sell was
+    read-only enter it once it is active again; a linked pair is decided afresh whenever a run
+    reads it, so a value held back from Sell is written then."""
+
+    name = SettingName.SELL_MODE
+    command = "sell_mode"
+    label = "Sell mode"
+    slack_args = "sell-mode {value}"
+
+    def parse(self, text: str) -> SellMode:
+        word = text.strip().lower()
+        if word not in SELL_MODE_WORDS:
+            raise Refused(f"the Sell mode is active, read_only or retired, not {text.strip()!r}")
+        return SELL_MODE_WORDS[word]
+
+    def text(self, value: SellMode) -> str:
+        return value.value
+
+    def decode(self, text: str) -> SellMode:
+        return self.parse(self._details(text).get("mode") or SellMode.ACTIVE.value)
+
+    @staticmethod
+    def _details(text: str) -> dict[str, Any]:
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return {"mode": text}  # a bare word
+        return data if isinstance(data, dict) else {"mode": str(data)}
+
+    def default(self, config: EngineConfig) -> SellMode:
+        return SellMode.ACTIVE
+
+    def encode(self, value: SellMode, change: Change) -> str:
+        return json.dumps(
+            {
+                "mode": value.value,
+                "by": change.by,
+                "reason": change.reason,
+                "at": change.at.isoformat(),
+                "approved_by": change.approved_by,
+            }
+        )
+
+    def mode(self, settings: SyncSettings) -> SellMode:
+        """The mode in force (``active`` when none was ever set)."""
+        raw = settings.values.get(self.name)
+        return SellMode.ACTIVE if not raw else self.decode(raw)
+
+    def holds_runs(self, settings: SyncSettings) -> Held | None:
+        if self.mode(settings) is not SellMode.RETIRED:
+            return None
+        return Held(
+            "Sell is retired: HubSpot is the system of record and Sell is not called",
+            "bring Sell back (read-only)",
+            self.how_to_set(SellMode.READ_ONLY.value),
+        )
+
+    def note(self, settings: SyncSettings) -> SettingNote | None:
+        mode = self.mode(settings)
+        if mode is SellMode.ACTIVE:
+            return None
+        details = self._details(settings.values.get(self.name) or "")
+        at = details.get("at")
+        label = "Sell read-only" if mode is SellMode.READ_ONLY else "Sell retired"
+        back = SellMode.ACTIVE if mode is SellMode.READ_ONLY else SellMode.READ_ONLY
+        return SettingNote(
+            label,
+            str(details.get("by") or ""),
+            datetime.fromisoformat(str(at)) if at else datetime.fromtimestamp(0, UTC),
+            str(details.get("reason") or ""),
+            self.how_to_set(back.value),
+        )
+
+    def request_words(self, old: str, new: str, show: Callable[[str], str] = _same) -> str:
+        return f"switch Sell from {show(old)} to {show(new)}"
+
+    def asked_words(self, new: str, show: Callable[[str], str] = _same) -> str:
+        return f"switch Sell to {show(new)}"
+
+    def approved_words(self, new: str, show: Callable[[str], str] = _same) -> str:
+        mode = self.parse(new)
+        if mode is SellMode.ACTIVE:
+            return "sellsync writes to Sell again from the next sync."
+        if mode is SellMode.READ_ONLY:
+            return (
+                "From the next sync nothing is written to Sell; Sell's changes still reach HubSpot."
+            )
+        return (
+            "Sell is not called any more and no sync runs: HubSpot becomes the system of "
+            "record. Export Sell's data first."
+        )
+
+
 THRESHOLD = ThresholdEntry()
 LIST_ID = ListEntry()
 BULK_LIMIT = BulkLimitEntry()
 PAUSE = PauseEntry()
+SELL_MODE = SellModeEntry()
 
 #: Every approvable setting, in the order they are shown.
 REGISTRY: Mapping[SettingName, Entry[Any]] = {
-    e.name: e for e in (THRESHOLD, LIST_ID, BULK_LIMIT, PAUSE)
+    e.name: e for e in (THRESHOLD, LIST_ID, BULK_LIMIT, PAUSE, SELL_MODE)
 }
 
 
@@ -405,6 +509,11 @@ def notes(settings: SyncSettings) -> tuple[SettingNote, ...]:
 def paused(settings: SyncSettings) -> Paused | None:
     """The pause in force (None: the sync runs)."""
     return PAUSE.paused(settings)
+
+
+def sell_mode(settings: SyncSettings) -> SellMode:
+    """The Sell mode in force: ``active`` unless a manager set another."""
+    return SELL_MODE.mode(settings)
 
 
 def bulk_limit(settings: SyncSettings, config: EngineConfig) -> int:

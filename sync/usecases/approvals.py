@@ -17,6 +17,7 @@ from enum import StrEnum
 from sync.config import EngineConfig
 from sync.domain import HubSpotList, SettingName
 from sync.ports import ChangeRequest, ChangeRequestStore, Clock, HubSpotPort, SyncSettingsStore
+from sync.sell_mode import Standing, check_retirement
 from sync.settings_registry import Change, entry
 from sync.usecases.common import Actor, Audit, InForce, Refused
 from sync.usecases.threshold import Threshold, ThresholdImpact
@@ -74,6 +75,7 @@ class Approvals:
         audit: Audit,
         config: EngineConfig,
         threshold: Threshold,
+        standing: Standing | None = None,
     ) -> None:
         self.requests = requests
         self.settings_store = settings_store
@@ -83,6 +85,7 @@ class Approvals:
         self.clock: Clock = audit.clock
         self.config = config
         self.threshold = threshold
+        self.standing = standing  # the migration's, for retiring Sell (M5)
 
     def synced_list(self) -> HubSpotList:
         """The one HubSpot list that feeds Sell (S2)."""
@@ -154,7 +157,12 @@ class Approvals:
             return count
         return len(self.pending_requests())
 
-    def decide(self, request_id: int, *, approve: bool, actor: Actor) -> Decision:
+    def decide(
+        self, request_id: int, *, approve: bool, actor: Actor, confirm_unverified: bool = False
+    ) -> Decision:
+        """Approve or reject a pending request. Approving one that retires Sell while the
+        migration is not verified raises :class:`~sync.errors.RetireUnverified` unless
+        ``confirm_unverified`` (the manager's second confirmation); the request stays pending."""
         store = self.requests
         request = store.get_request(request_id)
         if request is None:
@@ -171,6 +179,13 @@ class Approvals:
                 request.id, status=RequestStatus.EXPIRED, by=EXPIRER, at=now
             )
             return Decision(expired, DecisionOutcome.EXPIRED)
+        if approve:
+            check_retirement(
+                request.setting,
+                request.new_value,
+                self.standing,
+                confirmed=confirm_unverified,
+            )
         status = RequestStatus.APPROVED if approve else RequestStatus.REJECTED
         decided, changed = store.decide_request(request.id, status=status, by=actor.id, at=now)
         if not changed:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from sync.domain import SellMode
 from sync.ports import AuditLog, Clock, LeaseStore, RunLog, SchedulerStateStore
 from sync.usecases.status import RunStatus
 
@@ -51,6 +52,7 @@ class Summary:
     setting_changes: list[SettingChange]
     runs: int
     failed_runs: int
+    sell_mode: SellMode = SellMode.ACTIVE  # the Sell mode in force when it was built (M5)
 
     @property
     def empty(self) -> bool:
@@ -65,7 +67,9 @@ class Digest:
         leases: LeaseStore,
         state: SchedulerStateStore,
         clock: Clock,
+        sell_mode: Callable[[], SellMode] = lambda: SellMode.ACTIVE,
     ) -> None:
+        self.sell_mode = sell_mode
         self.audit_log = audit_log
         self.runs = runs
         self.leases = leases
@@ -111,6 +115,7 @@ class Digest:
             changes,
             len(runs),
             sum(1 for r in runs if r.status == RunStatus.FAILED),
+            self.sell_mode(),
         )
 
     def post_summary(self, post: Callable[[Summary], bool]) -> bool:

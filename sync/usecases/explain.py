@@ -73,6 +73,7 @@ class Explanation:
     converted_from: SellRef | None = None  # a linked lead converted into it: the link moves (L1)
     held_by: SellRef | None = None  # L2: the other Sell record on the contact a merge left
     marked_by_run: int | None = None  # the run that tombstoned it or marked it deleted in HubSpot
+    sell_held: str | None = None  # a linked pair: what the next sync holds back from Sell (M5)
 
 
 class Explain:
@@ -101,7 +102,8 @@ class Explain:
                 return replace(found, kind=kind, conflicts=open_conflicts, held_by=held_by)
             if contact is not None and contact.id != link.hubspot_id:
                 return self._absorbed(found, link, contact, open_conflicts)
-            return replace(found, kind=kind, conflicts=open_conflicts)
+            held = self._sell_held(link, record, contact) if kind is Verdict.SYNCED else None
+            return replace(found, kind=kind, conflicts=open_conflicts, sell_held=held)
         if contact is not None:
             # the run's own planner screens it, so the answer is what the next run does
             planner = parts.engine.planner()
@@ -148,6 +150,20 @@ class Explain:
         else:
             kind = Verdict.NOT_LINKED
         return replace(found, kind=kind)
+
+    def _sell_held(
+        self, link: Link, record: SellRecord | None, contact: HubSpotContact | None
+    ) -> str | None:
+        """Under ``read_only``: what the next sync holds back from Sell for this pair, as the
+        run's planner decides it (None: nothing)."""
+        if record is None or contact is None:
+            return None
+        planner = self.parts.engine.planner()
+        if planner.sell_mode.writes_sell:
+            return None
+        planner.link_sync(record, contact, link)
+        held = planner.held()
+        return held[0].reason if held else None
 
     def _absorbed(
         self, found: Explanation, link: Link, survivor: HubSpotContact, conflicts: list[Conflict]

@@ -24,6 +24,7 @@ from typing import Any
 from sync.config import EngineConfig
 from sync.domain import SettingName
 from sync.ports import AuditLog, Clock, CustomMapping, HubSpotPort, SyncSettingsStore
+from sync.sell_mode import Standing, check_retirement
 from sync.settings_registry import REGISTRY, Change, Entry, entry
 from sync.settings_registry import parse_list_id as parse_list_id
 from sync.usecases.common import Actor, Audit, InForce, Refused
@@ -112,7 +113,9 @@ class Settings:
         settings: InForce,
         clock: Clock,
         config: EngineConfig,
+        standing: Standing | None = None,
     ) -> None:
+        self.standing = standing  # the migration's, for retiring Sell (M5)
         self.settings_store = settings_store
         self.audit_log = audit_log
         self.hubspot = hubspot
@@ -143,9 +146,19 @@ class Settings:
         """The settings whose stored value differs from the environment's (it wins)."""
         return self.view().differences
 
-    def change(self, name: str, value: str, *, actor: Actor, reason: str) -> SettingChanged:
+    def change(
+        self,
+        name: str,
+        value: str,
+        *,
+        actor: Actor,
+        reason: str,
+        confirm_unverified: bool = False,
+    ) -> SettingChanged:
         """Change one setting now (the operator's way without Slack): the value is checked as
-        a request in Slack is, the change audited with its reason."""
+        a request in Slack is, the change audited with its reason. Retiring Sell while the
+        migration is not verified needs ``confirm_unverified``
+        (:class:`~sync.errors.RetireUnverified`)."""
         kind = entry(name)
         if not actor.is_manager:
             raise Refused("only managers can change settings")
@@ -158,6 +171,7 @@ class Settings:
         if new == old and (is_stored is not None or not kind.seeded):
             raise Refused(f"{kind.command} is already {old}")
         kind.validate(parsed, self.hubspot)
+        check_retirement(kind.name, parsed, self.standing, confirmed=confirm_unverified)
         now = self.clock.now()
         after = kind.apply(self.settings_store, parsed, Change(actor.id, reason.strip()[:500], now))
         self.audit(

@@ -102,12 +102,14 @@ def test_each_entry_has_its_label_variable_and_request_wording() -> None:
         ("synced HubSpot list", "HUBSPOT_LIST_ID", True),
         ("bulk limit", "SYNC_BULK_LIMIT", True),
         ("pause", None, False),
+        ("Sell mode", None, True),
     ]
     assert [(k.command, k.needs_crm, k.shows_impact) for k in REGISTRY.values()] == [
         ("threshold", False, True),
         ("list", True, False),
         ("bulk_limit", False, False),
         ("pause", False, False),
+        ("sell_mode", False, False),
     ]
     assert needs_crm("list_id") and needs_crm(" LIST ") and not needs_crm("threshold")
     assert not needs_crm("colour")
@@ -133,12 +135,24 @@ def test_each_entry_has_its_label_variable_and_request_wording() -> None:
 def test_values_in_force_come_from_the_store_else_the_environment() -> None:
     config = EngineConfig(default_threshold=40, default_list_id="7", bulk_limit=100)
     nothing = config.settings_over(StoredSettings())
-    assert [k.in_force(nothing, config) for k in REGISTRY.values()] == [40, "7", 100, False]
-    assert [k.stored(StoredSettings()) for k in REGISTRY.values()] == [None] * 4
-    assert [k.environment(config) for k in REGISTRY.values()] == [40, "7", 100, None]
+    assert [k.in_force(nothing, config) for k in REGISTRY.values()] == [
+        40,
+        "7",
+        100,
+        False,
+        "active",
+    ]
+    assert [k.stored(StoredSettings()) for k in REGISTRY.values()] == [None] * 5
+    assert [k.environment(config) for k in REGISTRY.values()] == [40, "7", 100, None, None]
     stored = StoredSettings(
         threshold=60, list_id="9", values={SettingName.BULK_LIMIT: "5"}, version=3
     )
     in_force = config.settings_over(stored)
-    assert [k.in_force(in_force, config) for k in REGISTRY.values()] == [60, "9", 5, False]
+    assert [k.in_force(in_force, config) for k in REGISTRY.values()] == [
+        60,
+        "9",
+        5,
+        False,
+        "active",
+    ]
     assert paused(in_force) is None
