@@ -31,6 +31,11 @@ class EngineConfig:
     #: False while SYNC_BULK_LIMIT is not set (``bulk_limit`` is then the default): only a
     #: value someone set differs from a stored one.
     bulk_limit_set: bool = True
+    #: Changes in seconds (sync/usecases/live.py): the short poll's period (SYNC_POLL_SECONDS,
+    #: 0: off), and whether HubSpot webhooks are accepted (HUBSPOT_CLIENT_SECRET set): without
+    #: them the poll also reads HubSpot's changes.
+    poll_seconds: int = 60
+    webhooks: bool = False
 
     @property
     def seed_threshold(self) -> int:

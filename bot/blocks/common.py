@@ -155,6 +155,8 @@ TRIGGER_WORDS = {
     Trigger.SCHEDULE: "on schedule",
     Trigger.SLACK: "from Slack",
     Trigger.CLI: "from the command line",
+    Trigger.EVENTS: "from CRM events",
+    Trigger.POLL: "by the short poll",
 }
 
 

@@ -139,26 +139,26 @@ def _chunks(items: Iterable[str]) -> list[list[str]]:
 
 
 class ShortRun(SyncRun):
-    """The small run over ``work``: Sell hints first, then HubSpot's, then the poll's feeds
-    (the reconcile's order, so a pair one of them decided is left be by the next)."""
+    """The small run over ``work``, in the reconcile's order (a pair one step decided is left
+    be by the next): Sell hints first, then HubSpot's, then the Sell records found gone, then
+    the poll's feeds."""
 
     def __init__(self, parts: RunParts, work: ShortWork) -> None:
         super().__init__(parts, full=False, yes_bulk=False)
         self.work = work
+        self._gone: list[SellRef] = []  # Sell records a hint's read found gone
 
     def sync(self) -> None:
         p = self.p
         p.tick("start")
         self.guard = BulkGuard(p, yes=False, reconcile=False)
         list_id = p.context.settings.list_id
-        # members as the last reconcile evaluated them, and those joining now; a member held
-        # for a manager is the reconcile's to carry out
-        self.members = (p.store.known_members(list_id) | self.work.hints.joined) - (
-            self.guard.unsettled
-        )
-        # members now for certain; a known member that would qualify is asked whether it is
-        # still in the list before it is imported (the run's check of a run that did not read
-        # the list whole)
+        # members as the runs before read them (the roster), and those joining now; a member
+        # held for a manager is the reconcile's to carry out. Only the joined are members for
+        # certain: one of the roster that would qualify is asked whether it is still in the
+        # list before it is imported (as by a reconcile that did not read the list whole)
+        self._roster = p.store.roster(list_id)
+        self.members = (self._roster | self.work.hints.joined) - self.guard.unsettled
         self.joined = set(self.work.hints.joined)
         hints = self.work.hints
         if hints.sell:
@@ -171,28 +171,48 @@ class ShortRun(SyncRun):
             BatchFeed("hubspot events", contacts),
             lambda ids: self._on_hubspot_hints(ids, joined & set(ids)),
         )
+        gone = [self._gone[i : i + CHUNK] for i in range(0, len(self._gone), CHUNK)]
+        self._read(BatchFeed("sell deletions", gone), self._on_gone)
         self._poll(self.work.poll)
         self.guard.settle(p.context)
 
     # ---------------------------------------------------------------- hints
     def _on_sell_hints(self, refs: Sequence[SellRef]) -> None:
         """Records read as they are now: changed ones are synced as the Sell feed's are (and
-        indexed for S8); one gone with an active link is decided as gone (L1 before S5)."""
+        indexed for S8); a linked lead gone that Sell converted moves its link now (L1); the
+        other records gone are decided after the HubSpot hints (:meth:`_on_gone`)."""
         p = self.p
         records = p.facts.read_sell(refs)
         if records:
             self._on_sell_changes(list(records.values()))
         gone = [ref for ref in refs if ref not in records]
-        if gone:
-            p.index.remove(set(gone))
-            links = p.store.links_by_sell(gone).values()
-            pairs = [
-                LinkedPair(link, None, None)
-                for link in links
-                if self.state.still_to_check(link) and not self.state.handled(link.hubspot_id)
-            ]
-            self.state.handle(pair.link.hubspot_id for pair in pairs)
-            p.decide(pairs)
+        if not gone:
+            return
+        p.index.remove(set(gone))
+        # linked leads Sell converted: their links move first, as the reconcile's conversion
+        # feed moves them before any other feed (L1), so a HubSpot merge finds them moved (L2)
+        leads = [
+            ref.id
+            for ref, link in p.store.links_by_sell(gone).items()
+            if ref.kind == "lead" and link.state is LinkState.ACTIVE
+        ]
+        converted = p.sell.conversions_of(leads) if leads else {}
+        if converted:
+            self._on_conversions([converted[i] for i in sorted(converted)])
+        self._gone.extend(ref for ref in gone if not (ref.kind == "lead" and ref.id in converted))
+
+    def _on_gone(self, refs: Sequence[SellRef]) -> None:
+        """Records a read found gone, with an active link no HubSpot contact merge of this run
+        decided: decided as gone, a converted lead's link moving (L1) before any tombstone (S5).
+        As the reconcile's deletion checks, last: a merge decides its links first (L2)."""
+        p = self.p
+        pairs = [
+            LinkedPair(link, None, None)
+            for link in p.store.links_by_sell(refs).values()
+            if self.state.still_to_check(link)
+        ]
+        self.state.handle(pair.link.hubspot_id for pair in pairs)
+        p.decide(pairs)
 
     def _on_hubspot_hints(self, ids: Sequence[str], joined: set[str]) -> None:
         """Contacts read as they are now (a merged-away id answers with its survivor) and
@@ -204,7 +224,8 @@ class ShortRun(SyncRun):
             contacts.setdefault(contact.id, contact)
         self._on_hubspot_changes(list(contacts.values()))
         self._on_hubspot_gone(sorted(missing))
-        if joined:  # members evaluated, unless their creation waits for the guard
+        if joined:  # on the roster; evaluated, unless their creation waits for the guard
+            self._on_joined(sorted(joined))
             waiting = self.guard.waiting()
             p.applier.add_members(
                 p.context.settings.list_id, sorted(i for i in joined if i not in waiting)
@@ -230,7 +251,7 @@ class ShortRun(SyncRun):
         p = self.p
         save = p.applier.save_mark
         if poll.joins is not None:
-            self._read(poll.joins(p), self._on_joined)
+            self._read(poll.joins(p), self._on_poll_joins)
         if poll.sell_changes:
             for kind in RECORD_KINDS:
                 stored = p.store.get_mark(sell_changes_name(kind))
@@ -247,7 +268,7 @@ class ShortRun(SyncRun):
             )
             self._read(hubspot, self._on_hubspot_changes)
 
-    def _on_joined(self, ids: Sequence[str]) -> None:
+    def _on_poll_joins(self, ids: Sequence[str]) -> None:
         """Contacts that joined the synced list: members now, read and evaluated (S1)."""
         fresh = [i for i in ids if i not in self.guard.unsettled]
         self.members.update(fresh)

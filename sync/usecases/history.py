@@ -24,6 +24,8 @@ class Trigger(StrEnum):
     SLACK = "slack"  # /sellsync run or a Slack button
     CLI = "cli"  # sellsync sync
     PUSH = "push"  # a push, by the actor after the colon
+    EVENTS = "events"  # a small run of webhook and Firehose events (sync/pipeline/short_run.py)
+    POLL = "poll"  # a small run of the short poll between scheduled runs
 
 
 #: Values older versions stored, read as today's.
