@@ -20,6 +20,7 @@ from sync.pipeline.firehose import (
     firehose_available,
 )
 from sync.pipeline.short_run import EVENTS, Hints, ShortWork
+from sync.sell_mode import unless_held
 from sync.service import SyncService
 from sync.usecases.common import Actor
 
@@ -53,6 +54,7 @@ def firehose_follower(service: SyncService) -> FirehoseFollower | None:
         report = service.run(actor=FIREHOSE_ACTOR, trigger=FIREHOSE_TRIGGER, full=True)
         return report.failure is None and report.interrupted is None
 
+    reader = unless_held(reader, service.runs_held)  # Sell retired, or paused: not read
     return FirehoseFollower(reader, engine.store, service.clock, apply=apply, reconcile=reconcile)
 
 

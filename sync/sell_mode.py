@@ -17,13 +17,15 @@ while no verification of the migration vouches for everything it moved.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
-from sync.domain import RecordKind, SellMode, SellRecord, SettingName
-from sync.errors import RetireUnverified, SellNotCalled
+from sync.domain import Held, RecordKind, SellMode, SellRecord, SettingName
+from sync.errors import RetireUnverified, RunsHeld, SellNotCalled
 from sync.ports import MigrationStanding, SellPort
 
 RETIRED_WHY = "Sell is retired (sell_mode retired): sellsync does not call it any more"
+T = TypeVar("T")
+
 READ_ONLY_WHY = "Sell is read-only (sell_mode read_only): sellsync writes nothing to it"
 
 
@@ -99,3 +101,28 @@ def check_retirement(
     known = standing() if standing is not None else MigrationStanding(None, 0, 0, None)
     if retirement_unverified(known):
         raise RetireUnverified(known.unverified)
+
+
+class _UnlessHeld:
+    """A reader of Sell that is not called while runs are held (Sell retired, the sync
+    paused): what it would read could not be applied, and under ``retired`` Sell is not called
+    at all."""
+
+    def __init__(self, reader: object, held: Callable[[], Held | None]) -> None:
+        self._reader = reader
+        self._held = held
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        why = self._held()
+        if why is not None:
+            raise RunsHeld(why)
+        return getattr(self._reader, name)
+
+
+def unless_held(reader: T, held: Callable[[], Held | None]) -> T:
+    """``reader``, refusing every call with :class:`~sync.errors.RunsHeld` while ``held()``
+    says why runs are held."""
+    guarded: Any = _UnlessHeld(reader, held)
+    return guarded  # type: ignore[no-any-return]
