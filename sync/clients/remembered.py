@@ -5,7 +5,9 @@ have changed.
 * HubSpot's contact properties and Sell's custom-field definitions: for a day
   (:data:`DEFINITIONS_TTL`), and read again at once when a write is refused for a field or
   property the service does not know (it was created, renamed or deleted since);
-* Sell's Sync API refusal (an account without the add-on): for a day (:data:`REFUSAL_TTL`).
+* Sell's Sync API refusal (an account without the add-on): for a day (:data:`REFUSAL_TTL`);
+* where Sell's last change walk of each kind stopped, and Sell's time when it started
+  (:func:`settled_bound`), so an idle walk does not re-read the overlap it has already read.
 
 A client without a memory (tests' fakes, ``sellsync check``) reads every time, as before.
 Values are stored as JSON; one that does not decode (an older shape) counts as not remembered.
@@ -15,7 +17,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 from sync.domain import PropertyInfo, PropertyOption, RecordKind, SellCustomField
@@ -25,6 +28,9 @@ logger = logging.getLogger("sync.clients")
 
 DEFINITIONS_TTL = timedelta(days=1)
 REFUSAL_TTL = timedelta(days=1)
+
+#: A settled walk reads records updated after its ``since``, not at it.
+SETTLED_STEP = timedelta(microseconds=1)
 
 HUBSPOT_PROPERTIES = "hubspot:properties"
 SELL_SYNC_API_REFUSED = "sell:sync_api_refused"
@@ -118,3 +124,52 @@ def refuses_custom_field(body: str) -> bool:
     """Whether Sell refused a write over its custom fields (one it does not know, or of
     another type): the definitions are read again before the next write."""
     return "custom_field" in body
+
+
+# --------------------------------------------------------------------------- Sell change walks
+
+
+def sell_walk_key(kind: RecordKind) -> str:
+    return f"sell:walk:{kind}"
+
+
+def http_date(value: str | None) -> datetime | None:
+    """The server's time from an HTTP ``Date`` header (None when absent or unreadable)."""
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def remember_walk(
+    memory: RememberedReads, kind: RecordKind, newest: datetime, answered_at: datetime
+) -> None:
+    """A change walk of ``kind`` read down to its bound: the newest record it saw, and Sell's
+    time when it was first answered."""
+    memory.remember(
+        sell_walk_key(kind),
+        {"newest": newest.isoformat(), "answered_at": answered_at.isoformat()},
+        DEFINITIONS_TTL,
+    )
+
+
+def settled_bound(
+    memory: RememberedReads, kind: RecordKind, since: datetime, overlap: timedelta
+) -> datetime | None:
+    """Just after ``since``, when the walk that read up to it started an overlap or more after
+    it (by Sell's clock): every record updated at or before ``since`` was in the list by then,
+    so that walk, or one before it, read it, and only records updated after ``since`` are
+    read again. None otherwise: the walk re-reads the overlap."""
+    raw = memory.recall(sell_walk_key(kind))
+    if not isinstance(raw, dict):
+        return None
+    try:
+        newest = datetime.fromisoformat(raw["newest"])
+        answered_at = datetime.fromisoformat(raw["answered_at"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if newest == since and answered_at - overlap >= since:
+        return since + SETTLED_STEP
+    return None

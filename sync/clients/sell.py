@@ -169,6 +169,8 @@ class SellClient(SellPort):
         self._rand = rand
         self._now = now
         self._catalog = SellCatalog(self._session, self.pacer)
+        self._memory: RememberedReads | None = None
+        self._walks: dict[RecordKind, tuple[datetime, datetime]] = {}
         #: Sell's Firehose streams (premium), paced with the Core API: one token, one limit.
         self.firehose = SellFirehose(self._session, self.pacer)
 
@@ -177,6 +179,7 @@ class SellClient(SellPort):
         database), so a new process does not ask again (:mod:`.remembered`)."""
         self._catalog.memory = memory
         self._sync.memory = memory
+        self._memory = memory
 
     # ------------------------------------------------------------------ plumbing
 
@@ -284,13 +287,24 @@ class SellClient(SellPort):
     def changed_pages(self, kind: RecordKind, since: datetime | None) -> Iterator[list[SellRecord]]:
         """Records updated since ``since`` (less the overlap), newest first, page by page.
 
+        With a memory, a walk the run applied (:meth:`walk_applied`) is remembered: the newest
+        record it read and Sell's time when it started; the next walk from that record, if the
+        overlap had passed by then, re-reads nothing older than it
+        (:func:`.remembered.settled_bound`).
+
         The offsets are walked by :class:`~sync.clients.sell_pages.OffsetWalk`, whose windows
         overlap and are checked at the seam, so a record deleted while we page cannot hide one.
         """
-        walk = OffsetWalk(bound=None if since is None else _aware(since) - self.overlap)
+        since = None if since is None else _aware(since)
+        bound = None if since is None else since - self.overlap
+        if since is not None and self._memory is not None:
+            bound = remembered.settled_bound(self._memory, kind, since, self.overlap) or bound
+        walk = OffsetWalk(bound=bound)
+        newest, answered_at = since, None
         while not walk.done:
             window = walk.request()
-            body = self._get(
+            reply = self._send(
+                "GET",
                 f"/v2/{_plural(kind)}",
                 kind="list",
                 params={
@@ -299,14 +313,29 @@ class SellClient(SellPort):
                     "page": window.page,
                 },
             )
+            reply.raise_for_error()
+            body = reply.json() or {}
+            answered_at = answered_at or remembered.http_date(reply.response.headers.get("date"))
             items = [d for d in (item_data(i) for i in body.get("items") or []) if d is not None]
             records = [self._record(kind, data) for data in items]
             try:
                 fresh = walk.observe(window, records, more=bool(items) and has_next_page(body))
             except ListKeptShifting as exc:
                 raise ApiError(SELL, f"{_plural(kind)}: {exc}") from exc
+            for r in records:
+                if newest is None or r.updated_at > newest:
+                    newest = r.updated_at
             if fresh:
                 yield fresh
+        if newest is not None and answered_at is not None:
+            self._walks[kind] = (newest, answered_at)
+
+    def walk_applied(self, kind: RecordKind) -> None:
+        """The run applied every record of the last change walk of ``kind``: with a memory,
+        remember where it stopped (a dry run's walk, never applied, is not remembered)."""
+        walk = self._walks.pop(kind, None)
+        if walk is not None and self._memory is not None:
+            remembered.remember_walk(self._memory, kind, *walk)
 
     def get_records(self, kind: RecordKind, ids: Sequence[int]) -> dict[int, SellRecord]:
         """The records among ``ids`` that exist. An id left out of an ``ids=`` read is read

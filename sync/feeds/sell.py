@@ -12,11 +12,20 @@ changed again meanwhile, by the next one (L4). The mark moves only once the whol
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Protocol, runtime_checkable
 
 from sync.domain import RecordKind, SellRecord
 from sync.feeds.base import Page, SaveMark
 from sync.feeds.marks import SellChangeMark, sell_changes_name
 from sync.ports import SellPort
+
+
+@runtime_checkable
+class RemembersWalks(Protocol):
+    """A Sell port that can remember a change walk the run applied whole, so the next one
+    need not re-read what it settled (:meth:`sync.clients.sell.SellClient.walk_applied`)."""
+
+    def walk_applied(self, kind: RecordKind) -> None: ...
 
 
 class SellChangeFeed:

@@ -72,7 +72,7 @@ from sync.feeds.marks import (
     sell_changes_name,
 )
 from sync.feeds.members import CHUNK, all_links, never_evaluated
-from sync.feeds.sell import SellChangeFeed
+from sync.feeds.sell import RemembersWalks, SellChangeFeed
 from sync.feeds.sell_sync import SellSyncFeed
 from sync.interrupt import RunInterrupted, StopFlag
 from sync.lease import RunLease
@@ -224,6 +224,8 @@ class SyncRun:
             stored = p.store.get_mark(sell_changes_name(kind))
             feed = SellChangeFeed(p.sell, kind, SellChangeMark.from_mark(stored), save)
             self._read(feed, self._on_sell_changes)
+            if self.real and isinstance(p.sell, RemembersWalks):
+                p.sell.walk_applied(kind)  # read and applied whole
         # 3. HubSpot changes since the last run
         hubspot = HubSpotChangeFeed(
             p.hubspot,

@@ -168,3 +168,39 @@ def test_e2_list_read_whole_once_a_day_and_joins_found_between(world: World) -> 
     assert sb.hubspot.count("GET", join_order) - before == 1
     world.fresh(Later(timedelta(days=1, minutes=1)))  # the daily sweep
     assert sb.hubspot.count("GET", join_order) - before == 1 + math.ceil((MEMBERS + 1) / 250)
+
+
+@pytest.mark.parametrize("applied", [True, False])
+def test_idle_sell_walk_rereads_no_settled_overlap(
+    sb: Sandbox, tmp_path: Path, applied: bool
+) -> None:
+    """After a burst (more records within the overlap than a page holds), an idle walk re-reads
+    the overlap only until a walk the run applied has read it an overlap after it; a walk that
+    was not applied (a dry run's) settles nothing."""
+    import time
+
+    sb.reset("empty")
+    for i in range(250):
+        sb.sell.add_record("lead", {"last_name": f"B{i}", "email": f"b{i}@example.com"})
+    with open_store(f"sqlite:///{tmp_path}/walk.db") as store:
+        sell = SellClient(sb.sell_url, sb.sell_token, per_s=None, overlap_seconds=1)
+        sell.remember_in(store)
+        try:
+
+            def walk(since: datetime | None) -> tuple[int, list[datetime]]:
+                before = sell.stats["list"]
+                seen = [r.updated_at for page in sell.changed_pages("lead", since) for r in page]
+                return sell.stats["list"] - before, seen
+
+            _, seen = walk(None)
+            since = max(seen)
+            sell.walk_applied("lead")
+            time.sleep(2.5)  # past the overlap, by Sell's clock too
+            calls, seen = walk(since)
+            assert calls >= 3 and len(seen) == 250  # nothing settled the overlap yet
+            if applied:
+                sell.walk_applied("lead")
+            calls, seen = walk(since)
+            assert (calls, len(seen)) == ((1, 0) if applied else (3, 250))
+        finally:
+            sell.close()
