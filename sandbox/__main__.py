@@ -17,6 +17,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--slack-port", type=int, default=0)
     parser.add_argument("--no-limits", action="store_true", help="do not enforce rate limits")
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every rate limit")
+    parser.add_argument(
+        "--webhook-url",
+        default=None,
+        help="where HubSpot's webhooks go (default: SANDBOX_WEBHOOK_URL, else "
+        "http://127.0.0.1:3000/hubspot/webhooks; off: none)",
+    )
     args = parser.parse_args(argv)
     run_forever(
         seed=args.seed,
@@ -24,6 +30,7 @@ def main(argv: list[str] | None = None) -> None:
         sell_port=args.sell_port,
         slack_port=args.slack_port,
         limits=SandboxLimits(enabled=not args.no_limits, scale=args.scale),
+        webhook_url=args.webhook_url,
     )
 
 

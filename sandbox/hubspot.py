@@ -49,7 +49,8 @@ from sandbox.hubspot_objects_api import ObjectRoutes
 from sandbox.hubspot_owners_api import OwnerRoutes
 from sandbox.hubspot_properties_api import PropertyRoutes
 from sandbox.hubspot_search import MAX_RESULTS
-from sandbox.hubspot_store import PORTAL_ID, HubSpotStore, InvalidValues
+from sandbox.hubspot_store import PORTAL_ID, InvalidValues
+from sandbox.hubspot_webhooks import WebhookDelivery, WebhookEvents
 from sandbox.hubspot_wire import AUTH_MESSAGE, error, html_error, seconds, validation_error
 from sandbox.limits import DailyCounter, RollingWindow, SandboxLimits
 
@@ -74,7 +75,7 @@ TOKEN_INFO_PATH = "/oauth/v2/private-apps/get/access-token-info"
 BATCH_READ_PATH = "/crm/objects/2026-03/contacts/batch/read"
 
 
-class HubSpotState(ServiceState, HubSpotStore):
+class HubSpotState(ServiceState, WebhookEvents):
     service = "hubspot"
     fault_kinds = ServiceState.fault_kinds | {"daily", "empty-batch"}
 
@@ -82,11 +83,14 @@ class HubSpotState(ServiceState, HubSpotStore):
         super().__init__(limits)
         self.token = token
         self.portal_id = portal_id
+        # what the webhooks send (sandbox.hubspot_webhooks): nothing until a target is set
+        self.webhooks = WebhookDelivery(portal_id)
         self._router = self._build_router()
         self._reset_data()
 
     def _reset_data(self) -> None:
         self._reset_store()
+        self.webhooks.reset()
         self._windows: dict[str, RollingWindow] = {}
         self._search_windows: dict[str, RollingWindow] = {}
         self._daily = DailyCounter()
@@ -141,6 +145,7 @@ class HubSpotState(ServiceState, HubSpotStore):
             "companies": len(self.companies.live()),
             "notes": len(self.notes.live()),
             "owners": len(self.owners()),
+            "webhooks": self.webhooks.info(),
         }
 
     def _rate_body(self, policy: str, message: str) -> dict[str, Any]:
@@ -302,11 +307,15 @@ class HubSpotState(ServiceState, HubSpotStore):
             ObjectRoutes(self, otype).register(r)
         OwnerRoutes(self).register(r)
         AssociationRoutes(self).register(r)
+        self.register_webhook_routes(r)  # the GDPR delete
         return r
 
     # ================================================================== control endpoints
 
     def control(self, req: ApiRequest) -> Response | None:
+        answered = self.webhook_control(req)  # /_sandbox/webhooks, a contact's restore
+        if answered is not None:
+            return answered
         body = req.json if isinstance(req.json, dict) else {}
         if (req.method, req.path) == ("POST", "/_sandbox/contacts"):
             cid = self.add_contact(

@@ -19,6 +19,7 @@ Tokens: HubSpot accepts ``DEFAULT_HUBSPOT_TOKEN`` unless told otherwise; Sell's 
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import sys
@@ -31,6 +32,7 @@ import uvicorn
 
 from sandbox.core import ConnectionRegistry, ServiceState, build_app
 from sandbox.hubspot import HubSpotState
+from sandbox.hubspot_webhooks import DEFAULT_CLIENT_SECRET
 from sandbox.limits import SandboxLimits
 from sandbox.seed import (
     SLACK_APPROVAL_CHANNEL,
@@ -56,6 +58,8 @@ DEFAULT_HUBSPOT_TOKEN = "sandbox-hubspot-token"
 DEFAULT_SELL_TOKEN = "sandbox-sell-token".ljust(64, "0")  # basecrm wants exactly 64 characters
 DEFAULT_SLACK_TOKEN = "xoxb-sandbox-token"
 DEFAULT_SIGNING_SECRET = "sandbox-signing-secret"  # nothing checks it against the sandbox
+#: Where ``run_forever`` sends HubSpot's webhooks unless told: ``sellsync serve``'s default port.
+DEFAULT_WEBHOOK_URL = "http://127.0.0.1:3000/hubspot/webhooks"
 
 
 class _ServerThread:
@@ -135,6 +139,8 @@ class Sandbox:
         limits: SandboxLimits | None = None,
         hubspot_token: str = DEFAULT_HUBSPOT_TOKEN,
         sell_token: str = DEFAULT_SELL_TOKEN,
+        webhook_url: str | None = None,
+        webhook_secret: str = DEFAULT_CLIENT_SECRET,
     ) -> None:
         self.seed = seed
         self.limits = limits if limits is not None else SandboxLimits()
@@ -145,6 +151,9 @@ class Sandbox:
         self.sell_token = sell_token
         self.slack_token = DEFAULT_SLACK_TOKEN
         self.seed_summary: SeedSummary = apply_seed(seed, self.hubspot, self.sell, self.slack)
+        # HubSpot's webhooks (sandbox.hubspot_webhooks) go to webhook_url once started
+        self.webhook_url = webhook_url
+        self.webhook_secret = webhook_secret
         self._ports = {"hubspot": hubspot_port, "sell": sell_port, "slack": slack_port}
         self._threads: list[_ServerThread] = []
         self.hubspot_url = ""
@@ -170,9 +179,12 @@ class Sandbox:
         self.hubspot_url = self.hubspot.base_url
         self.sell_url = self.sell.base_url
         self.slack_url = f"{self.slack.base_url}/api/"
+        if self.webhook_url:
+            self.hubspot.webhooks.configure(self.webhook_url, secret=self.webhook_secret)
         return self
 
     def stop(self) -> None:
+        self.hubspot.webhooks.stop()
         for server in self._threads:
             server.request_stop()
         for server in self._threads:
@@ -184,7 +196,8 @@ class Sandbox:
         self.seed = seed or self.seed
         for state in self.states:
             state.reset()
-        self.seed_summary = apply_seed(self.seed, self.hubspot, self.sell, self.slack)
+        with self.hubspot.webhooks.quiet():  # a seed is not a change HubSpot reports
+            self.seed_summary = apply_seed(self.seed, self.hubspot, self.sell, self.slack)
 
     def env(self) -> dict[str, str]:
         """The sellsync settings that point it at this sandbox."""
@@ -201,6 +214,11 @@ class Sandbox:
             SLACK_API_URL=self.slack_url,
             SLACK_BOT_TOKEN=self.slack_token,
         )
+        if self.webhook_url:  # the app's client secret signs the webhooks; where they go
+            env["HUBSPOT_CLIENT_SECRET"] = self.webhook_secret
+            public = self.webhook_url.removesuffix("/hubspot/webhooks")
+            if public != self.webhook_url:
+                env["PUBLIC_URL"] = public
         return env
 
     def settings_env(self, database_url: str = "sqlite:///sellsync.db") -> dict[str, str]:
@@ -238,21 +256,34 @@ def run_forever(
     slack_port: int = 0,
     limits: SandboxLimits | None = None,
     out: TextIO | None = None,
+    webhook_url: str | None = None,
 ) -> None:
-    """Serve until Ctrl-C, after printing the settings that point sellsync at the servers."""
+    """Serve until Ctrl-C, after printing the settings that point sellsync at the servers.
+
+    HubSpot's webhooks go to ``webhook_url`` (default: ``SANDBOX_WEBHOOK_URL``, else where
+    ``sellsync serve`` listens by default; ``off``: none are sent)."""
     out = out or sys.stdout
+    if webhook_url is None:
+        webhook_url = os.environ.get("SANDBOX_WEBHOOK_URL") or DEFAULT_WEBHOOK_URL
     with Sandbox(
         seed=seed,
         hubspot_port=hubspot_port,
         sell_port=sell_port,
         slack_port=slack_port,
         limits=limits,
+        webhook_url=None if webhook_url.strip().lower() == "off" else webhook_url,
     ) as sandbox:
         print(f"# sellsync sandbox running (seed: {seed}); Ctrl-C stops it.", file=out)
         print("# Paste these lines into .env (or export them); `sellsync check` passes.", file=out)
         for name, value in sandbox.settings_env().items():
             print(f"{name}={value}", file=out)
         print(f"# response_url receiver: {sandbox.slack.base_url}/webhook/<name>", file=out)
+        if sandbox.webhook_url:
+            print(
+                f"# HubSpot webhooks: every contact change is POSTed to {sandbox.webhook_url}, "
+                "signed with HUBSPOT_CLIENT_SECRET (SANDBOX_WEBHOOK_URL=off: none)",
+                file=out,
+            )
         print("# control API on each server: <base>/_sandbox/{info,calls,faults,limits}", file=out)
         out.flush()
         # Ctrl-C or SIGTERM stops it, even when started in the background (where a shell
