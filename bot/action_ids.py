@@ -38,7 +38,9 @@ TAG_INPUT = "push_tag_input"
 
 APPROVE = "request_approve"
 REJECT = "request_reject"
-REQUEST_ACTIONS = (APPROVE, REJECT)
+#: The second confirmation of a request that retires Sell before the migration is verified.
+APPROVE_UNVERIFIED = "request_approve_unverified"
+REQUEST_ACTIONS = (APPROVE, REJECT, APPROVE_UNVERIFIED)
 
 #: A bulk hold (creations or link removals a run kept back for a manager).
 BULK_APPROVE = "bulk_approve"
@@ -67,13 +69,29 @@ KEEP_OTHER_LINK = "link_conflict_keep_other"
 UNLINK_HELD = "link_conflict_unlink"
 LINK_CONFLICT_ACTIONS = (KEEP_HELD_LINK, KEEP_OTHER_LINK, UNLINK_HELD)
 
+#: The buttons of a record link's unfurled card: push that Sell record, or say why it (did not) sync.
+UNFURL_PUSH = "unfurl_push"
+UNFURL_WHY = "unfurl_why"
+UNFURL_ACTIONS = (UNFURL_PUSH, UNFURL_WHY)
+
 ALL_ACTIONS = (
     *REQUEST_ACTIONS,
     *BULK_ACTIONS,
     *CONFLICT_ACTIONS,
     *PAGE_ACTIONS,
     *LINK_CONFLICT_ACTIONS,
+    *UNFURL_ACTIONS,
 )
+
+# --------------------------------------------------------------------------- unfurls and steps
+
+#: The hosts whose links Slack hands sellsync to unfurl (the manifests' ``unfurl_domains``).
+UNFURL_DOMAINS = ("app.futuresimple.com", "app.hubspot.com")
+
+#: Workflow Builder steps (the manifests' ``functions``), by callback id.
+PUSH_STEP = "push_to_hubspot"
+STATUS_STEP = "sync_status"
+STEPS = (PUSH_STEP, STATUS_STEP)
 
 # --------------------------------------------------------------------------- block ids
 
@@ -198,6 +216,29 @@ def decode_link_choice(value: object) -> LinkChoice | None:
         return LinkChoice(held, None) if parts[3] == "-" else None
     keep = _ref(parts[3], parts[4])
     return None if keep is None else LinkChoice(held, keep)
+
+
+def encode_record(item: str) -> str:
+    """An unfurl button's value: the record as ``status ITEM`` names it (``lead:12``,
+    ``contact:7``, ``hubspot:901``)."""
+    return f"record:{item}"
+
+
+_RECORD = re.compile(r"record:((?:lead|contact|hubspot):[0-9]{1,19})")
+
+
+def decode_record(value: object) -> str | None:
+    """The record an unfurl button names, or None (a forged or garbled value)."""
+    if not isinstance(value, str):
+        return None
+    found = _RECORD.fullmatch(value)
+    if found is None:
+        return None
+    kind, _, rid = found.group(1).partition(":")
+    number = int(rid)
+    if not 0 < number < 2**63:
+        return None
+    return f"{kind}:{number}"
 
 
 def encode_page(offset: int) -> str:

@@ -28,6 +28,7 @@ from sandbox.limits import SandboxLimits
 from sandbox.slack_chat_methods import ChatMethods
 from sandbox.slack_conversations_methods import ConversationMethods
 from sandbox.slack_store import SlackStore
+from sandbox.slack_surface_methods import SURFACE_METHODS, SurfaceMethods
 from sandbox.slack_users_methods import UserMethods
 from sandbox.slack_views_methods import ViewMethods
 from sandbox.slack_wire import (
@@ -47,18 +48,21 @@ class SlackState(ServiceState, SlackStore):
 
     def __init__(self, limits: SandboxLimits) -> None:
         super().__init__(limits)
+        self.surface = SurfaceMethods(self)  # chat.unfurl, functions.complete*; their state
         self._methods: dict[str, Callable[[Args], Args]] = {
             "auth.test": self._auth_test,
             **ChatMethods(self).methods(),
             **ViewMethods(self).methods(),
             **ConversationMethods(self).methods(),
             **UserMethods(self).methods(),
+            **self.surface.methods(),
             "apps.connections.open": self._connections_open,
         }
         self._reset_data()
 
     def _reset_data(self) -> None:
         self._reset_store()
+        self.surface.reset()
 
     @property
     def api_url(self) -> str:
@@ -105,7 +109,7 @@ class SlackState(ServiceState, SlackStore):
         token = req.bearer_token() or args.get("token")
         if not token:
             return json_response(200, {"ok": False, "error": "not_authed"})
-        if not str(token).startswith(("xox", "xapp-")):
+        if not str(token).startswith(("xox", "xapp-", "xwfp-")):  # xwfp-: a step's own token
             return json_response(200, {"ok": False, "error": "invalid_auth"})
         if str(token).startswith("xapp-") != (method == "apps.connections.open"):
             # app-level tokens open sockets and nothing else; bot tokens cannot open them
@@ -117,14 +121,17 @@ class SlackState(ServiceState, SlackStore):
             )
         req.endpoint = method
         try:
-            body = {"ok": True, **handler(args)}
-            if method in MESSAGE_METHODS or method in VIEW_METHODS:
+            if method in SURFACE_METHODS:  # a step's completion is checked against its token
+                body = {"ok": True, **self.surface.call(method, args, str(token))}
+            else:
+                body = {"ok": True, **handler(args)}
+            if method in MESSAGE_METHODS or method in VIEW_METHODS or method in SURFACE_METHODS:
                 self._remember(method, args, body)
         except SlackError as exc:
             body = {"ok": False, "error": exc.error}
             if exc.messages:
                 body["response_metadata"] = {"messages": exc.messages}
-            if method in MESSAGE_METHODS or method in VIEW_METHODS:
+            if method in MESSAGE_METHODS or method in VIEW_METHODS or method in SURFACE_METHODS:
                 self._remember(method, args, body)
         return json_response(200, body, {"x-oauth-scopes": ",".join(self.scopes)})
 

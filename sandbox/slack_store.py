@@ -26,6 +26,8 @@ DEFAULT_SCOPES = (
     "groups:read",
     "users:read",
     "users:read.email",
+    "links:read",
+    "links:write",
 )
 
 

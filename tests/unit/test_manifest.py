@@ -38,9 +38,11 @@ RESPONSE_URL = ["http://127.0.0.1:9/unset"]
 METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "chat_postMessage": ("chat:write",),
     "chat_update": ("chat:write",),
+    "chat_unfurl": ("links:write",),
     "conversations_open": ("im:write",),
     "conversations_info": ("channels:read", "groups:read"),  # public / private channels
     "usergroups_users_list": ("usergroups:read",),
+    "users_lookupByEmail": ("users:read", "users:read.email"),  # Slack asks for both
     "views_open": (),
     "views_publish": (),
 }
@@ -124,7 +126,11 @@ def test_manifest_declares_the_command_shortcuts_and_events_the_app_registers(
     assert manifest["features"]["slash_commands"][0]["usage_hint"] == USAGE_HINT
     shortcuts = {(s["callback_id"], s["type"]) for s in manifest["features"]["shortcuts"]}
     assert shortcuts == {(ids.ADD_TO_HUBSPOT, "global"), (ids.ADD_MESSAGE_TO_HUBSPOT, "message")}
-    assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    assert manifest["settings"]["event_subscriptions"]["bot_events"] == [
+        "app_home_opened",
+        "link_shared",
+        "function_executed",
+    ]
 
     # ... and the app answers each of them (Bolt answers 404 to what no listener matches)
     command = urlencode(
@@ -163,6 +169,7 @@ def test_manifest_asks_only_for_the_scopes_the_code_uses(manifest: dict[str, Any
     assert called <= set(METHOD_SCOPES), f"add {called - set(METHOD_SCOPES)} to METHOD_SCOPES"
     needed = {scope for m in called for scope in METHOD_SCOPES[m]}
     needed |= {"commands", "chat:write.public"}  # the command and shortcuts; posting uninvited
+    needed |= {"links:read"}  # link_shared events for the unfurl domains
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == needed
 
 
@@ -194,3 +201,65 @@ def test_procfile_runs_web_worker_and_release() -> None:
         "worker": "sellsync worker",
         "release": "sellsync db upgrade",
     }
+
+
+#: Slack's parameter types a step may declare (the built-in ones sellsync could use).
+PARAMETER_TYPES = {"string", "integer", "number", "boolean", "slack#/types/user_id"}
+
+
+def test_manifest_unfurls_the_record_domains_and_declares_the_steps_the_app_runs(
+    manifest: dict[str, Any],
+) -> None:
+    from bot.listeners.functions import STEP_OUTPUTS
+
+    assert manifest["features"]["unfurl_domains"] == list(ids.UNFURL_DOMAINS)
+    settings = manifest["settings"]
+    # custom steps need an org-ready app whose functions run here, and the execution events
+    assert settings["org_deploy_enabled"] is True and settings["function_runtime"] == "remote"
+    assert {"link_shared", "function_executed"} <= set(
+        settings["event_subscriptions"]["bot_events"]
+    )
+    functions = manifest["functions"]
+    assert set(functions) == set(ids.STEPS)
+    for callback_id, step in functions.items():
+        assert 0 < len(step["title"]) <= 255 and len(step.get("description", "")) <= 1000
+        inputs, outputs = step["input_parameters"], step["output_parameters"]
+        assert list(inputs) == ["item"] and inputs["item"]["is_required"] is True
+        assert tuple(outputs) == STEP_OUTPUTS[callback_id]
+        for name, param in {**inputs, **outputs}.items():
+            assert param["name"] == name and param["type"] in PARAMETER_TYPES
+            assert param["title"] and isinstance(param["is_required"], bool)
+        assert [n for n, p in outputs.items() if p["is_required"]] == [STEP_OUTPUTS[callback_id][0]]
+
+
+def _event(app: App, event: dict[str, Any]) -> int:
+    body = {"type": "event_callback", "team_id": "T1", "event_id": f"Ev{time.time_ns()}"}
+    return _dispatch(app, json.dumps({**body, "event": event}), "application/json")
+
+
+def test_every_declared_event_and_step_has_a_listener_and_nothing_else_is_answered(
+    manifest: dict[str, Any], app: App
+) -> None:
+    samples: dict[str, dict[str, Any]] = {
+        "app_home_opened": {"type": "app_home_opened", "user": "UREP1", "tab": "messages"},
+        "link_shared": {"type": "link_shared", "channel": "C1", "links": [], "user": "UREP1"},
+    }
+    declared = manifest["settings"]["event_subscriptions"]["bot_events"]
+    for name in declared:
+        if name == "function_executed":
+            continue  # answered per step, below
+        assert _event(app, samples[name]) == 200, name
+    for callback_id in manifest["functions"]:
+        event = {
+            "type": "function_executed",
+            "function": {"callback_id": callback_id},
+            "inputs": {},
+            "function_execution_id": "Fx0MANIFEST",
+        }
+        assert _event(app, event) == 200, callback_id
+    # ... and what the manifest does not declare finds no listener (Bolt answers 404)
+    for name in ("message", "app_mention", "reaction_added", "member_joined_channel"):
+        assert name not in declared
+        assert _event(app, {"type": name, "user": "UREP1", "channel": "C1"}) == 404, name
+    undeclared = {"type": "function_executed", "function": {"callback_id": "other_step"}}
+    assert _event(app, {**undeclared, "inputs": {}, "function_execution_id": "Fx1"}) == 404
