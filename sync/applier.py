@@ -25,6 +25,7 @@ and writes nothing. Nothing else in a run asks whether it is dry.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -37,10 +38,13 @@ from sync.errors import FieldWriteRefused, RecordNotFound, RecordRejected
 from sync.interrupt import RunInterrupted, StopFlag
 from sync.lease import RunLease
 from sync.mapping import FieldMapping
+from sync.new_records import NewRecordNotifier, NewSellRecord, new_sell_record
 from sync.plan import PagePlan, RecordDecision, WriteFacts
 from sync.ports import AuditEvent, Clock, ContactWrite, HubSpotPort, SellPort, Store
 from sync.report import SyncReport
 from sync.run_context import RunContext
+
+log = logging.getLogger("sellsync.applier")
 
 
 @dataclass
@@ -118,8 +122,11 @@ class Applier(PlanOnly):
         actor: str | None,
         sell_write_workers: int,
         stop: StopFlag | None = None,
+        announce: NewRecordNotifier | None = None,
     ) -> None:
         super().__init__(report)
+        self.announcer = announce  # told of the records created in Sell, once stored (E6)
+        self._created: list[NewSellRecord] = []
         self.hubspot = hubspot
         self.sell = sell
         self.store = store
@@ -191,6 +198,7 @@ class Applier(PlanOnly):
                     if decision.create_kind is not None:
                         link = replace(decision.link, sell=outcome.ref)
                         decision = replace(decision, sell=outcome.ref, link=link)
+                        self._new_record(outcome, link.hubspot_id)
                 self._record(decision)
         self.index.add(written)
         self._flush()
@@ -314,6 +322,27 @@ class Applier(PlanOnly):
         for decision in self._applied:
             self.report.applied.add(decision)
         self._links, self._events, self._moves, self._applied = [], [], [], []
+        self._announce()
+
+    def _new_record(self, record: SellRecord, hubspot_id: str) -> None:
+        if self.announcer is not None:
+            url = self.hubspot.contact_url(hubspot_id)
+            self._created.append(new_sell_record(record, hubspot_id, url))
+
+    def _announce(self) -> None:
+        """Records created in Sell are announced once their links are stored; an announcement
+        that fails is logged, and the run goes on (the records exist either way)."""
+        created, self._created = self._created, []
+        if not created or self.announcer is None:
+            return
+        try:
+            self.announcer.announce(created)
+        except Exception as exc:  # announcing never fails a run
+            log.warning(
+                "%d new Sell record(s) could not be announced: %s",
+                len(created),
+                type(exc).__name__,
+            )
 
     # ------------------------------------------------------- run state
     def save_mark(self, name: str, mark: FeedMark) -> None:

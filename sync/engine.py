@@ -28,6 +28,7 @@ from sync.errors import ApiError, RunInProgress, RunInterrupted, SyncError
 from sync.interrupt import StopFlag
 from sync.lease import RunLease
 from sync.mapping import FieldMapping
+from sync.new_records import NewRecordNotifier
 from sync.pipeline.push_run import PushRun
 from sync.pipeline.short_run import ShortRun, ShortWork
 from sync.pipeline.sync_run import Progress, RunParts, SyncRun
@@ -36,6 +37,8 @@ from sync.planner import Planner
 from sync.ports import Clock, HubSpotPort, SellPort, Store, SyncSettings
 from sync.report import SyncReport, classify_failure
 from sync.run_context import RunContext
+from sync.sell_mode import guard_sell, live_guard
+from sync.settings_registry import sell_mode
 
 __all__ = ["SYNC_LOCK", "Engine", "EngineConfig", "Progress"]
 
@@ -64,6 +67,8 @@ class Engine:
         self.config = config
         #: Set to stop this engine's runs at their next page boundary (:meth:`interrupt`).
         self.stop = StopFlag()
+        #: Told of every record a real run creates in Sell (speed to lead); set by the wiring.
+        self.announce: NewRecordNotifier | None = None
         self._active = 0  # real runs going on now, for :meth:`wait_idle`
         self._idle = threading.Condition()
 
@@ -222,13 +227,19 @@ class Engine:
     def write_field(self, link: Link, mapping: FieldMapping, raw: Any, *, to_hubspot: bool) -> None:
         """Write one field's value to one side of ``link`` (resolving a conflict) through the
         applier. Raises :class:`~sync.errors.FieldWriteRefused` when the side refuses it."""
-        write_field(self.hubspot, self.sell, link, mapping, raw, to_hubspot=to_hubspot)
+        sell = guard_sell(self.sell, sell_mode(self.settings()))
+        write_field(self.hubspot, sell, link, mapping, raw, to_hubspot=to_hubspot)
 
     def context(self) -> RunContext:
         """A read-only run context: settings, HubSpot properties and the field tables."""
-        return RunContext(
-            self.hubspot, self.sell, self.settings(), score_property=self.config.score_property
-        )
+        settings = self.settings()
+        sell = guard_sell(self.sell, sell_mode(settings))
+        return RunContext(self.hubspot, sell, settings, score_property=self.config.score_property)
+
+    def guarded_sell(self) -> SellPort:
+        """The Sell port as the Sell mode in force at each call allows it (M5): for what
+        answers people outside a run (``status ITEM``, conflicts, fields)."""
+        return live_guard(self.sell, lambda: sell_mode(self.settings()))
 
     def planner(self) -> Planner:
         """The planner a run decides with, over a fresh read-only context (``status ITEM``)."""
@@ -245,10 +256,12 @@ class Engine:
         """The pipeline's parts for one run: a dry run plans over an overlaid index, writing
         nothing; a real one writes through the applier, its store guarded by the lease."""
         store = self.store if lease is None else lease.guard(self.store)
+        settings = self.settings()
+        sell = guard_sell(self.sell, sell_mode(settings))  # M5: what the Sell mode allows
         context = RunContext(
             self.hubspot,
-            self.sell,
-            self.settings(),
+            sell,
+            settings,
             score_property=self.config.score_property,
             warn=report.plan.warn,
         )
@@ -262,7 +275,7 @@ class Engine:
             applier = Applier(
                 report,
                 hubspot=self.hubspot,
-                sell=self.sell,
+                sell=sell,
                 store=store,
                 clock=self.clock,
                 index=index,
@@ -270,10 +283,11 @@ class Engine:
                 actor=actor,
                 sell_write_workers=self.config.sell_write_workers,
                 stop=self.stop,
+                announce=self.announce,
             )
         return RunParts(
             hubspot=self.hubspot,
-            sell=self.sell,
+            sell=sell,
             store=store,
             clock=self.clock,
             config=self.config,
