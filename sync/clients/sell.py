@@ -50,6 +50,7 @@ from sync.clients.sell_lifecycle import (
     device_uuid_for,
 )
 from sync.clients.sell_pages import OffsetWalk
+from sync.clients.sell_users import SellOwners
 from sync.clients.sell_wire import (
     PAGE_SIZE,
     has_next_page,
@@ -173,6 +174,8 @@ class SellClient(SellPort):
         self._walks: dict[RecordKind, tuple[datetime, datetime]] = {}
         #: Sell's Firehose streams (premium), paced with the Core API: one token, one limit.
         self.firehose = SellFirehose(self._session, self.pacer)
+        #: Record owners' e-mails (who to tell of a record created for them).
+        self.owners = SellOwners(self._session, self.pacer)
 
     def remember_in(self, memory: RememberedReads) -> None:
         """Keep custom-field definitions and the Sync API's refusal in ``memory`` (the
