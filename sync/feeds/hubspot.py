@@ -39,6 +39,9 @@ class HubSpotChangeFeed:
         self.save = save
         self._pages: Iterator[ChangePage] | None = None
         self._started = False
+        self._walk_began: int | None = None
+        self._read_any = False
+        self._was_settled = False
 
     def read(self) -> Page[HubSpotContact] | None:
         if self._pages is None:
@@ -47,9 +50,18 @@ class HubSpotChangeFeed:
             self._started = True
             if self.mark.position_ms is None:
                 return Page([], self.mark.start(self.now_ms()), final=True)
+            was_settled = self.mark.settled(self.overlap_ms)
+            self._walk_began = self.now_ms()
             self._pages = self.pages(self.properties())
+            self._was_settled = was_settled  # nothing read then: the stored mark says it all
         page = next(self._pages, None)
-        return None if page is None else Page(page.contacts, self.mark.close_slice())
+        if page is not None:
+            self._read_any = True
+            return Page(page.contacts, self.mark.close_slice())
+        if self._walk_began is None or (self._was_settled and not self._read_any):
+            return None
+        began, self._walk_began = self._walk_began, None  # read whole: when it began
+        return Page([], self.mark.close_walk(began), final=True)
 
     def close(self, page: Page[HubSpotContact]) -> None:
         if self.save is not None and page.mark is not None:

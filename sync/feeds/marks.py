@@ -69,17 +69,39 @@ class HubSpotChangeMark:
 
     HubSpot pages come oldest first, so the mark moves after every applied page. ``None``
     until a first run starts watching.
+
+    ``read_at_ms`` (kept in the stored mark's ``last_id``) is when, by the run's clock, the walk
+    that read through to the position began; only a walk read and applied whole stores it. Once
+    that was an overlap or more after the position, every contact modified up to the position
+    was in the search index when the walk read it, so the next walk starts just after the
+    position instead of re-reading the overlap (after a burst of changes, every idle run would
+    otherwise page through the burst again).
     """
 
     position_ms: int | None = None
+    read_at_ms: int | None = None
 
     @classmethod
     def from_mark(cls, mark: FeedMark | None) -> HubSpotChangeMark:
-        return cls(position_ms=None if mark is None else mark.position_ms)
+        if mark is None:
+            return cls()
+        raw = mark.last_id
+        read_at = int(raw) if raw is not None and raw.isascii() and raw.isdigit() else None
+        return cls(position_ms=mark.position_ms, read_at_ms=read_at)
+
+    def settled(self, overlap_ms: int) -> bool:
+        return (
+            self.position_ms is not None
+            and self.read_at_ms is not None
+            and self.read_at_ms - overlap_ms >= self.position_ms
+        )
 
     def since_ms(self, overlap_ms: int) -> int:
-        """Where to read from: the position less an overlap for late index updates."""
+        """Where to read from: the position less an overlap for late index updates, or just
+        after it once a walk read the overlap an overlap after the position."""
         assert self.position_ms is not None
+        if self.settled(overlap_ms):
+            return self.position_ms + 1
         return max(0, self.position_ms - overlap_ms)
 
     def start(self, now_ms: int) -> FeedMark:
@@ -93,6 +115,11 @@ class HubSpotChangeMark:
 
     def close_slice(self) -> FeedMark:
         return FeedMark(position_ms=self.position_ms)
+
+    def close_walk(self, started_ms: int) -> FeedMark:
+        """The mark once a walk that began at ``started_ms`` was read and applied whole."""
+        self.read_at_ms = started_ms
+        return FeedMark(position_ms=self.position_ms, last_id=str(started_ms))
 
 
 @dataclass(frozen=True)
