@@ -155,6 +155,10 @@ def render_call(record: dict[str, Any], names: dict[str, str] | None = None) -> 
         head = f"App Home of @{(names or {}).get(user, user)}:"
     elif method == "views.open":
         head = "A modal opens:"
+    elif method == "chat.unfurl":
+        return _render_unfurl(record, names)
+    elif method in ("functions.completeSuccess", "functions.completeError"):
+        return _render_step_end(record)
     else:
         return []
     view = record.get("view") or {}
@@ -162,6 +166,31 @@ def render_call(record: dict[str, Any], names: dict[str, str] | None = None) -> 
     if not body and record.get("text"):
         body = plain_text(str(record["text"]), names).splitlines()
     return [head, *("  " + line for line in body), ""]
+
+
+def _render_unfurl(record: dict[str, Any], names: dict[str, str] | None) -> list[str]:
+    """An unfurl: each link's card, as Slack shows it under the message."""
+    cards = (record.get("args") or {}).get("unfurls") or {}
+    if isinstance(cards, str):
+        cards = json.loads(cards)
+    lines: list[str] = []
+    for url, card in cards.items():
+        lines.append(f"Slack unfurls {url} into sellsync's card:")
+        lines += ["  | " + line for line in render_blocks(card.get("blocks"), names)]
+        lines.append("")
+    return lines
+
+
+def _render_step_end(record: dict[str, Any]) -> list[str]:
+    """How a workflow step ended: its outputs, or its error."""
+    args = record.get("args") or {}
+    if record.get("method") == "functions.completeError":
+        return [f"The workflow step ends in an error: {args.get('error')}", ""]
+    outputs = args.get("outputs") or {}
+    if isinstance(outputs, str):
+        outputs = json.loads(outputs)
+    shown = [f"  {name}: {value}" for name, value in outputs.items()]
+    return ["The workflow step ends; its outputs, for the next steps:", *shown, ""]
 
 
 # --------------------------------------------------------------------------- driving the app
@@ -308,6 +337,30 @@ class _Driver:
             }
         )
 
+    def share_links(self, urls: Sequence[str], *, user: str, channel: str) -> None:
+        """A member posts ``urls`` in ``channel``: Slack sends the app ``link_shared``."""
+        answer = self.http.post(
+            self.control + "/_sandbox/links",
+            json={
+                "urls": list(urls),
+                "user": user,
+                "channel": channel,
+                "domains": list(ids.UNFURL_DOMAINS),
+            },
+        )
+        answer.raise_for_status()
+        event = answer.json()["event"]
+        self.event({**event, "is_bot_user_member": True})
+
+    def run_step(self, callback_id: str, inputs: dict[str, Any]) -> None:
+        """A workflow reaches one of the app's steps: Slack sends ``function_executed``."""
+        answer = self.http.post(
+            self.control + "/_sandbox/functions",
+            json={"callback_id": callback_id, "inputs": inputs},
+        )
+        answer.raise_for_status()
+        self.event(answer.json()["event"])
+
     def recorded(self) -> list[dict[str, Any]]:
         messages = self.http.get(self.control + "/_sandbox/messages").json()["messages"]
         return list(messages)
@@ -366,6 +419,13 @@ def _unlinked_leads(service: SyncService, count: int) -> list[SellRecord]:
         if len(found) >= count:
             break
     return found[:count]
+
+
+def _lead_new_to_hubspot(service: SyncService) -> SellRecord | None:
+    """An unlinked Sell lead whose email HubSpot does not know yet (a push creates it)."""
+    leads = _unlinked_leads(service, 20)
+    known = service.engine.hubspot.read_contacts_by_email([str(r.email) for r in leads], ["email"])
+    return next((r for r in leads if r.email not in known), None)
 
 
 def _linked_lead(service: SyncService) -> SellRef | None:
@@ -651,6 +711,20 @@ def run_demo_slack(
                         ephemeral=True,
                     )
                     show(driver)
+
+            fresh_lead = _lead_new_to_hubspot(service)
+            if fresh_lead is not None:
+                lead_url = fresh_lead.ref.web_url
+                say("=== 10. A record link unfurls; a Workflow Builder step pushes the record ===")
+                say(f"{who(rep)} in #{channel}: can someone call this one? {lead_url}")
+                driver.share_links([lead_url], user=rep, channel=channel)
+                show(driver)
+                say(
+                    "A workflow (a form for new trade-show leads) reaches its step "
+                    f'"Push to HubSpot" with Record = {lead_url}'
+                )
+                driver.run_step(ids.PUSH_STEP, {"item": lead_url})
+                show(driver)
     finally:
         executor.shutdown(wait=True)
     return transcript

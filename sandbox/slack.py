@@ -191,6 +191,9 @@ class SlackState(ServiceState, SlackStore):
         return {"url": f"wss://{self.base_url.split('://', 1)[-1]}/link/?ticket=sandbox"}
 
     def control(self, req: ApiRequest) -> Response | None:
+        surface = self.surface.control(req)  # links shared and steps started, as Slack would
+        if surface is not None:
+            return surface
         body = req.json if isinstance(req.json, dict) else {}
         if (req.method, req.path) == ("GET", "/_sandbox/messages"):
             method = req.query.get("method")

@@ -27,7 +27,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
+from starlette.responses import Response
 
+from sandbox.core import ApiRequest, json_response
 from sandbox.slack_store import SlackStore
 from sandbox.slack_wire import BOT, MAX_MESSAGE_BLOCKS, Args, SlackError, valid_blocks
 
@@ -197,6 +199,34 @@ class SurfaceMethods:
     def execution(self, execution_id: str) -> Execution:
         with self._lock:
             return copy.deepcopy(self.executions[execution_id])
+
+    def control(self, req: ApiRequest) -> Response | None:
+        """The control API of what Slack starts, for drivers in another process (the demo):
+        ``POST /_sandbox/links`` (``urls``, ``user``, ``channel``, optional ``source`` and
+        ``domains``) and ``POST /_sandbox/functions`` (``callback_id``, ``inputs``) answer the
+        event; ``GET /_sandbox/functions/<id>`` answers the execution's state."""
+        body = req.json if isinstance(req.json, dict) else {}
+        if (req.method, req.path) == ("POST", "/_sandbox/links"):
+            event = self.share_links(
+                [str(u) for u in body.get("urls") or []],
+                user=str(body.get("user") or "U0MEMBER"),
+                channel=str(body.get("channel") or "C0GENERAL"),
+                source=str(body.get("source") or "conversations_history"),
+                domains=body.get("domains"),
+            )
+            return json_response(200, {"ok": True, "event": event})
+        if (req.method, req.path) == ("POST", "/_sandbox/functions"):
+            given = body.get("inputs")
+            inputs: dict[str, Any] = given if isinstance(given, dict) else {}
+            event = self.start_function(str(body.get("callback_id") or ""), inputs)
+            return json_response(200, {"ok": True, "event": event})
+        if req.method == "GET" and req.path.startswith("/_sandbox/functions/"):
+            execution = self.executions.get(req.path.rsplit("/", 1)[-1])
+            if execution is None:
+                return json_response(404, {"ok": False, "error": "function_execution_not_found"})
+            state = {k: v for k, v in vars(execution).items() if k != "token"}
+            return json_response(200, {"ok": True, "execution": state})
+        return None
 
     # ================================================================== chat.unfurl
 

@@ -50,7 +50,8 @@ def _is_hubspot(item: str) -> bool:
 def record_name(exp: Explanation) -> str | None:
     """The record's name as its own CRM holds it (a person's, else a company's)."""
     sell = _joined(exp.record.values, "first_name", "last_name") if exp.record else ""
-    sell = sell or (_joined(exp.record.values, "name") if exp.record else "")
+    for key in ("name", "organization_name"):  # a company contact; a lead of a company only
+        sell = sell or (_joined(exp.record.values, key) if exp.record else "")
     hubspot = _joined(exp.contact.properties, "firstname", "lastname") if exp.contact else ""
     first, second = (hubspot, sell) if _is_hubspot(exp.item) else (sell, hubspot)
     return first or second or None

@@ -147,6 +147,17 @@ def test_golden_card_of_an_unknown_record() -> None:
     }
 
 
+def test_a_lead_without_a_person_s_name_is_named_by_its_company() -> None:
+    company = SellRecord(
+        kind="lead",
+        id=3,
+        values={"first_name": None, "last_name": " ", "organization_name": "Pioneer Schools"},
+        updated_at=datetime(2026, 11, 1, tzinfo=UTC),
+    )
+    head = unfurl_card(Explanation("lead:3", Verdict.NO_EMAIL, record=company))[0].to_dict()
+    assert head["text"]["text"].startswith("*Pioneer Schools* · Sell lead")
+
+
 def test_hostile_names_and_reasons_are_escaped_and_clipped() -> None:
     evil = SellRecord(
         kind="lead",
