@@ -15,8 +15,10 @@ from urllib.parse import urlsplit
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.blocks.sell_mode import MODE_WORDS
 from bot.settings import AppSettings, is_placeholder
 from sync.api import (
+    SETTINGS,
     ConfigError,
     Finding,
     HubSpotClient,
@@ -24,6 +26,8 @@ from sync.api import (
     HubSpotSession,
     RetryPolicy,
     SellClient,
+    SellMode,
+    SettingName,
     SlackAuth,
     SlackChannel,
     SlackGroup,
@@ -155,11 +159,53 @@ def _database(settings: AppSettings) -> tuple[Finding, list[tuple[str, str]], st
         return Finding("database", "unreachable", "DATABASE_URL", {"detail": first}), [], None
     finally:
         engine.dispose()
-    facts = {"revision": head, "migrated_from": before if before != head else head}
+    mode = SETTINGS[SettingName.SELL_MODE].stored(stored) or SellMode.ACTIVE
+    facts = {
+        "revision": head,
+        "migrated_from": before if before != head else head,
+        "sell_mode": str(mode),
+    }
     if before is None:
         facts["migrated_from"] = "empty"
     mappings = [(m.hubspot_property, m.sell_field) for m in stored.custom_mappings]
     return Finding("database", facts=facts), mappings, stored.list_id
+
+
+def _webhooks(settings: AppSettings, findings: Sequence[Finding]) -> Finding:
+    """Whether HubSpot's webhooks can reach the bot, from the token's kind and the settings
+    (``HUBSPOT_CLIENT_SECRET``, ``PUBLIC_URL``; read only if this version has them)."""
+    token = next((f for f in findings if f.key == "hubspot.token"), None)
+    kind = token.facts.get("kind") if token is not None else None
+    raw_secret = getattr(settings, "hubspot_client_secret", None)
+    if raw_secret is not None and hasattr(raw_secret, "get_secret_value"):
+        raw_secret = raw_secret.get_secret_value()
+    raw_url = getattr(settings, "public_url", None)
+    secret = _value(None if raw_secret is None else str(raw_secret))
+    public_url = _value(None if raw_url is None else str(raw_url))
+    return check_hubspot_webhooks(kind, client_secret=secret, public_url=public_url)
+
+
+def check_hubspot_webhooks(
+    credential_kind: str | None, *, client_secret: str | None, public_url: str | None
+) -> Finding:
+    """Can HubSpot's webhooks reach the bot? They need a project app (a service key receives
+    none) and its client secret to verify their signatures; ``PUBLIC_URL`` (when a proxy changes
+    the address HubSpot posts to) must be https. Without webhooks changes still arrive by
+    polling, so "off" is not a failure; a URL without the secret is.
+
+    ``credential_kind``: :attr:`HubSpotCredential.kind`, or None when the token was not read."""
+    facts: dict[str, Any] = {"kind": credential_kind}
+    if not client_secret and not public_url:
+        return Finding("hubspot.webhooks", facts={**facts, "enabled": False})
+    if not client_secret:
+        return Finding("hubspot.webhooks", "not_set", "HUBSPOT_CLIENT_SECRET", facts)
+    if not public_url:  # the address HubSpot posts to is the one this server answers on
+        return Finding("hubspot.webhooks", facts={**facts, "enabled": True, "target": None})
+    url = public_url.rstrip("/")
+    if not url.lower().startswith("https://"):
+        return Finding("hubspot.webhooks", "not_https", "PUBLIC_URL", {**facts, "url": url})
+    target = f"{url}/hubspot/webhooks"
+    return Finding("hubspot.webhooks", facts={**facts, "enabled": True, "target": target})
 
 
 def _stored_list(f: Finding) -> Finding:
@@ -201,8 +247,13 @@ def run_check(settings: AppSettings) -> list[Finding]:
             findings += found
             if any(f.key == "hubspot.score" and f.problem in _READ for f in found):
                 props = hubspot.properties()  # read above and cached: no second call
+    sell_mode = SellMode(database.facts.get("sell_mode") or SellMode.ACTIVE)
+    findings.append(Finding("sell.mode", facts={"mode": sell_mode.value}))
+    findings.append(_webhooks(settings, findings))
     sell_token = _secret(settings, "sell_access_token")
-    if sell_token is None:
+    if sell_mode is SellMode.RETIRED:
+        pass  # Sell is not called any more: its checks do not run (the line above says why)
+    elif sell_token is None:
         token = Finding("sell.token", "not_set", "SELL_ACCESS_TOKEN")
         findings += [token, *sell_skipped(token, mappings=len(mappings))]
     else:
@@ -317,16 +368,69 @@ def _common(f: Finding, d: dict[str, Any], service: str, base: str) -> str | Non
     return None
 
 
+#: Where each kind of HubSpot credential gets more scopes.
+_SCOPE_FIX = {
+    "app": (
+        "add them to the app (a legacy private app: Development → Legacy apps → the app → "
+        "Scopes, then copy its new token; the project app: its hubspot/src/app/app-hsmeta.json, "
+        "then `hs project upload`)"
+    ),
+    "not_told": (
+        "add them to the service key (Development → Keys → Service keys → the key → Add new "
+        "scope) or to the app the token belongs to"
+    ),
+}
+
+
+def _token_kind(d: dict[str, Any]) -> str:
+    """The kind of credential, as far as HubSpot told it."""
+    if d.get("kind") == "app":
+        app = f" {d['app_id']}" if str(d.get("app_id") or "").isdigit() else ""
+        return f"an app's static token (app{app}: a legacy private app or a project app)"
+    return "kind not told by HubSpot (its token info does not describe service keys)"
+
+
 def _hubspot_token(f: Finding, d: dict[str, Any]) -> tuple[str, str]:
-    what = "HubSpot token"
-    if f.ok and d.get("scopes_known") is False:
-        what += " (HubSpot does not show this kind of token's scopes)"
-    elif f.ok:
-        what += " and its scopes"
+    if "kind" not in d:  # the token was not read: refused, unreachable or not set
+        return "HubSpot token", _common(f, d, "HubSpot", "HUBSPOT_BASE_URL") or ""
+    how = "scopes from HubSpot" if d.get("scopes_known") else "scopes probed on the endpoints"
+    what = f"HubSpot token: {_token_kind(d)}; {how}"
+    later = d.get("migration_missing") or []
+    if later:  # not needed to sync: only to leave Sell, so no failure of its own
+        what += f" (leaving Sell would also need {', '.join(later)})"
     if f.problem == "missing_scopes":
         missing = ", ".join(d["missing"])
-        return what, f"add the scopes {missing} to the private app, then copy its new token"
+        fix = _SCOPE_FIX.get(str(d.get("kind")), _SCOPE_FIX["not_told"])
+        return what, f"missing the scopes {missing}: {fix}"
     return what, _common(f, d, "HubSpot", "HUBSPOT_BASE_URL") or ""
+
+
+def _hubspot_webhooks(f: Finding, d: dict[str, Any]) -> tuple[str, str]:
+    what = "HubSpot webhooks"
+    if f.ok and not d.get("enabled"):
+        return (
+            what + " off: changes arrive by polling (webhooks need the project app and its "
+            "HUBSPOT_CLIENT_SECRET; a service key cannot receive them)",
+            "",
+        )
+    if f.ok:
+        target = d["target"] or "/hubspot/webhooks"
+        if d.get("kind") == "app":
+            return f"{what} to {target}, signed with HUBSPOT_CLIENT_SECRET", ""
+        return (
+            f"{what} to {target}, signed with HUBSPOT_CLIENT_SECRET (HubSpot does not say "
+            "whether this token is the project app's; a service key's account sends none)",
+            "",
+        )
+    if f.problem == "not_set":
+        return what, (
+            "PUBLIC_URL is set but HUBSPOT_CLIENT_SECRET is not: copy the project app's client "
+            "secret (Development → Projects → the project → the app → Auth) into "
+            "HUBSPOT_CLIENT_SECRET, or unset PUBLIC_URL to poll"
+        )
+    if f.problem == "not_https":
+        return what, "HubSpot sends webhooks only to https:// addresses: fix PUBLIC_URL"
+    return what, f"{f.problem}: check {f.variable}"
 
 
 def _hubspot_list(f: Finding, d: dict[str, Any]) -> tuple[str, str]:
@@ -362,6 +466,13 @@ def _hubspot_score(f: Finding, d: dict[str, Any]) -> tuple[str, str]:
             f"it is of type {d['type']}, not number: set HUBSPOT_SCORE_PROPERTY to a number property"
         )
     return what, _common(f, d, "HubSpot", "HUBSPOT_BASE_URL") or ""
+
+
+def _sell_mode(f: Finding, d: dict[str, Any]) -> tuple[str, str]:
+    mode = SellMode(d["mode"])
+    if mode is SellMode.RETIRED:
+        return f"Sell mode {mode}: {MODE_WORDS[mode]}; the Sell checks are not run", ""
+    return f"Sell mode {mode}: {MODE_WORDS[mode]}", ""
 
 
 def _sell_token(f: Finding, d: dict[str, Any]) -> tuple[str, str]:
@@ -494,8 +605,10 @@ def _database_words(f: Finding, d: dict[str, Any]) -> tuple[str, str]:
 _WORDS = {
     "database": _database_words,
     "hubspot.token": _hubspot_token,
+    "hubspot.webhooks": _hubspot_webhooks,
     "hubspot.list": _hubspot_list,
     "hubspot.score": _hubspot_score,
+    "sell.mode": _sell_mode,
     "sell.token": _sell_token,
     "sell.fields": _sell_field,
     "sell.field": _sell_field,

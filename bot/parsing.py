@@ -24,6 +24,7 @@ from typing import Any
 
 from sync.api import (
     MAX_ITEMS,
+    SETTINGS,
     Refused,
     SellRef,
     SettingName,
@@ -426,6 +427,16 @@ def _parse_resume(args: list[str]) -> Parsed:
     return RequestSetting(SettingName.PAUSE, "off", " ".join(args).strip())
 
 
+def _parse_sell_mode(args: list[str]) -> Parsed:
+    if not args:
+        return "sell-mode takes a mode: active, read_only or retired"
+    try:
+        mode = SETTINGS[SettingName.SELL_MODE].parse(args[0])
+    except Refused as exc:
+        return str(exc)
+    return RequestSetting(SettingName.SELL_MODE, mode.value, " ".join(args[1:]).strip())
+
+
 def _parse_fields(args: list[str]) -> Parsed:
     if not args:
         return Fields()
@@ -491,6 +502,14 @@ TABLE: tuple[Subcommand, ...] = (
         ("[reason]",),
         "Ask to resume a paused sync (a manager approves).",
         _parse_resume,
+        (Form(RequestSetting),),
+    ),
+    Subcommand(
+        "sell-mode",
+        ("active|read_only|retired [reason]",),
+        "Ask to stop writing to Sell (read_only) or to stop calling it (retired); a manager "
+        "approves.",
+        _parse_sell_mode,
         (Form(RequestSetting),),
     ),
     Subcommand(

@@ -33,6 +33,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.blocks.common import counted_outcomes, outcome_label, plural, stamp, trigger_text
+from bot.blocks.sell_mode import MODE_WORDS
 from bot.blocks.status import explanation_facts, verdict_text
 from bot.settings_text import how_to
 from sync.api import (
@@ -383,6 +384,7 @@ def render_status(status: StatusView) -> str:
     lines = [
         f"Threshold:          {status.threshold:,}",
         f"Synced list:        {outside(status.list_id) or '(not set)'}",
+        f"Sell:               {MODE_WORDS[status.sell_mode]}",
     ]
     for note in status.notes:  # what a setting in force asks to show (a pause)
         why = f": {outside(note.reason)}" if note.reason.strip() else ""
@@ -411,7 +413,42 @@ def render_status(status: StatusView) -> str:
         f"Pending approvals:  {status.pending_requests:,}",
         f"Links:              {links or 'none yet'}",
     ]
+    lines += [f"{label + ':':<20}{text}" for label, text in _sources(status)]
     return "\n".join(lines)
+
+
+def _sources(status: StatusView) -> list[tuple[str, str]]:
+    """Each source of changes between scheduled runs: (label, what it says)."""
+    out = []
+    for source in status.sources:
+        if source.name == "hubspot_webhooks":
+            if not source.enabled and not source.received:
+                out.append(("Webhooks", "off (HubSpot's changes are polled)"))
+                continue
+            text = (
+                f"{source.received or 0:,} received, last {stamp(source.last_event_at)}, "
+                f"{source.queue_depth or 0:,} waiting"
+            )
+            if source.oldest_unapplied_at is not None:
+                text += f" (oldest since {stamp(source.oldest_unapplied_at)})"
+            if source.failing:
+                reasons = ", ".join(outside(r) for r in source.failing_reasons)
+                text += f"; {source.failing:,} keep failing ({reasons})"
+            out.append(("Webhooks", text))
+        elif source.name == "sell_firehose":
+            age = source.position_age_seconds
+            out.append(
+                (
+                    "Sell Firehose",
+                    "not followed (Sell's changes are polled)"
+                    if not source.enabled or age is None
+                    else f"position {age:,.0f} s old",
+                )
+            )
+        elif source.name == "poll":
+            every = f"every {source.interval_seconds or 0:,} s" if source.enabled else "off"
+            out.append(("Short poll", every))
+    return out
 
 
 def run_trigger(stored: str) -> str:

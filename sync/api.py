@@ -30,6 +30,7 @@ from sync.domain import (
     Link,
     LinkState,
     Outcome,
+    SellMode,
     SellRef,
     SettingName,
     Skip,
@@ -41,18 +42,32 @@ from sync.errors import (
     ConflictChanged,
     MalformedEvents,
     Refused,
+    RetireUnverified,
     RunInProgress,
     RunsHeld,
     ServiceUnavailable,
     SyncError,
 )
 from sync.event_payload import parse_events
+from sync.firehose import (
+    Followed,
+    FollowResult,
+    firehose_follower,
+)
+from sync.live import live_changes
 from sync.mapping import STANDARD_FIELDS, Direction, MappingCheck, hubspot_owned_fields
+from sync.migration.mover import MigrationReport
+from sync.migration.mover import Progress as MigrationProgress
+from sync.migration.rules import Difference as MigrationDifference
+from sync.migration.standing import migration_standing
+from sync.migration.verify import VerifyReport
+from sync.new_records import NewRecordNotifier, NewSellRecord
 from sync.ports import (
     RUN_STATUSES,
     AuditEvent,
     BulkHold,
     ChangeRequest,
+    MigrationStanding,
     RunRecord,
     SchedulerBeat,
 )
@@ -93,6 +108,7 @@ from sync.service import (
     Decision,
     DecisionOutcome,
     Explanation,
+    ExportTable,
     FieldRow,
     HeldLink,
     HeldLinkPage,
@@ -115,7 +131,9 @@ from sync.service import (
     trigger_parts,
 )
 from sync.usecases.history import stored_trigger
+from sync.usecases.live import LiveChanges, SourceStatus
 from sync.usecases.markers import Markers
+from sync.usecases.migrate import MigrationService
 from sync.usecases.settings import Origin, SettingChanged, SettingRow, SettingsView
 from sync.usecases.status import Figures
 from sync.usecases.webhook_inbox import WebhookInbox
@@ -149,10 +167,13 @@ __all__ = [
     "Engine",
     "EngineConfig",
     "Explanation",
+    "ExportTable",
     "FailureKind",
     "FieldRow",
     "Figures",
     "Finding",
+    "FollowResult",
+    "Followed",
     "HeldLink",
     "HeldLinkPage",
     "HoldStatus",
@@ -163,14 +184,23 @@ __all__ = [
     "HubSpotSession",
     "Link",
     "LinkState",
+    "LiveChanges",
     "MalformedEvents",
     "MappingCheck",
     "Markers",
+    "MigrationDifference",
+    "MigrationProgress",
+    "MigrationReport",
+    "MigrationService",
+    "MigrationStanding",
+    "NewRecordNotifier",
+    "NewSellRecord",
     "Origin",
     "Outcome",
     "Refused",
     "RequestResult",
     "RequestStatus",
+    "RetireUnverified",
     "RetryPolicy",
     "RunInProgress",
     "RunRecord",
@@ -180,6 +210,7 @@ __all__ = [
     "SchedulerBeat",
     "SchedulerState",
     "SellClient",
+    "SellMode",
     "SellRef",
     "ServiceUnavailable",
     "SettingChange",
@@ -191,6 +222,7 @@ __all__ = [
     "SlackAuth",
     "SlackChannel",
     "SlackGroup",
+    "SourceStatus",
     "StatusView",
     "Summary",
     "SyncError",
@@ -199,6 +231,7 @@ __all__ = [
     "ThresholdImpact",
     "Trigger",
     "Verdict",
+    "VerifyReport",
     "WebhookInbox",
     "check_hubspot",
     "check_published_credentials",
@@ -209,10 +242,13 @@ __all__ = [
     "conflict_seen_token",
     "describe",
     "field_label",
+    "firehose_follower",
     "hubspot_owned_fields",
     "hubspot_skipped",
+    "live_changes",
     "looks_like_email",
     "mentions_sell_host",
+    "migration_standing",
     "parse_events",
     "parse_id",
     "parse_items",

@@ -12,17 +12,27 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import partial
 
-from sync.domain import Conflict, Held, HubSpotList, Link, SellRef
+from sync.domain import Conflict, Held, HubSpotList, Link, SellMode, SellRef
 from sync.engine import Engine
-from sync.errors import ConflictChanged, RunsHeld
+from sync.errors import ConflictChanged, RunsHeld, SellNotCalled
 from sync.mapping import MappingCheck
+from sync.migration.standing import migration_standing
 from sync.pipeline.short_run import ShortWork
-from sync.ports import BulkHold, ChangeRequest, RunRecord, SchedulerBeat, SyncSettings
+from sync.ports import (
+    BulkHold,
+    ChangeRequest,
+    MigrationStanding,
+    RunRecord,
+    SchedulerBeat,
+    SyncSettings,
+)
 from sync.push import parse_items
 from sync.report import SyncReport
+from sync.sell_mode import RETIRED_WHY
 from sync.settings_registry import REGISTRY as SETTINGS
-from sync.settings_registry import SettingNote, runs_held
+from sync.settings_registry import SettingNote, runs_held, sell_mode
 from sync.settings_registry import needs_crm as setting_needs_crm
 from sync.usecases.approvals import (
     REQUEST_TTL,
@@ -46,6 +56,7 @@ from sync.usecases.conflicts import (
 from sync.usecases.conflicts import seen_token as conflict_seen_token
 from sync.usecases.digest import ChangeKind, Digest, SettingChange, Summary
 from sync.usecases.explain import Explain, Explanation, Verdict
+from sync.usecases.export import Export, ExportTable, SellArchivePort
 from sync.usecases.fields import FieldRow, Fields, field_label
 from sync.usecases.history import (
     AuditTrail,
@@ -55,6 +66,7 @@ from sync.usecases.history import (
     stored_trigger,
     trigger_parts,
 )
+from sync.usecases.live import SourceStatus
 from sync.usecases.markers import Markers
 from sync.usecases.settings import SettingChanged, SettingRow, Settings, SettingsView
 from sync.usecases.status import (
@@ -92,6 +104,7 @@ __all__ = [
     "Decision",
     "DecisionOutcome",
     "Explanation",
+    "ExportTable",
     "FieldRow",
     "Figures",
     "HeldLink",
@@ -135,10 +148,13 @@ class SyncService:
         self._parts = parts
         # Each use case gets the storage roles it calls (the store plays them all).
         store, clock, config, in_force = engine.store, engine.clock, engine.config, engine.settings
-        hubspot, sell = engine.hubspot, engine.sell
+        hubspot, sell = engine.hubspot, parts.sell
         audit = Audit(store, clock)
         self._threshold = Threshold(store, store, store, in_force)
-        self._approvals = Approvals(store, store, hubspot, in_force, audit, config, self._threshold)
+        standing = partial(migration_standing, store)
+        self._approvals = Approvals(
+            store, store, hubspot, in_force, audit, config, self._threshold, standing
+        )
         self._bulk = BulkHolds(store, audit, clock)
         self._status = Status(store, clock, config, self._approvals)
         self._history = History(store, store, store, store)
@@ -157,10 +173,11 @@ class SyncService:
         self._fields = Fields(
             hubspot, sell, store, in_force, audit, score_property=config.score_property
         )
-        self._digest = Digest(store, store, store, store, clock)
+        self._digest = Digest(store, store, store, store, clock, self.sell_mode)
         self.markers = Markers(store, store, clock)
         self.webhook_inbox = WebhookInbox(store)
-        self._settings = Settings(store, store, hubspot, in_force, clock, config)
+        self._settings = Settings(store, store, hubspot, in_force, clock, config, standing)
+        self._export = Export(store, self.sell_mode)
 
     # -------------------------------------------------------------- running (the engine's)
     def run(
@@ -195,6 +212,10 @@ class SyncService:
             log.info("%s", run_log_line(report))
         return report
 
+    def sources(self) -> list[SourceStatus]:
+        """Each source of changes between scheduled runs (``status``, App Home, ``/metrics``)."""
+        return self._status.sources.sources()
+
     def interrupt(self, reason: str) -> None:
         """Stop the runs going on at their next page boundary, recorded as interrupted (a
         signal, or the process shutting down): see sync/interrupt.py."""
@@ -215,6 +236,8 @@ class SyncService:
             raise Refused(
                 "nothing to push: give emails, lead:ID, contact:ID, Sell URLs or tag:NAME"
             )
+        if sell_mode(self.settings()) is SellMode.RETIRED:
+            raise SellNotCalled(f"{RETIRED_WHY}: nothing can be pushed from it")
         return self.engine.push(items, actor=actor.id, dry_run=dry_run)
 
     def hubspot_url(self, contact_id: str) -> str | None:
@@ -224,6 +247,18 @@ class SyncService:
     # -------------------------------------------------------------- status and history
     def settings(self) -> SyncSettings:
         return self._parts.settings()
+
+    def sell_mode(self) -> SellMode:
+        """How far sellsync still uses Sell (M5): active, read_only or retired."""
+        return sell_mode(self._parts.settings())
+
+    def migration_standing(self) -> MigrationStanding:
+        """Where leaving Sell stands, from storage alone (for retiring Sell)."""
+        return migration_standing(self.engine.store)
+
+    def export_tables(self, open_archive: Callable[[], SellArchivePort]) -> list[ExportTable]:
+        """``sellsync export``: every table to write, each a stream (refused under retired)."""
+        return self._export.tables(open_archive)
 
     def runs_held(self) -> Held | None:
         """Why no sync may start now (a pause, approved); None: runs may start."""
@@ -237,9 +272,20 @@ class SyncService:
         """The stored settings that differ from the environment's (the stored value wins)."""
         return self._settings.differences()
 
-    def change_setting(self, name: str, value: str, *, actor: Actor, reason: str) -> SettingChanged:
-        """``sellsync settings set``: change one now, checked and audited."""
-        return self._settings.change(name, value, actor=actor, reason=reason)
+    def change_setting(
+        self,
+        name: str,
+        value: str,
+        *,
+        actor: Actor,
+        reason: str,
+        confirm_unverified: bool = False,
+    ) -> SettingChanged:
+        """``sellsync settings set``: change one now, checked and audited (retiring Sell while
+        the migration is not verified needs ``confirm_unverified``)."""
+        return self._settings.change(
+            name, value, actor=actor, reason=reason, confirm_unverified=confirm_unverified
+        )
 
     def store_settings(self) -> SyncSettings:
         """``serve`` and ``worker`` at start: store the environment's value of every setting
@@ -300,8 +346,12 @@ class SyncService:
     def pending_requests(self) -> list[ChangeRequest]:
         return self._approvals.pending_requests()
 
-    def decide(self, request_id: int, *, approve: bool, actor: Actor) -> Decision:
-        return self._approvals.decide(request_id, approve=approve, actor=actor)
+    def decide(
+        self, request_id: int, *, approve: bool, actor: Actor, confirm_unverified: bool = False
+    ) -> Decision:
+        return self._approvals.decide(
+            request_id, approve=approve, actor=actor, confirm_unverified=confirm_unverified
+        )
 
     # -------------------------------------------------------------- the bulk guard's holds
     def bulk_hold(self, hold_id: int | None = None) -> BulkHold | None:

@@ -21,6 +21,7 @@ from bot.blocks.common import (
     who,
 )
 from bot.blocks.links import NO_HUBSPOT_URLS, RecordUrls
+from bot.blocks.sell_mode import sell_mode_line
 from sync.api import ChangeKind, FailureKind, SettingChange, Summary, SyncReport
 
 STAGES = {
@@ -174,7 +175,10 @@ def summary_message(summary: Summary) -> Message:
     since = f"since {when(summary.since)}" if summary.since else "so far"
     if summary.empty:
         text = f":sunny: sellsync summary {since}: nothing changed."
-        return Message("sellsync summary: nothing changed", [section(text)])
+        return Message(
+            "sellsync summary: nothing changed",
+            [section(text), context(sell_mode_line(summary.sell_mode))],
+        )
     runs = plural(summary.runs, "run") + (
         f", {summary.failed_runs:,} failed" if summary.failed_runs else ""
     )
@@ -196,6 +200,7 @@ def summary_message(summary: Summary) -> Message:
         blocks += bullet_sections(
             [f"• {setting_change_line(c)}" for c in summary.setting_changes], max_blocks=5
         )
+    blocks.append(context(sell_mode_line(summary.sell_mode)))
     counted = ", ".join(
         f"{OUTCOME_LABELS.get(k, escape(k))} {v}" for k, v in sorted(summary.counts.items()) if v
     )

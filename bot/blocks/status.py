@@ -18,12 +18,14 @@ from bot.blocks.common import (
     who,
 )
 from bot.blocks.links import NO_HUBSPOT_URLS, RecordUrls
+from bot.blocks.sell_mode import sell_mode_line
 from bot.settings_text import how_to
 from sync.api import (
     Explanation,
     LinkState,
     RunRecord,
     ScheduleState,
+    SourceStatus,
     StatusView,
     Verdict,
     field_label,
@@ -90,6 +92,50 @@ def schedule_line(schedule: ScheduleState) -> str:
     return "none: no scheduler has run yet (start `sellsync worker`)"
 
 
+def _age(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def source_line(source: SourceStatus) -> str:
+    """One source of changes between scheduled runs, as the board words it."""
+    if source.name == "hubspot_webhooks":
+        if not source.enabled and not source.received:
+            return "HubSpot webhooks: off (HubSpot's changes are polled)"
+        parts = [f"HubSpot webhooks: {plural(source.received or 0, 'event')} received"]
+        parts.append(f"last {when(source.last_event_at)}")
+        depth = source.queue_depth or 0
+        if depth:
+            oldest = source.oldest_unapplied_age_seconds or 0.0
+            parts.append(f"{depth:,} waiting (oldest {_age(oldest)})")
+        else:
+            parts.append("none waiting")
+        if source.failing:
+            reasons = ", ".join(escape(r) for r in source.failing_reasons)
+            verb = "keeps" if source.failing == 1 else "keep"
+            parts.append(f":warning: {plural(source.failing, 'event')} {verb} failing ({reasons})")
+        return " · ".join(parts)
+    if source.name == "sell_firehose":
+        if not source.enabled or source.position_age_seconds is None:
+            return "Sell Firehose: not followed (Sell's changes are polled)"
+        return f"Sell Firehose: position {_age(source.position_age_seconds)} old"
+    if source.name == "poll":
+        if not source.enabled:
+            return "Short poll: off"
+        return f"Short poll: every {source.interval_seconds or 0:,} s"
+    return escape(source.name)
+
+
+def sources_text(view: StatusView) -> str:
+    """``Changes between runs: …``: each source on a line (empty when none is known)."""
+    if not view.sources:
+        return ""
+    return "*Changes between runs*\n" + "\n".join(source_line(s) for s in view.sources)
+
+
 def status_message(view: StatusView) -> Message:
     """The status board in Slack: ``/sellsync status`` answers with it, and the App Home shows
     it as it is (the one Slack renderer of the board)."""
@@ -115,11 +161,14 @@ def status_message(view: StatusView) -> Message:
         )
     blocks = [
         section(
-            f"*sellsync status*\nThreshold *{view.threshold:,}* · synced HubSpot list {code(view.list_id or '(not set)')}",
+            f"*sellsync status*\nThreshold *{view.threshold:,}* · synced HubSpot list {code(view.list_id or '(not set)')}\n{sell_mode_line(view.sell_mode)}",
             fields=fields,
         ),
         context(links_text(view)),
     ]
+    sources = sources_text(view)
+    if sources:
+        blocks.append(context(sources))
     return Message(
         f"sellsync: threshold {view.threshold}, {plural(view.open_conflicts, 'open conflict')}, "
         f"{plural(view.pending_requests, 'pending approval')}",
@@ -226,6 +275,8 @@ def explanation_facts(exp: Explanation) -> list[str]:
         f"Open conflict on {field_label(c.field)}: Sell {c.sell_value!r} vs HubSpot {c.hubspot_value!r}"
         for c in exp.conflicts
     ]
+    if exp.sell_held is not None:
+        facts.append(exp.sell_held)
     return facts
 
 

@@ -18,11 +18,12 @@ from bot.blocks.conflicts import (
     link_choice_note,
     resolved_note,
 )
+from bot.blocks.sell_mode import retire_unverified_message
 from bot.blocks.threshold import decision_text
 from bot.listeners.approvals import notify_requester, refresh_hold, refresh_message
 from bot.listeners.common import Body, Deps, first_action, guarded, tell, user_id
 from bot.listeners.events import publish_home
-from sync.api import ConflictChanged, RequestStatus
+from sync.api import ConflictChanged, RequestStatus, RetireUnverified
 
 OUT_OF_DATE = ":warning: That button is out of date; run the command again."
 
@@ -49,9 +50,17 @@ def register(app: App, deps: Deps) -> None:
         if request_id is None:
             tell(body, client, respond, notice(OUT_OF_DATE))
             return
-        decision = service.decide(
-            request_id, approve=action.get("action_id") == ids.APPROVE, actor=deps.actor(user)
-        )
+        action_id = action.get("action_id")
+        try:
+            decision = service.decide(
+                request_id,
+                approve=action_id in (ids.APPROVE, ids.APPROVE_UNVERIFIED),
+                actor=deps.actor(user),
+                confirm_unverified=action_id == ids.APPROVE_UNVERIFIED,
+            )
+        except RetireUnverified as exc:  # the second confirmation, naming what is unverified
+            tell(body, client, respond, retire_unverified_message(request_id, exc))
+            return
         request = decision.request
         if decision.changed:
             # only the message stored for the request: never one the payload names

@@ -61,7 +61,8 @@ class Parts:
 
     @classmethod
     def of(cls, engine: Engine) -> Parts:
-        return cls(engine, engine.store, engine.hubspot, engine.sell, engine.clock, engine.config)
+        sell = engine.guarded_sell()  # as the Sell mode in force allows (M5)
+        return cls(engine, engine.store, engine.hubspot, sell, engine.clock, engine.config)
 
     def settings(self) -> SyncSettings:
         """The stored threshold, list and custom mappings (seeded from the configuration)."""

@@ -11,11 +11,13 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sync.config import EngineConfig
+from sync.domain import SellMode
 from sync.ports import Clock, RunRecord, RunStats, SchedulerBeat, Store
-from sync.settings_registry import SettingNote, notes
+from sync.settings_registry import SettingNote, notes, sell_mode
 from sync.usecases.approvals import Approvals
 from sync.usecases.common import iso
 from sync.usecases.history import stored_trigger
+from sync.usecases.live import Sources, SourceStatus
 
 #: A scheduler records a heartbeat every minute (bot/scheduler.py); one silent for this long is
 #: taken for dead (crashed, stopped without a chance to say so, or its host is gone).
@@ -97,6 +99,10 @@ class StatusView:
     schedule: ScheduleState = field(default_factory=lambda: ScheduleState(SchedulerState.NEVER))
     #: What the settings in force ask to show (the sync paused: by whom, since when, why)
     notes: tuple[SettingNote, ...] = ()
+    #: Each source of changes between scheduled runs (webhooks, Firehose, poll)
+    sources: tuple[SourceStatus, ...] = ()
+    #: How far sellsync still uses Sell (M5): active, read_only or retired
+    sell_mode: SellMode = SellMode.ACTIVE
 
     @property
     def running(self) -> RunRecord | None:
@@ -143,6 +149,8 @@ class StatusView:
                 }
                 for n in self.notes
             ],
+            "sources": [source.to_dict() for source in self.sources],
+            "sell_mode": self.sell_mode.value,
         }
 
 
@@ -154,14 +162,16 @@ class Figures:
     links: dict[str, int]  # by state
     open_conflicts: int
     pending_requests: int
+    sources: tuple[SourceStatus, ...] = ()  # each source of changes between scheduled runs
 
 
-def read_figures(store: Store) -> Figures:
+def read_figures(store: Store, sources: Sources | None = None) -> Figures:
     return Figures(
         runs=store.run_stats(),
         links=store.count_links(),
         open_conflicts=store.count_conflicts(),
         pending_requests=len(store.pending_requests()),
+        sources=tuple(sources.sources()) if sources is not None else (),
     )
 
 
@@ -174,6 +184,10 @@ class Status:
         self.clock = clock
         self.config = config
         self.approvals = approvals
+        #: The status of each source of changes (sync/usecases/live.py)
+        self.sources = Sources(
+            store, store, clock, webhooks_enabled=config.webhooks, poll_seconds=config.poll_seconds
+        )
 
     def status(self) -> StatusView:
         store = self.store
@@ -199,6 +213,8 @@ class Status:
             links=counts.links,
             recent_runs=runs,
             notes=notes(settings),
+            sources=tuple(self.sources.sources()),
+            sell_mode=sell_mode(settings),
         )
 
     def schedule_state(self) -> ScheduleState:
@@ -217,7 +233,7 @@ class Status:
     def figures(self) -> Figures:
         """Runs by status, links by state, open work (``/metrics``); raises when the database
         does not answer."""
-        return read_figures(self.store)
+        return read_figures(self.store, self.sources)
 
 
 def run_dict(run: RunRecord | None) -> dict[str, object] | None:
