@@ -166,6 +166,8 @@ class Engine:
                         error=report.failure
                         or (f"interrupted by {report.interrupted}" if report.interrupted else None),
                     )
+                    if short is not None and report.idle:  # a look that found nothing
+                        self.store.forget_run(report.run_id)
                 finally:
                     self._release(lease)
         return report

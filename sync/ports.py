@@ -600,6 +600,11 @@ class RunLog(Protocol):
         """The runs recorded as started and not finished, newest first."""
         ...
 
+    def forget_run(self, run_id: int) -> None:
+        """Drop a finished run from the log: a small run of events or a poll that found nothing
+        to do (the log keeps what happened, not every look). A run still running stays."""
+        ...
+
     def interrupt_runs(self, *, at: datetime, error: str) -> list[int]:
         """Close every run still ``running`` as ``interrupted`` at ``at`` (its counts kept):
         called by a run that holds the run lock, when any other such row is an orphan whose

@@ -118,6 +118,11 @@ class SyncReport:
     interrupted: str | None = None
 
     @property
+    def idle(self) -> bool:
+        """Nothing happened: no record changed, skipped or failed, nothing held, no failure."""
+        return self.status == "ok" and not any(self.run_counts().values()) and self.bulk is None
+
+    @property
     def status(self) -> str:
         if self.interrupted is not None:
             return "interrupted"

@@ -50,6 +50,14 @@ class RunRepository(Repository):
             if rowcount(result) == 0:
                 raise RecordNotFound(f"run {run_id}")
 
+    def forget_run(self, run_id: int) -> None:
+        with self._write() as session:
+            session.execute(
+                sa.delete(t.sync_runs).where(
+                    t.sync_runs.c.id == run_id, t.sync_runs.c.status != "running"
+                )
+            )
+
     def recent_runs(self, limit: int = 10) -> list[RunRecord]:
         """The newest runs first."""
         return self._runs(sa.true(), limit)

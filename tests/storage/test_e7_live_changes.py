@@ -261,7 +261,7 @@ def test_e2_no_poll_when_poll_seconds_is_zero(live: Live) -> None:
     )
     worker = live_changes(SyncService(engine), owner="w", poll=Poll(sell_changes=True))
     assert not worker.tick().polled
-    assert live.store.recent_runs(1) == []
+    assert live.sell.total_calls() == 0 and live.hubspot.total_calls() == 0
 
 
 def test_e4_an_echo_of_sellsyncs_own_write_causes_no_write(live: Live) -> None:
@@ -288,3 +288,17 @@ def test_e2_the_default_poll_reads_the_joins_and_what_no_push_source_brings(live
     # Sell answered that the account has no Firehose: its changes are polled again
     live.store.set_mark(FIREHOSE_ABSENT, FirehoseAbsence.at(live.clock.now()))
     assert poll(webhooks=True, firehose=True).sell_changes
+
+
+def test_e7_a_poll_that_finds_nothing_leaves_no_run_in_the_log(live: Live) -> None:
+    cid, ref = live.linked(email="n@x.com", lastname="N")
+    runs = [r.id for r in live.store.recent_runs(50)]
+    worker = live.worker(poll=Poll(sell_changes=True))
+    assert worker.tick().polled
+    assert [r.id for r in live.store.recent_runs(50)] == runs  # a look, not a run to list
+    live.sell.edit(ref.kind, ref.id, title="CEO")  # type: ignore[attr-defined]
+    live.clock.tick(61)
+    assert worker.tick().polled
+    (run, *_) = live.store.recent_runs(1)
+    assert run.trigger == POLL and run.counts.get("updated_hubspot") == 1
+    assert live.hubspot.value(cid, "jobtitle") == "CEO"
