@@ -194,6 +194,14 @@ def test_a_link_where_the_bot_is_no_member_is_not_unfurled(bot: Bot) -> None:
     assert bot.sent("chat.unfurl") == []
 
 
+def test_links_in_sellsync_s_own_messages_are_not_unfurled(bot: Bot) -> None:
+    """Its own messages name records already (Bolt drops the app's own events)."""
+    lead = bot.world.sell.add("lead", email="x@example.com", last_name="X")
+    event = bot.slack.surface.share_links([f"{SELL}/leads/{lead}"], user="UBOT", channel=CHANNEL)
+    assert bot.event({**event, "is_bot_user_member": True}).status == 200
+    assert bot.sent("chat.unfurl") == [] and bot.world.sell.total_calls() == 0
+
+
 def test_a_forged_link_shared_event_is_refused_by_the_signature_check(bot: Bot) -> None:
     lead = bot.world.sell.add("lead", email="x@example.com", last_name="X")
     event = bot.slack.surface.share_links([f"{SELL}/leads/{lead}"], user=REP, channel=CHANNEL)
