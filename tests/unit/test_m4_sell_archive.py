@@ -125,7 +125,7 @@ def test_m4_archive_notes_carry_resource_and_creator(sell: ArchiveSell) -> None:
     assert dict(note.raw) == raw
 
 
-def test_m4_archive_users_and_tags_in_id_order(sell: ArchiveSell) -> None:
+def test_m4_archive_users_and_tags_page_by_page(sell: ArchiveSell) -> None:
     for i in range(120):
         sell.add("users", name=f"U{i}", email=f"u{i}@x.test", status="active", role="user")
     sell.add("tags", name="vip", resource_type="lead")
