@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from sync.clients.hubspot_scopes import HubSpotCredential, missing_scopes, required_scopes
 from sync.domain import RECORD_KINDS, HubSpotList, PropertyInfo, RecordKind, SellCustomField
 from sync.errors import ApiError, AuthError
 from sync.mapping import (
@@ -28,14 +29,11 @@ from sync.mapping import (
     hubspot_owned_fields,
 )
 
-#: Private-app scopes a sync and a push need (reads, writes, list edits, property definitions).
-HUBSPOT_SCOPES = (
-    "crm.objects.contacts.read",
-    "crm.objects.contacts.write",
-    "crm.lists.read",
-    "crm.lists.write",
-    "crm.schemas.contacts.read",
-)
+#: The scopes a sync and a push need, from the endpoint table
+#: (:data:`sync.clients.hubspot_scopes.HUBSPOT_ENDPOINT_SCOPES`); leaving Sell needs the rest
+#: of the table's (companies, owners, property definitions), which ``check`` names apart.
+HUBSPOT_SCOPES = required_scopes(feature="sync")
+HUBSPOT_MIGRATION_SCOPES = tuple(s for s in required_scopes() if s not in HUBSPOT_SCOPES)
 #: Bot scopes of manifest.yml that the bot cannot work without; ``usergroups:read`` is added
 #: when a manager group is configured.
 SLACK_SCOPES = (
@@ -124,7 +122,8 @@ def sell_skipped(failed: Finding, *, mappings: int = 0) -> list[Finding]:
 
 
 class HubSpotProbe(Protocol):
-    def token_scopes(self) -> frozenset[str] | None: ...
+    def credential(self) -> HubSpotCredential: ...
+    def probe_scopes(self, list_id: str | None = None) -> frozenset[str]: ...
     def get_list(self, list_id: str) -> HubSpotList: ...
     def properties(self) -> dict[str, PropertyInfo]: ...
 
@@ -169,9 +168,18 @@ class SlackProbe(Protocol):
 def check_hubspot(
     hubspot: HubSpotProbe, *, list_id: str | None, score_property: str
 ) -> list[Finding]:
-    """The token and its scopes, the synced list, the score property."""
+    """The token, its kind and scopes, the synced list, the score property.
+
+    The scopes come from HubSpot's token info when it describes the token (an app's static
+    token); otherwise (a service key) from probing the endpoints sellsync calls. Only those
+    calls can refuse the token: the token info not answering is not a failure."""
     try:
-        scopes = hubspot.token_scopes()
+        credential = hubspot.credential()
+        if credential.scopes is None:
+            lacking = hubspot.probe_scopes(list_id)
+        else:
+            lacking = frozenset(missing_scopes(credential.scopes, required_scopes()))
+        missing = [s for s in HUBSPOT_SCOPES if s in lacking]
     except ApiError as exc:
         token = (
             _refused("hubspot.token", "HUBSPOT_ACCESS_TOKEN", exc)
@@ -179,7 +187,20 @@ def check_hubspot(
             else _unreachable("hubspot.token", "HUBSPOT_BASE_URL", exc)
         )
         return [token, *hubspot_skipped(token, list_id=list_id, score_property=score_property)]
-    findings = [_scopes("hubspot.token", "HUBSPOT_ACCESS_TOKEN", HUBSPOT_SCOPES, scopes)]
+    facts: dict[str, Any] = {
+        "kind": credential.kind,
+        "app_id": credential.app_id,
+        "scopes_known": credential.scopes is not None,
+        "token_info_status": credential.status,
+        "migration_missing": [s for s in HUBSPOT_MIGRATION_SCOPES if s in lacking],
+    }
+    if missing:
+        token = Finding(
+            "hubspot.token", "missing_scopes", "HUBSPOT_ACCESS_TOKEN", {**facts, "missing": missing}
+        )
+    else:
+        token = Finding("hubspot.token", facts=facts)
+    findings = [token]
     findings.append(_hubspot_list(hubspot, list_id))
     findings.append(_score_property(hubspot, score_property))
     return findings

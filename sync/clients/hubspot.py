@@ -34,6 +34,7 @@ from sync.clients.absence import confirm_absent
 from sync.clients.errors import HUBSPOT, Remedy, classify_hubspot
 from sync.clients.http import DEFAULT_TIMEOUT, USER_AGENT, ApiSession, Reply
 from sync.clients.hubspot_lists import HubSpotLists
+from sync.clients.hubspot_scopes import TOKEN_INFO_PATH, HubSpotCredential, probe_requests
 from sync.clients.hubspot_search import SEARCH_CAP, SEARCH_PAGE, SearchCursor
 from sync.clients.hubspot_wire import (
     ADDITIONAL_EMAILS,
@@ -54,7 +55,7 @@ from sync.domain import (
     PropertyInfo,
     normalize_email,
 )
-from sync.errors import ApiError, AuthError
+from sync.errors import ApiError, AuthError, RateLimited
 from sync.ports import (
     ChangePage,
     ContactWrite,
@@ -149,7 +150,7 @@ class HubSpotClient(HubSpotPort):
         self.portal_id = str(session.portal_id) if session.portal_id not in (None, "") else None
         self.max_workers = max(1, limits.max_workers)
         self.score_property = session.score_property
-        self._token = session.token  # token-info takes it in its body (``token_scopes``)
+        self._token = session.token  # token-info takes it in its body (``credential``)
         self._session = ApiSession(
             service=HUBSPOT,
             base_url=session.base_url,
@@ -483,29 +484,64 @@ class HubSpotClient(HubSpotPort):
 
     # ------------------------------------------------------------------ preflight
 
-    def token_scopes(self) -> frozenset[str] | None:
-        """The scopes granted to a private-app token (``sellsync check``); None when HubSpot
-        keeps them to itself (a service key or an OAuth token answers 400/404 here). A refused
-        token raises AuthError like every other call."""
+    def credential(self) -> HubSpotCredential:
+        """What HubSpot tells about the token (``sellsync check``).
+
+        HubSpot's private-app token info describes an app's static token: its app, portal and
+        scopes. For any other credential (a service key) HubSpot documents no answer, so every
+        4xx here, even a 401, only means "not told": whether the token works is decided by the
+        calls the product makes (:meth:`probe_scopes`), never by this endpoint. A 429 or a
+        server error that outlasts the retries raises like every other call."""
         try:
             reply = self._send(
-                "POST",
-                "/oauth/v2/private-apps/get/access-token-info",
-                kind="token_info",
-                json_body={"tokenKey": self._token},
+                "POST", TOKEN_INFO_PATH, kind="token_info", json_body={"tokenKey": self._token}
             )
-        except AuthError:
+        except RateLimited:
             raise
         except ApiError as exc:
-            if exc.status in (400, 404, 405):
-                return None
+            if exc.status is not None and 400 <= exc.status < 500:
+                return HubSpotCredential("not_told", status=exc.status)
             raise
-        if not reply.ok:
-            if reply.response.status_code in (400, 404, 405):
-                return None
-            reply.raise_for_error()
-        body = reply.json() or {}
-        return frozenset(str(s) for s in body.get("scopes") or ())
+        if not reply.ok:  # a 404, 409 or 422 comes back as a reply
+            return HubSpotCredential("not_told", status=reply.response.status_code)
+        body = reply.json()
+        scopes = body.get("scopes") if isinstance(body, dict) else None
+        if not isinstance(scopes, list):
+            return HubSpotCredential("not_told", status=reply.response.status_code)
+        return HubSpotCredential(
+            "app",
+            scopes=frozenset(str(s) for s in scopes),
+            app_id=str(body.get("appId") or ""),
+            hub_id=str(body.get("hubId") or ""),
+        )
+
+    def token_scopes(self) -> frozenset[str] | None:
+        """The scopes the token info tells, or None when it does not describe the token."""
+        return self.credential().scopes
+
+    def probe_scopes(self, list_id: str | None = None) -> frozenset[str]:
+        """The required scopes the token lacks, found by calling the endpoints themselves
+        (:func:`~sync.clients.hubspot_scopes.probe_requests`: reads, and writes with empty
+        inputs, so nothing changes). A 403 means the probe's scopes are missing, less those
+        another probe proved held; any other 4xx means HubSpot got past its scope check. A
+        refused token (401) raises :class:`AuthError`; a HubSpot that does not answer raises."""
+        needed: set[str] = set()
+        held: set[str] = set()
+        for probe in probe_requests(self.api_version, list_id):
+            try:
+                self._send(probe.method, probe.path, kind=probe.kind, json_body=probe.body)
+            except AuthError as exc:
+                if exc.status != 403:
+                    raise
+                needed.update(probe.scopes)
+                continue
+            except RateLimited:
+                raise
+            except ApiError as exc:
+                if exc.status is None or not 400 <= exc.status < 500:
+                    raise
+            held.update(probe.scopes)
+        return frozenset(needed - held)
 
     def contact_url(self, contact_id: str) -> str | None:
         if self.portal_id is None:

@@ -36,11 +36,15 @@ def test_the_sandbox_environment_passes_every_check(sb: Sandbox, tmp_path: Path)
 def test_missing_hubspot_scopes_are_named(sb: Sandbox, tmp_path: Path) -> None:
     assert sb.hubspot.token_scopes is not None
     sb.hubspot.token_scopes.remove("crm.lists.write")
-    sb.hubspot.token_scopes.remove("crm.schemas.contacts.read")
+    sb.hubspot.token_scopes.remove("crm.objects.owners.read")
     lines = failed(run_check(settings_for(sb, tmp_path)))
+    # syncing needs crm.lists.write; only leaving Sell needs crm.objects.owners.read
     assert lines == [
-        "✗ HubSpot token: add the scopes crm.lists.write, crm.schemas.contacts.read to the "
-        "private app, then copy its new token"
+        "✗ HubSpot token: an app's static token (app 777: a legacy private app or a project "
+        "app); scopes from HubSpot (leaving Sell would also need crm.objects.owners.read): "
+        "missing the scopes crm.lists.write: add them to the app (a legacy private app: "
+        "Development → Legacy apps → the app → Scopes, then copy its new token; the project app: "
+        "its hubspot/src/app/app-hsmeta.json, then `hs project upload`)"
     ]
 
 
@@ -155,13 +159,16 @@ def test_a_token_without_readable_scopes_is_still_checked_by_the_next_calls(
     sb.hubspot.token_scopes = None
     findings = run_check(settings_for(sb, tmp_path))
     assert passed(findings)
-    assert "✓ HubSpot token (HubSpot does not show this kind of token's scopes)" in render(findings)
+    assert (
+        "✓ HubSpot token: kind not told by HubSpot (its token info does not describe service "
+        "keys); scopes probed on the endpoints"
+    ) in render(findings)
     sb.hubspot.inject("401", path_prefix="/crm/lists", times=None)
     sb.hubspot.inject("401", path_prefix="/crm/properties", times=None)
-    refused = [f for f in run_check(settings_for(sb, tmp_path)) if not f.ok]
+    # the probes of the token check call those endpoints: the key is refused there
+    refused = [f for f in run_check(settings_for(sb, tmp_path)) if not f.ok and not f.skipped]
     assert [(f.key, f.variable, f.fatal) for f in refused] == [
-        ("hubspot.list", "HUBSPOT_ACCESS_TOKEN", True),
-        ("hubspot.score", "HUBSPOT_ACCESS_TOKEN", True),
+        ("hubspot.token", "HUBSPOT_ACCESS_TOKEN", True),
     ]
 
 

@@ -1,51 +1,12 @@
-"""The preflight's pieces that need no server: HubSpot's token-info call (over
-``httpx.MockTransport``) and which setting an error met during a run points at."""
+"""The preflight's pieces that need no server: which setting an error met during a run points
+at (HubSpot's token info and scope probes: ``test_hubspot_credentials.py``)."""
 
 from __future__ import annotations
 
-import json
-
-import httpx
 import pytest
 
-from sync.clients.hubspot import HubSpotClient, HubSpotLimits, HubSpotSession
-from sync.clients.retry import RetryPolicy
 from sync.errors import ApiError, AuthError, RateLimited, ServiceUnavailable
 from sync.preflight import setup_variable
-
-
-def client_answering(status: int, body: object) -> tuple[HubSpotClient, list[httpx.Request]]:
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(status, json=body)
-
-    http = httpx.Client(transport=httpx.MockTransport(handler), base_url="https://api.test")
-    client = HubSpotClient(
-        HubSpotSession("https://api.test", "pat-na1-real", http=http),
-        HubSpotLimits.unpaced(retry=RetryPolicy(max_attempts=1)),
-    )
-    return client, seen
-
-
-def test_token_scopes_posts_the_token_and_returns_its_scopes() -> None:
-    client, seen = client_answering(200, {"hubId": 1, "scopes": ["crm.lists.read", "oauth"]})
-    assert client.token_scopes() == frozenset({"crm.lists.read", "oauth"})
-    assert seen[0].url.path == "/oauth/v2/private-apps/get/access-token-info"
-    assert json.loads(seen[0].content) == {"tokenKey": "pat-na1-real"}
-
-
-@pytest.mark.parametrize("status", [400, 404])
-def test_token_scopes_of_a_token_hubspot_does_not_describe_are_unknown(status: int) -> None:
-    client, _ = client_answering(status, {"status": "error", "message": "not a private app"})
-    assert client.token_scopes() is None
-
-
-def test_a_refused_token_raises_auth_error() -> None:
-    client, _ = client_answering(401, {"status": "error", "category": "INVALID_AUTHENTICATION"})
-    with pytest.raises(AuthError):
-        client.token_scopes()
 
 
 @pytest.mark.parametrize(
