@@ -23,8 +23,11 @@ from storage.db import open_store
 from storage.repositories import SqlStore
 from sync.clients.hubspot import API_VERSION, HubSpotClient, HubSpotLimits, HubSpotSession
 from sync.clients.sell import SellClient
+from sync.domain import CUSTOM_PREFIX
 from sync.engine import Engine, EngineConfig
+from sync.errors import RecordRejected
 from sync.feeds.links import share_size
+from sync.ports import ContactWrite
 from sync.report import SyncReport
 
 MEMBERS = 600  # three pages of the list
@@ -204,3 +207,34 @@ def test_idle_sell_walk_rereads_no_settled_overlap(
             assert (calls, len(seen)) == ((1, 0) if applied else (3, 250))
         finally:
             sell.close()
+
+
+def test_definitions_are_read_again_after_a_write_refused_over_a_field(
+    sb: Sandbox, tmp_path: Path
+) -> None:
+    sb.reset("empty")
+    sb.sell.add_custom_field("lead", "HubSpot score", "number")
+    cid = sb.hubspot.add_contact({"email": "d@example.com", "lastname": "D"})
+    lead = sb.sell.add_record("lead", {"last_name": "D"})
+    properties = f"/crm/properties/{API_VERSION}/contacts"
+    with open_store(f"sqlite:///{tmp_path}/defs.db") as store:
+        process = Process(sb, store)
+        try:
+            process.hub.properties()
+            process.sell.custom_fields("lead")
+            process.hub.properties()
+            process.sell.custom_fields("lead")
+            assert sb.hubspot.count("GET", properties) == 1
+            assert sb.sell.count("GET", "/v2/lead/custom_fields") == 1
+            (result,) = process.hub.update_contacts(
+                [ContactWrite("k", {"no_such_property": "x"}, id=cid)]
+            )
+            assert result.error is not None
+            process.hub.properties()
+            assert sb.hubspot.count("GET", properties) == 2  # read again after the refusal
+            with pytest.raises(RecordRejected):
+                process.sell.update_record("lead", lead, {f"{CUSTOM_PREFIX}No such field": "x"})
+            process.sell.custom_fields("lead")
+            assert sb.sell.count("GET", "/v2/lead/custom_fields") == 2
+        finally:
+            process.close()
