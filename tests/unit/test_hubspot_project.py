@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from sync.clients.hubspot_scopes import HUBSPOT_ENDPOINT_SCOPES, required_scopes
+from sync.events import CONTACT_EVENT_TYPES
 from sync.mapping import URL_PROPERTY, Direction, field_table
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,3 +99,11 @@ def test_hubspot_project_webhooks_follow_every_field_read_from_hubspot(
     assert {s["subscriptionType"] for s in legacy} >= EVENTS
     hub_events = {s["subscriptionType"] for s in config["subscriptions"]["hubEvents"]}
     assert hub_events == {"contact.privacyDeletion"}
+
+
+def test_hubspot_project_subscribes_to_exactly_the_events_the_receiver_handles(
+    webhooks: dict[str, Any],
+) -> None:
+    subscriptions = webhooks["config"]["subscriptions"]
+    types = {s["subscriptionType"] for group in subscriptions.values() for s in group}
+    assert types == set(CONTACT_EVENT_TYPES)
