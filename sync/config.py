@@ -36,6 +36,10 @@ class EngineConfig:
     #: them the poll also reads HubSpot's changes.
     poll_seconds: int = 60
     webhooks: bool = False
+    #: How long a small run waits for the run lock before it gives up (RunInProgress): small
+    #: runs of events, polls and the Firehose take turns in the worker, each a fraction of a
+    #: second, and one should not wait for the next tick because another holds the lock.
+    short_run_patience_seconds: float = 3.0
 
     @property
     def seed_threshold(self) -> int:

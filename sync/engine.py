@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from contextlib import nullcontext
 from datetime import datetime
@@ -176,8 +177,16 @@ class Engine:
         """A small run (:mod:`sync.pipeline.short_run`): the records ``work`` names, read as
         they are now, and its poll's feeds, through the same planner and applier, under the
         same lock, recorded in the run log under ``trigger`` (``events``, ``poll``). Raises
-        RunInProgress when another run holds the lock (the hints wait for the next one)."""
-        return self.run(trigger=trigger, short=work)
+        RunInProgress when another run holds the lock for longer than the configuration's
+        ``short_run_patience_seconds`` (the hints wait for the next one)."""
+        deadline = time.monotonic() + self.config.short_run_patience_seconds
+        while True:
+            try:
+                return self.run(trigger=trigger, short=work)
+            except RunInProgress:  # refused before the run started: nothing to undo
+                if time.monotonic() >= deadline or self.stop.is_set():
+                    raise
+                time.sleep(0.05)
 
     def interrupt(self, reason: str) -> None:
         """Stop this engine's runs at their next page boundary, recorded as interrupted (a

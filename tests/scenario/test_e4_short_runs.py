@@ -4,6 +4,8 @@ hold as in a scheduled run. In-memory CRMs (tests/fakes.py), the real SQLite sto
 
 from __future__ import annotations
 
+import threading
+
 from sync.domain import ConflictStatus, LinkState, SellRef
 from sync.errors import RunInProgress
 from sync.pipeline.short_run import EVENTS, POLL, Hints, Poll, ShortWork
@@ -201,3 +203,16 @@ def test_e5_a_poll_of_hubspots_search_syncs_a_hubspot_edit(world: World) -> None
     world.clock.tick(5)
     world.engine.run_short(ShortWork(poll=Poll(hubspot_changes=True)), trigger=POLL)
     assert world.sell.value(ref.kind, ref.id, "mobile") == "777"
+
+
+def test_e5_a_small_run_waits_briefly_for_another_small_run_to_release_the_lock(
+    world: World,
+) -> None:
+    cid, ref = linked(world, email="turn@x.com", lastname="Turn")
+    world.hubspot.set(cid, phone="42")
+    lease = world.engine._lease()
+    assert lease.acquire()  # another small run (the Firehose's, say) holds the lock
+    threading.Timer(0.3, lease.release).start()
+    report = world.engine.run_short(ShortWork(Hints.of(hubspot=[cid])), trigger=EVENTS)
+    assert report.failure is None
+    assert world.sell.value(ref.kind, ref.id, "phone") == "42"  # applied now, not next tick
