@@ -488,10 +488,11 @@ class HubSpotClient(HubSpotPort):
         """What HubSpot tells about the token (``sellsync check``).
 
         HubSpot's private-app token info describes an app's static token: its app, portal and
-        scopes. For any other credential (a service key) HubSpot documents no answer, so every
-        4xx here, even a 401, only means "not told": whether the token works is decided by the
-        calls the product makes (:meth:`probe_scopes`), never by this endpoint. A 429 or a
-        server error that outlasts the retries raises like every other call."""
+        scopes. For any other credential (a service key) HubSpot documents no answer, so any
+        failure here, even a 401 or a 500, only means "not told": whether the token works, and
+        whether HubSpot answers at all, is decided by the calls the product makes
+        (:meth:`probe_scopes`), never by this endpoint. Only a 429 raises, so that the check
+        does not go on to spend more of the limit."""
         try:
             reply = self._send(
                 "POST", TOKEN_INFO_PATH, kind="token_info", json_body={"tokenKey": self._token}
@@ -499,9 +500,7 @@ class HubSpotClient(HubSpotPort):
         except RateLimited:
             raise
         except ApiError as exc:
-            if exc.status is not None and 400 <= exc.status < 500:
-                return HubSpotCredential("not_told", status=exc.status)
-            raise
+            return HubSpotCredential("not_told", status=exc.status)
         if not reply.ok:  # a 404, 409 or 422 comes back as a reply
             return HubSpotCredential("not_told", status=reply.response.status_code)
         body = reply.json()

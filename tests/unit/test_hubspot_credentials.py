@@ -20,7 +20,6 @@ from sync.clients.hubspot_scopes import (
     required_scopes,
 )
 from sync.clients.retry import RetryPolicy
-from sync.errors import ApiError, AuthError
 from sync.preflight import check_hubspot
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -82,11 +81,19 @@ def test_credentials_service_key_token_info_4xx_is_not_told_never_refused(status
     assert (credential.kind, credential.scopes, credential.status) == ("not_told", None, status)
 
 
-def test_credentials_token_info_that_does_not_answer_is_an_outage() -> None:
+def test_credentials_token_info_failing_leaves_the_verdict_to_the_endpoints() -> None:
+    # a 503 from the token info alone: the product's endpoints answer, the token is good
     client, _ = client_with(portal(token_info=error(503)))
-    with pytest.raises(ApiError) as raised:
-        client.credential()
-    assert raised.value.status == 503 and not isinstance(raised.value, AuthError)
+    assert (client.credential().kind, client.credential().status) == ("not_told", 503)
+    assert check_hubspot(client, list_id=None, score_property="hubspotscore")[0].ok
+    # HubSpot down everywhere: the token check says HubSpot did not answer, not "refused"
+    down, _ = client_with(portal(token_info=error(503), refuse={"": 503}))
+    token = check_hubspot(down, list_id=None, score_property="hubspotscore")[0]
+    assert (token.problem, token.variable, token.fatal) == (
+        "unreachable",
+        "HUBSPOT_BASE_URL",
+        False,
+    )
 
 
 def test_credentials_service_key_with_every_scope_passes_on_the_probes() -> None:
