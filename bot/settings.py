@@ -87,11 +87,19 @@ class AppSettings(BaseSettings):
     slack_approval_channel: str | None = None
     slack_manager_ids: str = ""
     slack_manager_group: str | None = None
+    #: Where each record sellsync creates in Sell is announced, its Sell owner told by DM when
+    #: Slack knows their e-mail (unset: nothing is announced).
+    slack_new_leads_channel: str | None = None
     #: Where a request's response_url may point besides https://hooks.slack.com (and the host of
     #: a SLACK_API_URL that is not Slack's, e.g. the sandbox): origins, comma-separated.
     slack_response_url_hosts: str = ""
 
     sync_interval_minutes: int = Field(default=15, ge=1)
+    #: The short poll between scheduled runs (list joins; Sell's changes without the Firehose;
+    #: HubSpot's changes without webhooks), in seconds; 0: no poll.
+    sync_poll_seconds: int = Field(default=60, ge=0)
+    #: How often Sell's Firehose is read when the account has it (0: never; polls read Sell).
+    sell_firehose_seconds: int = Field(default=5, ge=0)
     sync_bulk_limit: int = Field(default=100, ge=0)  # creations a run makes unasked (bulk guard)
     sync_lock_ttl_seconds: int = Field(default=120, ge=1)  # the run lease, renewed every TTL/3
     summary_cron: str = "0 9 * * mon-fri"

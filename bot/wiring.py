@@ -9,6 +9,7 @@ from typing import Any, NoReturn
 
 from pythonjsonlogger.json import JsonFormatter
 
+from bot.new_leads import new_leads_notifier
 from bot.settings import SYNC_VARIABLES, AppSettings
 from storage.db import open_store
 from storage.repositories import SqlStore
@@ -93,6 +94,8 @@ def engine_config(settings: AppSettings) -> EngineConfig:
         sync_interval_minutes=settings.sync_interval_minutes,
         bulk_limit=settings.sync_bulk_limit,
         bulk_limit_set="sync_bulk_limit" in settings.model_fields_set,
+        poll_seconds=settings.sync_poll_seconds,
+        webhooks=settings.hubspot_client_secret is not None,
     )
 
 
@@ -156,6 +159,7 @@ def build_services(settings: AppSettings, *, store: SqlStore | None = None) -> S
     hubspot.remember_in(store)  # definitions and refusals outlive the process (a day)
     sell.remember_in(store)
     engine = Engine(hubspot, sell, store, SystemClock(), engine_config(settings))
+    engine.announce = new_leads_notifier(settings, sell)  # speed to lead (bot/new_leads.py)
     return Services(SyncService(engine), store, hubspot, sell)
 
 
