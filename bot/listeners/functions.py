@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import traceback
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -216,7 +217,8 @@ def register(app: App, deps: Deps) -> None:
                 log.info("step %s failed: %s", name, deps.scrub(error))
             except Exception as exc:
                 ref = uuid.uuid4().hex[:8]
-                log.exception("step %s failed (%s)", name, ref, exc_info=exc)
+                details = scrub("".join(traceback.format_exception(exc)), deps.secrets)
+                log.error("step %s failed (%s):\n%s", name, ref, details)
                 error = (
                     f"Something went wrong (reference {ref}); the details are in sellsync's log."
                 )
@@ -228,6 +230,9 @@ def register(app: App, deps: Deps) -> None:
                     code = exc.response.get("error") if exc.response is not None else None
                     log.warning("Slack refused step %s's outputs: %s", name, code)
                     error = f"Slack refused the step's outputs ({code or 'unknown error'})."
+                except Exception as exc:  # Slack unreachable: try to end it all the same
+                    log.warning("could not complete step %s: %s", name, type(exc).__name__)
+                    error = "sellsync could not hand the step's outputs to Slack."
             try:
                 fail(error=_one_line(scrub(error, deps.secrets), ERROR_LIMIT) or "failed")
             except Exception as exc:  # Slack unreachable: the log is all that is left
