@@ -107,6 +107,54 @@ class FiguresCollector(Collector):
             ),
         ):
             yield GaugeMetricFamily(name, help_text, value=_seconds(at))
+        yield from _sources(figures)
+
+
+def _sources(figures: Figures) -> Iterator[Metric]:
+    """Each source of changes between scheduled runs, labelled ``source`` (``hubspot_webhooks``,
+    ``sell_firehose``, ``poll``); a figure a source does not have is left out for it."""
+    enabled = GaugeMetricFamily(
+        "sellsync_source_enabled", "1 when the source of changes is on.", labels=["source"]
+    )
+    received = CounterMetricFamily(
+        "sellsync_source_events_received", "Events stored, all time.", labels=["source"]
+    )
+    last = GaugeMetricFamily(
+        "sellsync_source_last_event_timestamp_seconds",
+        "When the newest event was stored (0: never).",
+        labels=["source"],
+    )
+    depth = GaugeMetricFamily(
+        "sellsync_source_queue_depth", "Events stored and not applied yet.", labels=["source"]
+    )
+    oldest = GaugeMetricFamily(
+        "sellsync_source_oldest_unapplied_age_seconds",
+        "How long the oldest event not applied yet has waited (0: none waits).",
+        labels=["source"],
+    )
+    failing = GaugeMetricFamily(
+        "sellsync_source_failing_events",
+        "Events whose apply failed three times or more, still retried.",
+        labels=["source"],
+    )
+    position = GaugeMetricFamily(
+        "sellsync_source_position_age_seconds",
+        "How long ago the followed feed's position was stored.",
+        labels=["source"],
+    )
+    for source in figures.sources:
+        label = [source.name]
+        enabled.add_metric(label, 1 if source.enabled else 0)
+        if source.received is not None:
+            received.add_metric(label, source.received)
+            last.add_metric(label, _seconds(source.last_event_at))
+            failing.add_metric(label, source.failing)
+        if source.queue_depth is not None:
+            depth.add_metric(label, source.queue_depth)
+            oldest.add_metric(label, source.oldest_unapplied_age_seconds or 0.0)
+        if source.position_age_seconds is not None:
+            position.add_metric(label, source.position_age_seconds)
+    yield from (enabled, received, last, depth, oldest, failing, position)
 
 
 def metrics_registry(figures: Callable[[], Figures]) -> CollectorRegistry:

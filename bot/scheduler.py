@@ -1,5 +1,7 @@
 """The schedules of SPEC §3 on APScheduler 3.x: a sync every ``SYNC_INTERVAL_MINUTES``, the
-summary on ``SUMMARY_CRON`` in ``SUMMARY_TZ``, and an hourly sweep of expired change requests.
+summary on ``SUMMARY_CRON`` in ``SUMMARY_TZ``, an hourly sweep of expired change requests, and
+changes in seconds between syncs (``bot/live.py``: stored webhook events applied every second,
+a short poll every ``SYNC_POLL_SECONDS``).
 
 The job functions are module-level and take everything they need (the service, a notifier), so
 tests call them directly with an injected clock (the service's) and check the triggers with
@@ -43,7 +45,9 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks.common import Message
 from bot.blocks.runs import failure_alert, recovered_message, summary_message
 from bot.blocks.threshold import request_closed_message
+from bot.firehose_job import add_firehose_job
 from bot.listeners.approvals import announce_bulk
+from bot.live import add_live_job
 from bot.settings import AppSettings
 from bot.signals import StopOnSignals
 from sync.api import (
@@ -385,6 +389,8 @@ def add_jobs(
         name="expire requests",
         **common,
     )
+    add_live_job(scheduler, settings, service)  # events and short polls (bot/live.py)
+    add_firehose_job(scheduler, settings, service)  # Sell's Firehose (bot/firehose_job.py)
     add_heartbeat(scheduler, service)
 
 
@@ -453,10 +459,11 @@ def run_worker(settings: AppSettings, service: SyncService) -> None:
         scheduler.shutdown(wait=False)  # wakes the blocking scheduler: start() returns
 
     log.info(
-        "scheduler: sync every %s min, summary on %r (%s)",
+        "scheduler: sync every %s min, summary on %r (%s), short poll %s",
         settings.sync_interval_minutes,
         settings.summary_cron,
         settings.summary_tz,
+        f"every {settings.sync_poll_seconds} s" if settings.sync_poll_seconds else "off",
     )
     with StopOnSignals(stop):
         try:

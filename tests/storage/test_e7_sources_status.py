@@ -1,0 +1,97 @@
+"""Status per source of changes, on SQLite and PostgreSQL: the webhook inbox's figures (received,
+last event, queue depth, oldest unapplied, failing) and the poll's period reach ``status``
+(``--json``, the Slack board and App Home, the terminal) and ``/metrics``, from the database."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from prometheus_client.exposition import generate_latest
+
+from bot.blocks.status import status_message
+from bot.metrics import metrics_registry
+from bot.terminal import render_status
+from storage.db import open_store
+from storage.repositories import SqlStore
+from sync.engine import Engine, EngineConfig
+from sync.event_payload import parse_events
+from sync.service import SyncService
+from tests.fakes import FakeHubSpot, FakeSell, TickClock
+
+_ids = itertools.count(1)
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def setup(db_url: str) -> Iterator[tuple[SqlStore, TickClock, SyncService]]:
+    clock = TickClock(T0)
+    opened = open_store(db_url)
+    store = SqlStore(opened.engine, clock=clock.now)
+    config = EngineConfig(default_list_id="7", poll_seconds=45, webhooks=True)
+    service = SyncService(
+        Engine(FakeHubSpot(clock=clock), FakeSell(clock=clock), store, clock, config)
+    )
+    yield store, clock, service
+    store.close()
+    opened.close()
+
+
+def store_events(store: SqlStore, n: int, **extra: object) -> None:
+    items = [
+        {
+            "eventId": next(_ids),
+            "subscriptionType": "contact.propertyChange",
+            "objectId": 100 + i,
+            "occurredAt": int(T0.timestamp() * 1000),
+            "propertyName": "phone",
+            "propertyValue": "<b>x</b>",
+            **extra,
+        }
+        for i in range(n)
+    ]
+    store.store_batch(parse_events(items))
+
+
+def test_e7_status_shows_each_source_from_the_database(
+    setup: tuple[SqlStore, TickClock, SyncService],
+) -> None:
+    store, clock, service = setup
+    store_events(store, 3)
+    clock.tick(60)
+    (claimed,) = store.claim_due(1, owner="w", until=clock.now() + timedelta(seconds=60))
+    for _ in range(3):  # one event failed three times: it is listed, with its reason
+        store.mark_failed([claimed.id], reason="refused by <Sell>", next_attempt_at=clock.now())
+    view = service.status()
+    webhooks, firehose, poll = view.sources
+    assert (webhooks.name, webhooks.enabled, webhooks.received) == ("hubspot_webhooks", True, 3)
+    assert webhooks.queue_depth == 3 and webhooks.oldest_unapplied_age_seconds == 60
+    assert webhooks.failing == 1 and webhooks.failing_reasons == ("refused by <Sell>",)
+    assert not firehose.enabled and firehose.position_age_seconds is None
+    assert poll.enabled and poll.interval_seconds == 45
+    data = view.to_dict()["sources"]
+    assert data[0]["queue_depth"] == 3 and data[2]["interval_seconds"] == 45  # type: ignore[index]
+
+    slack = str(status_message(view).to_dict())
+    assert "3 events received" in slack and "3 waiting (oldest 60 s)" in slack
+    assert (
+        "1 event keeps failing (refused by &lt;Sell&gt;)" in slack and "<Sell>" not in slack
+    )  # escaped
+    assert "Short poll: every 45 s" in slack
+    terminal = render_status(view)
+    assert "Webhooks:" in terminal and "3 waiting" in terminal and "every 45 s" in terminal
+
+
+def test_e7_metrics_show_each_source(setup: tuple[SqlStore, TickClock, SyncService]) -> None:
+    store, clock, service = setup
+    store_events(store, 2)
+    clock.tick(30)
+    text = generate_latest(metrics_registry(service.figures)).decode()
+    assert 'sellsync_source_queue_depth{source="hubspot_webhooks"} 2.0' in text
+    assert 'sellsync_source_events_received_total{source="hubspot_webhooks"} 2.0' in text
+    assert 'sellsync_source_oldest_unapplied_age_seconds{source="hubspot_webhooks"} 30.0' in text
+    assert 'sellsync_source_enabled{source="poll"} 1.0' in text
+    assert 'sellsync_source_enabled{source="sell_firehose"} 0.0' in text
+    assert 'sellsync_source_failing_events{source="hubspot_webhooks"} 0.0' in text
