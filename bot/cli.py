@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot import cli_services, terminal
 from bot.cli_args import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, build_parser
+from bot.migrate_cli import cmd_migrate
 from bot.settings import AppSettings
 from bot.settings_text import refusal_text
 from bot.signals import StopOnSignals
@@ -59,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "check": cmd_check,
         "sandbox": cmd_sandbox,
         "demo": cmd_demo,
+        "migrate": cmd_migrate,
     }
     try:
         return handlers[args.command](args)

@@ -302,6 +302,35 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--reason", default="", metavar="TEXT", help="why (kept in the audit log)")
     s.add_argument("--json", action="store_true", help="as JSON")
 
+    s = _command(
+        sub,
+        "migrate",
+        "leave Sell: move leads, contacts, organizations, notes, owners and tags to HubSpot",
+        [
+            "sellsync migrate --dry-run",
+            "sellsync migrate --dry-run --json > plan.json",
+            "sellsync migrate --yes",
+            "sellsync migrate --verify --csv differences.csv",
+            "sellsync migrate --status",
+        ],
+        "--dry-run reads both sides and prints what would move; it writes nothing. --yes moves\n"
+        "it all at the pace HubSpot allows; stopped (Ctrl-C) or killed, run it again: it resumes\n"
+        "without duplicates, and a complete run run again writes nothing. Without --yes a\n"
+        "terminal is shown the plan and asked to confirm; anything else exits 2. --verify reads\n"
+        "both sides again and names every difference; it exits 0 only when nothing differs.\n"
+        "Refused records are listed with the reason (exit 1); the run goes on without them.\n"
+        "The steps, and what comes after (export, read_only, retired): docs/leaving-sell.md.",
+    )
+    mode = s.add_mutually_exclusive_group()
+    mode.add_argument("--dry-run", action="store_true", help="the plan only; write nothing")
+    mode.add_argument("--yes", action="store_true", help="move it all without asking")
+    mode.add_argument(
+        "--verify", action="store_true", help="compare both sides; exit 1 on any difference"
+    )
+    mode.add_argument("--status", action="store_true", help="the last verification (database only)")
+    s.add_argument("--csv", metavar="FILE", help="with --verify: every difference as CSV")
+    s.add_argument("--json", action="store_true", help="as JSON")
+
     s = _command(sub, "db", "database maintenance", ["sellsync db upgrade"])
     s.add_argument("action", choices=["upgrade"])
 
