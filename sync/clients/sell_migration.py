@@ -8,9 +8,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from sync.clients.sell import SellClient
-from sync.clients.sell_archive import COUNTED
 from sync.domain import RecordKind, SellCustomField
-from sync.errors import ApiError
 from sync.migration.rules import Note
 
 
@@ -45,17 +43,8 @@ class SellMigrationSource:
         return [(user.id, user.email) for user in self._archive.users()]
 
     def counts(self) -> dict[str, int]:
-        """What the archive can count. Sell lists documents only per record (its documents
-        list requires ``resource_type`` and ``resource_id``), so a collection Sell refuses to
-        list account-wide (400) is left out rather than counted wrong."""
-        out: dict[str, int] = {}
-        for name in COUNTED:
-            try:
-                out[name] = self._archive.count(name)
-            except ApiError as exc:
-                if exc.status != 400:
-                    raise
-        return out
+        """Deals, tasks and calls (documents Sell lists only per record: not counted)."""
+        return self._archive.counts()
 
     def custom_fields(self, kind: RecordKind) -> list[SellCustomField]:
         return self._client.custom_fields(kind)
