@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sync.errors import MalformedEvents
 from sync.event_payload import parse_events
@@ -104,3 +106,34 @@ def test_e1_a_malformed_batch_is_refused_in_one_line_without_data(
     message = str(refused.value)
     assert problem in message
     assert "\n" not in message and SECRET_VALUE not in message
+
+
+_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=30),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+_fields = st.sampled_from(
+    ["eventId", "subscriptionType", "objectId", "occurredAt", "attemptNumber", "portalId",
+     "changeSource", "sourceId", "propertyName", "propertyValue", "mergedObjectIds",
+     "primaryObjectId", "newObjectId", "changeFlag"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.dictionaries(_fields, _json, max_size=8), min_size=1, max_size=3) | _json)
+def test_e1_any_json_is_either_events_or_one_refusal(body: object) -> None:
+    """Whatever JSON a request carries, reading it ends in events or in MalformedEvents, never
+    in another exception (which would be a 500 with a traceback)."""
+    try:
+        events = parse_events(body)
+    except MalformedEvents as refused:
+        assert "\n" not in str(refused)
+    else:
+        assert all(e.object_id.isdigit() and e.event_id >= 0 for e in events)
