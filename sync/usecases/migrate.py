@@ -13,6 +13,7 @@ from typing import Protocol
 
 from sync.clients.hubspot import HubSpotClient
 from sync.clients.hubspot_crm import crm_of
+from sync.clients.hubspot_scopes import required_scopes
 from sync.clients.sell import SellClient
 from sync.clients.sell_migration import SellMigrationSource
 from sync.domain import RECORD_KINDS
@@ -89,6 +90,7 @@ class MigrationService:
             on_progress=on_progress,
             should_stop=should_stop,
             total=total,
+            required_scopes=required_scopes(feature="migration"),
         )
 
     def plan(self, on_progress: Callable[[Progress], None] | None = None) -> MigrationReport:
