@@ -152,6 +152,25 @@ def register(app: App, deps: Deps) -> None:
             return
         report = service.push([item], actor=deps.actor(user_id(body)))
         tell(body, client, respond, push_result(report, urls=deps.urls))
+        refresh(body, client, item)
+
+    def refresh(body: Body, client: WebClient, item: str) -> None:
+        """The card the button was on, unfurled again as the record stands now (everyone in
+        the channel sees it linked), when Slack said which link and message it was under."""
+        container = body.get("container") or {}
+        url, channel, ts = (
+            container.get(k) for k in ("app_unfurl_url", "channel_id", "message_ts")
+        )
+        if not (
+            container.get("is_app_unfurl") and isinstance(url, str) and record_item(url) == item
+        ):
+            return
+        if not (isinstance(channel, str) and channel and isinstance(ts, str) and ts):
+            return
+        try:
+            client.chat_unfurl(channel=channel, ts=ts, unfurls={url: card(item, body)})
+        except SlackApiError as exc:
+            log.info("the card under %s was not refreshed: %s", item, exc.response.get("error"))
 
     app.event("link_shared")(ack=_ack, lazy=[guarded(deps, unfurl)])
     app.action(ids.UNFURL_WHY)(ack=_ack, lazy=[guarded(deps, why)])

@@ -58,9 +58,13 @@ def card_of(bot: Bot, url: str) -> list[dict[str, Any]]:
     return blocks
 
 
-def click_card(bot: Bot, action_id: str, value: str, *, user: str = REP) -> Any:
-    """A click on a button of an unfurled card (a message attachment of the rep's message)."""
+def click_card(
+    bot: Bot, action_id: str, value: str, *, user: str = REP, shared: dict[str, Any] | None = None
+) -> Any:
+    """A click on a button of an unfurled card (a message attachment of the rep's message
+    ``shared``, the link_shared event of it)."""
     url = bot.slack.response_url(f"unfurl{time.monotonic_ns()}")
+    under = {} if shared is None else {"app_unfurl_url": shared["links"][0]["url"]}
     payload = {
         "type": "block_actions",
         "team": {"id": "T1", "domain": "sandbox"},
@@ -69,11 +73,12 @@ def click_card(bot: Bot, action_id: str, value: str, *, user: str = REP) -> Any:
         "token": "legacy",
         "container": {
             "type": "message_attachment",
-            "message_ts": "1.000001",
+            "message_ts": "1.000001" if shared is None else shared["message_ts"],
             "attachment_id": 1,
             "channel_id": CHANNEL,
             "is_ephemeral": False,
             "is_app_unfurl": True,
+            **under,
         },
         "trigger_id": "trigger.unfurl",
         "channel": {"id": CHANNEL, "name": "general"},
@@ -286,14 +291,30 @@ def test_the_why_button_answers_privately_with_the_status_text(bot: Bot) -> None
 def test_the_push_button_pushes_the_record_and_reports_privately(bot: Bot) -> None:
     lead = bot.world.sell.add("lead", email="push@example.com", last_name="Push")
     url = f"{SELL}/leads/{lead}"
-    share(bot, url)
+    shared = share(bot, url)
     value = button_value(card_of(bot, url), ids.UNFURL_PUSH)
-    sent = click_card(bot, ids.UNFURL_PUSH, value)
+    sent = click_card(bot, ids.UNFURL_PUSH, value, shared=shared)
     reply = sent.reply()
     assert reply["response_type"] == "ephemeral"
     assert "Pushed to HubSpot" in message_text(reply)
-    assert bot.world.hubspot.by_email("push@example.com") is not None
+    contact = bot.world.hubspot.by_email("push@example.com")
+    assert contact is not None
     assert bot.world.store.links_by_sell([SellRef("lead", lead)])
+    # the card under the link is unfurled again: linked now, and no Push button any more
+    calls = bot.sent("chat.unfurl")
+    assert len(calls) == 2 and calls[1]["args"]["ts"] == shared["message_ts"]
+    card = card_of(bot, url)
+    assert ":link: *Linked* to HubSpot contact" in block_text(card) and contact.id in block_text(
+        card
+    )
+    assert action_ids_in(card) == [ids.UNFURL_WHY]
+
+
+def test_a_push_from_a_card_slack_does_not_place_refreshes_nothing(bot: Bot) -> None:
+    lead = bot.world.sell.add("lead", email="nowhere@example.com", last_name="Nowhere")
+    click_card(bot, ids.UNFURL_PUSH, ids.encode_record(f"lead:{lead}")).reply()
+    assert bot.world.hubspot.by_email("nowhere@example.com") is not None
+    assert bot.sent("chat.unfurl") == []
 
 
 @pytest.mark.parametrize("value", ["record:lead:abc", "lead:1", "record:hubspot:1", "x" * 3000])
