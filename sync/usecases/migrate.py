@@ -16,8 +16,9 @@ from sync.clients.hubspot_crm import crm_of
 from sync.clients.hubspot_scopes import required_scopes
 from sync.clients.sell import SellClient
 from sync.clients.sell_migration import SellMigrationSource
-from sync.domain import RECORD_KINDS
-from sync.errors import RunInterrupted
+from sync.config import EngineConfig
+from sync.domain import RECORD_KINDS, SellMode
+from sync.errors import RunInterrupted, SellNotCalled
 from sync.mapping import FieldMapping, check_custom_mapping
 from sync.migration.mover import MigrationReport, Mover, Progress
 from sync.migration.ports import MigrationHubSpot, MigrationSell
@@ -30,6 +31,7 @@ from sync.ports import (
     MigrationStore,
     SyncSettingsStore,
 )
+from sync.settings_registry import sell_mode
 
 
 class MigrationStores(MigrationStore, LinkStore, SyncSettingsStore, Protocol):
@@ -93,9 +95,20 @@ class MigrationService:
             required_scopes=required_scopes(feature="migration"),
         )
 
+    def _refuse_if_retired(self) -> None:
+        """Under ``sell_mode`` ``retired`` sellsync does not call Sell: nothing to move from."""
+        settings = EngineConfig().settings_over(self.store.stored_settings())
+        if sell_mode(settings) is SellMode.RETIRED:
+            raise SellNotCalled(
+                "Sell is retired (sell_mode retired): sellsync does not call it, so nothing can "
+                "be moved from it or verified against it; switch Sell to read_only to migrate"
+            )
+
     def plan(self, on_progress: Callable[[Progress], None] | None = None) -> MigrationReport:
         """M1: what would move, read from both sides; writes nothing anywhere. Raises
-        ``ConfigError`` naming a scope the credential lacks."""
+        ``ConfigError`` naming a scope the credential lacks, ``SellNotCalled`` under
+        ``sell_mode`` ``retired``."""
+        self._refuse_if_retired()
         return self._mover(dry_run=True, on_progress=on_progress).run()
 
     def run(
@@ -108,6 +121,7 @@ class MigrationService:
         write; a refused record is reported and the run goes on; ``total`` (a plan's item
         count) is handed to ``on_progress``. Stopped by ``should_stop``, it answers what it did
         with ``status`` ``interrupted``; the next run resumes."""
+        self._refuse_if_retired()
         mover = self._mover(
             dry_run=False, on_progress=on_progress, should_stop=should_stop, total=total
         )
@@ -122,6 +136,7 @@ class MigrationService:
         on_progress: Callable[[Progress], None] | None = None,
     ) -> VerifyReport:
         """M3: compare every Sell item with its HubSpot record; the result is stored."""
+        self._refuse_if_retired()
         return Verifier(
             self.hubspot,
             self.sell,

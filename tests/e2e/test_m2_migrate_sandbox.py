@@ -19,7 +19,8 @@ from storage.db import open_store
 from storage.repositories import SqlStore
 from sync.clients.hubspot import HubSpotClient, HubSpotLimits, HubSpotSession
 from sync.clients.sell import SellClient
-from sync.errors import ConfigError
+from sync.domain import SettingName
+from sync.errors import ConfigError, SellNotCalled
 from sync.migration.rules import SELL_ID_PROPERTY
 from sync.ports import MovedItem
 from sync.usecases.migrate import MigrationService
@@ -332,3 +333,14 @@ def _instant(text: str) -> datetime:
     if text.isdigit():
         return datetime.fromtimestamp(int(text) / 1000, UTC)
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def test_m2_a_retired_sell_is_not_called_and_nothing_moves(account: Account) -> None:
+    account.seed()
+    service = account.service()
+    service.store.store_setting(SettingName.SELL_MODE, "retired", replans=False)
+    account.sb.sell.reset_calls()
+    with pytest.raises(SellNotCalled) as refused:
+        service.run()
+    assert "read_only" in str(refused.value)
+    assert account.sb.sell.calls == [] and account.writes() == 0
