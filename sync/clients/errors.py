@@ -371,6 +371,7 @@ SHAPES: dict[tuple[str, str], Shape] = {
     (HUBSPOT, "token_info"): Shape("the token check"),
     (HUBSPOT, "get_list"): Shape("the list read", objects=("list",)),
     (HUBSPOT, "memberships"): Shape("list memberships", objects=("paging",), **_RESULTS),
+    (HUBSPOT, "join_order"): Shape("list joins", objects=("paging",), **_RESULTS),
     (HUBSPOT, "record_memberships"): Shape("a contact's lists", lists=("results",)),
     (SELL, "list"): Shape("a record list", **_ITEMS),
     (SELL, "get_records"): Shape("a record read by ids", required=("items",), **_ITEMS),

@@ -56,6 +56,8 @@ def test_a_mis_shaped_hubspot_search_and_list_read_are_api_errors() -> None:
         list(make_hubspot(answering({"results": {"id": "1"}})).changed_pages(0, ["email"]))
     with pytest.raises(UnexpectedShape, match="HubSpot answered list memberships"):
         list(make_hubspot(answering({"results": "x"})).list_member_pages("7"))
+    with pytest.raises(UnexpectedShape, match="HubSpot answered list joins"):
+        list(make_hubspot(answering({"results": "x"})).list_join_pages("7"))
 
 
 @pytest.mark.parametrize(
@@ -80,6 +82,7 @@ def test_the_answers_the_endpoints_really_give_pass() -> None:
         ("HubSpot", "search"): {"total": 0, "results": [], "paging": {"next": {"after": "1"}}},
         ("HubSpot", "batch_update"): {"status": "COMPLETE", "results": [{"id": "1"}]},
         ("HubSpot", "memberships"): {"results": [{"recordId": "1"}]},
+        ("HubSpot", "join_order"): {"results": [{"recordId": "1"}], "total": 1},
         ("Sell", "get_records"): {"items": [{"data": {"id": 1}, "meta": {}}], "meta": {}},
         ("Sell", "users_self"): {"data": {"id": 1}, "meta": {"type": "user"}},
         ("Sell", "sync_fetch"): {"items": [], "meta": {"count": 0}},
