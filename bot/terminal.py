@@ -433,7 +433,7 @@ def _sources(status: StatusView) -> list[tuple[str, str]]:
                 text += f" (oldest since {stamp(source.oldest_unapplied_at)})"
             if source.failing:
                 reasons = ", ".join(outside(r) for r in source.failing_reasons)
-                text += f"; {source.failing:,} keep failing ({reasons})"
+                text += f"; {source.failing:,} keep failing ({reasons}): sellsync health"
             out.append(("Webhooks", text))
         elif source.name == "sell_firehose":
             age = source.position_age_seconds

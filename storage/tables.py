@@ -394,6 +394,29 @@ class WebhookEventRow(StorageModel, table=True):
     claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class SyncHealthRow(StorageModel, table=True):
+    """A record whose writes keep failing (one row per run-report item, ``lead:12`` or
+    ``HubSpot 34``): ``failures`` in a row since it last synced, the first and last of them, and
+    the last reason in words; or an event a manager ignored (``event:ID``, no failures).
+    ``ignored_at``/``ignored_by``: a manager's Ignore, kept until the record syncs."""
+
+    __tablename__: ClassVar[str] = "sync_health"
+    __table_args__ = (sa.UniqueConstraint("subject", name="uq_sync_health_subject"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject: str = Field(sa_type=ID)
+    sell_kind: str | None = Field(default=None, sa_type=KIND)
+    sell_id: int | None = Field(default=None, sa_type=sa.BigInteger)
+    hubspot_id: str | None = Field(default=None, sa_type=ID)
+    reason: str = Field(sa_type=sa.Text)
+    failures: int = Field(default=0)
+    first_failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_run_id: int | None = Field(default=None)
+    ignored_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ignored_by: str | None = Field(default=None, sa_type=ID)
+
+
 class SchedulerStateRow(StorageModel, table=True):
     """The single row (id 1) of what the schedulers remember between runs: when the failure
     streak they alerted began (None: no alert out) and where the next summary starts."""
@@ -496,6 +519,7 @@ scheduler_heartbeats = _table(SchedulerHeartbeatRow)
 request_markers = _table(RequestMarkerRow)
 scheduler_state = _table(SchedulerStateRow)
 webhook_events = _table(WebhookEventRow)
+sync_health = _table(SyncHealthRow)
 migration_runs = _table(MigrationRunRow)
 migration_items = _table(MigrationItemRow)
 migration_refusals = _table(MigrationRefusalRow)

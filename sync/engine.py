@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from datetime import datetime
 from typing import Any
@@ -70,6 +70,9 @@ class Engine:
         self.stop = StopFlag()
         #: Told of every record a real run creates in Sell (speed to lead); set by the wiring.
         self.announce: NewRecordNotifier | None = None
+        #: Handed each real run's report once the run log has it (the Health inbox's record of
+        #: failing writes); set by the service. A hook that fails is logged, never the run's.
+        self.after_run: Callable[[SyncReport], None] | None = None
         self._active = 0  # real runs going on now, for :meth:`wait_idle`
         self._idle = threading.Condition()
 
@@ -169,6 +172,7 @@ class Engine:
                     )
                     if short is not None and report.idle:  # a look that found nothing
                         self.store.forget_run(report.run_id)
+                    self._after_run(report)
                 finally:
                     self._release(lease)
         return report
@@ -214,6 +218,14 @@ class Engine:
         if ids:
             log.warning("closed run(s) %s as interrupted: %s", ids, ORPHANED)
         return ids
+
+    def _after_run(self, report: SyncReport) -> None:
+        if self.after_run is None:
+            return
+        try:
+            self.after_run(report)
+        except Exception as exc:  # what follows a run never fails it
+            log.warning("the run's failing records could not be kept: %s", type(exc).__name__)
 
     def _release(self, lease: RunLease) -> None:
         try:

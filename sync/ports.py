@@ -913,6 +913,63 @@ class MigrationStore(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class RecordFailure:
+    """A record whose write failed in a run: its run-report item (``lead:12``, ``HubSpot 34``),
+    the Sell record and HubSpot contact it names, and the report's reason."""
+
+    subject: str
+    sell: SellRef | None
+    hubspot_id: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class HealthRecord:
+    """A record's failing streak (failed writes with no sync in between), or an ignored event
+    (``subject`` ``event:ID``, no failures of its own)."""
+
+    subject: str
+    sell: SellRef | None
+    hubspot_id: str | None
+    reason: str
+    failures: int
+    first_failed_at: datetime | None
+    last_failed_at: datetime | None
+    last_run_id: int | None = None
+    ignored_at: datetime | None = None
+    ignored_by: str | None = None
+
+
+class HealthStore(Protocol):
+    """Records whose writes keep failing (the Health inbox), kept from each run's report."""
+
+    def record_failures(
+        self, failures: Sequence[RecordFailure], *, run_id: int | None, at: datetime
+    ) -> None:
+        """One more failure for each record (a new streak starts at 1, first failure ``at``)."""
+        ...
+
+    def clear_synced(self) -> int:
+        """Forget the streaks of records whose link was synced after their last failure."""
+        ...
+
+    def health_records(self, min_failures: int = 2) -> list[HealthRecord]:
+        """Streaks of at least ``min_failures`` failures and every ignored entry, the newest
+        failure first."""
+        ...
+
+    def health_record(self, subject: str) -> HealthRecord | None: ...
+
+    def ignore_health(self, subject: str, *, by: str, at: datetime) -> bool:
+        """Ignore ``subject`` (kept until it syncs); False when it was ignored already."""
+        ...
+
+    def forget_health(self, subject: str) -> bool:
+        """Drop ``subject``'s entry (a retry synced it); False when there was none."""
+        ...
+
+
 class Store(
     SyncSettingsStore,
     LinkStore,
@@ -931,6 +988,7 @@ class Store(
     SchedulerStateStore,
     EventInbox,
     MigrationStore,
+    HealthStore,
     Protocol,
 ):
     """Every storage role at once, for the composition root (and, for now, the engine and the

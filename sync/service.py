@@ -49,6 +49,7 @@ from sync.usecases.conflicts import (
     ConflictAction,
     ConflictPage,
     Conflicts,
+    FieldDecision,
     HeldLink,
     HeldLinkPage,
     HeldLinks,
@@ -58,6 +59,7 @@ from sync.usecases.digest import ChangeKind, Digest, SettingChange, Summary
 from sync.usecases.explain import Explain, Explanation, Verdict
 from sync.usecases.export import Export, ExportTable, SellArchivePort
 from sync.usecases.fields import FieldRow, Fields, field_label
+from sync.usecases.health import Health, HealthEntry, HealthView, RetryOutcome
 from sync.usecases.history import (
     AuditTrail,
     History,
@@ -105,14 +107,18 @@ __all__ = [
     "DecisionOutcome",
     "Explanation",
     "ExportTable",
+    "FieldDecision",
     "FieldRow",
     "Figures",
+    "HealthEntry",
+    "HealthView",
     "HeldLink",
     "HeldLinkPage",
     "ImpactRow",
     "Refused",
     "RequestResult",
     "RequestStatus",
+    "RetryOutcome",
     "RunRestored",
     "RunStatus",
     "ScheduleState",
@@ -173,11 +179,24 @@ class SyncService:
         self._fields = Fields(
             hubspot, sell, store, in_force, audit, score_property=config.score_property
         )
-        self._digest = Digest(store, store, store, store, clock, self.sell_mode)
+        self._digest = Digest(
+            store,
+            store,
+            store,
+            store,
+            clock,
+            self.sell_mode,
+            inbox=store,
+            failing=lambda: self._health.count(),
+        )
         self.markers = Markers(store, store, clock)
         self.webhook_inbox = WebhookInbox(store)
         self._settings = Settings(store, store, hubspot, in_force, clock, config, standing)
         self._export = Export(store, self.sell_mode)
+        self._health = Health(
+            store, store, store, audit, lambda work, trigger: self.run_short(work, trigger=trigger)
+        )
+        engine.after_run = self._health.record_run  # each real run's failing records are kept
 
     # -------------------------------------------------------------- running (the engine's)
     def run(
@@ -380,6 +399,30 @@ class SyncService:
         """Resolve a conflict as reviewed (``seen``: :func:`conflict_seen_token` of what the
         manager saw); raises ConflictChanged when that is no longer what it holds."""
         return self._conflicts.resolve(conflict_id, action, actor=actor, seen=seen)
+
+    def conflict_fields(self) -> dict[str, int]:
+        """How many conflicts are open on each field (for deciding a field's all at once)."""
+        return {f: len(cs) for f, cs in sorted(self._conflicts.open_by_field().items())}
+
+    def resolve_conflicts_of_field(
+        self, field: str, action: str, *, actor: Actor, up_to: int | None = None
+    ) -> FieldDecision:
+        """Decide every open conflict of ``field`` (with an id up to ``up_to``: those the
+        confirmation named), each as :meth:`resolve_conflict` does and audits it."""
+        return self._conflicts.resolve_field(field, action, actor=actor, up_to=up_to)
+
+    # -------------------------------------------------------------- health
+    def health(self) -> HealthView:
+        """Records and events that keep failing, with reasons (ignored ones apart)."""
+        return self._health.view()
+
+    def retry_failing(self, key: str, *, actor: Actor, trigger: str = "slack") -> RetryOutcome:
+        """Run a failing record (or event) through the pipeline now (managers)."""
+        return self._health.retry(key, actor=actor, trigger=trigger)
+
+    def ignore_failing(self, key: str, *, actor: Actor) -> tuple[HealthEntry, bool]:
+        """Stop listing a failing record until it syncs (managers); False: done already."""
+        return self._health.ignore(key, actor=actor)
 
     def held_links(self, *, limit: int = 10) -> HeldLinkPage:
         """L2: Sell records a HubSpot contact merge left on one contact, waiting for a manager."""

@@ -200,6 +200,18 @@ def summary_message(summary: Summary) -> Message:
         blocks += bullet_sections(
             [f"• {setting_change_line(c)}" for c in summary.setting_changes], max_blocks=5
         )
+    if summary.failing or summary.failing_events:
+        parts = []
+        records = max(0, summary.failing - summary.failing_events)  # Health counts both
+        for n, what in ((records, "record"), (summary.failing_events, "HubSpot event")):
+            if n:
+                parts.append(f"{plural(n, what)} {'keeps' if n == 1 else 'keep'} failing")
+        blocks.append(
+            section(
+                f":warning: {'; '.join(parts)} "
+                "(retried; `/sellsync health` lists them with the reasons)"
+            )
+        )
     blocks.append(context(sell_mode_line(summary.sell_mode)))
     counted = ", ".join(
         f"{OUTCOME_LABELS.get(k, escape(k))} {v}" for k, v in sorted(summary.counts.items()) if v

@@ -116,7 +116,10 @@ def source_line(source: SourceStatus) -> str:
         if source.failing:
             reasons = ", ".join(escape(r) for r in source.failing_reasons)
             verb = "keeps" if source.failing == 1 else "keep"
-            parts.append(f":warning: {plural(source.failing, 'event')} {verb} failing ({reasons})")
+            parts.append(
+                f":warning: {plural(source.failing, 'event')} {verb} failing ({reasons}): "
+                "`/sellsync health`"
+            )
         return " · ".join(parts)
     if source.name == "sell_firehose":
         if not source.enabled or source.position_age_seconds is None:

@@ -29,6 +29,7 @@ from storage.repositories.board import BoardRepository
 from storage.repositories.bulk_holds import BulkHoldRepository
 from storage.repositories.change_requests import ChangeRequestRepository
 from storage.repositories.conflicts import ConflictRepository
+from storage.repositories.health import HealthRepository
 from storage.repositories.inbox import InboxRepository
 from storage.repositories.leases import LeaseRepository
 from storage.repositories.links import LinkRepository
@@ -49,6 +50,7 @@ __all__ = [
     "BulkHoldRepository",
     "ChangeRequestRepository",
     "ConflictRepository",
+    "HealthRepository",
     "InboxRepository",
     "LeaseRepository",
     "LinkRepository",
@@ -86,6 +88,7 @@ class SqlStore(
     SchedulerStateRepository,
     MigrationRepository,
     InboxRepository,
+    HealthRepository,
     BoardRepository,
 ):
     """The sync state in a SQL database. Build it with :func:`storage.db.open_store`."""
@@ -189,7 +192,10 @@ if TYPE_CHECKING:
             store,
         )
 
-    from sync.ports import EventInbox
+    from sync.ports import EventInbox, HealthStore
 
     def _inbox_role(inbox: InboxRepository) -> EventInbox:
         return inbox
+
+    def _health_role(health: HealthRepository) -> HealthStore:
+        return health

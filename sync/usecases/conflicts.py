@@ -17,6 +17,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from dataclasses import field as dc_field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
@@ -69,6 +70,36 @@ class ConflictPage:
     total: int
     offset: int
     limit: int
+
+
+@dataclass(frozen=True)
+class FieldDecision:
+    """What deciding every open conflict of one field did, conflict by conflict."""
+
+    field: str
+    action: ConflictAction
+    decided: list[Conflict] = dc_field(default_factory=list)  # by this decision
+    already: list[Conflict] = dc_field(default_factory=list)  # decided by someone else first
+    changed: list[Conflict] = dc_field(default_factory=list)  # values changed: review again
+    refused: list[tuple[Conflict, str]] = dc_field(default_factory=list)  # the write failed
+
+    @property
+    def total(self) -> int:
+        return len(self.decided) + len(self.already) + len(self.changed) + len(self.refused)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "field": self.field,
+            "action": self.action.value,
+            "decided": [c.id for c in self.decided],
+            "already_decided": [c.id for c in self.already],
+            "changed": [c.id for c in self.changed],
+            "refused": [{"id": c.id, "reason": why} for c, why in self.refused],
+        }
+
+
+#: Open conflicts read a page at a time when deciding or counting them by field.
+_FIELD_PAGE = 500
 
 
 @dataclass(frozen=True)
@@ -195,6 +226,51 @@ class Conflicts:
             detail |= {"written": write.value, "to": "hubspot" if write.to_hubspot else "sell"}
         self.audit("conflict_resolved", subject, actor, detail)
         return resolved, True
+
+    def open_by_field(self) -> dict[str, list[Conflict]]:
+        """Every open conflict, by field (oldest first in each)."""
+        out: dict[str, list[Conflict]] = {}
+        offset = 0
+        while True:
+            page = self.conflicts.list_conflicts(offset=offset, limit=_FIELD_PAGE)
+            for conflict in page:
+                out.setdefault(conflict.field, []).append(conflict)
+            if len(page) < _FIELD_PAGE:
+                return out
+            offset += _FIELD_PAGE
+
+    def resolve_field(
+        self, field: str, action: str, *, actor: Actor, up_to: int | None = None
+    ) -> FieldDecision:
+        """Decide every open conflict of ``field`` (those with an id up to ``up_to``: the ones
+        a confirmation named) with ``action``, each through :meth:`resolve`: each is audited
+        on its own, and of two managers deciding at once only one decision is applied to each
+        conflict. A conflict whose values changed, or whose write failed, stays open."""
+        if not actor.is_manager:
+            raise Refused("only managers can resolve conflicts")
+        if action not in set(ConflictAction):
+            raise Refused(f"unknown conflict action {action!r}")
+        chosen = ConflictAction(action)
+        pending = [
+            c
+            for c in self.open_by_field().get(field, [])
+            if c.id is not None and (up_to is None or c.id <= up_to)
+        ]
+        if not pending:
+            raise Refused(f"there are no open conflicts of field {field[:80]!r}")
+        out = FieldDecision(field, chosen)
+        for conflict in pending:
+            assert conflict.id is not None
+            try:
+                resolved, changed = self.resolve(conflict.id, chosen, actor=actor)
+            except ConflictChanged as exc:
+                out.changed.append(exc.conflict)
+                continue
+            except Refused as exc:
+                out.refused.append((conflict, str(exc)))
+                continue
+            (out.decided if changed else out.already).append(resolved)
+        return out
 
     def _changed(
         self,

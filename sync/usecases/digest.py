@@ -17,7 +17,8 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from sync.domain import SellMode
-from sync.ports import AuditLog, Clock, LeaseStore, RunLog, SchedulerStateStore
+from sync.ports import AuditLog, Clock, EventInbox, LeaseStore, RunLog, SchedulerStateStore
+from sync.usecases.live import FAILING_AFTER
 from sync.usecases.status import RunStatus
 
 log = logging.getLogger("sellsync.scheduler")
@@ -53,10 +54,20 @@ class Summary:
     runs: int
     failed_runs: int
     sell_mode: SellMode = SellMode.ACTIVE  # the Sell mode in force when it was built (M5)
+    #: Stored webhook events whose apply failed three times or more (still retried), now
+    failing_events: int = 0
+    #: Entries the Health inbox lists now: records that keep failing and those events
+    failing: int = 0
 
     @property
     def empty(self) -> bool:
-        return not self.counts and not self.setting_changes and not self.runs
+        return (
+            not self.counts
+            and not self.setting_changes
+            and not self.runs
+            and not self.failing_events
+            and not self.failing
+        )
 
 
 class Digest:
@@ -68,8 +79,12 @@ class Digest:
         state: SchedulerStateStore,
         clock: Clock,
         sell_mode: Callable[[], SellMode] = lambda: SellMode.ACTIVE,
+        inbox: EventInbox | None = None,
+        failing: Callable[[], int] | None = None,
     ) -> None:
+        self.failing = failing  # how many entries the Health inbox lists
         self.sell_mode = sell_mode
+        self.inbox = inbox  # the webhook inbox: its events that keep failing are counted
         self.audit_log = audit_log
         self.runs = runs
         self.leases = leases
@@ -116,6 +131,8 @@ class Digest:
             len(runs),
             sum(1 for r in runs if r.status == RunStatus.FAILED),
             self.sell_mode(),
+            len(self.inbox.failing(FAILING_AFTER)) if self.inbox is not None else 0,
+            self.failing() if self.failing is not None else 0,
         )
 
     def post_summary(self, post: Callable[[Summary], bool]) -> bool:

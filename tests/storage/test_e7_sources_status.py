@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from prometheus_client.exposition import generate_latest
 
+from bot.blocks.runs import summary_message
 from bot.blocks.status import status_message
 from bot.metrics import metrics_registry
 from bot.terminal import render_status
@@ -95,3 +96,20 @@ def test_e7_metrics_show_each_source(setup: tuple[SqlStore, TickClock, SyncServi
     assert 'sellsync_source_enabled{source="poll"} 1.0' in text
     assert 'sellsync_source_enabled{source="sell_firehose"} 0.0' in text
     assert 'sellsync_source_failing_events{source="hubspot_webhooks"} 0.0' in text
+
+
+def test_e7_the_summary_counts_events_that_keep_failing(
+    setup: tuple[SqlStore, TickClock, SyncService],
+) -> None:
+    store, clock, service = setup
+    assert service.summary_since(None).empty
+    store_events(store, 2)
+    (claimed, _) = store.claim_due(2, owner="w", until=clock.now() + timedelta(seconds=60))
+    for _ in range(2):
+        store.mark_failed([claimed.id], reason="refused by HubSpot", next_attempt_at=clock.now())
+    assert service.summary_since(None).failing_events == 0  # twice is not yet "keeps failing"
+    store.mark_failed([claimed.id], reason="refused by HubSpot", next_attempt_at=clock.now())
+    summary = service.summary_since(None)
+    assert summary.failing_events == 1 and not summary.empty
+    text = str(summary_message(summary).to_dict())
+    assert "1 HubSpot event keeps failing" in text

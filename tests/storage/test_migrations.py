@@ -42,6 +42,7 @@ TABLES = {
     "migration_items",
     "migration_refusals",
     "migration_verifications",
+    "sync_health",
 }
 
 

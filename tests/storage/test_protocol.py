@@ -33,6 +33,7 @@ IMPLEMENTATIONS: dict[type, type] = {
     ports.BulkHoldStore: r.BulkHoldRepository,
     ports.EventInbox: r.InboxRepository,
     ports.MigrationStore: r.MigrationRepository,
+    ports.HealthStore: r.HealthRepository,
 }
 
 
