@@ -150,6 +150,14 @@ class AppSettings(BaseSettings):
     def _url(cls, v: str) -> str:
         return _http_url(v)
 
+    @field_validator("hubspot_client_secret", mode="before")
+    @classmethod
+    def _client_secret(cls, v: object) -> object:
+        """Blank is unset: no webhooks (``HUBSPOT_CLIENT_SECRET=`` as .env.example has it)."""
+        if v is None or (isinstance(v, str) and not v.strip()):
+            return None
+        return v.strip() if isinstance(v, str) else v
+
     @field_validator("public_url", mode="before")
     @classmethod
     def _public_url(cls, v: object) -> object:

@@ -54,3 +54,14 @@ def test_e1_without_a_client_secret_webhooks_are_off() -> None:
     assert webhook_options(AppSettings(_env_file=None)) is None  # type: ignore[call-arg]
     blank = AppSettings(hubspot_client_secret="  ", _env_file=None)  # type: ignore[call-arg]
     assert webhook_options(blank) is None
+
+
+def test_e1_a_blank_client_secret_is_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``HUBSPOT_CLIENT_SECRET=`` (as .env.example has it) means no webhooks, for the route and
+    for the worker alike (which then polls HubSpot's changes)."""
+    monkeypatch.setenv("HUBSPOT_CLIENT_SECRET", "")
+    assert load_settings().hubspot_client_secret is None
+    monkeypatch.setenv("HUBSPOT_CLIENT_SECRET", f"  {SECRET} ")
+    settings = load_settings()
+    assert settings.hubspot_client_secret is not None
+    assert settings.hubspot_client_secret.get_secret_value() == SECRET
