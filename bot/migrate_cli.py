@@ -349,7 +349,7 @@ def _detail_lines(report: MigrationReport) -> list[str]:
         ]
         more = report.counts.get("refused", 0) - min(SHOWN, len(report.refusals))
         if more > 0:
-            lines.append(f"  … and {more} more (--json lists them)")
+            lines.append(f"  … and {more} more (--json lists the first 200)")
     if report.not_moved:
         lines.append(
             "Not moved (stay in Sell; export them): "
