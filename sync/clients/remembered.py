@@ -5,6 +5,8 @@ have changed.
 * HubSpot's contact properties and Sell's custom-field definitions: for a day
   (:data:`DEFINITIONS_TTL`), and read again at once when a write is refused for a field or
   property the service does not know (it was created, renamed or deleted since);
+* Sell's lead sources (id and name): for a day, and read again when an id or a name is not
+  among them;
 * Sell's Sync API refusal (an account without the add-on): for a day (:data:`REFUSAL_TTL`);
 * where Sell's last change walk of each kind stopped, and Sell's time when it started
   (:func:`settled_bound`), so an idle walk does not re-read the overlap it has already read.
@@ -33,6 +35,7 @@ REFUSAL_TTL = timedelta(days=1)
 SETTLED_STEP = timedelta(microseconds=1)
 
 HUBSPOT_PROPERTIES = "hubspot:properties"
+SELL_LEAD_SOURCES = "sell:lead_sources"
 SELL_SYNC_API_REFUSED = "sell:sync_api_refused"
 
 T = TypeVar("T")

@@ -1,8 +1,8 @@
 """What a Sell account defines for its records: lead sources and custom fields.
 
-Both are listed once and cached for the client's life; custom fields, once the client is given
-a memory (:mod:`.remembered`), for a day in the database instead, and read again after a write
-Sell refused over them. A lead's
+Both are listed once and cached for the client's life; once the client is given a memory
+(:mod:`.remembered`), for a day in the database instead: custom fields are read again after a
+write Sell refused over them, lead sources when an id or a name is not among them. A lead's
 ``source_id`` is read as the source's *name*; writing a name Sell does not know yet creates the
 source (``POST /v2/lead_sources``), and if someone created it meanwhile the list is read again.
 Several threads may share one catalog.
@@ -89,14 +89,39 @@ class SellCatalog:
 
     # ------------------------------------------------------------------ lead sources
 
+    def _ensure_sources(self) -> bool:
+        """The lead sources at hand: remembered (for a day, with a memory), else read; → True
+        when they were just read from Sell (reading again would tell nothing new)."""
+        if self._source_names is not None:
+            return False
+        raw = self.memory.recall(remembered.SELL_LEAD_SOURCES) if self.memory else None
+        if isinstance(raw, dict):
+            try:
+                self._set_sources({int(i): str(n) for i, n in raw.items()})
+                return False
+            except (TypeError, ValueError):
+                pass
+        self._load_sources()
+        return True
+
     def _load_sources(self) -> None:
+        """Read the lead sources from Sell (an id or a name not known yet may be new)."""
         names: dict[int, str | None] = {}
         for items in self._pages("/v2/lead_sources", kind="lead_sources"):
             for source in items:
                 if source.get("id") is not None and source.get("name") is not None:
                     names[int(source["id"])] = str(source["name"])
+        self._set_sources(names)
+        self._remember_sources()
+
+    def _set_sources(self, names: dict[int, str | None]) -> None:
         self._source_names = names
         self._source_ids = {str(n).strip().lower(): i for i, n in names.items() if n}
+
+    def _remember_sources(self) -> None:
+        if self.memory is not None and self._source_names is not None:
+            known = {str(i): n for i, n in self._source_names.items() if n is not None}
+            self.memory.remember(remembered.SELL_LEAD_SOURCES, known, remembered.DEFINITIONS_TTL)
 
     def source_name(self, source_id: object) -> str | None:
         """The name of lead source ``source_id`` (None: none, or one Sell does not list)."""
@@ -104,8 +129,11 @@ class SellCatalog:
             return None
         sid = int(cast(int, source_id))
         with self._lock:
-            if self._source_names is None or sid not in self._source_names:
-                self._load_sources()
+            fresh = self._ensure_sources()
+            assert self._source_names is not None
+            if sid not in self._source_names:
+                if not fresh:
+                    self._load_sources()
                 assert self._source_names is not None
                 self._source_names.setdefault(sid, None)  # do not reload for it again
             return self._source_names[sid]
@@ -116,7 +144,8 @@ class SellCatalog:
             return None
         wanted = str(name).strip()
         with self._lock:
-            if self._source_names is None or wanted.lower() not in self._source_ids:
+            fresh = self._ensure_sources()
+            if wanted.lower() not in self._source_ids and not fresh:
                 self._load_sources()
             if wanted.lower() in self._source_ids:
                 return self._source_ids[wanted.lower()]
@@ -139,4 +168,5 @@ class SellCatalog:
             assert self._source_names is not None
             self._source_names[sid] = wanted
             self._source_ids[wanted.lower()] = sid
+            self._remember_sources()
             return sid

@@ -238,3 +238,32 @@ def test_definitions_are_read_again_after_a_write_refused_over_a_field(
             assert sb.sell.count("GET", "/v2/lead/custom_fields") == 2
         finally:
             process.close()
+
+
+def test_lead_sources_are_remembered_and_read_again_for_a_new_one(
+    sb: Sandbox, tmp_path: Path
+) -> None:
+    sb.reset("empty")
+    web = sb.sell.add_lead_source("Web")
+    first = sb.sell.add_record("lead", {"last_name": "A", "source_id": web})
+    url = f"sqlite:///{tmp_path}/sources.db"
+    with open_store(url) as store:
+        process = Process(sb, store)
+        try:
+            assert process.sell.get_records("lead", [first])[first].values["lead_source"] == "Web"
+        finally:
+            process.close()
+    assert sb.sell.count("GET", "/v2/lead_sources") == 1
+    fair = sb.sell.add_lead_source("Fair")
+    second = sb.sell.add_record("lead", {"last_name": "B", "source_id": fair})
+    with open_store(url) as store:  # a new process
+        process = Process(sb, store)
+        try:
+            assert process.sell.get_records("lead", [first])[first].values["lead_source"] == "Web"
+            assert sb.sell.count("GET", "/v2/lead_sources") == 1  # remembered
+            assert (
+                process.sell.get_records("lead", [second])[second].values["lead_source"] == "Fair"
+            )
+            assert sb.sell.count("GET", "/v2/lead_sources") == 2  # a source not known yet
+        finally:
+            process.close()
