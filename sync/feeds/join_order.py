@@ -24,6 +24,9 @@ from sync.ports import HubSpotPort, JoinPage
 
 #: How long the membership read whole by a sweep is trusted before it is read whole again.
 SWEEP_EVERY = timedelta(days=1)
+#: Members a join-order page holds (HubSpot's largest page): the list read whole costs
+#: ⌈members / MEMBERSHIP_PAGE⌉ calls.
+MEMBERSHIP_PAGE = 250
 
 Item = TypeVar("Item")
 

@@ -36,6 +36,7 @@ same run with an applier that only keeps the plan and an index overlaid in memor
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property
 from typing import TypeVar
@@ -55,7 +56,7 @@ from sync.email_index import EmailIndex
 from sync.feeds.base import BatchFeed, Feed, read_through
 from sync.feeds.conversions import ConversionFeed
 from sync.feeds.hubspot import HubSpotChangeFeed
-from sync.feeds.join_order import JoinOrderFeed, ReadAhead, sweep_due
+from sync.feeds.join_order import MEMBERSHIP_PAGE, JoinOrderFeed, ReadAhead, sweep_due
 from sync.feeds.links import LinkCheckFeed, runs_per_day
 from sync.feeds.marks import (
     HUBSPOT_CHANGES,
@@ -180,6 +181,7 @@ class SyncRun:
         #: evaluated and those who joined since, and only ``joined`` are known members now.
         self.swept = False
         self.joined: set[str] = set()
+        self.confirmed: set[str] = set()  # members this run asked HubSpot about
         self._roster: set[str] = set()
         self.state = parts.planner.state  # what this run decided so far (asked, never written)
 
@@ -323,20 +325,28 @@ class SyncRun:
 
     def _still_members(self, contacts: Sequence[HubSpotContact]) -> list[HubSpotContact]:
         """Of members a run that did not read the list whole knows from before, those that
-        would qualify are asked whether they are still in the list (one call each: a score
-        risen is rare, the list read whole is not), so one who left is never imported (S2)."""
+        would qualify are asked whether they are still in the list, so one who left is never
+        imported (S2): one call each, or, when they are more than the list has pages, the list
+        read whole once (whichever costs fewer calls)."""
         if self.swept:
             return list(contacts)
         p = self.p
         list_id = p.context.settings.list_id
         threshold, score = p.context.settings.threshold, p.config.score_property
-        left = {
+        unsure = [
             c.id
             for c in contacts
             if c.id not in self.joined
+            and c.id not in self.confirmed
             and qualify(c.properties.get(score), in_list=True, threshold=threshold).qualifies
-            and list_id not in p.hubspot.lists_of(c.id)
-        }
+        ]
+        if len(unsure) > math.ceil(len(self.members) / MEMBERSHIP_PAGE):
+            now = {i for page in p.hubspot.list_join_pages(list_id) for i in page.ids}
+            self.confirmed |= now  # this run asks no more
+            left = set(unsure) - now
+        else:
+            left = {i for i in unsure if list_id not in p.hubspot.lists_of(i)}
+            self.confirmed.update(set(unsure) - left)
         if left:
             self.members -= left
             p.applier.remove_members(list_id, left)

@@ -102,3 +102,20 @@ def test_e2_a_dry_run_moves_no_mark_and_keeps_no_roster(world: World) -> None:
     assert world.store.roster(LIST_ID) == set()
     world.sync()
     assert len(world.store.roster(LIST_ID)) == 1
+
+
+def test_s2_many_scores_rising_between_sweeps_read_the_list_once_not_each_member(
+    world: World,
+) -> None:
+    ids = [world.member(10, email=f"r{i}@example.com", lastname=f"R{i}") for i in range(5)]
+    world.sync()
+    world.hubspot.leave(LIST_ID, ids[0])
+    for cid in ids:
+        world.hubspot.set(cid, hubspotscore=90)
+    world.hubspot.calls.clear()
+    world.sync()
+    # five to ask about, a list of one page: the list read once instead of five calls
+    assert world.hubspot.calls["record_memberships"] == 0
+    assert world.hubspot.calls["join_order"] == 2
+    assert world.link_of_hubspot(ids[0]) is None
+    assert all(world.link_of_hubspot(cid) is not None for cid in ids[1:])
