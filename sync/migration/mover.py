@@ -416,8 +416,8 @@ class Mover:
         results: list[ObjectWriteResult] = []
         if upserts:
             results += self.hubspot.upsert(object_type, upserts)
-        if updates:
-            results += self.hubspot.update(object_type, updates)
+        for round_ in _unique_id_rounds(updates):  # HubSpot refuses one id twice in a batch
+            results += self.hubspot.update(object_type, round_)
         refusals: list[MigrationRefusal] = []
         duplicates: dict[str, str] = {}
         for result in results:
@@ -523,13 +523,14 @@ class Mover:
                 hit = by_id.get(linked[d.key])
             if hit is None and person.email:
                 hit = by_email.get(person.email)
-                if hit is None and person.email in claimed:
-                    deferred.append(d)  # a record of this page creates it first
-                    continue
+                if person.email in claimed:  # another record of this page takes the contact
+                    if hit is None:
+                        deferred.append(d)  # it is created first; this one merges into it
+                        continue
+                    d = _without_key(d)
+                claimed.add(person.email)
             if hit is not None and _carries_other_key(hit, d.key):
                 d = _without_key(d)  # the same person moved as another record: merge into it
-            elif hit is None and person.email:
-                claimed.add(person.email)
             decisions.append(decide(d, None if hit is None else hit.properties, _id(hit)))
         placed, duplicates = self._apply("contacts", "contacts", decisions)
         if deferred or duplicates:
@@ -679,6 +680,23 @@ def _info(spec: PropertySpec, options: Iterable[str]) -> PropertyInfo:
         spec.field_type,
         tuple(PropertyOption(o, o) for o in options),
     )
+
+
+def _unique_id_rounds(writes: Sequence[ObjectWrite]) -> list[list[ObjectWrite]]:
+    """``writes`` in rounds where no record id appears twice (two Sell records merged into one
+    contact are written one after the other)."""
+    rounds: list[list[ObjectWrite]] = []
+    ids: list[set[str | None]] = []
+    for write in writes:
+        for round_, held in zip(rounds, ids, strict=True):
+            if write.id not in held:
+                round_.append(write)
+                held.add(write.id)
+                break
+        else:
+            rounds.append([write])
+            ids.append({write.id})
+    return rounds
 
 
 def _names(desired: Sequence[Desired]) -> list[str]:

@@ -344,3 +344,36 @@ def test_m2_a_retired_sell_is_not_called_and_nothing_moves(account: Account) -> 
         service.run()
     assert "read_only" in str(refused.value)
     assert account.sb.sell.calls == [] and account.writes() == 0
+
+
+def test_m2_two_sell_records_with_one_email_become_one_contact(account: Account) -> None:
+    """A lead and a contact of one person, and a HubSpot contact already holding the e-mail:
+    one contact, filled from both, carrying the first record's key; a rerun writes nothing."""
+    account.hs.add_contact({"email": "dup@example.com"})
+    first = account.sell.add_record(
+        "lead", {"first_name": "Dee", "email": "dup@example.com", "title": "CFO"}
+    )
+    second = account.sell.add_record(
+        "lead", {"last_name": "Upp", "email": "DUP@example.com", "phone": "+1 555 0101"}
+    )
+    other = account.sell.add_record("lead", {"last_name": "Solo", "email": "solo@example.com"})
+    twin = account.sell.add_record("lead", {"first_name": "Twin", "email": "solo@example.com"})
+    service = account.service()
+    report = service.run()
+    assert report.status == "finished" and report.counts.get("refused", 0) == 0
+    assert len(account.hs.contacts_by_id) == 2
+    dup = account.contact("dup@example.com")
+    assert (dup["firstname"], dup["lastname"], dup["jobtitle"], dup["phone"]) == (
+        "Dee",
+        "Upp",
+        "CFO",
+        "+1 555 0101",
+    )
+    assert dup[SELL_ID_PROPERTY] in {f"lead:{first}", f"lead:{second}"}
+    solo = account.contact("solo@example.com")
+    assert solo[SELL_ID_PROPERTY] in {f"lead:{other}", f"lead:{twin}"}
+    assert (solo["firstname"], solo["lastname"]) == ("Twin", "Solo")
+    moved = {m.sell_key for m in _moved(service, "contacts")}
+    assert moved == {f"lead:{n}" for n in (first, second, other, twin)}
+    assert account.service().run().writes == 0
+    assert service.verify().clean
