@@ -119,3 +119,26 @@ def test_s2_many_scores_rising_between_sweeps_read_the_list_once_not_each_member
     assert world.hubspot.calls["join_order"] == 2
     assert world.link_of_hubspot(ids[0]) is None
     assert all(world.link_of_hubspot(cid) is not None for cid in ids[1:])
+
+
+def test_e2_a_poll_finds_a_join_in_one_call_and_the_reconcile_knows_it_as_a_member(
+    world: World,
+) -> None:
+    from sync.pipeline.joins import poll_joins
+    from sync.pipeline.short_run import POLL, Poll, ShortWork
+
+    world.member(10, email="first@example.com", lastname="First")
+    world.sync()  # the reconcile reads the list whole
+    world.hubspot.calls.clear()
+    world.engine.run_short(ShortWork(poll=Poll(joins=poll_joins)), trigger=POLL)
+    assert world.hubspot.calls["join_order"] == 1  # no one joined: one call
+    low = _join(world, "low@example.com", score=10)
+    world.hubspot.calls.clear()
+    world.engine.run_short(ShortWork(poll=Poll(joins=poll_joins)), trigger=POLL)
+    assert world.hubspot.calls["join_order"] == 1
+    assert low in world.store.roster(LIST_ID)
+    world.hubspot.set(low, hubspotscore=90)  # its score rises: the reconcile's search finds it
+    world.hubspot.calls.clear()
+    world.sync()
+    assert world.link_of_hubspot(low) is not None
+    assert world.hubspot.calls["join_order"] == 1
