@@ -29,7 +29,9 @@ from sync.api import (
     ApiError,
     ConfigError,
     Refused,
+    RetireUnverified,
     RunInProgress,
+    SellClient,
     SyncError,
     SyncReport,
     parse_items,
@@ -53,6 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "audit": cmd_audit,
         "fields": cmd_fields,
         "settings": cmd_settings,
+        "export": cmd_export,
         "restore": cmd_restore,
         "db": cmd_db,
         "serve": cmd_serve,
@@ -327,9 +330,20 @@ def cmd_settings(args: argparse.Namespace) -> int:
     needs_hubspot = setting_needs_crm(args.args[1])  # the list must exist
     svc = cli_services.hubspot_services() if needs_hubspot else cli_services.database_services()
     try:
-        change = svc.service.change_setting(
-            args.args[1], args.args[2], actor=CLI_ACTOR, reason=args.reason
-        )
+        try:
+            change = svc.service.change_setting(
+                args.args[1],
+                args.args[2],
+                actor=CLI_ACTOR,
+                reason=args.reason,
+                confirm_unverified=args.confirm_unverified,
+            )
+        except RetireUnverified as exc:
+            return _fail(
+                EXIT_USAGE,
+                f"{exc}; verify it with `sellsync migrate --verify`, or repeat with "
+                "--confirm-unverified",
+            )
         if args.json:
             _emit(
                 {
@@ -343,6 +357,50 @@ def cmd_settings(args: argparse.Namespace) -> int:
             print(changed_line(change))
     finally:
         svc.close()
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from bot.export_writer import check_target, write_export
+
+    path = Path(args.path).expanduser()
+    check_target(path, force=args.force)  # before any call: a refused path loses nothing
+    current = cli_services.settings()
+    svc = cli_services.database_services()
+    sell: SellClient | None = None
+
+    def open_archive() -> Any:
+        nonlocal sell
+        current.require("sell_access_token")
+        sell = SellClient(
+            current.sell_base_url,
+            current.secret("sell_access_token"),
+            per_s=current.sell_requests_per_s,
+        )
+        return sell.archive()
+
+    def progress(table: str, records: int) -> None:
+        print(f"  {table}: {records:,}", file=sys.stderr, flush=True)
+
+    try:
+        tables = svc.service.export_tables(open_archive)
+        result = write_export(
+            tables,
+            path,
+            force=args.force,
+            extra={"sell_mode": svc.service.sell_mode().value},
+            progress=progress,
+        )
+    finally:
+        if sell is not None:
+            sell.close()
+        svc.close()
+    for table in result.tables:
+        print(terminal.outside(f"{table.name:<28} {table.records:>10,} records"))
+    where = "zip" if result.zipped else "folder"
+    print(terminal.outside(f"Exported {result.records():,} records to the {where} {path}"))
     return EXIT_OK
 
 

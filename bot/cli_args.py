@@ -255,8 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = _command(
         sub,
         "settings",
-        "the approved settings (threshold, list, bulk_limit, pause): stored and from the "
-        "environment",
+        "the approved settings (threshold, list, bulk_limit, pause, sell_mode): stored and "
+        "from the environment",
         [
             "sellsync settings",
             "sellsync settings --json",
@@ -264,6 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
             "sellsync settings set list 12345 --reason 'the new webinar list'",
             "sellsync settings set bulk_limit 500 --reason 'the spring import'",
             "sellsync settings set pause on --reason 'CRM migration tonight'",
+            "sellsync settings set sell_mode read_only --reason 'HubSpot is the CRM from today'",
+            "sellsync settings set sell_mode retired --reason 'Sell shuts down' "
+            "--confirm-unverified",
         ],
         "A setting lives in the database once a real sync (or serve, or worker) stored it; until\n"
         "then the environment's value applies (SYNC_THRESHOLD, HUBSPOT_LIST_ID, SYNC_BULK_LIMIT).\n"
@@ -271,16 +274,45 @@ def build_parser() -> argparse.ArgumentParser:
         "value wins, and every command says when it differs from the environment's.\n"
         "`settings set NAME VALUE --reason R` changes one now, as an approved request in Slack\n"
         "would (a list must exist in HubSpot); the change is audited as made from the command line.\n"
-        "`settings set pause on|off` pauses or resumes the sync: no run starts while it is paused.",
+        "`settings set pause on|off` pauses or resumes the sync: no run starts while it is paused.\n"
+        "`settings set sell_mode read_only` stops every write to Sell (its changes still reach\n"
+        "HubSpot); `retired` stops every call to Sell and every sync. Retiring Sell before\n"
+        "`sellsync migrate --verify` vouched for everything moved needs --confirm-unverified.",
     )
     s.add_argument(
         "args",
         nargs="*",
         metavar="set NAME VALUE",
-        help="NAME is threshold, list, bulk_limit or pause",
+        help="NAME is threshold, list, bulk_limit, pause or sell_mode",
     )
     s.add_argument("--reason", default="", help="why (required with set; audited)")
+    s.add_argument(
+        "--confirm-unverified",
+        action="store_true",
+        help="retire Sell although no verification vouches for everything the migration moved",
+    )
     s.add_argument("--json", action="store_true", help="as JSON")
+
+    s = _command(
+        sub,
+        "export",
+        "write every Sell lead, contact, organization, note and user, and sellsync's own "
+        "records, to a folder or a .zip",
+        [
+            "sellsync export ./sell-archive",
+            "sellsync export sell-archive-2027-08.zip",
+            "sellsync export ./sell-archive --force",
+        ],
+        "What a team keeps once Zendesk deletes Sell's data: each Sell table (leads, contacts,\n"
+        "organizations, notes, users) as Sell sends it, and sellsync's links, tombstones,\n"
+        "conflicts, settings history and audit trail, each as JSON Lines and as CSV, with\n"
+        "manifest.json: every file's record count, size and sha256. Records are streamed, at\n"
+        "the pace Sell allows. A PATH that exists and is not empty is refused unless --force\n"
+        "(files of the same name are replaced). Needs SELL_ACCESS_TOKEN; refused while the Sell\n"
+        "mode is retired (Sell is not called then).",
+    )
+    s.add_argument("path", metavar="PATH", help="a folder, or a file name ending in .zip")
+    s.add_argument("--force", action="store_true", help="write into a PATH that is not empty")
 
     s = _command(
         sub,
