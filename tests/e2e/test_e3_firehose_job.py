@@ -8,6 +8,7 @@ from pathlib import Path
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.firehose_job import FIREHOSE_JOB, add_firehose_job, follow_firehose
+from bot.scheduler import LogNotifier, build_scheduler
 from bot.settings import AppSettings
 from sandbox import Sandbox
 from sync.errors import RunInProgress
@@ -34,6 +35,18 @@ def test_e3_the_job_runs_every_sell_firehose_seconds(sb: Sandbox, tmp_path: Path
         off = BackgroundScheduler()
         assert not add_firehose_job(off, _settings(sell_firehose_seconds=0), service)
         assert off.get_job(FIREHOSE_JOB) is None
+
+
+def test_e3_the_worker_scheduler_follows_the_firehose(sb: Sandbox, tmp_path: Path) -> None:
+    sb.reset("empty")
+    list_id = sb.hubspot.create_list("Sell sync", "MANUAL")
+    with engine_over(sb, f"sqlite:///{tmp_path}/job.db", list_id) as engine:
+        scheduler = build_scheduler(
+            _settings(sell_firehose_seconds=7), SyncService(engine), LogNotifier()
+        )
+        job = scheduler.get_job(FIREHOSE_JOB)
+        assert job is not None and job.trigger.interval.total_seconds() == 7
+        assert job.max_instances == 1 and job.coalesce is True
 
 
 def test_e3_a_follow_refused_by_a_running_run_stores_nothing(sb: Sandbox, tmp_path: Path) -> None:
