@@ -142,6 +142,33 @@ def test_m4_archive_counts_what_is_not_moved(sell: ArchiveSell) -> None:
     sell.add("tasks", content="t")
     counts = client_for(sell).archive().counts()
     assert counts == {"deals": 205, "tasks": 1, "calls": 0, "documents": 0}
+    # Sell lists documents only per record: refused account-wide, they are left out
+    refuse = httpx.Response(
+        400,
+        json={
+            "errors": [
+                {
+                    "error": {
+                        "code": "invalid_param",
+                        "message": "The request query parameter 'resource_type' is required.",
+                    }
+                }
+            ],
+            "meta": {"type": "errors"},
+        },
+    )
+    original = sell.handler
+
+    def documents_refused(request: httpx.Request) -> httpx.Response:
+        return refuse if request.url.path == "/v2/documents" else original(request)
+
+    archive = SellClient(
+        BASE,
+        "t" * 64,
+        http=httpx.Client(transport=httpx.MockTransport(documents_refused)),
+        per_s=None,
+    ).archive()
+    assert archive.counts() == {"deals": 205, "tasks": 1, "calls": 0}
     with pytest.raises(ValueError):
         client_for(sell).archive().count("leads")
 
