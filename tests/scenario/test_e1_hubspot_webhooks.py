@@ -95,6 +95,11 @@ class Web:
         kwargs.setdefault("uri", self.base + WEBHOOK_PATH)
         return sign(body, **kwargs)
 
+    def crm_calls(self) -> int:
+        """Calls the web process made to either CRM (it only stores: always none)."""
+        engine = self.service.engine
+        return int(engine.hubspot.total_calls() + engine.sell.total_calls())  # type: ignore[attr-defined]
+
 
 @contextmanager
 def web_on(
@@ -147,6 +152,7 @@ def test_e1_a_signed_batch_is_stored_then_answered_200(
     assert response.json() == {"received": 3, "stored": 3}
     assert web.store.depth() == 3
     assert stored_ids(web.store) == [1, 2, 3]
+    assert web.crm_calls() == 0  # the worker applies events, never the web process
     assert PRIVATE not in caplog.text
 
 
@@ -208,6 +214,7 @@ def test_e1_a_bad_request_gets_its_status_stores_nothing_and_logs_no_body(
         response = web.post(body, headers)
     assert response.status_code == status, response.text
     assert web.store.received_count() == 0
+    assert web.crm_calls() == 0 and web.store.recent_runs(1) == []
     refusals = [r for r in caplog.records if "refused a HubSpot webhook request" in r.getMessage()]
     assert len(refusals) == 1
     line = refusals[0].getMessage()
