@@ -216,8 +216,9 @@ class SyncRun:
             p.applier.remove_members(list_id, known)
             known = set()
         self._roster = p.store.roster(list_id)
-        if not self.swept:  # members as the runs before found them, and those joining now
-            self.members |= self._roster
+        if not self.swept:  # members as the runs before found them (the last sweep's roster,
+            # those a poll evaluated since), and those joining now
+            self.members |= self._roster | known
         # 1b. lead conversions: links move before a feed can take the lead for deleted (L1)
         mark = ConversionMark.from_mark(p.store.get_mark(LEAD_CONVERSIONS))
         self._read(ConversionFeed(p.sell, mark, save), self._on_conversions)

@@ -142,3 +142,17 @@ def test_e2_a_poll_finds_a_join_in_one_call_and_the_reconcile_knows_it_as_a_memb
     world.sync()
     assert world.link_of_hubspot(low) is not None
     assert world.hubspot.calls["join_order"] == 1
+
+
+def test_e2_a_member_a_poll_evaluated_is_a_member_to_the_reconcile_whatever_fed_the_poll(
+    world: World,
+) -> None:
+    from sync.pipeline.short_run import POLL, Poll, ShortWork, join_order
+
+    world.member(10, email="first@example.com", lastname="First")
+    world.sync()
+    low = _join(world, "low@example.com", score=10)
+    world.engine.run_short(ShortWork(poll=Poll(joins=join_order)), trigger=POLL)
+    world.hubspot.set(low, hubspotscore=90)
+    world.sync()
+    assert world.link_of_hubspot(low) is not None
