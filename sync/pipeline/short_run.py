@@ -71,7 +71,12 @@ def join_order(parts: RunParts) -> Feed[str]:
     if mark.swept_at is None:
         return nothing
     feed = JoinOrderFeed(
-        parts.hubspot, mark, sweep=False, now=parts.clock.now, save=parts.applier.save_mark
+        parts.hubspot,
+        mark,
+        sweep=False,
+        now=parts.clock.now,
+        save=parts.applier.save_mark,
+        follow_only=True,  # never pays for the list read whole (N/250 calls) a minute
     )
     ahead = ReadAhead(feed)
     return nothing if feed.swept else ahead
