@@ -27,6 +27,7 @@ from sandbox.core import ApiRequest, Fault, ServiceState, empty_response, json_r
 from sandbox.limits import SandboxLimits
 from sandbox.slack_chat_methods import ChatMethods
 from sandbox.slack_conversations_methods import ConversationMethods
+from sandbox.slack_files_methods import UPLOAD_PATH, FileMethods
 from sandbox.slack_store import SlackStore
 from sandbox.slack_surface_methods import SURFACE_METHODS, SurfaceMethods
 from sandbox.slack_users_methods import UserMethods
@@ -49,6 +50,7 @@ class SlackState(ServiceState, SlackStore):
     def __init__(self, limits: SandboxLimits) -> None:
         super().__init__(limits)
         self.surface = SurfaceMethods(self)  # chat.unfurl, functions.complete*; their state
+        self.files = FileMethods(self)  # files_upload_v2's three steps; the bytes uploaded
         self._methods: dict[str, Callable[[Args], Args]] = {
             "auth.test": self._auth_test,
             **ChatMethods(self).methods(),
@@ -56,6 +58,7 @@ class SlackState(ServiceState, SlackStore):
             **ConversationMethods(self).methods(),
             **UserMethods(self).methods(),
             **self.surface.methods(),
+            **self.files.methods(),
             "apps.connections.open": self._connections_open,
         }
         self._reset_data()
@@ -63,6 +66,7 @@ class SlackState(ServiceState, SlackStore):
     def _reset_data(self) -> None:
         self._reset_store()
         self.surface.reset()
+        self.files.reset()
 
     @property
     def api_url(self) -> str:
@@ -99,6 +103,10 @@ class SlackState(ServiceState, SlackStore):
         if found:
             req.endpoint = "response_url"
             return self._webhook(req, found.group("name"))
+        upload = UPLOAD_PATH.fullmatch(req.path)
+        if upload:  # step 2 of files_upload_v2: the bytes, to the URL step 1 gave
+            req.endpoint = "file_upload"
+            return self.files.receive(req, upload.group("key"))
         if not req.path.startswith("/api/"):
             return PlainTextResponse("Not Found", 404)
         method = req.path[len("/api/") :]
@@ -194,6 +202,9 @@ class SlackState(ServiceState, SlackStore):
         surface = self.surface.control(req)  # links shared and steps started, as Slack would
         if surface is not None:
             return surface
+        files = self.files.control(req)
+        if files is not None:
+            return files
         body = req.json if isinstance(req.json, dict) else {}
         if (req.method, req.path) == ("GET", "/_sandbox/messages"):
             method = req.query.get("method")

@@ -20,6 +20,7 @@ DEFAULT_SCOPES = (
     "commands",
     "chat:write",
     "chat:write.public",
+    "files:write",
     "im:write",
     "usergroups:read",
     "channels:read",
