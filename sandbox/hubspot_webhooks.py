@@ -320,6 +320,7 @@ class WebhookDelivery:
             if self._thread is not None and self._thread.is_alive():
                 return
             self._stop = False
+            self._stats.in_flight = 0  # requests a stop() cancelled were never sent
             self._pool = ThreadPoolExecutor(self.max_concurrent, "sandbox-hubspot-webhook")
             self._client = httpx.Client(
                 timeout=httpx.Timeout(self.timeout),
@@ -356,9 +357,12 @@ class WebhookDelivery:
                 assert batch is not None
                 self._stats.in_flight += 1
                 self._stats.max_in_flight = max(self._stats.max_in_flight, self._stats.in_flight)
-                pool = self._pool
-            assert pool is not None
-            pool.submit(self._send, batch)
+                pool, client = self._pool, self._client
+            assert pool is not None and client is not None
+            try:
+                pool.submit(self._send, batch, client)
+            except RuntimeError:  # stop() shut the pool down meanwhile
+                return
 
     def _wait_time(self) -> float:
         now = time.monotonic()
@@ -391,7 +395,7 @@ class WebhookDelivery:
             event.pop("_queued_at", None)
         return _Batch(events)
 
-    def _send(self, batch: _Batch) -> None:
+    def _send(self, batch: _Batch, client: httpx.Client) -> None:
         url = self.target_url
         events = [{**e, "attemptNumber": batch.attempt} for e in batch.events]
         body = json.dumps(events, separators=(",", ":")).encode()
@@ -400,10 +404,10 @@ class WebhookDelivery:
         failure: str | None = None
         started = time.monotonic()
         try:
-            if url is None or self._client is None:
+            if url is None:
                 failure = "no target"
             else:
-                response = self._client.post(
+                response = client.post(
                     url,
                     content=body,
                     timeout=self.timeout,
@@ -419,7 +423,7 @@ class WebhookDelivery:
                     },
                 )
                 status = response.status_code
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, RuntimeError) as exc:  # RuntimeError: closed by stop()
             failure = type(exc).__name__
         took = time.monotonic() - started
         delivery = Delivery(
