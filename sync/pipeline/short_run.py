@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from sync.domain import RECORD_KINDS, HubSpotContact, LinkState, SellRef
 from sync.feeds.base import BatchFeed, Feed
 from sync.feeds.hubspot import HubSpotChangeFeed
-from sync.feeds.join_order import JoinOrderFeed, ReadAhead
+from sync.feeds.join_order import JoinOrderFeed
 from sync.feeds.marks import (
     HUBSPOT_CHANGES,
     JOIN_ORDER,
@@ -62,24 +62,18 @@ JoinFeed = Callable[[RunParts], Feed[str]]
 
 def join_order(parts: RunParts) -> Feed[str]:
     """The synced list's joins since the stored mark (:mod:`sync.feeds.join_order`: one call
-    when no one joined). A poll never reads the list whole: before the first sweep, or when the
-    join order cannot be followed from the mark, it reads no joins and leaves the mark as it
-    is, for the reconcile's sweep."""
+    when no one joined), each page applied before the mark moves. A poll never reads the list
+    whole: before the first sweep, or when the join order cannot be followed from the mark, it
+    reads no joins and leaves the mark as it is, for the reconcile's sweep."""
     list_id = parts.context.settings.list_id
-    mark = JoinOrderMark.from_mark(list_id, parts.store.get_mark(JOIN_ORDER))
-    nothing: Feed[str] = BatchFeed("list joins", [])
-    if mark.swept_at is None:
-        return nothing
-    feed = JoinOrderFeed(
+    return JoinOrderFeed(
         parts.hubspot,
-        mark,
+        JoinOrderMark.from_mark(list_id, parts.store.get_mark(JOIN_ORDER)),
         sweep=False,
+        follow_only=True,
         now=parts.clock.now,
         save=parts.applier.save_mark,
-        follow_only=True,  # never pays for the list read whole (N/250 calls) a minute
     )
-    ahead = ReadAhead(feed)
-    return nothing if feed.swept else ahead
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 from sync.bulk import HoldStatus
 from sync.domain import LinkState, SellRef
 from sync.mapping import NEVER_SENT_TO_HUBSPOT
-from sync.pipeline.short_run import EVENTS, POLL, Hints, Poll, ShortWork
+from sync.pipeline.short_run import EVENTS, POLL, Hints, Poll, ShortWork, join_order
 from sync.report import SyncReport
 from tests.conftest import World, make_world
 
@@ -162,3 +162,31 @@ def test_e3_a_poll_syncs_sells_changes_as_the_reconcile_would(world: World) -> N
     assert report.failure is None
     assert world.hubspot.value(cid, "jobtitle") == "Polled"
     assert world.sync().counts().total() == 0  # nothing left for the reconcile
+
+
+def poll_joins(world: World) -> SyncReport:
+    world.clock.tick(5)
+    report = world.engine.run_short(ShortWork(poll=Poll(joins=join_order)), trigger=POLL)
+    assert report.failure is None, report.failure
+    return report
+
+
+def test_e2_the_poll_finds_who_joined_the_list_with_one_call_and_never_reads_it_whole(
+    world: World,
+) -> None:
+    world.member(80, email="first@x.com", lastname="First")
+    poll_joins(world)  # no reconcile has read the list yet: the poll reads nothing
+    assert world.hubspot.calls["join_order"] == 0 and leads(world) == []
+    world.sync()  # the reconcile reads the list whole
+    assert leads(world) == ["first@x.com"]
+    cid = world.member(70, email="joined@x.com", lastname="Joined")
+    before = world.hubspot.calls["join_order"]
+    report = poll_joins(world)
+    assert report.counts()["created_in_sell"] == 1
+    assert leads(world) == ["first@x.com", "joined@x.com"]
+    assert world.link_of_hubspot(cid) is not None
+    assert world.hubspot.calls["join_order"] - before == 1
+    before = world.hubspot.calls["join_order"]
+    poll_joins(world)  # no one joined since: one call, nothing else
+    assert world.hubspot.calls["join_order"] - before == 1
+    assert world.sync().counts()["created_in_sell"] == 0  # nothing left for the reconcile
