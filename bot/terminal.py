@@ -423,7 +423,9 @@ def _sources(status: StatusView) -> list[tuple[str, str]]:
     for source in status.sources:
         if source.name == "hubspot_webhooks":
             if not source.enabled and not source.received:
-                out.append(("Webhooks", "off (HubSpot's changes are polled)"))
+                out.append(
+                    ("Webhooks", "off (HubSpot's changes come with the poll or the scheduled sync)")
+                )
                 continue
             text = (
                 f"{source.received or 0:,} received, last {stamp(source.last_event_at)}, "
@@ -440,7 +442,7 @@ def _sources(status: StatusView) -> list[tuple[str, str]]:
             out.append(
                 (
                     "Sell Firehose",
-                    "not followed (Sell's changes are polled)"
+                    "not followed (Sell's changes come with the poll or the scheduled sync)"
                     if not source.enabled or age is None
                     else f"position {age:,.0f} s old",
                 )

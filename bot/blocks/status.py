@@ -104,7 +104,9 @@ def source_line(source: SourceStatus) -> str:
     """One source of changes between scheduled runs, as the board words it."""
     if source.name == "hubspot_webhooks":
         if not source.enabled and not source.received:
-            return "HubSpot webhooks: off (HubSpot's changes are polled)"
+            return (
+                "HubSpot webhooks: off (HubSpot's changes come with the poll or the scheduled sync)"
+            )
         parts = [f"HubSpot webhooks: {plural(source.received or 0, 'event')} received"]
         parts.append(f"last {when(source.last_event_at)}")
         depth = source.queue_depth or 0
@@ -123,7 +125,7 @@ def source_line(source: SourceStatus) -> str:
         return " · ".join(parts)
     if source.name == "sell_firehose":
         if not source.enabled or source.position_age_seconds is None:
-            return "Sell Firehose: not followed (Sell's changes are polled)"
+            return "Sell Firehose: not followed (Sell's changes come with the poll or the scheduled sync)"
         return f"Sell Firehose: position {_age(source.position_age_seconds)} old"
     if source.name == "poll":
         if not source.enabled:
