@@ -45,9 +45,11 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks.common import Message
 from bot.blocks.runs import failure_alert, recovered_message, summary_message
 from bot.blocks.threshold import request_closed_message
+from bot.chart_uploads import share_trend_chart
 from bot.firehose_job import add_firehose_job
 from bot.listeners.approvals import announce_bulk
 from bot.live import add_live_job
+from bot.migration_job import add_migration_job
 from bot.settings import AppSettings
 from bot.signals import StopOnSignals
 from sync.api import (
@@ -220,6 +222,8 @@ def post_summary(service: SyncService, notifier: Notifier) -> bool:
             notifier.post(summary_message(summary))
         except ChannelUnreachable:
             return False  # the watermark stays: the next summary covers this period too
+        if isinstance(notifier, SlackNotifier) and notifier.channel:  # its trend, as a chart
+            share_trend_chart(notifier.client, notifier.channel, service)
         return True
 
     return service.post_summary(post)
@@ -391,7 +395,15 @@ def add_jobs(
     )
     add_live_job(scheduler, settings, service)  # events and short polls (bot/live.py)
     add_firehose_job(scheduler, settings, service)  # Sell's Firehose (bot/firehose_job.py)
+    add_migration_job(scheduler, service, *_migration_channel(notifier))  # bot/migration_job.py
     add_heartbeat(scheduler, service)
+
+
+def _migration_channel(notifier: Notifier) -> tuple[WebClient | None, str | None]:
+    """Where an approved migration's progress goes: the approvals channel (else the summary's)."""
+    if isinstance(notifier, SlackNotifier):
+        return notifier.client, notifier.approval_channel or notifier.channel
+    return None, None
 
 
 def add_heartbeat(scheduler: BaseScheduler, service: SyncService) -> Heartbeat:

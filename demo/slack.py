@@ -159,6 +159,8 @@ def render_call(record: dict[str, Any], names: dict[str, str] | None = None) -> 
         return _render_unfurl(record, names)
     elif method in ("functions.completeSuccess", "functions.completeError"):
         return _render_step_end(record)
+    elif method == "files.completeUploadExternal":
+        return [*_render_file_share(record, where), ""]
     else:
         return []
     view = record.get("view") or {}
@@ -179,6 +181,17 @@ def _render_unfurl(record: dict[str, Any], names: dict[str, str] | None) -> list
         lines += ["  | " + line for line in render_blocks(card.get("blocks"), names)]
         lines.append("")
     return lines
+
+
+def _render_file_share(record: dict[str, Any], where: str) -> list[str]:
+    """A file shared in a channel: one line per file, as the reader sees it there."""
+    return [
+        f"{where} — sellsync shares a chart: {f.get('title')} ({f.get('original_w')}×"
+        f"{f.get('original_h')} {str(f.get('filetype', '')).upper()}, "
+        f"{'alt text set' if f.get('alt_txt') else 'no alt text'}) — "
+        + plain_text(str(record.get("text") or ""))
+        for f in record.get("files") or []
+    ]
 
 
 def _render_step_end(record: dict[str, Any]) -> list[str]:
@@ -601,6 +614,7 @@ def run_demo_slack(
                     slash(manager, "run")
 
             say("=== 3. A threshold change, with its impact, approved by a manager ===")
+            slash(rep, "threshold")  # the impact now: the reply in words, the chart in the channel
             threshold = (
                 new_threshold
                 if new_threshold is not None

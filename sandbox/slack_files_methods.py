@@ -77,7 +77,18 @@ class Upload:
             "user": BOT["user_id"],
             "sha256": hashlib.sha256(self.data or b"").hexdigest(),
             "channels": [self.channel] if self.channel else [],
+            **_image_size(self.data or b""),
         }
+
+
+def _image_size(data: bytes) -> dict[str, int]:
+    """``original_w`` / ``original_h`` of a PNG, as Slack gives them for images."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
+        return {}
+    return {
+        "original_w": int.from_bytes(data[16:20], "big"),
+        "original_h": int.from_bytes(data[20:24], "big"),
+    }
 
 
 class FileMethods:

@@ -61,6 +61,7 @@ from sync.migration.mover import Progress as MigrationProgress
 from sync.migration.rules import Difference as MigrationDifference
 from sync.migration.standing import migration_standing
 from sync.migration.verify import VerifyReport
+from sync.migration_orders import ApprovedMigrations, MigrationOrder, migration_of, order_text
 from sync.new_records import NewRecordNotifier, NewSellRecord
 from sync.ports import (
     RUN_STATUSES,
@@ -109,11 +110,15 @@ from sync.service import (
     DecisionOutcome,
     Explanation,
     ExportTable,
+    FieldDecision,
     FieldRow,
+    HealthEntry,
+    HealthView,
     HeldLink,
     HeldLinkPage,
     RequestResult,
     RequestStatus,
+    RetryOutcome,
     RunRestored,
     SchedulerState,
     ScheduleState,
@@ -136,6 +141,7 @@ from sync.usecases.markers import Markers
 from sync.usecases.migrate import MigrationService
 from sync.usecases.settings import Origin, SettingChanged, SettingRow, SettingsView
 from sync.usecases.status import Figures
+from sync.usecases.trend import TREND_RUN_LIMIT, RunTrend, daily_trend
 from sync.usecases.webhook_inbox import WebhookInbox
 
 __all__ = [
@@ -148,8 +154,10 @@ __all__ = [
     "RUN_STATUSES",
     "SETTINGS",
     "STANDARD_FIELDS",
+    "TREND_RUN_LIMIT",
     "Actor",
     "ApiError",
+    "ApprovedMigrations",
     "AuditEvent",
     "AuditTrail",
     "BulkHold",
@@ -169,11 +177,14 @@ __all__ = [
     "Explanation",
     "ExportTable",
     "FailureKind",
+    "FieldDecision",
     "FieldRow",
     "Figures",
     "Finding",
     "FollowResult",
     "Followed",
+    "HealthEntry",
+    "HealthView",
     "HeldLink",
     "HeldLinkPage",
     "HoldStatus",
@@ -189,6 +200,7 @@ __all__ = [
     "MappingCheck",
     "Markers",
     "MigrationDifference",
+    "MigrationOrder",
     "MigrationProgress",
     "MigrationReport",
     "MigrationService",
@@ -201,10 +213,12 @@ __all__ = [
     "RequestResult",
     "RequestStatus",
     "RetireUnverified",
+    "RetryOutcome",
     "RetryPolicy",
     "RunInProgress",
     "RunRecord",
     "RunRestored",
+    "RunTrend",
     "RunsHeld",
     "ScheduleState",
     "SchedulerBeat",
@@ -240,6 +254,7 @@ __all__ = [
     "check_slack_mode",
     "classify_failure",
     "conflict_seen_token",
+    "daily_trend",
     "describe",
     "field_label",
     "firehose_follower",
@@ -248,7 +263,9 @@ __all__ = [
     "live_changes",
     "looks_like_email",
     "mentions_sell_host",
+    "migration_of",
     "migration_standing",
+    "order_text",
     "parse_events",
     "parse_id",
     "parse_items",

@@ -23,19 +23,23 @@ from bot import action_ids as ids
 from bot import parsing as p
 from bot.blocks.common import Message, invalid_input, notice
 from bot.blocks.conflicts import HELD_LINKS_SHOWN, PAGE_SIZE, conflicts_message
+from bot.blocks.conflicts_bulk import with_field_buttons
 from bot.blocks.fields import (
     fields_message,
     mapping_message,
     restored_message,
     restored_run_message,
 )
+from bot.blocks.health import health_message
 from bot.blocks.help import help_message
 from bot.blocks.push import push_result, push_started
 from bot.blocks.runs import run_crashed, run_finished, run_progress
 from bot.blocks.status import explanation_message, status_message
 from bot.blocks.threshold import list_message, request_preview, threshold_message
+from bot.chart_uploads import share_threshold_chart
 from bot.listeners.approvals import announce_bulk, post_request
 from bot.listeners.common import Body, Deps, guarded, user_id
+from bot.listeners.migrate import request_migration
 from sync.api import (
     SETTINGS,
     Actor,
@@ -107,17 +111,32 @@ def _request(ctx: Ctx, setting: SettingName, value: str, reason: str) -> Message
     return request_preview(result, channel=channel)
 
 
+def _threshold(ctx: Ctx, c: p.ShowThreshold) -> None:
+    """The impact as text first (it stays whole), then its chart in the channel."""
+    impact = ctx.service.threshold_impact()
+    _answer(ctx.respond, threshold_message(impact))
+    share_threshold_chart(ctx.client, str(ctx.body.get("channel_id") or ""), impact)
+
+
 def _filing(what: str) -> Message:
     return notice(f":hourglass_flowing_sand: Filing a request to {what}…")
 
 
 def _conflicts(ctx: Ctx, c: p.Conflicts) -> Message:
     page = ctx.service.conflicts(offset=(c.page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-    return conflicts_message(
+    manager = ctx.deps.is_manager(ctx.user)
+    message = conflicts_message(
         page,
-        can_resolve=ctx.deps.is_manager(ctx.user),
+        can_resolve=manager,
         urls=ctx.deps.urls,
         links=ctx.service.held_links(limit=HELD_LINKS_SHOWN),
+    )
+    return with_field_buttons(message, ctx.service.conflict_fields()) if manager else message
+
+
+def _health(ctx: Ctx, c: p.Health) -> Message:
+    return health_message(
+        ctx.service.health(), can_act=ctx.deps.is_manager(ctx.user), urls=ctx.deps.urls
     )
 
 
@@ -136,9 +155,7 @@ HANDLERS: dict[type, Handler[Any]] = {
     p.Help: Handler[p.Help](lambda ctx, c: help_message()),
     p.Push: Handler[p.Push](_push, acked=lambda c: push_started(len(c.items))),
     p.Status: Handler[p.Status](_status),
-    p.ShowThreshold: Handler[p.ShowThreshold](
-        lambda ctx, c: threshold_message(ctx.service.threshold_impact())
-    ),
+    p.ShowThreshold: Handler[p.ShowThreshold](_threshold),
     p.RequestThreshold: Handler[p.RequestThreshold](
         lambda ctx, c: _request(ctx, SettingName.THRESHOLD, str(c.value), c.reason),
         acked=lambda c: _filing(f"change the threshold to {c.value:,}"),
@@ -152,7 +169,15 @@ HANDLERS: dict[type, Handler[Any]] = {
         lambda ctx, c: _request(ctx, c.setting, c.value, c.reason),
         acked=lambda c: _filing(SETTINGS[c.setting].asked_words(c.value)),
     ),
+    p.RequestMigration: Handler[p.RequestMigration](
+        lambda ctx, c: request_migration(ctx.client, ctx.deps, ctx.actor, c.reason),
+        acked=lambda c: notice(
+            ":hourglass_flowing_sand: Reading both CRMs for the plan of the move out of Sell "
+            "(nothing is written)…"
+        ),
+    ),
     p.Conflicts: Handler[p.Conflicts](_conflicts),
+    p.Health: Handler[p.Health](_health),
     p.Run: Handler[p.Run](_run),
     p.Restore: Handler[p.Restore](
         lambda ctx, c: restored_message(

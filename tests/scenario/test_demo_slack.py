@@ -82,6 +82,9 @@ def test_the_demo_walks_from_a_push_through_a_sync_and_approval_to_home_and_the_
     assert "Approved by @Morgan Manager" in text and "DM to @Riley Rep" in text
     assert "used HubSpot's value (written to Sell)" in text
     assert "sellsync summary" in text and "threshold=40 (approved by @Morgan Manager)" in text
+    # the threshold's impact and the summary's trend are shared as charts beside their text
+    assert "sellsync shares a chart: Threshold impact (now 50) (960×540 PNG, alt text set)" in text
+    assert "sellsync shares a chart: Syncs over the last 14 days (960×540 PNG" in text
     assert world.sell.value("lead", pat, "phone") == "+1 555 0199"  # the conflict was resolved
     # App Home, with its run history
     home = text[text.index("App Home of @Morgan Manager:") :]

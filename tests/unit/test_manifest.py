@@ -40,6 +40,7 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "chat_update": ("chat:write",),
     "chat_unfurl": ("links:write",),
     "conversations_open": ("im:write",),
+    "files_upload_v2": ("files:write",),  # the charts beside the threshold and the summary
     "conversations_info": ("channels:read", "groups:read"),  # public / private channels
     "usergroups_users_list": ("usergroups:read",),
     "users_lookupByEmail": ("users:read", "users:read.email"),  # Slack asks for both
@@ -162,7 +163,7 @@ def test_manifest_asks_only_for_the_scopes_the_code_uses(manifest: dict[str, Any
     for path in (ROOT / "bot").rglob("*.py"):
         called |= set(
             re.findall(
-                r"\.(chat_\w+|conversations_\w+|usergroups_\w+|views_\w+|users_\w+)\(",
+                r"\.(chat_\w+|conversations_\w+|files_\w+|usergroups_\w+|views_\w+|users_\w+)\(",
                 path.read_text(),
             )
         )
