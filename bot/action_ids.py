@@ -74,6 +74,17 @@ UNFURL_PUSH = "unfurl_push"
 UNFURL_WHY = "unfurl_why"
 UNFURL_ACTIONS = (UNFURL_PUSH, UNFURL_WHY)
 
+#: The Health inbox: run a failing record through the sync now, or stop listing it.
+HEALTH_RETRY = "health_retry"
+HEALTH_IGNORE = "health_ignore"
+HEALTH_ACTIONS = (HEALTH_RETRY, HEALTH_IGNORE)
+
+#: Decide every open conflict of one field: the button opens a confirmation modal.
+CONFLICTS_OF_FIELD = "conflicts_of_field"
+FIELD_DECISION_VIEW = "conflicts_field_decision"
+FIELD_ACTION_BLOCK = "field_decision_action"
+FIELD_ACTION_INPUT = "field_decision_action_input"
+
 ALL_ACTIONS = (
     *REQUEST_ACTIONS,
     *BULK_ACTIONS,
@@ -81,6 +92,8 @@ ALL_ACTIONS = (
     *PAGE_ACTIONS,
     *LINK_CONFLICT_ACTIONS,
     *UNFURL_ACTIONS,
+    *HEALTH_ACTIONS,
+    CONFLICTS_OF_FIELD,
 )
 
 # --------------------------------------------------------------------------- unfurls and steps
@@ -297,3 +310,72 @@ def decode_push_origin(text: object) -> PushOrigin:
         channel if channel and _CHANNEL.fullmatch(channel) else None,
         ts if ts and _TS.fullmatch(ts) else None,
     )
+
+
+# --------------------------------------------------------------------------- the Health inbox
+
+_HEALTH = re.compile(r"health:((?:lead|contact):[0-9]{1,19}|HubSpot [0-9]{1,19}|event:[0-9]{1,12})")
+
+
+def encode_health(key: str) -> str:
+    """A Health entry's button value: its key (``lead:12``, ``HubSpot 34``, ``event:5``)."""
+    return f"health:{key}"
+
+
+def decode_health(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    match = _HEALTH.fullmatch(value)
+    return match.group(1) if match else None
+
+
+def health_block(key: str) -> str:
+    """The actions block of a Health entry's buttons (unique per message)."""
+    return "health:" + key.replace(" ", "_")
+
+
+# --------------------------------------------------------------------------- a field's conflicts
+
+
+@dataclass(frozen=True)
+class FieldChoice:
+    """Every open conflict of ``field`` with an id up to ``up_to``: ``count`` of them when the
+    confirmation was shown."""
+
+    field: str
+    up_to: int
+    count: int
+
+
+_FIELD = re.compile(r"field:([0-9]{1,12}):([0-9]{1,12}):(.{1,255})", re.S)
+
+
+def encode_field_choice(choice: FieldChoice) -> str:
+    return f"field:{max(0, choice.up_to)}:{max(0, choice.count)}:{choice.field}"
+
+
+def decode_field_choice(value: object) -> FieldChoice | None:
+    if not isinstance(value, str):
+        return None
+    match = _FIELD.fullmatch(value)
+    if match is None:
+        return None
+    return FieldChoice(match.group(3), int(match.group(1)), int(match.group(2)))
+
+
+#: The actions block of the "decide a field's conflicts" buttons.
+FIELDS_BLOCK = "conflicts_by_field"
+
+_FIELD_BUTTON = re.compile(r"conflicts-of:(.{1,255})", re.S)
+
+
+def encode_field(field: str) -> str:
+    """The button that asks to decide every open conflict of ``field``."""
+    return f"conflicts-of:{field}"
+
+
+def decode_field(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    match = _FIELD_BUTTON.fullmatch(value)
+    return match.group(1) if match else None

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from bot import cli_services, terminal
+from bot import cli_services, health_cli, terminal
 from bot.cli_args import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, build_parser
 from bot.migrate_cli import cmd_migrate
 from bot.settings import AppSettings
@@ -51,6 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "push": cmd_push,
         "status": cmd_status,
         "conflicts": cmd_conflicts,
+        "health": health_cli.cmd_health,
         "runs": cmd_runs,
         "audit": cmd_audit,
         "fields": cmd_fields,
@@ -218,6 +219,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_conflicts(args: argparse.Namespace) -> int:
+    if args.args or args.field is not None:
+        return health_cli.cmd_conflicts_decide(args)
     svc = cli_services.database_services()
     try:
         page = svc.service.conflicts(limit=1000)

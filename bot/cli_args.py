@@ -194,9 +194,36 @@ def build_parser() -> argparse.ArgumentParser:
     s = _command(
         sub,
         "conflicts",
-        "open merge conflicts",
-        ["sellsync conflicts", "sellsync conflicts --json"],
-        "Reads the database only (no API token needed). Resolve them in Slack.",
+        "open merge conflicts; decide one, or every open conflict of one field",
+        [
+            "sellsync conflicts",
+            "sellsync conflicts --json",
+            "sellsync conflicts decide 42 keep-sell",
+            "sellsync conflicts decide --field phone use-hubspot",
+        ],
+        "Listing reads the database only (no API token needed). `decide ID ACTION` decides one\n"
+        "conflict as the Slack buttons do: keep-sell writes Sell's value to HubSpot, use-hubspot\n"
+        "writes HubSpot's value to Sell, dismiss leaves both. `decide --field FIELD ACTION`\n"
+        "decides every open conflict of that field, each audited on its own; one whose values\n"
+        "changed meanwhile, or whose write is refused, stays open (exit 1).",
+    )
+    s.add_argument("--field", metavar="FIELD", help="with decide: every open conflict of FIELD")
+    s.add_argument(
+        "args",
+        nargs=argparse.REMAINDER,
+        metavar="decide ID ACTION | decide --field FIELD ACTION",
+        help="decide one conflict, or every open conflict of FIELD",
+    )
+    s.add_argument("--json", action="store_true", help="as JSON")
+
+    s = _command(
+        sub,
+        "health",
+        "records that keep failing, with reasons",
+        ["sellsync health", "sellsync health --json"],
+        "A record is listed once its write failed on two runs in a row, a HubSpot event once it\n"
+        "failed three times; each with the reason in words, its first and last failure and what\n"
+        "to do. Retry now and Ignore are in Slack (/sellsync health). Reads the database only.",
     )
     s.add_argument("--json", action="store_true", help="as JSON")
 

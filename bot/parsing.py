@@ -91,8 +91,20 @@ class RequestSetting:
 
 
 @dataclass(frozen=True)
+class RequestMigration:
+    """Ask to move everything out of Sell into HubSpot (the plan's counts; a manager approves)."""
+
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class Conflicts:
     page: int = 1  # 1-based, as people count
+
+
+@dataclass(frozen=True)
+class Health:
+    """Records and events that keep failing (the Health inbox)."""
 
 
 @dataclass(frozen=True)
@@ -141,7 +153,9 @@ Command = (
     | ShowList
     | RequestList
     | RequestSetting
+    | RequestMigration
     | Conflicts
+    | Health
     | Run
     | Restore
     | RestoreRun
@@ -404,6 +418,10 @@ def _parse_conflicts(args: list[str]) -> Parsed:
     return f"{_shown(' '.join(args))} is not a page number"
 
 
+def _parse_health(args: list[str]) -> Parsed:
+    return "health takes no arguments" if args else Health()
+
+
 def _parse_run(args: list[str]) -> Parsed:
     return "run takes no arguments" if args else Run()
 
@@ -435,6 +453,10 @@ def _parse_sell_mode(args: list[str]) -> Parsed:
     except Refused as exc:
         return str(exc)
     return RequestSetting(SettingName.SELL_MODE, mode.value, " ".join(args[1:]).strip())
+
+
+def _parse_migrate(args: list[str]) -> Parsed:
+    return RequestMigration(" ".join(args).strip())
 
 
 def _parse_fields(args: list[str]) -> Parsed:
@@ -513,11 +535,26 @@ TABLE: tuple[Subcommand, ...] = (
         (Form(RequestSetting),),
     ),
     Subcommand(
+        "migrate",
+        ("[reason]",),
+        "Ask to move everything out of Sell into HubSpot, with the plan's counts (managers "
+        "ask, another manager approves).",
+        _parse_migrate,
+        (Form(RequestMigration, managers="ask to move everything out of Sell"),),
+    ),
+    Subcommand(
         "conflicts",
         ("[PAGE]",),
         "Fields that changed on both sides, to review and resolve.",
         _parse_conflicts,
         (Form(Conflicts),),
+    ),
+    Subcommand(
+        "health",
+        (),
+        "Records that keep failing, with the reason; managers retry or ignore them.",
+        _parse_health,
+        (Form(Health),),
     ),
     Subcommand(
         "run",

@@ -404,6 +404,10 @@ class SyncService:
         """How many conflicts are open on each field (for deciding a field's all at once)."""
         return {f: len(cs) for f, cs in sorted(self._conflicts.open_by_field().items())}
 
+    def conflicts_of_field(self, field: str) -> list[Conflict]:
+        """The open conflicts of ``field``, oldest first."""
+        return self._conflicts.open_by_field().get(field, [])
+
     def resolve_conflicts_of_field(
         self, field: str, action: str, *, actor: Actor, up_to: int | None = None
     ) -> FieldDecision:

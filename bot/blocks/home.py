@@ -25,10 +25,18 @@ from bot.blocks.common import (
     section,
 )
 from bot.blocks.conflicts import field_label, held_links_blocks
+from bot.blocks.health import home_health_blocks
 from bot.blocks.links import NO_HUBSPOT_URLS, RecordUrls
 from bot.blocks.status import run_head, status_message
 from bot.blocks.threshold import pending_line
-from sync.api import ChangeRequest, ConflictPage, HeldLinkPage, RunRecord, StatusView
+from sync.api import (
+    ChangeRequest,
+    ConflictPage,
+    HealthView,
+    HeldLinkPage,
+    RunRecord,
+    StatusView,
+)
 
 MAX_PENDING = 10
 MAX_CONFLICTS = 5
@@ -54,6 +62,7 @@ def home_view(
     conflicts: ConflictPage,
     held_links: HeldLinkPage | None = None,
     *,
+    health: HealthView | None = None,
     viewer: str,
     viewer_is_manager: bool,
     urls: RecordUrls = NO_HUBSPOT_URLS,
@@ -95,6 +104,8 @@ def home_view(
         blocks.append(context("No open conflicts."))
     if held_links is not None and held_links.total:
         blocks += held_links_blocks(held_links, can_resolve=viewer_is_manager, urls=urls)
+    if health is not None:
+        blocks += [divider(), *home_health_blocks(health, can_act=viewer_is_manager, urls=urls)]
     runs = status.recent_runs
     blocks += [divider(), section(f"*Run history* ({plural(len(runs), 'recent run')})")]
     if runs:

@@ -18,6 +18,7 @@ from bot.blocks.conflicts import (
     link_choice_note,
     resolved_note,
 )
+from bot.blocks.conflicts_bulk import with_field_buttons
 from bot.blocks.sell_mode import retire_unverified_message
 from bot.blocks.threshold import decision_text
 from bot.listeners.approvals import notify_requester, refresh_hold, refresh_message
@@ -115,6 +116,8 @@ def register(app: App, deps: Deps) -> None:
             urls=deps.urls,
             links=service.held_links(limit=HELD_LINKS_SHOWN),
         )
+        if can_resolve:
+            message = with_field_buttons(message, service.conflict_fields())
         if body.get("response_url"):
             _replace(respond, message)
         else:

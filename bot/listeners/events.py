@@ -19,6 +19,7 @@ def publish_home(deps: Deps, client: WebClient, user: str) -> None:
         service.pending_requests(),
         service.conflicts(offset=0, limit=PAGE_SIZE),
         service.held_links(limit=HELD_LINKS_SHOWN),
+        health=service.health(),
         viewer=user,
         viewer_is_manager=deps.is_manager(user),
         urls=deps.urls,

@@ -15,7 +15,7 @@ the record syncs); both are audited. Anyone may look.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
@@ -238,6 +238,15 @@ class Health:
         if report.dry_run:
             return
         failures = failures_of(report.errors)
+        refs = [f.sell for f in failures if f.sell is not None and f.hubspot_id is None]
+        if refs:  # the contact a Sell record is linked to, named beside it
+            links = self.links.links_by_sell(refs)
+            failures = [
+                replace(f, hubspot_id=links[f.sell].hubspot_id)
+                if f.sell is not None and f.hubspot_id is None and f.sell in links
+                else f
+                for f in failures
+            ]
         at = report.finished_at or self.clock.now()
         self.store.record_failures(failures, run_id=report.run_id, at=at)
         self.store.clear_synced()
@@ -317,10 +326,11 @@ class Health:
             raise Refused("only managers can retry a failing record")
         entry = self._listed(key)
         self.audit("health_retry", _subject(entry), actor, _detail(entry))
-        sell = [entry.sell] if entry.sell is not None else []
-        if entry.kind == "event":
+        if entry.kind == "event":  # the contacts it names, read as they are now (as the worker)
+            sell: list[SellRef] = []
             hubspot = list(self._event_contacts(entry.key))
         else:
+            sell = [entry.sell] if entry.sell is not None else []
             hubspot = [entry.hubspot_id] if entry.hubspot_id else []
         report = self.run_short(ShortWork(Hints.of(hubspot=hubspot, sell=sell)), trigger)
         if report.failure is not None:
