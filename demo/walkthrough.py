@@ -4,7 +4,8 @@ Starts the sandbox HubSpot, Sell and Slack servers on loopback (seeded with real
 points the real clients at them with a temporary SQLite database, and drives the real Slack app
 through a push, a sync, a threshold approval, a conflict review, the scheduled summary, App Home,
 the message shortcut, a lead converted in Sell and two HubSpot merges that the next syncs follow
-(the second one a link conflict a manager settles), printing the channels as their readers
+(the second one a link conflict a manager settles), a HubSpot edit reaching Sell a second later
+through a webhook, printing the channels as their readers
 would see them; it ends with the steps from here to a real workspace.
 """
 
@@ -21,6 +22,7 @@ from pydantic import SecretStr
 
 from bot.settings import AppSettings
 from bot.wiring import build_services
+from demo.live_scene import run_live_scene
 from demo.slack import NEXT_STEPS, run_demo_slack
 from sandbox.server import Sandbox
 
@@ -79,7 +81,8 @@ def run_demo(out: TextIO | None = None) -> int:
             "a list member\n",
             file=out,
         )
-        services = build_services(sandbox_settings(sb.env(), f"sqlite:///{Path(tmp) / 'demo.db'}"))
+        database_url = f"sqlite:///{Path(tmp) / 'demo.db'}"
+        services = build_services(sandbox_settings(sb.env(), database_url))
         try:
             run_demo_slack(
                 services.service,
@@ -89,6 +92,14 @@ def run_demo(out: TextIO | None = None) -> int:
                 merge_contacts=lambda survivor, absorbed: _merge_contacts(sb, survivor, absorbed),
                 out=out,
             )
+            live = sandbox_settings(
+                sb.env(),
+                database_url,
+                hubspot_client_secret=SecretStr(sb.webhook_secret),
+                sync_poll_seconds=0,  # the webhook alone carries the change
+                sell_firehose_seconds=0,
+            )
+            run_live_scene(sb, live, lambda line: print(line, file=out, flush=True))
             calls = services.api_calls()
             print(
                 f"\nAPI calls made: HubSpot {calls['hubspot'].get('requests', 0)}, "
