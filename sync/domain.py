@@ -221,6 +221,7 @@ class SettingName(enum.StrEnum):
     BULK_LIMIT = "bulk_limit"
     PAUSE = "pause"
     SELL_MODE = "sell_mode"
+    MIGRATION = "migration"  # an approved move of everything out of Sell, for the worker
 
 
 class SellMode(enum.StrEnum):

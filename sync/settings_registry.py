@@ -467,15 +467,92 @@ class SellModeEntry(_Stored[SellMode]):
         )
 
 
+#: The migration's value when no approved move waits for the worker.
+MIGRATION_IDLE = "idle"
+_MIGRATION_ORDER = re.compile(r"run(?::\s*(?P<items>[0-9]{1,9})\b.{0,300})?", re.S)
+
+
+class MigrationEntry(_Stored[str]):
+    """Leaving Sell as an approved order for the worker: ``idle``, or ``run`` with the plan's
+    counts (``run: 1600 Sell items (1000 contacts, 100 companies, 500 notes)``). Approving a
+    request stores the order with who asked and who approved; the worker moves everything,
+    keeps where its progress message is in the stored details, and stores ``idle`` with the
+    outcome once the move is over, so a worker killed meanwhile finds the order again and
+    resumes it (:mod:`sync.migration_orders`). Nothing is evaluated again."""
+
+    name = SettingName.MIGRATION
+    command = "migration"
+    label = "migration to HubSpot"
+    replans = False
+    slack_args = "migrate"
+
+    def parse(self, text: str) -> str:
+        value = " ".join(text.split())
+        if value.lower() == MIGRATION_IDLE:
+            return MIGRATION_IDLE
+        if not _MIGRATION_ORDER.fullmatch(value):
+            raise Refused(f"the migration is run or idle, not {text.strip()[:60]!r}")
+        return "run" + value[3:]
+
+    def decode(self, text: str) -> str:
+        order = self.details(text).get("order")
+        return self.parse(str(order)) if order else MIGRATION_IDLE
+
+    @staticmethod
+    def details(text: str) -> dict[str, Any]:
+        """The stored order's details (``order``, ``by``, ``approved_by``, ``at``, the
+        worker's ``channel`` / ``ts`` and ``last``); {} when none is stored."""
+        if not text:
+            return {}
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return {"order": text}
+        return data if isinstance(data, dict) else {}
+
+    def default(self, config: EngineConfig) -> str:
+        return MIGRATION_IDLE
+
+    def encode(self, value: str, change: Change) -> str:
+        return json.dumps(
+            {
+                "order": value,
+                "by": change.by,
+                "reason": change.reason,
+                "at": change.at.isoformat(),
+                "approved_by": change.approved_by,
+            }
+        )
+
+    @staticmethod
+    def items(value: str) -> int | None:
+        """The plan's Sell items an order names (the run's progress total), if it names them."""
+        found = _MIGRATION_ORDER.fullmatch(value)
+        return int(found["items"]) if found and found["items"] else None
+
+    def request_words(self, old: str, new: str, show: Callable[[str], str] = _same) -> str:
+        return f"move everything out of Sell into HubSpot ({show(new)})"
+
+    def asked_words(self, new: str, show: Callable[[str], str] = _same) -> str:
+        return "move everything out of Sell into HubSpot"
+
+    def approved_words(self, new: str, show: Callable[[str], str] = _same) -> str:
+        return (
+            "The worker moves every Sell lead, contact, organization and note to HubSpot now "
+            "(no sync runs meanwhile), with its progress in this channel."
+        )
+
+
 THRESHOLD = ThresholdEntry()
 LIST_ID = ListEntry()
 BULK_LIMIT = BulkLimitEntry()
 PAUSE = PauseEntry()
 SELL_MODE = SellModeEntry()
+MIGRATION = MigrationEntry()
 
 #: Every approvable setting, in the order they are shown.
 REGISTRY: Mapping[SettingName, Entry[Any]] = {
-    e.name: e for e in (THRESHOLD, LIST_ID, BULK_LIMIT, PAUSE, SELL_MODE)
+    e.name: e for e in (THRESHOLD, LIST_ID, BULK_LIMIT, PAUSE, SELL_MODE, MIGRATION)
 }
 
 

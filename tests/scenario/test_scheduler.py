@@ -23,6 +23,7 @@ from bot.blocks.common import Message
 from bot.blocks.home import home_view
 from bot.blocks.status import status_message
 from bot.live import LIVE_JOB
+from bot.migration_job import MIGRATION_JOB
 from bot.scheduler import (
     EXPIRE_JOB,
     HEARTBEAT_JOB,
@@ -92,7 +93,7 @@ def test_the_scheduler_has_fixed_job_ids_one_instance_coalesced(
 ) -> None:
     scheduler = build_scheduler(settings(summary_tz="Europe/Berlin"), world.service, notifier)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {SYNC_JOB, SUMMARY_JOB, EXPIRE_JOB, HEARTBEAT_JOB, LIVE_JOB}
+    assert set(jobs) == {SYNC_JOB, SUMMARY_JOB, EXPIRE_JOB, HEARTBEAT_JOB, LIVE_JOB, MIGRATION_JOB}
     for job in jobs.values():
         assert job.coalesce is True and job.max_instances == 1
     assert str(scheduler.timezone) == "Europe/Berlin"

@@ -103,6 +103,7 @@ def test_each_entry_has_its_label_variable_and_request_wording() -> None:
         ("bulk limit", "SYNC_BULK_LIMIT", True),
         ("pause", None, False),
         ("Sell mode", None, True),
+        ("migration to HubSpot", None, False),
     ]
     assert [(k.command, k.needs_crm, k.shows_impact) for k in REGISTRY.values()] == [
         ("threshold", False, True),
@@ -110,6 +111,7 @@ def test_each_entry_has_its_label_variable_and_request_wording() -> None:
         ("bulk_limit", False, False),
         ("pause", False, False),
         ("sell_mode", False, False),
+        ("migration", False, False),
     ]
     assert needs_crm("list_id") and needs_crm(" LIST ") and not needs_crm("threshold")
     assert not needs_crm("colour")
@@ -141,9 +143,10 @@ def test_values_in_force_come_from_the_store_else_the_environment() -> None:
         100,
         False,
         "active",
+        "idle",
     ]
-    assert [k.stored(StoredSettings()) for k in REGISTRY.values()] == [None] * 5
-    assert [k.environment(config) for k in REGISTRY.values()] == [40, "7", 100, None, None]
+    assert [k.stored(StoredSettings()) for k in REGISTRY.values()] == [None] * 6
+    assert [k.environment(config) for k in REGISTRY.values()] == [40, "7", 100, None, None, None]
     stored = StoredSettings(
         threshold=60, list_id="9", values={SettingName.BULK_LIMIT: "5"}, version=3
     )
@@ -154,5 +157,6 @@ def test_values_in_force_come_from_the_store_else_the_environment() -> None:
         5,
         False,
         "active",
+        "idle",
     ]
     assert paused(in_force) is None
