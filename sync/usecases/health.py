@@ -255,11 +255,17 @@ class Health:
     def view(self) -> HealthView:
         records = self.store.health_records(FAILED_RUNS)
         by_subject = {r.subject: r for r in records}
-        entries = [_record_entry(r) for r in records if not r.subject.startswith(EVENT_PREFIX)]
-        events = self.inbox.failing(FAILING_AFTER)
+        entries: list[HealthEntry] = []
+        covered: set[str] = set()  # records an event's entry stands for: listed once
+        for event in self.inbox.failing(FAILING_AFTER):
+            subjects = self._subjects_of(event.event.contact_ids)
+            covered |= subjects
+            ignored = by_subject.get(f"{EVENT_PREFIX}{event.id}")
+            entries.append(self._event_entry(event, ignored, [by_subject.get(s) for s in subjects]))
         entries += [
-            self._event_entry(e, by_subject.get(f"{EVENT_PREFIX}{e.id}"), by_subject)
-            for e in events
+            _record_entry(r)
+            for r in records
+            if not r.subject.startswith(EVENT_PREFIX) and r.subject not in covered
         ]
         entries.sort(key=lambda e: e.last_failed_at or e.first_failed_at or _EPOCH, reverse=True)
         return HealthView([e for e in entries if not e.ignored], [e for e in entries if e.ignored])
@@ -272,24 +278,26 @@ class Health:
         view = self.view()
         return next((e for e in (*view.entries, *view.ignored) if e.key == key), None)
 
+    def _subjects_of(self, contact_ids: Sequence[str]) -> set[str]:
+        """How a run's report names the records of these contacts: ``HubSpot ID`` and the Sell
+        record each is linked to."""
+        links = self.links.links_by_hubspot(contact_ids) if contact_ids else {}
+        return {f"HubSpot {cid}" for cid in contact_ids} | {str(x.sell) for x in links.values()}
+
     def _event_entry(
         self,
         event: StoredEvent,
         ignored: HealthRecord | None,
-        records: dict[str, HealthRecord],
+        records: Sequence[HealthRecord | None],
     ) -> HealthEntry:
         ids = event.event.contact_ids
         links = self.links.links_by_hubspot(ids) if ids else {}
         reason = reason_in_words(event.last_error)
         sell = next((link.sell for link in links.values()), None)
         # the record's own entry has the CRM's message where the event keeps only its kind
-        for cid in ids:
-            link = links.get(cid)
-            for subject in (f"HubSpot {cid}", str(link.sell) if link is not None else None):
-                record = records.get(subject) if subject else None
-                if record is not None and record.reason:
-                    reason = reason_in_words(record.reason)
-                    break
+        own = next((r for r in records if r is not None and r.reason), None)
+        if own is not None:
+            reason = reason_in_words(own.reason)
         last = (
             event.next_attempt_at - backoff(event.attempts)
             if event.next_attempt_at is not None
@@ -326,9 +334,10 @@ class Health:
             raise Refused("only managers can retry a failing record")
         entry = self._listed(key)
         self.audit("health_retry", _subject(entry), actor, _detail(entry))
-        if entry.kind == "event":  # the contacts it names, read as they are now (as the worker)
-            sell: list[SellRef] = []
+        if entry.kind == "event":  # the contacts it names and their Sell records, as they are now
             hubspot = list(self._event_contacts(entry.key))
+            links = self.links.links_by_hubspot(hubspot) if hubspot else {}
+            sell: list[SellRef] = [link.sell for link in links.values()]
         else:
             sell = [entry.sell] if entry.sell is not None else []
             hubspot = [entry.hubspot_id] if entry.hubspot_id else []
@@ -338,7 +347,7 @@ class Health:
             if entry.kind == "event":
                 self._event_failed(entry, kind)
             return RetryOutcome(entry, False, reason_in_words(kind))
-        mine = {entry.key} if entry.kind == "record" else set()
+        mine = {entry.key} if entry.kind == "record" else self._subjects_of(hubspot)
         mine |= {f"HubSpot {cid}" for cid in hubspot} | {str(ref) for ref in sell}
         failed = [e for e in report.errors if e.item in mine]
         if failed:

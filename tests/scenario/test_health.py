@@ -193,3 +193,27 @@ def test_health_app_home_and_the_summary_count_what_keeps_failing(bot: Bot) -> N
     summary = bot.world.service.summary_since(None)
     assert summary.failing == 1
     assert "1 record keeps failing" in message_text(summary_message(summary).to_dict())
+
+
+def test_health_an_events_failing_record_is_listed_once_and_its_retry_says_why(bot: Bot) -> None:
+    lead, cid = failing_lead(bot)
+    store = bot.world.store
+    at = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    store.store_batch([HubSpotEvent(78, "contact.propertyChange", cid, at, property_name="email")])
+    [event] = store.claim_due(10, owner="w", until=at + timedelta(minutes=1))
+    for _ in range(3):
+        store.mark_failed([event.id], reason="refused by HubSpot", next_attempt_at=at)
+    reply = bot.command("health", user=MANAGER).reply()
+    text = message_text(reply)
+    assert "1 record keeps failing" in text  # the event stands for its record
+    assert f"HubSpot event #{event.id}" in text and f"Refused by HubSpot: {REFUSAL}" in text
+    value = ids.encode_health(f"event:{event.id}")
+    again = bot.click(ids.HEALTH_RETRY, value, user=MANAGER, ephemeral=True).reply()
+    assert f"failed again: Refused by HubSpot: {REFUSAL}" in message_text(again)
+    [still] = store.failing(3)
+    assert still.id == event.id and still.attempts == 4
+    bot.world.sell.edit("lead", lead, email="pat.new@example.com")
+    done = bot.click(ids.HEALTH_RETRY, value, user=MANAGER, ephemeral=True).reply()
+    assert "went through the sync" in message_text(done)
+    assert store.failing(1) == [] and store.health_record(f"lead:{lead}") is None
+    assert bot.world.hubspot.value(cid, "email") == "pat.new@example.com"
