@@ -58,23 +58,30 @@ def upload_chart(
     return str(file.get("id") or "") or None
 
 
-def share_threshold_chart(client: WebClient, channel: str, impact: ThresholdImpact) -> str | None:
-    """The impact of ``/sellsync threshold`` as a bar chart, in the channel it was asked in.
-    Nothing before the first sync has recorded the members' scores."""
+def share_threshold_chart(
+    client: WebClient, channel: str, impact: ThresholdImpact, *, thread_ts: str | None = None
+) -> str | None:
+    """The impact of ``/sellsync threshold`` as a bar chart, in the channel it was asked in;
+    a request's (its proposed value marked) in the thread of its approvals message. Nothing
+    before the first sync has recorded the members' scores."""
     if impact.as_of is None or not impact.rows:
         return None
 
     def threshold_impact_chart() -> Chart:
         return threshold_chart(impact)
 
-    return upload_chart(
-        client,
-        channel,
-        threshold_impact_chart,
-        comment=escape(
+    if impact.proposed is None:
+        comment = (
             f"The engagement-score threshold is {impact.current:,}: who would enter Sell at it "
             "and at nearby values (`/sellsync threshold` has the numbers)."
-        ),
+        )
+    else:
+        comment = (
+            f"Who would enter Sell at the proposed threshold {impact.proposed:,}, beside the "
+            f"{impact.current:,} in force and nearby values (the request above has the numbers)."
+        )
+    return upload_chart(
+        client, channel, threshold_impact_chart, comment=escape(comment), thread_ts=thread_ts
     )
 
 

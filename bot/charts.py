@@ -142,7 +142,9 @@ def threshold_chart(impact: ThresholdImpact) -> Chart:
     return Chart(
         _png(fig),
         "threshold-impact.png",
-        f"Threshold impact (now {impact.current:,})",
+        f"Threshold impact (now {impact.current:,})"
+        if impact.proposed is None
+        else f"Threshold impact ({impact.proposed:,} proposed, now {impact.current:,})",
         threshold_alt(impact),
     )
 

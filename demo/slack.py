@@ -185,6 +185,7 @@ def _render_unfurl(record: dict[str, Any], names: dict[str, str] | None) -> list
 
 def _render_file_share(record: dict[str, Any], where: str) -> list[str]:
     """A file shared in a channel: one line per file, as the reader sees it there."""
+    where += " (in the thread of its message)" if record.get("thread_ts") else ""
     return [
         f"{where} — sellsync shares a chart: {f.get('title')} ({f.get('original_w')}×"
         f"{f.get('original_h')} {str(f.get('filetype', '')).upper()}, "

@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks.bulk import hold_closed_message, hold_message
 from bot.blocks.threshold import request_closed_message, request_message, requester_notice
+from bot.chart_uploads import share_threshold_chart
 from bot.listeners.common import Deps, dm
 from sync.api import (
     BulkHold,
@@ -50,6 +51,8 @@ def post_request(client: WebClient, deps: Deps, result: RequestResult) -> str | 
         else:
             posted_to = str(posted["channel"])
             deps.service.attach_request_message(request.id, channel=posted_to, ts=str(posted["ts"]))
+            if result.impact is not None:  # a threshold request: its impact charted, in thread
+                share_threshold_chart(client, posted_to, result.impact, thread_ts=str(posted["ts"]))
     for older in result.superseded:
         refresh_message(client, older, superseded_by=request.id)
     return posted_to

@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 from bot.charts import PIXELS, png_size
 from bot.scheduler import SlackNotifier, post_summary
 from sandbox.server import Sandbox
-from tests.scenario.conftest import CHANNEL, REP, SUMMARY, TOKEN, Bot, message_text
+from tests.scenario.conftest import APPROVALS, CHANNEL, REP, SUMMARY, TOKEN, Bot, message_text
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -83,6 +83,35 @@ def test_threshold_chart_refused_in_a_private_channel_the_bot_is_not_in(
     assert "threshold is *50*" in message_text(reply)
     assert uploads(bot) == []
     assert any("not_in_channel" in r.getMessage() for r in caplog.records)
+
+
+def test_threshold_chart_upload_url_failing_costs_one_log_line_without_the_url(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    synced(bot)
+    bot.slack.inject("500", method="POST", path_prefix="/upload/v1")  # step 2 fails
+    with caplog.at_level(logging.WARNING, logger="sellsync.bot.charts"):
+        reply = bot.command("threshold").reply()
+    assert "threshold is *50*" in message_text(reply)
+    assert uploads(bot) == []
+    [line] = [r.getMessage() for r in caplog.records if r.name == "sellsync.bot.charts"]
+    assert "not uploaded" in line and "/upload/" not in line  # the upload URL is a secret
+    assert not [r for r in caplog.records if r.exc_info]
+
+
+def test_a_threshold_request_charts_its_proposal_in_the_thread_of_the_approvals_message(
+    bot: Bot,
+) -> None:
+    synced(bot)
+    preview = bot.command("threshold 40 more leads", user=REP).reply()
+    assert "proposed" in message_text(preview)
+    [request] = bot.sent("chat.postMessage", channel=APPROVALS)
+    [(file, data)] = uploads(bot)
+    assert png_size(data) == PIXELS
+    assert file["channels"] == [APPROVALS] and file["thread_ts"] == request["ts"]
+    assert "40 (proposed)" in file["alt_txt"] and "50 (current)" in file["alt_txt"]
+    assert "proposed threshold 40" in file["initial_comment"]
+    assert file["title"] == "Threshold impact (40 proposed, now 50)"
 
 
 def summary_notifier(sandbox: Sandbox) -> SlackNotifier:
