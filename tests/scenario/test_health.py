@@ -217,3 +217,13 @@ def test_health_an_events_failing_record_is_listed_once_and_its_retry_says_why(b
     assert "went through the sync" in message_text(done)
     assert store.failing(1) == [] and store.health_record(f"lead:{lead}") is None
     assert bot.world.hubspot.value(cid, "email") == "pat.new@example.com"
+
+
+def test_health_ignore_from_app_home_tells_by_dm_and_republishes_the_tab(bot: Bot) -> None:
+    lead, _ = failing_lead(bot)
+    published = len(bot.sent("views.publish"))
+    bot.click(ids.HEALTH_IGNORE, ids.encode_health(f"lead:{lead}"), user=MANAGER, from_home=True)
+    assert "is ignored until it syncs again" in message_text(bot.dms(MANAGER)[-1])
+    views = bot.sent("views.publish")
+    assert len(views) == published + 1
+    assert "*Records that keep failing* (0)" in block_text(views[-1]["view"]["blocks"])
