@@ -293,6 +293,8 @@ class FakeHubSpot:
     def list_join_pages(self, list_id: str, after: str | None = None) -> Iterator[JoinPage]:
         """Members oldest join first; the token is a position, as the sandbox's (a member who
         leaves moves every later one a place up)."""
+        if list_id not in self.lists:
+            raise ApiError("HubSpot", f"list {list_id} not found", 404)
         members = self.members.get(list_id, set())
         joined = self._joined.setdefault(list_id, {})
         for cid in [c for c in joined if c not in members]:
