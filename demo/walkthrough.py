@@ -22,6 +22,7 @@ from pydantic import SecretStr
 
 from bot.settings import AppSettings
 from bot.wiring import build_services
+from demo.leaving_sell import run_leaving_scene
 from demo.live_scene import run_live_scene
 from demo.slack import NEXT_STEPS, run_demo_slack
 from sandbox.server import Sandbox
@@ -100,6 +101,14 @@ def run_demo(out: TextIO | None = None) -> int:
                 sell_firehose_seconds=0,
             )
             run_live_scene(sb, live, lambda line: print(line, file=out, flush=True))
+            run_leaving_scene(  # the final scene: Sell read-only once everything moved
+                services.service,
+                services.sell.archive,
+                sb.slack_url,
+                Path(tmp),
+                lambda line: print(line, file=out, flush=True),
+                token=sb.slack_token,
+            )
             calls = services.api_calls()
             print(
                 f"\nAPI calls made: HubSpot {calls['hubspot'].get('requests', 0)}, "

@@ -86,6 +86,12 @@ def migration_finished(order: MigrationOrder, report: MigrationReport) -> Messag
         else ":white_check_mark: *Everything is moved out of Sell into HubSpot*"
     )
     lines = [f"{head} (migration run {report.run_id})", *_object_lines(report)]
+    conflicts = report.counts.get("conflicts", 0)
+    if conflicts:
+        lines.append(
+            f"{plural(conflicts, 'field')} of contacts already in HubSpot kept HubSpot's value "
+            f"(listed as differences by {VERIFY})"
+        )
     if refused:
         lines.append(f":no_entry_sign: {plural(refused, 'item')} refused:")
         lines += [

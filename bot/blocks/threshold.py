@@ -30,6 +30,7 @@ from sync.api import (
     HubSpotList,
     RequestResult,
     RequestStatus,
+    SettingName,
     ThresholdImpact,
 )
 
@@ -191,7 +192,9 @@ def requester_notice(request: ChangeRequest) -> Message:
         f"Your request #{request.id} to {_change_words(request)} was "
         f"*{verb}* by {who(request.decided_by)} {when(request.decided_at)}."
     )
-    if request.status == RequestStatus.APPROVED:
+    if request.status == RequestStatus.APPROVED and request.setting == SettingName.MIGRATION:
+        text += " The worker moves everything now, with its progress in the approvals channel."
+    elif request.status == RequestStatus.APPROVED:
         text += " It applies from the next sync."
     return Message(f"Request #{request.id} {verb}", [section(text)])
 

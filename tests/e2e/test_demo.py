@@ -42,6 +42,22 @@ def test_demo_shows_a_push_a_sync_a_real_impact_an_approval_home_a_shortcut_and_
     assert "merged in HubSpot (links moved) *1*" in merges and "link conflicts *1*" in merges
     assert "[Keep lead:" in merges or "[Keep contact:" in merges
     assert ":white_check_mark: Link conflict of" in merges
+    # leaving Sell: the plan's counts approved, one message moved in place, verify, export,
+    # and Sell read-only, in that order
+    leaving = out[out.index("=== 12. Leaving Sell") : out.index("=== What next")]
+    steps = [
+        "/sellsync migrate",
+        "move everything out of Sell into HubSpot (`run: ",
+        "Approved by @Avery Admin",
+        "*Moving everything out of Sell into HubSpot*",
+        "(message edited in place):\n  :white_check_mark: *Everything is moved out of Sell",
+        "$ sellsync migrate --verify",
+        "Exported ",
+        "@Riley Rep in #C0SALESOPS: /sellsync sell-mode read_only",
+        "Sell is now read_only",
+    ]
+    where = [leaving.find(step) for step in steps]
+    assert -1 not in where and where == sorted(where), list(zip(steps, where, strict=True))
     # it ends with what to do next, toward a real workspace
     tail = out[out.index("=== What next") :]
     assert "docs/setup.md" in tail and "sellsync check" in tail
