@@ -109,7 +109,7 @@ def busy_worker(hold_ms: int) -> None:
         until = datetime.now(UTC) + timedelta(seconds=60)
         claimed = store.claim_due(100, owner="bench-worker", until=until)
         if claimed:
-            applied += store.mark_applied([c.id for c in claimed])
+            applied += store.mark_applied([c.id for c in claimed], owner="bench-worker")
         if hold_ms and time.monotonic() >= next_hold:
             with store.engine.begin() as connection:  # BEGIN IMMEDIATE on SQLite
                 connection.execute(

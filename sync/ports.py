@@ -730,13 +730,20 @@ class EventInbox(Protocol):
         its worker died). Two workers never get the same event while a claim holds."""
         ...
 
-    def mark_applied(self, ids: Sequence[int]) -> int:
-        """The events (inbox ids) were applied: they leave the queue; returns how many."""
+    def mark_applied(self, ids: Sequence[int], *, owner: str | None) -> int:
+        """The events (inbox ids) were applied: they leave the queue; returns how many.
+
+        Only events still claimed by ``owner`` are marked (a worker whose claim ran out and was
+        taken by another marks none of those); ``owner`` None (someone who claimed nothing, a
+        manager's retry) marks only events no live claim holds."""
         ...
 
-    def mark_failed(self, ids: Sequence[int], *, reason: str, next_attempt_at: datetime) -> int:
+    def mark_failed(
+        self, ids: Sequence[int], *, owner: str | None, reason: str, next_attempt_at: datetime
+    ) -> int:
         """An apply of the events failed with the classified ``reason`` (no record data): one
-        more attempt counted, the claim released, not due again before ``next_attempt_at``."""
+        more attempt counted, the claim released, not due again before ``next_attempt_at``.
+        Only the events ``owner`` may mark, as for :meth:`mark_applied`; returns how many."""
         ...
 
     def depth(self) -> int:

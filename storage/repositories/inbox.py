@@ -6,7 +6,8 @@ batch is stored whole or not at all. Claiming is one ``UPDATE ... WHERE id IN (S
 one transaction: on PostgreSQL the subquery takes its rows ``FOR UPDATE SKIP LOCKED``, so two
 workers claiming at once take different events; SQLite has one writer at a time. A claim that
 runs out (its worker was killed) leaves the event free for the next claim; an event is done only
-when :meth:`InboxRepository.mark_applied` says so.
+when :meth:`InboxRepository.mark_applied` says so, and only the worker that still holds an
+event's claim may mark it (a worker whose claim ran out and was taken by another marks nothing).
 
 On SQLite the batches one process stores wait for each other in that process, in turn: SQLite
 has one write lock per file, and writers that meet it back off in sleeps of up to 100 ms, so
@@ -101,28 +102,32 @@ class InboxRepository(Repository):
             )
         return sorted((_stored(row) for row in rows), key=lambda e: e.id)
 
-    def mark_applied(self, ids: Sequence[int]) -> int:
+    def mark_applied(self, ids: Sequence[int], *, owner: str | None) -> int:
         table = t.webhook_events
         at = self._clock()
+        held = _held_by(owner, at)
         done = 0
         with self._write() as session:
             for part in chunked(unique(ids)):
                 result = session.execute(
                     sa.update(table)
-                    .where(table.c.id.in_(list(part)), table.c.applied_at.is_(None))
+                    .where(table.c.id.in_(list(part)), table.c.applied_at.is_(None), held)
                     .values(applied_at=at, claimed_by=None, claimed_until=None)
                 )
                 done += rowcount(result)
         return done
 
-    def mark_failed(self, ids: Sequence[int], *, reason: str, next_attempt_at: datetime) -> int:
+    def mark_failed(
+        self, ids: Sequence[int], *, owner: str | None, reason: str, next_attempt_at: datetime
+    ) -> int:
         table = t.webhook_events
+        held = _held_by(owner, self._clock())
         failed = 0
         with self._write() as session:
             for part in chunked(unique(ids)):
                 result = session.execute(
                     sa.update(table)
-                    .where(table.c.id.in_(list(part)), table.c.applied_at.is_(None))
+                    .where(table.c.id.in_(list(part)), table.c.applied_at.is_(None), held)
                     .values(
                         attempts=table.c.attempts + 1,
                         last_error=reason[:_MAX_REASON],
@@ -174,6 +179,15 @@ class InboxRepository(Repository):
         )
         with self._read() as connection:
             return [_stored(row) for row in connection.execute(query).mappings()]
+
+
+def _held_by(owner: str | None, now: datetime) -> sa.ColumnElement[bool]:
+    """The rows ``owner`` may mark: those it still claims (its claim may have run out, as long
+    as no one took them since), or with ``owner`` None those no live claim holds."""
+    c = t.webhook_events.c
+    if owner is not None:
+        return c.claimed_by == owner
+    return sa.or_(c.claimed_by.is_(None), c.claimed_until.is_(None), c.claimed_until <= now)
 
 
 def _row(event: HubSpotEvent, at: datetime) -> dict[str, object]:

@@ -356,7 +356,7 @@ class Health:
                 self._event_failed(entry, _event_reason(reason))
             return RetryOutcome(entry, False, reason)
         if entry.kind == "event":
-            self.inbox.mark_applied([int(entry.key.removeprefix(EVENT_PREFIX))])
+            self.inbox.mark_applied([int(entry.key.removeprefix(EVENT_PREFIX))], owner=None)
         self.store.forget_health(entry.key)
         for subject in mine:
             self.store.forget_health(subject)
@@ -376,8 +376,8 @@ class Health:
     def _event_failed(self, entry: HealthEntry, reason: str) -> None:
         event_id = int(entry.key.removeprefix(EVENT_PREFIX))
         now = self.clock.now()
-        self.inbox.mark_failed(
-            [event_id], reason=reason, next_attempt_at=now + backoff(entry.failures + 1)
+        self.inbox.mark_failed(  # a manager's retry claims nothing: no worker's event is touched
+            [event_id], owner=None, reason=reason, next_attempt_at=now + backoff(entry.failures + 1)
         )
 
 

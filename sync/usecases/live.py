@@ -187,7 +187,7 @@ class LiveChanges:
     ) -> tuple[SyncReport | None, int, int] | RunsHeld | None:
         hints = hints_of(events)
         if not hints:  # kinds sellsync does not act on
-            return None, self.inbox.mark_applied([e.id for e in events]), 0
+            return None, self.inbox.mark_applied([e.id for e in events], owner=self.owner), 0
         result = self._run(ShortWork(hints), EVENTS)
         if isinstance(result, RunsHeld):
             return result
@@ -203,7 +203,7 @@ class LiveChanges:
             return report, 0, self._fail(events, kind, now)
         failing = self._failed_records(events, report)
         done = [e.id for e in events if e.id not in failing]
-        count = self.inbox.mark_applied(done) if done else 0
+        count = self.inbox.mark_applied(done, owner=self.owner) if done else 0
         failed = 0
         for reason, group in _by_reason(events, failing).items():
             failed += self._fail(group, reason, now)
@@ -216,7 +216,7 @@ class LiveChanges:
             by_attempts.setdefault(e.attempts + 1, []).append(e.id)
         for attempts, ids in by_attempts.items():
             failed += self.inbox.mark_failed(
-                ids, reason=reason, next_attempt_at=now + backoff(attempts)
+                ids, owner=self.owner, reason=reason, next_attempt_at=now + backoff(attempts)
             )
             if attempts >= FAILING_AFTER:
                 log.warning("%d event(s) failed %d times: %s", len(ids), attempts, reason)

@@ -165,9 +165,9 @@ def test_health_lists_an_event_that_failed_three_times_and_retries_it(bot: Bot) 
     store.store_batch(
         [HubSpotEvent(77, "contact.propertyChange", cid, at, property_name="lastname")]
     )
-    [event] = store.claim_due(10, owner="w", until=at + timedelta(minutes=1))
-    for _ in range(3):
-        store.mark_failed([event.id], reason="refused by Sell", next_attempt_at=at)
+    for _ in range(3):  # a worker claims it and fails it, three times
+        [event] = store.claim_due(10, owner="w", until=at + timedelta(minutes=1))
+        store.mark_failed([event.id], owner="w", reason="refused by Sell", next_attempt_at=at)
     reply = bot.command("health", user=MANAGER).reply()
     text = message_text(reply)
     assert f"HubSpot event #{event.id}" in text and f"lead:{lead}" in text
@@ -200,9 +200,9 @@ def test_health_an_events_failing_record_is_listed_once_and_its_retry_says_why(b
     store = bot.world.store
     at = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
     store.store_batch([HubSpotEvent(78, "contact.propertyChange", cid, at, property_name="email")])
-    [event] = store.claim_due(10, owner="w", until=at + timedelta(minutes=1))
-    for _ in range(3):
-        store.mark_failed([event.id], reason="refused by HubSpot", next_attempt_at=at)
+    for _ in range(3):  # a worker claims it and fails it, three times
+        [event] = store.claim_due(10, owner="w", until=at + timedelta(minutes=1))
+        store.mark_failed([event.id], owner="w", reason="refused by HubSpot", next_attempt_at=at)
     reply = bot.command("health", user=MANAGER).reply()
     text = message_text(reply)
     assert "1 record keeps failing" in text  # the event stands for its record

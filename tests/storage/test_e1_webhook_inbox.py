@@ -115,7 +115,7 @@ def test_e1_workers_never_share_a_claim_and_an_expired_claim_is_free(
     assert [c.event.event_id for c in second] == [4, 5]
     assert inbox.claim_due(10, owner="w3", until=T0 + timedelta(seconds=30)) == []
     clock.at = T0 + timedelta(seconds=31)  # w1 was killed: its claim runs out
-    inbox.mark_applied([c.id for c in second])
+    inbox.mark_applied([c.id for c in second], owner="w2")
     again = inbox.claim_due(10, owner="w3", until=clock.at + timedelta(seconds=30))
     assert [c.event.event_id for c in again] == [1, 2, 3]
     assert {c.claimed_by for c in again} == {"w3"}
@@ -126,13 +126,13 @@ def test_e1_applied_events_leave_the_queue(inbox: InboxRepository, clock: Clock)
     assert inbox.oldest_unapplied() == T0
     claimed = inbox.claim_due(10, owner="w", until=T0 + timedelta(seconds=30))
     clock.at = T0 + timedelta(seconds=5)
-    assert inbox.mark_applied([claimed[0].id]) == 1
-    assert inbox.mark_applied([claimed[0].id]) == 0  # once
+    assert inbox.mark_applied([claimed[0].id], owner="w") == 1
+    assert inbox.mark_applied([claimed[0].id], owner="w") == 0  # once
     assert inbox.depth() == 1
     inbox.store_batch([event(3)])
     assert inbox.oldest_unapplied() == T0
     assert inbox.last_received_at() == clock.at
-    inbox.mark_applied([claimed[1].id])
+    inbox.mark_applied([claimed[1].id], owner="w")
     assert inbox.oldest_unapplied() == clock.at
     assert inbox.received_count() == 3
     clock.at = T0 + timedelta(minutes=5)
@@ -147,7 +147,7 @@ def test_e1_failures_back_off_and_show_after_three(inbox: InboxRepository, clock
         retry_at = clock.at + timedelta(seconds=10 * attempt)
         assert (
             inbox.mark_failed(
-                [claimed[0].id], reason="hubspot_unavailable", next_attempt_at=retry_at
+                [claimed[0].id], owner="w", reason="hubspot_unavailable", next_attempt_at=retry_at
             )
             == 1
         )
@@ -163,6 +163,38 @@ def test_e1_failures_back_off_and_show_after_three(inbox: InboxRepository, clock
     ]
     assert inbox.failing(min_attempts=4) == []
     assert inbox.depth() == 2
+
+
+def test_e1_a_stale_claimer_marks_nothing_its_successor_holds(
+    inbox: InboxRepository, clock: Clock
+) -> None:
+    inbox.store_batch([event(1), event(2)])
+    stale = inbox.claim_due(10, owner="w1", until=T0 + timedelta(seconds=30))
+    clock.at = T0 + timedelta(seconds=31)  # w1 stalled: its claim ran out
+    taken = inbox.claim_due(1, owner="w2", until=clock.at + timedelta(seconds=30))
+    assert [c.event.event_id for c in taken] == [1]
+    ids = [c.id for c in stale]
+    later = clock.at + timedelta(minutes=5)
+    assert inbox.mark_failed(ids, owner="w1", reason="x", next_attempt_at=later) == 1  # event 2
+    assert inbox.mark_applied(ids, owner="w1") == 0  # 1 is w2's, 2 was released by w1
+    assert inbox.claim_due(10, owner="w3", until=later) == []  # w2 holds 1; 2 backs off
+    assert inbox.failing(1)[0].event.event_id == 2
+    assert inbox.mark_applied([taken[0].id], owner="w2") == 1
+    assert inbox.depth() == 1
+
+
+def test_e1_someone_without_a_claim_marks_only_what_no_live_claim_holds(
+    inbox: InboxRepository, clock: Clock
+) -> None:
+    inbox.store_batch([event(1), event(2), event(3)])
+    claimed = inbox.claim_due(1, owner="w1", until=T0 + timedelta(seconds=30))
+    dead = inbox.claim_due(1, owner="dead", until=T0 + timedelta(seconds=5))
+    free = inbox.claim_due(1, owner="w0", until=T0)  # a claim already run out
+    clock.at = T0 + timedelta(seconds=10)
+    every = [claimed[0].id, dead[0].id, free[0].id]
+    assert inbox.mark_applied(every, owner=None) == 2  # w1's live claim is left alone
+    assert inbox.depth() == 1
+    assert inbox.mark_applied([claimed[0].id], owner="w1") == 1
 
 
 def test_e1_an_empty_inbox_has_no_figures(inbox: InboxRepository) -> None:

@@ -140,6 +140,29 @@ def test_e7_a_dead_workers_claim_runs_out_and_the_next_worker_applies(live: Live
     assert live.sell.value(ref.kind, ref.id, "phone") == "2"  # type: ignore[attr-defined]
 
 
+def test_e7_a_worker_whose_claim_was_taken_marks_nothing(live: Live) -> None:
+    """A worker stalls past its claim; another takes the event: the stale one's apply counts for
+    nothing in the inbox, and the event is the new claimer's to mark."""
+    cid, ref = live.linked(email="s@x.com", lastname="S")
+    live.hubspot.set(cid, phone="7")
+    live.webhook(cid)
+    stale, fresh = live.worker("worker-1"), live.worker("worker-2")
+    run = stale.run_short
+
+    def stalled(work: object, trigger: str) -> object:
+        live.clock.tick(CLAIM_SECONDS + 1)
+        taken = live.store.claim_due(10, owner="worker-2", until=live.clock.now() + timedelta(60))
+        fresh._claimed = taken  # as if worker-2's own tick had claimed them
+        return run(work, trigger)  # type: ignore[arg-type]
+
+    stale.run_short = stalled  # type: ignore[assignment]
+    assert stale.tick().applied == 0
+    assert live.store.depth() == 1  # still worker-2's
+    assert fresh.tick().applied == 1
+    assert live.store.depth() == 0
+    assert live.sell.value(ref.kind, ref.id, "phone") == "7"  # type: ignore[attr-defined]
+
+
 def test_e7_events_wait_in_the_inbox_while_a_reconcile_holds_the_lock(live: Live) -> None:
     cid, ref = live.linked(email="w@x.com", lastname="W")
     live.hubspot.set(cid, phone="3")

@@ -62,9 +62,11 @@ def test_e7_status_shows_each_source_from_the_database(
     store, clock, service = setup
     store_events(store, 3)
     clock.tick(60)
-    (claimed,) = store.claim_due(1, owner="w", until=clock.now() + timedelta(seconds=60))
     for _ in range(3):  # one event failed three times: it is listed, with its reason
-        store.mark_failed([claimed.id], reason="refused by <Sell>", next_attempt_at=clock.now())
+        (claimed,) = store.claim_due(1, owner="w", until=clock.now() + timedelta(seconds=60))
+        store.mark_failed(
+            [claimed.id], owner="w", reason="refused by <Sell>", next_attempt_at=clock.now()
+        )
     view = service.status()
     webhooks, firehose, poll = view.sources
     assert (webhooks.name, webhooks.enabled, webhooks.received) == ("hubspot_webhooks", True, 3)
@@ -104,11 +106,17 @@ def test_e7_the_summary_counts_events_that_keep_failing(
     store, clock, service = setup
     assert service.summary_since(None).empty
     store_events(store, 2)
-    (claimed, _) = store.claim_due(2, owner="w", until=clock.now() + timedelta(seconds=60))
-    for _ in range(2):
-        store.mark_failed([claimed.id], reason="refused by HubSpot", next_attempt_at=clock.now())
+    until = clock.now() + timedelta(seconds=60)
+    (claimed, _) = store.claim_due(2, owner="w", until=until)
+    for _ in range(2):  # each failure releases the claim: the worker claims it again
+        store.mark_failed(
+            [claimed.id], owner="w", reason="refused by HubSpot", next_attempt_at=clock.now()
+        )
+        (claimed,) = store.claim_due(1, owner="w", until=until)
     assert service.summary_since(None).failing_events == 0  # twice is not yet "keeps failing"
-    store.mark_failed([claimed.id], reason="refused by HubSpot", next_attempt_at=clock.now())
+    store.mark_failed(
+        [claimed.id], owner="w", reason="refused by HubSpot", next_attempt_at=clock.now()
+    )
     summary = service.summary_since(None)
     assert summary.failing_events == 1 and not summary.empty
     text = str(summary_message(summary).to_dict())
