@@ -231,8 +231,11 @@ def post_summary(service: SyncService, notifier: Notifier) -> bool:
 
 def expire_requests(service: SyncService, notifier: Notifier) -> list[int]:
     """Expire change requests older than 7 days and rewrite their approval messages; also drop
-    expired lock rows (replay markers of Slack requests, locks of crashed runs)."""
+    expired lock rows (replay markers of Slack requests, locks of crashed runs) and webhook
+    events applied more than 7 days ago."""
     service.markers.purge_expired()
+    if purged := service.webhook_inbox.purge_applied():
+        log.info("purged %d webhook events applied more than 7 days ago", purged)
     expired = []
     for request in service.expire_requests():
         expired.append(request.id)

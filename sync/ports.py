@@ -755,7 +755,14 @@ class EventInbox(Protocol):
         ...
 
     def received_count(self) -> int:
-        """How many events are stored (each ``eventId`` once)."""
+        """How many events were ever stored (each ``eventId`` once), those purged included."""
+        ...
+
+    def purge_applied(self, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` events applied before ``before`` (never one not applied);
+        returns how many. :meth:`received_count` keeps counting them. An ``eventId`` HubSpot
+        sent again after its event was purged would be stored again, but HubSpot retries a
+        delivery for 24 hours at most, so a week of applied events covers every redelivery."""
         ...
 
     def last_received_at(self) -> datetime | None:

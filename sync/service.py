@@ -190,7 +190,7 @@ class SyncService:
             failing=lambda: self._health.count(),
         )
         self.markers = Markers(store, store, clock)
-        self.webhook_inbox = WebhookInbox(store)
+        self.webhook_inbox = WebhookInbox(store, clock)
         self._settings = Settings(store, store, hubspot, in_force, clock, config, standing)
         self._export = Export(store, self.sell_mode)
         self._health = Health(

@@ -8,6 +8,9 @@ workers claiming at once take different events; SQLite has one writer at a time.
 runs out (its worker was killed) leaves the event free for the next claim; an event is done only
 when :meth:`InboxRepository.mark_applied` says so, and only the worker that still holds an
 event's claim may mark it (a worker whose claim ran out and was taken by another marks nothing).
+Applied events are deleted after a while (:meth:`InboxRepository.purge_applied`), in bounded
+batches, each adding what it deleted to a running total kept beside them, so that the count of
+events received never goes down.
 
 On SQLite the batches one process stores wait for each other in that process, in turn: SQLite
 has one write lock per file, and writers that meet it back off in sleeps of up to 100 ms, so
@@ -33,6 +36,9 @@ from sync.events import HubSpotEvent, StoredEvent
 
 #: The longest classified reason kept (the column's width).
 _MAX_REASON = 255
+#: Where the count of purged events is kept (``remembered_reads``), so that a purge never
+#: lowers how many events were received.
+PURGED_KEY = "webhook_events:purged"
 
 
 #: One lock per SQLite database file (by URL) for the batches this process stores.
@@ -158,9 +164,53 @@ class InboxRepository(Repository):
         return None if value is None else t.as_utc(value)
 
     def received_count(self) -> int:
-        query = sa.select(sa.func.count()).select_from(t.webhook_events)
+        stored = sa.select(sa.func.count()).select_from(t.webhook_events).scalar_subquery()
+        r = t.remembered_reads
+        purged = sa.select(r.c.value).where(r.c.key == PURGED_KEY).scalar_subquery()
         with self._read() as connection:
-            return int(connection.execute(query).scalar_one())
+            row = connection.execute(sa.select(stored, purged)).one()
+        return int(row[0]) + int(row[1] or 0)
+
+    def purge_applied(self, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` events applied before ``before``, oldest first, in one
+        transaction that adds them to the purged total :meth:`received_count` keeps counting;
+        returns how many. Unapplied events (waiting or failing) are never deleted; two purges at
+        once take different rows (PostgreSQL: ``SKIP LOCKED``) and each adds what it deleted."""
+        if limit <= 0:
+            return 0
+        table = t.webhook_events
+        old = (
+            sa.select(table.c.id)
+            .where(
+                table.c.received_at < before,  # applied before then: received before then too
+                table.c.applied_at.is_not(None),
+                table.c.applied_at < before,
+            )
+            .order_by(table.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        r = t.remembered_reads
+        now = self._clock()
+        with self._write() as session:
+            ids = list(session.execute(old).scalars())
+            if not ids:
+                return 0
+            session.execute(sa.delete(table).where(table.c.id.in_(ids)))
+            session.execute(  # the total's row, then its lock: two purges add in turn
+                self._insert(r)
+                .values(key=PURGED_KEY, value=0, fetched_at=now, expires_at=None)
+                .on_conflict_do_nothing(index_elements=[r.c.key])
+            )
+            total = session.execute(
+                sa.select(r.c.value).where(r.c.key == PURGED_KEY).with_for_update()
+            ).scalar_one()
+            session.execute(
+                sa.update(r)
+                .where(r.c.key == PURGED_KEY)
+                .values(value=int(total or 0) + len(ids), fetched_at=now)
+            )
+        return len(ids)
 
     def last_received_at(self) -> datetime | None:
         query = sa.select(sa.func.max(t.webhook_events.c.received_at))

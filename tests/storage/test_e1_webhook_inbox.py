@@ -197,6 +197,35 @@ def test_e1_someone_without_a_claim_marks_only_what_no_live_claim_holds(
     assert inbox.mark_applied([claimed[0].id], owner="w1") == 1
 
 
+def test_e1_applied_events_are_purged_after_a_week_and_still_counted_as_received(
+    inbox: InboxRepository, clock: Clock
+) -> None:
+    inbox.store_batch([event(i) for i in range(1, 6)])
+    claimed = inbox.claim_due(10, owner="w", until=T0 + timedelta(minutes=1))
+    applied, failing, waiting = claimed[:3], claimed[3], claimed[4]
+    clock.at = T0 + timedelta(seconds=5)
+    assert inbox.mark_applied([c.id for c in applied], owner="w") == 3
+    inbox.mark_failed([failing.id], owner="w", reason="refused by Sell", next_attempt_at=T0)
+    inbox.mark_failed([waiting.id], owner="w", reason="x", next_attempt_at=T0)
+    clock.at = T0 + timedelta(days=7, seconds=6)
+    inbox.store_batch([event(6)])
+    (late,) = inbox.claim_due(10, owner="w", until=clock.at + timedelta(minutes=1))[2:]
+    assert late.event.event_id == 6
+    inbox.mark_applied([late.id], owner="w")  # applied just now: kept
+    week_ago = clock.at - timedelta(days=7)
+    assert inbox.purge_applied(week_ago, 2) == 2  # a bounded batch, oldest first
+    assert inbox.received_count() == 6
+    assert inbox.purge_applied(week_ago, 2) == 1
+    assert inbox.purge_applied(week_ago, 2) == 0
+    assert inbox.received_count() == 6  # a purge never lowers what was received
+    assert inbox.depth() == 2  # the events not applied stay, failing or not
+    assert [e.event.event_id for e in inbox.failing(1)] == [4, 5]
+    assert inbox.purge_applied(clock.at + timedelta(days=1), 10) == 1  # the newest, applied
+    assert inbox.received_count() == 6 and inbox.depth() == 2
+    inbox.store_batch([event(7)])
+    assert inbox.received_count() == 7
+
+
 def test_e1_an_empty_inbox_has_no_figures(inbox: InboxRepository) -> None:
     assert inbox.depth() == 0
     assert inbox.received_count() == 0
@@ -204,6 +233,8 @@ def test_e1_an_empty_inbox_has_no_figures(inbox: InboxRepository) -> None:
     assert inbox.last_received_at() is None
     assert inbox.failing() == []
     assert inbox.store_batch([]) == 0
+    assert inbox.purge_applied(T0 + timedelta(days=30), 100) == 0
+    assert inbox.received_count() == 0
     assert inbox.claim_due(10, owner="w", until=T0) == []
 
 

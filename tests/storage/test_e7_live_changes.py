@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import pytest
 
+from bot.scheduler import expire_requests
 from storage.db import open_store
 from storage.repositories import SqlStore
 from sync.engine import Engine, EngineConfig
@@ -25,6 +26,7 @@ from sync.live import live_changes
 from sync.pipeline.short_run import POLL, Poll, join_order
 from sync.pipeline.sync_run import RunParts
 from sync.service import CLI_ACTOR, SyncService
+from sync.usecases import webhook_inbox
 from sync.usecases.live import CLAIM_SECONDS, FAILING_AFTER, LiveChanges, Sources, poll_feeds
 from tests.fakes import FakeHubSpot, FakeSell, TickClock
 
@@ -161,6 +163,53 @@ def test_e7_a_worker_whose_claim_was_taken_marks_nothing(live: Live) -> None:
     assert fresh.tick().applied == 1
     assert live.store.depth() == 0
     assert live.sell.value(ref.kind, ref.id, "phone") == "7"  # type: ignore[attr-defined]
+
+
+def test_e1_the_hourly_job_purges_events_applied_a_week_ago_in_batches(
+    live: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cid, _ = live.linked(email="p@x.com", lastname="P")
+    live.webhook(cid, cid, cid, cid, cid)
+    assert live.worker().tick().applied == 5
+    live.webhook(cid, kind="contact.creation")
+    failing = live.store.claim_due(1, owner="w", until=live.clock.now())
+    live.store.mark_failed(
+        [failing[0].id], owner="w", reason="refused by Sell", next_attempt_at=live.clock.now()
+    )
+    monkeypatch.setattr(webhook_inbox, "PURGE_BATCH", 2)
+    notifier = _NoSlack()
+    live.clock.tick(6 * 24 * 3600)
+    expire_requests(live.service, notifier)
+    assert live.service.sources()[0].received == 6  # six days on: nothing purged
+    assert live.service.webhook_inbox.purge_applied() == 0
+    live.clock.tick(2 * 24 * 3600)
+    calls = _count_calls(monkeypatch, live.store, "purge_applied")
+    expire_requests(live.service, notifier)
+    assert calls == [2, 2, 1]  # three bounded batches, the last one short
+    (webhooks, _, _) = live.service.sources()
+    assert webhooks.received == 6 and webhooks.queue_depth == 1  # the failing one is kept
+    assert live.store.failing(1)[0].id == failing[0].id
+
+
+class _NoSlack:
+    def post(self, message: object) -> None:
+        raise AssertionError("nothing to post")
+
+    def update(self, channel: str, ts: str, message: object) -> None:
+        raise AssertionError("nothing to update")
+
+
+def _count_calls(monkeypatch: pytest.MonkeyPatch, store: SqlStore, name: str) -> list[int]:
+    """What each call of ``store.<name>`` returned, in order (the real method runs)."""
+    results: list[int] = []
+    real = getattr(store, name)
+
+    def counted(*args: object, **kwargs: object) -> int:
+        results.append(real(*args, **kwargs))
+        return results[-1]
+
+    monkeypatch.setattr(store, name, counted)
+    return results
 
 
 def test_e7_events_wait_in_the_inbox_while_a_reconcile_holds_the_lock(live: Live) -> None:
