@@ -17,7 +17,6 @@ Existing ID: …" (in a 207 item: ``context.existingId``).
 from __future__ import annotations
 
 import bisect
-import re
 import time
 from typing import Any
 
@@ -26,8 +25,12 @@ from starlette.responses import Response
 from sandbox.core import ApiRequest, Reject, Router, empty_response, json_response
 from sandbox.hubspot_crm import PLURAL, SINGULAR, TYPE_IDS, AssociationType
 from sandbox.hubspot_objects import Conflict, CrmObjects, ObjectType
-from sandbox.hubspot_properties import FIELD_TYPES
-from sandbox.hubspot_properties_api import update_property
+from sandbox.hubspot_properties_api import (
+    create_property,
+    get_property,
+    list_properties,
+    update_property,
+)
 from sandbox.hubspot_search import (
     MAX_BODY_CHARS,
     MAX_LIMIT,
@@ -509,62 +512,14 @@ class ObjectRoutes:
     # ------------------------------------------------------------------ property definitions
 
     def _h_props_list(self, req: ApiRequest) -> Response:
-        archived = req.query.get("archived", "false").lower() == "true"
-        results = [
-            p for p in self.objects.properties.values() if bool(p.get("archived")) == archived
-        ]
-        return json_response(200, {"results": results})
+        return list_properties(self.objects.properties, req)
 
     def _h_prop_get(self, req: ApiRequest, name: str) -> Response:
-        prop = self.objects.properties.get(name)
-        if prop is None:
-            return error(404, f"Unable to find property {name}", "OBJECT_NOT_FOUND")
-        return json_response(200, prop)
+        return get_property(self.objects.properties, name)
 
     def _h_prop_update(self, req: ApiRequest, name: str) -> Response:
         return update_property(self.objects.properties, name, req, self.store.now_ms())
 
     def _h_prop_create(self, req: ApiRequest) -> Response:
-        body = object_body(req)
-        missing = [
-            k for k in ("name", "label", "type", "fieldType", "groupName") if not body.get(k)
-        ]
-        if missing:
-            return bad_request(f"Missing required fields: {', '.join(missing)}")
-        name, kind, field_type = str(body["name"]), str(body["type"]), str(body["fieldType"])
-        if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
-            return bad_request(
-                f"Property name {name!r} must start with a letter and hold only lower-case letters,"
-                " digits and underscores"
-            )
-        if name in self.objects.properties:
-            return error(409, f"Property named '{name}' already exists.", "OBJECT_ALREADY_EXISTS")
-        if field_type not in FIELD_TYPES.get(kind, frozenset()):
-            return bad_request(f"fieldType {field_type} is not valid for type {kind}")
-        raw_options = body.get("options") or []
-        if not isinstance(raw_options, list) or not all(
-            isinstance(o, dict) and o.get("value") is not None and o.get("label")
-            for o in raw_options
-        ):
-            return bad_request("options must be a list of {label, value} objects")
-        options = [(str(o["value"]), str(o["label"])) for o in raw_options]
-        if kind == "enumeration" and not options:
-            return bad_request("Enumeration properties need at least one option")
-        if kind == "bool" and not options:
-            options = [("true", "Yes"), ("false", "No")]
-        unique = bool(body.get("hasUniqueValue"))
-        if unique and self.objects.unique_count() >= 10:
-            return bad_request(
-                f"Can't create more than 10 unique value properties for {self.otype.name}"
-            )
-        prop = self.objects.add_property(
-            name,
-            str(body["label"]),
-            kind,
-            field_type,
-            options,
-            group=str(body["groupName"]),
-            unique=unique,
-            description=str(body.get("description") or ""),
-        )
-        return json_response(201, prop, {"Location": f"{req.base_url}{req.path}/{name}"})
+        limit = (self.objects.unique_count(), self.otype.name)
+        return create_property(self.objects.properties, req, self.objects.add_property, limit)
