@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sandbox.hubspot_properties import (
+    LIFECYCLE_STAGES,
     InvalidValues,
     PropertyValueError,
     coerce_value,
@@ -59,16 +60,6 @@ COMPANY_TYPES = (
     ("RESELLER", "Reseller"),
     ("VENDOR", "Vendor"),
     ("OTHER", "Other"),
-)
-COMPANY_STAGES = (
-    ("subscriber", "Subscriber"),
-    ("lead", "Lead"),
-    ("marketingqualifiedlead", "Marketing Qualified Lead"),
-    ("salesqualifiedlead", "Sales Qualified Lead"),
-    ("opportunity", "Opportunity"),
-    ("customer", "Customer"),
-    ("evangelist", "Evangelist"),
-    ("other", "Other"),
 )
 
 
@@ -168,7 +159,7 @@ def standard_object_properties(otype: ObjectType) -> list[dict[str, Any]]:
         std("linkedin_company_page", "LinkedIn Company Page"),
         std("industry", "Industry", "enumeration", "select", options=INDUSTRIES),
         std("type", "Type", "enumeration", "select", options=COMPANY_TYPES),
-        std("lifecyclestage", "Lifecycle Stage", "enumeration", "radio", options=COMPANY_STAGES),
+        std("lifecyclestage", "Lifecycle Stage", "enumeration", "radio", options=LIFECYCLE_STAGES),
         std("numberofemployees", "Number of Employees", "number", "number"),
         std("annualrevenue", "Annual Revenue", "number", "number"),
         std("num_associated_contacts", "Number of Associated Contacts", "number", "number",
