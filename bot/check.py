@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks.sell_mode import MODE_WORDS
 from bot.settings import AppSettings, is_placeholder
+from bot.terminal import outside
 from sync.api import (
     SETTINGS,
     ConfigError,
@@ -623,11 +624,13 @@ _WORDS = {
 
 
 def render(findings: Sequence[Finding]) -> str:
+    """One line per finding, then the tally. What the CRMs, Slack and the environment said (a
+    list's or channel's name, an error's detail) shows with its control characters escaped."""
     lines = []
     for f in findings:
         what, fix = describe(f)
         mark = OK_MARK if f.ok else SKIP_MARK if f.skipped else FAIL_MARK
-        lines.append(f"{mark} {what}" if f.ok else f"{mark} {what}: {fix}")
+        lines.append(outside(f"{mark} {what}" if f.ok else f"{mark} {what}: {fix}"))
     lines.append(tally(findings))
     return "\n".join(lines)
 

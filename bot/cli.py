@@ -536,7 +536,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     findings = run_check(settings)
     print(cli_services.scrub_text(render(findings)))
     for line in settings_notes(settings):
-        print(cli_services.scrub_text(f"note: {line}"))
+        print(terminal.outside(cli_services.scrub_text(f"note: {line}")))
     return EXIT_OK if passed(findings) else EXIT_USAGE
 
 
