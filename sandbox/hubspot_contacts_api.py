@@ -10,7 +10,6 @@ Search validates the body here and filters and sorts with :mod:`sandbox.hubspot_
 
 from __future__ import annotations
 
-import bisect
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,8 +19,6 @@ from starlette.responses import Response
 from sandbox.core import ApiRequest, Router, empty_response, json_response
 from sandbox.hubspot_properties import EMAIL_RE
 from sandbox.hubspot_search import (
-    MAX_BODY_CHARS,
-    MAX_LIMIT,
     MAX_RESULTS,
     SearchError,
     compile_filters,
@@ -38,17 +35,18 @@ from sandbox.hubspot_wire import (
     batch_inputs,
     batch_response,
     error,
-    int_param,
     invalid_body,
     item_error,
+    list_page,
     not_found,
     object_body,
     require_fields,
+    search_page,
+    search_window,
     validation_error,
     wanted_properties,
 )
 
-LIST_PAGE_MAX = 100
 MERGE_FIELDS = ("primaryObjectId", "objectIdToMerge")
 
 
@@ -77,30 +75,13 @@ class ContactRoutes:
         r.add("DELETE", base + r"/(?P<cid>[^/]+)", "contacts.archive", self._h_archive)
 
     def _h_list(self, req: ApiRequest) -> Response:
-        limit = int_param(req, "limit", 10, LIST_PAGE_MAX)
-        after_raw = req.query.get("after")
-        try:
-            after = int(after_raw) if after_raw else 0
-        except ValueError:
-            return bad_request(f"after must be a number, got {after_raw!r}")
         archived = req.query.get("archived", "false").lower() == "true"
         wanted = wanted_properties(req)
-        roster = self.store.roster(archived)
-        start = bisect.bisect_left(roster, after)
-        ids = roster[start : start + limit + 1]
-        page = ids[:limit]
-        body: dict[str, Any] = {
-            "results": [self.store.render(self.store.contacts_by_id[str(i)], wanted) for i in page]
-        }
-        if len(ids) > limit:
-            next_after = str(ids[limit])
-            body["paging"] = {
-                "next": {
-                    "after": next_after,
-                    "link": f"{req.base_url}{req.path}?after={next_after}",
-                }
-            }
-        return json_response(200, body)
+        return list_page(
+            req,
+            self.store.roster(archived),
+            lambda i: self.store.render(self.store.contacts_by_id[str(i)], wanted),
+        )
 
     def _h_get(self, req: ApiRequest, cid: str) -> Response:
         archived = req.query.get("archived", "false").lower() == "true"
@@ -351,21 +332,8 @@ class ContactRoutes:
         return batch_response(200, results, errors, started)
 
     def _h_search(self, req: ApiRequest) -> Response:
-        if len(req.body.decode("utf-8", "replace")) > MAX_BODY_CHARS:
-            return bad_request(
-                f"The request body is larger than the maximum of {MAX_BODY_CHARS} characters"
-            )
-        body = object_body(req)
-        try:
-            limit = int(body.get("limit", 10))
-            after = int(body.get("after") or 0)
-        except (TypeError, ValueError):
-            return bad_request("limit and after must be numbers")
-        if limit < 0 or limit > MAX_LIMIT:
-            return bad_request(f"limit must be between 0 and {MAX_LIMIT}, got {limit}")
         cap = self.result_cap()
-        if after < 0 or after >= cap:
-            return bad_request(f"Cannot page beyond {cap} results (after={after})")
+        body, limit, after = search_window(req, cap)
         try:
             predicate = compile_filters(body.get("filterGroups"), self.store.properties)
             text = query_predicate(body.get("query"))
@@ -381,12 +349,10 @@ class ContactRoutes:
             if not c.archived and predicate(c.values) and text(c.values)
         ]
         ordered = sort_ids(rows, sort, self.store.properties)
-        reachable = min(len(ordered), cap)
-        page = ordered[after : min(after + limit, reachable)]
-        out: dict[str, Any] = {
-            "total": len(ordered),
-            "results": [self.store.render(self.store.contacts_by_id[cid], wanted) for cid in page],
-        }
-        if after + limit < reachable:
-            out["paging"] = {"next": {"after": str(after + limit)}}
-        return json_response(200, out)
+        return search_page(
+            ordered,
+            after,
+            limit,
+            cap,
+            lambda cid: self.store.render(self.store.contacts_by_id[cid], wanted),
+        )

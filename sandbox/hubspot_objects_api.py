@@ -16,7 +16,6 @@ Existing ID: …" (in a 207 item: ``context.existingId``).
 
 from __future__ import annotations
 
-import bisect
 import time
 from typing import Any
 
@@ -32,8 +31,6 @@ from sandbox.hubspot_properties_api import (
     update_property,
 )
 from sandbox.hubspot_search import (
-    MAX_BODY_CHARS,
-    MAX_LIMIT,
     MAX_RESULTS,
     SearchError,
     compile_filters,
@@ -47,16 +44,17 @@ from sandbox.hubspot_wire import (
     batch_inputs,
     batch_response,
     error,
-    int_param,
     invalid_body,
     item_error,
+    list_page,
     object_body,
     require_fields,
+    search_page,
+    search_window,
     validation_error,
     wanted_properties,
 )
 
-LIST_PAGE_MAX = 100
 Planned = tuple[AssociationType, tuple[str, str]]
 
 
@@ -198,28 +196,13 @@ class ObjectRoutes:
     # ------------------------------------------------------------------ single records
 
     def _h_list(self, req: ApiRequest) -> Response:
-        limit = int_param(req, "limit", 10, LIST_PAGE_MAX)
-        after_raw = req.query.get("after")
-        try:
-            after = int(after_raw) if after_raw else 0
-        except ValueError:
-            return bad_request(f"after must be a number, got {after_raw!r}")
         archived = req.query.get("archived", "false").lower() == "true"
-        roster = self.objects.roster(archived)
-        start = bisect.bisect_left(roster, after)
-        ids = roster[start : start + limit + 1]
         wanted = wanted_properties(req)
-        body: dict[str, Any] = {
-            "results": [self._render(self.objects.by_id[str(i)], wanted, req) for i in ids[:limit]]
-        }
-        if len(ids) > limit:
-            body["paging"] = {
-                "next": {
-                    "after": str(ids[limit]),
-                    "link": f"{req.base_url}{req.path}?after={ids[limit]}",
-                }
-            }
-        return json_response(200, body)
+        return list_page(
+            req,
+            self.objects.roster(archived),
+            lambda i: self._render(self.objects.by_id[str(i)], wanted, req),
+        )
 
     def _h_get(self, req: ApiRequest, rid: str) -> Response:
         archived = req.query.get("archived", "false").lower() == "true"
@@ -466,20 +449,7 @@ class ObjectRoutes:
     # ------------------------------------------------------------------ search
 
     def _h_search(self, req: ApiRequest) -> Response:
-        if len(req.body.decode("utf-8", "replace")) > MAX_BODY_CHARS:
-            return bad_request(
-                f"The request body is larger than the maximum of {MAX_BODY_CHARS} characters"
-            )
-        body = object_body(req)
-        try:
-            limit = int(body.get("limit", 10))
-            after = int(body.get("after") or 0)
-        except (TypeError, ValueError):
-            return bad_request("limit and after must be numbers")
-        if limit < 0 or limit > MAX_LIMIT:
-            return bad_request(f"limit must be between 0 and {MAX_LIMIT}, got {limit}")
-        if after < 0 or after >= MAX_RESULTS:
-            return bad_request(f"Cannot page beyond {MAX_RESULTS} results (after={after})")
+        body, limit, after = search_window(req, MAX_RESULTS)
         properties = self.objects.properties
         try:
             predicate = compile_filters(body.get("filterGroups"), properties)
@@ -499,15 +469,13 @@ class ObjectRoutes:
             (r.id, r.values) for r in self.objects.live() if predicate(r.values) and text(r.values)
         ]
         ordered = sort_ids(rows, sort, properties)
-        reachable = min(len(ordered), MAX_RESULTS)
-        page = ordered[after : min(after + limit, reachable)]
-        out: dict[str, Any] = {
-            "total": len(ordered),
-            "results": [self.objects.render(self.objects.by_id[rid], wanted) for rid in page],
-        }
-        if after + limit < reachable:
-            out["paging"] = {"next": {"after": str(after + limit)}}
-        return json_response(200, out)
+        return search_page(
+            ordered,
+            after,
+            limit,
+            MAX_RESULTS,
+            lambda rid: self.objects.render(self.objects.by_id[rid], wanted),
+        )
 
     # ------------------------------------------------------------------ property definitions
 

@@ -8,19 +8,23 @@ A helper that refuses a request raises :class:`~sandbox.core.Reject` with the an
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from starlette.responses import Response
 
 from sandbox.core import BAD_JSON, NO_JSON, ApiRequest, Reject, json_response
 from sandbox.hubspot_properties import iso_ms
+from sandbox.hubspot_search import MAX_BODY_CHARS, MAX_LIMIT
 from sandbox.hubspot_store import InvalidValues
 
 BATCH_MAX = 100
+LIST_PAGE_MAX = 100
 
 #: The paths of each resource family, under both the dated and the legacy ``v3`` prefixes.
 OBJECTS_PATH = r"/crm/(?:v3/objects|objects/\d{4}-\d{2})/(?:contacts|0-1)"
@@ -174,6 +178,63 @@ def int_param(req: ApiRequest, name: str, default: int, maximum: int) -> int:
     if value < 1 or value > maximum:
         raise Reject(bad_request(f"{name} must be between 1 and {maximum}, got {value}"))
     return value
+
+
+def list_page(
+    req: ApiRequest, roster: list[int], render: Callable[[int], dict[str, Any]]
+) -> Response:
+    """``GET /crm/objects/…``: the page of ``roster`` (sorted ids) after ``after``, each record
+    rendered by ``render``, with the next page's ``paging`` link when there is one."""
+    limit = int_param(req, "limit", 10, LIST_PAGE_MAX)
+    after_raw = req.query.get("after")
+    try:
+        after = int(after_raw) if after_raw else 0
+    except ValueError:
+        raise Reject(bad_request(f"after must be a number, got {after_raw!r}")) from None
+    start = bisect.bisect_left(roster, after)
+    ids = roster[start : start + limit + 1]
+    body: dict[str, Any] = {"results": [render(i) for i in ids[:limit]]}
+    if len(ids) > limit:
+        next_after = str(ids[limit])
+        body["paging"] = {
+            "next": {"after": next_after, "link": f"{req.base_url}{req.path}?after={next_after}"}
+        }
+    return json_response(200, body)
+
+
+def search_window(req: ApiRequest, cap: int) -> tuple[dict[str, Any], int, int]:
+    """A search request's body, ``limit`` and ``after``, checked as HubSpot does (body size,
+    page size, no page beyond ``cap`` results)."""
+    if len(req.body.decode("utf-8", "replace")) > MAX_BODY_CHARS:
+        raise Reject(
+            bad_request(
+                f"The request body is larger than the maximum of {MAX_BODY_CHARS} characters"
+            )
+        )
+    body = object_body(req)
+    try:
+        limit = int(body.get("limit", 10))
+        after = int(body.get("after") or 0)
+    except (TypeError, ValueError):
+        raise Reject(bad_request("limit and after must be numbers")) from None
+    if limit < 0 or limit > MAX_LIMIT:
+        raise Reject(bad_request(f"limit must be between 0 and {MAX_LIMIT}, got {limit}"))
+    if after < 0 or after >= cap:
+        raise Reject(bad_request(f"Cannot page beyond {cap} results (after={after})"))
+    return body, limit, after
+
+
+def search_page(
+    ordered: list[str], after: int, limit: int, cap: int, render: Callable[[str], dict[str, Any]]
+) -> Response:
+    """A search answer: the total, the page of ``ordered`` ids rendered, and the next ``after``
+    while more results are reachable below ``cap``."""
+    reachable = min(len(ordered), cap)
+    page = ordered[after : min(after + limit, reachable)]
+    out: dict[str, Any] = {"total": len(ordered), "results": [render(rid) for rid in page]}
+    if after + limit < reachable:
+        out["paging"] = {"next": {"after": str(after + limit)}}
+    return json_response(200, out)
 
 
 def batch_inputs(body: dict[str, Any]) -> list[dict[str, Any]]:
