@@ -14,7 +14,6 @@ takes at most 5 posts, like Slack's.
 from __future__ import annotations
 
 import copy
-import json
 import re
 import time
 from collections.abc import Callable
@@ -40,6 +39,7 @@ from sandbox.slack_wire import (
     VIEW_METHODS,
     Args,
     SlackError,
+    json_arg,
     valid_blocks,
 )
 
@@ -247,9 +247,6 @@ def _arguments(req: ApiRequest) -> Args:
         ("attachments", "invalid_attachments"),
         ("view", "invalid_arguments"),
     ):
-        if isinstance(args.get(key), str):
-            try:
-                args[key] = json.loads(args[key])
-            except ValueError:
-                raise SlackError(error) from None
+        if key in args:
+            args[key] = json_arg(args[key], error)
     return args

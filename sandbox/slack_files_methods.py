@@ -21,7 +21,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import itertools
-import json
 import re
 import secrets
 import time
@@ -33,7 +32,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from sandbox.core import ApiRequest, json_response
 from sandbox.slack_store import SlackStore
-from sandbox.slack_wire import BOT, MAX_TEXT, Args, SlackError
+from sandbox.slack_wire import BOT, MAX_TEXT, Args, SlackError, json_arg
 
 FILE_METHODS = frozenset({"files.getUploadURLExternal", "files.completeUploadExternal"})
 UPLOAD_PATH = re.compile(r"/upload/v1/(?P<key>[A-Za-z0-9_-]+)")
@@ -175,12 +174,7 @@ class FileMethods:
 
     def _complete(self, args: Args) -> Args:
         self.store.need_scope("files:write")
-        files = args.get("files")
-        if isinstance(files, str):
-            try:
-                files = json.loads(files)
-            except ValueError:
-                raise SlackError("invalid_arguments") from None
+        files = json_arg(args.get("files"), "invalid_arguments")
         if not isinstance(files, list) or not files:
             raise SlackError("invalid_arguments")
         if not all(isinstance(f, dict) and f.get("id") for f in files):

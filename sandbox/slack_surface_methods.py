@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import itertools
-import json
 import secrets
 import threading
 import time
@@ -31,7 +30,14 @@ from starlette.responses import Response
 
 from sandbox.core import ApiRequest, json_response
 from sandbox.slack_store import SlackStore
-from sandbox.slack_wire import BOT, MAX_MESSAGE_BLOCKS, Args, SlackError, valid_blocks
+from sandbox.slack_wire import (
+    BOT,
+    MAX_MESSAGE_BLOCKS,
+    Args,
+    SlackError,
+    json_arg,
+    valid_blocks,
+)
 
 #: The methods whose calls (refused ones too) the service records in ``messages``.
 SURFACE_METHODS = frozenset({"chat.unfurl", "functions.completeSuccess", "functions.completeError"})
@@ -232,12 +238,7 @@ class SurfaceMethods:
 
     def _unfurl(self, args: Args) -> Args:
         self.store.need_scope("links:write")
-        unfurls = args.get("unfurls")
-        if isinstance(unfurls, str):
-            try:
-                unfurls = json.loads(unfurls)
-            except ValueError:
-                raise SlackError("invalid_unfurls_format") from None
+        unfurls = json_arg(args.get("unfurls"), "invalid_unfurls_format")
         if unfurls is None:
             raise SlackError("invalid_arguments", ["missing required field: unfurls"])
         if not isinstance(unfurls, dict) or not unfurls:
@@ -297,12 +298,7 @@ class SurfaceMethods:
         return execution
 
     def _complete_success(self, args: Args) -> Args:
-        outputs = args.get("outputs")
-        if isinstance(outputs, str):
-            try:
-                outputs = json.loads(outputs)
-            except ValueError:
-                raise SlackError("invalid_arguments", ["outputs is not JSON"]) from None
+        outputs = json_arg(args.get("outputs"), "invalid_arguments", ["outputs is not JSON"])
         if not isinstance(outputs, dict):
             raise SlackError("invalid_arguments", ["missing required field: outputs"])
         with self._lock:

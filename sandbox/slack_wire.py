@@ -7,6 +7,7 @@ A method answers a dict that the service wraps as ``{"ok": true, ...}``; raising
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 BOT = {"user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1", "team": "Sandbox", "user": "sellsync"}
@@ -27,6 +28,17 @@ class SlackError(Exception):
         super().__init__(error)
         self.error = error
         self.messages = messages or []
+
+
+def json_arg(value: Any, error: str, messages: list[str] | None = None) -> Any:
+    """An argument that may come as a JSON string (form posts do), decoded; a string that is
+    not JSON answers ``error``. Any other value comes back as it is."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        raise SlackError(error, messages) from None
 
 
 def valid_blocks(blocks: Any, maximum: int) -> bool:
