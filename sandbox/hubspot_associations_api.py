@@ -173,14 +173,22 @@ class AssociationRoutes:
             results.append(self._pair(from_type, from_id, to_type, to_id, kinds))
         return batch_response(201, results, errors, started)
 
-    def _h_default(self, req: ApiRequest, from_name: str, to_name: str) -> Response:
-        started = int(time.time() * 1000)
+    def _default_of(self, from_name: str, to_name: str) -> tuple[str, str, AssociationType]:
+        """Both type ids and the default association between them, or a 400 if there is none."""
         from_type, to_type = types_of(from_name, to_name)
         kind = self.store.default_type(from_type, to_type)
         if kind is None:
-            return bad_request(
-                f"There is no default association from {SINGULAR[from_type]} to {SINGULAR[to_type]}"
+            raise Reject(
+                bad_request(
+                    f"There is no default association from {SINGULAR[from_type]}"
+                    f" to {SINGULAR[to_type]}"
+                )
             )
+        return from_type, to_type, kind
+
+    def _h_default(self, req: ApiRequest, from_name: str, to_name: str) -> Response:
+        started = int(time.time() * 1000)
+        from_type, to_type, kind = self._default_of(from_name, to_name)
         inputs = batch_inputs(object_body(req))
         pairs = []
         for item in inputs:
@@ -312,12 +320,7 @@ class AssociationRoutes:
         self, req: ApiRequest, from_name: str, rid: str, to_name: str, to_id: str
     ) -> Response:
         started = int(time.time() * 1000)
-        from_type, to_type = types_of(from_name, to_name)
-        kind = self.store.default_type(from_type, to_type)
-        if kind is None:
-            return bad_request(
-                f"There is no default association from {SINGULAR[from_type]} to {SINGULAR[to_type]}"
-            )
+        from_type, to_type, kind = self._default_of(from_name, to_name)
         problem = self._missing(from_type, rid, to_type, to_id)
         if problem:
             return batch_response(200, [], [problem], started)
