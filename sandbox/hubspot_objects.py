@@ -23,6 +23,7 @@ from sandbox.hubspot_properties import (
     LIFECYCLE_STAGES,
     InvalidValues,
     PropertyValueError,
+    coerce_each,
     coerce_value,
     iso_ms,
     make_property,
@@ -253,24 +254,15 @@ class CrmObjects:
 
     def validated(self, raw: Any, current: StoredObject | None) -> dict[str, str | None]:
         """The values HubSpot would store, or :class:`InvalidValues` listing every refusal."""
-        if raw is None:
-            raw = {}
-        if not isinstance(raw, dict):
-            raise InvalidValues(
-                [PropertyValueError("properties", "INVALID_TYPE", "properties must be an object")]
-            )
-        out: dict[str, str | None] = {}
-        errors: list[PropertyValueError] = []
-        for name, value in raw.items():
-            try:
-                existing = current.values.get(name) if current else None
-                prop = self.properties.get(name)
-                if name == "hubspot_owner_id" and prop is not None:
-                    out[name] = self._owner_value(value)
-                else:
-                    out[name] = coerce_value(prop, name, value, existing)
-            except PropertyValueError as exc:
-                errors.append(exc)
+
+        def coerce(name: str, value: Any) -> str | None:
+            prop = self.properties.get(name)
+            if name == "hubspot_owner_id" and prop is not None:
+                return self._owner_value(value)
+            existing = current.values.get(name) if current else None
+            return coerce_value(prop, name, value, existing)
+
+        out, errors = coerce_each(raw, coerce)
         if current is None:
             for name in self.otype.required_on_create:
                 if out.get(name) is None and not any(e.name == name for e in errors):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -205,6 +205,27 @@ class InvalidValues(Exception):
     def __init__(self, errors: list[PropertyValueError]) -> None:
         super().__init__(errors[0].message)
         self.errors = errors
+
+
+def coerce_each(
+    raw: Any, coerce: Callable[[str, Any], str | None]
+) -> tuple[dict[str, str | None], list[PropertyValueError]]:
+    """A write's ``properties`` object, each value through ``coerce``: the values kept and every
+    refusal (a body that is not an object at all is :class:`InvalidValues` at once)."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise InvalidValues(
+            [PropertyValueError("properties", "INVALID_TYPE", "properties must be an object")]
+        )
+    out: dict[str, str | None] = {}
+    errors: list[PropertyValueError] = []
+    for name, value in raw.items():
+        try:
+            out[name] = coerce(name, value)
+        except PropertyValueError as exc:
+            errors.append(exc)
+    return out, errors
 
 
 def is_read_only(prop: dict[str, Any]) -> bool:

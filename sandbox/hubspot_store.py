@@ -21,7 +21,7 @@ from sandbox.hubspot_properties import (
     InvalidValues as InvalidValues,  # re-exported: the routes import it from here
 )
 from sandbox.hubspot_properties import (
-    PropertyValueError,
+    coerce_each,
     coerce_value,
     iso_ms,
     make_property,
@@ -324,20 +324,11 @@ class HubSpotStore(ContactMerges, CrmArchive):
         return contact
 
     def validated(self, raw: Any, current: StoredContact | None) -> dict[str, str | None]:
-        if raw is None:
-            raw = {}
-        if not isinstance(raw, dict):
-            raise InvalidValues(
-                [PropertyValueError("properties", "INVALID_TYPE", "properties must be an object")]
-            )
-        out: dict[str, str | None] = {}
-        errors: list[PropertyValueError] = []
-        for name, value in raw.items():
-            try:
-                existing = current.values.get(name) if current else None
-                out[name] = coerce_value(self.properties.get(name), name, value, existing)
-            except PropertyValueError as exc:
-                errors.append(exc)
+        def coerce(name: str, value: Any) -> str | None:
+            existing = current.values.get(name) if current else None
+            return coerce_value(self.properties.get(name), name, value, existing)
+
+        out, errors = coerce_each(raw, coerce)
         if errors:
             raise InvalidValues(errors)
         return out
