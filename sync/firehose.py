@@ -55,7 +55,14 @@ def firehose_follower(service: SyncService) -> FirehoseFollower | None:
         return report.failure is None and report.interrupted is None
 
     reader = unless_held(reader, service.runs_held)  # Sell retired, or paused: not read
-    return FirehoseFollower(reader, engine.store, service.clock, apply=apply, reconcile=reconcile)
+    return FirehoseFollower(
+        reader,
+        engine.store,
+        service.clock,
+        remembered=engine.store,
+        apply=apply,
+        reconcile=reconcile,
+    )
 
 
 def sell_firehose_available(service: SyncService) -> bool:
@@ -63,4 +70,4 @@ def sell_firehose_available(service: SyncService) -> bool:
     Sell port reads none: then Sell's ``updated_at`` feed is polled instead."""
     if not isinstance(getattr(service.engine.sell, "firehose", None), SellFirehose):
         return False
-    return firehose_available(service.engine.store, service.clock)
+    return firehose_available(service.engine.store)

@@ -34,9 +34,7 @@ def live_changes(
     engine = service.engine
     store, config = engine.store, engine.config
     if poll is None:
-        poll = poll_feeds(
-            store, service.clock, webhooks=config.webhooks, firehose_followed=firehose_followed
-        )
+        poll = poll_feeds(store, webhooks=config.webhooks, firehose_followed=firehose_followed)
     return LiveChanges(
         inbox=store,
         links=store,

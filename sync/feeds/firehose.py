@@ -19,8 +19,8 @@ What a stream may answer besides a page is a value, not an exception:
   happened meanwhile is only found by a full reconcile, after which the stream is followed from
   its ``top``;
 * :data:`UNAVAILABLE` (``403``/``404``): the account has no Firehose (the premium APIs, or a token
-  that is not the root user's); remembered (:class:`FirehoseAbsence`) and asked again at most
-  daily, while Sell's ``updated_at`` feed is polled instead.
+  that is not the root user's); remembered (under :data:`FIREHOSE_ABSENT`) and asked again at
+  most daily, while Sell's ``updated_at`` feed is polled instead.
 
 Nothing here does I/O of its own: the client (:mod:`sync.clients.sell_firehose`) reads, the
 caller stores marks (:mod:`sync.pipeline.firehose`).
@@ -50,7 +50,8 @@ def firehose_name(kind: RecordKind) -> str:
     return f"firehose:{kind}"
 
 
-#: The stored name of "this account has no Firehose" (``updated_at``: when Sell said so).
+#: The remembered read (:class:`sync.ports.RememberedReads`) of "this account has no Firehose":
+#: when Sell said so, kept for :data:`RECHECK`.
 FIREHOSE_ABSENT = "firehose:absent"
 
 
@@ -112,30 +113,6 @@ class FirehoseMark:
     @staticmethod
     def at(position: str, now: datetime) -> FeedMark:
         return FeedMark(updated_at=now, last_id=position)
-
-
-@dataclass(frozen=True)
-class FirehoseAbsence:
-    """When Sell last said the account has no Firehose; asked again after :data:`RECHECK`."""
-
-    since: datetime | None = None
-
-    @classmethod
-    def from_mark(cls, mark: FeedMark | None) -> FirehoseAbsence:
-        return cls(None if mark is None else mark.updated_at)
-
-    def remembered(self, now: datetime) -> bool:
-        """True while the answer is fresh: the Firehose is not asked, the poll reads instead."""
-        return self.since is not None and now - self.since < RECHECK
-
-    @staticmethod
-    def at(now: datetime) -> FeedMark:
-        return FeedMark(updated_at=now, last_id="absent")
-
-    @staticmethod
-    def cleared() -> FeedMark:
-        """Stored once the Firehose answered again."""
-        return FeedMark(updated_at=None, last_id="present")
 
 
 class FirehoseFeed:

@@ -16,8 +16,8 @@ A stream read for the first time starts at its ``top``: the past is the reconcil
 position older than Sell keeps (``410``) means events were lost: one full reconcile
 (``reconcile``) is run, from tops taken *before* it started (what happens during it is read
 again), and the streams are followed from there; both streams expired cost one reconcile. An
-account without the Firehose (``403``/``404``) is remembered in the store (across processes and
-restarts) and asked again after a day: meanwhile :meth:`available` is False, and the worker polls
+account without the Firehose (``403``/``404``) is remembered among the remembered reads (across
+processes and restarts) and asked again after a day: meanwhile :meth:`available` is False, and the worker polls
 Sell's ``updated_at`` feed every ``SYNC_POLL_SECONDS`` instead.
 """
 
@@ -33,16 +33,16 @@ from sync.domain import RECORD_KINDS, RecordKind, SellRef
 from sync.feeds.base import Page
 from sync.feeds.firehose import (
     FIREHOSE_ABSENT,
+    RECHECK,
     TOP,
     UNAVAILABLE,
-    FirehoseAbsence,
     FirehoseFeed,
     FirehoseMark,
     FirehoseRefusal,
     SellFirehosePort,
     firehose_name,
 )
-from sync.ports import Clock, MarkStore
+from sync.ports import Clock, MarkStore, RememberedReads
 
 log = logging.getLogger("sellsync.firehose")
 
@@ -79,6 +79,7 @@ class FirehoseFollower:
         marks: MarkStore,
         clock: Clock,
         *,
+        remembered: RememberedReads,
         apply: ApplyHints,
         reconcile: Reconcile,
         max_pages: int = 50,
@@ -86,13 +87,14 @@ class FirehoseFollower:
         self.firehose = firehose
         self.marks = marks
         self.clock = clock
+        self.remembered = remembered
         self.apply = apply
         self.reconcile = reconcile
         self.max_pages = max_pages
 
     def available(self) -> bool:
         """False while Sell's answer "no Firehose for this account" is remembered."""
-        return firehose_available(self.marks, self.clock)
+        return firehose_available(self.remembered)
 
     def follow(self) -> FollowResult:
         now = self.clock.now()
@@ -131,15 +133,12 @@ class FirehoseFollower:
             records += len(refs)
             for feed, page in pages:
                 feed.close(page)
-        if FirehoseAbsence.from_mark(self.marks.get_mark(FIREHOSE_ABSENT)).since is not None:
-            self.marks.set_mark(FIREHOSE_ABSENT, FirehoseAbsence.cleared())  # it answers again
         return FollowResult(Followed.READ, sum(f.events for f in feeds), records)
 
     def _absent(self) -> FollowResult:
-        stored = FirehoseAbsence.from_mark(self.marks.get_mark(FIREHOSE_ABSENT))
-        if stored.since is None:
-            log.info("Sell's Firehose is not available; Sell's changes are polled instead")
-        self.marks.set_mark(FIREHOSE_ABSENT, FirehoseAbsence.at(self.clock.now()))
+        """Remember Sell's answer for :data:`RECHECK` (read only once it ran out)."""
+        log.info("Sell's Firehose is not available; Sell's changes are polled instead")
+        self.remembered.remember(FIREHOSE_ABSENT, self.clock.now().isoformat(), RECHECK)
         return FollowResult(Followed.ABSENT)
 
     def _expired(self) -> FollowResult:
@@ -163,10 +162,10 @@ class FirehoseFollower:
         return FollowResult(Followed.NOT_RECONCILED)
 
 
-def firehose_available(marks: MarkStore, clock: Clock) -> bool:
-    """False while the store remembers that Sell has no Firehose for this account (asked again
+def firehose_available(remembered: RememberedReads) -> bool:
+    """False while it is remembered that Sell has no Firehose for this account (asked again
     after a day): the poll scheduler then reads Sell's ``updated_at`` feed instead."""
-    return not FirehoseAbsence.from_mark(marks.get_mark(FIREHOSE_ABSENT)).remembered(clock.now())
+    return remembered.recall(FIREHOSE_ABSENT) is None
 
 
 def firehose_lag(marks: MarkStore, clock: Clock) -> timedelta | None:

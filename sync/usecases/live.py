@@ -35,7 +35,7 @@ from sync.errors import RunInProgress, RunsHeld
 from sync.events import CONTACT_EVENT_TYPES, StoredEvent
 from sync.pipeline.firehose import firehose_available, firehose_lag
 from sync.pipeline.short_run import EVENTS, POLL, Hints, Poll, ShortWork, join_order
-from sync.ports import Clock, EventInbox, LinkStore, MarkStore
+from sync.ports import Clock, EventInbox, LinkStore, MarkStore, RememberedReads
 from sync.report import SyncReport
 from sync.usecases.common import iso
 
@@ -97,14 +97,14 @@ RunShort = Callable[[ShortWork, str], SyncReport]
 
 
 def poll_feeds(
-    marks: MarkStore, clock: Clock, *, webhooks: bool, firehose_followed: bool
+    remembered: RememberedReads, *, webhooks: bool, firehose_followed: bool
 ) -> Callable[[], Poll]:
     """What each short poll reads: the synced list's joins always (HubSpot sends no webhook for
     them); Sell's ``updated_at`` feed unless its Firehose is followed and the account has it
     (asked again after a day); HubSpot's changes unless webhooks are accepted."""
 
     def poll() -> Poll:
-        firehose = firehose_followed and firehose_available(marks, clock)
+        firehose = firehose_followed and firehose_available(remembered)
         return Poll(joins=join_order, sell_changes=not firehose, hubspot_changes=not webhooks)
 
     return poll
@@ -316,6 +316,7 @@ class Sources:
 
     inbox: EventInbox
     marks: MarkStore
+    remembered: RememberedReads
     clock: Clock
     webhooks_enabled: bool = False
     poll_seconds: int = 60
@@ -337,7 +338,7 @@ class Sources:
             failing_reasons=tuple(sorted({e.last_error or "unknown" for e in failing})),
         )
         lag = firehose_lag(self.marks, self.clock)
-        followed = lag is not None and firehose_available(self.marks, self.clock)
+        followed = lag is not None and firehose_available(self.remembered)
         firehose = SourceStatus(
             "sell_firehose",
             enabled=followed,

@@ -186,7 +186,12 @@ class Status:
         self.approvals = approvals
         #: The status of each source of changes (sync/usecases/live.py)
         self.sources = Sources(
-            store, store, clock, webhooks_enabled=config.webhooks, poll_seconds=config.poll_seconds
+            store,
+            store,
+            store,
+            clock,
+            webhooks_enabled=config.webhooks,
+            poll_seconds=config.poll_seconds,
         )
 
     def status(self) -> StatusView:

@@ -120,6 +120,7 @@ def test_e3_a_crash_between_read_and_apply_replays_the_page_without_duplicates(
             follower.firehose,
             follower.marks,
             follower.clock,
+            remembered=follower.remembered,
             apply=killed_before_apply,
             reconcile=follower.reconcile,
         )

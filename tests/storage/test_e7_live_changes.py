@@ -21,7 +21,7 @@ from sync.engine import Engine, EngineConfig
 from sync.errors import ServiceUnavailable
 from sync.event_payload import parse_events
 from sync.feeds.base import Page
-from sync.feeds.firehose import FIREHOSE_ABSENT, FirehoseAbsence
+from sync.feeds.firehose import FIREHOSE_ABSENT, RECHECK
 from sync.live import live_changes
 from sync.pipeline.short_run import POLL, Poll, join_order
 from sync.pipeline.sync_run import RunParts
@@ -248,7 +248,7 @@ def test_e7_a_failing_apply_backs_off_and_shows_after_three_failures(
         (event,) = live.store.failing(attempt)
         assert event.attempts == attempt
         live.clock.tick(600)
-    sources = Sources(live.store, live.store, live.clock, webhooks_enabled=True)
+    sources = Sources(live.store, live.store, live.store, live.clock, webhooks_enabled=True)
     (webhooks, _, _) = sources.sources()
     assert webhooks.failing == 1 and webhooks.failing_reasons == ("hubspot_unreachable",)
     assert webhooks.queue_depth == 1
@@ -351,15 +351,17 @@ def test_e4_an_echo_of_sellsyncs_own_write_causes_no_write(live: Live) -> None:
 
 def test_e2_the_default_poll_reads_the_joins_and_what_no_push_source_brings(live: Live) -> None:
     def poll(webhooks: bool, firehose: bool) -> Poll:
-        return poll_feeds(live.store, live.clock, webhooks=webhooks, firehose_followed=firehose)()
+        return poll_feeds(live.store, webhooks=webhooks, firehose_followed=firehose)()
 
     polled = poll(webhooks=False, firehose=False)
     assert polled.joins is join_order and polled.sell_changes and polled.hubspot_changes
     pushed = poll(webhooks=True, firehose=True)
     assert pushed.joins is join_order and not pushed.sell_changes and not pushed.hubspot_changes
     # Sell answered that the account has no Firehose: its changes are polled again
-    live.store.set_mark(FIREHOSE_ABSENT, FirehoseAbsence.at(live.clock.now()))
+    live.store.remember(FIREHOSE_ABSENT, live.clock.now().isoformat(), RECHECK)
     assert poll(webhooks=True, firehose=True).sell_changes
+    live.clock.tick(RECHECK.total_seconds())  # a day on, the Firehose is asked again
+    assert not poll(webhooks=True, firehose=True).sell_changes
 
 
 def test_e7_a_poll_that_finds_nothing_leaves_no_run_in_the_log(live: Live) -> None:

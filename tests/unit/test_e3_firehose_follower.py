@@ -5,7 +5,8 @@ for a day, and the client's reading of Sell's answers (httpx.MockTransport)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -19,6 +20,7 @@ from sync.domain import FeedMark, RecordKind, SellRef
 from sync.errors import ApiError, AuthError
 from sync.feeds.firehose import (
     EXPIRED,
+    FIREHOSE_ABSENT,
     UNAVAILABLE,
     FirehoseEvent,
     FirehosePage,
@@ -29,10 +31,31 @@ from sync.pipeline.firehose import FirehoseFollower, Followed, firehose_availabl
 from tests.fakes import TickClock
 
 
+class Remembered:
+    """Remembered reads in memory, run out by the shared clock."""
+
+    def __init__(self, clock: TickClock) -> None:
+        self.clock = clock
+        self.values: dict[str, tuple[Any, datetime | None]] = {}
+
+    def remember(self, key: str, value: Any, ttl: timedelta | None) -> None:
+        self.values[key] = (value, None if ttl is None else self.clock.now() + ttl)
+
+    def recall(self, key: str) -> Any | None:
+        value, until = self.values.get(key, (None, None))
+        return None if until is not None and until <= self.clock.now() else value
+
+    def forget(self, key: str) -> None:
+        self.values.pop(key, None)
+
+
 class Marks:
-    def __init__(self) -> None:
+    """Feed marks in memory, beside the remembered reads of the same store."""
+
+    def __init__(self, remembered: Remembered) -> None:
         self.marks: dict[str, FeedMark] = {}
         self.writes = 0
+        self.remembered = remembered
 
     def get_mark(self, name: str) -> FeedMark | None:
         return self.marks.get(name)
@@ -86,12 +109,21 @@ class Runs:
 
 @pytest.fixture
 def parts() -> tuple[Streams, Marks, TickClock, Runs]:
-    return Streams(), Marks(), TickClock(), Runs()
+    clock = TickClock()
+    return Streams(), Marks(Remembered(clock)), clock, Runs()
 
 
 def follower(parts: tuple[Streams, Marks, TickClock, Runs], **kw: int) -> FirehoseFollower:
     streams, marks, clock, runs = parts
-    return FirehoseFollower(streams, marks, clock, apply=runs.apply, reconcile=runs.reconcile, **kw)
+    return FirehoseFollower(
+        streams,
+        marks,
+        clock,
+        remembered=marks.remembered,  # shared by every follower, as a database is
+        apply=runs.apply,
+        reconcile=runs.reconcile,
+        **kw,
+    )
 
 
 def test_e3_loops_until_top_and_stores_each_position_after_its_page(parts) -> None:  # type: ignore[no-untyped-def]
@@ -164,21 +196,25 @@ def test_e3_no_firehose_is_remembered_and_asked_again_after_a_day(parts) -> None
     streams, marks, clock, _runs = parts
     streams.answer = UNAVAILABLE
     f = follower(parts)
-    assert firehose_available(marks, clock)
+    reads_of = marks.remembered
+    assert firehose_available(reads_of)
     assert f.follow().outcome is Followed.ABSENT
+    assert reads_of.recall(FIREHOSE_ABSENT) == clock.now().isoformat()  # when Sell said so
+    assert marks.marks == {}  # no feed mark: the remembered reads keep it
     reads = streams.reads
     for _ in range(100):
         clock.tick(5)
         assert f.follow().outcome is Followed.ABSENT
     assert streams.reads == reads  # not asked every 5 s
-    assert not firehose_available(marks, clock)
+    assert not firehose_available(reads_of)
+    assert not follower(parts).available()  # another process sharing the store knows it too
     clock.tick(24 * 3600)
     streams.answer = None  # the account got the premium APIs meanwhile
-    assert firehose_available(marks, clock)
+    assert firehose_available(reads_of)
     assert f.follow().outcome is Followed.READ
     assert streams.reads > reads
     clock.tick(5)
-    assert firehose_available(marks, clock)
+    assert firehose_available(reads_of)
 
 
 def test_e3_position_age_is_that_of_the_older_stream(parts) -> None:  # type: ignore[no-untyped-def]
