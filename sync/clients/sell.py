@@ -68,21 +68,9 @@ from sync.domain import (
 )
 from sync.errors import AmbiguousWrite, ApiError, ListKeptShifting, RecordRejected
 from sync.ports import RememberedReads, SellPort, SellSyncPage, SellSyncStart
+from sync.sell_values import ADDRESS_KEYS, ADDRESS_PREFIX, PERSON_FIELDS, flat_values
 
-ADDRESS_PREFIX = "address."
-ADDRESS_KEYS = ("line1", "city", "state", "postal_code", "country")
-COMMON_FIELDS = (
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "mobile",
-    "fax",
-    "title",
-    "website",
-    "industry",
-    "owner_id",
-)
+COMMON_FIELDS = (*PERSON_FIELDS, "owner_id")
 KIND_FIELDS: dict[str, tuple[str, ...]] = {
     "lead": ("organization_name", "status"),
     "contact": ("name", "customer_status", "prospect_status"),
@@ -233,20 +221,9 @@ class SellClient(SellPort):
     # ------------------------------------------------------------------ conversion
 
     def _record(self, kind: RecordKind, data: Mapping[str, Any]) -> SellRecord:
-        values: dict[str, Any] = {}
-        for key in (*COMMON_FIELDS, *KIND_FIELDS[kind]):
-            if key in data:
-                values[key] = data[key]
-        address = data.get("address") or {}
-        if isinstance(address, dict):
-            for sub in ADDRESS_KEYS:
-                values[ADDRESS_PREFIX + sub] = address.get(sub)
+        values = flat_values(data, (*COMMON_FIELDS, *KIND_FIELDS[kind]))
         if kind == "lead":
             values[LEAD_SOURCE] = self._catalog.source_name(data.get("source_id"))
-        custom = data.get("custom_fields") or {}
-        if isinstance(custom, dict):
-            for name, value in custom.items():
-                values[CUSTOM_PREFIX + str(name)] = value
         updated = parse_sell_time(data.get("updated_at")) or datetime.fromtimestamp(0, UTC)
         tags = data.get("tags") or []
         return SellRecord(

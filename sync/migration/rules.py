@@ -41,6 +41,7 @@ from sync.mapping import (
     sell_canonical,
     to_hubspot_value,
 )
+from sync.sell_values import PERSON_FIELDS, flat_values
 
 #: The unique property every moved contact, company and note carries.
 SELL_ID_PROPERTY = "zendesk_sell_id"
@@ -147,31 +148,7 @@ def _int(value: Any) -> int | None:
     return None
 
 
-def _flat_values(data: Mapping[str, Any], keys: Iterable[str]) -> dict[str, Any]:
-    values: dict[str, Any] = {k: data.get(k) for k in keys if k in data}
-    address = data.get("address")
-    if isinstance(address, Mapping):
-        for sub in ("line1", "city", "state", "postal_code", "country"):
-            values[f"address.{sub}"] = address.get(sub)
-    custom = data.get("custom_fields")
-    if isinstance(custom, Mapping):
-        for name, value in custom.items():
-            values[CUSTOM_PREFIX + str(name)] = value
-    return values
-
-
-_PERSON_KEYS = (
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "mobile",
-    "fax",
-    "title",
-    "website",
-    "industry",
-    "organization_name",
-)
+_PERSON_KEYS = (*PERSON_FIELDS, "organization_name")
 
 
 def person_from_wire(kind: RecordKind, data: Mapping[str, Any]) -> Person:
@@ -182,7 +159,7 @@ def person_from_wire(kind: RecordKind, data: Mapping[str, Any]) -> Person:
     return Person(
         kind=kind,
         id=int(data["id"]),
-        values=_flat_values(data, _PERSON_KEYS),
+        values=flat_values(data, _PERSON_KEYS),
         tags=tuple(str(t) for t in tags) if isinstance(tags, list) else (),
         owner_id=_int(data.get("owner_id")),
         organization_id=_int(data.get("contact_id")) if kind == "contact" else None,
@@ -195,7 +172,7 @@ def organization_from_wire(data: Mapping[str, Any]) -> Organization:
     return Organization(
         id=int(data["id"]),
         name=str(data.get("name") or "").strip(),
-        values=_flat_values(data, ("email", "phone", "website", "industry", "description")),
+        values=flat_values(data, ("email", "phone", "website", "industry", "description")),
         owner_id=_int(data.get("owner_id")),
     )
 
