@@ -33,18 +33,9 @@ from dataclasses import dataclass, field
 
 from sync.domain import RECORD_KINDS, HubSpotContact, LinkState, SellRef
 from sync.feeds.base import BatchFeed, Feed
-from sync.feeds.hubspot import HubSpotChangeFeed
 from sync.feeds.join_order import JoinOrderFeed
-from sync.feeds.marks import (
-    HUBSPOT_CHANGES,
-    JOIN_ORDER,
-    HubSpotChangeMark,
-    JoinOrderMark,
-    SellChangeMark,
-    sell_changes_name,
-)
+from sync.feeds.marks import JOIN_ORDER, JoinOrderMark
 from sync.feeds.members import CHUNK
-from sync.feeds.sell import SellChangeFeed
 from sync.pipeline.bulk_guard import BulkGuard
 from sync.pipeline.sync_run import RunParts, SyncRun
 from sync.plan import LinkedPair
@@ -247,25 +238,13 @@ class ShortRun(SyncRun):
 
     # ---------------------------------------------------------------- polls
     def _poll(self, poll: Poll) -> None:
-        p = self.p
-        save = p.applier.save_mark
         if poll.joins is not None:
-            self._read(poll.joins(p), self._on_poll_joins)
+            self._read(poll.joins(self.p), self._on_poll_joins)
         if poll.sell_changes:
             for kind in RECORD_KINDS:
-                stored = p.store.get_mark(sell_changes_name(kind))
-                feed = SellChangeFeed(p.sell, kind, SellChangeMark.from_mark(stored), save)
-                self._read(feed, self._on_sell_changes)
+                self._read_sell_changes(kind)
         if poll.hubspot_changes:
-            hubspot = HubSpotChangeFeed(
-                p.hubspot,
-                HubSpotChangeMark.from_mark(p.store.get_mark(HUBSPOT_CHANGES)),
-                overlap_ms=p.config.hubspot_overlap_ms,
-                properties=p.context.hubspot_props,
-                now_ms=lambda: int(p.clock.now().timestamp() * 1000),
-                save=save,
-            )
-            self._read(hubspot, self._on_hubspot_changes)
+            self._read_hubspot_changes()
 
     def _on_poll_joins(self, ids: Sequence[str]) -> None:
         """Contacts that joined the synced list: members now, read and evaluated (S1)."""

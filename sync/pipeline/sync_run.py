@@ -49,6 +49,7 @@ from sync.domain import (
     LeadConversion,
     Link,
     LinkState,
+    RecordKind,
     SellRecord,
     SellRef,
 )
@@ -224,21 +225,11 @@ class SyncRun:
         self._read(ConversionFeed(p.sell, mark, save), self._on_conversions)
         # 2. the Sell change feed: index + linked records changed in Sell
         for kind in RECORD_KINDS:
-            stored = p.store.get_mark(sell_changes_name(kind))
-            feed = SellChangeFeed(p.sell, kind, SellChangeMark.from_mark(stored), save)
-            self._read(feed, self._on_sell_changes)
+            self._read_sell_changes(kind)
             if self.real and isinstance(p.sell, RemembersWalks):
                 p.sell.walk_applied(kind)  # read and applied whole
         # 3. HubSpot changes since the last run
-        hubspot = HubSpotChangeFeed(
-            p.hubspot,
-            HubSpotChangeMark.from_mark(p.store.get_mark(HUBSPOT_CHANGES)),
-            overlap_ms=p.config.hubspot_overlap_ms,
-            properties=p.context.hubspot_props,
-            now_ms=lambda: int(p.clock.now().timestamp() * 1000),
-            save=save,
-        )
-        self._read(hubspot, self._on_hubspot_changes)
+        self._read_hubspot_changes()
         # 4. members never evaluated (new to the list, or after a settings change), and those
         # held for a manager: read again until a run carries them out
         if self.swept:  # who left is known only from the whole list
@@ -274,6 +265,25 @@ class SyncRun:
         # even those a feed read this run: a feed that reads a contact may not read its record
         self._read(self._links_to_recheck("held links", chunks, skip_handled=False), self._recheck)
         self.guard.settle(p.context)
+
+    def _read_sell_changes(self, kind: RecordKind) -> None:
+        """Sell's changes to ``kind`` records since its mark, read and applied."""
+        p = self.p
+        mark = SellChangeMark.from_mark(p.store.get_mark(sell_changes_name(kind)))
+        self._read(SellChangeFeed(p.sell, kind, mark, p.applier.save_mark), self._on_sell_changes)
+
+    def _read_hubspot_changes(self) -> None:
+        """HubSpot's changes since its mark (with the configured overlap), read and applied."""
+        p = self.p
+        hubspot = HubSpotChangeFeed(
+            p.hubspot,
+            HubSpotChangeMark.from_mark(p.store.get_mark(HUBSPOT_CHANGES)),
+            overlap_ms=p.config.hubspot_overlap_ms,
+            properties=p.context.hubspot_props,
+            now_ms=lambda: int(p.clock.now().timestamp() * 1000),
+            save=p.applier.save_mark,
+        )
+        self._read(hubspot, self._on_hubspot_changes)
 
     def _read(self, feed: Feed[Item], plan: Callable[[Sequence[Item]], None]) -> None:
         read_through(feed, plan, self.p.tick)
