@@ -344,6 +344,56 @@ def _json_response(refusal: Refusal) -> Response:
     return Response(refusal.body(), status_code=refusal.status, media_type="application/json")
 
 
+@dataclass(frozen=True)
+class SignedBody:
+    """A request's body, read within its cap, and its two signature headers."""
+
+    body: bytes
+    timestamp: str | None
+    signature: str | None
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Why :func:`read_signed` stopped, the size to log, and whether the connection must close
+    (a body left unread)."""
+
+    refusal: Refusal
+    size: int
+    close: bool = False
+
+
+async def read_signed(
+    request: Request,
+    check_headers: Callable[[str | None, str | None], object],
+    *,
+    headers: tuple[str, str] = (TIMESTAMP_HEADER, SIGNATURE_HEADER),
+    limit: int = MAX_BODY_BYTES,
+    timeout: float = BODY_TIMEOUT_SECONDS,
+) -> SignedBody | Refused:
+    """What a signed ``POST`` goes through before its signature is checked: a well-formed
+    ``Content-Length`` within ``limit``, the timestamp and signature ``headers`` as
+    ``check_headers`` judges them (a :class:`Refusal` stops here), then the body read within
+    ``limit`` bytes and ``timeout`` seconds."""
+    declared = request.headers.get("content-length")
+    size = 0
+    if declared is not None:
+        if not (declared.isascii() and declared.isdigit()):
+            return Refused(Refusal(400, "malformed Content-Length"), size=0)
+        size = int(declared) if len(declared) <= 18 else limit + 1
+        if size > limit:
+            return Refused(Refusal(413, f"body over {limit} bytes"), size=size)
+    timestamp = request.headers.get(headers[0])
+    signature = request.headers.get(headers[1])
+    early = check_headers(timestamp, signature)
+    if isinstance(early, Refusal):
+        return Refused(early, size=size)
+    body = await read_capped(request, limit, timeout=timeout)
+    if isinstance(body, Refusal):
+        return Refused(body, size=limit + 1 if body.status == 413 else size, close=True)
+    return SignedBody(body, timestamp, signature)
+
+
 def slack_endpoint(
     dispatch: Callable[[BoltRequest], BoltResponse],
     verifier: Verifier,
@@ -354,24 +404,11 @@ def slack_endpoint(
     (it blocks until the listener acks), never on the event loop."""
 
     async def events(request: Request) -> Response:
-        declared = request.headers.get("content-length")
-        size = 0
-        if declared is not None:
-            if not (declared.isascii() and declared.isdigit()):
-                return _refuse(Refusal(400, "malformed Content-Length"), size=0)
-            size = int(declared) if len(declared) <= 18 else MAX_BODY_BYTES + 1
-            if size > MAX_BODY_BYTES:
-                return _refuse(Refusal(413, f"body over {MAX_BODY_BYTES} bytes"), size=size)
-        timestamp = request.headers.get(TIMESTAMP_HEADER)
-        signature = request.headers.get(SIGNATURE_HEADER)
-        early = verifier.check_headers(timestamp, signature)
-        if isinstance(early, Refusal):
-            return _refuse(early, size=size)
-        body = await read_capped(request, timeout=body_timeout)
-        if isinstance(body, Refusal):
-            size = MAX_BODY_BYTES + 1 if body.status == 413 else size
-            return _refuse(body, size=size, close=True)
-        verified = verifier.verify(timestamp, signature, body)
+        got = await read_signed(request, verifier.check_headers, timeout=body_timeout)
+        if isinstance(got, Refused):
+            return _refuse(got.refusal, size=got.size, close=got.close)
+        body = got.body
+        verified = verifier.verify(got.timestamp, got.signature, body)
         if isinstance(verified, Refusal):
             return _refuse(verified, body)
         headers: dict[str, list[str]] = {}

@@ -46,7 +46,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.edge import BODY_TIMEOUT_SECONDS, Refusal, fingerprint, read_capped, wall_clock
+from bot.edge import (
+    BODY_TIMEOUT_SECONDS,
+    Refusal,
+    Refused,
+    fingerprint,
+    read_signed,
+    wall_clock,
+)
 from bot.settings import AppSettings, is_placeholder
 from sync.api import ConfigError, MalformedEvents, Markers, WebhookInbox, parse_events
 
@@ -205,25 +212,18 @@ def webhook_endpoint(
     slots: anyio.CapacityLimiter | None = None
 
     async def receive(request: Request) -> Response:
-        declared = request.headers.get("content-length")
-        size = 0
-        if declared is not None:
-            if not (declared.isascii() and declared.isdigit()):
-                return _refuse(Refusal(400, "malformed Content-Length"), size=0)
-            size = int(declared) if len(declared) <= 18 else MAX_BODY_BYTES + 1
-            if size > MAX_BODY_BYTES:
-                return _refuse(Refusal(413, f"body over {MAX_BODY_BYTES} bytes"), size=size)
-        timestamp = request.headers.get(TIMESTAMP_HEADER)
-        signature = request.headers.get(SIGNATURE_HEADER)
-        early = verifier.check_headers(timestamp, signature)
-        if isinstance(early, Refusal):
-            return _refuse(early, size=size)
-        body = await read_capped(request, MAX_BODY_BYTES, timeout=body_timeout)
-        if isinstance(body, Refusal):
-            size = MAX_BODY_BYTES + 1 if body.status == 413 else size
-            return _refuse(body, size=size, close=True)
+        got = await read_signed(
+            request,
+            verifier.check_headers,
+            headers=(TIMESTAMP_HEADER, SIGNATURE_HEADER),
+            limit=MAX_BODY_BYTES,
+            timeout=body_timeout,
+        )
+        if isinstance(got, Refused):
+            return _refuse(got.refusal, size=got.size, close=got.close)
+        body = got.body
         uri = request_uri(request, public_url)
-        signed = verifier.verify(request.method, uri, body, timestamp, signature)
+        signed = verifier.verify(request.method, uri, body, got.timestamp, got.signature)
         if isinstance(signed, Refusal):
             return _refuse(signed, body)
         try:
