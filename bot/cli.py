@@ -367,6 +367,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from bot.export_writer import check_target, write_export
+    from bot.wiring import sell_client
 
     path = Path(args.path).expanduser()
     check_target(path, force=args.force)  # before any call: a refused path loses nothing
@@ -377,11 +378,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     def open_archive() -> Any:
         nonlocal sell
         current.require("sell_access_token")
-        sell = SellClient(
-            current.sell_base_url,
-            current.secret("sell_access_token"),
-            per_s=current.sell_requests_per_s,
-        )
+        sell = sell_client(current)
         return sell.archive()
 
     def progress(table: str, records: int) -> None:

@@ -38,15 +38,11 @@ from bot import cli_services, terminal
 from bot.cli_args import EXIT_ERRORS, EXIT_OK, EXIT_USAGE
 from bot.signals import StopOnSignals
 from sync.api import (
-    HubSpotClient,
-    HubSpotLimits,
-    HubSpotSession,
     MigrationDifference,
     MigrationProgress,
     MigrationReport,
     MigrationService,
     MigrationStanding,
-    SellClient,
     VerifyReport,
     migration_standing,
 )
@@ -113,28 +109,13 @@ class MigrateProgress:
 def _service() -> Iterator[MigrationService]:
     """The migration on the configured HubSpot, Sell and database (no list id needed); closed
     afterwards."""
-    from bot.wiring import configure_logging, open_store_for
+    from bot.wiring import configure_logging, hubspot_client, open_store_for, sell_client
 
     settings = cli_services.settings()
     settings.require("hubspot_access_token", "sell_access_token")
     configure_logging(settings, "WARNING")
-    hubspot = HubSpotClient(
-        HubSpotSession(
-            settings.hubspot_base_url,
-            settings.secret("hubspot_access_token"),
-            portal_id=settings.hubspot_portal_id,
-            score_property=settings.hubspot_score_property,
-        ),
-        HubSpotLimits(
-            per_10s=settings.hubspot_requests_per_10s,
-            search_per_s=int(settings.hubspot_search_per_s),
-        ),
-    )
-    sell = SellClient(
-        settings.sell_base_url,
-        settings.secret("sell_access_token"),
-        per_s=settings.sell_requests_per_s,
-    )
+    hubspot = hubspot_client(settings)
+    sell = sell_client(settings)
     try:
         store = open_store_for(settings)
     except BaseException:

@@ -149,12 +149,8 @@ def open_store_for(settings: AppSettings) -> SqlStore:
 def build_services(settings: AppSettings, *, store: SqlStore | None = None) -> Services:
     """Clients and engine from configuration; checks the variables a sync needs first."""
     settings.require(*SYNC_VARIABLES)
-    hubspot = _hubspot_client(settings)
-    sell = SellClient(
-        settings.sell_base_url,
-        settings.secret("sell_access_token"),
-        per_s=settings.sell_requests_per_s,
-    )
+    hubspot = hubspot_client(settings)
+    sell = sell_client(settings)
     store = store or open_store_for(settings)
     hubspot.remember_in(store)  # definitions and refusals outlive the process (a day)
     sell.remember_in(store)
@@ -167,14 +163,15 @@ def build_hubspot_services(settings: AppSettings) -> Services:
     """The service on the database and HubSpot alone (``settings set list`` checks the list):
     only HUBSPOT_ACCESS_TOKEN is needed."""
     settings.require("hubspot_access_token")
-    hubspot = _hubspot_client(settings)
+    hubspot = hubspot_client(settings)
     sell = NotConfigured("SELL_ACCESS_TOKEN")
     store = open_store_for(settings)
     engine = Engine(hubspot, sell, store, SystemClock(), engine_config(settings))
     return Services(SyncService(engine), store, hubspot, sell)
 
 
-def _hubspot_client(settings: AppSettings) -> HubSpotClient:
+def hubspot_client(settings: AppSettings) -> HubSpotClient:
+    """The HubSpot client on the configured token, portal and pace."""
     return HubSpotClient(
         HubSpotSession(
             settings.hubspot_base_url,
@@ -186,6 +183,15 @@ def _hubspot_client(settings: AppSettings) -> HubSpotClient:
             per_10s=settings.hubspot_requests_per_10s,
             search_per_s=int(settings.hubspot_search_per_s),
         ),
+    )
+
+
+def sell_client(settings: AppSettings) -> SellClient:
+    """The Sell client on the configured token and pace."""
+    return SellClient(
+        settings.sell_base_url,
+        settings.secret("sell_access_token"),
+        per_s=settings.sell_requests_per_s,
     )
 
 
