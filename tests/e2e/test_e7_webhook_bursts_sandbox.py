@@ -6,7 +6,10 @@ signed webhooks to a web process (``sellsync serve --no-scheduler``) and a separ
   change, each record written once.
 * A burst larger than Sell's rate limit (here lower than the client's pace, as when another
   integration shares the token) meets Sell's 429s and is paced by them: every change arrives and
-  no event fails."""
+  no event fails. At Sell's real limit the client paces the burst and Sell refuses (almost) none.
+* A worker killed (SIGKILL) in the middle of a burst, with more webhooks arriving while none
+  runs: the restarted worker applies every change, and writes again at most what the dead one
+  wrote without marking applied."""
 
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ import pytest
 from sandbox.limits import SandboxLimits
 from sandbox.server import Sandbox
 from storage.db import open_store
+from sync.usecases.live import CLAIM_SECONDS
 
 pytestmark = pytest.mark.slow
 
@@ -249,3 +253,55 @@ def test_e7_a_burst_beyond_sells_real_limit_is_paced_by_the_client_before_sell_r
     refused = [c for c in calls if c.status == 429]
     assert len(calls) > edits  # the burst's writes (and reads) are more than a second's allowance
     assert len(refused) <= len(calls) // 20, refused  # paced: Sell seldom has to refuse
+
+
+def test_e7_a_worker_killed_mid_burst_of_webhooks_applies_every_change_after_restart(
+    tmp_path: Path,
+) -> None:
+    edits, late = 50, 10  # the last ten edits are made while no worker runs
+    port = free_port()
+    target = f"http://127.0.0.1:{port}/hubspot/webhooks"
+    with Sandbox(seed="demo", webhook_url=target) as sb:
+        sb.hubspot.webhooks.configure(None)
+        db = f"sqlite:///{tmp_path}/e7.db"
+        env = environment(sb, db, port)
+        sync(env)
+        sync(env)
+        pairs = linked_without_fax(sb, db, edits)
+        puts_before = {p: sell_puts(sb, p[0], p[1]) for p in pairs}
+        sb.hubspot.webhooks.configure(target, retry_delays=(0.2, 0.5, 1.0, 1.0, 2.0, 2.0))
+        log = tmp_path / "e7.log"
+        faxes = {pair: f"+1 555 3{i:03d}" for i, pair in enumerate(pairs)}
+        with running(env, log, "serve", "--no-scheduler") as web:
+            wait_healthy(port, web, log)
+            with running(env, log, "worker") as first:
+                for pair in pairs[: edits - late]:
+                    sb.hubspot.update_contact(pair[2], {"fax": faxes[pair]})
+                deadline = time.monotonic() + 120
+                while sum(sell_puts(sb, p[0], p[1]) - puts_before[p] for p in pairs) < 5:
+                    assert first.poll() is None and time.monotonic() < deadline, log.read_text()
+                    time.sleep(0.02)
+                first.send_signal(signal.SIGKILL)  # mid-burst
+                first.wait(timeout=30)
+            written = {p: sell_puts(sb, p[0], p[1]) - puts_before[p] for p in pairs}
+            assert 5 <= sum(written.values()) < edits - late, written
+            for pair in pairs[edits - late :]:  # more changes arrive while no worker runs
+                sb.hubspot.update_contact(pair[2], {"fax": faxes[pair]})
+            assert sb.hubspot.webhooks.wait_idle(60)
+            assert all(d.ok for d in sb.hubspot.webhooks.deliveries)
+
+            with running(env, log, "worker") as second:
+                deadline = time.monotonic() + CLAIM_SECONDS + 120  # the dead one's claim runs out
+                while depth(db) > 0:
+                    assert second.poll() is None and time.monotonic() < deadline, log.read_text()
+                    time.sleep(0.2)
+
+    assert "Traceback" not in log.read_text()
+    for pair, fax in faxes.items():
+        assert (sb.sell.get_record(pair[0], pair[1]) or {}).get("fax") == fax, pair
+        again = sell_puts(sb, pair[0], pair[1]) - puts_before[pair] - written[pair]
+        if written[pair]:  # the dead worker wrote it, maybe without marking its event applied
+            assert written[pair] == 1 and again <= 1, pair
+        else:  # the restarted worker wrote it, once
+            assert again == 1, pair
+    assert failed_attempts(tmp_path / "e7.db") == 0
