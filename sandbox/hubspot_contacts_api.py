@@ -36,15 +36,19 @@ from sandbox.hubspot_wire import (
     batch_response,
     error,
     invalid_body,
+    item_context,
     item_error,
     list_page,
     not_found,
     object_body,
+    read_batch,
     require_fields,
     search_page,
     search_window,
+    traced,
     validation_error,
     wanted_properties,
+    write_traces,
 )
 
 MERGE_FIELDS = ("primaryObjectId", "objectIdToMerge")
@@ -154,33 +158,23 @@ class ContactRoutes:
             self.store.properties.get(id_property, {}).get("hasUniqueValue")
         ):
             return bad_request(f"{id_property} is not a unique property of contacts")
-        wanted = body.get("properties")
-        if wanted is not None and not isinstance(wanted, list):
-            return bad_request("properties must be a list")
-        if id_property and wanted is not None and id_property not in wanted:
-            wanted = [*wanted, id_property]
-        archived = req.query.get("archived", "false").lower() == "true"
-        results, missing, seen = [], [], set()
-        for item in inputs:
-            raw_id = str(item.get("id", ""))
-            contact = self.store.lookup(raw_id, id_property, archived=archived)
-            if contact is None:
-                missing.append(raw_id)
-            elif contact.id not in seen:
-                seen.add(contact.id)
-                results.append(self.store.render(contact, wanted))
-        errors = (
-            [item_error("OBJECT_NOT_FOUND", NOT_FOUND_MESSAGE, {"ids": missing})] if missing else []
+        return read_batch(
+            req,
+            body,
+            inputs,
+            id_property,
+            self.store.lookup,
+            self.store.render,
+            NOT_FOUND_MESSAGE,
+            started,
         )
-        return batch_response(200, results, errors, started)
 
     def _h_batch_create(self, req: ApiRequest) -> Response:
         started = int(time.time() * 1000)
         inputs = batch_inputs(object_body(req))
         for item in inputs:
             require_fields(item, ("properties",), "SimplePublicObjectBatchInputForCreate")
-        traces = [item.get("objectWriteTraceId") for item in inputs]
-        per_item = all(isinstance(t, str) and t for t in traces) and len(set(traces)) == len(traces)
+        traces, per_item = write_traces(inputs)
         planned: list[tuple[int, dict[str, str | None]]] = []
         errors: list[dict[str, Any]] = []
         batch_keys: dict[tuple[str, str], int] = {}
@@ -244,9 +238,7 @@ class ContactRoutes:
         for item, raw_id in zip(inputs, ids, strict=True):
             prop = item.get("idProperty") or id_property
             contact = self.store.lookup(raw_id, prop, write=True)
-            context: dict[str, list[str]] = {"ids": [raw_id]}
-            if item.get("objectWriteTraceId"):
-                context["objectWriteTraceId"] = [str(item["objectWriteTraceId"])]
+            context = item_context(raw_id, item)
             if contact is None:
                 missing.append(raw_id)
                 continue
@@ -262,9 +254,7 @@ class ContactRoutes:
                 continue
             self.store.apply(contact, changes)
             rendered = self.store.render(contact, None, all_values=True)
-            if item.get("objectWriteTraceId"):
-                rendered["objectWriteTraceId"] = item["objectWriteTraceId"]
-            results.append(rendered)
+            results.append(traced(rendered, item))
         if missing:
             errors.insert(0, item_error("OBJECT_NOT_FOUND", NOT_FOUND_MESSAGE, {"ids": missing}))
         return batch_response(200, results, errors, started)
@@ -292,9 +282,7 @@ class ContactRoutes:
         for item in inputs:
             prop = item.get("idProperty") or body.get("idProperty")
             raw_id = str(item.get("id", ""))
-            context: dict[str, list[str]] = {"ids": [raw_id]}
-            if item.get("objectWriteTraceId"):
-                context["objectWriteTraceId"] = [str(item["objectWriteTraceId"])]
+            context = item_context(raw_id, item)
             contact = self.store.lookup(raw_id, prop, write=True)
             if contact is None and prop == "hs_object_id":
                 errors.append(item_error("OBJECT_NOT_FOUND", NOT_FOUND_MESSAGE, context))
@@ -326,9 +314,7 @@ class ContactRoutes:
                 self.store.apply(contact, changes)
             rendered = self.store.render(contact, None, all_values=True)
             rendered["new"] = created
-            if item.get("objectWriteTraceId"):
-                rendered["objectWriteTraceId"] = item["objectWriteTraceId"]
-            results.append(rendered)
+            results.append(traced(rendered, item))
         return batch_response(200, results, errors, started)
 
     def _h_search(self, req: ApiRequest) -> Response:

@@ -45,14 +45,18 @@ from sandbox.hubspot_wire import (
     batch_response,
     error,
     invalid_body,
+    item_context,
     item_error,
     list_page,
     object_body,
+    read_batch,
     require_fields,
     search_page,
     search_window,
+    traced,
     validation_error,
     wanted_properties,
+    write_traces,
 )
 
 Planned = tuple[AssociationType, tuple[str, str]]
@@ -263,35 +267,23 @@ class ObjectRoutes:
         id_property = body.get("idProperty") or None
         if id_property and not self.objects.is_unique(id_property):
             return bad_request(f"{id_property} is not a unique property of {self.otype.name}")
-        wanted = body.get("properties")
-        if wanted is not None and not isinstance(wanted, list):
-            return bad_request("properties must be a list")
-        if id_property and wanted is not None and id_property not in wanted:
-            wanted = [*wanted, id_property]
-        archived = req.query.get("archived", "false").lower() == "true"
-        results, missing, seen = [], [], set()
-        for item in inputs:
-            raw_id = str(item.get("id", ""))
-            record = self.objects.lookup(raw_id, id_property, archived=archived)
-            if record is None:
-                missing.append(raw_id)
-            elif record.id not in seen:
-                seen.add(record.id)
-                results.append(self.objects.render(record, wanted))
-        errors = (
-            [item_error("OBJECT_NOT_FOUND", self._not_found_message(), {"ids": missing})]
-            if missing
-            else []
+        return read_batch(
+            req,
+            body,
+            inputs,
+            id_property,
+            self.objects.lookup,
+            self.objects.render,
+            self._not_found_message(),
+            started,
         )
-        return batch_response(200, results, errors, started)
 
     def _h_batch_create(self, req: ApiRequest) -> Response:
         started = int(time.time() * 1000)
         inputs = batch_inputs(object_body(req))
         for item in inputs:
             require_fields(item, ("properties",), "SimplePublicObjectBatchInputForCreate")
-        traces = [item.get("objectWriteTraceId") for item in inputs]
-        per_item = all(isinstance(t, str) and t for t in traces) and len(set(traces)) == len(traces)
+        traces, per_item = write_traces(inputs)
         planned: list[tuple[int, dict[str, str | None], list[Planned]]] = []
         errors: list[dict[str, Any]] = []
         batch_keys: set[tuple[str, str]] = set()
@@ -361,9 +353,7 @@ class ObjectRoutes:
         for item, raw_id in zip(inputs, ids, strict=True):
             prop = item.get("idProperty") or body.get("idProperty")
             record = self.objects.lookup(raw_id, prop)
-            context: dict[str, list[str]] = {"ids": [raw_id]}
-            if item.get("objectWriteTraceId"):
-                context["objectWriteTraceId"] = [str(item["objectWriteTraceId"])]
+            context = item_context(raw_id, item)
             if record is None:
                 missing.append(raw_id)
                 continue
@@ -380,9 +370,7 @@ class ObjectRoutes:
                 continue
             self.objects.apply(record, changes)
             rendered = self.objects.render(record, None, all_values=True)
-            if item.get("objectWriteTraceId"):
-                rendered["objectWriteTraceId"] = item["objectWriteTraceId"]
-            results.append(rendered)
+            results.append(traced(rendered, item))
         if missing:
             errors.insert(
                 0, item_error("OBJECT_NOT_FOUND", self._not_found_message(), {"ids": missing})
@@ -411,9 +399,7 @@ class ObjectRoutes:
         for item in inputs:
             prop = item.get("idProperty") or body.get("idProperty")
             raw_id = str(item.get("id", ""))
-            context: dict[str, list[str]] = {"ids": [raw_id]}
-            if item.get("objectWriteTraceId"):
-                context["objectWriteTraceId"] = [str(item["objectWriteTraceId"])]
+            context = item_context(raw_id, item)
             record = self.objects.lookup(raw_id, prop)
             if record is None and prop == "hs_object_id":
                 errors.append(item_error("OBJECT_NOT_FOUND", self._not_found_message(), context))
@@ -441,9 +427,7 @@ class ObjectRoutes:
                 self.objects.apply(record, changes)
             rendered = self.objects.render(record, None, all_values=True)
             rendered["new"] = created
-            if item.get("objectWriteTraceId"):
-                rendered["objectWriteTraceId"] = item["objectWriteTraceId"]
-            results.append(rendered)
+            results.append(traced(rendered, item))
         return batch_response(200, results, errors, started)
 
     # ------------------------------------------------------------------ search

@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from sandbox.core import BAD_JSON, NO_JSON, ApiRequest, Reject, json_response
 from sandbox.hubspot_properties import iso_ms
+from sandbox.hubspot_records import StoredContact
 from sandbox.hubspot_search import MAX_BODY_CHARS, MAX_LIMIT
 from sandbox.hubspot_store import InvalidValues
 
@@ -235,6 +236,62 @@ def search_page(
     if after + limit < reachable:
         out["paging"] = {"next": {"after": str(after + limit)}}
     return json_response(200, out)
+
+
+def write_traces(inputs: list[dict[str, Any]]) -> tuple[list[Any], bool]:
+    """Each input's ``objectWriteTraceId``, and whether every input has its own (then a
+    batch/create reports bad items one by one instead of failing whole)."""
+    traces = [item.get("objectWriteTraceId") for item in inputs]
+    return traces, all(isinstance(t, str) and t for t in traces) and len(set(traces)) == len(traces)
+
+
+def item_context(raw_id: str, item: dict[str, Any]) -> dict[str, list[str]]:
+    """A batch item's error context: its id, and its ``objectWriteTraceId`` when it has one."""
+    context: dict[str, list[str]] = {"ids": [raw_id]}
+    if item.get("objectWriteTraceId"):
+        context["objectWriteTraceId"] = [str(item["objectWriteTraceId"])]
+    return context
+
+
+def traced(rendered: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
+    """A written record as a batch answers it: with the input's ``objectWriteTraceId``."""
+    if item.get("objectWriteTraceId"):
+        rendered["objectWriteTraceId"] = item["objectWriteTraceId"]
+    return rendered
+
+
+def read_batch(
+    req: ApiRequest,
+    body: dict[str, Any],
+    inputs: list[dict[str, Any]],
+    id_property: str | None,
+    lookup: Callable[..., StoredContact | None],
+    render: Callable[[StoredContact, list[str] | None], dict[str, Any]],
+    not_found_message: str,
+    started: int,
+) -> Response:
+    """``batch/read``: each input looked up (by ``id_property`` when given; archived ones with
+    ``archived=true``) once, the ``properties`` wanted (and ``id_property``) rendered, and the
+    ids not found in one ``OBJECT_NOT_FOUND`` error."""
+    wanted = body.get("properties")
+    if wanted is not None and not isinstance(wanted, list):
+        return bad_request("properties must be a list")
+    if id_property and wanted is not None and id_property not in wanted:
+        wanted = [*wanted, id_property]
+    archived = req.query.get("archived", "false").lower() == "true"
+    results, missing, seen = [], [], set()
+    for item in inputs:
+        raw_id = str(item.get("id", ""))
+        record = lookup(raw_id, id_property, archived=archived)
+        if record is None:
+            missing.append(raw_id)
+        elif record.id not in seen:
+            seen.add(record.id)
+            results.append(render(record, wanted))
+    errors = (
+        [item_error("OBJECT_NOT_FOUND", not_found_message, {"ids": missing})] if missing else []
+    )
+    return batch_response(200, results, errors, started)
 
 
 def batch_inputs(body: dict[str, Any]) -> list[dict[str, Any]]:
