@@ -22,7 +22,7 @@ from bot.migration_job import run_approved_migration
 from bot.wiring import Services, SystemClock, build_services
 from demo.slack import TrackingExecutor
 from sandbox.server import Sandbox
-from sync.api import ApprovedMigrations, RequestStatus
+from sync.api import Actor, ApprovedMigrations, RequestStatus
 from sync.engine import SYNC_LOCK
 from sync.lease import RunLease
 from sync.migration.rules import SELL_ID_PROPERTY
@@ -274,3 +274,18 @@ def test_m2_an_approved_migration_waits_while_a_sync_holds_the_run_lock(leaving:
     assert ApprovedMigrations(leaving.main.service).pending() is not None
     report = run_approved_migration(leaving.main.service, leaving.client, APPROVALS)
     assert report is not None and report.status == "finished"
+
+
+def test_m1_slack_request_under_a_retired_sell_is_one_line_and_files_nothing(
+    leaving: Leaving,
+) -> None:
+    manager = Actor(MANAGER2, is_manager=True)
+    leaving.main.service.change_setting(
+        "sell_mode", "retired", actor=manager, reason="gone", confirm_unverified=True
+    )
+    leaving.sb.sell.reset_calls()
+    reply = message_text(leaving.bot.command("migrate", user=MANAGER).reply())
+    assert "Sell is retired" in reply and "read_only" in reply
+    assert "Traceback" not in reply and len(reply.strip().splitlines()) <= 3
+    assert leaving.sb.sell.calls == []  # Sell is not called
+    assert leaving.main.service.pending_requests() == []
