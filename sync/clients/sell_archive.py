@@ -41,6 +41,7 @@ from sync.clients.sell_wire import (
     record_id,
 )
 from sync.errors import ApiError, ListKeptShifting
+from sync.migration.rules import Note
 
 # Collections the migration counts and does not move.
 COUNTED = ("deals", "tasks", "calls", "documents")
@@ -62,16 +63,11 @@ def _text(value: object) -> str:
 
 
 @dataclass(frozen=True)
-class SellNote:
+class SellNote(Note):
     """A ``/v2/notes`` item: ``content`` about ``resource_type`` (``lead``, ``contact``,
-    ``deal``) ``resource_id``, written by user ``creator_id`` at ``created_at``."""
+    ``deal``) ``resource_id``, written by user ``creator_id`` at ``created_at``; the migration's
+    :class:`~sync.migration.rules.Note` with when Sell last changed it and the raw item."""
 
-    id: int
-    resource_type: str
-    resource_id: int | None
-    content: str
-    creator_id: int | None
-    created_at: datetime | None
     updated_at: datetime | None
     raw: Mapping[str, Any] = field(repr=False, compare=False)
 

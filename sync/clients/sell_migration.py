@@ -29,15 +29,7 @@ class SellMigrationSource:
         return self._archive.organizations()
 
     def notes(self) -> Iterator[Note]:
-        for note in self._archive.notes():
-            yield Note(
-                id=note.id,
-                resource_type=note.resource_type,
-                resource_id=note.resource_id,
-                content=note.content,
-                creator_id=note.creator_id,
-                created_at=note.created_at,
-            )
+        return self._archive.notes()
 
     def users(self) -> list[tuple[int, str]]:
         return [(user.id, user.email) for user in self._archive.users()]
