@@ -34,6 +34,7 @@ from sandbox.hubspot_wire import (
     bad_request,
     batch_inputs,
     batch_response,
+    checked_item,
     error,
     invalid_body,
     item_context,
@@ -234,7 +235,8 @@ class ContactRoutes:
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             return bad_request(f"Duplicate IDs found in batch input: {duplicates}")
-        results, errors, missing = [], [], []
+        results, missing = [], []
+        errors: list[dict[str, Any]] = []
         for item, raw_id in zip(inputs, ids, strict=True):
             prop = item.get("idProperty") or id_property
             contact = self.store.lookup(raw_id, prop, write=True)
@@ -242,15 +244,16 @@ class ContactRoutes:
             if contact is None:
                 missing.append(raw_id)
                 continue
-            try:
-                changes = self.store.validated(item.get("properties"), contact)
-            except InvalidValues as exc:
-                message, details = invalid_body(exc, self.store.portal_id)
-                errors.append(item_error("VALIDATION_ERROR", message, context, details))
-                continue
-            conflict = self.store.find_conflict(self.store.merged(contact, changes), contact.id)
-            if conflict:
-                errors.append(item_error("CONFLICT", conflict.message, context))
+            changes = checked_item(
+                self.store,
+                item.get("properties"),
+                contact,
+                context,
+                errors,
+                self.store.portal_id,
+                existing_id=False,
+            )
+            if changes is None:
                 continue
             self.store.apply(contact, changes)
             rendered = self.store.render(contact, None, all_values=True)
@@ -295,17 +298,16 @@ class ContactRoutes:
                     item_error("VALIDATION_ERROR", f"Email address {raw_id} is invalid", context)
                 )
                 continue
-            try:
-                changes = self.store.validated(properties, contact)
-            except InvalidValues as exc:
-                message, details = invalid_body(exc, self.store.portal_id)
-                errors.append(item_error("VALIDATION_ERROR", message, context, details))
-                continue
-            conflict = self.store.find_conflict(
-                self.store.merged(contact, changes), contact.id if contact else None
+            changes = checked_item(
+                self.store,
+                properties,
+                contact,
+                context,
+                errors,
+                self.store.portal_id,
+                existing_id=False,
             )
-            if conflict:
-                errors.append(item_error("CONFLICT", conflict.message, context))
+            if changes is None:
                 continue
             created = contact is None
             if contact is None:

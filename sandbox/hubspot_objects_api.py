@@ -43,6 +43,7 @@ from sandbox.hubspot_wire import (
     bad_request,
     batch_inputs,
     batch_response,
+    checked_item,
     error,
     invalid_body,
     item_context,
@@ -349,7 +350,8 @@ class ObjectRoutes:
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             return bad_request(f"Duplicate IDs found in batch input: {duplicates}")
-        results, errors, missing = [], [], []
+        results, missing = [], []
+        errors: list[dict[str, Any]] = []
         for item, raw_id in zip(inputs, ids, strict=True):
             prop = item.get("idProperty") or body.get("idProperty")
             record = self.objects.lookup(raw_id, prop)
@@ -357,16 +359,16 @@ class ObjectRoutes:
             if record is None:
                 missing.append(raw_id)
                 continue
-            try:
-                changes = self.objects.validated(item.get("properties"), record)
-            except InvalidValues as exc:
-                message, details = invalid_body(exc, self.store.portal_id)
-                errors.append(item_error("VALIDATION_ERROR", message, context, details))
-                continue
-            conflict = self.objects.find_conflict(self.objects.merged(record, changes), record.id)
-            if conflict:
-                context["existingId"] = [conflict.existing_id]
-                errors.append(item_error("CONFLICT", conflict.message, context))
+            changes = checked_item(
+                self.objects,
+                item.get("properties"),
+                record,
+                context,
+                errors,
+                self.store.portal_id,
+                existing_id=True,
+            )
+            if changes is None:
                 continue
             self.objects.apply(record, changes)
             rendered = self.objects.render(record, None, all_values=True)
@@ -407,18 +409,16 @@ class ObjectRoutes:
             properties = dict(item.get("properties") or {})
             if record is None:
                 properties.setdefault(prop, raw_id)
-            try:
-                changes = self.objects.validated(properties, record)
-            except InvalidValues as exc:
-                message, details = invalid_body(exc, self.store.portal_id)
-                errors.append(item_error("VALIDATION_ERROR", message, context, details))
-                continue
-            conflict = self.objects.find_conflict(
-                self.objects.merged(record, changes), record.id if record else None
+            changes = checked_item(
+                self.objects,
+                properties,
+                record,
+                context,
+                errors,
+                self.store.portal_id,
+                existing_id=True,
             )
-            if conflict:
-                context["existingId"] = [conflict.existing_id]
-                errors.append(item_error("CONFLICT", conflict.message, context))
+            if changes is None:
                 continue
             created = record is None
             if record is None:

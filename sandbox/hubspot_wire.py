@@ -14,7 +14,7 @@ import math
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.responses import Response
 
@@ -258,6 +258,51 @@ def traced(rendered: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
     if item.get("objectWriteTraceId"):
         rendered["objectWriteTraceId"] = item["objectWriteTraceId"]
     return rendered
+
+
+class _Clash(Protocol):
+    message: str
+    existing_id: str
+
+
+class Records(Protocol):
+    """What a batch write asks of a record type's store (contacts, companies, notes)."""
+
+    def validated(self, raw: Any, current: StoredContact | None, /) -> dict[str, str | None]: ...
+
+    def merged(
+        self, record: StoredContact | None, changes: dict[str, str | None], /
+    ) -> dict[str, str]: ...
+
+    def find_conflict(self, values: dict[str, str], own_id: str | None, /) -> _Clash | None: ...
+
+
+def checked_item(
+    records: Records,
+    properties: Any,
+    record: StoredContact | None,
+    context: dict[str, list[str]],
+    errors: list[dict[str, Any]],
+    portal_id: int,
+    *,
+    existing_id: bool,
+) -> dict[str, str | None] | None:
+    """A batch item's changes to ``record`` (None: a new one) as ``records`` would store them,
+    or None with its 207 error added to ``errors``: ``VALIDATION_ERROR`` for refused values,
+    ``CONFLICT`` for a unique value another record holds (naming it when ``existing_id``)."""
+    try:
+        changes = records.validated(properties, record)
+    except InvalidValues as exc:
+        message, details = invalid_body(exc, portal_id)
+        errors.append(item_error("VALIDATION_ERROR", message, context, details))
+        return None
+    conflict = records.find_conflict(records.merged(record, changes), record.id if record else None)
+    if conflict:
+        if existing_id:
+            context["existingId"] = [conflict.existing_id]
+        errors.append(item_error("CONFLICT", conflict.message, context))
+        return None
+    return changes
 
 
 def read_batch(
