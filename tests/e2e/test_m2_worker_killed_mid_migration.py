@@ -122,8 +122,8 @@ def test_m2_worker_killed_mid_migration_resumes_the_approved_move_without_duplic
                 for r in sb.sell.records("contact")
                 if not r.get("is_organization")
             ]
-            moved = store.moved_ids(keys)
+            placed = store.moved_ids(keys)
         finally:
             store.close()
-        assert len(keys) == sell_people and set(moved) == set(keys)
-        assert set(moved.values()) <= set(sb.hubspot.contact_ids())
+        assert len(keys) == sell_people and set(placed) == set(keys)
+        assert set(placed.values()) <= set(sb.hubspot.contact_ids())
