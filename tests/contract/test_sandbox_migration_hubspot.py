@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from hubspot import HubSpot
 from hubspot.crm.associations.v4 import AssociationSpec as V4Spec
 from hubspot.crm.associations.v4 import (
     BatchInputPublicAssociationMultiPost,
@@ -39,7 +40,6 @@ from hubspot.crm.objects.notes import (
 )
 from hubspot.crm.properties import PropertyCreate
 
-from hubspot import HubSpot
 from sandbox import Sandbox
 
 COMPANIES = "/crm/objects/2026-03/companies"
