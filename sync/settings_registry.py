@@ -530,6 +530,25 @@ class MigrationEntry(_Stored[str]):
         found = _MIGRATION_ORDER.fullmatch(value)
         return int(found["items"]) if found and found["items"] else None
 
+    def how_to_set(self, value: str) -> HowToSet:
+        """An order from Slack is ``/sellsync migrate`` (its plan's counts are the value);
+        ``idle`` withdraws an approved order from a terminal."""
+        return HowToSet(self.command, value, None if value == MIGRATION_IDLE else "migrate")
+
+    def note(self, settings: SyncSettings) -> SettingNote | None:
+        """An approved order the worker has not finished: who asked, when, why."""
+        details = self.details(settings.values.get(self.name) or "")
+        if self.decode(json.dumps(details)) == MIGRATION_IDLE:
+            return None
+        at = details.get("at")
+        return SettingNote(
+            "Migration to HubSpot approved",
+            str(details.get("by") or ""),
+            datetime.fromisoformat(str(at)) if at else datetime.fromtimestamp(0, UTC),
+            str(details.get("reason") or ""),
+            self.how_to_set(MIGRATION_IDLE),
+        )
+
     def request_words(self, old: str, new: str, show: Callable[[str], str] = _same) -> str:
         return f"move everything out of Sell into HubSpot ({show(new)})"
 

@@ -164,6 +164,8 @@ def test_m1_slack_request_files_the_plans_counts_for_another_manager(leaving: Le
     assert (order.by, order.approved_by) == (MANAGER, MANAGER2)
     updated = leaving.bot.sent("chat.update", channel=APPROVALS)[-1]
     assert updated["ts"] == message["ts"] and "Approved by" in message_text(updated)
+    status = message_text(leaving.bot.command("status", user=REP).body)
+    assert "*Migration to HubSpot approved*" in status and "Sell closes in August" in status
     # a second click changes nothing
     again = message_text(leaving.approve(user=MANAGER2).reply())
     assert "already" in again.lower()
@@ -214,6 +216,8 @@ def test_m2_worker_runs_approved_migration_with_one_message_updated_in_place(
     assert "151 created" in final and "sellsync migrate --verify" in final
     assert "<b>" not in final  # CRM text never arrives unescaped
     assert ApprovedMigrations(leaving.main.service).pending() is None
+    status = message_text(leaving.bot.command("status", user=REP).body)
+    assert "Migration to HubSpot approved" not in status
     # nothing waits any more: the next tick does nothing
     assert run_approved_migration(leaving.main.service, leaving.client, APPROVALS) is None
 
