@@ -343,6 +343,29 @@ class Board:
     recent_runs: list[RunRecord]  # newest first
     heartbeat: SchedulerBeat | None  # the most recently seen scheduler
     counts: BoardCounts
+    #: What the status of each source of changes is made from (``sync.usecases.live``)
+    sources: SourceFigures
+
+
+@dataclass(frozen=True)
+class SourceFigures:
+    """The stored figures each source of changes' status is made from, read by
+    :meth:`Store.board` in its one statement or one at a time (``Sources`` for ``/metrics``).
+
+    Webhook inbox: ``received`` (stored rows and the purged total), the newest and the oldest
+    unapplied event's times, ``depth`` (not applied), and the events failing (not applied after
+    so many attempts) with their distinct reasons (None: none recorded). Firehose:
+    ``firehose_stored_at``, when the older of the two streams' positions was stored (None unless
+    both are), and ``firehose_absent``, whether it is remembered that the account has none."""
+
+    received: int = 0
+    last_received_at: datetime | None = None
+    depth: int = 0
+    oldest_unapplied_at: datetime | None = None
+    failing: int = 0
+    failing_reasons: tuple[str | None, ...] = ()  # distinct
+    firehose_stored_at: datetime | None = None
+    firehose_absent: bool = False
 
 
 @dataclass(frozen=True)
@@ -1020,9 +1043,10 @@ class Store(
         round trip), for the status board."""
         ...
 
-    def board(self, runs: int = 5) -> Board:
+    def board(self, runs: int = 5, failing_after: int = 3) -> Board:
         """The status board's reads in one statement (one round trip on PostgreSQL): the
-        stored settings, the ``runs`` newest runs, the newest heartbeat and the counts."""
+        stored settings, the ``runs`` newest runs, the newest heartbeat, the counts and the
+        sources' figures (events failing: tried ``failing_after`` times or more)."""
         ...
 
 

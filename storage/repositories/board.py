@@ -4,13 +4,15 @@ the cores) costs far more than the query.
 
 :meth:`BoardRepository.board` is one ``SELECT ... UNION ALL SELECT ...`` of a few rows, told apart
 by their ``part`` column: one row holding the settings row (if any), the newest heartbeat (if
-any) and the counts; one row per named setting value; one row per recent run. Each part leaves
+any), the counts and the sources' figures; one row per named setting value; one row per recent
+run; one row per distinct reason of the failing webhook events. Each part leaves
 the others' columns NULL, cast to their types so that both databases type the union alike.
 """
 
 from __future__ import annotations
 
 import functools
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,12 +20,14 @@ import sqlalchemy as sa
 from storage import tables as t
 from storage.repositories.base import Repository
 from storage.repositories.change_requests import PENDING
+from storage.repositories.inbox import PURGED_KEY
 from storage.repositories.settings import SETTINGS_ROW_ID, _settings
-from sync.domain import ConflictStatus, LinkState, SettingName
-from sync.ports import Board, BoardCounts, RunRecord, SchedulerBeat
+from sync.domain import RECORD_KINDS, ConflictStatus, LinkState, SettingName
+from sync.feeds.firehose import FIREHOSE_ABSENT, firehose_name
+from sync.ports import Board, BoardCounts, RunRecord, SchedulerBeat, SourceFigures
 
 #: The ``part`` of each row of the board's statement.
-_HEAD, _VALUE, _RUN = 0, 1, 2
+_HEAD, _VALUE, _RUN, _FAILING = 0, 1, 2, 3
 
 
 class BoardRepository(Repository):
@@ -39,11 +43,12 @@ class BoardRepository(Repository):
             row = connection.execute(query).mappings().one()
         return _counts(row)
 
-    def board(self, runs: int = 5) -> Board:
+    def board(self, runs: int = 5, failing_after: int = 3) -> Board:
         """The stored settings, the ``runs`` newest runs (newest first), the most recently seen
-        scheduler and the counts of :meth:`board_counts`, in one statement."""
+        scheduler, the counts of :meth:`board_counts` and the sources' figures (what the inbox,
+        marks and remembered-reads repositories read one at a time), in one statement."""
         with self._read() as connection:
-            rows = connection.execute(_board_statement(runs)).mappings().all()
+            rows = connection.execute(_board_statement(runs, failing_after)).mappings().all()
         head_row = next(r for r in rows if r["part"] == _HEAD)
         known = {n.value for n in SettingName}
         stored = {
@@ -66,6 +71,22 @@ class BoardRepository(Repository):
             recent_runs=[_run(r) for r in run_rows],
             heartbeat=_beat(head_row),
             counts=_counts(head_row),
+            sources=self._sources(head_row, [r["f_reason"] for r in rows if r["part"] == _FAILING]),
+        )
+
+    def _sources(self, row: Any, reasons: list[str | None]) -> SourceFigures:
+        expires = row["fh_absent_expires_at"]
+        return SourceFigures(
+            received=int(row["i_stored"]) + int(row["i_purged"] or 0),
+            last_received_at=_utc(row["i_last_received_at"]),
+            depth=int(row["i_depth"]),
+            oldest_unapplied_at=_utc(row["i_oldest_unapplied_at"]),
+            failing=int(row["i_failing"]),
+            failing_reasons=tuple(reasons),
+            firehose_stored_at=(
+                _utc(row["fh_stored_at"]) if row["fh_streams"] == len(RECORD_KINDS) else None
+            ),
+            firehose_absent=bool(row["fh_absent"]) and (expires is None or expires > self._clock()),
         )
 
 
@@ -73,13 +94,15 @@ class BoardRepository(Repository):
 
 
 @functools.cache
-def _board_statement(runs: int) -> sa.CompoundSelect[Any]:
+def _board_statement(runs: int, failing_after: int) -> sa.CompoundSelect[Any]:
     """The board's statement, built once (building it costs more CPU than running it)."""
     beat, by_state, recent = _latest_beat(), _by_state(), _recent(runs)
+    failing = _failing_reasons(failing_after)
     return sa.union_all(
-        _part(_HEAD, _head(beat, by_state), _head_from(beat, by_state)),
+        _part(_HEAD, _head(beat, by_state, failing_after), _head_from(beat, by_state)),
         _part(_VALUE, _values(), t.setting_values),
         _part(_RUN, {f"r_{name}": recent.c[name] for name in _RUN_COLUMNS}, recent),
+        _part(_FAILING, {"f_reason": failing.c.last_error}, failing),
     )
 
 
@@ -152,13 +175,68 @@ def _head_from(beat: sa.Subquery, by_state: sa.Subquery) -> sa.FromClause:
     )
 
 
-def _head(beat: sa.Subquery, by_state: sa.Subquery) -> dict[str, sa.ColumnElement[Any]]:
+def _head(
+    beat: sa.Subquery, by_state: sa.Subquery, failing_after: int
+) -> dict[str, sa.ColumnElement[Any]]:
     columns: dict[str, sa.ColumnElement[Any]] = {
         f"s_{name}": t.settings.c[name] for name in _SETTINGS_COLUMNS
     }
     columns |= {f"h_{name}": beat.c[name] for name in _HEARTBEAT_COLUMNS}
     columns |= {column.name: column for column in _count_columns(by_state)}
+    columns |= _source_columns(failing_after)
     return columns
+
+
+def _failing(failing_after: int) -> sa.ColumnElement[bool]:
+    events = t.webhook_events
+    return sa.and_(events.c.applied_at.is_(None), events.c.attempts >= failing_after)
+
+
+def _source_columns(failing_after: int) -> dict[str, sa.ColumnElement[Any]]:
+    """The sources' figures as scalar subqueries: the webhook inbox's, the Firehose marks' and
+    whether the account is remembered to have no Firehose."""
+    events, reads, cursors = t.webhook_events, t.remembered_reads, t.cursors
+    unapplied = events.c.applied_at.is_(None)
+    streams = sa.and_(
+        cursors.c.name.in_([firehose_name(kind) for kind in RECORD_KINDS]),
+        cursors.c.last_id.is_not(None),
+        cursors.c.last_id != "",
+        cursors.c.updated_at.is_not(None),
+    )
+    count = sa.func.count
+    return {
+        "i_stored": sa.select(count()).select_from(events).scalar_subquery(),
+        "i_purged": sa.select(reads.c.value).where(reads.c.key == PURGED_KEY).scalar_subquery(),
+        "i_last_received_at": sa.select(sa.func.max(events.c.received_at)).scalar_subquery(),
+        "i_depth": sa.select(count()).select_from(events).where(unapplied).scalar_subquery(),
+        "i_oldest_unapplied_at": sa.select(events.c.received_at)
+        .where(unapplied)
+        .order_by(events.c.id)
+        .limit(1)
+        .scalar_subquery(),
+        "i_failing": sa.select(count())
+        .select_from(events)
+        .where(_failing(failing_after))
+        .scalar_subquery(),
+        "fh_streams": sa.select(count()).select_from(cursors).where(streams).scalar_subquery(),
+        "fh_stored_at": sa.select(sa.func.min(cursors.c.updated_at))
+        .where(streams)
+        .scalar_subquery(),
+        "fh_absent": sa.select(count())
+        .select_from(reads)
+        .where(reads.c.key == FIREHOSE_ABSENT)
+        .scalar_subquery(),
+        "fh_absent_expires_at": sa.select(reads.c.expires_at)
+        .where(reads.c.key == FIREHOSE_ABSENT)
+        .scalar_subquery(),
+    }
+
+
+def _failing_reasons(failing_after: int) -> sa.Subquery:
+    events = t.webhook_events
+    return (
+        sa.select(events.c.last_error).where(_failing(failing_after)).distinct().subquery("failing")
+    )
 
 
 def _values() -> dict[str, sa.ColumnElement[Any]]:
@@ -183,7 +261,20 @@ def _typed_columns() -> dict[str, Any]:
     types["c_oldest_pending_at"] = t.change_requests.c.created_at.type
     types |= {"v_name": t.setting_values.c.name.type, "v_value": t.setting_values.c.value.type}
     types |= {f"r_{name}": t.sync_runs.c[name].type for name in _RUN_COLUMNS}
+    events, cursors, reads = t.webhook_events.c, t.cursors.c, t.remembered_reads.c
+    types |= {name: sa.BigInteger() for name in _SOURCE_COUNTS}
+    types |= {
+        "i_purged": reads.value.type,
+        "i_last_received_at": events.received_at.type,
+        "i_oldest_unapplied_at": events.received_at.type,
+        "fh_stored_at": cursors.updated_at.type,
+        "fh_absent_expires_at": reads.expires_at.type,
+        "f_reason": events.last_error.type,
+    }
     return types
+
+
+_SOURCE_COUNTS = ("i_stored", "i_depth", "i_failing", "fh_streams", "fh_absent")
 
 
 def _part(part: int, own: dict[str, sa.ColumnElement[Any]], from_: sa.FromClause) -> sa.Select[Any]:
@@ -207,6 +298,15 @@ def _counts(row: Any) -> BoardCounts:
         pending_requests=int(row["c_pending_requests"]),
         oldest_pending_at=row["c_oldest_pending_at"],
     )
+
+
+def _utc(value: Any) -> datetime | None:
+    """A time read by an aggregate: SQLite's ``max()``/``min()`` hand back the stored text."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return t.as_utc(value)
 
 
 def _beat(row: Any) -> SchedulerBeat | None:

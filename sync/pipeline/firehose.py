@@ -27,7 +27,7 @@ import enum
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sync.domain import RECORD_KINDS, RecordKind, SellRef
 from sync.feeds.base import Page
@@ -168,10 +168,16 @@ def firehose_available(remembered: RememberedReads) -> bool:
     return remembered.recall(FIREHOSE_ABSENT) is None
 
 
-def firehose_lag(marks: MarkStore, clock: Clock) -> timedelta | None:
-    """How long ago the older of the two streams' positions was stored (None: never followed)."""
+def firehose_stored_at(marks: MarkStore) -> datetime | None:
+    """When the older of the two streams' positions was stored (None: never followed)."""
     stored = [FirehoseMark.from_mark(marks.get_mark(firehose_name(k))) for k in RECORD_KINDS]
     times = [m.stored_at for m in stored if m.stored_at is not None]
     if len(times) < len(RECORD_KINDS):
         return None
-    return clock.now() - min(times)
+    return min(times)
+
+
+def firehose_lag(marks: MarkStore, clock: Clock) -> timedelta | None:
+    """How long ago the older of the two streams' positions was stored (None: never followed)."""
+    stored_at = firehose_stored_at(marks)
+    return None if stored_at is None else clock.now() - stored_at

@@ -33,9 +33,9 @@ from datetime import datetime, timedelta
 from sync.domain import Held
 from sync.errors import RunInProgress, RunsHeld
 from sync.events import CONTACT_EVENT_TYPES, StoredEvent
-from sync.pipeline.firehose import firehose_available, firehose_lag
+from sync.pipeline.firehose import firehose_available, firehose_stored_at
 from sync.pipeline.short_run import EVENTS, POLL, Hints, Poll, ShortWork, join_order
-from sync.ports import Clock, EventInbox, LinkStore, MarkStore, RememberedReads
+from sync.ports import Clock, EventInbox, LinkStore, MarkStore, RememberedReads, SourceFigures
 from sync.report import SyncReport
 from sync.usecases.common import iso
 
@@ -49,6 +49,7 @@ __all__ = [
     "backoff",
     "hints_of",
     "poll_feeds",
+    "source_statuses",
 ]
 
 log = logging.getLogger("sellsync.live")
@@ -322,29 +323,56 @@ class Sources:
     poll_seconds: int = 60
 
     def sources(self) -> list[SourceStatus]:
+        return source_statuses(
+            self.figures(),
+            self.clock.now(),
+            webhooks_enabled=self.webhooks_enabled,
+            poll_seconds=self.poll_seconds,
+        )
+
+    def figures(self) -> SourceFigures:
+        """The figures, each read on its own (the status board reads them all in its one
+        statement: :meth:`sync.ports.Store.board`)."""
         failing = self.inbox.failing(FAILING_AFTER)
-        oldest = self.inbox.oldest_unapplied()
-        webhooks = SourceStatus(
-            "hubspot_webhooks",
-            enabled=self.webhooks_enabled,
+        return SourceFigures(
             received=self.inbox.received_count(),
-            last_event_at=self.inbox.last_received_at(),
-            queue_depth=self.inbox.depth(),
-            oldest_unapplied_at=oldest,
-            oldest_unapplied_age_seconds=(
-                None if oldest is None else max((self.clock.now() - oldest).total_seconds(), 0.0)
-            ),
+            last_received_at=self.inbox.last_received_at(),
+            depth=self.inbox.depth(),
+            oldest_unapplied_at=self.inbox.oldest_unapplied(),
             failing=len(failing),
-            failing_reasons=tuple(sorted({e.last_error or "unknown" for e in failing})),
+            failing_reasons=tuple(dict.fromkeys(e.last_error for e in failing)),
+            firehose_stored_at=firehose_stored_at(self.marks),
+            firehose_absent=not firehose_available(self.remembered),
         )
-        lag = firehose_lag(self.marks, self.clock)
-        followed = lag is not None and firehose_available(self.remembered)
-        firehose = SourceStatus(
-            "sell_firehose",
-            enabled=followed,
-            position_age_seconds=max(lag.total_seconds(), 0.0) if lag is not None else None,
-        )
-        poll = SourceStatus(
-            "poll", enabled=self.poll_seconds > 0, interval_seconds=self.poll_seconds or None
-        )
-        return [webhooks, firehose, poll]
+
+
+def source_statuses(
+    figures: SourceFigures, now: datetime, *, webhooks_enabled: bool, poll_seconds: int
+) -> list[SourceStatus]:
+    """Each source's status from its stored figures, however they were read: HubSpot webhooks
+    (the inbox), Sell's Firehose (followed once both streams have a stored position and the
+    account is not remembered to lack it; its age is the older position's), the short poll."""
+    oldest = figures.oldest_unapplied_at
+    webhooks = SourceStatus(
+        "hubspot_webhooks",
+        enabled=webhooks_enabled,
+        received=figures.received,
+        last_event_at=figures.last_received_at,
+        queue_depth=figures.depth,
+        oldest_unapplied_at=oldest,
+        oldest_unapplied_age_seconds=(
+            None if oldest is None else max((now - oldest).total_seconds(), 0.0)
+        ),
+        failing=figures.failing,
+        failing_reasons=tuple(sorted({r or "unknown" for r in figures.failing_reasons})),
+    )
+    stored_at = figures.firehose_stored_at
+    firehose = SourceStatus(
+        "sell_firehose",
+        enabled=stored_at is not None and not figures.firehose_absent,
+        position_age_seconds=(
+            None if stored_at is None else max((now - stored_at).total_seconds(), 0.0)
+        ),
+    )
+    poll = SourceStatus("poll", enabled=poll_seconds > 0, interval_seconds=poll_seconds or None)
+    return [webhooks, firehose, poll]

@@ -17,7 +17,7 @@ from sync.settings_registry import SettingNote, notes, sell_mode
 from sync.usecases.approvals import Approvals
 from sync.usecases.common import iso
 from sync.usecases.history import stored_trigger
-from sync.usecases.live import Sources, SourceStatus
+from sync.usecases.live import FAILING_AFTER, Sources, SourceStatus, source_statuses
 
 #: A scheduler records a heartbeat every minute (bot/scheduler.py); one silent for this long is
 #: taken for dead (crashed, stopped without a chance to say so, or its host is gone).
@@ -200,7 +200,7 @@ class Status:
             return self._status(store)
 
     def _status(self, store: Store) -> StatusView:
-        board = store.board(RECENT_RUNS)  # everything the board reads: one round trip
+        board = store.board(RECENT_RUNS, FAILING_AFTER)  # everything it reads: one round trip
         settings = self.config.settings_over(board.settings)
         runs = board.recent_runs
         schedule = ScheduleState.from_beat(board.heartbeat, self.clock.now())
@@ -218,7 +218,14 @@ class Status:
             links=counts.links,
             recent_runs=runs,
             notes=notes(settings),
-            sources=tuple(self.sources.sources()),
+            sources=tuple(
+                source_statuses(
+                    board.sources,
+                    self.clock.now(),
+                    webhooks_enabled=self.sources.webhooks_enabled,
+                    poll_seconds=self.sources.poll_seconds,
+                )
+            ),
             sell_mode=sell_mode(settings),
         )
 

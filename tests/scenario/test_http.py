@@ -207,6 +207,15 @@ def test_metrics_expose_runs_conflicts_requests_links_and_the_last_run(
         "sellsync_last_run_timestamp_seconds{}": run.started_at.timestamp(),
         "sellsync_last_run_finished_timestamp_seconds{}": run.finished_at.timestamp(),
         "sellsync_last_success_timestamp_seconds{}": run.finished_at.timestamp(),
+        # webhooks off (none ever stored), no Firehose followed, the poll on
+        'sellsync_source_enabled{"source": "hubspot_webhooks"}': 0,
+        'sellsync_source_events_received_total{"source": "hubspot_webhooks"}': 0,
+        'sellsync_source_last_event_timestamp_seconds{"source": "hubspot_webhooks"}': 0,
+        'sellsync_source_failing_events{"source": "hubspot_webhooks"}': 0,
+        'sellsync_source_queue_depth{"source": "hubspot_webhooks"}': 0,
+        'sellsync_source_oldest_unapplied_age_seconds{"source": "hubspot_webhooks"}': 0,
+        'sellsync_source_enabled{"source": "sell_firehose"}': 0,
+        'sellsync_source_enabled{"source": "poll"}': 1,
     }
     assert "# TYPE sellsync_open_conflicts gauge" in http.get("/metrics").text
 

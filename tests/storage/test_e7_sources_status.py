@@ -19,7 +19,10 @@ from storage.db import open_store
 from storage.repositories import SqlStore
 from sync.engine import Engine, EngineConfig
 from sync.event_payload import parse_events
+from sync.feeds.firehose import FIREHOSE_ABSENT, FirehoseMark, firehose_name
+from sync.ports import SourceFigures
 from sync.service import SyncService
+from sync.usecases.live import FAILING_AFTER, Sources
 from tests.fakes import FakeHubSpot, FakeSell, TickClock
 
 _ids = itertools.count(1)
@@ -121,3 +124,48 @@ def test_e7_the_summary_counts_events_that_keep_failing(
     assert summary.failing_events == 1 and not summary.empty
     text = str(summary_message(summary).to_dict())
     assert "1 HubSpot event keeps failing" in text
+
+
+def test_e7_the_boards_source_figures_agree_with_the_single_reads(
+    setup: tuple[SqlStore, TickClock, SyncService],
+) -> None:
+    """The status board reads each source's figures in its one statement; ``/metrics`` reads
+    them one at a time: both read the same."""
+    store, clock, _service = setup
+    sources = Sources(store, store, store, clock)
+    assert store.board(5, FAILING_AFTER).sources == sources.figures() == SourceFigures()
+
+    store_events(store, 6)
+    clock.tick(60)
+    claimed = store.claim_due(6, owner="w", until=clock.now() + timedelta(seconds=60))
+    store.mark_applied([e.id for e in claimed[:2]], owner="w")
+    clock.tick(60)
+    for attempt in range(FAILING_AFTER):  # two fail three times, with two reasons; one once
+        ids = [e.id for e in claimed[2:5]] if attempt == 0 else [e.id for e in claimed[2:4]]
+        for n, event_id in enumerate(ids):
+            store.claim_due(6, owner="w", until=clock.now() + timedelta(seconds=60))
+            store.mark_failed(
+                [event_id], owner="w", reason=f"reason {n % 2}", next_attempt_at=clock.now()
+            )
+    clock.tick(7 * 24 * 3600)
+    assert store.purge_applied(clock.now(), 1) == 1
+    store_events(store, 1)
+
+    board = store.board(5, FAILING_AFTER).sources
+    assert board == sources.figures()
+    assert (board.received, board.depth, board.failing) == (7, 5, 2)
+    assert sorted(r or "" for r in board.failing_reasons) == ["reason 0", "reason 1"]
+    assert board.oldest_unapplied_at == T0 and board.last_received_at == clock.now()
+    assert board.firehose_stored_at is None and not board.firehose_absent
+
+    store.set_mark(firehose_name("lead"), FirehoseMark.at("p1", T0))
+    assert store.board().sources == sources.figures()
+    assert store.board().sources.firehose_stored_at is None  # one stream is not followed
+    store.set_mark(firehose_name("contact"), FirehoseMark.at("p2", T0 + timedelta(minutes=1)))
+    store.remember(FIREHOSE_ABSENT, True, timedelta(days=1))
+    board = store.board(5, FAILING_AFTER).sources
+    assert board == sources.figures()
+    assert board.firehose_stored_at == T0 and board.firehose_absent
+    clock.tick(timedelta(days=1, seconds=1).total_seconds())  # asked again after a day
+    board = store.board(5, FAILING_AFTER).sources
+    assert board == sources.figures() and not board.firehose_absent
