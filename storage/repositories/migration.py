@@ -54,9 +54,22 @@ class MigrationRepository(Repository):
         latest = {item.sell_key: item for item in items}
         if not latest:
             return
+        # one statement, executed for many rows: compiled once and cached, where a VALUES list
+        # of a page's rows was compiled afresh for every page (most of a move's own time)
+        insert = self._insert(t.migration_items)
+        upsert = insert.on_conflict_do_update(
+            index_elements=["sell_key"],
+            set_={
+                "object_type": insert.excluded.object_type,
+                "hubspot_id": insert.excluded.hubspot_id,
+                "run_id": insert.excluded.run_id,
+                "moved_at": insert.excluded.moved_at,
+            },
+        )
         with self._write() as session:
             for batch in chunked(list(latest.values())):
-                insert = self._insert(t.migration_items).values(
+                session.execute(
+                    upsert,
                     [
                         {
                             "sell_key": item.sell_key,
@@ -66,18 +79,7 @@ class MigrationRepository(Repository):
                             "moved_at": at,
                         }
                         for item in batch
-                    ]
-                )
-                session.execute(
-                    insert.on_conflict_do_update(
-                        index_elements=["sell_key"],
-                        set_={
-                            "object_type": insert.excluded.object_type,
-                            "hubspot_id": insert.excluded.hubspot_id,
-                            "run_id": insert.excluded.run_id,
-                            "moved_at": insert.excluded.moved_at,
-                        },
-                    )
+                    ],
                 )
 
     def moved_ids(self, sell_keys: Sequence[str]) -> dict[str, str]:
