@@ -485,7 +485,8 @@ def _shortcut_message(service: SyncService) -> str:
 NEXT_STEPS = (
     "=== What next: your own workspace ===",
     "1. Follow docs/setup.md: create the Slack app from manifest.yml (HTTP or Socket Mode), a "
-    "HubSpot private app and a Sell token, and the Sell custom fields sellsync needs.",
+    "HubSpot service key (or the project app in hubspot/, which adds webhooks) and a Sell token, "
+    "and the Sell custom fields sellsync needs.",
     "2. Put the values in .env (.env.example names every setting), then run `sellsync check`: it "
     "lists each token, list, property, custom field and Slack channel with ✓ or ✗ and the fix.",
     "3. When it passes: `sellsync db upgrade`, then `sellsync serve --no-scheduler` (Slack) and "
