@@ -4,7 +4,8 @@ The plan and the run are the same walk: :class:`Mover` reads a page of Sell (at 
 items), reads what HubSpot holds for it, decides per item with the pure rules of
 :mod:`sync.migration.rules`, and then, unless it only plans, writes the page (one batch upsert
 by ``zendesk_sell_id``, one batch update for records adopted by link, e-mail, domain or name),
-associates it and records what moved before reading the next page. Nothing holds more than a
+associates it and records what moved before reading the next page (the writing and
+recording are :class:`~sync.migration.writer.PageWriter`'s). Nothing holds more than a
 page of records, apart from the organizations' domains and names (companies are matched by them).
 
 Order: properties (``zendesk_sell_id``, ``sell_tags``, the custom fields' properties), then
@@ -16,9 +17,9 @@ creates nothing twice; what a complete run left equal is read, compared and not 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sync.domain import (
     RECORD_KINDS,
@@ -34,16 +35,14 @@ from sync.migration.ports import (
     FoundObject,
     MigrationHubSpot,
     MigrationSell,
-    ObjectWrite,
-    ObjectWriteResult,
 )
+from sync.migration.report import MigrationReport, Progress
 from sync.migration.rules import (
     OBJECT_TYPES,
     OWNER_PROPERTY,
     SELL_ID_PROPERTY,
     TAGS_PROPERTY,
     CompanyIndex,
-    Conflict,
     CustomFieldPlan,
     Decision,
     Desired,
@@ -66,7 +65,19 @@ from sync.migration.rules import (
     sell_id_properties,
     tags_property,
 )
-from sync.ports import LinkStore, MigrationRefusal, MigrationStore, MovedItem
+from sync.migration.writer import PageWriter
+from sync.ports import LinkStore, MigrationStore
+
+__all__ = [
+    "MIGRATION_SCOPES",
+    "MigrationReport",
+    "Mover",
+    "Progress",
+    "Setup",
+    "check_scopes",
+    "pages",
+    "read_setup",
+]
 
 T = TypeVar("T")
 
@@ -83,97 +94,6 @@ MIGRATION_SCOPES = (
     "crm.schemas.companies.write",
     "crm.schemas.contacts.write",
 )
-
-#: How many conflicts, refusals and samples a report keeps word for word (counts keep all).
-KEPT = 200
-SAMPLES = 5
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Where a plan or run is: ``phase`` (``companies``, ``contacts``, ``notes``), items done
-    so far in all phases, and the total when known."""
-
-    phase: str
-    done: int
-    total: int | None = None
-
-
-@dataclass
-class MigrationReport:
-    """What a plan would do or a run did.
-
-    ``counts`` by ``<object>.<action>`` (``contacts.create``, ``companies.adopt``,
-    ``notes.unchanged``, ``associations.create``, ``refused`` ...); ``samples`` the first keys
-    of each; ``conflicts`` fields a matched contact keeps (HubSpot's value); ``refusals`` items
-    not moved and why; ``unassigned`` Sell users with no HubSpot owner (their records move
-    unassigned); ``new_properties`` the properties made (or to make); ``not_moved`` counts of
-    what stays behind (deals, tasks, calls, documents, notes on deals).
-    """
-
-    dry_run: bool
-    run_id: int | None = None
-    counts: dict[str, int] = field(default_factory=dict)
-    samples: dict[str, list[str]] = field(default_factory=dict)
-    conflicts: list[Conflict] = field(default_factory=list)
-    refusals: list[MigrationRefusal] = field(default_factory=list)
-    unassigned: list[str] = field(default_factory=list)
-    new_properties: list[str] = field(default_factory=list)
-    not_moved: dict[str, int] = field(default_factory=dict)
-    status: str = "finished"
-    #: Sell items read (what ``Progress.done`` counts): a plan's is a run's progress total.
-    walked: int = 0
-
-    def count(self, name: str, amount: int = 1, sample: str | None = None) -> None:
-        self.counts[name] = self.counts.get(name, 0) + amount
-        if sample is not None:
-            kept = self.samples.setdefault(name, [])
-            if len(kept) < SAMPLES:
-                kept.append(sample)
-
-    def refuse(self, key: str, reason: str) -> MigrationRefusal:
-        refusal = MigrationRefusal(key, reason)
-        self.count("refused")
-        if len(self.refusals) < KEPT:
-            self.refusals.append(refusal)
-        return refusal
-
-    @property
-    def moved(self) -> int:
-        """Items created, updated, adopted or found equal (contacts, companies, notes)."""
-        return sum(
-            v
-            for k, v in self.counts.items()
-            if k.split(".")[0] in ("contacts", "companies", "notes")
-            and k.split(".")[-1] in ("create", "update", "adopt", "unchanged", "merge")
-        )
-
-    @property
-    def writes(self) -> int:
-        """Items written (or to write): everything but the unchanged."""
-        return sum(
-            v
-            for k, v in self.counts.items()
-            if k.split(".")[-1] in ("create", "update", "adopt", "merge")
-        )
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "dry_run": self.dry_run,
-            "run_id": self.run_id,
-            "status": self.status,
-            "walked": self.walked,
-            "counts": dict(sorted(self.counts.items())),
-            "samples": {k: list(v) for k, v in sorted(self.samples.items())},
-            "conflicts": [
-                {"key": c.key, "property": c.property, "sell": c.sell, "hubspot": c.hubspot}
-                for c in self.conflicts
-            ],
-            "refusals": [{"key": r.sell_key, "reason": r.reason} for r in self.refusals],
-            "unassigned_owners": list(self.unassigned),
-            "new_properties": list(self.new_properties),
-            "not_moved": dict(self.not_moved),
-        }
 
 
 def _pages(items: Iterable[T], size: int = PAGE) -> Iterator[list[T]]:
@@ -272,6 +192,7 @@ class Mover:
         self.should_stop = should_stop
         self.total = total
         self.report = MigrationReport(dry_run=dry_run)
+        self.writer = PageWriter(hubspot, store, self.report, now=now, dry_run=dry_run)
         self.done = 0
         self.run_id = 0
         self.owners: dict[int, str] = {}
@@ -287,7 +208,7 @@ class Mover:
         check_scopes(self.hubspot, self.required_scopes)
         if not self.dry_run:
             self.run_id = self.store.start_migration_run(self.now())
-            self.report.run_id = self.run_id
+            self.report.run_id = self.writer.run_id = self.run_id
         try:
             self._prepare()
             self._organizations()
@@ -383,64 +304,6 @@ class Mover:
 
     # ------------------------------------------------------------------ deciding and writing
 
-    def _apply(
-        self,
-        object_type: ObjectType,
-        phase: str,
-        decisions: Sequence[Decision],
-    ) -> tuple[dict[str, str], dict[str, str]]:
-        """Write ``decisions`` (unless planning). Answers the key → HubSpot id of each item now
-        in HubSpot (equal, written, or, when planning, found), and the key → existing contact
-        of each create HubSpot refused because that contact holds its e-mail already."""
-        placed: dict[str, str] = {}
-        upserts: list[ObjectWrite] = []
-        updates: list[ObjectWrite] = []
-        for decision in decisions:
-            self.report.count(f"{phase}.{decision.action}", sample=decision.key)
-            for conflict in decision.conflicts:
-                self.report.count("conflicts")
-                if len(self.report.conflicts) < KEPT:
-                    self.report.conflicts.append(conflict)
-            if decision.action == "unchanged":
-                assert decision.hubspot_id is not None
-                placed[decision.key] = decision.hubspot_id
-            elif decision.action in ("create", "update"):
-                upserts.append(ObjectWrite(decision.key, decision.properties))
-            else:  # adopt or merge: the record is found, by its id
-                updates.append(ObjectWrite(decision.key, decision.properties, decision.hubspot_id))
-        if self.dry_run:
-            for decision in decisions:
-                if decision.hubspot_id:
-                    placed.setdefault(decision.key, decision.hubspot_id)
-            return placed, {}
-        results: list[ObjectWriteResult] = []
-        if upserts:
-            results += self.hubspot.upsert(object_type, upserts)
-        for round_ in _unique_id_rounds(updates):  # HubSpot refuses one id twice in a batch
-            results += self.hubspot.update(object_type, round_)
-        refusals: list[MigrationRefusal] = []
-        duplicates: dict[str, str] = {}
-        for result in results:
-            if result.id is not None and result.error is None:
-                placed[result.key] = result.id
-            elif result.duplicate_of and object_type == "contacts":
-                duplicates[result.key] = result.duplicate_of
-                self.report.count(f"{phase}.create", -1)
-            else:
-                refusals.append(self.report.refuse(result.key, result.error or "not written"))
-        self.store.record_moved(
-            self.run_id,
-            [MovedItem(k, object_type, v) for k, v in placed.items()],
-            self.now(),
-        )
-        self.store.record_refusals(self.run_id, refusals, self.now())
-        return placed, duplicates
-
-    def _refuse_now(self, key: str, reason: str) -> None:
-        refusal = self.report.refuse(key, reason)
-        if not self.dry_run:
-            self.store.record_refusals(self.run_id, [refusal], self.now())
-
     # ------------------------------------------------------------------ organizations
 
     def _organizations(self) -> None:
@@ -467,7 +330,7 @@ class Mover:
                     if hit is not None and _carries_other_key(hit, d.key):
                         d = _without_key(d)
                 decisions.append(decide(d, None if hit is None else hit.properties, _id(hit)))
-            placed, _ = self._apply("companies", "companies", decisions)
+            placed, _ = self.writer.apply("companies", "companies", decisions)
             for d in desired:
                 if d.key in placed:
                     self.companies.add(placed[d.key], d.properties)
@@ -486,10 +349,10 @@ class Mover:
                     self.props["contacts"],
                 )
                 if person.email is not None and not valid_email(person.email):
-                    self._refuse_now(person.key, f"invalid email {person.email!r}")
+                    self.writer.refuse_now(person.key, f"invalid email {person.email!r}")
                 elif desired.unusable:
                     reasons = "; ".join(f"{k}: {v}" for k, v in sorted(desired.unusable.items()))
-                    self._refuse_now(person.key, f"unreadable value ({reasons})")
+                    self.writer.refuse_now(person.key, f"unreadable value ({reasons})")
                 else:
                     movable.append((person, desired))
                     if person.email is None:
@@ -532,7 +395,7 @@ class Mover:
             if hit is not None and _carries_other_key(hit, d.key):
                 d = _without_key(d)  # the same person moved as another record: merge into it
             decisions.append(decide(d, None if hit is None else hit.properties, _id(hit)))
-        placed, duplicates = self._apply("contacts", "contacts", decisions)
+        placed, duplicates = self.writer.apply("contacts", "contacts", decisions)
         if deferred or duplicates:
             placed.update(self._merge(deferred, duplicates, {d.key: d for d in desired}))
         return placed
@@ -558,14 +421,16 @@ class Mover:
                 by_id.get(duplicates[d.key]) if d.key in duplicates else by_email.get(d.email or "")
             )
             if hit is None:
-                self._refuse_now(d.key, "its e-mail belongs to a contact HubSpot did not return")
+                self.writer.refuse_now(
+                    d.key, "its e-mail belongs to a contact HubSpot did not return"
+                )
                 continue
             if _carries_other_key(hit, d.key):
                 d = _without_key(d)
             decisions.append(decide(d, hit.properties, hit.id))
-        placed, again = self._apply("contacts", "contacts", decisions)
+        placed, again = self.writer.apply("contacts", "contacts", decisions)
         for key in again:
-            self._refuse_now(key, "HubSpot refused it: a contact already holds its e-mail")
+            self.writer.refuse_now(key, "HubSpot refused it: a contact already holds its e-mail")
         return placed
 
     def _associate_people(self, persons: Sequence[Person], placed: Mapping[str, str]) -> None:
@@ -589,33 +454,7 @@ class Mover:
                     self.report.count("associations.create")
                 continue
             wanted[association_key(person.key)] = (contact_id, company_id)
-        self._associate("contacts", "companies", wanted)
-
-    def _associate(
-        self, from_type: ObjectType, to_type: ObjectType, wanted: Mapping[str, tuple[str, str]]
-    ) -> None:
-        """Make the associations not recorded as made (by ``assoc:<key>``)."""
-        if not wanted:
-            return
-        done = self.store.moved_ids(list(wanted))
-        todo = {k: pair for k, pair in wanted.items() if done.get(k) != f"{pair[0]}>{pair[1]}"}
-        self.report.count("associations.unchanged", len(wanted) - len(todo))
-        if not todo:
-            return
-        self.report.count("associations.create", len(todo))
-        if self.dry_run:
-            return
-        results = self.hubspot.associate(from_type, to_type, list(todo.values()))
-        made: list[MovedItem] = []
-        refusals: list[MigrationRefusal] = []
-        for key, pair in todo.items():
-            error = results.get(pair)
-            if error is None:
-                made.append(MovedItem(key, "associations", f"{pair[0]}>{pair[1]}"))
-            else:
-                refusals.append(self.report.refuse(key, f"association refused: {error}"))
-        self.store.record_moved(self.run_id, made, self.now())
-        self.store.record_refusals(self.run_id, refusals, self.now())
+        self.writer.associate("contacts", "companies", wanted)
 
     # ------------------------------------------------------------------ notes
 
@@ -632,7 +471,9 @@ class Mover:
                     )
                     continue
                 if not self.dry_run and not any(k in stored for k in targets[note.key]):
-                    self._refuse_now(note.key, f"its record ({targets[note.key][0]}) was not moved")
+                    self.writer.refuse_now(
+                        note.key, f"its record ({targets[note.key][0]}) was not moved"
+                    )
                     continue
                 movable.append((note, note_desired(note, self.owners)))
             desired = [d for _, d in movable]
@@ -642,7 +483,7 @@ class Mover:
                 decide(d, None if (h := found.get(d.key)) is None else h.properties, _id(h))
                 for d in desired
             ]
-            placed, _ = self._apply("notes", "notes", decisions)
+            placed, _ = self.writer.apply("notes", "notes", decisions)
             to_contacts: dict[str, tuple[str, str]] = {}
             to_companies: dict[str, tuple[str, str]] = {}
             for note, d in movable:
@@ -658,8 +499,8 @@ class Mover:
                 else:
                     if self.dry_run:
                         self.report.count("associations.create")
-            self._associate("notes", "contacts", to_contacts)
-            self._associate("notes", "companies", to_companies)
+            self.writer.associate("notes", "contacts", to_contacts)
+            self.writer.associate("notes", "companies", to_companies)
             self._page_done("notes", len(notes))
 
     def _unassigned(self, desired: Iterable[Desired]) -> None:
@@ -680,23 +521,6 @@ def _info(spec: PropertySpec, options: Iterable[str]) -> PropertyInfo:
         spec.field_type,
         tuple(PropertyOption(o, o) for o in options),
     )
-
-
-def _unique_id_rounds(writes: Sequence[ObjectWrite]) -> list[list[ObjectWrite]]:
-    """``writes`` in rounds where no record id appears twice (two Sell records merged into one
-    contact are written one after the other)."""
-    rounds: list[list[ObjectWrite]] = []
-    ids: list[set[str | None]] = []
-    for write in writes:
-        for round_, held in zip(rounds, ids, strict=True):
-            if write.id not in held:
-                round_.append(write)
-                held.add(write.id)
-                break
-        else:
-            rounds.append([write])
-            ids.append({write.id})
-    return rounds
 
 
 def _names(desired: Sequence[Desired]) -> list[str]:

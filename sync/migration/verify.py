@@ -15,8 +15,9 @@ from datetime import datetime
 
 from sync.domain import RECORD_KINDS
 from sync.mapping import FieldMapping, valid_email
-from sync.migration.mover import Progress, Setup, pages, read_setup
+from sync.migration.mover import Setup, pages, read_setup
 from sync.migration.ports import FoundObject, MigrationHubSpot, MigrationSell
+from sync.migration.report import Progress
 from sync.migration.rules import (
     SELL_ID_PROPERTY,
     Desired,
