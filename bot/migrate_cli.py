@@ -19,10 +19,11 @@ import json
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import IO, Any
+from functools import partial
+from typing import IO, Any, Protocol
 
 from rich.console import Console
 from rich.progress import (
@@ -45,12 +46,25 @@ from sync.api import (
     MigrationStanding,
     VerifyReport,
     migration_standing,
+    run_migration_from_terminal,
 )
 
 #: Lines of each list (conflicts, refusals, differences) the terminal shows; --json and --csv
 #: have them all.
 SHOWN = 20
 CSV_COLUMNS = ("key", "field", "sell", "hubspot")
+
+
+class RunLocked(Protocol):
+    """The move under the run lock (:func:`sync.api.run_migration_from_terminal`, bound)."""
+
+    def __call__(
+        self,
+        *,
+        on_progress: Callable[[MigrationProgress], None] | None = ...,
+        should_stop: Callable[[], bool] | None = ...,
+        total: int | None = ...,
+    ) -> MigrationReport: ...
 
 
 class _Clock:
@@ -109,7 +123,20 @@ class MigrateProgress:
 def _service() -> Iterator[MigrationService]:
     """The migration on the configured HubSpot, Sell and database (no list id needed); closed
     afterwards."""
-    from bot.wiring import configure_logging, hubspot_client, open_store_for, sell_client
+    with _opened() as (service, _run_locked):
+        yield service
+
+
+@contextmanager
+def _opened() -> Iterator[tuple[MigrationService, RunLocked]]:
+    """:func:`_service`, and the run it makes under the run lock the syncs take."""
+    from bot.wiring import (
+        configure_logging,
+        engine_config,
+        hubspot_client,
+        open_store_for,
+        sell_client,
+    )
 
     settings = cli_services.settings()
     settings.require("hubspot_access_token", "sell_access_token")
@@ -123,7 +150,8 @@ def _service() -> Iterator[MigrationService]:
         sell.close()
         raise
     try:
-        yield MigrationService(hubspot, sell, store, _Clock())
+        service = MigrationService(hubspot, sell, store, _Clock())
+        yield service, partial(run_migration_from_terminal, service, store, engine_config(settings))
     finally:
         hubspot.close()
         sell.close()
@@ -149,11 +177,14 @@ def cmd_migrate(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    with _service() as service:
-        return _run(service, args)
+    with _opened() as (service, run_locked):
+        return _run(service, args, run_locked)
 
 
-def _run(service: MigrationService, args: argparse.Namespace) -> int:
+def _run(service: MigrationService, args: argparse.Namespace, run_locked: RunLocked) -> int:
+    """The plan and confirmation (without ``--yes``), then the move under the run lock: while a
+    sync or another move holds it, RunInProgress (one line naming the holder, exit 1) before
+    anything is written."""
     total: int | None = None
     if not args.yes:
         with MigrateProgress("Planning") as progress:
@@ -167,7 +198,7 @@ def _run(service: MigrationService, args: argparse.Namespace) -> int:
     stop = threading.Event()
     signals = StopOnSignals(lambda _name: stop.set())
     with signals, MigrateProgress("Moving") as progress:
-        report = service.run(on_progress=progress, should_stop=stop.is_set, total=total)
+        report = run_locked(on_progress=progress, should_stop=stop.is_set, total=total)
     if args.json:
         print(json.dumps(report.as_json(), indent=2, default=str))
     else:

@@ -62,6 +62,7 @@ from sync.migration.rules import Difference as MigrationDifference
 from sync.migration.standing import migration_standing
 from sync.migration.verify import VerifyReport
 from sync.migration_orders import ApprovedMigrations, MigrationOrder, migration_of, order_text
+from sync.migration_orders import run_from_terminal as run_migration_from_terminal
 from sync.new_records import NewRecordNotifier, NewSellRecord
 from sync.ports import (
     RUN_STATUSES,
@@ -272,6 +273,7 @@ __all__ = [
     "parse_sell_url",
     "passed",
     "run_dict",
+    "run_migration_from_terminal",
     "scrub",
     "sell_skipped",
     "setting_needs_crm",

@@ -324,26 +324,36 @@ class Engine:
         )
 
     def _lease(self) -> RunLease:
-        return RunLease(
-            self.store,
-            self.clock,
-            name=SYNC_LOCK,
-            ttl_seconds=self.config.lock_ttl_seconds,
-            heartbeat_seconds=self.config.lock_heartbeat_seconds,
-        )
+        return run_lease(self.store, self.clock, self.config)
 
     def _take_lease(self) -> RunLease:
-        """The run lease (see sync/lease.py), or RunInProgress while another run holds it.
+        """The run lease (see sync/lease.py), or RunInProgress while another run holds it."""
+        return take_run_lease(self.store, self.clock, self.config)
 
-        A run killed anywhere frees its process lock with its process: the next run takes the
-        lease at once. Where no process lock exists, the lease is taken over once it expired."""
-        lease = self._lease()
-        if not lease.acquire():
-            running = self.store.running_runs()
-            by_process = lease.refused_by == "process"
-            raise RunInProgress(
-                running[0] if running else None,
-                released_with_process=by_process,
-                expires_at=None if by_process else self.store.lock_expiry(SYNC_LOCK),
-            )
-        return lease
+
+def run_lease(store: Store, clock: Clock, config: EngineConfig) -> RunLease:
+    """The run lock every sync and every move out of Sell takes (not yet taken)."""
+    return RunLease(
+        store,
+        clock,
+        name=SYNC_LOCK,
+        ttl_seconds=config.lock_ttl_seconds,
+        heartbeat_seconds=config.lock_heartbeat_seconds,
+    )
+
+
+def take_run_lease(store: Store, clock: Clock, config: EngineConfig) -> RunLease:
+    """The run lease, taken, or RunInProgress naming the run that holds it.
+
+    A run killed anywhere frees its process lock with its process: the next run takes the
+    lease at once. Where no process lock exists, the lease is taken over once it expired."""
+    lease = run_lease(store, clock, config)
+    if not lease.acquire():
+        running = store.running_runs()
+        by_process = lease.refused_by == "process"
+        raise RunInProgress(
+            running[0] if running else None,
+            released_with_process=by_process,
+            expires_at=None if by_process else store.lock_expiry(SYNC_LOCK),
+        )
+    return lease

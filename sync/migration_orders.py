@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sync.engine import SYNC_LOCK
-from sync.errors import RunInProgress
-from sync.lease import RunLease
+from sync.config import EngineConfig
+from sync.engine import take_run_lease
 from sync.migration.mover import MigrationReport, Progress
+from sync.ports import Store
 from sync.service import SyncService
 from sync.settings_registry import MIGRATION, MIGRATION_IDLE
 from sync.usecases.common import Actor, Audit
@@ -124,15 +124,7 @@ class ApprovedMigrations:
         released; an interrupted one keeps it for the next worker. Errors propagate with the
         order kept: :meth:`close` it to give up."""
         engine = self.engine
-        lease = RunLease(
-            engine.store,
-            engine.clock,
-            name=SYNC_LOCK,
-            ttl_seconds=engine.config.lock_ttl_seconds,
-            heartbeat_seconds=engine.config.lock_heartbeat_seconds,
-        )
-        if not lease.acquire():
-            raise RunInProgress(None, released_with_process=lease.refused_by == "process")
+        lease = take_run_lease(engine.store, engine.clock, engine.config)
         try:
             if self.pending() is None:
                 return None
@@ -158,3 +150,30 @@ class ApprovedMigrations:
         last = {"status": status, "run_id": run_id, "moved": moved}
         self._store({"order": MIGRATION_IDLE, "last": last, "previous": details.get("order")})
         self.audit(f"migration_{status}", "migration", WORKER_ACTOR, dict(last))
+
+
+def run_from_terminal(
+    migration: MigrationService,
+    store: Store,
+    config: EngineConfig,
+    *,
+    on_progress: Callable[[Progress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    total: int | None = None,
+) -> MigrationReport:
+    """``sellsync migrate --yes``: the move under the run lock the syncs and the worker's move
+    take (``store`` holds the lock), so none of them overlap. RunInProgress, naming the run that
+    holds the lock, before anything is read or written; the move's store is guarded by the
+    lease (a run that lost the lock writes nothing more and stops at the next page)."""
+    lease = take_run_lease(store, migration.clock, config)
+    try:
+        with lease:
+            guarded = lease.guard(migration.store)
+            locked = MigrationService(migration.hubspot, migration.sell, guarded, migration.clock)
+
+            def stopping() -> bool:
+                return lease.lost or (should_stop is not None and should_stop())
+
+            return locked.run(on_progress=on_progress, should_stop=stopping, total=total)
+    finally:
+        lease.release()

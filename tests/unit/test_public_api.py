@@ -138,6 +138,7 @@ PUBLIC = [
     "parse_sell_url",
     "passed",
     "run_dict",
+    "run_migration_from_terminal",
     "scrub",
     "sell_skipped",
     "setting_needs_crm",
