@@ -1,7 +1,8 @@
 """``sellsync migrate``: leaving Sell from the command line (docs/leaving-sell.md).
 
 * ``--dry-run [--json]``: the plan (counts, samples, conflicts, refusals); writes nothing;
-* ``--yes``: the run, with a progress bar on a terminal (a line every few seconds otherwise);
+* ``--yes``: the run under the run lock, with a progress bar on a terminal (a line every few
+  seconds otherwise) whose total an approved order, the last plan or complete run counted;
   without ``--yes`` a terminal is asked to confirm after the plan, anything else exits 2;
 * ``--verify [--csv FILE] [--json]``: every difference between Sell and HubSpot; exit 0 only
   when there is none;
@@ -64,6 +65,7 @@ class RunLocked(Protocol):
         on_progress: Callable[[MigrationProgress], None] | None = ...,
         should_stop: Callable[[], bool] | None = ...,
         total: int | None = ...,
+        count_first: Callable[[], int | None] | None = ...,
     ) -> MigrationReport: ...
 
 
@@ -111,7 +113,7 @@ class MigrateProgress:
         now = time.monotonic()
         if now - self.last >= self.interval:
             self.last = now
-            total = f" of {progress.total}" if progress.total else ""
+            total = f" of about {progress.total}" if progress.total else ""
             print(f"{label}: {progress.done}{total} items", file=self.stream, flush=True)
 
     def __exit__(self, *exc: object) -> None:
@@ -198,7 +200,12 @@ def _run(service: MigrationService, args: argparse.Namespace, run_locked: RunLoc
     stop = threading.Event()
     signals = StopOnSignals(lambda _name: stop.set())
     with signals, MigrateProgress("Moving") as progress:
-        report = run_locked(on_progress=progress, should_stop=stop.is_set, total=total)
+        report = run_locked(
+            on_progress=progress,
+            should_stop=stop.is_set,
+            total=total,
+            count_first=lambda: _known_total(service),
+        )
     if args.json:
         print(json.dumps(report.as_json(), indent=2, default=str))
     else:
@@ -206,6 +213,27 @@ def _run(service: MigrationService, args: argparse.Namespace, run_locked: RunLoc
     if report.status == "interrupted":
         return signals.exit_code or 130
     return EXIT_ERRORS if report.counts.get("refused") else EXIT_OK
+
+
+def _known_total(service: MigrationService, stream: IO[str] | None = None) -> int | None:
+    """The progress total of a run with ``--yes``, counted before (said on ``stream``, stderr
+    by default), or None: the run counts as it goes, and one line says how to know it."""
+    out = stream if stream is not None else sys.stderr
+    known = service.known_total()
+    if known is None:
+        print(
+            "The total is not known yet: counting as it goes "
+            "(sellsync migrate --dry-run first gives a known total).",
+            file=out,
+        )
+        return None
+    when = f" of {known.at:%Y-%m-%d %H:%M} UTC" if known.at is not None else ""
+    print(
+        f"About {known.items} Sell items to move (counted by {known.source}{when}; "
+        "Sell may have changed since).",
+        file=out,
+    )
+    return known.items
 
 
 def _plan(args: argparse.Namespace) -> int:

@@ -160,13 +160,17 @@ def run_from_terminal(
     on_progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     total: int | None = None,
+    count_first: Callable[[], int | None] | None = None,
 ) -> MigrationReport:
     """``sellsync migrate --yes``: the move under the run lock the syncs and the worker's move
     take (``store`` holds the lock), so none of them overlap. RunInProgress, naming the run that
     holds the lock, before anything is read or written; the move's store is guarded by the
-    lease (a run that lost the lock writes nothing more and stops at the next page)."""
+    lease (a run that lost the lock writes nothing more and stops at the next page).
+    ``count_first``, once the lock is held, answers the progress total when ``total`` is None."""
     lease = take_run_lease(store, migration.clock, config)
     try:
+        if total is None and count_first is not None:
+            total = count_first()
         with lease:
             guarded = lease.guard(migration.store)
             locked = MigrationService(migration.hubspot, migration.sell, guarded, migration.clock)

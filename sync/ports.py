@@ -895,6 +895,16 @@ class MigrationVerification:
 
 
 @dataclass(frozen=True)
+class MigrationCount:
+    """How many Sell items the newest plan (dry run) or complete run read, and when: a later
+    run's progress total, without reading Sell twice (Sell may have changed since)."""
+
+    walked: int
+    at: datetime
+    planned: bool
+
+
+@dataclass(frozen=True)
 class MigrationStanding:
     """Where leaving Sell stands, from storage alone (no API call).
 
@@ -942,6 +952,15 @@ class MigrationStore(Protocol):
     ) -> None: ...
 
     def migration_refusals(self, run_id: int) -> list[MigrationRefusal]: ...
+
+    def record_migration_plan(self, at: datetime, walked: int) -> None:
+        """A plan (dry run) as a run in state ``planned``: the Sell items it read."""
+        ...
+
+    def latest_migration_count(self) -> MigrationCount | None:
+        """The Sell items (``walked``) the newest plan or finished run counted; None when none
+        did."""
+        ...
 
     def record_verification(self, verification: MigrationVerification) -> None: ...
 

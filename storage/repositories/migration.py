@@ -12,6 +12,7 @@ from storage import tables as t
 from storage.repositories.base import Repository, chunked, rowcount, unique
 from sync.errors import RecordNotFound
 from sync.ports import (
+    MigrationCount,
     MigrationRefusal,
     MigrationStanding,
     MigrationVerification,
@@ -132,6 +133,28 @@ class MigrationRepository(Repository):
                 sa.select(c.sell_key, c.reason).where(c.run_id == run_id).order_by(c.id)
             )
             return [MigrationRefusal(str(key), str(reason)) for key, reason in rows]
+
+    def record_migration_plan(self, at: datetime, walked: int) -> None:
+        with self._write() as session:
+            session.execute(
+                sa.insert(t.migration_runs).values(
+                    started_at=at, finished_at=at, status="planned", counts={"walked": walked}
+                )
+            )
+
+    def latest_migration_count(self) -> MigrationCount | None:
+        c = t.migration_runs.c
+        with self._read() as connection:
+            rows = connection.execute(
+                sa.select(c.status, c.counts, c.finished_at)
+                .where(c.status.in_(("planned", "finished")))
+                .order_by(c.id.desc())
+            )
+            for status, counts, at in rows:  # runs before the count was kept have none
+                walked = (counts or {}).get("walked")
+                if isinstance(walked, int) and at is not None:
+                    return MigrationCount(walked, at, planned=status == "planned")
+        return None
 
     def record_verification(self, verification: MigrationVerification) -> None:
         with self._write() as session:

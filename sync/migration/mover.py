@@ -229,7 +229,7 @@ class Mover:
 
     def _finish(self) -> None:
         if not self.dry_run and self.run_id:
-            counts = {**self.report.counts, "moved": self.report.moved}
+            counts = {**self.report.counts, "moved": self.report.moved, "walked": self.done}
             self.store.finish_migration_run(self.run_id, self.now(), self.report.status, counts)
 
     def _page_done(self, phase: str, items: int) -> None:

@@ -9,6 +9,8 @@ and ``should_stop`` (a run stops at the next page boundary, recorded as interrup
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from sync.clients.hubspot import HubSpotClient
@@ -31,12 +33,22 @@ from sync.ports import (
     MigrationStore,
     SyncSettingsStore,
 )
-from sync.settings_registry import sell_mode
+from sync.settings_registry import MIGRATION, sell_mode
 
 
 class MigrationStores(MigrationStore, LinkStore, SyncSettingsStore, Protocol):
     """The storage roles a migration uses: its own records, the sync's links (a linked record
     updates its own contact) and the settings (the S13 custom mappings)."""
+
+
+@dataclass(frozen=True)
+class KnownTotal:
+    """A run's progress total counted before it (Sell may have changed since): the Sell items,
+    what counted them, and when (None: not recorded)."""
+
+    items: int
+    source: str
+    at: datetime | None
 
 
 class MigrationService:
@@ -105,11 +117,27 @@ class MigrationService:
             )
 
     def plan(self, on_progress: Callable[[Progress], None] | None = None) -> MigrationReport:
-        """M1: what would move, read from both sides; writes nothing anywhere. Raises
-        ``ConfigError`` naming a scope the credential lacks, ``SellNotCalled`` under
-        ``sell_mode`` ``retired``."""
+        """M1: what would move, read from both sides; writes nothing to either CRM (it keeps
+        how many Sell items it read: a later run's progress total). Raises ``ConfigError``
+        naming a scope the credential lacks, ``SellNotCalled`` under ``sell_mode``
+        ``retired``."""
         self._refuse_if_retired()
-        return self._mover(dry_run=True, on_progress=on_progress).run()
+        report = self._mover(dry_run=True, on_progress=on_progress).run()
+        self.store.record_migration_plan(self.clock.now(), report.walked)
+        return report
+
+    def known_total(self) -> KnownTotal | None:
+        """A run's progress total without reading Sell: the Sell items of the approved order,
+        else of the newest plan or complete run; None when nothing counted them."""
+        raw = self.store.stored_settings().values.get(MIGRATION.name) or ""
+        ordered = MIGRATION.items(MIGRATION.decode(raw))
+        if ordered is not None:
+            return KnownTotal(ordered, "the approved migration's plan", None)
+        counted = self.store.latest_migration_count()
+        if counted is None:
+            return None
+        source = "the last plan" if counted.planned else "the last complete run"
+        return KnownTotal(counted.walked, source, counted.at)
 
     def run(
         self,
