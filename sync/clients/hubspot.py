@@ -33,8 +33,9 @@ from sync.clients import remembered
 from sync.clients.absence import confirm_absent
 from sync.clients.errors import HUBSPOT, Remedy, classify_hubspot
 from sync.clients.http import DEFAULT_TIMEOUT, USER_AGENT, ApiSession, Reply
+from sync.clients.hubspot_credentials import TokenCheck
 from sync.clients.hubspot_lists import HubSpotLists
-from sync.clients.hubspot_scopes import TOKEN_INFO_PATH, HubSpotCredential, probe_requests
+from sync.clients.hubspot_scopes import HubSpotCredential
 from sync.clients.hubspot_search import SEARCH_CAP, SEARCH_PAGE, SearchCursor
 from sync.clients.hubspot_wire import (
     ADDITIONAL_EMAILS,
@@ -55,7 +56,7 @@ from sync.domain import (
     PropertyInfo,
     normalize_email,
 )
-from sync.errors import ApiError, AuthError, RateLimited
+from sync.errors import ApiError
 from sync.ports import (
     ChangePage,
     ContactWrite,
@@ -150,7 +151,6 @@ class HubSpotClient(HubSpotPort):
         self.portal_id = str(session.portal_id) if session.portal_id not in (None, "") else None
         self.max_workers = max(1, limits.max_workers)
         self.score_property = session.score_property
-        self._token = session.token  # token-info takes it in its body (``credential``)
         self._session = ApiSession(
             service=HUBSPOT,
             base_url=session.base_url,
@@ -166,6 +166,8 @@ class HubSpotClient(HubSpotPort):
         self.general_pacer = limits.pacer(limits.per_10s, limits.window_s, "hubspot", session)
         self.search_pacer = limits.pacer(limits.search_per_s, 1.0, "hubspot-search", session)
         self.lists = HubSpotLists(self._send, self.api_version)
+        #: token info takes the token in its body (``credential``)
+        self.token_check = TokenCheck(self._send, self.api_version, session.token)
         self.writer = HubSpotWriter(
             self._send,
             self._parallel,
@@ -485,62 +487,18 @@ class HubSpotClient(HubSpotPort):
     # ------------------------------------------------------------------ preflight
 
     def credential(self) -> HubSpotCredential:
-        """What HubSpot tells about the token (``sellsync check``).
-
-        HubSpot's private-app token info describes an app's static token: its app, portal and
-        scopes. For any other credential (a service key) HubSpot documents no answer, so any
-        failure here, even a 401 or a 500, only means "not told": whether the token works, and
-        whether HubSpot answers at all, is decided by the calls the product makes
-        (:meth:`probe_scopes`), never by this endpoint. Only a 429 raises, so that the check
-        does not go on to spend more of the limit."""
-        try:
-            reply = self._send(
-                "POST", TOKEN_INFO_PATH, kind="token_info", json_body={"tokenKey": self._token}
-            )
-        except RateLimited:
-            raise
-        except ApiError as exc:
-            return HubSpotCredential("not_told", status=exc.status)
-        if not reply.ok:  # a 404, 409 or 422 comes back as a reply
-            return HubSpotCredential("not_told", status=reply.response.status_code)
-        body = reply.json()
-        scopes = body.get("scopes") if isinstance(body, dict) else None
-        if not isinstance(scopes, list):
-            return HubSpotCredential("not_told", status=reply.response.status_code)
-        return HubSpotCredential(
-            "app",
-            scopes=frozenset(str(s) for s in scopes),
-            app_id=str(body.get("appId") or ""),
-            hub_id=str(body.get("hubId") or ""),
-        )
+        """What HubSpot tells about the token (``sellsync check``): see
+        :meth:`~sync.clients.hubspot_credentials.TokenCheck.credential`."""
+        return self.token_check.credential()
 
     def token_scopes(self) -> frozenset[str] | None:
         """The scopes the token info tells, or None when it does not describe the token."""
-        return self.credential().scopes
+        return self.token_check.credential().scopes
 
     def probe_scopes(self, list_id: str | None = None) -> frozenset[str]:
-        """The required scopes the token lacks, found by calling the endpoints themselves
-        (:func:`~sync.clients.hubspot_scopes.probe_requests`: reads, and writes with empty
-        inputs, so nothing changes). A 403 means the probe's scopes are missing, less those
-        another probe proved held; any other 4xx means HubSpot got past its scope check. A
-        refused token (401) raises :class:`AuthError`; a HubSpot that does not answer raises."""
-        needed: set[str] = set()
-        held: set[str] = set()
-        for probe in probe_requests(self.api_version, list_id):
-            try:
-                self._send(probe.method, probe.path, kind=probe.kind, json_body=probe.body)
-            except AuthError as exc:
-                if exc.status != 403:
-                    raise
-                needed.update(probe.scopes)
-                continue
-            except RateLimited:
-                raise
-            except ApiError as exc:
-                if exc.status is None or not 400 <= exc.status < 500:
-                    raise
-            held.update(probe.scopes)
-        return frozenset(needed - held)
+        """The required scopes the token lacks: see
+        :meth:`~sync.clients.hubspot_credentials.TokenCheck.probe_scopes`."""
+        return self.token_check.probe_scopes(list_id)
 
     def contact_url(self, contact_id: str) -> str | None:
         if self.portal_id is None:
