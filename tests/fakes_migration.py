@@ -52,6 +52,8 @@ class FakeMigrationHubSpot:
     links: set[tuple[ObjectType, str, ObjectType, str]] = field(default_factory=set)
     #: The number of inputs of each write request (upsert and update), in order.
     write_batches: list[int] = field(default_factory=list)
+    #: Every request that changes something, as (method, object type), in order.
+    write_calls: list[tuple[str, str]] = field(default_factory=list)
     _next_id: int = 1000
 
     def __post_init__(self) -> None:
@@ -84,6 +86,7 @@ class FakeMigrationHubSpot:
 
     def create_property(self, spec: PropertySpec) -> None:
         defined = self.properties[spec.object_type]
+        self.write_calls.append(("create_property", spec.object_type))
         if spec.name in defined:  # HubSpot's 409: made meanwhile, as good
             return
         options = tuple(PropertyOption(value=o, label=o) for o in spec.options)
@@ -91,6 +94,7 @@ class FakeMigrationHubSpot:
         defined[spec.name] = _Property(info, spec.unique)
 
     def set_options(self, object_type: ObjectType, name: str, options: Sequence[str]) -> None:
+        self.write_calls.append(("set_options", object_type))
         prop = self.properties[object_type].get(name)
         if prop is None:
             raise KeyError(f"no {object_type} property {name!r}")
@@ -186,6 +190,7 @@ class FakeMigrationHubSpot:
         out: list[ObjectWriteResult] = []
         for batch in _chunks(writes, BATCH):
             self.write_batches.append(len(batch))
+            self.write_calls.append(("upsert", object_type))
             for write in batch:
                 keyed = {**write.properties, SELL_ID_PROPERTY: write.key}
                 current = next(
@@ -208,6 +213,7 @@ class FakeMigrationHubSpot:
         out: list[ObjectWriteResult] = []
         for batch in _chunks(writes, BATCH):
             self.write_batches.append(len(batch))
+            self.write_calls.append(("update", object_type))
             for write in batch:
                 if write.id not in self.records[object_type]:
                     out.append(ObjectWriteResult(write.key, error="Object not found"))
@@ -221,6 +227,8 @@ class FakeMigrationHubSpot:
         self, from_type: ObjectType, to_type: ObjectType, pairs: Sequence[tuple[str, str]]
     ) -> dict[tuple[str, str], str | None]:
         out: dict[tuple[str, str], str | None] = {}
+        if pairs:
+            self.write_calls.append(("associate", f"{from_type}>{to_type}"))
         for a, b in dict.fromkeys(pairs):
             if a not in self.records[from_type] or b not in self.records[to_type]:
                 out[(a, b)] = "refused by HubSpot"
