@@ -388,3 +388,36 @@ def test_m1_sell_custom_fields_by_kind(sell: SellWorld) -> None:
     fields = {f.name: f for f in sell.port.custom_fields("lead")}
     assert fields["Region"].choices == ("EU", "US")
     assert "Region" not in {f.name for f in sell.port.custom_fields("contact")}
+
+
+def test_m2_update_of_a_missing_record_is_refused_alone(hub: HubWorld) -> None:
+    [made] = hub.port.upsert("contacts", [_up("lead:1", firstname="Ann")])
+    assert made.id
+    results = hub.port.update(
+        "contacts",
+        [
+            ObjectWrite("lead:9", {"firstname": "Gone"}, id="987654321"),
+            ObjectWrite("lead:1", {"firstname": "Anne"}, id=made.id),
+        ],
+    )
+    assert results[0].key == "lead:9" and results[0].error and results[0].id is None
+    assert results[1].error is None and results[1].id == made.id
+    found = hub.port.read_by_id("contacts", [made.id], ["firstname"])
+    assert found[made.id].properties["firstname"] == "Anne"
+
+
+def test_m2_reads_of_nothing_find_nothing(hub: HubWorld) -> None:
+    assert hub.port.read_by_key("notes", ["note:1"], [NOTE_BODY]) == {}
+    assert hub.port.read_by_id("companies", ["987654321"], ["name"]) == {}
+    assert hub.port.read_by_email(["nobody@example.com"], ["email"]) == {}
+    assert list(hub.port.object_pages("companies", ["name"])) == []
+    assert hub.port.associations("contacts", "companies", ["987654321"]) == {}
+
+
+def test_m2_upsert_of_an_empty_value_clears_it(hub: HubWorld) -> None:
+    [made] = hub.port.upsert("contacts", [_up("lead:1", jobtitle="CEO", firstname="Ann")])
+    hub.port.upsert("contacts", [_up("lead:1", jobtitle="")])
+    found = hub.port.read_by_key("contacts", ["lead:1"], ["jobtitle", "firstname"])
+    assert found["lead:1"].id == made.id
+    assert not found["lead:1"].properties["jobtitle"]
+    assert found["lead:1"].properties["firstname"] == "Ann"
