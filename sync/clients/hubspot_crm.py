@@ -354,12 +354,19 @@ class HubSpotCrm:
             reply = self._send("POST", path, kind="associate", json_body={"inputs": inputs})
             if reply.ok:
                 data = reply.json() or {}
-                failed: set[str] = set()
+                sources: set[str] = set()  # a missing record on the "from" side
+                targets: set[str] = set()  # … on the "to" side (a 207 names either)
+                either: set[str] = set()
                 for error in errors_of(data):
-                    failed.update(context_values(error, "fromObjectId"))
-                    failed.update(context_values(error, "ids"))
+                    sources.update(context_values(error, "fromObjectId"))
+                    targets.update(context_values(error, "toObjectId"))
+                    either.update(context_values(error, "ids"))
                 return {
-                    f"{a}>{b}": ("refused by HubSpot" if a in failed or b in failed else None)
+                    f"{a}>{b}": (
+                        "refused by HubSpot"
+                        if a in sources or b in targets or a in either or b in either
+                        else None
+                    )
                     for a, b in pending
                 }
             assert reply.resolution is not None

@@ -315,15 +315,8 @@ def test_m3_associating_from_a_missing_record_is_refused_by_pair(hub: HubWorld) 
     assert hub.port.associations("contacts", "companies", [person]) == {person: {company}}
 
 
-def test_m3_associating_to_a_missing_record_is_refused_by_pair(
-    hub: HubWorld, request: pytest.FixtureRequest
-) -> None:
-    if isinstance(hub, SandboxHubWorld):
-        # HubSpot names a missing target in the error's ``toObjectId`` context, which the
-        # client does not read yet: it reports the pair as associated.
-        request.applymarker(
-            pytest.mark.xfail(strict=True, reason="client ignores toObjectId in 207 errors")
-        )
+def test_m3_associating_to_a_missing_record_is_refused_by_pair(hub: HubWorld) -> None:
+    # HubSpot names a missing target in the error's ``toObjectId`` context
     person = hub.port.upsert("contacts", [_up("contact:3")])[0].id
     company = hub.port.upsert("companies", [_up("organization:4")])[0].id
     assert person and company
