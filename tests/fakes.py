@@ -12,6 +12,7 @@ Both count their calls the way the real clients would page them, so tests can ch
 
 from __future__ import annotations
 
+import builtins
 import itertools
 import math
 import re
@@ -276,7 +277,7 @@ class FakeHubSpot:
             raise ApiError("HubSpot", f"list {list_id} not found", 404)
         return self.lists[list_id]
 
-    def lists_of(self, contact_id: str) -> set[str]:
+    def lists_of(self, contact_id: str) -> builtins.set[str]:  # ``set`` is a method here
         self.calls["record_memberships"] += 1
         return {list_id for list_id, members in self.members.items() if contact_id in members}
 
@@ -313,7 +314,7 @@ class FakeHubSpot:
 
     def read_contacts(
         self, ids: Sequence[str], properties: Sequence[str]
-    ) -> tuple[dict[str, HubSpotContact], set[str]]:
+    ) -> tuple[dict[str, HubSpotContact], builtins.set[str]]:
         self.calls["batch_read"] += math.ceil(len(ids) / 100)
         found: dict[str, HubSpotContact] = {}
         missing: set[str] = set()
