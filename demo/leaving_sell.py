@@ -8,24 +8,20 @@ holds (``sellsync export``), and Sell is switched to read-only with an approved 
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-from pydantic import SecretStr
 from slack_sdk import WebClient
 
 from bot import action_ids as ids
-from bot.app import ManagerDirectory, authorize_with, create_app
 from bot.export_writer import write_export
 from bot.migrate_cli import render_verify
 from bot.migration_job import run_approved_migration
 from bot.serve import BackgroundServer
-from bot.settings import AppSettings
 from bot.terminal import outside
 from bot.web import build_web
-from demo.slack import STEP_TIMEOUT, TrackingExecutor, _button, _Driver, render_call
+from demo.slack import STEP_TIMEOUT, _button, _Driver, demo_app, render_call, signing_secret
 from sync.api import MigrationDifference, SyncService, migration_of
 from sync.usecases.export import SellArchivePort
 
@@ -47,27 +43,13 @@ def run_leaving_scene(
     approvals: str = "C0APPROVALS",
 ) -> None:
     """Plan, approve, move, verify, export, read-only; every step said through ``say``."""
-    secret = secrets.token_hex(16)
-    settings = AppSettings(  # type: ignore[call-arg]
-        _env_file=None,
-        slack_bot_token=SecretStr(token),
-        slack_signing_secret=SecretStr(secret),
-        slack_app_token=None,
-        slack_api_url=slack_url,
-        slack_summary_channel=channel,
-        slack_approval_channel=approvals,
-        slack_manager_ids=f"{manager},{approver}",
-    )
-    executor = TrackingExecutor()
-    app = create_app(
-        settings,
+    settings, app, executor = demo_app(
         service,
-        client=WebClient(base_url=slack_url),
-        authorize=authorize_with(token),
-        is_manager=ManagerDirectory(
-            settings.manager_ids, None, WebClient(token=token, base_url=slack_url)
-        ),
-        executor=executor,
+        slack_url,
+        token=token,
+        channel=channel,
+        approvals=approvals,
+        managers=f"{manager},{approver}",
     )
 
     def who(user: str) -> str:
@@ -78,7 +60,7 @@ def run_leaving_scene(
             BackgroundServer(build_web(app, service)) as server,
             httpx.Client(timeout=STEP_TIMEOUT) as http,
         ):
-            driver = _Driver(server.url, slack_url, secret, executor, http)
+            driver = _Driver(server.url, slack_url, signing_secret(settings), executor, http)
             driver.new_records()
 
             def show() -> list[dict[str, object]]:

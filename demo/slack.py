@@ -495,6 +495,52 @@ NEXT_STEPS = (
 )
 
 
+def demo_app(
+    service: SyncService,
+    slack_url: str,
+    *,
+    token: str,
+    channel: str,
+    approvals: str,
+    managers: str,
+    manager_group: str | None = None,
+) -> tuple[AppSettings, App, TrackingExecutor]:
+    """The real Bolt app for a demo scene, on the sandbox Slack at ``slack_url``: its settings
+    (a fresh signing secret), the app, and the executor whose work a scene waits for."""
+    settings = AppSettings(  # type: ignore[call-arg]
+        _env_file=None,
+        slack_bot_token=SecretStr(token),
+        slack_signing_secret=SecretStr(secrets.token_hex(16)),
+        slack_app_token=None,
+        slack_api_url=slack_url,
+        slack_summary_channel=channel,
+        slack_approval_channel=approvals,
+        slack_manager_ids=managers,
+        slack_manager_group=manager_group,
+    )
+    executor = TrackingExecutor()
+    # the app's client takes its token from ``authorize`` per request; the manager directory
+    # reads the user group outside any request, so it gets a client with the token
+    app: App = create_app(
+        settings,
+        service,
+        client=WebClient(base_url=slack_url),
+        authorize=authorize_with(token),
+        is_manager=ManagerDirectory(
+            settings.manager_ids, manager_group, WebClient(token=token, base_url=slack_url)
+        ),
+        executor=executor,
+    )
+    return settings, app, executor
+
+
+def signing_secret(settings: AppSettings) -> str:
+    """The signing secret a scene's requests are signed with (the app's own)."""
+    secret = settings.slack_signing_secret
+    assert secret is not None  # demo_app always sets one
+    return secret.get_secret_value()
+
+
 def run_demo_slack(
     service: SyncService,
     slack_url: str,
@@ -530,34 +576,14 @@ def run_demo_slack(
         "UMGR00001": "Morgan Manager",
         "UMGR00002": "Avery Admin",
     }
-    secret = secrets.token_hex(16)
-    settings = AppSettings(  # type: ignore[call-arg]
-        _env_file=None,
-        slack_bot_token=SecretStr(token),
-        slack_signing_secret=SecretStr(secret),
-        slack_app_token=None,
-        slack_api_url=slack_url,
-        slack_summary_channel=channel,
-        slack_approval_channel=approvals_channel,
-        slack_manager_ids=manager,
-        slack_manager_group=manager_group,
-    )
-
-    authorize = authorize_with(token)
-    executor = TrackingExecutor()
-    client = WebClient(base_url=slack_url)  # the token comes from ``authorize``
-    # the app's client takes its token from ``authorize`` per request; the manager directory
-    # reads the user group outside any request, so it gets a client with the token
-    managers = ManagerDirectory(
-        settings.manager_ids, manager_group, WebClient(token=token, base_url=slack_url)
-    )
-    app: App = create_app(
-        settings,
+    settings, app, executor = demo_app(
         service,
-        client=client,
-        authorize=authorize,
-        is_manager=managers,
-        executor=executor,
+        slack_url,
+        token=token,
+        channel=channel,
+        approvals=approvals_channel,
+        managers=manager,
+        manager_group=manager_group,
     )
     transcript: list[str] = []
 
@@ -587,7 +613,7 @@ def run_demo_slack(
             BackgroundServer(build_web(app, service)) as server,
             httpx.Client(timeout=STEP_TIMEOUT) as http,
         ):
-            driver = _Driver(server.url, slack_url, secret, executor, http)
+            driver = _Driver(server.url, slack_url, signing_secret(settings), executor, http)
             driver.new_records()  # what happened before the demo is not ours to show
 
             say("=== 1. A rep pushes Sell records to HubSpot ===")
