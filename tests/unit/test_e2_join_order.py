@@ -4,6 +4,7 @@ membership is read (swept) at most daily, or when the join order cannot be follo
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sync.domain import FeedMark
 from sync.feeds.base import read_through
@@ -23,9 +24,10 @@ def _hubspot(members: int) -> tuple[FakeHubSpot, list[str]]:
     return hs, ids
 
 
-def _read(
-    hs: FakeHubSpot, stored: FeedMark | None, *, sweep: bool = False
-) -> tuple[list[str], FeedMark | None, JoinOrderFeed]:
+def _feed(
+    hs: FakeHubSpot, stored: FeedMark | None, *, sweep: bool = False, **kwargs: Any
+) -> tuple[JoinOrderFeed, dict[str, FeedMark]]:
+    """A feed of the list's joins from the ``stored`` mark, and the marks it saves."""
     saved: dict[str, FeedMark] = {}
     feed = JoinOrderFeed(
         hs,
@@ -33,7 +35,15 @@ def _read(
         sweep=sweep,
         now=lambda: NOW,
         save=saved.__setitem__,
+        **kwargs,
     )
+    return feed, saved
+
+
+def _read(
+    hs: FakeHubSpot, stored: FeedMark | None, *, sweep: bool = False
+) -> tuple[list[str], FeedMark | None, JoinOrderFeed]:
+    feed, saved = _feed(hs, stored, sweep=sweep)
     seen: list[str] = []
     read_through(feed, seen.extend, lambda stage: None)
     return seen, saved.get(JOIN_ORDER, stored), feed
@@ -70,14 +80,7 @@ def test_e2_join_order_mark_moves_only_once_the_page_is_applied() -> None:
     _, mark, _ = _read(hs, None)
     late = hs.add_contact(email="late@example.com")
     hs.join(LIST_ID, late)
-    saved: dict[str, FeedMark] = {}
-    feed = JoinOrderFeed(
-        hs,
-        JoinOrderMark.from_mark(LIST_ID, mark),
-        sweep=False,
-        now=lambda: NOW,
-        save=saved.__setitem__,
-    )
+    feed, saved = _feed(hs, mark)
     page = feed.read()
     assert page is not None and list(page.items) == [late]
     assert saved == {}  # read, not applied: a run killed here reads the join again
@@ -126,10 +129,7 @@ def test_e2_sweep_runs_once_a_day() -> None:
 
 def test_e2_read_ahead_closes_each_page_only_when_applied() -> None:
     hs, ids = _hubspot(300)
-    saved: dict[str, FeedMark] = {}
-    feed = JoinOrderFeed(
-        hs, JoinOrderMark(LIST_ID), sweep=True, now=lambda: NOW, save=saved.__setitem__
-    )
+    feed, saved = _feed(hs, None, sweep=True)
     ahead = ReadAhead(feed)
     assert sorted(ahead.items) == sorted(ids) and saved == {}
     read_through(ahead, lambda items: None, lambda stage: None)
@@ -156,19 +156,11 @@ def test_e2_joined_is_told_each_page_before_the_mark_moves() -> None:
     new = hs.add_contact(email="n@example.com")
     hs.join(LIST_ID, new)
     told: list[list[str]] = []
-    saved: dict[str, FeedMark] = {}
 
     def joined(ids: object) -> None:
         assert saved == {}
         told.append(list(ids))  # type: ignore[call-overload]
 
-    feed = JoinOrderFeed(
-        hs,
-        JoinOrderMark.from_mark(LIST_ID, mark),
-        sweep=False,
-        now=lambda: NOW,
-        save=saved.__setitem__,
-        joined=joined,
-    )
+    feed, saved = _feed(hs, mark, joined=joined)
     read_through(feed, lambda items: None, lambda stage: None)
     assert told == [[new]] and JOIN_ORDER in saved
