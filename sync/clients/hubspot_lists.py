@@ -64,41 +64,41 @@ class HubSpotLists:
             ),
         )
 
+    def _membership_page(
+        self, list_id: str, tail: str, kind: str, after: str | None
+    ) -> tuple[list[str], str | None]:
+        """One page of ``.../{list_id}/{tail}`` from the token ``after``: its record ids and
+        the token of the next page (None: the last)."""
+        path = self._path(f"/{quote(str(list_id), safe='')}/{tail}")
+        params: dict[str, str | int] = {"limit": MEMBERSHIP_PAGE}
+        if after:
+            params["after"] = after
+        reply = self._send("GET", path, kind=kind, params=params)
+        if reply.action is Remedy.NOT_FOUND:
+            raise ApiError(HUBSPOT, f"HubSpot list {list_id} not found", 404)
+        reply.raise_for_error()
+        body = reply.json() or {}
+        ids = [str(r["recordId"]) for r in body.get("results") or [] if "recordId" in r]
+        return ids, ((body.get("paging") or {}).get("next") or {}).get("after")
+
     def member_pages(self, list_id: str) -> Iterator[Sequence[str]]:
-        path = self._path(f"/{quote(str(list_id), safe='')}/memberships")
         after: str | None = None
         while True:
-            params: dict[str, str | int] = {"limit": MEMBERSHIP_PAGE}
-            if after:
-                params["after"] = after
-            reply = self._send("GET", path, kind="memberships", params=params)
-            if reply.action is Remedy.NOT_FOUND:
-                raise ApiError(HUBSPOT, f"HubSpot list {list_id} not found", 404)
-            reply.raise_for_error()
-            body = reply.json() or {}
-            ids = [str(r["recordId"]) for r in body.get("results") or [] if "recordId" in r]
+            ids, after = self._membership_page(list_id, "memberships", "memberships", after)
             if ids:
                 yield ids
-            after = ((body.get("paging") or {}).get("next") or {}).get("after")
             if not after or not ids:
                 return
 
     def join_pages(self, list_id: str, after: str | None = None) -> Iterator[JoinPage]:
         """``GET .../memberships/join-order``: members oldest join first, from the page the
         token ``after`` reads; a list that has no page there yields one empty page."""
-        path = self._path(f"/{quote(str(list_id), safe='')}/memberships/join-order")
         while True:
-            params: dict[str, str | int] = {"limit": MEMBERSHIP_PAGE}
-            if after:
-                params["after"] = after
-            reply = self._send("GET", path, kind="join_order", params=params)
-            if reply.action is Remedy.NOT_FOUND:
-                raise ApiError(HUBSPOT, f"HubSpot list {list_id} not found", 404)
-            reply.raise_for_error()
-            body = reply.json() or {}
-            ids = [str(r["recordId"]) for r in body.get("results") or [] if "recordId" in r]
+            ids, following = self._membership_page(
+                list_id, "memberships/join-order", "join_order", after
+            )
             yield JoinPage(ids, after)
-            after = ((body.get("paging") or {}).get("next") or {}).get("after")
+            after = following
             if not after or not ids:
                 return
 
