@@ -115,6 +115,24 @@ class Refusal:
         )
 
 
+def signed_headers(
+    timestamp: str | None,
+    signature: str | None,
+    *,
+    timestamp_form: re.Pattern[str],
+    signature_form: re.Pattern[str],
+) -> Refusal | tuple[int, str]:
+    """Signature headers as their provider forms them: (timestamp, signature), or the refusal
+    of headers missing or malformed. Their age and the HMAC are the caller's to check."""
+    if not timestamp or not signature:
+        return Refusal(401, "missing signature headers")
+    if not timestamp_form.fullmatch(timestamp):
+        return Refusal(401, "malformed timestamp")
+    if not signature_form.fullmatch(signature):
+        return Refusal(401, "malformed signature")
+    return int(timestamp), signature
+
+
 @dataclass(frozen=True)
 class Verified:
     """A request whose signature held: its timestamp (Slack's clock) and signature."""
@@ -173,13 +191,12 @@ class Verifier:
         """What the headers alone decide (before the body is read)."""
         if self._signatures is None:
             return Refusal(401, "no signing secret is configured")
-        if not timestamp or not signature:
-            return Refusal(401, "missing signature headers")
-        if not _TIMESTAMP.fullmatch(timestamp):
-            return Refusal(401, "malformed timestamp")
-        if not _SIGNATURE.fullmatch(signature):
-            return Refusal(401, "malformed signature")
-        ts = int(timestamp)
+        headers = signed_headers(
+            timestamp, signature, timestamp_form=_TIMESTAMP, signature_form=_SIGNATURE
+        )
+        if isinstance(headers, Refusal):
+            return headers
+        ts, signature = headers
         if abs(self.now() - ts) > SIGNATURE_WINDOW_SECONDS:
             return Refusal(401, "timestamp outside the 5-minute window")
         return Verified(ts, signature)

@@ -52,6 +52,7 @@ from bot.edge import (
     Refused,
     fingerprint,
     read_signed,
+    signed_headers,
     wall_clock,
 )
 from bot.settings import AppSettings, is_placeholder
@@ -141,13 +142,12 @@ class HubSpotVerifier:
         self.now = now
 
     def check_headers(self, timestamp: str | None, signature: str | None) -> Refusal | Signed:
-        if not timestamp or not signature:
-            return Refusal(401, "missing signature headers")
-        if not _TIMESTAMP.fullmatch(timestamp):
-            return Refusal(401, "malformed timestamp")
-        if not _SIGNATURE.fullmatch(signature):
-            return Refusal(401, "malformed signature")
-        ts = int(timestamp)
+        headers = signed_headers(
+            timestamp, signature, timestamp_form=_TIMESTAMP, signature_form=_SIGNATURE
+        )
+        if isinstance(headers, Refusal):
+            return headers
+        ts, signature = headers
         if abs(self.now() * 1000 - ts) > WINDOW_MS:
             return Refusal(401, "timestamp outside the 5-minute window")
         return Signed(ts, signature)
