@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -76,6 +77,46 @@ def sign(body: str, *, secret: str = SECRET, timestamp: int | None = None) -> di
     ts = str(int(time.time()) if timestamp is None else timestamp)
     signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
     return {"x-slack-signature": [signature], "x-slack-request-timestamp": [ts]}
+
+
+def reads_meet(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two decisions on the app's listener threads each read HubSpot's side and then wait for
+    the other (a barrier): both read what they decide while it is still open."""
+    together = threading.Barrier(2, timeout=10)
+    real_read = world.hubspot.read_contacts
+
+    def read_contacts(ids_: Sequence[str], properties: Sequence[str]) -> Any:
+        if threading.current_thread().name.startswith("bolt"):
+            together.wait()
+        return real_read(ids_, properties)
+
+    monkeypatch.setattr(world.hubspot, "read_contacts", read_contacts)
+
+
+def decision_writes(world: World) -> int:
+    """The writes a conflict decision makes so far: HubSpot batch updates and lead updates."""
+    return world.hubspot.calls["batch_update"] + world.sell.calls["lead_update"]
+
+
+def from_user(user: str) -> dict[str, Any]:
+    """Who an interactive payload comes from: ``user`` of the sandbox workspace, in this app."""
+    return {
+        "team": {"id": "T1", "domain": "sandbox"},
+        "user": {"id": user, "username": user.lower(), "team_id": "T1"},
+        "api_app_id": "ASANDBOX",
+        "token": "legacy",
+    }
+
+
+def button_action(action_id: str, value: str) -> dict[str, Any]:
+    """The one action of a block_actions payload: a click on button ``action_id``."""
+    return {
+        "type": "button",
+        "action_id": action_id,
+        "block_id": "b",
+        "value": value,
+        "action_ts": str(time.time()),
+    }
 
 
 @dataclass
@@ -198,21 +239,10 @@ class Bot:
             }
         payload: dict[str, Any] = {
             "type": "block_actions",
-            "team": {"id": "T1", "domain": "sandbox"},
-            "user": {"id": user, "username": user.lower(), "team_id": "T1"},
-            "api_app_id": "ASANDBOX",
-            "token": "legacy",
+            **from_user(user),
             "container": container,
             "trigger_id": f"trigger.{next(self.counter)}",
-            "actions": [
-                {
-                    "type": "button",
-                    "action_id": action_id,
-                    "block_id": "b",
-                    "value": value,
-                    "action_ts": str(time.time()),
-                }
-            ],
+            "actions": [button_action(action_id, value)],
         }
         if url:
             payload["response_url"] = url
@@ -221,7 +251,10 @@ class Bot:
             payload["view"] = {"id": "VHOME", "type": "home", "hash": "h"}
         return self.interactive(payload, settle=settle)
 
-    def event(self, event: dict[str, Any]) -> BoltResponse:
+    def event(
+        self, event: dict[str, Any], *, event_id: str | None = None, settle: bool = True
+    ) -> BoltResponse:
+        """``event`` as the Events API delivers it, signed (``event_id`` made up unless given)."""
         body = json.dumps(
             {
                 "token": "legacy",
@@ -229,12 +262,13 @@ class Bot:
                 "api_app_id": "ASANDBOX",
                 "event": event,
                 "type": "event_callback",
-                "event_id": f"Ev{next(self.counter)}",
+                "event_id": event_id or f"Ev{next(self.counter)}",
                 "event_time": int(time.time()),
             }
         )
         response = self.dispatch(body, "application/json")
-        self.settle()
+        if settle:
+            self.settle()
         return response
 
     def settle(self) -> None:

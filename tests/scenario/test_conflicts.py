@@ -3,10 +3,8 @@ chosen value to the right side; anyone views, only managers resolve."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
@@ -21,8 +19,10 @@ from tests.scenario.conftest import (
     Bot,
     action_ids_in,
     button_value,
+    decision_writes,
     limit_problems,
     message_text,
+    reads_meet,
 )
 
 
@@ -162,22 +162,14 @@ def test_two_managers_clicking_keep_sell_and_use_hubspot_at_once_write_one_value
     conflict_id = bot.world.store.list_conflicts()[0].id
     assert conflict_id is not None
     world = bot.world
-    together = threading.Barrier(2, timeout=10)
-    real_read = world.hubspot.read_contacts
-
-    def read_contacts(ids_: Sequence[str], properties: Sequence[str]) -> Any:
-        if threading.current_thread().name.startswith("bolt"):
-            together.wait()
-        return real_read(ids_, properties)
-
-    monkeypatch.setattr(world.hubspot, "read_contacts", read_contacts)
-    writes_before = world.hubspot.calls["batch_update"] + world.sell.calls["lead_update"]
+    reads_meet(world, monkeypatch)
+    writes_before = decision_writes(world)
     value = ids.encode_conflict(conflict_id)
     keep = bot.click(ids.KEEP_SELL, value, user=MANAGER, ephemeral=True, settle=False)
     use = bot.click(ids.USE_HUBSPOT, value, user=MANAGER2, ephemeral=True, settle=False)
     bot.settle()
 
-    writes = world.hubspot.calls["batch_update"] + world.sell.calls["lead_update"] - writes_before
+    writes = decision_writes(world) - writes_before
     assert writes == 1  # one CRM write, for the winner only
     resolved = world.store.get_conflict(conflict_id)
     assert resolved is not None and resolved.status is not ConflictStatus.OPEN

@@ -6,8 +6,6 @@ refused and nothing changes."""
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -23,7 +21,10 @@ from tests.scenario.conftest import (
     action_ids_in,
     block_text,
     button_value,
+    decision_writes,
+    from_user,
     message_text,
+    reads_meet,
 )
 
 
@@ -56,10 +57,7 @@ def submit(
     selected = {"selected_option": {"value": choice}} if choice else {"selected_option": None}
     payload = {
         "type": "view_submission",
-        "team": {"id": "T1", "domain": "sandbox"},
-        "user": {"id": user, "username": user.lower(), "team_id": "T1"},
-        "api_app_id": "ASANDBOX",
-        "token": "legacy",
+        **from_user(user),
         "trigger_id": "trigger.submit",
         "view": {
             "id": "VFIELD",
@@ -149,20 +147,12 @@ def test_conflicts_bulk_two_managers_deciding_at_once_apply_one_decision_per_con
     pairs = phone_conflicts(bot, 3)
     view = open_modal(bot)
     world = bot.world
-    together = threading.Barrier(2, timeout=10)
-    real_read = world.hubspot.read_contacts
-
-    def read_contacts(ids_: Sequence[str], properties: Sequence[str]) -> Any:
-        if threading.current_thread().name.startswith("bolt"):
-            together.wait()
-        return real_read(ids_, properties)
-
-    monkeypatch.setattr(world.hubspot, "read_contacts", read_contacts)
-    writes_before = world.hubspot.calls["batch_update"] + world.sell.calls["lead_update"]
+    reads_meet(world, monkeypatch)
+    writes_before = decision_writes(world)
     submit(bot, view, "keep_sell", user=MANAGER, settle=False)
     submit(bot, view, "use_hubspot", user=MANAGER2, settle=False)
     bot.settle()
-    writes = world.hubspot.calls["batch_update"] + world.sell.calls["lead_update"] - writes_before
+    writes = decision_writes(world) - writes_before
     assert writes == 3  # one write per conflict, by whichever decision closed it
     assert world.store.count_conflicts() == 0
     assert sorted(resolutions(bot)) == sorted(f"lead:{lead}|{cid}" for lead, cid in pairs)

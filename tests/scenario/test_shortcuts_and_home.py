@@ -13,6 +13,7 @@ from tests.scenario.conftest import (
     Bot,
     Sent,
     block_text,
+    from_user,
     limit_problems,
     message_text,
 )
@@ -58,9 +59,7 @@ def submit(
     return bot.interactive(
         {
             "type": "view_submission",
-            "team": {"id": "T1", "domain": "sandbox"},
-            "user": {"id": user, "username": user.lower(), "team_id": "T1"},
-            "api_app_id": "ASANDBOX",
+            **from_user(user),
             "trigger_id": "trigger.submit",
             "view": {
                 "id": view["id"],

@@ -20,7 +20,9 @@ from tests.scenario.conftest import (
     Bot,
     action_ids_in,
     block_text,
+    button_action,
     button_value,
+    from_user,
     limit_problems,
     message_text,
     sign,
@@ -67,10 +69,7 @@ def click_card(
     under = {} if shared is None else {"app_unfurl_url": shared["links"][0]["url"]}
     payload = {
         "type": "block_actions",
-        "team": {"id": "T1", "domain": "sandbox"},
-        "user": {"id": user, "username": user.lower(), "team_id": "T1"},
-        "api_app_id": "ASANDBOX",
-        "token": "legacy",
+        **from_user(user),
         "container": {
             "type": "message_attachment",
             "message_ts": "1.000001" if shared is None else shared["message_ts"],
@@ -83,15 +82,7 @@ def click_card(
         "trigger_id": "trigger.unfurl",
         "channel": {"id": CHANNEL, "name": "general"},
         "response_url": url,
-        "actions": [
-            {
-                "type": "button",
-                "action_id": action_id,
-                "block_id": "b",
-                "value": value,
-                "action_ts": str(time.time()),
-            }
-        ],
+        "actions": [button_action(action_id, value)],
     }
     return bot.interactive(payload)
 

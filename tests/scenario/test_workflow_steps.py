@@ -10,7 +10,6 @@ import threading
 from typing import Any
 
 import pytest
-from slack_bolt import BoltResponse
 
 from bot import action_ids as ids
 from bot.listeners import functions
@@ -25,21 +24,9 @@ SELL = "https://app.futuresimple.com"
 def run_step(bot: Bot, step: str, inputs: dict[str, Any], *, settle: bool = True) -> Execution:
     """A workflow reaches ``step`` with ``inputs``; the execution as Slack holds it after."""
     event = bot.slack.surface.start_function(step, inputs)
-    body = json.dumps(
-        {
-            "token": "legacy",
-            "team_id": "T1",
-            "api_app_id": "ASANDBOX",
-            "event": event,
-            "type": "event_callback",
-            "event_id": f"Ev{event['function_execution_id']}",
-            "event_time": 1,
-        }
-    )
-    response: BoltResponse = bot.dispatch(body, "application/json")
+    event_id = f"Ev{event['function_execution_id']}"
+    response = bot.event(event, event_id=event_id, settle=settle)
     assert response.status == 200
-    if settle:
-        bot.settle()
     return bot.slack.surface.execution(event["function_execution_id"])
 
 
