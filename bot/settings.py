@@ -87,8 +87,8 @@ class AppSettings(BaseSettings):
     slack_approval_channel: str | None = None
     slack_manager_ids: str = ""
     slack_manager_group: str | None = None
-    #: Where each record sellsync creates in Sell is announced, its Sell owner told by DM when
-    #: Slack knows their e-mail (unset: nothing is announced).
+    #: Where each record sellsync creates in Sell is announced (unset: no channel post; its Sell
+    #: owner is told by DM either way when Slack knows their e-mail).
     slack_new_leads_channel: str | None = None
     #: Where a request's response_url may point besides https://hooks.slack.com (and the host of
     #: a SLACK_API_URL that is not Slack's, e.g. the sandbox): origins, comma-separated.

@@ -5,11 +5,13 @@ it in the new-leads channel and to its Sell owner by DM (found with Slack's
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from slack_sdk import WebClient
 
 from bot.new_leads import SlackNewLeads, new_leads_notifier
@@ -109,20 +111,66 @@ def test_e6_no_dm_for_an_owner_slack_does_not_know(sb: Sandbox, tmp_path: Path) 
         assert [c.status for c in lookups] == [200]  # asked once; Slack said users_not_found
 
 
-def test_e6_nothing_is_announced_when_the_channel_is_unset(sb: Sandbox, tmp_path: Path) -> None:
+def _settings(sb: Sandbox, **values: Any) -> AppSettings:
+    return AppSettings(
+        _env_file=None,  # type: ignore[call-arg]
+        slack_api_url=sb.slack_url,
+        **values,
+    )
+
+
+def test_e6_without_the_channel_the_owner_is_still_told_by_dm(sb: Sandbox, tmp_path: Path) -> None:
     list_id = _world(sb)
     sb.slack.set_user("U0SANDRA1", profile={"email": OWNER_EMAIL})
-    settings = AppSettings(
-        _env_file=None,  # type: ignore[call-arg]
-        slack_bot_token=sb.slack_token,  # type: ignore[arg-type]
-        slack_api_url=sb.slack_url,
-    )
     with _engine(sb, tmp_path, list_id) as engine:
         assert isinstance(engine.sell, SellClient)
-        engine.announce = new_leads_notifier(settings, engine.sell)
+        engine.announce = new_leads_notifier(
+            _settings(sb, slack_bot_token=sb.slack_token), engine.sell
+        )
+        assert engine.run(trigger="test").counts()["created_in_sell"] == 1
+        assert sb.slack.sent("chat.postMessage", channel=CHANNEL) == []
+        (dm,) = _dms(sb)
+        assert dm["channel"] == "DU0SANDRA1" and "Ada Lovelace" in _text(dm)
+
+
+def test_e6_nothing_is_announced_without_a_bot_token(sb: Sandbox, tmp_path: Path) -> None:
+    list_id = _world(sb)
+    sb.slack.set_user("U0SANDRA1", profile={"email": OWNER_EMAIL})
+    with _engine(sb, tmp_path, list_id) as engine:
+        assert isinstance(engine.sell, SellClient)
+        engine.announce = new_leads_notifier(
+            _settings(sb, slack_new_leads_channel=CHANNEL), engine.sell
+        )
         assert engine.announce is None
         assert engine.run(trigger="test").counts()["created_in_sell"] == 1
         assert sb.slack.sent() == []
+
+
+def test_e6_an_app_without_the_lookup_scope_says_so_once_and_stops_asking(
+    sb: Sandbox, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    list_id = _world(sb)
+    sb.slack.set_user("U0SANDRA1", profile={"email": OWNER_EMAIL})
+    sb.slack.scopes.remove("users:read.email")
+    with _engine(sb, tmp_path, list_id) as engine, caplog.at_level(logging.WARNING):
+        engine.announce = _notifier(sb, engine)
+        assert engine.run(trigger="test").counts()["created_in_sell"] == 1
+        grace = sb.hubspot.add_contact(
+            {
+                "email": "grace@example.com",
+                "firstname": "Grace",
+                "lastname": "Hopper",
+                "hubspotscore": "90",
+            }
+        )
+        sb.hubspot.add_to_list(list_id, [grace])
+        assert engine.run(trigger="test").counts()["created_in_sell"] == 1
+    assert len(sb.slack.sent("chat.postMessage", channel=CHANNEL)) == 2  # the channel still hears
+    assert _dms(sb) == []
+    lookups = [c for c in sb.slack.calls if c.path.endswith("users.lookupByEmail")]
+    assert len(lookups) == 1
+    refusals = [r for r in caplog.records if "users.lookupByEmail" in r.getMessage()]
+    assert len(refusals) == 1 and "users:read.email" in refusals[0].getMessage()
 
 
 def test_e6_an_announcement_that_fails_never_fails_the_run(sb: Sandbox, tmp_path: Path) -> None:
