@@ -200,13 +200,14 @@ def compile_filters(groups: Any, props: Mapping[str, Mapping[str, Any]]) -> Pred
     return lambda v: any(all(p(v) for p in group) for group in compiled)
 
 
-def query_predicate(query: Any) -> Predicate:
+def query_predicate(query: Any, names: Sequence[str] = QUERY_PROPERTIES) -> Predicate:
+    """Whether a record's ``names`` hold every word of a search ``query`` (any case)."""
     if not query:
         return lambda v: True
     tokens = str(query).casefold().split()
 
     def matches(values: Values) -> bool:
-        haystack = " ".join((values.get(name) or "") for name in QUERY_PROPERTIES).casefold()
+        haystack = " ".join((values.get(name) or "") for name in names).casefold()
         return all(token in haystack for token in tokens)
 
     return matches
