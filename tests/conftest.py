@@ -50,6 +50,13 @@ class World:
         return World(self.hubspot, self.sell, self.store, self.clock, engine, SyncService(engine))
 
 
+def writes(world: World) -> int:
+    """The creates and updates the world's engine sent to either CRM so far."""
+    hub = world.hubspot.calls["batch_update"] + world.hubspot.calls["batch_create"]
+    sell = sum(v for k, v in world.sell.calls.items() if k.endswith(("_update", "_create")))
+    return hub + sell
+
+
 def make_world(tmp_path: Path, *, threshold: int = 50, processing_type: str = "MANUAL") -> World:
     clock = TickClock()
     hubspot = FakeHubSpot(clock=clock)

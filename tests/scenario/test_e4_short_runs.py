@@ -10,7 +10,7 @@ from sync.domain import ConflictStatus, LinkState, SellRef
 from sync.errors import RunInProgress
 from sync.pipeline.short_run import EVENTS, POLL, Hints, Poll, ShortWork
 from sync.report import SyncReport
-from tests.conftest import LIST_ID, World
+from tests.conftest import LIST_ID, World, writes
 
 
 def events(world: World, **hints: object) -> SyncReport:
@@ -18,12 +18,6 @@ def events(world: World, **hints: object) -> SyncReport:
     report = world.engine.run_short(ShortWork(Hints.of(**hints)), trigger=EVENTS)  # type: ignore[arg-type]
     assert report.failure is None, report.failure
     return report
-
-
-def writes(world: World) -> int:
-    hub = world.hubspot.calls["batch_update"] + world.hubspot.calls["batch_create"]
-    sell = sum(v for k, v in world.sell.calls.items() if k.endswith(("_update", "_create")))
-    return hub + sell
 
 
 def linked(world: World, score: int = 80, **props: object) -> tuple[str, SellRef]:

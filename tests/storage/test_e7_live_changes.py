@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
@@ -28,30 +27,15 @@ from sync.pipeline.sync_run import RunParts
 from sync.service import CLI_ACTOR, SyncService
 from sync.usecases import webhook_inbox
 from sync.usecases.live import CLAIM_SECONDS, FAILING_AFTER, LiveChanges, Sources, poll_feeds
+from tests.conftest import World
 from tests.fakes import FakeHubSpot, FakeSell, TickClock
 
 LIST_ID = "7"
 _event_ids = itertools.count(1)
 
 
-@dataclass
-class Live:
-    hubspot: FakeHubSpot
-    sell: FakeSell
-    store: SqlStore
-    clock: TickClock
-    engine: Engine
-    service: SyncService
-
-    def member(self, score: object = 80, **props: object) -> str:
-        cid = self.hubspot.add_contact(hubspotscore=score, **props)
-        self.hubspot.join(LIST_ID, cid)
-        return cid
-
-    def sync(self) -> None:
-        self.clock.tick(60)
-        report = self.engine.run(trigger="test")
-        assert report.failure is None, report.failure
+class Live(World):
+    """The world of the shared fixtures, with webhooks stored in its inbox and a worker."""
 
     def linked(self, **props: object) -> tuple[str, object]:
         cid = self.member(**props)

@@ -16,7 +16,7 @@ from hypothesis import given
 from sync.domain import SellRef
 from sync.pipeline.short_run import EVENTS, Hints, ShortWork
 from sync.report import SyncReport
-from tests.conftest import LIST_ID, World
+from tests.conftest import LIST_ID, World, writes
 from tests.unit.test_l5_explanations_agree import (
     MERGE_AND_DELETION_WORLDS,
     PROPERTY,
@@ -48,12 +48,6 @@ def events_run(world: World, hints: Hints) -> SyncReport:
     report = world.engine.run(trigger=EVENTS, short=ShortWork(hints), keep_actions=True)
     assert report.failure is None, report.failure
     return report
-
-
-def writes(world: World) -> int:
-    hub = world.hubspot.calls["batch_update"] + world.hubspot.calls["batch_create"]
-    sell = sum(v for k, v in world.sell.calls.items() if k.endswith(("_update", "_create")))
-    return hub + sell
 
 
 def links(world: World) -> list[tuple[str, str, str]]:
