@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 import bot.cli as cli
-import bot.cli_services as cli_services
 from bot.parsing import parse_command
 from storage.db import open_store
 from sync.ports import AuditEvent
 from sync.push import parse_items
+from tests.e2e.conftest import cli_database
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 FORMULA = '=HYPERLINK("http://evil.example/x@a.co")'
@@ -24,13 +24,7 @@ FORMULA = '=HYPERLINK("http://evil.example/x@a.co")'
 
 @pytest.fixture(autouse=True)
 def database(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
-    for name in ("DATABASE_URL", "HUBSPOT_ACCESS_TOKEN", "SELL_ACCESS_TOKEN", "HUBSPOT_LIST_ID"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(cli_services, "_SETTINGS", None)
-    url = f"sqlite:///{tmp_path}/audit.db"
-    monkeypatch.setenv("DATABASE_URL", url)
-    return url
+    return cli_database(monkeypatch, tmp_path, "audit.db")
 
 
 def _csv(capsys: pytest.CaptureFixture[str], *argv: str) -> list[dict[str, str]]:

@@ -23,6 +23,7 @@ from storage.db import open_store
 from sync.domain import Conflict, SellRef
 from sync.ports import AuditEvent, RunRecord
 from sync.report import SyncReport
+from tests.e2e.conftest import cli_database
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 ESC = "\x1b[31m"
@@ -31,13 +32,7 @@ LINK = "[link=https://evil.example/]click me[/link]"
 
 @pytest.fixture(autouse=True)
 def database(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
-    for name in ("DATABASE_URL", "HUBSPOT_ACCESS_TOKEN", "SELL_ACCESS_TOKEN", "HUBSPOT_LIST_ID"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(cli_services, "_SETTINGS", None)
-    url = f"sqlite:///{tmp_path}/text.db"
-    monkeypatch.setenv("DATABASE_URL", url)
-    return url
+    return cli_database(monkeypatch, tmp_path, "text.db")
 
 
 def _out(capsys: pytest.CaptureFixture[str], *argv: str) -> str:

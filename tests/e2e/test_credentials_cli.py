@@ -4,9 +4,6 @@ with its app, a key without a scope exits 2 naming it, and no token is ever prin
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +11,7 @@ import pytest
 
 from sandbox.hubspot_auth import PROJECT_APP_TOKEN, SERVICE_KEY
 from sandbox.server import Sandbox
+from tests.e2e.conftest import sellsync, settings_env
 
 pytestmark = pytest.mark.slow
 
@@ -25,18 +23,9 @@ def sandbox() -> Iterator[Sandbox]:
 
 
 def check(sandbox: Sandbox, tmp_path: Path, **changes: str) -> tuple[int, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "HUBSPOT_", "SELL_"))}
-    env |= sandbox.settings_env(f"sqlite:///{tmp_path}/check.db") | changes
-    proc = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "check"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    env = settings_env(sandbox, f"sqlite:///{tmp_path}/check.db", **changes)
+    proc = sellsync(env, "check", cwd=tmp_path)
     output = proc.stdout + proc.stderr
-    assert "Traceback" not in output
     for token in (changes.get("HUBSPOT_ACCESS_TOKEN"), sandbox.sell_token):
         assert token is None or token not in output
     return proc.returncode, output

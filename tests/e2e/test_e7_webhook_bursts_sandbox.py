@@ -13,7 +13,6 @@ signed webhooks to a web process (``sellsync serve --no-scheduler``) and a separ
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import sqlite3
@@ -23,6 +22,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import httpx
 import pytest
@@ -31,6 +31,7 @@ from sandbox.limits import SandboxLimits
 from sandbox.server import Sandbox
 from storage.db import open_store
 from sync.usecases.live import CLAIM_SECONDS
+from tests.e2e.conftest import inbox_depth, sellsync, settings_env
 
 pytestmark = pytest.mark.slow
 
@@ -44,26 +45,23 @@ def free_port() -> int:
 
 
 def environment(sb: Sandbox, db: str, port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "HUBSPOT_", "SELL_"))}
-    env |= sb.settings_env(db) | {
-        "PORT": str(port),
-        "BIND_ADDRESS": "127.0.0.1",
-        "LOG_LEVEL": "INFO",
-        "SYNC_THRESHOLD": "50",
-        "SYNC_BULK_LIMIT": "1000",  # the demo seed's first sync creates its leads unasked
-        "SYNC_INTERVAL_MINUTES": "1440",  # no reconcile during the test: the events alone
-        "SYNC_POLL_SECONDS": "0",
-        "SELL_FIREHOSE_SECONDS": "0",
-    }
-    return env
+    return settings_env(
+        sb,
+        db,
+        PORT=str(port),
+        BIND_ADDRESS="127.0.0.1",
+        LOG_LEVEL="INFO",
+        SYNC_THRESHOLD="50",
+        SYNC_BULK_LIMIT="1000",  # the demo seed's first sync creates its leads unasked
+        SYNC_INTERVAL_MINUTES="1440",  # no reconcile during the test: the events alone
+        SYNC_POLL_SECONDS="0",
+        SELL_FIREHOSE_SECONDS="0",
+    )
 
 
 def sync(env: dict[str, str]) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "sync", "--json"],
-        env=env, capture_output=True, text=True, timeout=300, cwd=ROOT,
-    )  # fmt: skip
-    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    proc = sellsync(env, "sync", "--json", timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
 
 
 @contextmanager
@@ -95,14 +93,6 @@ def wait_healthy(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
         time.sleep(0.1)
 
 
-def depth(db: str) -> int:
-    store = open_store(db, migrate=False)
-    try:
-        return store.depth()
-    finally:
-        store.close()
-
-
 def linked_without_fax(sb: Sandbox, db: str, count: int) -> list[tuple[str, int, str]]:
     store = open_store(db, migrate=False)
     try:
@@ -131,22 +121,39 @@ def failed_attempts(db_path: Path) -> int:
         )
 
 
-def test_e7_a_webhook_burst_while_the_worker_is_down_is_applied_once_after_it_starts(
-    tmp_path: Path,
-) -> None:
-    edits = 40
+class Burst(NamedTuple):
+    sb: Sandbox
+    db: str
+    env: dict[str, str]
+    port: int
+    log: Path
+    pairs: list[tuple[str, int, str]]
+
+
+@contextmanager
+def burst(tmp_path: Path, edits: int, **sandbox: Any) -> Iterator[Burst]:
+    """The demo sandbox imported by ``sellsync sync`` (run twice: the import's echoes settle),
+    its HubSpot then sending signed webhooks to a web process yet to start on a free port;
+    ``edits`` linked records without a fax to edit, and the log the processes share."""
     port = free_port()
     target = f"http://127.0.0.1:{port}/hubspot/webhooks"
-    with Sandbox(seed="demo", webhook_url=target) as sb:
-        sb.hubspot.webhooks.configure(None)  # the import is not what this test sends
+    with Sandbox(seed="demo", webhook_url=target, **sandbox) as sb:
+        sb.hubspot.webhooks.configure(None)  # the import is not what these tests send
         db = f"sqlite:///{tmp_path}/e7.db"
         env = environment(sb, db, port)
         sync(env)
         sync(env)  # the import's echoes settle
         pairs = linked_without_fax(sb, db, edits)
-        puts_before = {p: sell_puts(sb, p[0], p[1]) for p in pairs}
         sb.hubspot.webhooks.configure(target, retry_delays=(0.2, 0.5, 1.0, 1.0, 2.0, 2.0))
-        log = tmp_path / "e7.log"
+        yield Burst(sb, db, env, port, tmp_path / "e7.log", pairs)
+
+
+def test_e7_a_webhook_burst_while_the_worker_is_down_is_applied_once_after_it_starts(
+    tmp_path: Path,
+) -> None:
+    edits = 40
+    with burst(tmp_path, edits) as (sb, db, env, port, log, pairs):
+        puts_before = {p: sell_puts(sb, p[0], p[1]) for p in pairs}
         with running(env, log, "serve", "--no-scheduler") as web:
             wait_healthy(port, web, log)
             faxes = {}
@@ -155,7 +162,7 @@ def test_e7_a_webhook_burst_while_the_worker_is_down_is_applied_once_after_it_st
                 sb.hubspot.update_contact(pair[2], {"fax": faxes[pair]})
             assert sb.hubspot.webhooks.wait_idle(60)
             assert all(d.ok for d in sb.hubspot.webhooks.deliveries)
-            assert depth(db) >= edits  # stored, waiting for a worker
+            assert inbox_depth(db) >= edits  # stored, waiting for a worker
             time.sleep(1.5)
             assert not any(
                 (sb.sell.get_record(p[0], p[1]) or {}).get("fax") for p in pairs
@@ -163,13 +170,13 @@ def test_e7_a_webhook_burst_while_the_worker_is_down_is_applied_once_after_it_st
 
             with running(env, log, "worker") as worker:
                 deadline = time.monotonic() + 120
-                while depth(db) > 0:
+                while inbox_depth(db) > 0:
                     assert worker.poll() is None, log.read_text()
                     assert time.monotonic() < deadline, log.read_text()
                     time.sleep(0.2)
                 assert sb.hubspot.webhooks.wait_idle(30)
                 time.sleep(3)  # any echo the writes cause has its tick
-                assert depth(db) == 0
+                assert inbox_depth(db) == 0
 
     assert "Traceback" not in log.read_text()
     for pair, fax in faxes.items():
@@ -181,18 +188,8 @@ def test_e7_a_webhook_burst_while_the_worker_is_down_is_applied_once_after_it_st
 def test_e7_a_burst_beyond_sells_rate_limit_is_paced_and_applied_whole(tmp_path: Path) -> None:
     edits = 36
     sell_per_s = 3.0
-    port = free_port()
-    target = f"http://127.0.0.1:{port}/hubspot/webhooks"
-    with Sandbox(seed="demo", webhook_url=target, limits=SandboxLimits()) as sb:
-        sb.hubspot.webhooks.configure(None)
-        db = f"sqlite:///{tmp_path}/e7.db"
-        env = environment(sb, db, port)
-        sync(env)
-        sync(env)
-        pairs = linked_without_fax(sb, db, edits)
-        sb.hubspot.webhooks.configure(target, retry_delays=(0.2, 0.5, 1.0, 1.0, 2.0, 2.0))
+    with burst(tmp_path, edits, limits=SandboxLimits()) as (sb, db, env, port, log, pairs):
         sb.limits.sell_per_s = sell_per_s  # below the client's 10 a second: Sell answers 429s
-        log = tmp_path / "e7.log"
         with running(env, log, "serve", "--no-scheduler") as web, running(env, log, "worker"):
             wait_healthy(port, web, log)
             faxes = {}
@@ -207,7 +204,7 @@ def test_e7_a_burst_beyond_sells_rate_limit_is_paced_and_applied_whole(tmp_path:
                 assert time.monotonic() < deadline, log.read_text()
                 time.sleep(0.1)
             took = time.monotonic() - started
-            while depth(db) > 0:
+            while inbox_depth(db) > 0:
                 assert time.monotonic() < deadline, log.read_text()
                 time.sleep(0.2)
 
@@ -222,31 +219,24 @@ def test_e7_a_burst_beyond_sells_real_limit_is_paced_by_the_client_before_sell_r
     tmp_path: Path,
 ) -> None:
     edits = 80  # at once: eight seconds of Sell's 10 requests a second in writes alone
-    port = free_port()
-    target = f"http://127.0.0.1:{port}/hubspot/webhooks"
-    with Sandbox(seed="demo", webhook_url=target) as sb:
-        sb.hubspot.webhooks.configure(None)
-        db = f"sqlite:///{tmp_path}/e7.db"
-        env = environment(sb, db, port)
-        sync(env)
-        sync(env)
-        pairs = linked_without_fax(sb, db, edits)
-        sb.hubspot.webhooks.configure(target, retry_delays=(0.2, 0.5, 1.0, 1.0, 2.0, 2.0))
-        log = tmp_path / "e7.log"
-        with running(env, log, "serve", "--no-scheduler") as web, running(env, log, "worker"):
-            wait_healthy(port, web, log)
-            faxes = {}
-            sell_before = sb.sell.count()
-            for i, pair in enumerate(pairs):
-                faxes[pair] = f"+1 555 4{i:03d}"
-                sb.hubspot.update_contact(pair[2], {"fax": faxes[pair]})
-            deadline = time.monotonic() + 180
-            while depth(db) > 0 or not all(
-                (sb.sell.get_record(p[0], p[1]) or {}).get("fax") == faxes[p] for p in pairs
-            ):
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.2)
-            calls = sb.sell.calls_matching()[sell_before:]
+    with (
+        burst(tmp_path, edits) as (sb, db, env, port, log, pairs),
+        running(env, log, "serve", "--no-scheduler") as web,
+        running(env, log, "worker"),
+    ):
+        wait_healthy(port, web, log)
+        faxes = {}
+        sell_before = sb.sell.count()
+        for i, pair in enumerate(pairs):
+            faxes[pair] = f"+1 555 4{i:03d}"
+            sb.hubspot.update_contact(pair[2], {"fax": faxes[pair]})
+        deadline = time.monotonic() + 180
+        while inbox_depth(db) > 0 or not all(
+            (sb.sell.get_record(p[0], p[1]) or {}).get("fax") == faxes[p] for p in pairs
+        ):
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        calls = sb.sell.calls_matching()[sell_before:]
 
     assert "Traceback" not in log.read_text()
     assert failed_attempts(tmp_path / "e7.db") == 0
@@ -259,18 +249,8 @@ def test_e7_a_worker_killed_mid_burst_of_webhooks_applies_every_change_after_res
     tmp_path: Path,
 ) -> None:
     edits, late = 50, 10  # the last ten edits are made while no worker runs
-    port = free_port()
-    target = f"http://127.0.0.1:{port}/hubspot/webhooks"
-    with Sandbox(seed="demo", webhook_url=target) as sb:
-        sb.hubspot.webhooks.configure(None)
-        db = f"sqlite:///{tmp_path}/e7.db"
-        env = environment(sb, db, port)
-        sync(env)
-        sync(env)
-        pairs = linked_without_fax(sb, db, edits)
+    with burst(tmp_path, edits) as (sb, db, env, port, log, pairs):
         puts_before = {p: sell_puts(sb, p[0], p[1]) for p in pairs}
-        sb.hubspot.webhooks.configure(target, retry_delays=(0.2, 0.5, 1.0, 1.0, 2.0, 2.0))
-        log = tmp_path / "e7.log"
         faxes = {pair: f"+1 555 3{i:03d}" for i, pair in enumerate(pairs)}
         with running(env, log, "serve", "--no-scheduler") as web:
             wait_healthy(port, web, log)
@@ -292,7 +272,7 @@ def test_e7_a_worker_killed_mid_burst_of_webhooks_applies_every_change_after_res
 
             with running(env, log, "worker") as second:
                 deadline = time.monotonic() + CLAIM_SECONDS + 120  # the dead one's claim runs out
-                while depth(db) > 0:
+                while inbox_depth(db) > 0:
                     assert second.poll() is None and time.monotonic() < deadline, log.read_text()
                     time.sleep(0.2)
 

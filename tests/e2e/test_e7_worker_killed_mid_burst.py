@@ -8,8 +8,6 @@ duplicated on either side."""
 from __future__ import annotations
 
 import itertools
-import json
-import os
 import signal
 import subprocess
 import sys
@@ -22,6 +20,7 @@ from sandbox.server import Sandbox
 from storage.db import open_store
 from sync.event_payload import parse_events
 from sync.usecases.live import CLAIM_SECONDS
+from tests.e2e.conftest import inbox_depth, sandbox_env, sync_json
 
 pytestmark = pytest.mark.slow
 
@@ -29,29 +28,17 @@ EDITS = 60
 
 
 def env_for(sb: Sandbox, db: str) -> dict[str, str]:
-    env = {
-        **os.environ,
-        **sb.env(),
-        "DATABASE_URL": db,
-        "SYNC_THRESHOLD": "50",
-        "SYNC_BULK_LIMIT": "1000",  # the demo seed's first sync creates its leads unasked
-        "SYNC_INTERVAL_MINUTES": "1440",  # no scheduled sync during the test: events only
-        "SYNC_POLL_SECONDS": "0",
-        "SELL_FIREHOSE_SECONDS": "0",
-        "LOG_LEVEL": "INFO",
-    }
-    for name in ("SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
-        env.pop(name, None)
-    return env
-
-
-def sync(env: dict[str, str]) -> dict[str, object]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "sync", "--json"],
-        env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert "Traceback" not in proc.stderr, proc.stderr
-    return dict(json.loads(proc.stdout))
+    return sandbox_env(
+        sb,
+        db,
+        without=("SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"),
+        SYNC_THRESHOLD="50",
+        SYNC_BULK_LIMIT="1000",  # the demo seed's first sync creates its leads unasked
+        SYNC_INTERVAL_MINUTES="1440",  # no scheduled sync during the test: events only
+        SYNC_POLL_SECONDS="0",
+        SELL_FIREHOSE_SECONDS="0",
+        LOG_LEVEL="INFO",
+    )
 
 
 def worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -61,23 +48,15 @@ def worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
         )
 
 
-def depth(db: str) -> int:
-    store = open_store(db, migrate=False)
-    try:
-        return store.depth()
-    finally:
-        store.close()
-
-
 def test_e7_a_worker_killed_mid_burst_loses_no_event_and_duplicates_nothing(
     tmp_path: Path,
 ) -> None:
     with Sandbox(seed="demo") as sb:
         db = f"sqlite:///{tmp_path}/e7.db"
         env = env_for(sb, db)
-        first = sync(env)
+        first = sync_json(env)
         assert first["status"] == "ok"
-        sync(env)  # the first run's echoes settle
+        sync_json(env)  # the first run's echoes settle
         sell_before = len(sb.sell.records("lead")) + len(sb.sell.records("contact"))
         hubspot_before = len(sb.hubspot.contact_ids())
         store = open_store(db, migrate=False)
@@ -115,7 +94,7 @@ def test_e7_a_worker_killed_mid_burst_loses_no_event_and_duplicates_nothing(
                 store.store_batch(parse_events(items[start : start + 100]))
         finally:
             store.close()
-        assert depth(db) == 2 * EDITS
+        assert inbox_depth(db) == 2 * EDITS
 
         puts_before = sb.sell.count(method="PUT", path_prefix="/v2/", status=200)
         log = tmp_path / "worker.log"
@@ -129,13 +108,13 @@ def test_e7_a_worker_killed_mid_burst_loses_no_event_and_duplicates_nothing(
         first_worker.wait(timeout=30)
         written = sb.sell.count(method="PUT", path_prefix="/v2/", status=200) - puts_before
         assert 5 <= written < EDITS, written
-        assert depth(db) == 2 * EDITS  # stored, not applied: nothing is lost
+        assert inbox_depth(db) == 2 * EDITS  # stored, not applied: nothing is lost
 
         killed_at = time.monotonic()
         second_worker = worker(env, log)
         try:
             deadline = time.monotonic() + CLAIM_SECONDS + 120
-            while depth(db) > 0:
+            while inbox_depth(db) > 0:
                 assert second_worker.poll() is None, log.read_text()
                 assert time.monotonic() < deadline, log.read_text()
                 time.sleep(0.2)
@@ -157,6 +136,6 @@ def test_e7_a_worker_killed_mid_burst_loses_no_event_and_duplicates_nothing(
             sb.sell.count(method="PUT", path_prefix="/v2/", status=200) - puts_before
             <= EDITS + written
         )
-        after = sync(env)
+        after = sync_json(env)
         assert after["status"] == "ok"
-        assert sum(after["counts"].values()) == 0, after["counts"]  # type: ignore[attr-defined]
+        assert sum(after["counts"].values()) == 0, after["counts"]

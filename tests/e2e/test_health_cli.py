@@ -16,24 +16,19 @@ from typing import Any
 import pytest
 
 import bot.cli as cli
-import bot.cli_services as cli_services
 from sandbox.server import Sandbox
 from storage.db import open_store
 from sync.domain import Conflict, SellRef
 from sync.ports import RecordFailure
+from tests.e2e.conftest import cli_database
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def db(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
-    for name in ("HUBSPOT_ACCESS_TOKEN", "SELL_ACCESS_TOKEN", "SLACK_BOT_TOKEN", "LOG_LEVEL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(cli_services, "_SETTINGS", None)
-    url = f"sqlite:///{tmp_path}/cli.db"
-    monkeypatch.setenv("DATABASE_URL", url)
-    return url
+    unset = ("HUBSPOT_ACCESS_TOKEN", "SELL_ACCESS_TOKEN", "SLACK_BOT_TOKEN", "LOG_LEVEL")
+    return cli_database(monkeypatch, tmp_path, "cli.db", unset)
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

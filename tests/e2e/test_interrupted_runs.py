@@ -7,7 +7,6 @@ recorded as interrupted."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -23,6 +22,7 @@ import pytest
 from sandbox.server import Sandbox
 from storage.db import open_store
 from sync.engine import SYNC_LOCK
+from tests.e2e.conftest import NO_SLACK, sandbox_env, sync_json
 
 pytestmark = pytest.mark.slow
 
@@ -40,25 +40,13 @@ def sb() -> Iterator[Sandbox]:
 
 
 def env_for(sb: Sandbox, db: str) -> dict[str, str]:
-    env = {
-        **os.environ,
-        **sb.env(),
-        "DATABASE_URL": db,
-        "SYNC_THRESHOLD": "50",
-        "SYNC_BULK_LIMIT": "1000",  # the demo seed's first sync creates 108 leads, unasked
-    }
-    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "LOG_FORMAT"):
-        env.pop(name, None)
-    return env
-
-
-def sync(env: dict[str, str]) -> dict[str, Any]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "sync", "--json"],
-        env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert "Traceback" not in proc.stderr, proc.stderr
-    return dict(json.loads(proc.stdout))
+    return sandbox_env(
+        sb,
+        db,
+        without=(*NO_SLACK, "LOG_FORMAT"),
+        SYNC_THRESHOLD="50",
+        SYNC_BULK_LIMIT="1000",  # the demo seed's first sync creates 108 leads, unasked
+    )
 
 
 def lead_creates(sb: Sandbox) -> int:
@@ -88,7 +76,7 @@ def test_a_signal_ends_a_sync_as_interrupted_with_what_it_stored_and_the_next_ru
     sb: Sandbox, tmp_path: Path, signum: int, code: int
 ) -> None:
     sb.reset("demo")
-    baseline = sync(env_for(sb, f"sqlite:///{tmp_path}/baseline.db"))
+    baseline = sync_json(env_for(sb, f"sqlite:///{tmp_path}/baseline.db"))
     assert baseline["status"] == "ok"
     created = baseline["counts"]["created_in_sell"]
     assert created > CREATES_BEFORE_SIGNAL * 2
@@ -119,7 +107,7 @@ def test_a_signal_ends_a_sync_as_interrupted_with_what_it_stored_and_the_next_ru
     assert after["links"]["active"] == linked  # counted: exactly what it stored
     assert after["running"] == [] and after["lock"] is None
 
-    rest = sync(env_for(sb, db))
+    rest = sync_json(env_for(sb, db))
     assert rest["status"] == "ok", rest
     for outcome in ("created_in_sell", "merged"):  # nothing counted twice, nothing left out
         assert run.counts.get(outcome, 0) + rest["counts"].get(outcome, 0) == baseline[

@@ -7,8 +7,6 @@ run's lease (the default two minutes) would expire, and closes the killed run as
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import subprocess
 import sys
@@ -24,6 +22,7 @@ import sqlalchemy as sa
 from sandbox.server import Sandbox
 from storage.db import open_store
 from storage.tables import locks
+from tests.e2e.conftest import sandbox_env, sync_json
 
 pytestmark = pytest.mark.slow
 
@@ -31,26 +30,13 @@ LEASE_TTL_SECONDS = 120
 
 
 def env_for(sb: Sandbox, db: str) -> dict[str, str]:
-    env = {
-        **os.environ,
-        **sb.env(),
-        "DATABASE_URL": db,
-        "SYNC_THRESHOLD": "50",
-        "SYNC_LOCK_TTL_SECONDS": str(LEASE_TTL_SECONDS),
-        "SYNC_BULK_LIMIT": "1000",  # the demo seed's first sync creates 108 leads, unasked
-    }
-    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
-        env.pop(name, None)
-    return env
-
-
-def sync(env: dict[str, str]) -> dict[str, Any]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "sync", "--json"],
-        env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert "Traceback" not in proc.stderr, proc.stderr
-    return dict(json.loads(proc.stdout))
+    return sandbox_env(
+        sb,
+        db,
+        SYNC_THRESHOLD="50",
+        SYNC_LOCK_TTL_SECONDS=str(LEASE_TTL_SECONDS),
+        SYNC_BULK_LIMIT="1000",  # the demo seed's first sync creates 108 leads, unasked
+    )
 
 
 def state(sb: Sandbox, db: str) -> dict[str, Any]:
@@ -79,7 +65,7 @@ def state(sb: Sandbox, db: str) -> dict[str, Any]:
 def test_a_sync_killed_mid_import_then_rerun_matches_an_uninterrupted_one(tmp_path: Path) -> None:
     with Sandbox(seed="demo") as sb:
         baseline_db = f"sqlite:///{tmp_path}/baseline.db"
-        first = sync(env_for(sb, baseline_db))
+        first = sync_json(env_for(sb, baseline_db))
         assert first["status"] == "ok" and first["counts"]["created_in_sell"] > 50
         expected = state(sb, baseline_db)
 
@@ -113,7 +99,7 @@ def test_a_sync_killed_mid_import_then_rerun_matches_an_uninterrupted_one(tmp_pa
         finally:
             store.close()
         # ... but its process lock died with it: the rerun starts at once and resumes.
-        resumed = sync(env_for(sb, db))
+        resumed = sync_json(env_for(sb, db))
         assert resumed["status"] == "ok", resumed
         assert datetime.fromisoformat(resumed["started_at"]) < expires_at
         store = open_store(db, migrate=False)
@@ -123,5 +109,5 @@ def test_a_sync_killed_mid_import_then_rerun_matches_an_uninterrupted_one(tmp_pa
             assert store.running_runs() == []
         finally:
             store.close()
-        sync(env_for(sb, db))  # settles the echoes; writes nothing
+        sync_json(env_for(sb, db))  # settles the echoes; writes nothing
         assert state(sb, db) == expected

@@ -5,51 +5,34 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sandbox import Sandbox, SandboxLimits
+from sandbox import Sandbox
+from tests.e2e.conftest import NO_SLACK, sandbox_env, sellsync
 
 pytestmark = pytest.mark.slow
 
 UPSERT = "/crm/objects/2026-03/contacts/batch/upsert"
 
 
-@pytest.fixture(scope="module")
-def sb() -> Iterator[Sandbox]:
-    with Sandbox(seed="empty", limits=SandboxLimits(enabled=False)) as sandbox:
-        yield sandbox
-
-
 @pytest.fixture
 def env(sb: Sandbox, tmp_path: Path) -> dict[str, str]:
     sb.reset("empty")
-    out = {**os.environ, **sb.env(), "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
-    for name in ("HUBSPOT_LIST_ID", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
-        out.pop(name, None)
-    return out
+    return sandbox_env(
+        sb, f"sqlite:///{tmp_path / 'cli.db'}", without=("HUBSPOT_LIST_ID", *NO_SLACK)
+    )
 
 
 def migrate(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "migrate", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
-    assert "Traceback" not in proc.stderr, proc.stderr
-    return proc
+    return sellsync(env, "migrate", *args)
 
 
 def leads(sb: Sandbox, n: int) -> None:

@@ -6,28 +6,20 @@ counts as it goes."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.wiring import SystemClock
-from sandbox import Sandbox, SandboxLimits
+from sandbox import Sandbox
 from storage.db import open_store
 from sync.config import EngineConfig
 from sync.domain import SettingName
 from sync.engine import take_run_lease
+from tests.e2e.conftest import NO_SLACK, sandbox_env, sellsync
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def sb() -> Iterator[Sandbox]:
-    with Sandbox(seed="empty", limits=SandboxLimits(enabled=False)) as sandbox:
-        yield sandbox
 
 
 @pytest.fixture
@@ -42,23 +34,11 @@ def env(sb: Sandbox, url: str) -> dict[str, str]:
         sb.sell.add_record(
             "lead", {"first_name": f"L{i}", "last_name": "Lock", "email": f"l{i}@x.io"}
         )
-    out = {**os.environ, **sb.env(), "DATABASE_URL": url}
-    for name in ("HUBSPOT_LIST_ID", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
-        out.pop(name, None)
-    return out
+    return sandbox_env(sb, url, without=("HUBSPOT_LIST_ID", *NO_SLACK))
 
 
 def migrate(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "migrate", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
-    assert "Traceback" not in proc.stderr, proc.stderr
-    return proc
+    return sellsync(env, "migrate", *args)
 
 
 def hubspot_writes(sb: Sandbox) -> int:

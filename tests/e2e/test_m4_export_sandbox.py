@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 
 import bot.cli as cli
-import bot.cli_services as cli_services
 from sandbox import Sandbox
 from storage.db import open_store
 from sync.domain import Link, LinkState, SellRef, SettingName
 from sync.ports import AuditEvent
+from tests.e2e.conftest import cli_database
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 FORMULA = '=HYPERLINK("http://evil.example")'
@@ -40,12 +40,9 @@ Reader = Callable[[str], bytes]
 
 @pytest.fixture
 def env(sb: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
-    for name in ("HUBSPOT_ACCESS_TOKEN", "HUBSPOT_LIST_ID"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(cli_services, "_SETTINGS", None)
-    url = f"sqlite:///{tmp_path}/export.db"
-    monkeypatch.setenv("DATABASE_URL", url)
+    url = cli_database(
+        monkeypatch, tmp_path, "export.db", ("HUBSPOT_ACCESS_TOKEN", "HUBSPOT_LIST_ID")
+    )
     monkeypatch.setenv("SELL_ACCESS_TOKEN", sb.sell_token)
     monkeypatch.setenv("SELL_BASE_URL", sb.sell_url)
     return url

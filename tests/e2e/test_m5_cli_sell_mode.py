@@ -10,18 +10,12 @@ from pathlib import Path
 import pytest
 
 import bot.cli as cli
-import bot.cli_services as cli_services
+from tests.e2e.conftest import cli_database
 
 
 @pytest.fixture(autouse=True)
 def database(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
-    for name in ("DATABASE_URL", "HUBSPOT_ACCESS_TOKEN", "SELL_ACCESS_TOKEN", "HUBSPOT_LIST_ID"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(cli_services, "_SETTINGS", None)
-    url = f"sqlite:///{tmp_path}/m5.db"
-    monkeypatch.setenv("DATABASE_URL", url)
-    return url
+    return cli_database(monkeypatch, tmp_path, "m5.db")
 
 
 def test_m5_retiring_sell_unverified_from_a_terminal_needs_confirm_unverified(
