@@ -33,6 +33,21 @@ def sb() -> Iterator[Sandbox]:
         yield sandbox
 
 
+def ada_in_a_list(sb: Sandbox) -> tuple[str, str, int]:
+    """Sell's custom fields for the HubSpot score and the contact's URL, and a synced list whose
+    one member, Ada (score 80), has a Sell lead of the same email: (list id, contact id, lead)."""
+    for kind in ("lead", "contact"):
+        sb.sell.add_custom_field(kind, "HubSpot score", "number")
+        sb.sell.add_custom_field(kind, "HubSpot public contact URL", "url")
+    list_id = sb.hubspot.create_list("Sell sync", "MANUAL")
+    cid = sb.hubspot.add_contact(
+        {"email": "ada@example.com", "lastname": "Lovelace", "hubspotscore": "80"}
+    )
+    sb.hubspot.add_to_list(list_id, [cid])
+    lead = sb.sell.add_record("lead", {"email": "ada@example.com", "last_name": "Lovelace"})
+    return list_id, cid, lead
+
+
 @contextmanager
 def engine_over(
     sb: Sandbox, database_url: str, list_id: str, *, hubspot_limits: HubSpotLimits | None = None

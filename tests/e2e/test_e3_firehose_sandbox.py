@@ -23,7 +23,7 @@ from sync.firehose import (
 )
 from sync.pipeline.short_run import POLL, Poll, ShortWork
 from sync.service import SyncService
-from tests.e2e.conftest import engine_over
+from tests.e2e.conftest import ada_in_a_list, engine_over
 
 
 class Killed(BaseException):
@@ -34,16 +34,7 @@ def _world(sb: Sandbox) -> tuple[str, str, int]:
     """A synced list with one member, and a lead already linked to it after a first run."""
     sb.reset("empty")
     sb.sell.firehose.enabled = True
-    for kind in ("lead", "contact"):
-        sb.sell.add_custom_field(kind, "HubSpot score", "number")
-        sb.sell.add_custom_field(kind, "HubSpot public contact URL", "url")
-    list_id = sb.hubspot.create_list("Sell sync", "MANUAL")
-    cid = sb.hubspot.add_contact(
-        {"email": "ada@example.com", "lastname": "Lovelace", "hubspotscore": "80"}
-    )
-    sb.hubspot.add_to_list(list_id, [cid])
-    lead = sb.sell.add_record("lead", {"email": "ada@example.com", "last_name": "Lovelace"})
-    return list_id, cid, lead
+    return ada_in_a_list(sb)
 
 
 @contextmanager
@@ -71,6 +62,18 @@ def _title(sb: Sandbox, cid: str) -> object:
     return contact["properties"].get("jobtitle")
 
 
+@contextmanager
+def _following(
+    sb: Sandbox, tmp_path: Path
+) -> Iterator[tuple[SyncService, FirehoseFollower, str, SellRef]]:
+    """``_world`` synced once: the service, a follower that never followed, Ada's contact id
+    and her linked lead."""
+    list_id, cid, _lead = _world(sb)
+    with _service(sb, tmp_path, list_id) as service:
+        ref = _linked(service, cid)
+        yield service, _follower(service), cid, ref
+
+
 def _stream_reads(sb: Sandbox) -> int:
     return sb.sell.count("GET", "/v3/")
 
@@ -78,10 +81,7 @@ def _stream_reads(sb: Sandbox) -> int:
 def test_e3_follows_both_streams_until_top_and_applies_each_change(
     sb: Sandbox, tmp_path: Path
 ) -> None:
-    list_id, cid, _lead = _world(sb)
-    with _service(sb, tmp_path, list_id) as service:
-        ref = _linked(service, cid)
-        follower = _follower(service)
+    with _following(sb, tmp_path) as (service, follower, cid, ref):
         first = follower.follow()  # never followed: starts at the top, the past is the run's
         assert first.outcome is Followed.READ and first.events == 0
         for n in range(150):  # more than one page of 100 on the leads stream
@@ -105,10 +105,7 @@ def test_e3_follows_both_streams_until_top_and_applies_each_change(
 def test_e3_a_crash_between_read_and_apply_replays_the_page_without_duplicates(
     sb: Sandbox, tmp_path: Path
 ) -> None:
-    list_id, cid, _lead = _world(sb)
-    with _service(sb, tmp_path, list_id) as service:
-        ref = _linked(service, cid)
-        follower = _follower(service)
+    with _following(sb, tmp_path) as (service, follower, cid, ref):
         follower.follow()
         before = service.engine.store.get_mark(firehose_name("lead"))
         sb.sell.update_record("lead", ref.id, {"title": "Countess"})
@@ -178,10 +175,7 @@ def test_e3_a_deleted_event_is_read_back_and_a_converted_lead_is_not_tombstoned(
 def test_e3_an_expired_position_starts_one_full_reconcile_then_follows_from_top(
     sb: Sandbox, tmp_path: Path
 ) -> None:
-    list_id, cid, _lead = _world(sb)
-    with _service(sb, tmp_path, list_id) as service:
-        ref = _linked(service, cid)
-        follower = _follower(service)
+    with _following(sb, tmp_path) as (service, follower, cid, ref):
         follower.follow()
         sb.sell.update_record("lead", ref.id, {"title": "Countess"})
         sb.sell.add_record("contact", {"last_name": "Babbage"})

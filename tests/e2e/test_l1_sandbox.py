@@ -11,7 +11,7 @@ import httpx
 
 from sandbox import Sandbox
 from sync.domain import LinkState, SellRef
-from tests.e2e.conftest import engine_over
+from tests.e2e.conftest import ada_in_a_list, engine_over
 
 
 def _convert(sb: Sandbox, lead_id: int) -> dict[str, object]:
@@ -27,15 +27,7 @@ def _convert(sb: Sandbox, lead_id: int) -> dict[str, object]:
 
 def test_l1_a_converted_lead_keeps_syncing_as_its_new_contact(sb: Sandbox, tmp_path: Path) -> None:
     sb.reset("empty")
-    for kind in ("lead", "contact"):
-        sb.sell.add_custom_field(kind, "HubSpot score", "number")
-        sb.sell.add_custom_field(kind, "HubSpot public contact URL", "url")
-    list_id = sb.hubspot.create_list("Sell sync", "MANUAL")
-    cid = sb.hubspot.add_contact(
-        {"email": "ada@example.com", "lastname": "Lovelace", "hubspotscore": "80"}
-    )
-    sb.hubspot.add_to_list(list_id, [cid])
-    lead = sb.sell.add_record("lead", {"email": "ada@example.com", "last_name": "Lovelace"})
+    list_id, cid, lead = ada_in_a_list(sb)
     loner = sb.sell.add_record("lead", {"email": "solo@example.com", "last_name": "Solo"})
     with engine_over(sb, f"sqlite:///{tmp_path}/l1.db", list_id) as engine:
         store = engine.store
