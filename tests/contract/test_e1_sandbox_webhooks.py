@@ -32,6 +32,7 @@ from bot.web import build_web
 from sandbox import Sandbox, SandboxLimits
 from sandbox.hubspot_webhooks import DEFAULT_CLIENT_SECRET, HSMETA, Subscriptions
 from storage.db import open_store
+from storage.repositories import SqlStore
 from sync.engine import Engine, EngineConfig
 from sync.service import SyncService
 from tests.fakes import FakeHubSpot, FakeSell, TickClock
@@ -103,6 +104,22 @@ def hubspot_sending_to(url: str, **configure: Any) -> Iterator[tuple[Sandbox, ht
             yield sandbox, api
 
 
+@contextmanager
+def sellsync_receiving(store: SqlStore) -> Iterator[str]:
+    """sellsync's web process (no Slack route) over in-memory CRMs and ``store``, serving in
+    the background: the URL of its HubSpot webhook receiver."""
+    clock = TickClock()
+    engine = Engine(FakeHubSpot(clock=clock), FakeSell(clock=clock), store, clock, EngineConfig())
+    web = build_web(
+        None,  # type: ignore[arg-type]  # no Slack route
+        SyncService(engine),
+        slack_events=False,
+        hubspot_client_secret=DEFAULT_CLIENT_SECRET,
+    )
+    with BackgroundServer(web) as server:
+        yield server.url + WEBHOOK_PATH
+
+
 def create(api: httpx.Client, email: str, **props: str) -> str:
     response = api.post(CONTACTS, json={"properties": {"email": email, **props}})
     assert response.status_code == 201, response.text
@@ -115,19 +132,9 @@ def test_e1_the_sandbox_s_batches_are_signed_and_accepted_by_sellsync_s_receiver
     """Creation, property changes (an API write: an echo of what sellsync would write), deletion,
     restore, merge and GDPR delete reach POST /hubspot/webhooks, verified, stored once each."""
     with open_store(f"sqlite:///{tmp_path / 'sellsync.db'}") as store:
-        clock = TickClock()
-        engine = Engine(
-            FakeHubSpot(clock=clock), FakeSell(clock=clock), store, clock, EngineConfig()
-        )
-        web = build_web(
-            None,  # type: ignore[arg-type]  # no Slack route
-            SyncService(engine),
-            slack_events=False,
-            hubspot_client_secret=DEFAULT_CLIENT_SECRET,
-        )
         with (
-            BackgroundServer(web) as server,
-            hubspot_sending_to(server.url + WEBHOOK_PATH) as (sandbox, api),
+            sellsync_receiving(store) as url,
+            hubspot_sending_to(url) as (sandbox, api),
         ):
             a = create(api, "a@example.com", firstname="Ann")
             b = create(api, "b@example.com", firstname="Bob")
@@ -260,19 +267,9 @@ def test_e1_a_burst_while_no_worker_runs_is_kept_in_the_inbox(tmp_path: Path) ->
     """500 contacts created at once through the API: every event they cause is stored and
     waits, none applied, while no worker runs."""
     with open_store(f"sqlite:///{tmp_path / 'sellsync.db'}") as store:
-        clock = TickClock()
-        engine = Engine(
-            FakeHubSpot(clock=clock), FakeSell(clock=clock), store, clock, EngineConfig()
-        )
-        web = build_web(
-            None,  # type: ignore[arg-type]
-            SyncService(engine),
-            slack_events=False,
-            hubspot_client_secret=DEFAULT_CLIENT_SECRET,
-        )
         with (
-            BackgroundServer(web) as server,
-            hubspot_sending_to(server.url + WEBHOOK_PATH) as (sandbox, api),
+            sellsync_receiving(store) as url,
+            hubspot_sending_to(url) as (sandbox, api),
         ):
             for start in range(0, 500, 100):
                 inputs = [

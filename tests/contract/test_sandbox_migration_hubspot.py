@@ -84,6 +84,33 @@ def contact(sandbox: Sandbox, email: str = "ada@example.com") -> str:
 # ---------------------------------------------------------------------- companies
 
 
+def types(type_id: int, category: str = "HUBSPOT_DEFINED") -> list[dict[str, object]]:
+    """An association's types as the v4 write endpoints take them: one of ``category``."""
+    return [{"associationCategory": category, "associationTypeId": type_id}]
+
+
+def associate(
+    http: httpx.Client,
+    contact_id: str,
+    company_id: str,
+    type_id: int,
+    category: str = "HUBSPOT_DEFINED",
+) -> httpx.Response:
+    """One contact-to-company association of ``type_id`` created through the batch endpoint."""
+    return http.post(
+        f"{ASSOC}/contacts/companies/batch/create",
+        json={
+            "inputs": [
+                {
+                    "from": {"id": contact_id},
+                    "to": {"id": company_id},
+                    "types": types(type_id, category),
+                }
+            ]
+        },
+    )
+
+
 def test_companies_create_read_update_list_and_both_paths(
     http: httpx.Client, sandbox: Sandbox
 ) -> None:
@@ -351,15 +378,11 @@ def test_notes_batch_create_with_inline_associations_and_upsert(
                     "associations": [
                         {
                             "to": {"id": person},
-                            "types": [
-                                {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 202}
-                            ],
+                            "types": types(202),
                         },
                         {
                             "to": {"id": company},
-                            "types": [
-                                {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 190}
-                            ],
+                            "types": types(190),
                         },
                     ],
                 }
@@ -379,9 +402,7 @@ def test_notes_batch_create_with_inline_associations_and_upsert(
                     "associations": [
                         {
                             "to": {"id": "123"},
-                            "types": [
-                                {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 202}
-                            ],
+                            "types": types(202),
                         }
                     ],
                 }
@@ -462,7 +483,7 @@ def test_associations_labelled_default_and_read(http: httpx.Client, sandbox: San
     ada, bob = contact(sandbox), contact(sandbox, "bob@example.com")
     acme = sandbox.hubspot.add_company({"name": "Acme"})
     beta = sandbox.hubspot.add_company({"name": "Beta"})
-    primary = [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 1}]
+    primary = types(1)
     created = http.post(
         f"{ASSOC}/contacts/companies/batch/create",
         json={
@@ -515,18 +536,7 @@ def test_associations_labelled_default_and_read(http: httpx.Client, sandbox: San
     back = http.post(f"{ASSOC}/companies/contacts/batch/read", json={"inputs": [{"id": acme}]})
     assert sorted(t["toObjectId"] for t in back.json()["results"][0]["to"]) == sorted([ada, bob])
     assert (sandbox.hubspot.company(acme) or {})["properties"]["num_associated_contacts"] == "2"
-    wrong = http.post(
-        f"{ASSOC}/contacts/companies/batch/create",
-        json={
-            "inputs": [
-                {
-                    "from": {"id": ada},
-                    "to": {"id": acme},
-                    "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 202}],
-                }
-            ]
-        },
-    )
+    wrong = associate(http, ada, acme, 202)
     assert wrong.status_code == 400
     assert http.post(f"{ASSOC}/contacts/deals_x/batch/read", json={"inputs": []}).status_code == 400
 
@@ -546,23 +556,7 @@ def test_user_defined_labels(http: httpx.Client, sandbox: Sandbox) -> None:
         (1, "Primary"),
         (label["typeId"], "Former employee"),
     }
-    created = http.post(
-        f"{ASSOC}/contacts/companies/batch/create",
-        json={
-            "inputs": [
-                {
-                    "from": {"id": ada},
-                    "to": {"id": acme},
-                    "types": [
-                        {
-                            "associationCategory": "USER_DEFINED",
-                            "associationTypeId": label["typeId"],
-                        }
-                    ],
-                }
-            ]
-        },
-    )
+    created = associate(http, ada, acme, label["typeId"], "USER_DEFINED")
     assert created.status_code == 201 and created.json()["results"][0]["labels"] == [
         "Former employee"
     ]
