@@ -300,21 +300,26 @@ def test_unique_properties_are_capped_at_ten_per_type(http: httpx.Client) -> Non
     assert refused.status_code == 400
 
 
+def sell_tags(http: httpx.Client, object_type: str, *tags: str) -> httpx.Response:
+    """The ``sell_tags`` checkbox property of ``object_type`` created with ``tags`` as options."""
+    return http.post(
+        f"/crm/properties/2026-03/{object_type}",
+        json={
+            "name": "sell_tags",
+            "label": "Sell tags",
+            "type": "enumeration",
+            "fieldType": "checkbox",
+            "groupName": "sellsync",
+            "options": [{"label": t, "value": t} for t in tags],
+        },
+    )
+
+
 def test_sell_tags_checkbox_property_on_contacts_and_companies(
     http: httpx.Client, sandbox: Sandbox
 ) -> None:
     for object_type in ("contacts", "companies"):
-        created = http.post(
-            f"/crm/properties/2026-03/{object_type}",
-            json={
-                "name": "sell_tags",
-                "label": "Sell tags",
-                "type": "enumeration",
-                "fieldType": "checkbox",
-                "groupName": "sellsync",
-                "options": [{"label": t, "value": t} for t in ("vip", "webinar", "q3-push")],
-            },
-        )
+        created = sell_tags(http, object_type, "vip", "webinar", "q3-push")
         assert created.status_code == 201, created.text
     company = http.post(COMPANIES, json={"properties": {"name": "T", "sell_tags": "vip;webinar"}})
     assert company.json()["properties"]["sell_tags"] == "vip;webinar"
@@ -760,17 +765,7 @@ def test_contacts_unique_property_conflict_is_phrased_like_every_object(
 def test_property_options_are_replaced_by_an_update(http: httpx.Client, sandbox: Sandbox) -> None:
     for object_type in ("contacts", "companies"):
         base = f"/crm/properties/2026-03/{object_type}"
-        http.post(
-            base,
-            json={
-                "name": "sell_tags",
-                "label": "Sell tags",
-                "type": "enumeration",
-                "fieldType": "checkbox",
-                "groupName": "sellsync",
-                "options": [{"label": "vip", "value": "vip"}],
-            },
-        )
+        sell_tags(http, object_type, "vip")
         updated = http.patch(
             f"{base}/sell_tags",
             json={"options": [{"label": t, "value": t} for t in ("vip", "new-tag")]},

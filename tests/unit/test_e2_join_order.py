@@ -49,6 +49,16 @@ def _read(
     return seen, saved.get(JOIN_ORDER, stored), feed
 
 
+def _read_once_then_join(members: int, email: str) -> tuple[FakeHubSpot, FeedMark | None, str]:
+    """A list of ``members`` read through once, then one more contact joined: the HubSpot, the
+    mark of that read, and the new member."""
+    hs, _ = _hubspot(members)
+    _, mark, _ = _read(hs, None)
+    new = hs.add_contact(email=email)
+    hs.join(LIST_ID, new)
+    return hs, mark, new
+
+
 def test_e2_join_order_one_call_when_idle() -> None:
     hs, ids = _hubspot(600)
     seen, mark, feed = _read(hs, None)
@@ -76,10 +86,7 @@ def test_e2_join_order_yields_only_the_members_who_joined_since_the_mark() -> No
 
 
 def test_e2_join_order_mark_moves_only_once_the_page_is_applied() -> None:
-    hs, _ = _hubspot(10)
-    _, mark, _ = _read(hs, None)
-    late = hs.add_contact(email="late@example.com")
-    hs.join(LIST_ID, late)
+    hs, mark, late = _read_once_then_join(10, "late@example.com")
     feed, saved = _feed(hs, mark)
     page = feed.read()
     assert page is not None and list(page.items) == [late]
@@ -151,10 +158,7 @@ def test_e2_a_poll_never_reads_the_list_whole() -> None:
 
 
 def test_e2_joined_is_told_each_page_before_the_mark_moves() -> None:
-    hs, _ = _hubspot(3)
-    _, mark, _ = _read(hs, None)
-    new = hs.add_contact(email="n@example.com")
-    hs.join(LIST_ID, new)
+    hs, mark, new = _read_once_then_join(3, "n@example.com")
     told: list[list[str]] = []
 
     def joined(ids: object) -> None:
