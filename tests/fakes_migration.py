@@ -39,6 +39,19 @@ class _Property:
     unique: bool = False
 
 
+def pat_of_acme(org: int, owner: int) -> dict[str, Any]:
+    """A Sell person, Pat Acme (pat@acme.io), of the organization ``org``, owned by the user
+    ``owner`` and tagged ``vip``: what a migration moves with its company, owner and tags."""
+    return {
+        "first_name": "Pat",
+        "last_name": "Acme",
+        "email": "pat@acme.io",
+        "contact_id": org,
+        "owner_id": owner,
+        "tags": ["vip"],
+    }
+
+
 @dataclass
 class FakeMigrationHubSpot:
     """Contacts, companies and notes with unique properties, owners and associations."""

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bot.wiring import SystemClock
-from sandbox import Sandbox, SandboxLimits
+from sandbox import Sandbox
 from storage.db import open_store
 from storage.repositories import SqlStore
 from sync.clients.hubspot import HubSpotClient, HubSpotLimits, HubSpotSession
@@ -24,15 +24,10 @@ from sync.errors import ConfigError, SellNotCalled
 from sync.migration.rules import SELL_ID_PROPERTY
 from sync.ports import MovedItem
 from sync.usecases.migrate import MigrationService
+from tests.fakes_migration import pat_of_acme
 
 #: The HubSpot requests that change something (everything else the migration sends reads).
 WRITES = ("batch/upsert", "batch/update", "batch/create", "associate", "/crm/properties")
-
-
-@pytest.fixture(scope="module")
-def sb() -> Iterator[Sandbox]:
-    with Sandbox(seed="empty", limits=SandboxLimits(enabled=False)) as sandbox:
-        yield sandbox
 
 
 class Account:
@@ -79,16 +74,7 @@ class Account:
             {"is_organization": True, "name": "Acme Ltd", "website": "https://www.acme.io"},
         )
         person = self.sell.add_record(
-            "contact",
-            {
-                "is_organization": False,
-                "first_name": "Pat",
-                "last_name": "Acme",
-                "email": "pat@acme.io",
-                "contact_id": org,
-                "owner_id": rep,
-                "tags": ["vip"],
-            },
+            "contact", {"is_organization": False, **pat_of_acme(org, rep)}
         )
         lead = self.sell.add_record(
             "lead",

@@ -14,7 +14,7 @@ from storage.db import open_store
 from storage.repositories import SqlStore
 from sync.migration.rules import NOTE_BODY, SELL_ID_PROPERTY
 from sync.usecases.migrate import MigrationService
-from tests.fakes_migration import FakeMigrationHubSpot, FakeMigrationSell
+from tests.fakes_migration import FakeMigrationHubSpot, FakeMigrationSell, pat_of_acme
 
 
 class TickClock:
@@ -39,17 +39,7 @@ def _account() -> tuple[FakeMigrationHubSpot, FakeMigrationSell, dict[str, int]]
     rep = sell.add_user("rep@example.com")
     owner = hub.add_owner("Rep@Example.com")
     org = sell.add_record("contact", {"is_organization": True, "name": "Acme Ltd"})
-    person = sell.add_record(
-        "contact",
-        {
-            "first_name": "Pat",
-            "last_name": "Acme",
-            "email": "pat@acme.io",
-            "contact_id": org,
-            "owner_id": rep,
-            "tags": ["vip"],
-        },
-    )
+    person = sell.add_record("contact", pat_of_acme(org, rep))
     lead = sell.add_record("lead", {"first_name": "Ann", "last_name": "Lee", "email": "a@x.io"})
     note = sell.add_note(
         "lead", lead, "Wants a demo", creator_id=rep, created_at=datetime(2026, 5, 1, tzinfo=UTC)
