@@ -25,10 +25,12 @@ from sandbox.hubspot_properties import (
     PropertyValueError,
     coerce_each,
     coerce_value,
+    define_property,
     iso_ms,
     make_property,
 )
 from sandbox.hubspot_records import StoredContact as StoredObject
+from sandbox.hubspot_records import merged_values, record_body, write_values
 
 MAX_UNIQUE_PROPERTIES = 10  # per object type
 
@@ -217,13 +219,14 @@ class CrmObjects:
         description: str = "",
     ) -> dict[str, Any]:
         with self.lock:
-            if name in self.properties:
-                raise ValueError(f"property {name} exists")
-            if unique and self.unique_count() >= MAX_UNIQUE_PROPERTIES:
+            full = unique and self.unique_count() >= MAX_UNIQUE_PROPERTIES
+            if full and name not in self.properties:  # a taken name is refused first
                 raise ValueError(
                     f"{self.otype.name} already have {MAX_UNIQUE_PROPERTIES} unique properties"
                 )
-            prop = make_property(
+            return define_property(
+                self.properties,
+                self.now_ms,
                 name,
                 label,
                 type,
@@ -232,10 +235,7 @@ class CrmObjects:
                 options=options,
                 unique=unique,
                 description=description,
-                created_at=iso_ms(self.now_ms()),
             )
-            self.properties[name] = prop
-            return prop
 
     def unique_count(self) -> int:
         return sum(
@@ -289,13 +289,7 @@ class CrmObjects:
         return text
 
     def merged(self, record: StoredObject | None, changes: dict[str, str | None]) -> dict[str, str]:
-        values = dict(record.values) if record else {}
-        for name, value in changes.items():
-            if value is None:
-                values.pop(name, None)
-            else:
-                values[name] = value
-        return values
+        return merged_values(record, changes)
 
     def unique_keys(self, values: dict[str, str]) -> set[tuple[str, str]]:
         return {
@@ -349,11 +343,7 @@ class CrmObjects:
 
     def apply(self, record: StoredObject, changes: dict[str, str | None]) -> None:
         with self.lock:
-            for name, value in changes.items():
-                if value is None:
-                    record.values.pop(name, None)
-                else:
-                    record.values[name] = value
+            write_values(record.values, changes)
             record.updated_ms = self.now_ms()
             self._stamp(record)
             self._reindex(record)
@@ -389,29 +379,16 @@ class CrmObjects:
     def render(
         self, record: StoredObject, wanted: Sequence[str] | None, *, all_values: bool = False
     ) -> dict[str, Any]:
-        values = {**record.values, **self.computed(record)}
-        if all_values:
-            props: dict[str, str | None] = dict(values)
-        else:
-            names = list(wanted) if wanted is not None else list(self.otype.default_properties)
-            props = {n: values.get(n) for n in names if n in self.properties}
-            for name in (
-                "hs_object_id",
-                self.otype.created_property,
-                self.otype.modified_property,
-            ):
-                props[name] = values.get(name)
-        body: dict[str, Any] = {
-            "id": record.id,
-            "properties": props,
-            "createdAt": iso_ms(record.created_ms),
-            "updatedAt": iso_ms(record.updated_ms),
-            "archived": record.archived,
-            "url": self.record_url(self.otype.type_id, record.id),
-        }
-        if record.archived and record.archived_ms is not None:
-            body["archivedAt"] = iso_ms(record.archived_ms)
-        return body
+        return record_body(
+            record,
+            {**record.values, **self.computed(record)},
+            wanted,
+            all_values=all_values,
+            defaults=self.otype.default_properties,
+            known=self.properties,
+            always=("hs_object_id", self.otype.created_property, self.otype.modified_property),
+            url=self.record_url(self.otype.type_id, record.id),
+        )
 
     def snapshot(self, record_id: str) -> dict[str, Any] | None:
         """A record with every stored value (tests), or None."""

@@ -122,6 +122,23 @@ def make_property(
     return prop
 
 
+def define_property(
+    properties: dict[str, dict[str, Any]],
+    now_ms: Callable[[], int],
+    name: str,
+    label: str,
+    type: str,
+    field_type: str,
+    **kw: Any,
+) -> dict[str, Any]:
+    """A custom property added to ``properties``, created now; ValueError if the name is taken."""
+    if name in properties:
+        raise ValueError(f"property {name} exists")
+    prop = make_property(name, label, type, field_type, created_at=iso_ms(now_ms()), **kw)
+    properties[name] = prop
+    return prop
+
+
 def standard_properties() -> list[dict[str, Any]]:
     """The built-in contact properties the sync reads or writes (and a few it must not)."""
 

@@ -1,8 +1,13 @@
-"""The HubSpot stand-in's stored rows: a contact and a list, shared by the store and its merges."""
+"""The HubSpot stand-in's stored rows: a record (a contact, a company, a note) and a list, shared
+by the stores and the contacts' merges; and how a record's values change and are rendered."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
+
+from sandbox.hubspot_properties import iso_ms
 
 
 @dataclass
@@ -13,6 +18,57 @@ class StoredContact:
     updated_ms: int
     archived: bool = False
     archived_ms: int | None = None
+
+
+def write_values(values: dict[str, str], changes: Mapping[str, str | None]) -> None:
+    """Each change written into ``values``: None clears a value."""
+    for name, value in changes.items():
+        if value is None:
+            values.pop(name, None)
+        else:
+            values[name] = value
+
+
+def merged_values(
+    record: StoredContact | None, changes: Mapping[str, str | None]
+) -> dict[str, str]:
+    """The values ``record`` (None: a new one) would have after ``changes``."""
+    values = dict(record.values) if record else {}
+    write_values(values, changes)
+    return values
+
+
+def record_body(
+    record: StoredContact,
+    values: dict[str, str],
+    wanted: Sequence[str] | None,
+    *,
+    all_values: bool,
+    defaults: Iterable[str],
+    known: Mapping[str, Any],
+    always: Iterable[str],
+    url: str,
+) -> dict[str, Any]:
+    """A ``SimplePublicObject``: every value (``all_values``), or those ``wanted`` (else the
+    ``defaults``) that are ``known`` properties plus the ``always`` returned ones."""
+    if all_values:
+        props: dict[str, str | None] = dict(values)
+    else:
+        names = list(wanted) if wanted is not None else list(defaults)
+        props = {n: values.get(n) for n in names if n in known}
+        for name in always:
+            props[name] = values.get(name)
+    body: dict[str, Any] = {
+        "id": record.id,
+        "properties": props,
+        "createdAt": iso_ms(record.created_ms),
+        "updatedAt": iso_ms(record.updated_ms),
+        "archived": record.archived,
+        "url": url,
+    }
+    if record.archived and record.archived_ms is not None:
+        body["archivedAt"] = iso_ms(record.archived_ms)
+    return body
 
 
 @dataclass

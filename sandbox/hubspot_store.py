@@ -23,11 +23,17 @@ from sandbox.hubspot_properties import (
 from sandbox.hubspot_properties import (
     coerce_each,
     coerce_value,
+    define_property,
     iso_ms,
-    make_property,
     standard_properties,
 )
-from sandbox.hubspot_records import StoredContact, StoredList
+from sandbox.hubspot_records import (
+    StoredContact,
+    StoredList,
+    merged_values,
+    record_body,
+    write_values,
+)
 from sandbox.hubspot_search import DEFAULT_PROPERTIES
 
 PORTAL_ID = 24_861_357
@@ -207,9 +213,9 @@ class HubSpotStore(ContactMerges, CrmArchive):
     ) -> dict[str, Any]:
         """Define a custom property; ``options`` are (value, label) pairs."""
         with self.lock:
-            if name in self.properties:
-                raise ValueError(f"property {name} exists")
-            prop = make_property(
+            return define_property(
+                self.properties,
+                self.now_ms,
                 name,
                 label or name.replace("_", " ").title(),
                 type,
@@ -219,21 +225,14 @@ class HubSpotStore(ContactMerges, CrmArchive):
                 unique=unique,
                 read_only=read_only,
                 description=description,
-                created_at=iso_ms(self.now_ms()),
             )
-            self.properties[name] = prop
-            return prop
 
     # ================================================================== writes and lookups (routes)
 
     def apply(
         self, contact: StoredContact, changes: dict[str, str | None], *, touch: bool = True
     ) -> None:
-        for name, value in changes.items():
-            if value is None:
-                contact.values.pop(name, None)
-            else:
-                contact.values[name] = value
+        write_values(contact.values, changes)
         if touch:
             contact.updated_ms = self.now_ms()
         contact.values["hs_object_id"] = contact.id
@@ -336,13 +335,7 @@ class HubSpotStore(ContactMerges, CrmArchive):
     def merged(
         self, contact: StoredContact | None, changes: dict[str, str | None]
     ) -> dict[str, str]:
-        values = dict(contact.values) if contact else {}
-        for name, value in changes.items():
-            if value is None:
-                values.pop(name, None)
-            else:
-                values[name] = value
-        return values
+        return merged_values(contact, changes)
 
     def create(self, changes: dict[str, str | None]) -> StoredContact:
         now = self.now_ms()
@@ -359,24 +352,16 @@ class HubSpotStore(ContactMerges, CrmArchive):
     def render(
         self, contact: StoredContact, wanted: Sequence[str] | None, *, all_values: bool = False
     ) -> dict[str, Any]:
-        if all_values:
-            props: dict[str, str | None] = dict(contact.values)
-        else:
-            names = list(wanted) if wanted is not None else list(DEFAULT_PROPERTIES)
-            props = {n: contact.values.get(n) for n in names if n in self.properties}
-            for name in ALWAYS_RETURNED:
-                props[name] = contact.values.get(name)
-        body: dict[str, Any] = {
-            "id": contact.id,
-            "properties": props,
-            "createdAt": iso_ms(contact.created_ms),
-            "updatedAt": iso_ms(contact.updated_ms),
-            "archived": contact.archived,
-            "url": self.contact_url(contact.id),
-        }
-        if contact.archived and contact.archived_ms is not None:
-            body["archivedAt"] = iso_ms(contact.archived_ms)
-        return body
+        return record_body(
+            contact,
+            contact.values,
+            wanted,
+            all_values=all_values,
+            defaults=DEFAULT_PROPERTIES,
+            known=self.properties,
+            always=ALWAYS_RETURNED,
+            url=self.contact_url(contact.id),
+        )
 
     def list_body(self, hs_list: StoredList) -> dict[str, Any]:
         return {
