@@ -3,7 +3,7 @@ merge (the merge itself is :mod:`sandbox.hubspot_merges`).
 
 Each handler parses the request, asks :class:`~sandbox.hubspot_store.HubSpotStore` (the data)
 to look up, validate and write, and answers in HubSpot's shapes from :mod:`sandbox.hubspot_wire`.
-List, archive, the batch calls and search are those of every record type
+All but the merge are the handlers of every record type
 (:mod:`sandbox.hubspot_record_routes`); contacts differ in what addresses them: ``email`` too
 (but not for batch/update), an address a merge took away, and a search ``query`` of names,
 e-mails and phones.
@@ -29,7 +29,6 @@ from sandbox.hubspot_wire import (
     not_found,
     object_body,
     require_fields,
-    wanted_properties,
 )
 
 MERGE_FIELDS = ("primaryObjectId", "objectIdToMerge")
@@ -42,6 +41,7 @@ class ContactRoutes(RecordRoutes):
     not_found_message = NOT_FOUND_MESSAGE
     non_unique_message = NON_UNIQUE_MESSAGE
     names_existing_id = False
+    checks_id_property = False
     query_properties = QUERY_PROPERTIES
 
     def __init__(
@@ -92,35 +92,7 @@ class ContactRoutes(RecordRoutes):
     def _search_cap(self) -> int:
         return self.result_cap()
 
-    # ------------------------------------------------------------------ single contacts
-
-    def _h_get(self, req: ApiRequest, rid: str) -> Response:
-        archived = req.query.get("archived", "false").lower() == "true"
-        contact = self.store.lookup(rid, req.query.get("idProperty"), archived=archived)
-        if contact is None:
-            return not_found(rid)
-        return json_response(200, self.store.render(contact, wanted_properties(req)))
-
-    def _h_create(self, req: ApiRequest) -> Response:
-        body = object_body(req)
-        changes = self.store.validated(body.get("properties"), None)
-        conflict = self.store.find_conflict(self.store.merged(None, changes), None)
-        if conflict:
-            return self._conflict(conflict)
-        contact = self.store.create(changes)
-        return json_response(201, self.store.render(contact, None, all_values=True))
-
-    def _h_update(self, req: ApiRequest, rid: str) -> Response:
-        body = object_body(req)
-        contact = self.store.lookup(rid, req.query.get("idProperty"), write=True)
-        if contact is None:
-            return not_found(rid)
-        changes = self.store.validated(body.get("properties"), contact)
-        conflict = self.store.find_conflict(self.store.merged(contact, changes), contact.id)
-        if conflict:
-            return self._conflict(conflict)
-        self.store.apply(contact, changes)
-        return json_response(200, self.store.render(contact, None, all_values=True))
+    # ------------------------------------------------------------------ merge
 
     def _h_merge(self, req: ApiRequest) -> Response:
         """``PublicMergeInput`` in, the surviving ``SimplePublicObject`` out (both ids are

@@ -12,6 +12,10 @@ Creates take inline ``associations`` (``[{"to": {"id"}, "types": [{"associationC
 each input carries its own ``objectWriteTraceId``, batch/update and batch/upsert report bad
 items in a 207. A duplicate unique value answers 409 ``CONFLICT`` "Company already exists.
 Existing ID: …" (in a 207 item: ``context.existingId``).
+
+The record handlers are those every type shares (:mod:`sandbox.hubspot_record_routes`); what
+is particular here is the inline associations, the ``associations`` a read asks for and the
+property routes.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from sandbox.core import ApiRequest, Reject, Router, json_response
+from sandbox.core import ApiRequest, Reject, Router
 from sandbox.hubspot_crm import PLURAL, SINGULAR, TYPE_IDS
 from sandbox.hubspot_objects import CrmObjects, ObjectType
 from sandbox.hubspot_properties_api import (
@@ -36,9 +40,6 @@ from sandbox.hubspot_store import HubSpotStore
 from sandbox.hubspot_wire import (
     NON_UNIQUE_MESSAGE,
     bad_request,
-    not_found,
-    object_body,
-    wanted_properties,
 )
 
 
@@ -186,44 +187,6 @@ class ObjectRoutes(RecordRoutes):
     def _link(self, rid: str, planned: list[Planned]) -> None:
         for kind, target in planned:
             self.store.associate((self.otype.type_id, rid), target, kind)
-
-    # ------------------------------------------------------------------ single records
-
-    def _h_get(self, req: ApiRequest, rid: str) -> Response:
-        archived = req.query.get("archived", "false").lower() == "true"
-        id_property = req.query.get("idProperty")
-        if id_property and not self.objects.is_unique(id_property):
-            return bad_request(f"{id_property} is not a unique property of {self.otype.name}")
-        record = self.objects.lookup(rid, id_property, archived=archived)
-        if record is None:
-            return not_found(rid)
-        return json_response(200, self._render_read(record, wanted_properties(req), req))
-
-    def _h_create(self, req: ApiRequest) -> Response:
-        body = object_body(req)
-        changes = self.objects.validated(body.get("properties"), None)
-        planned = self._plan_links(body.get("associations"))
-        conflict = self.objects.find_conflict(self.objects.merged(None, changes), None)
-        if conflict:
-            return self._conflict(conflict)
-        record = self.objects.create(changes)
-        self._link(record.id, planned)
-        return json_response(201, self.objects.render(record, None, all_values=True))
-
-    def _h_update(self, req: ApiRequest, rid: str) -> Response:
-        body = object_body(req)
-        id_property = req.query.get("idProperty")
-        if id_property and not self.objects.is_unique(id_property):
-            return bad_request(self.non_unique_message)
-        record = self.objects.lookup(rid, id_property)
-        if record is None:
-            return not_found(rid)
-        changes = self.objects.validated(body.get("properties"), record)
-        conflict = self.objects.find_conflict(self.objects.merged(record, changes), record.id)
-        if conflict:
-            return self._conflict(conflict)
-        self.objects.apply(record, changes)
-        return json_response(200, self.objects.render(record, None, all_values=True))
 
     # ------------------------------------------------------------------ property definitions
 

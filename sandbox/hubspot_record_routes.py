@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from starlette.responses import Response
 
-from sandbox.core import ApiRequest, Router, empty_response
+from sandbox.core import ApiRequest, Reject, Router, empty_response, json_response
 from sandbox.hubspot_crm import AssociationType
 from sandbox.hubspot_records import StoredContact
 from sandbox.hubspot_search import (
@@ -38,6 +38,7 @@ from sandbox.hubspot_wire import (
     item_context,
     item_error,
     list_page,
+    not_found,
     object_body,
     read_batch,
     require_fields,
@@ -84,6 +85,25 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def write_batch(
+    req: ApiRequest, fields: tuple[str, ...], schema: str
+) -> tuple[int, dict[str, Any], list[dict[str, Any]]]:
+    """A batch write's start, body and inputs, each input refused unless it has ``fields``."""
+    started = now_ms()
+    body = object_body(req)
+    inputs = batch_inputs(body)
+    for item in inputs:
+        require_fields(item, fields, schema)
+    return started, body, inputs
+
+
+def refuse_duplicates(keys: list[str]) -> None:
+    """A batch naming one record twice is refused whole."""
+    duplicates = sorted({k for k in keys if keys.count(k) > 1})
+    if duplicates:
+        raise Reject(bad_request(f"Duplicate IDs found in batch input: {duplicates}"))
+
+
 class RecordRoutes:
     """The handlers every record type serves the same way, acting on ``records``."""
 
@@ -93,6 +113,9 @@ class RecordRoutes:
     non_unique_message: str  # a batch/update or batch/upsert by a property that is not unique
     names_existing_id: bool  # a 207 CONFLICT item carries context.existingId
     upsert_fields: tuple[str, ...] = ()  # what each batch/upsert input must carry
+    #: a read or update by a query ``idProperty`` that is not unique is refused with a 400
+    #: (contacts look it up all the same, and answer 404)
+    checks_id_property: bool = True
     query_properties: Sequence[str]  # what a search ``query`` looks at
 
     @property
@@ -163,15 +186,6 @@ class RecordRoutes:
         r.add("PATCH", base + r"/(?P<rid>[^/]+)", f"{k}.update", self._h_update)
         r.add("DELETE", base + r"/(?P<rid>[^/]+)", f"{k}.archive", self._h_archive)
 
-    def _h_create(self, req: ApiRequest) -> Response:
-        raise NotImplementedError
-
-    def _h_get(self, req: ApiRequest, rid: str) -> Response:
-        raise NotImplementedError
-
-    def _h_update(self, req: ApiRequest, rid: str) -> Response:
-        raise NotImplementedError
-
     def _conflict(self, conflict: _Conflict) -> Response:
         return error(409, conflict.message, "CONFLICT")
 
@@ -185,6 +199,42 @@ class RecordRoutes:
             self.records.roster(archived),
             lambda i: self._render_read(self._record(str(i)), wanted, req),
         )
+
+    def _h_get(self, req: ApiRequest, rid: str) -> Response:
+        archived = req.query.get("archived", "false").lower() == "true"
+        id_property = req.query.get("idProperty")
+        if self.checks_id_property and id_property and not self._is_key(id_property):
+            return bad_request(f"{id_property} is not a unique property of {self.kind}")
+        record = self.records.lookup(rid, id_property, archived=archived)
+        if record is None:
+            return not_found(rid)
+        return json_response(200, self._render_read(record, wanted_properties(req), req))
+
+    def _h_create(self, req: ApiRequest) -> Response:
+        body = object_body(req)
+        changes = self.records.validated(body.get("properties"), None)
+        planned = self._plan_links(body.get("associations"))
+        conflict = self.records.find_conflict(self.records.merged(None, changes), None)
+        if conflict:
+            return self._conflict(conflict)
+        record = self.records.create(changes)
+        self._link(record.id, planned)
+        return json_response(201, self.records.render(record, None, all_values=True))
+
+    def _h_update(self, req: ApiRequest, rid: str) -> Response:
+        body = object_body(req)
+        id_property = req.query.get("idProperty")
+        if self.checks_id_property and id_property and not self._is_key(id_property):
+            return bad_request(self.non_unique_message)
+        record = self._lookup_to_write(rid, id_property)
+        if record is None:
+            return not_found(rid)
+        changes = self.records.validated(body.get("properties"), record)
+        conflict = self.records.find_conflict(self.records.merged(record, changes), record.id)
+        if conflict:
+            return self._conflict(conflict)
+        self.records.apply(record, changes)
+        return json_response(200, self.records.render(record, None, all_values=True))
 
     def _h_archive(self, req: ApiRequest, rid: str) -> Response:
         self._archive(rid)
@@ -219,10 +269,9 @@ class RecordRoutes:
         )
 
     def _h_batch_create(self, req: ApiRequest) -> Response:
-        started = now_ms()
-        inputs = batch_inputs(object_body(req))
-        for item in inputs:
-            require_fields(item, ("properties",), "SimplePublicObjectBatchInputForCreate")
+        started, _, inputs = write_batch(
+            req, ("properties",), "SimplePublicObjectBatchInputForCreate"
+        )
         traces, per_item = write_traces(inputs)
         planned: list[tuple[int, dict[str, str | None], list[Planned]]] = []
         errors: list[dict[str, Any]] = []
@@ -272,20 +321,16 @@ class RecordRoutes:
         return batch_response(201, results, errors, started)
 
     def _h_batch_update(self, req: ApiRequest) -> Response:
-        started = now_ms()
-        body = object_body(req)
-        inputs = batch_inputs(body)
-        for item in inputs:
-            require_fields(item, ("id", "properties"), "SimplePublicObjectBatchInput")
+        started, body, inputs = write_batch(
+            req, ("id", "properties"), "SimplePublicObjectBatchInput"
+        )
         id_property = body.get("idProperty")
         ids = [str(item.get("id", "")) for item in inputs]
         for item in inputs:
             prop = item.get("idProperty") or id_property
             if prop and not self._updates_by(prop):
                 return bad_request(self.non_unique_message)
-        duplicates = sorted({i for i in ids if ids.count(i) > 1})
-        if duplicates:
-            return bad_request(f"Duplicate IDs found in batch input: {duplicates}")
+        refuse_duplicates(ids)
         results, missing = [], []
         errors: list[dict[str, Any]] = []
         for item, raw_id in zip(inputs, ids, strict=True):
@@ -309,11 +354,9 @@ class RecordRoutes:
 
     def _h_batch_upsert(self, req: ApiRequest) -> Response:
         """Create or update by a unique ``idProperty``: never a second record for one value."""
-        started = now_ms()
-        body = object_body(req)
-        inputs = batch_inputs(body)
-        for item in inputs:
-            require_fields(item, self.upsert_fields, "SimplePublicObjectBatchInputUpsert")
+        started, body, inputs = write_batch(
+            req, self.upsert_fields, "SimplePublicObjectBatchInputUpsert"
+        )
         keys: list[str] = []
         for item in inputs:
             prop = item.get("idProperty") or body.get("idProperty")
@@ -322,9 +365,7 @@ class RecordRoutes:
             if not self._is_key(prop):
                 return bad_request(self.non_unique_message)
             keys.append(self._upsert_key(prop, str(item.get("id", ""))))
-        duplicates = sorted({k for k in keys if keys.count(k) > 1})
-        if duplicates:
-            return bad_request(f"Duplicate IDs found in batch input: {duplicates}")
+        refuse_duplicates(keys)
         results, errors = [], []
         for item in inputs:
             prop = item.get("idProperty") or body.get("idProperty")
