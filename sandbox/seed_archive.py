@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -182,25 +183,33 @@ def _notes(sell: SellState, rng: random.Random, summary: ArchiveSummary) -> None
             summary.notes += 1
 
 
+def _in_turn(
+    rng: random.Random, count: int, *pools: tuple[str, list[int]]
+) -> Iterator[tuple[str, int]]:
+    """``count`` records to attach something to: a kind of each pool in turn, a record of it at
+    random (drawn as each is asked for, so the draws interleave with the caller's)."""
+    for n in range(count):
+        kind, ids = pools[n % len(pools)]
+        yield kind, rng.choice(ids)
+
+
 def _activities(sell: SellState, rng: random.Random) -> None:
     leads = sorted(sell.records_by_id["lead"])
     contacts = sorted(sell.records_by_id["contact"])
-    for n in range(30):
-        kind, pool = ("lead", leads) if n % 2 else ("contact", contacts)
+    for kind, record_id in _in_turn(rng, 30, ("contact", contacts), ("lead", leads)):
         sell.add_task(
             kind,
-            rng.choice(pool),
+            record_id,
             rng.choice(TASK_TEXTS),
             owner_id=rng.choice(OWNERS),
             due_date=f"2025-{rng.randint(5, 8):02d}-{rng.randint(1, 28):02d}",
             completed=rng.random() < 0.4,
             created_at=iso_seconds(ANCHOR_S - rng.randint(1, 60) * DAY_S),
         )
-    for n in range(20):
-        kind, pool = ("lead", leads) if n % 2 else ("contact", contacts)
+    for kind, record_id in _in_turn(rng, 20, ("contact", contacts), ("lead", leads)):
         sell.add_call(
             kind,
-            rng.choice(pool),
+            record_id,
             rng.choice(("Discovery call", "Follow-up", "No answer", "Pricing questions")),
             user_id=rng.choice(OWNERS),
             duration=rng.randint(0, 1800),
@@ -209,11 +218,10 @@ def _activities(sell: SellState, rng: random.Random) -> None:
             made_at=iso_seconds(ANCHOR_S - rng.randint(1, 90) * DAY_S),
         )
     deals = sorted(sell.deals_by_id)
-    for n in range(10):
-        kind, pool = ("deal", deals) if n % 2 else ("contact", contacts)
+    for kind, record_id in _in_turn(rng, 10, ("contact", contacts), ("deal", deals)):
         sell.add_document(
             kind,
-            rng.choice(pool),
+            record_id,
             rng.choice(DOCUMENTS),
             size=rng.randint(20_000, 2_000_000),
             created_at=iso_seconds(ANCHOR_S - rng.randint(1, 90) * DAY_S),
