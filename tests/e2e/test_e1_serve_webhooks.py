@@ -73,7 +73,9 @@ def test_e1_serve_stores_the_sandbox_s_webhooks_while_no_worker_runs(tmp_path: P
         finally:
             proc.send_signal(signal.SIGTERM)
             out, _ = proc.communicate(timeout=30)
-    assert deliveries and all(d.status == 200 for d in deliveries), deliveries
+    # every event reached a 2xx (a slow answer on a loaded machine is retried, as HubSpot does)
+    sent = {e for d in deliveries for e in d.event_ids}
+    assert sent and sent == {e for d in deliveries if d.ok for e in d.event_ids}, deliveries
     with sqlite3.connect(tmp_path / "serve.db") as db:
         rows = db.execute(
             "SELECT subscription_type, object_id, property_name, applied_at FROM webhook_events"
