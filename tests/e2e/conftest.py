@@ -25,6 +25,18 @@ from sync.engine import Engine, EngineConfig
 #: The Slack settings a command-line run over the sandbox goes without.
 NO_SLACK = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
 
+#: A sync over the demo seed: the threshold at 50, and a bulk limit above the hundred and more
+#: leads its first sync creates, so that they are created unasked.
+DEMO_SYNC = {"SYNC_THRESHOLD": "50", "SYNC_BULK_LIMIT": "1000"}
+
+#: A worker that applies events only: no scheduled sync, no poll, no Firehose, and logs at INFO.
+EVENTS_ONLY = {
+    "SYNC_INTERVAL_MINUTES": "1440",
+    "SYNC_POLL_SECONDS": "0",
+    "SELL_FIREHOSE_SECONDS": "0",
+    "LOG_LEVEL": "INFO",
+}
+
 
 @pytest.fixture(scope="module")
 def sb() -> Iterator[Sandbox]:

@@ -31,7 +31,7 @@ from sandbox.limits import SandboxLimits
 from sandbox.server import Sandbox
 from storage.db import open_store
 from sync.usecases.live import CLAIM_SECONDS
-from tests.e2e.conftest import inbox_depth, sellsync, settings_env
+from tests.e2e.conftest import DEMO_SYNC, EVENTS_ONLY, inbox_depth, sellsync, settings_env
 
 pytestmark = pytest.mark.slow
 
@@ -50,12 +50,8 @@ def environment(sb: Sandbox, db: str, port: int) -> dict[str, str]:
         db,
         PORT=str(port),
         BIND_ADDRESS="127.0.0.1",
-        LOG_LEVEL="INFO",
-        SYNC_THRESHOLD="50",
-        SYNC_BULK_LIMIT="1000",  # the demo seed's first sync creates its leads unasked
-        SYNC_INTERVAL_MINUTES="1440",  # no reconcile during the test: the events alone
-        SYNC_POLL_SECONDS="0",
-        SELL_FIREHOSE_SECONDS="0",
+        **DEMO_SYNC,
+        **EVENTS_ONLY,  # no reconcile during the test: the events alone
     )
 
 

@@ -20,7 +20,7 @@ from sandbox.server import Sandbox
 from storage.db import open_store
 from sync.event_payload import parse_events
 from sync.usecases.live import CLAIM_SECONDS
-from tests.e2e.conftest import inbox_depth, sandbox_env, sync_json
+from tests.e2e.conftest import DEMO_SYNC, EVENTS_ONLY, inbox_depth, sandbox_env, sync_json
 
 pytestmark = pytest.mark.slow
 
@@ -32,12 +32,8 @@ def env_for(sb: Sandbox, db: str) -> dict[str, str]:
         sb,
         db,
         without=("SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"),
-        SYNC_THRESHOLD="50",
-        SYNC_BULK_LIMIT="1000",  # the demo seed's first sync creates its leads unasked
-        SYNC_INTERVAL_MINUTES="1440",  # no scheduled sync during the test: events only
-        SYNC_POLL_SECONDS="0",
-        SELL_FIREHOSE_SECONDS="0",
-        LOG_LEVEL="INFO",
+        **DEMO_SYNC,
+        **EVENTS_ONLY,  # no scheduled sync during the test: events only
     )
 
 

@@ -22,7 +22,7 @@ import pytest
 from sandbox.server import Sandbox
 from storage.db import open_store
 from sync.engine import SYNC_LOCK
-from tests.e2e.conftest import NO_SLACK, sandbox_env, sync_json
+from tests.e2e.conftest import DEMO_SYNC, NO_SLACK, sandbox_env, sync_json
 
 pytestmark = pytest.mark.slow
 
@@ -40,13 +40,7 @@ def sb() -> Iterator[Sandbox]:
 
 
 def env_for(sb: Sandbox, db: str) -> dict[str, str]:
-    return sandbox_env(
-        sb,
-        db,
-        without=(*NO_SLACK, "LOG_FORMAT"),
-        SYNC_THRESHOLD="50",
-        SYNC_BULK_LIMIT="1000",  # the demo seed's first sync creates 108 leads, unasked
-    )
+    return sandbox_env(sb, db, without=(*NO_SLACK, "LOG_FORMAT"), **DEMO_SYNC)
 
 
 def lead_creates(sb: Sandbox) -> int:

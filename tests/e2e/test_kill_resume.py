@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sandbox.server import Sandbox
 from storage.db import open_store
 from storage.tables import locks
-from tests.e2e.conftest import sandbox_env, sync_json
+from tests.e2e.conftest import DEMO_SYNC, sandbox_env, sync_json
 
 pytestmark = pytest.mark.slow
 
@@ -30,13 +30,7 @@ LEASE_TTL_SECONDS = 120
 
 
 def env_for(sb: Sandbox, db: str) -> dict[str, str]:
-    return sandbox_env(
-        sb,
-        db,
-        SYNC_THRESHOLD="50",
-        SYNC_LOCK_TTL_SECONDS=str(LEASE_TTL_SECONDS),
-        SYNC_BULK_LIMIT="1000",  # the demo seed's first sync creates 108 leads, unasked
-    )
+    return sandbox_env(sb, db, **DEMO_SYNC, SYNC_LOCK_TTL_SECONDS=str(LEASE_TTL_SECONDS))
 
 
 def state(sb: Sandbox, db: str) -> dict[str, Any]:
