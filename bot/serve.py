@@ -275,7 +275,13 @@ def serve(
             " with METRICS_TOKEN" if metrics_token else "",
         )
         settle_heap()
-        _Server(_config(web, host, settings.port, uvicorn_level), on_exit=service.interrupt).run(
+
+        def stopping(reason: str) -> None:
+            service.interrupt(reason)  # the run going on stops at its next page
+            if schedules is not None and schedules.running:
+                schedules.pause()  # and no job starts while uvicorn closes its connections
+
+        _Server(_config(web, host, settings.port, uvicorn_level), on_exit=stopping).run(
             sockets=[sock]
         )
     except (_Stopped, KeyboardInterrupt):

@@ -182,9 +182,12 @@ class Engine:
         they are now, and its poll's feeds, through the same planner and applier, under the
         same lock, recorded in the run log under ``trigger`` (``events``, ``poll``). Raises
         RunInProgress when another run holds the lock for longer than the configuration's
-        ``short_run_patience_seconds`` (the hints wait for the next one)."""
+        ``short_run_patience_seconds`` (the hints wait for the next one), and at once when
+        :meth:`interrupt` was called (the process is stopping)."""
         deadline = time.monotonic() + self.config.short_run_patience_seconds
         while True:
+            if self.stop.is_set():  # the process is stopping: no small run starts, hints wait
+                raise RunInProgress()
             try:
                 return self.run(trigger=trigger, short=work)
             except RunInProgress:  # refused before the run started: nothing to undo

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from sync.domain import ConflictStatus, LinkState, SellRef
 from sync.errors import RunInProgress
 from sync.pipeline.short_run import EVENTS, POLL, Hints, Poll, ShortWork
@@ -210,3 +212,15 @@ def test_e5_a_small_run_waits_briefly_for_another_small_run_to_release_the_lock(
     report = world.engine.run_short(ShortWork(Hints.of(hubspot=[cid])), trigger=EVENTS)
     assert report.failure is None
     assert world.sell.value(ref.kind, ref.id, "phone") == "42"  # applied now, not next tick
+
+
+def test_e7_once_the_process_is_stopping_no_small_run_starts_and_its_hints_wait(
+    world: World,
+) -> None:
+    cid = world.member(80, email="s@x.com", lastname="S")
+    runs_before = len(world.store.recent_runs(100))
+    world.engine.interrupt("SIGTERM")
+    with pytest.raises(RunInProgress):
+        world.engine.run_short(ShortWork(Hints.of(hubspot=[cid])), trigger=EVENTS)
+    assert len(world.store.recent_runs(100)) == runs_before  # nothing recorded as interrupted
+    assert world.link_of_hubspot(cid) is None and writes(world) == 0
