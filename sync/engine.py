@@ -197,7 +197,8 @@ class Engine:
 
     def interrupt(self, reason: str) -> None:
         """Stop this engine's runs at their next page boundary, recorded as interrupted (a
-        signal, the process shutting down). Runs started afterwards stop at their first page."""
+        signal, the process shutting down). A full run started afterwards stops at its first
+        page; a small run does not start (:meth:`run_short`)."""
         self.stop.set(reason)
 
     def wait_idle(self, timeout: float) -> bool:
